@@ -1,0 +1,25 @@
+import { boolean, index, pgTable, text } from 'drizzle-orm/pg-core';
+import { createdAt, tstz, updatedAt } from './common';
+import { accountStatusEnum } from './enums';
+import { platform } from './platform';
+
+export const agencies = pgTable(
+  'agencies',
+  {
+    id: text('id').primaryKey(),
+    platformId: text('platform_id').notNull().references(() => platform.id),
+    name: text('name').notNull(),
+    status: accountStatusEnum('status').notNull().default('active'),
+    suspendedAt: tstz('suspended_at'),
+    /** The paid "reselling" module of the agency's platform plan: gates its package screens. */
+    resellingModule: boolean('reselling_module').notNull().default(false),
+    planCode: text('plan_code'),
+    timeZone: text('time_zone').notNull().default('Europe/Istanbul'),
+    billingEmail: text('billing_email'),
+    ccEmails: text('cc_emails').array().notNull().default([]),
+    locale: text('locale').notNull().default('en'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('agencies_platform_idx').on(t.platformId, t.createdAt)],
+);

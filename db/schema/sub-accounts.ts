@@ -1,0 +1,23 @@
+import { index, pgTable, text, unique } from 'drizzle-orm/pg-core';
+import { agencies } from './agencies';
+import { createdAt, tstz, updatedAt } from './common';
+import { accountStatusEnum } from './enums';
+
+export const subAccounts = pgTable(
+  'sub_accounts',
+  {
+    id: text('id').primaryKey(),
+    agencyId: text('agency_id').notNull().references(() => agencies.id),
+    name: text('name').notNull(),
+    status: accountStatusEnum('status').notNull().default('active'),
+    suspendedAt: tstz('suspended_at'),
+    billingEmail: text('billing_email'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('sub_accounts_agency_idx').on(t.agencyId, t.createdAt),
+    // Lets child tables reference (agency_id, id) so a row can never point at another agency's sub-account.
+    unique('sub_accounts_agency_id_id_key').on(t.agencyId, t.id),
+  ],
+);

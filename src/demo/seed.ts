@@ -1,0 +1,77 @@
+import { apiKeys, agencies, memberships, subAccounts, users, type Role, type Scope } from '../../db/schema';
+import type { Deps } from '../deps';
+import { newId } from '../lib/ids';
+import { hashPassword } from '../lib/password';
+import { sha256 } from '../lib/tokens';
+import { getPlatformId } from '../tenancy/agencies.usecases';
+import { countUsers } from '../users/users.usecases';
+
+export const DEMO_PASSWORD = 'demo-password';
+
+/** Demo keys are fixed so they can be printed at every start. They are public: demo data only. */
+export const DEMO_KEYS = {
+  platform: 'kt_plt_demo_platform_0000000000000000',
+  atlas: 'kt_agy_demo_atlas_00000000000000000000',
+  atlasClient: 'kt_sub_demo_atlas_client_0000000000000',
+} as const;
+
+/** What the server prints at start-up for a demo database. */
+export const DEMO_LOGINS = [
+  { email: 'admin@kontor.test', where: 'platform admin' },
+  { email: 'owner@atlas.test', where: 'Atlas Digital, agency owner (billing, reselling module)' },
+  { email: 'staff@atlas.test', where: 'Atlas Digital, agency member (no billing)' },
+  { email: 'owner@bosphorus.test', where: 'Bosphorus Media, agency owner (no reselling module)' },
+  { email: 'owner@lumen.test', where: 'Cafe Lumen, client of Atlas Digital' },
+] as const;
+
+export const DEMO_KEY_LIST = [
+  { scope: 'platform', key: DEMO_KEYS.platform, what: 'platform' },
+  { scope: 'agency', key: DEMO_KEYS.atlas, what: 'Atlas Digital' },
+  { scope: 'sub-account', key: DEMO_KEYS.atlasClient, what: 'Cafe Lumen (Atlas Digital)' },
+] as const;
+
+/** Seeds a small world if the database has no users: a platform admin, two agencies, clients. */
+export async function seedDemo(deps: Deps): Promise<boolean> {
+  if ((await countUsers(deps.db)) > 0) return false;
+  const platformId = await getPlatformId(deps);
+  const now = deps.clock.now();
+  const passwordHash = await hashPassword(DEMO_PASSWORD, deps.config.passwordHashCost);
+
+  await deps.db.transaction(async (tx) => {
+    const addUser = async (email: string, name: string, scope: Scope, role: Role, billing: boolean, agencyId: string | null, subAccountId: string | null) => {
+      const id = newId('usr');
+      await tx.insert(users).values({ id, email, name, passwordHash, createdAt: now, updatedAt: now });
+      await tx.insert(memberships).values({ id: newId('mem'), userId: id, scope, agencyId, subAccountId, role, billing, createdAt: now });
+    };
+    const addKey = (secret: string, scope: Scope, agencyId: string | null, subAccountId: string | null, name: string) =>
+      tx.insert(apiKeys).values({ id: newId('key'), scope, agencyId, subAccountId, name, prefix: secret.slice(0, 11), keyHash: sha256(secret), createdAt: now });
+
+    await addUser('admin@kontor.test', 'Platform Admin', 'platform', 'owner', true, null, null);
+    await addKey(DEMO_KEYS.platform, 'platform', null, null, 'Demo platform key');
+
+    const atlas = newId('agy');
+    const bosphorus = newId('agy');
+    await tx.insert(agencies).values([
+      { id: atlas, platformId, name: 'Atlas Digital', resellingModule: true, planCode: 'agency-pro', billingEmail: 'billing@atlas.test', ccEmails: ['finance@atlas.test'], createdAt: now, updatedAt: now },
+      { id: bosphorus, platformId, name: 'Bosphorus Media', resellingModule: false, planCode: 'agency-starter', billingEmail: 'hello@bosphorus.test', locale: 'tr', createdAt: now, updatedAt: now },
+    ]);
+    await addUser('owner@atlas.test', 'Ayla Atlas', 'agency', 'owner', true, atlas, null);
+    await addUser('staff@atlas.test', 'Sam Staff', 'agency', 'member', false, atlas, null);
+    await addUser('owner@bosphorus.test', 'Deniz Bosphorus', 'agency', 'owner', true, bosphorus, null);
+    await addKey(DEMO_KEYS.atlas, 'agency', atlas, null, 'Demo agency key');
+
+    const clients = [
+      { agency: atlas, name: 'Cafe Lumen', email: 'owner@lumen.test', key: DEMO_KEYS.atlasClient },
+      { agency: atlas, name: 'Nova Dental', email: 'owner@nova.test' },
+      { agency: bosphorus, name: 'Kapadokya Tur', email: 'owner@kapadokya.test' },
+    ];
+    for (const c of clients) {
+      const id = newId('sub');
+      await tx.insert(subAccounts).values({ id, agencyId: c.agency, name: c.name, billingEmail: c.email, createdAt: now, updatedAt: now });
+      await addUser(c.email, `${c.name} Owner`, 'sub_account', 'owner', true, c.agency, id);
+      if (c.key) await addKey(c.key, 'sub_account', c.agency, id, 'Demo client key');
+    }
+  });
+
+  return true;
+}

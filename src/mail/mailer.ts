@@ -1,0 +1,75 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer, { type Transporter } from 'nodemailer';
+
+export interface MailAttachment {
+  filename: string;
+  content: string;
+  /** 'base64' for binary content such as PDFs. */
+  encoding?: 'base64' | 'utf8';
+  contentType?: string;
+}
+
+export interface MailMessage {
+  to: string[];
+  cc?: string[];
+  subject: string;
+  text: string;
+  html?: string;
+  attachments?: MailAttachment[];
+}
+
+export interface Mailer {
+  /** Human-readable: where mail goes ("SMTP smtp.example.com" or "files in ./data/mail"). */
+  readonly destination: string;
+  send(message: MailMessage): Promise<{ messageId: string }>;
+  close(): void;
+}
+
+/**
+ * SMTP when SMTP_URL is set. Otherwise (the demo) every message is written as an .eml file
+ * the user can open, so invitations and receipts are readable without a mail server.
+ */
+export function createMailer(opts: { smtpUrl?: string | undefined; from: string; mailDir: string }): Mailer {
+  if (opts.smtpUrl) {
+    const transport = nodemailer.createTransport(opts.smtpUrl);
+    const host = new URL(opts.smtpUrl).host;
+    return wrap(transport, opts.from, `SMTP ${host}`);
+  }
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const dir = path.resolve(opts.mailDir);
+  return {
+    destination: `files in ${dir}`,
+    async send(message) {
+      const info = await transport.sendMail({ from: opts.from, ...toNodemailer(message) });
+      await fs.mkdir(dir, { recursive: true });
+      const safeTo = (message.to[0] ?? 'nobody').replace(/[^a-z0-9@._-]/gi, '_');
+      const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${safeTo}.eml`);
+      await fs.writeFile(file, info.message as Buffer);
+      return { messageId: info.messageId };
+    },
+    close: () => transport.close(),
+  };
+}
+
+function wrap(transport: Transporter, from: string, destination: string): Mailer {
+  return {
+    destination,
+    async send(message) {
+      const info = await transport.sendMail({ from, ...toNodemailer(message) });
+      return { messageId: info.messageId };
+    },
+    close: () => transport.close(),
+  };
+}
+
+function toNodemailer(m: MailMessage) {
+  return {
+    to: m.to,
+    ...(m.cc?.length ? { cc: m.cc } : {}),
+    subject: m.subject,
+    text: m.text,
+    ...(m.html ? { html: m.html } : {}),
+    ...(m.attachments?.length ? { attachments: m.attachments } : {}),
+  };
+}

@@ -1,0 +1,75 @@
+import { and, eq, lt, sql } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../../db/client';
+import { outboxEmails } from '../../db/schema';
+import { newId } from '../lib/ids';
+import type { Queue } from '../queue';
+import type { MailMessage, Mailer } from './mailer';
+
+export const SEND_MAIL_JOB = 'mail.send';
+
+/** Queues an email inside the caller's transaction; returns its id, or null if the key was used. */
+export async function queueEmail(
+  db: DbOrTx,
+  input: { idempotencyKey: string; agencyId?: string | null; message: MailMessage; at: Date },
+): Promise<string | null> {
+  const id = newId('eml');
+  const rows = await db
+    .insert(outboxEmails)
+    .values({
+      id,
+      idempotencyKey: input.idempotencyKey,
+      agencyId: input.agencyId ?? null,
+      to: input.message.to,
+      cc: input.message.cc ?? [],
+      subject: input.message.subject,
+      text: input.message.text,
+      html: input.message.html ?? null,
+      attachments: input.message.attachments ?? [],
+      createdAt: input.at,
+    })
+    .onConflictDoNothing()
+    .returning({ id: outboxEmails.id });
+  return rows[0]?.id ?? null;
+}
+
+/** After commit: hand the queued emails to the job layer. */
+export async function dispatchEmails(queue: Queue, ids: (string | null)[]): Promise<void> {
+  for (const id of ids) if (id) await queue.enqueue(SEND_MAIL_JOB, { id }, { jobId: `mail:${id}` });
+}
+
+/**
+ * The mail.send job. Claims the row (a second worker skips it), sends, marks it sent. A crash
+ * between sending and marking can resend one message: SMTP offers no better than at-least-once.
+ */
+export async function sendQueuedEmail(deps: { db: Db; mailer: Mailer; now: () => Date }, id: string): Promise<'sent' | 'skipped'> {
+  return deps.db.transaction(async (tx) => {
+    const [row] = await tx
+      .select()
+      .from(outboxEmails)
+      .where(and(eq(outboxEmails.id, id), eq(outboxEmails.status, 'pending')))
+      .for('update', { skipLocked: true });
+    if (!row) return 'skipped';
+    // A send error propagates: the transaction rolls back, the row stays pending and the job
+    // layer retries with back-off.
+    await deps.mailer.send({
+      to: row.to,
+      cc: row.cc,
+      subject: row.subject,
+      text: row.text,
+      ...(row.html ? { html: row.html } : {}),
+      attachments: row.attachments as MailMessage['attachments'],
+    });
+    await tx.update(outboxEmails).set({ status: 'sent', sentAt: deps.now(), attempts: sql`${outboxEmails.attempts} + 1` }).where(eq(outboxEmails.id, id));
+    return 'sent';
+  });
+}
+
+/** Pending emails older than a minute whose job was lost (e.g. a crash before enqueue). */
+export async function pendingEmailIds(db: DbOrTx, olderThan: Date): Promise<string[]> {
+  const rows = await db
+    .select({ id: outboxEmails.id })
+    .from(outboxEmails)
+    .where(and(eq(outboxEmails.status, 'pending'), lt(outboxEmails.createdAt, olderThan)))
+    .limit(500);
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,75 @@
+import { Queue as BullQueue, Worker, createNodeRedisClient } from 'bullmq';
+import { createClient } from 'redis';
+import type { Logger } from '../lib/logger';
+import type { EnqueueOptions, JobData, Processors, Queue } from './queue';
+
+const QUEUE_NAME = 'kontor';
+
+/** BullMQ on Redis, through the node-redis client (the `redis` package). */
+export class BullmqQueue implements Queue {
+  readonly kind = 'bullmq' as const;
+  private readonly queue: BullQueue;
+  private worker: Worker | undefined;
+
+  constructor(
+    private readonly redisUrl: string,
+    private readonly logger: Logger,
+    private readonly prefix = 'kontor',
+  ) {
+    this.queue = new BullQueue(QUEUE_NAME, { connection: this.connection(), prefix });
+  }
+
+  private connection() {
+    return createNodeRedisClient(createClient({ url: this.redisUrl }));
+  }
+
+  async enqueue(name: string, data: JobData, opts: EnqueueOptions = {}): Promise<void> {
+    await this.queue.add(name, data, {
+      ...(opts.jobId ? { jobId: opts.jobId } : {}),
+      delay: opts.delayMs ?? 0,
+      attempts: opts.attempts ?? 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+  }
+
+  async work(processors: Processors, opts: { concurrency?: number } = {}): Promise<void> {
+    this.worker = new Worker(
+      QUEUE_NAME,
+      async (job) => {
+        const processor = processors[job.name];
+        if (!processor) throw new Error(`no processor for job ${job.name}`);
+        return processor(job.data as JobData);
+      },
+      { connection: this.connection(), prefix: this.prefix, concurrency: opts.concurrency ?? 4 },
+    );
+    this.worker.on('failed', (job, err) =>
+      this.logger.error('job failed', { job: job?.name, attempt: job?.attemptsMade, error: err.message }),
+    );
+    await this.worker.waitUntilReady();
+  }
+
+  async schedule(id: string, name: string, everyMs: number, data: JobData = {}): Promise<void> {
+    await this.queue.upsertJobScheduler(id, { every: everyMs }, { name, data });
+  }
+
+  async drain(): Promise<void> {
+    // Polls BullMQ's own counts: idle means nothing waiting, delayed or active.
+    for (;;) {
+      const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+      if (Object.values(c).every((n) => n === 0)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+  }
+
+  /** Tests: remove everything under this prefix. */
+  async obliterate(): Promise<void> {
+    await this.queue.obliterate({ force: true });
+  }
+}

@@ -1,0 +1,120 @@
+import type { Logger } from '../lib/logger';
+import { backoffMs, type EnqueueOptions, type JobData, type Processors, type Queue } from './queue';
+
+interface PendingJob {
+  name: string;
+  data: JobData;
+  attempt: number;
+  attempts: number;
+  jobId: string | undefined;
+}
+
+/** Runs jobs in this process, with the same retry and jobId semantics as the BullMQ queue. */
+export class InlineQueue implements Queue {
+  readonly kind = 'inline' as const;
+  private processors: Processors | undefined;
+  private readonly waiting: PendingJob[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly liveIds = new Set<string>();
+  private running = 0;
+  private concurrency = 1;
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+
+  constructor(private readonly logger: Logger) {}
+
+  async enqueue(name: string, data: JobData, opts: EnqueueOptions = {}): Promise<void> {
+    if (this.closed) return;
+    if (opts.jobId) {
+      if (this.liveIds.has(opts.jobId)) return;
+      this.liveIds.add(opts.jobId);
+    }
+    const job: PendingJob = { name, data, attempt: 1, attempts: opts.attempts ?? 5, jobId: opts.jobId };
+    this.later(job, opts.delayMs ?? 0);
+  }
+
+  async work(processors: Processors, opts: { concurrency?: number } = {}): Promise<void> {
+    this.processors = processors;
+    this.concurrency = opts.concurrency ?? 2;
+    this.pump();
+  }
+
+  async schedule(id: string, name: string, everyMs: number, data: JobData = {}): Promise<void> {
+    const timer = setInterval(() => void this.enqueue(name, data, { jobId: `${id}:${Date.now()}` }), everyMs);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  async drain(): Promise<void> {
+    if (this.isIdle()) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.waiting.length = 0;
+    await this.drain();
+  }
+
+  private delayed = 0;
+
+  private isIdle() {
+    return this.running === 0 && this.waiting.length === 0 && this.delayed === 0;
+  }
+
+  private later(job: PendingJob, delayMs: number) {
+    if (delayMs <= 0) {
+      this.waiting.push(job);
+      queueMicrotask(() => this.pump());
+      return;
+    }
+    this.delayed++;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.delayed--;
+      if (this.closed) return this.settle();
+      this.waiting.push(job);
+      this.pump();
+    }, delayMs);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private pump() {
+    if (!this.processors) return;
+    while (this.running < this.concurrency && this.waiting.length > 0) {
+      const job = this.waiting.shift()!;
+      this.running++;
+      void this.run(job).finally(() => {
+        this.running--;
+        this.pump();
+        this.settle();
+      });
+    }
+  }
+
+  private settle() {
+    if (!this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async run(job: PendingJob) {
+    const processor = this.processors?.[job.name];
+    try {
+      if (!processor) throw new Error(`no processor for job ${job.name}`);
+      await processor(job.data);
+      if (job.jobId) this.liveIds.delete(job.jobId);
+    } catch (err) {
+      this.logger.error('job failed', { job: job.name, attempt: job.attempt, error: String(err) });
+      if (job.attempt < job.attempts && !this.closed) {
+        this.later({ ...job, attempt: job.attempt + 1 }, backoffMs(job.attempt));
+      } else if (job.jobId) {
+        this.liveIds.delete(job.jobId);
+      }
+    }
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * The job layer: BullMQ on Redis when REDIS_URL is set, an in-process runner otherwise. Both
+ * run the same processors, so a job behaves the same in the demo, in tests and in production.
+ * Processors must be idempotent: a job may run again after a crash or a retry.
+ */
+export type JobData = Record<string, unknown>;
+export type Processor = (data: JobData) => Promise<unknown>;
+export type Processors = Record<string, Processor>;
+
+export interface EnqueueOptions {
+  /** Same jobId = same job: enqueueing it again while it exists does nothing. */
+  jobId?: string;
+  delayMs?: number;
+  attempts?: number;
+}
+
+export interface Queue {
+  readonly kind: 'bullmq' | 'inline';
+  enqueue(name: string, data: JobData, opts?: EnqueueOptions): Promise<void>;
+  /** Starts consuming with these processors (the worker role). */
+  work(processors: Processors, opts?: { concurrency?: number }): Promise<void>;
+  /** Registers a repeating job (idempotent: one schedule per id however many processes call it). */
+  schedule(id: string, name: string, everyMs: number, data?: JobData): Promise<void>;
+  /** Waits until no job is waiting or running (tests, CLI). */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const backoffMs = (attempt: number) => Math.min(60_000, 1000 * 2 ** (attempt - 1));

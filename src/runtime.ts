@@ -1,0 +1,60 @@
+// The composition root: builds the dependencies from the configuration. server.ts, the worker
+// and the CLI all start here; tests build their own Deps.
+import path from 'node:path';
+import type { Config } from '../config';
+import { openDatabase, type Database } from '../db/client';
+import { runMigrations } from '../db/migrate';
+import { ensurePlatform } from './bootstrap/platform';
+import { loadTestClock } from './clock/test-clock.usecases';
+import type { Deps } from './deps';
+import { systemClock, TestClock } from './lib/clock';
+import { createLogger } from './lib/logger';
+import { createMailer } from './mail/mailer';
+import { createQueue } from './queue';
+
+export interface Runtime {
+  deps: Deps;
+  database: Database;
+  close(): Promise<void>;
+}
+
+export async function startRuntime(config: Config, opts: { migrate?: boolean } = {}): Promise<Runtime> {
+  const logger = createLogger(config.logLevel);
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    pgliteDir: path.join(config.dataDir, 'pglite'),
+    poolSize: config.databasePoolSize,
+  });
+  // PGlite is migrated at start-up; Postgres by the release step (npm run kontor -- migrate).
+  if (opts.migrate ?? database.driver === 'pglite') await runMigrations(database);
+  await ensurePlatform(database.db);
+
+  let testClock: TestClock | undefined;
+  let clockTimer: NodeJS.Timeout | undefined;
+  if (config.testClock) {
+    testClock = new TestClock();
+    await loadTestClock(database.db, testClock);
+    // Other processes may move the clock: follow it (one tiny query a second).
+    clockTimer = setInterval(() => void loadTestClock(database.db, testClock!).catch(() => {}), 1000);
+    clockTimer.unref();
+  }
+  const deps: Deps = {
+    config,
+    db: database.db,
+    clock: testClock ?? systemClock,
+    testClock,
+    queue: createQueue({ redisUrl: config.redisUrl, logger }),
+    mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, mailDir: path.join(config.dataDir, 'mail') }),
+    logger,
+  };
+  return {
+    deps,
+    database,
+    async close() {
+      if (clockTimer) clearInterval(clockTimer);
+      await deps.queue.close();
+      deps.mailer.close();
+      await database.close();
+    },
+  };
+}

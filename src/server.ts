@@ -1,0 +1,59 @@
+// Web entry (Procfile "web", and `npm start` for the demo). Without REDIS_URL the jobs run in
+// this process too, so one command runs everything.
+import { eq } from 'drizzle-orm';
+import { ConfigError, loadConfig } from '../config';
+import { users } from '../db/schema';
+import { createProcessors, TICK_EVERY_MS, TICK_JOB } from '../jobs/processors';
+import { DEMO_KEY_LIST, DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './demo/seed';
+import { startRuntime } from './runtime';
+import { createApp } from './web/app';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
+
+const runtime = await startRuntime(config);
+const { deps, database } = runtime;
+if (deps.queue.kind === 'inline') {
+  await deps.queue.work(createProcessors(deps));
+  await deps.queue.schedule('tick', TICK_JOB, TICK_EVERY_MS);
+}
+
+if (config.demo) await seedDemo(deps);
+const app = createApp(deps);
+const server = app.listen(config.port, config.host, async () => {
+  const out = (s = '') => process.stdout.write(`${s}\n`);
+  out();
+  out(`Kontor is running at ${config.publicUrl}`);
+  out(`  database: ${database.driver === 'pglite' ? `PGlite in ${config.dataDir}/pglite` : 'Postgres (DATABASE_URL)'}`);
+  out(`  jobs:     ${deps.queue.kind === 'bullmq' ? 'BullMQ on Redis (run `npm run worker` too)' : 'in-process'}`);
+  out(`  mail:     ${deps.mailer.destination}`);
+  if (deps.testClock) out(`  clock:    test clock enabled (${deps.clock.now().toISOString()})`);
+  const [demoAdmin] = config.demo ? await deps.db.select({ id: users.id }).from(users).where(eq(users.email, DEMO_LOGINS[0].email)) : [];
+  if (demoAdmin) {
+    out();
+    out(`Demo logins (password for all: ${DEMO_PASSWORD}):`);
+    for (const l of DEMO_LOGINS) out(`  ${l.email.padEnd(24)} ${l.where}`);
+    out();
+    out('Demo API keys (public demo data; try: curl -H "Authorization: Bearer <key>" ' + `${config.publicUrl}/api/v1/me):`);
+    for (const k of DEMO_KEY_LIST) out(`  ${k.scope.padEnd(12)} ${k.key}  ${k.what}`);
+  }
+  out();
+});
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    server.close(() => void runtime.close().then(() => process.exit(0)));
+    setTimeout(() => process.exit(0), 10_000).unref();
+  });
+}

@@ -1,0 +1,106 @@
+import { desc, eq, lt } from 'drizzle-orm';
+import { z } from 'zod';
+import { agencies, platform } from '../../db/schema';
+import { recordAudit } from '../audit/audit.repository';
+import type { Actor } from '../auth/actor';
+import { requireRole, requireScope } from '../auth/policies';
+import type { Deps } from '../deps';
+import { errors } from '../lib/errors';
+import { newId } from '../lib/ids';
+import { checkbox, name, optionalEmail, parse } from '../lib/validation';
+
+export const createAgencySchema = z.object({
+  name: name('Name'),
+  billingEmail: optionalEmail,
+  resellingModule: checkbox,
+  planCode: z.string().trim().max(64).optional().transform((v) => v || null),
+});
+
+export type Agency = typeof agencies.$inferSelect;
+
+export async function getPlatformId(deps: Pick<Deps, 'db'>): Promise<string> {
+  const [row] = await deps.db.select({ id: platform.id }).from(platform).limit(1);
+  if (!row) throw new Error('platform row missing: run the migrations and the bootstrap');
+  return row.id;
+}
+
+export async function createAgency(deps: Deps, params: { actor: Actor; input: unknown }): Promise<Agency> {
+  requireScope(params.actor, 'platform');
+  requireRole(params.actor, 'admin');
+  const input = parse(createAgencySchema, params.input);
+  const platformId = await getPlatformId(deps);
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const [agency] = await tx
+      .insert(agencies)
+      .values({ id: newId('agy'), platformId, ...input, createdAt: now, updatedAt: now })
+      .returning();
+    await recordAudit(tx, params.actor, { action: 'agency.created', targetType: 'agency', targetId: agency!.id, agencyId: agency!.id, data: input }, now);
+    return agency!;
+  });
+}
+
+export async function listAgencies(deps: Deps, params: { actor: Actor; limit?: number; before?: string }): Promise<Agency[]> {
+  requireScope(params.actor, 'platform');
+  return deps.db
+    .select()
+    .from(agencies)
+    .where(params.before ? lt(agencies.id, params.before) : undefined)
+    .orderBy(desc(agencies.id))
+    .limit(Math.min(params.limit ?? 100, 500));
+}
+
+export async function getAgency(deps: Deps, params: { actor: Actor; agencyId: string }): Promise<Agency> {
+  // A platform actor sees every agency; an agency actor only its own.
+  if (params.actor.scope === 'agency' && params.actor.agencyId !== params.agencyId) throw errors.notFound('Agency');
+  if (params.actor.scope === 'sub_account') throw errors.notFound('Agency');
+  const [row] = await deps.db.select().from(agencies).where(eq(agencies.id, params.agencyId));
+  if (!row) throw errors.notFound('Agency');
+  return row;
+}
+
+export const updateAgencySchema = z.object({
+  suspended: checkbox,
+  resellingModule: checkbox,
+  planCode: z.string().trim().max(64).optional().transform((v) => v || null),
+});
+
+/** The platform admin's flags: suspended, reselling module, plan. */
+export async function updateAgencyFlags(deps: Deps, params: { actor: Actor; agencyId: string; input: unknown }): Promise<Agency> {
+  requireScope(params.actor, 'platform');
+  requireRole(params.actor, 'admin');
+  const input = parse(updateAgencySchema, params.input);
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const [before] = await tx.select().from(agencies).where(eq(agencies.id, params.agencyId)).for('update');
+    if (!before) throw errors.notFound('Agency');
+    const status = input.suspended ? 'suspended' : 'active';
+    const [after] = await tx
+      .update(agencies)
+      .set({
+        status,
+        suspendedAt: status === 'suspended' ? (before.suspendedAt ?? now) : null,
+        resellingModule: input.resellingModule,
+        planCode: input.planCode,
+        updatedAt: now,
+      })
+      .where(eq(agencies.id, params.agencyId))
+      .returning();
+    await recordAudit(
+      tx,
+      params.actor,
+      {
+        action: 'agency.updated',
+        targetType: 'agency',
+        targetId: params.agencyId,
+        agencyId: params.agencyId,
+        data: {
+          before: { status: before.status, resellingModule: before.resellingModule, planCode: before.planCode },
+          after: { status, resellingModule: input.resellingModule, planCode: input.planCode },
+        },
+      },
+      now,
+    );
+    return after!;
+  });
+}

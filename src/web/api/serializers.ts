@@ -1,0 +1,36 @@
+import type { ApiKeySummary } from '../../api-keys/api-keys.usecases';
+import type { Agency } from '../../tenancy/agencies.usecases';
+import type { SubAccount } from '../../tenancy/sub-accounts.usecases';
+
+// The API's shapes: camelCase, opaque string ids, ISO dates. Internal columns never leak.
+export const agencyJson = (a: Agency) => ({
+  id: a.id,
+  name: a.name,
+  status: a.status,
+  resellingModule: a.resellingModule,
+  planCode: a.planCode,
+  billingEmail: a.billingEmail,
+  timeZone: a.timeZone,
+  createdAt: a.createdAt.toISOString(),
+});
+
+export const subAccountJson = (s: SubAccount) => ({
+  id: s.id,
+  agencyId: s.agencyId,
+  name: s.name,
+  status: s.status,
+  billingEmail: s.billingEmail,
+  createdAt: s.createdAt.toISOString(),
+});
+
+export const apiKeyJson = (k: ApiKeySummary) => ({
+  id: k.id,
+  scope: k.scope === 'sub_account' ? 'sub-account' : k.scope,
+  agencyId: k.agencyId,
+  subAccountId: k.subAccountId,
+  name: k.name,
+  prefix: k.prefix,
+  createdAt: k.createdAt.toISOString(),
+  lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+  revokedAt: k.revokedAt?.toISOString() ?? null,
+});

@@ -1,0 +1,122 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Express } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import passport from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
+import { csrfSync } from 'csrf-sync';
+import type { Deps } from '../deps';
+import { authenticate, loadPrincipal } from '../users/users.usecases';
+import { apiRouter } from './api/router';
+import { errorHandler } from './middleware';
+import { DbSessionStore } from './session-store';
+import { authRoutes } from './routes/auth.routes';
+import { platformRoutes } from './routes/platform.routes';
+import { agencyRoutes } from './routes/agency.routes';
+import { portalRoutes } from './routes/portal.routes';
+import { tenantRoutes } from './routes/tenant.routes';
+import { page } from './render';
+import './types';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Builds the Express app from its dependencies. It never listens: server.ts and tests do. */
+export function createApp(deps: Deps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  if (deps.config.trustProxy) app.set('trust proxy', 1);
+  app.set('view engine', 'ejs');
+  app.set('views', path.join(root, 'views'));
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          frameAncestors: ["'none'"],
+          formAction: ["'self'"],
+          ...(deps.config.isProduction ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      hsts: deps.config.isProduction,
+    }),
+  );
+  app.use('/assets', express.static(path.join(root, 'public'), { maxAge: deps.config.isProduction ? '1d' : 0 }));
+  app.use('/assets/vendor/pico', express.static(path.join(root, 'node_modules/@picocss/pico/css'), { maxAge: '7d' }));
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  // The API authenticates with Bearer keys only: no cookies, no sessions, no CSRF.
+  app.use('/api/v1', express.json({ limit: '100kb' }), apiRouter(deps));
+
+  app.use(express.urlencoded({ extended: false, limit: '100kb' }));
+  app.use(
+    session({
+      store: new DbSessionStore(deps.db),
+      secret: deps.config.sessionSecret,
+      name: 'kontor.sid',
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: deps.config.isProduction, maxAge: 12 * 3600 * 1000 },
+    }),
+  );
+
+  const auth = new passport.Passport();
+  auth.use(
+    new LocalStrategy({ usernameField: 'email', passwordField: 'password' }, (email, password, done) => {
+      authenticate(deps, email, password).then(
+        (user) => done(null, user ? ({ id: user.id } as unknown as Express.User) : false),
+        (err) => done(err),
+      );
+    }),
+  );
+  // The session keeps only the user id; each request loads the user and its active membership
+  // (passport passes req to a three-argument deserializer). A deleted user is signed out.
+  auth.serializeUser((user, done) => done(null, (user as unknown as { id: string }).id));
+  auth.deserializeUser((req: express.Request, id: string, done: (err: unknown, user?: Express.User | false) => void) => {
+    loadPrincipal(deps.db, id, req.session.membershipId).then((p) => done(null, p ?? false), done);
+  });
+  app.use(auth.initialize());
+  app.use(auth.session());
+
+  const { csrfSynchronisedProtection, generateToken } = csrfSync({
+    getTokenFromRequest: (req) => (req.body as Record<string, string> | undefined)?._csrf,
+  });
+  app.use(csrfSynchronisedProtection);
+  app.use((req, res, next) => {
+    res.locals.csrfToken = generateToken(req);
+    res.locals.principal = req.user ?? null;
+    res.locals.currentPath = req.path;
+    res.locals.testClock = deps.testClock ? deps.clock.now() : null;
+    res.locals.form = {};
+    res.locals.errors = {};
+    res.locals.flash = req.session.flash ?? null;
+    if (req.session.flash) delete req.session.flash;
+    next();
+  });
+
+  app.use(authRoutes(deps, auth));
+  app.use('/platform', platformRoutes(deps));
+  app.use('/agency', agencyRoutes(deps));
+  app.use('/portal', portalRoutes(deps));
+  for (const [base, scope] of [['/platform', 'platform'], ['/agency', 'agency'], ['/portal', 'sub_account']] as const) {
+    app.use(base, tenantRoutes(deps, base, scope));
+  }
+
+  app.use(async (_req, res) => {
+    await page(res, 'error', { title: 'Not found', error: { code: 'not_found', message: 'This page does not exist.' } }, 404);
+  });
+  app.use(errorHandler(deps));
+  return app;
+}

@@ -1,0 +1,89 @@
+import type { NextFunction, Request, Response } from 'express';
+import { authenticateApiKey } from '../api-keys/api-keys.usecases';
+import type { Actor } from '../auth/actor';
+import { requireBilling, requireRole, requireScope } from '../auth/policies';
+import type { Deps } from '../deps';
+import { AppError, errors } from '../lib/errors';
+import type { Role, Scope } from '../../db/schema';
+import { page } from './render';
+
+/** Pages: a signed-in user in the given scope (and role). Anonymous users go to the login page. */
+export function requireUser(scope?: Scope, role?: Role) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!req.user) {
+      const back = req.method === 'GET' ? `?next=${encodeURIComponent(req.originalUrl)}` : '';
+      return res.redirect(`/login${back}`);
+    }
+    req.actor = req.user.actor;
+    if (scope) requireScope(req.actor, scope);
+    if (role) requireRole(req.actor, role);
+    next();
+  };
+}
+
+export function billingOnly(req: Request, _res: Response, next: NextFunction) {
+  requireBilling(actorOf(req));
+  next();
+}
+
+export function actorOf(req: Request): Actor {
+  if (!req.actor) throw errors.unauthenticated();
+  return req.actor;
+}
+
+/** API: `Authorization: Bearer kt_...`. */
+export function apiAuth(deps: Deps) {
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    const header = req.get('authorization');
+    if (!header) throw new AppError('unauthenticated', 401, 'Send an API key: Authorization: Bearer <key>.');
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new AppError('unauthenticated', 401, 'The Authorization header must be "Bearer <key>".');
+    const actor = await authenticateApiKey(deps.db, match[1]!, new Date());
+    if (!actor) throw new AppError('invalid_api_key', 401, 'This API key is not valid or has been revoked.');
+    req.actor = actor;
+    next();
+  };
+}
+
+export function requireKeyScope(scope: Scope) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    requireScope(actorOf(req), scope);
+    next();
+  };
+}
+
+const wantsJson = (req: Request) => req.path.startsWith('/api/') || req.originalUrl.startsWith('/api/') || (req.accepts(['html', 'json']) === 'json');
+
+/** Maps anything thrown to a stable code and status; never leaks a stack trace. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { type?: string; code?: string; status?: number; expose?: boolean };
+  if (e?.type === 'entity.too.large') return new AppError('payload_too_large', 413, 'The request body is too large (100 KB at most).');
+  if (e?.type === 'entity.parse.failed') return new AppError('invalid_json', 400, 'The request body is not valid JSON.');
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported_encoding', 415, 'Unsupported body encoding.');
+  if (e?.code === 'EBADCSRFTOKEN') return new AppError('csrf_invalid', 403, 'This form has expired or was not sent from Kontor. Reload the page and try again.');
+  if (e?.status === 404) return errors.notFound('Page');
+  return new AppError('internal_error', 500, 'Something went wrong on our side. It has been logged; please try again.');
+}
+
+export function errorHandler(deps: Deps) {
+  // Express recognises error handlers by their four parameters.
+  return async (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const appErr = toAppError(err);
+    if (appErr.status >= 500) deps.logger.error('request failed', { method: req.method, path: req.originalUrl, error: err instanceof Error ? err.stack : String(err) });
+    if (res.headersSent) return;
+    if (wantsJson(req)) {
+      const body: Record<string, unknown> = { error: appErr.code, message: appErr.message };
+      if (appErr.details) Object.assign(body, appErr.details);
+      res.status(appErr.status).json(body);
+      return;
+    }
+    if (appErr.code === 'unauthenticated') return res.redirect('/login');
+    try {
+      await page(res, 'error', { title: 'Error', error: appErr }, appErr.status);
+    } catch (renderErr) {
+      deps.logger.error('error page failed', { error: String(renderErr) });
+      res.status(appErr.status).type('text').send(appErr.message);
+    }
+  };
+}

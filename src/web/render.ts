@@ -1,0 +1,38 @@
+import type { Request, Response } from 'express';
+import { ValidationError } from '../lib/errors';
+
+/** Renders a view inside the one layout. */
+export async function page(res: Response, view: string, locals: Record<string, unknown> = {}, status = 200): Promise<void> {
+  const all = { ...res.locals, ...locals };
+  const body = await renderView(res, view, all);
+  const html = await renderView(res, 'layout', { ...all, body });
+  res.status(status).type('html').send(html);
+}
+
+function renderView(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {
+  return new Promise((resolve, reject) => res.app.render(view, locals, (err, html) => (err ? reject(err) : resolve(html))));
+}
+
+export function flash(req: Request, message: string, type: 'success' | 'error' = 'success', secret?: string): void {
+  req.session.flash = { type, message, ...(secret ? { secret } : {}) };
+}
+
+/**
+ * A form POST: runs the action; on a validation error re-renders the form with what the user
+ * typed and a message per field (422), changing nothing. Other errors go to the error handler.
+ */
+export function formAction(opts: {
+  view: string;
+  locals: (req: Request, res: Response) => Promise<Record<string, unknown>>;
+  action: (req: Request, res: Response) => Promise<void>;
+}) {
+  return async (req: Request, res: Response) => {
+    try {
+      await opts.action(req, res);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      const { _csrf: _ignored, password: _p, currentPassword: _c, newPassword: _n, confirmPassword: _cp, ...form } = (req.body ?? {}) as Record<string, unknown>;
+      await page(res, opts.view, { ...(await opts.locals(req, res)), form, errors: err.fields, formError: err.fields._ ?? err.message }, 422);
+    }
+  };
+}

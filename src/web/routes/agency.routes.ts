@@ -1,0 +1,84 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { createApiKey, listApiKeys, resolveKeyOwner, revokeApiKey } from '../../api-keys/api-keys.usecases';
+import type { Deps } from '../../deps';
+import { getAgency } from '../../tenancy/agencies.usecases';
+import { createSubAccount, getSubAccount, listSubAccounts } from '../../tenancy/sub-accounts.usecases';
+import { inviteUser, listMembers } from '../../users/users.usecases';
+import { actorOf, billingOnly, requireUser } from '../middleware';
+import { flash, formAction, page } from '../render';
+
+export function agencyRoutes(deps: Deps): Router {
+  const r = Router();
+  r.use(requireUser('agency'));
+
+  r.get('/', (_req, res) => res.redirect('/agency/sub-accounts'));
+
+  const listLocals = async (req: Request) => ({ title: 'Sub-accounts', subAccounts: await listSubAccounts(deps, { actor: actorOf(req) }) });
+  r.get('/sub-accounts', async (req, res) => {
+    await page(res, 'agency/sub-accounts', await listLocals(req));
+  });
+  r.post(
+    '/sub-accounts',
+    formAction({
+      view: 'agency/sub-accounts',
+      locals: listLocals,
+      action: async (req, res) => {
+        const sub = await createSubAccount(deps, { actor: actorOf(req), input: req.body });
+        flash(req, `Sub-account ${sub.name} created.`);
+        res.redirect(`/agency/sub-accounts/${sub.id}`);
+      },
+    }),
+  );
+
+  const detailLocals = async (req: Request) => {
+    const actor = actorOf(req);
+    const sub = await getSubAccount(deps, { actor, subAccountId: String(req.params.id) });
+    return {
+      title: sub.name,
+      sub,
+      members: await listMembers(deps, { actor, subAccountId: sub.id }),
+      keys: await listApiKeys(deps, { owner: { scope: 'sub_account', agencyId: sub.agencyId, subAccountId: sub.id } }),
+    };
+  };
+  r.get('/sub-accounts/:id', async (req, res) => {
+    await page(res, 'agency/sub-account', await detailLocals(req));
+  });
+  r.post(
+    '/sub-accounts/:id/invitations',
+    formAction({
+      view: 'agency/sub-account',
+      locals: detailLocals,
+      action: async (req, res) => {
+        const inv = await inviteUser(deps, { actor: actorOf(req), input: { ...(req.body as object), subAccountId: String(req.params.id) } });
+        flash(req, `Invitation sent to ${inv.email}.`);
+        res.redirect(`/agency/sub-accounts/${req.params.id}`);
+      },
+    }),
+  );
+  r.post('/sub-accounts/:id/api-keys', async (req, res) => {
+    const actor = actorOf(req);
+    const owner = await resolveKeyOwner(deps, actor, { subAccountId: String(req.params.id) });
+    const { key } = await createApiKey(deps, { actor, owner, input: req.body });
+    flash(req, 'Sub-account API key created. Copy it now: it will not be shown again.', 'success', key);
+    res.redirect(`/agency/sub-accounts/${req.params.id}`);
+  });
+  r.post('/sub-accounts/:id/api-keys/:keyId/revoke', async (req, res) => {
+    const actor = actorOf(req);
+    const owner = await resolveKeyOwner(deps, actor, { subAccountId: String(req.params.id) });
+    await revokeApiKey(deps, { actor, owner, keyId: String(req.params.keyId) });
+    flash(req, 'API key revoked.');
+    res.redirect(`/agency/sub-accounts/${req.params.id}`);
+  });
+
+  // Package screens: billing permission, and the agency's plan must include the reselling module.
+  const resellingGate = async (req: Request, res: Response, next: NextFunction) => {
+    const agency = await getAgency(deps, { actor: actorOf(req), agencyId: actorOf(req).agencyId! });
+    if (!agency.resellingModule) return page(res, 'agency/upgrade', { title: 'Packages' }, 403);
+    res.locals.agency = agency;
+    next();
+  };
+  r.get('/packages', billingOnly, resellingGate, async (_req, res) => {
+    await page(res, 'agency/packages', { title: 'Packages' });
+  });
+  return r;
+}

@@ -1,0 +1,116 @@
+import { Router, type Request, type Response } from 'express';
+import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
+import type passportLib from 'passport';
+import type { Deps } from '../../deps';
+import { acceptInvitation, changePassword, findInvitation } from '../../users/users.usecases';
+import { flash, formAction, page } from '../render';
+import { requireUser } from '../middleware';
+
+const homeOf = (req: Request) =>
+  !req.user ? '/login' : req.user.actor.scope === 'platform' ? '/platform' : req.user.actor.scope === 'agency' ? '/agency' : '/portal';
+
+/** Only same-site paths are followed after login (no open redirects). */
+const safeNext = (next: unknown) => (typeof next === 'string' && /^\/(?!\/)[\w\-/?=&%.]*$/.test(next) ? next : null);
+
+export function authRoutes(deps: Deps, passport: InstanceType<typeof passportLib.Passport>): Router {
+  const r = Router();
+
+  r.get('/', (req, res) => res.redirect(homeOf(req)));
+
+  r.get('/login', async (req, res) => {
+    if (req.user) return res.redirect(homeOf(req));
+    await page(res, 'login', { title: 'Sign in', next: safeNext(req.query.next) ?? '' });
+  });
+
+  // Failed attempts per email and client address; a success does not count.
+  const loginLimiter = rateLimit({
+    windowMs: 15 * 60 * 1000,
+    limit: deps.config.loginRateLimit,
+    skipSuccessfulRequests: true,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    keyGenerator: (req) => `${ipKeyGenerator(req.ip ?? '')}|${String((req.body as { email?: string })?.email ?? '').trim().toLowerCase()}`,
+    handler: async (req, res) => {
+      await page(res, 'login', {
+        title: 'Sign in',
+        form: { email: (req.body as { email?: string })?.email ?? '' },
+        formError: 'Too many failed sign-in attempts for this email. Wait 15 minutes, then try again.',
+        next: '',
+      }, 429);
+    },
+  });
+
+  r.post('/login', loginLimiter, async (req, res, next) => {
+    const body = (req.body ?? {}) as { email?: string; password?: string; next?: string };
+    const email = String(body.email ?? '').trim();
+    const password = String(body.password ?? '');
+    const again = (status: number, errors: Record<string, string>, formError?: string) =>
+      page(res, 'login', { title: 'Sign in', form: { email }, errors, formError, next: safeNext(body.next) ?? '' }, status);
+    if (!email || !password) {
+      return again(422, { ...(email ? {} : { email: 'Enter your email.' }), ...(password ? {} : { password: 'Enter your password.' }) });
+    }
+    passport.authenticate('local', (err: unknown, user: { id: string } | false) => {
+      if (err) return next(err);
+      if (!user) return void again(401, {}, 'The email or password is not correct.');
+      // A fresh session id on login (passport regenerates it), then go where the user was heading.
+      req.login(user as unknown as Express.User, (loginErr) => {
+        if (loginErr) return next(loginErr);
+        res.redirect(safeNext(body.next) ?? '/');
+      });
+    })(req, res, next);
+  });
+
+  r.post('/logout', (req, res, next) => {
+    req.logout((err) => {
+      if (err) return next(err);
+      req.session.destroy(() => res.redirect('/login'));
+    });
+  });
+
+  r.post('/switch', requireUser(), (req, res) => {
+    const id = String((req.body as { membershipId?: string }).membershipId ?? '');
+    // Only one of the user's own memberships can be chosen; anything else is ignored.
+    if (req.user!.memberships.some((m) => m.id === id)) req.session.membershipId = id;
+    req.session.save(() => res.redirect('/'));
+  });
+
+  const invitationLocals = async (req: Request) => {
+    const { invitation, userExists } = await findInvitation(deps, String(req.params.token));
+    return { title: 'Accept invitation', invitation: { email: invitation.email, role: invitation.role }, userExists, token: req.params.token };
+  };
+  r.get('/invitations/:token', async (req, res) => {
+    await page(res, 'invitation', await invitationLocals(req));
+  });
+  r.post(
+    '/invitations/:token',
+    formAction({
+      view: 'invitation',
+      locals: invitationLocals,
+      action: async (req, res) => {
+        await acceptInvitation(deps, { token: String(req.params.token), input: req.body });
+        flash(req, 'Invitation accepted. Sign in with your email and password.');
+        res.redirect('/login');
+      },
+    }),
+  );
+
+  r.get('/profile', requireUser(), async (_req, res) => {
+    await page(res, 'profile', { title: 'Profile' });
+  });
+  r.post(
+    '/profile/password',
+    requireUser(),
+    formAction({
+      view: 'profile',
+      locals: async () => ({ title: 'Profile' }),
+      action: async (req: Request, res: Response) => {
+        await changePassword(deps, { userId: req.user!.user.id, input: req.body });
+        flash(req, 'Your password was changed.');
+        res.redirect('/profile');
+      },
+    }),
+  );
+
+  return r;
+}
+

@@ -1,0 +1,78 @@
+import { Router, type Request } from 'express';
+import { createApiKey, listApiKeys, resolveKeyOwner } from '../../api-keys/api-keys.usecases';
+import type { Deps } from '../../deps';
+import { createAgency, getAgency, listAgencies, updateAgencyFlags } from '../../tenancy/agencies.usecases';
+import { inviteUser, listMembers } from '../../users/users.usecases';
+import { actorOf, requireUser } from '../middleware';
+import { flash, formAction, page } from '../render';
+
+export function platformRoutes(deps: Deps): Router {
+  const r = Router();
+  r.use(requireUser('platform'));
+
+  r.get('/', (_req, res) => res.redirect('/platform/agencies'));
+
+  const listLocals = async (req: Request) => ({ title: 'Agencies', agencies: await listAgencies(deps, { actor: actorOf(req) }) });
+  r.get('/agencies', async (req, res) => {
+    await page(res, 'platform/agencies', await listLocals(req));
+  });
+  r.post(
+    '/agencies',
+    formAction({
+      view: 'platform/agencies',
+      locals: listLocals,
+      action: async (req, res) => {
+        const agency = await createAgency(deps, { actor: actorOf(req), input: req.body });
+        flash(req, `Agency ${agency.name} created. Invite its owner below.`);
+        res.redirect(`/platform/agencies/${agency.id}`);
+      },
+    }),
+  );
+
+  const detailLocals = async (req: Request) => {
+    const actor = actorOf(req);
+    const agency = await getAgency(deps, { actor, agencyId: String(req.params.id) });
+    const owner = { scope: 'agency' as const, agencyId: agency.id, subAccountId: null };
+    return {
+      title: agency.name,
+      agency,
+      members: await listMembers(deps, { actor: { ...actor, scope: 'agency', agencyId: agency.id } }),
+      keys: await listApiKeys(deps, { owner }),
+    };
+  };
+  r.get('/agencies/:id', async (req, res) => {
+    await page(res, 'platform/agency', await detailLocals(req));
+  });
+  r.post(
+    '/agencies/:id/flags',
+    formAction({
+      view: 'platform/agency',
+      locals: detailLocals,
+      action: async (req, res) => {
+        await updateAgencyFlags(deps, { actor: actorOf(req), agencyId: String(req.params.id), input: req.body });
+        flash(req, 'Agency updated.');
+        res.redirect(`/platform/agencies/${req.params.id}`);
+      },
+    }),
+  );
+  r.post(
+    '/agencies/:id/invitations',
+    formAction({
+      view: 'platform/agency',
+      locals: detailLocals,
+      action: async (req, res) => {
+        const inv = await inviteUser(deps, { actor: actorOf(req), input: req.body, agencyIdForPlatform: String(req.params.id) });
+        flash(req, `Invitation sent to ${inv.email}.`);
+        res.redirect(`/platform/agencies/${req.params.id}`);
+      },
+    }),
+  );
+  r.post('/agencies/:id/api-keys', async (req, res) => {
+    const actor = actorOf(req);
+    const owner = await resolveKeyOwner(deps, actor, { agencyId: String(req.params.id) });
+    const { key } = await createApiKey(deps, { actor, owner, input: req.body });
+    flash(req, 'Agency API key created. Copy it now: it will not be shown again.', 'success', key);
+    res.redirect(`/platform/agencies/${req.params.id}`);
+  });
+  return r;
+}

@@ -1,0 +1,17 @@
+import { Router } from 'express';
+import type { Deps } from '../../deps';
+import { getSubAccount } from '../../tenancy/sub-accounts.usecases';
+import { actorOf, requireUser } from '../middleware';
+import { page } from '../render';
+
+/** The sub-account portal: the client's own account, users and keys. */
+export function portalRoutes(deps: Deps): Router {
+  const r = Router();
+  r.use(requireUser('sub_account'));
+  r.get('/', async (req, res) => {
+    const actor = actorOf(req);
+    const sub = await getSubAccount(deps, { actor, subAccountId: actor.subAccountId! });
+    await page(res, 'portal/home', { title: sub.name, sub });
+  });
+  return r;
+}

@@ -1,0 +1,52 @@
+import { eq, lt, sql } from 'drizzle-orm';
+import session from 'express-session';
+import type { Db } from '../../db/client';
+import { sessions } from '../../db/schema';
+
+const DEFAULT_TTL_MS = 24 * 3600 * 1000;
+
+/**
+ * express-session store on our own database, through drizzle, so it works the same on PGlite and
+ * Postgres. Session expiry uses wall-clock time on purpose: moving the test clock a month ahead
+ * must not sign everybody out.
+ */
+export class DbSessionStore extends session.Store {
+  constructor(private readonly db: Db) {
+    super();
+  }
+
+  private expiry(sess: session.SessionData): Date {
+    const exp = sess.cookie?.expires;
+    return exp ? new Date(exp) : new Date(Date.now() + DEFAULT_TTL_MS);
+  }
+
+  override get(sid: string, cb: (err: unknown, session?: session.SessionData | null) => void): void {
+    this.db
+      .select()
+      .from(sessions)
+      .where(eq(sessions.sid, sid))
+      .then(([row]) => cb(null, row && row.expiresAt.getTime() > Date.now() ? (row.sess as session.SessionData) : null), cb);
+  }
+
+  override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
+    const row = { sid, sess: sess as unknown as Record<string, unknown>, expiresAt: this.expiry(sess) };
+    this.db
+      .insert(sessions)
+      .values(row)
+      .onConflictDoUpdate({ target: sessions.sid, set: { sess: row.sess, expiresAt: row.expiresAt } })
+      .then(() => cb?.(), (e) => cb?.(e));
+  }
+
+  override destroy(sid: string, cb?: (err?: unknown) => void): void {
+    this.db.delete(sessions).where(eq(sessions.sid, sid)).then(() => cb?.(), (e) => cb?.(e));
+  }
+
+  override touch(sid: string, sess: session.SessionData, cb?: () => void): void {
+    this.db.update(sessions).set({ expiresAt: this.expiry(sess) }).where(eq(sessions.sid, sid)).then(() => cb?.(), () => cb?.());
+  }
+}
+
+export async function pruneExpiredSessions(db: Db): Promise<number> {
+  const rows = await db.delete(sessions).where(lt(sessions.expiresAt, sql`now()`)).returning({ sid: sessions.sid });
+  return rows.length;
+}
