@@ -13,6 +13,6 @@ export default tseslint.config(
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Only config/ reads process.env.' }],
     },
   },
-  { files: ['config/**', 'drizzle.config.ts', 'test/setup.ts', 'bench/**'], rules: { 'no-restricted-properties': 'off' } },
+  { files: ['config/**', 'drizzle.config.ts', 'test/support/env.ts', 'bench/**'], rules: { 'no-restricted-properties': 'off' } },
   { files: ['public/**/*.js'], languageOptions: { globals: globals.browser } },
 );

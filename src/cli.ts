@@ -6,6 +6,7 @@ import { runMigrations } from '../db/migrate';
 import { createProcessors, jobNames } from '../jobs/processors';
 import { createApiKey } from './api-keys/api-keys.usecases';
 import { systemActor } from './auth/actor';
+import { ensurePlatform } from './bootstrap/platform';
 import { seedDemo } from './demo/seed';
 import { AppError, ValidationError } from './lib/errors';
 import { startRuntime } from './runtime';
@@ -35,15 +36,16 @@ if (!cmd || values.help) {
 }
 
 const config = loadConfig();
-const runtime = await startRuntime(config, { migrate: false });
+// PGlite migrates at start (as the server does); on Postgres only `migrate` changes the schema.
+const runtime = await startRuntime(config, { bootstrap: cmd !== 'migrate' });
 const { deps } = runtime;
 let code = 0;
 try {
   if (cmd === 'migrate') {
     await runMigrations(runtime.database);
+    await ensurePlatform(runtime.database.db);
     err('migrations applied');
   } else if (cmd === 'admin' && sub === 'create') {
-    await runMigrations(runtime.database);
     const user = await createPlatformAdmin(deps, { email: values.email ?? '', password: values.password ?? '', ...(values.name ? { name: values.name } : {}) });
     err(`platform admin ${user.email} created`);
   } else if (cmd === 'key' && sub === 'create') {

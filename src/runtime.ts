@@ -18,7 +18,7 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function startRuntime(config: Config, opts: { migrate?: boolean } = {}): Promise<Runtime> {
+export async function startRuntime(config: Config, opts: { migrate?: boolean; bootstrap?: boolean } = {}): Promise<Runtime> {
   const logger = createLogger(config.logLevel);
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
@@ -27,7 +27,7 @@ export async function startRuntime(config: Config, opts: { migrate?: boolean } =
   });
   // PGlite is migrated at start-up; Postgres by the release step (npm run kontor -- migrate).
   if (opts.migrate ?? database.driver === 'pglite') await runMigrations(database);
-  await ensurePlatform(database.db);
+  if (opts.bootstrap ?? true) await ensurePlatform(database.db);
 
   let testClock: TestClock | undefined;
   let clockTimer: NodeJS.Timeout | undefined;

@@ -24,13 +24,16 @@ export const email = z
   .pipe(z.email('Enter a valid email address.'))
   .transform((v) => v.toLowerCase());
 
-export const optionalEmail = z
-  .union([z.literal(''), z.undefined(), z.null(), email])
-  .transform((v) => (v ? v : null));
+/** An optional form field: missing, null or blank all mean "not given" (null). */
+export const blankToNull = <S extends z.ZodType>(schema: S) =>
+  z.preprocess((v) => (v === undefined || v === null || (typeof v === 'string' && v.trim() === '') ? null : v), schema.nullable());
 
-/** Checkbox values from HTML forms ("on") and JSON booleans. */
-export const checkbox = z
-  .union([z.boolean(), z.literal('on'), z.literal('true'), z.literal('false'), z.literal(''), z.undefined()])
-  .transform((v) => v === true || v === 'on' || v === 'true');
+export const optionalEmail = blankToNull(email);
 
-export const opaqueId = z.string({ error: 'Must be a string id.' }).min(1).max(64, 'Id is too long.');
+/** Checkbox values from HTML forms ("on", or absent) and JSON booleans; anything else is refused. */
+export const checkbox = z.preprocess(
+  (v) => (v === undefined || v === null || v === '' || v === 'false' ? false : v === 'on' || v === 'true' ? true : v),
+  z.boolean({ error: 'Must be true or false.' }),
+);
+
+export const opaqueId = z.string({ error: 'Must be a string id.' }).min(1, 'Must be a string id.').max(64, 'Id is too long.');

@@ -25,7 +25,8 @@ export class BullmqQueue implements Queue {
 
   async enqueue(name: string, data: JobData, opts: EnqueueOptions = {}): Promise<void> {
     await this.queue.add(name, data, {
-      ...(opts.jobId ? { jobId: opts.jobId } : {}),
+      // BullMQ reserves ':' in custom ids (its key separator).
+      ...(opts.jobId ? { jobId: opts.jobId.replaceAll(':', '.') } : {}),
       delay: opts.delayMs ?? 0,
       attempts: opts.attempts ?? 5,
       backoff: { type: 'exponential', delay: 1000 },

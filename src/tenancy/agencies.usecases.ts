@@ -7,13 +7,13 @@ import { requireRole, requireScope } from '../auth/policies';
 import type { Deps } from '../deps';
 import { errors } from '../lib/errors';
 import { newId } from '../lib/ids';
-import { checkbox, name, optionalEmail, parse } from '../lib/validation';
+import { blankToNull, checkbox, name, optionalEmail, parse } from '../lib/validation';
 
 export const createAgencySchema = z.object({
   name: name('Name'),
   billingEmail: optionalEmail,
   resellingModule: checkbox,
-  planCode: z.string().trim().max(64).optional().transform((v) => v || null),
+  planCode: blankToNull(z.string().trim().max(64, 'Plan code is too long.')),
 });
 
 export type Agency = typeof agencies.$inferSelect;
@@ -62,7 +62,7 @@ export async function getAgency(deps: Deps, params: { actor: Actor; agencyId: st
 export const updateAgencySchema = z.object({
   suspended: checkbox,
   resellingModule: checkbox,
-  planCode: z.string().trim().max(64).optional().transform((v) => v || null),
+  planCode: blankToNull(z.string().trim().max(64, 'Plan code is too long.')),
 });
 
 /** The platform admin's flags: suspended, reselling module, plan. */

@@ -10,7 +10,7 @@ import { AppError, errors, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { dummyHash, hashPassword, verifyPassword } from '../lib/password';
 import { randomToken, sha256 } from '../lib/tokens';
-import { checkbox, email, name, opaqueId, parse } from '../lib/validation';
+import { blankToNull, checkbox, email, name, opaqueId, parse } from '../lib/validation';
 import { dispatchEmails, queueEmail } from '../mail/outbox';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
 
@@ -117,7 +117,7 @@ export const inviteSchema = z.object({
   email,
   role: z.enum(['owner', 'admin', 'member'], { error: 'Choose a role: owner, admin or member.' }),
   billing: checkbox,
-  subAccountId: z.union([opaqueId, z.literal(''), z.undefined()]).transform((v) => v || null),
+  subAccountId: blankToNull(opaqueId),
 });
 
 export interface InvitationResult {

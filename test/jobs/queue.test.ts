@@ -1,0 +1,108 @@
+import { expect } from 'chai';
+import { eq } from 'drizzle-orm';
+import { outboxEmails } from '../../db/schema';
+import { createProcessors } from '../../jobs/processors';
+import { createLogger } from '../../src/lib/logger';
+import { dispatchEmails, queueEmail, sendQueuedEmail } from '../../src/mail/outbox';
+import { BullmqQueue, InlineQueue, type Queue } from '../../src/queue';
+import { newId } from '../../src/lib/ids';
+import { resetData } from '../support/db';
+import { makeTestDeps, type TestDeps } from '../support/deps';
+import { REDIS_URL, requireOrSkip } from '../support/env';
+
+const logger = createLogger('silent');
+
+function queueContract(name: string, make: () => Queue | undefined, available: () => boolean) {
+  describe(`${name} queue`, () => {
+    let queue: Queue;
+    before(function () {
+      requireOrSkip(this, available(), 'REDIS_URL pointing at a running Redis');
+      queue = make()!;
+    });
+    after(async () => {
+      if (!queue) return;
+      if (queue instanceof BullmqQueue) await queue.obliterate();
+      await queue.close();
+    });
+
+    it('runs a job once per jobId however often it is enqueued, and retries a failure', async () => {
+      const seen: string[] = [];
+      let failures = 0;
+      await queue.work({
+        once: async (d) => void seen.push(String(d.n)),
+        flaky: async () => {
+          if (failures++ < 1) throw new Error('transient');
+          seen.push('flaky-ok');
+        },
+      });
+      await queue.enqueue('once', { n: 1 }, { jobId: 'same' });
+      await queue.enqueue('once', { n: 2 }, { jobId: 'same' });
+      await queue.enqueue('flaky', {}, { attempts: 3 });
+      await new Promise((r) => setTimeout(r, 50));
+      await queue.drain();
+      expect(seen.filter((s) => s !== 'flaky-ok')).to.deep.equal(['1']);
+      expect(seen).to.include('flaky-ok');
+      expect(failures).to.equal(2);
+    });
+  });
+}
+
+describe('job layer', () => {
+  queueContract('in-process', () => new InlineQueue(logger), () => true);
+  queueContract('BullMQ', () => (REDIS_URL ? new BullmqQueue(REDIS_URL, logger, `kontor-test-${newId('q')}`) : undefined), () => Boolean(REDIS_URL));
+
+  describe('email outbox', () => {
+    let deps: TestDeps;
+    before(async () => {
+      await resetData();
+      deps = await makeTestDeps();
+    });
+    after(() => deps.close());
+
+    it('sends a queued email over real SMTP once, even when the send job runs twice', async () => {
+      deps.smtp.clear();
+      const at = deps.clock.now();
+      const id = await deps.db.transaction((tx) =>
+        queueEmail(tx, { idempotencyKey: 'test:once', at, message: { to: ['someone@example.test'], cc: ['cc@example.test'], subject: 'Hello once', text: 'Body' } }),
+      );
+      // The same idempotency key queues nothing more.
+      const again = await deps.db.transaction((tx) => queueEmail(tx, { idempotencyKey: 'test:once', at, message: { to: ['x@example.test'], subject: 'dup', text: 'dup' } }));
+      expect(again).to.equal(null);
+      await dispatchEmails(deps.queue, [id]);
+      await deps.queue.drain();
+      // A rerun (a second worker, or a job retried after a crash) finds it sent and skips it.
+      expect(await sendQueuedEmail({ db: deps.db, mailer: deps.mailer, now: () => at }, id!)).to.equal('skipped');
+      const mails = await deps.smtp.waitFor(1);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(mails.filter((m) => m.subject === 'Hello once')).to.have.length(1);
+      expect(mails[0]!.to).to.have.members(['someone@example.test', 'cc@example.test']);
+      const [row] = await deps.db.select().from(outboxEmails).where(eq(outboxEmails.id, id!));
+      expect(row).to.include({ status: 'sent', attempts: 1 });
+    });
+
+    it('the tick re-dispatches an email whose job was lost', async () => {
+      deps.smtp.clear();
+      const at = new Date(deps.clock.now().getTime() - 5 * 60_000);
+      const id = await deps.db.transaction((tx) => queueEmail(tx, { idempotencyKey: 'test:lost', at, message: { to: ['lost@example.test'], subject: 'Lost job', text: 'x' } }));
+      const result = await createProcessors(deps).tick!({});
+      expect(result).to.deep.equal({ emailsRequeued: 1 });
+      await deps.queue.drain();
+      const mails = await deps.smtp.waitFor(1);
+      expect(mails.map((m) => m.subject)).to.deep.equal(['Lost job']);
+      const [row] = await deps.db.select().from(outboxEmails).where(eq(outboxEmails.id, id!));
+      expect(row!.status).to.equal('sent');
+    });
+
+    it('keeps an email pending when the SMTP server is unreachable, for a later retry', async () => {
+      const at = deps.clock.now();
+      const id = await deps.db.transaction((tx) => queueEmail(tx, { idempotencyKey: 'test:down', at, message: { to: ['down@example.test'], subject: 'Down', text: 'x' } }));
+      const { createMailer } = await import('../../src/mail/mailer');
+      const broken = createMailer({ smtpUrl: 'smtp://127.0.0.1:1', from: 'x@example.test', mailDir: 'unused' });
+      let failed = false;
+      await sendQueuedEmail({ db: deps.db, mailer: broken, now: () => at }, id!).catch(() => (failed = true));
+      expect(failed).to.equal(true);
+      const [row] = await deps.db.select().from(outboxEmails).where(eq(outboxEmails.id, id!));
+      expect(row!.status).to.equal('pending');
+    });
+  });
+});

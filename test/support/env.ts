@@ -1,0 +1,21 @@
+// Test-side environment: the only place tests read process.env (through loadConfig).
+import { loadConfig, type Config } from '../../config';
+
+export const DATABASE_URL = process.env.DATABASE_URL || undefined;
+export const REDIS_URL = process.env.REDIS_URL || undefined;
+export const IN_CI = process.env.CI === 'true';
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PUBLIC_URL: 'http://kontor.test', ...overrides });
+}
+
+/**
+ * A suite that needs something a fresh machine may lack runs when it is there and is otherwise
+ * reported as pending with the reason. In CI everything must be there: a missing piece fails.
+ */
+export function requireOrSkip(ctx: Mocha.Context, available: boolean, reason: string): void {
+  if (available) return;
+  if (IN_CI) throw new Error(`CI must provide this: ${reason}`);
+  ctx.skip();
+}
+export const PATH = process.env.PATH;
