@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
@@ -17,13 +18,22 @@ import { agencyRoutes } from './routes/agency.routes';
 import { portalRoutes } from './routes/portal.routes';
 import { tenantRoutes } from './routes/tenant.routes';
 import { page } from './render';
+import { ApiKeyCache } from '../api-keys/key-cache';
+import { UsageRecorder } from '../usage/usage-recorder';
 import './types';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** Per-process state of the web app: the API key cache and the usage group-commit recorder. */
+export interface WebContext {
+  keyCache: ApiKeyCache;
+  recorder: UsageRecorder;
+}
+
 /** Builds the Express app from its dependencies. It never listens: server.ts and tests do. */
 export function createApp(deps: Deps): Express {
   const app = express();
+  const web: WebContext = { keyCache: new ApiKeyCache(deps.db), recorder: new UsageRecorder(deps) };
   app.disable('x-powered-by');
   if (deps.config.trustProxy) app.set('trust proxy', 1);
   app.set('view engine', 'ejs');
@@ -57,7 +67,7 @@ export function createApp(deps: Deps): Express {
   });
 
   // The API authenticates with Bearer keys only: no cookies, no sessions, no CSRF.
-  app.use('/api/v1', express.json({ limit: '100kb' }), apiRouter(deps));
+  app.use('/api/v1', express.json({ limit: '100kb' }), apiRouter(deps, web));
 
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
   app.use(
@@ -90,8 +100,18 @@ export function createApp(deps: Deps): Express {
   app.use(auth.initialize());
   app.use(auth.session());
 
+  // The CSRF token is an HMAC of the session id instead of a random value stored in the session:
+  // browsers follow a redirect before express-session has saved the previous response's session,
+  // so a stored token can be minted twice and one tab's forms would then fail. Derived, it is
+  // stable for the session's life and changes at login, when passport regenerates the session.
   const { csrfSynchronisedProtection, generateToken } = csrfSync({
     getTokenFromRequest: (req) => (req.body as Record<string, string> | undefined)?._csrf,
+    getTokenFromState: (req) => {
+      // Marks a new visitor's session as used, so its cookie (and thus its id) persists.
+      if (!req.session.csrf) req.session.csrf = true;
+      return createHmac('sha256', deps.config.sessionSecret).update(`csrf:${req.sessionID}`).digest('base64url');
+    },
+    storeTokenInState: () => {},
   });
   app.use(csrfSynchronisedProtection);
   app.use((req, res, next) => {
@@ -108,10 +128,10 @@ export function createApp(deps: Deps): Express {
 
   app.use(authRoutes(deps, auth));
   app.use('/platform', platformRoutes(deps));
-  app.use('/agency', agencyRoutes(deps));
+  app.use('/agency', agencyRoutes(deps, web));
   app.use('/portal', portalRoutes(deps));
   for (const [base, scope] of [['/platform', 'platform'], ['/agency', 'agency'], ['/portal', 'sub_account']] as const) {
-    app.use(base, tenantRoutes(deps, base, scope));
+    app.use(base, tenantRoutes(deps, web, base, scope));
   }
 
   app.use(async (_req, res) => {

@@ -18,6 +18,7 @@ declare module 'express-session' {
   interface SessionData {
     flash?: { type: 'success' | 'error'; message: string; secret?: string };
     membershipId?: string;
+    csrf?: boolean;
   }
 }
 
