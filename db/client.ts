@@ -32,8 +32,20 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     const client = postgres(opts.databaseUrl, {
       max: opts.poolSize ?? 10,
       onnotice: () => {},
-      // bigint columns come back as JS numbers: every amount we store is a safe integer.
-      types: { bigint: postgres.BigInt },
+      // bigint (int8) comes back as a JS number: every amount we store is a safe integer, and a
+      // value that is not would throw rather than silently lose precision.
+      types: {
+        bigint: {
+          to: 20,
+          from: [20],
+          serialize: (v: number | bigint) => v.toString(),
+          parse: (v: string) => {
+            const n = Number(v);
+            if (!Number.isSafeInteger(n)) throw new RangeError(`int8 ${v} exceeds the safe integer range`);
+            return n;
+          },
+        },
+      },
     });
     const db = drizzle(client, { schema, casing: 'snake_case' }) as unknown as Db;
     return { db, driver: 'postgres', close: () => client.end({ timeout: 5 }) };

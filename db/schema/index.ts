@@ -9,3 +9,7 @@ export * from './sessions';
 export * from './audit';
 export * from './clock';
 export * from './outbox';
+export * from './credits';
+export * from './departments';
+export * from './usage';
+export * from './notifications';

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { authenticateApiKey } from '../api-keys/api-keys.usecases';
+import type { ApiKeyCache } from '../api-keys/key-cache';
 import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole, requireScope } from '../auth/policies';
 import type { Deps } from '../deps';
@@ -32,13 +32,13 @@ export function actorOf(req: Request): Actor {
 }
 
 /** API: `Authorization: Bearer kt_...`. */
-export function apiAuth(deps: Deps) {
+export function apiAuth(keyCache: ApiKeyCache) {
   return async (req: Request, _res: Response, next: NextFunction) => {
     const header = req.get('authorization');
     if (!header) throw new AppError('unauthenticated', 401, 'Send an API key: Authorization: Bearer <key>.');
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new AppError('unauthenticated', 401, 'The Authorization header must be "Bearer <key>".');
-    const actor = await authenticateApiKey(deps.db, match[1]!, new Date());
+    const actor = await keyCache.authenticate(match[1]!);
     if (!actor) throw new AppError('invalid_api_key', 401, 'This API key is not valid or has been revoked.');
     req.actor = actor;
     next();

@@ -8,6 +8,8 @@ import { createSubAccount, getSubAccount, listSubAccounts } from '../../tenancy/
 import { inviteUser } from '../../users/users.usecases';
 import { actorOf, apiAuth, requireKeyScope } from '../middleware';
 import { agencyJson, apiKeyJson, subAccountJson } from './serializers';
+import type { WebContext } from '../app';
+import { creditRoutes } from './credits.routes';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const pageParams = (req: Request) => ({
@@ -16,9 +18,9 @@ const pageParams = (req: Request) => ({
 });
 
 /** JSON API v1. Every route: Bearer key -> scope check -> use case -> serializer. */
-export function apiRouter(deps: Deps): Router {
+export function apiRouter(deps: Deps, web: WebContext): Router {
   const r = Router();
-  r.use(apiAuth(deps));
+  r.use(apiAuth(web.keyCache));
 
   r.get('/me', (req, res) => {
     const a = actorOf(req);
@@ -83,8 +85,12 @@ export function apiRouter(deps: Deps): Router {
   r.delete('/api-keys/:id', async (req, res) => {
     const actor = actorOf(req);
     const owner = await resolveKeyOwner(deps, actor, {});
-    res.json(apiKeyJson(await revokeApiKey(deps, { actor, owner, keyId: String(req.params.id) })));
+    const key = await revokeApiKey(deps, { actor, owner, keyId: String(req.params.id) });
+    web.keyCache.invalidateKey(key.id);
+    res.json(apiKeyJson(key));
   });
+
+  r.use(creditRoutes(deps, web));
 
   // Outside production only: the test clock. In production the route does not exist.
   if (deps.testClock) {

@@ -6,8 +6,9 @@ import { createSubAccount, getSubAccount, listSubAccounts } from '../../tenancy/
 import { inviteUser, listMembers } from '../../users/users.usecases';
 import { actorOf, billingOnly, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
+import type { WebContext } from '../app';
 
-export function agencyRoutes(deps: Deps): Router {
+export function agencyRoutes(deps: Deps, web: WebContext): Router {
   const r = Router();
   r.use(requireUser('agency'));
 
@@ -65,7 +66,8 @@ export function agencyRoutes(deps: Deps): Router {
   r.post('/sub-accounts/:id/api-keys/:keyId/revoke', async (req, res) => {
     const actor = actorOf(req);
     const owner = await resolveKeyOwner(deps, actor, { subAccountId: String(req.params.id) });
-    await revokeApiKey(deps, { actor, owner, keyId: String(req.params.keyId) });
+    const key = await revokeApiKey(deps, { actor, owner, keyId: String(req.params.keyId) });
+    web.keyCache.invalidateKey(key.id);
     flash(req, 'API key revoked.');
     res.redirect(`/agency/sub-accounts/${req.params.id}`);
   });

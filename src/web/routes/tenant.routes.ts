@@ -5,12 +5,13 @@ import type { Deps } from '../../deps';
 import { inviteUser, listMembers } from '../../users/users.usecases';
 import { actorOf, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
+import type { WebContext } from '../app';
 
 /**
  * Team and API keys of the signed-in user's own tenant, the same screens at every level:
  * /platform, /agency and /portal.
  */
-export function tenantRoutes(deps: Deps, base: string, scope: Scope): Router {
+export function tenantRoutes(deps: Deps, web: WebContext, base: string, scope: Scope): Router {
   const r = Router();
   r.use(['/team', '/api-keys'], requireUser(scope));
 
@@ -59,7 +60,8 @@ export function tenantRoutes(deps: Deps, base: string, scope: Scope): Router {
   );
   r.post('/api-keys/:id/revoke', async (req, res) => {
     const actor = actorOf(req);
-    await revokeApiKey(deps, { actor, owner: await resolveKeyOwner(deps, actor, {}), keyId: String(req.params.id) });
+    const key = await revokeApiKey(deps, { actor, owner: await resolveKeyOwner(deps, actor, {}), keyId: String(req.params.id) });
+    web.keyCache.invalidateKey(key.id);
     flash(req, 'API key revoked.');
     res.redirect(`${base}/api-keys`);
   });

@@ -1,0 +1,126 @@
+// The ledger primitives. Every change to an account's lots, balance and ledger happens inside a
+// transaction that holds the account row lock (lockAccount), so concurrent writers serialise per
+// account and the invariant balance = sum(lots.remaining) = sum(ledger.delta) always holds.
+import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
+import type { DbOrTx, Tx } from '../../db/client';
+import { creditAccounts, creditLedger, creditLots, type LedgerReason, type LotSource } from '../../db/schema';
+import { newId } from '../lib/ids';
+import { fifoOrder, takeFifo, type OpenLot } from './fifo';
+
+export type CreditAccount = typeof creditAccounts.$inferSelect;
+
+export interface AccountOwner {
+  agencyId: string;
+  /** null: the agency's pool. */
+  subAccountId: string | null;
+}
+
+export const ownerFilter = (o: AccountOwner) =>
+  and(eq(creditAccounts.agencyId, o.agencyId), o.subAccountId ? eq(creditAccounts.subAccountId, o.subAccountId) : isNull(creditAccounts.subAccountId));
+
+/** The account of an owner, created on first use. */
+export async function ensureAccount(db: DbOrTx, owner: AccountOwner, now: Date): Promise<string> {
+  const [existing] = await db.select({ id: creditAccounts.id }).from(creditAccounts).where(ownerFilter(owner));
+  if (existing) return existing.id;
+  await db.insert(creditAccounts).values({ id: newId('cra'), ...owner, createdAt: now, updatedAt: now }).onConflictDoNothing();
+  const [row] = await db.select({ id: creditAccounts.id }).from(creditAccounts).where(ownerFilter(owner));
+  return row!.id;
+}
+
+/** Creates if needed, then takes the row lock for the rest of the transaction. */
+export async function lockAccount(tx: Tx, owner: AccountOwner, now: Date): Promise<CreditAccount> {
+  await ensureAccount(tx, owner, now);
+  const [row] = await tx.select().from(creditAccounts).where(ownerFilter(owner)).for('update');
+  return row!;
+}
+
+export interface EntryInput {
+  reason: LedgerReason;
+  reference?: string | null;
+  idempotencyKey?: string | null;
+  note?: string | null;
+  data?: Record<string, unknown> | null;
+}
+
+async function writeEntry(tx: Tx, account: CreditAccount, delta: number, entry: EntryInput, now: Date) {
+  account.balance += delta;
+  await tx.insert(creditLedger).values({
+    accountId: account.id,
+    agencyId: account.agencyId,
+    subAccountId: account.subAccountId,
+    delta,
+    balanceAfter: account.balance,
+    reason: entry.reason,
+    reference: entry.reference ?? null,
+    idempotencyKey: entry.idempotencyKey ?? null,
+    note: entry.note ?? null,
+    data: entry.data ?? null,
+    createdAt: now,
+  });
+  await tx.update(creditAccounts).set({ balance: account.balance, updatedAt: now }).where(eq(creditAccounts.id, account.id));
+}
+
+export async function openLots(tx: Tx, accountId: string): Promise<OpenLot[]> {
+  const lots = await tx
+    .select({ id: creditLots.id, remaining: creditLots.remaining, expiresAt: creditLots.expiresAt, createdAt: creditLots.createdAt })
+    .from(creditLots)
+    .where(and(eq(creditLots.accountId, accountId), gt(creditLots.remaining, 0)))
+    .orderBy(asc(creditLots.expiresAt), asc(creditLots.createdAt));
+  return lots.sort(fifoOrder);
+}
+
+/** Writes an "expire" entry for every lot past its expiry (by the clock). Returns the live lots. */
+export async function sweepExpired(tx: Tx, account: CreditAccount, now: Date): Promise<OpenLot[]> {
+  const lots = await openLots(tx, account.id);
+  const live: OpenLot[] = [];
+  for (const lot of lots) {
+    if (lot.expiresAt && lot.expiresAt <= now) {
+      await tx.update(creditLots).set({ remaining: 0 }).where(eq(creditLots.id, lot.id));
+      await writeEntry(tx, account, -lot.remaining, { reason: 'expire', reference: lot.id }, lot.expiresAt);
+    } else live.push(lot);
+  }
+  return live;
+}
+
+export interface CreditInput extends EntryInput {
+  amount: number;
+  source: LotSource;
+  expiresAt?: Date | null;
+}
+
+/** Adds a lot and its ledger entry. */
+export async function creditAccount(tx: Tx, account: CreditAccount, input: CreditInput, now: Date): Promise<string> {
+  const lotId = newId('lot');
+  await tx.insert(creditLots).values({
+    id: lotId, accountId: account.id, agencyId: account.agencyId, source: input.source, amount: input.amount, remaining: input.amount,
+    expiresAt: input.expiresAt ?? null, reference: input.reference ?? null, createdAt: now,
+  });
+  await writeEntry(tx, account, input.amount, input, now);
+  return lotId;
+}
+
+export class InsufficientCredits extends Error {
+  constructor(readonly available: number, readonly needed: number) {
+    super(`needs ${needed} credits, ${available} available`);
+  }
+}
+
+/**
+ * Takes `amount` from the account's live lots (expiring first, then oldest) with one ledger
+ * entry. Throws InsufficientCredits, having changed nothing but the expiry sweep, if short.
+ */
+export async function debitAccount(tx: Tx, account: CreditAccount, amount: number, entry: EntryInput, now: Date): Promise<void> {
+  const lots = await sweepExpired(tx, account, now);
+  if (account.balance < amount) throw new InsufficientCredits(account.balance, amount);
+  const taken = takeFifo(lots, amount);
+  for (const t of taken) {
+    await tx.update(creditLots).set({ remaining: sql`${creditLots.remaining} - ${t.taken}` }).where(eq(creditLots.id, t.lotId));
+  }
+  await writeEntry(tx, account, -amount, entry, now);
+}
+
+/** An entry already written under this idempotency key, if any. */
+export async function findEntryByKey(db: DbOrTx, accountId: string, key: string) {
+  const [row] = await db.select().from(creditLedger).where(and(eq(creditLedger.accountId, accountId), eq(creditLedger.idempotencyKey, key)));
+  return row;
+}

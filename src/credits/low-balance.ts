@@ -1,0 +1,66 @@
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { Tx } from '../../db/client';
+import { agencies, memberships, notifications, subAccounts, users } from '../../db/schema';
+import { newId } from '../lib/ids';
+import { queueEmail } from '../mail/outbox';
+
+export interface LowBalanceState {
+  id: string;
+  agencyId: string;
+  subAccountId: string | null;
+  balance: number;
+  threshold: number | null;
+  notified: boolean;
+}
+
+/**
+ * One email and one in-app notice per downward crossing of the threshold; the rule re-arms when
+ * the balance is back at or above it. Returns the queued email's id (dispatch after commit).
+ */
+export async function applyLowBalanceRule(tx: Tx, a: LowBalanceState, now: Date): Promise<string | null> {
+  if (a.threshold === null) return null;
+  if (a.balance >= a.threshold) {
+    if (a.notified) await tx.execute(sql`update credit_accounts set low_balance_notified = false where id = ${a.id}`);
+    return null;
+  }
+  if (a.notified) return null;
+  await tx.execute(sql`update credit_accounts set low_balance_notified = true where id = ${a.id}`);
+  const noticeId = newId('ntf');
+  const message = `Credit balance is ${a.balance}, below the threshold of ${a.threshold}.`;
+  await tx.insert(notifications).values({
+    id: noticeId, agencyId: a.agencyId, subAccountId: a.subAccountId, kind: 'low_balance', message, data: { balance: a.balance, threshold: a.threshold }, createdAt: now,
+  });
+  const { to, cc, name } = await recipients(tx, a.agencyId, a.subAccountId);
+  if (to.length === 0) return null;
+  return queueEmail(tx, {
+    idempotencyKey: `low-balance:${noticeId}`,
+    agencyId: a.agencyId,
+    at: now,
+    message: {
+      to, cc,
+      subject: `Low credit balance: ${name}`,
+      text: `${message}\n\nTop up or buy a credit package to keep the chatbot answering.\n`,
+    },
+  });
+}
+
+/** The account's billing email (and CCs for an agency); without one, its owners. */
+async function recipients(tx: Tx, agencyId: string, subAccountId: string | null) {
+  if (subAccountId) {
+    const [sub] = await tx.select({ email: subAccounts.billingEmail, name: subAccounts.name }).from(subAccounts).where(eq(subAccounts.id, subAccountId));
+    const to = sub?.email ? [sub.email] : await owners(tx, agencyId, subAccountId);
+    return { to, cc: [], name: sub?.name ?? 'account' };
+  }
+  const [agency] = await tx.select({ email: agencies.billingEmail, cc: agencies.ccEmails, name: agencies.name }).from(agencies).where(eq(agencies.id, agencyId));
+  const to = agency?.email ? [agency.email] : await owners(tx, agencyId, null);
+  return { to, cc: agency?.email ? agency.cc : [], name: `${agency?.name ?? 'agency'} pool` };
+}
+
+async function owners(tx: Tx, agencyId: string, subAccountId: string | null): Promise<string[]> {
+  const rows = await tx
+    .select({ email: users.email })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.agencyId, agencyId), subAccountId ? eq(memberships.subAccountId, subAccountId) : isNull(memberships.subAccountId), eq(memberships.role, 'owner')));
+  return rows.map((r) => r.email);
+}

@@ -1,0 +1,288 @@
+// The usage hot path. Concurrent usage requests are coalesced: while one transaction is being
+// committed, new events queue up, and the next transaction applies all of them with a fixed
+// handful of set-based statements (group commit). A hot account then pays one row lock and one
+// commit per batch, not per event. Every answer is sent only after its debit is committed.
+import { sql } from 'drizzle-orm';
+import type { Db, Tx } from '../../db/client';
+import { fifoOrder, takeFifo, type OpenLot } from '../credits/fifo';
+import type { AccountOwner } from '../credits/ledger';
+import type { Clock } from '../lib/clock';
+import { newId } from '../lib/ids';
+import type { Logger } from '../lib/logger';
+import { pgArray } from '../lib/pg-array';
+import { rowsOf } from '../lib/rows';
+import { applyLowBalanceRule } from '../credits/low-balance';
+import { dispatchEmails } from '../mail/outbox';
+import type { Queue } from '../queue';
+
+export interface UsageEvent {
+  conversationId: string;
+  departmentId: string;
+}
+
+export type UsageResult =
+  | { status: 200; charged: number; balance: number }
+  | { status: 402 | 403 | 404; error: string; message: string };
+
+const failure = (status: 402 | 403 | 404, error: string, message: string): UsageResult => ({ status, error, message });
+export const usageErrors = {
+  insufficient: () => failure(402, 'insufficient_credits', 'Not enough credits for this conversation.'),
+  departmentDisabled: () => failure(403, 'department_disabled', 'This department is not enabled on this account.'),
+  departmentNotFound: () => failure(404, 'department_not_found', 'Unknown department.'),
+  accountSuspended: () => failure(403, 'account_suspended', 'This account is suspended.'),
+  providerSuspended: () => failure(403, 'provider_suspended', 'The agency providing this account is suspended.'),
+};
+
+interface Submission {
+  owner: AccountOwner;
+  events: UsageEvent[];
+  resolve: (results: UsageResult[]) => void;
+  reject: (err: unknown) => void;
+}
+
+interface AccountState {
+  id: string;
+  agencyId: string;
+  subAccountId: string | null;
+  balance: number;
+  threshold: number | null;
+  notified: boolean;
+  agencyStatus: string;
+  subStatus: string | null;
+  lots: OpenLot[];
+  touchedLots: Set<string>;
+  changed: boolean;
+}
+
+export interface UsageRecorderDeps {
+  db: Db;
+  clock: Clock;
+  queue: Queue;
+  logger: Logger;
+}
+
+export class UsageRecorder {
+  private pending: Submission[] = [];
+  private active = 0;
+  /** Account ids by owner: creating an account is needed once, then it is only looked up. */
+  private readonly knownAccounts = new Map<string, string>();
+
+  constructor(
+    private readonly deps: UsageRecorderDeps,
+    private readonly opts: { maxEventsPerBatch?: number; concurrency?: number } = {},
+  ) {}
+
+  /** Records events for one account; results come back in the same order. */
+  record(owner: AccountOwner, events: UsageEvent[]): Promise<UsageResult[]> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ owner, events, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick() {
+    while (this.active < (this.opts.concurrency ?? 1) && this.pending.length > 0) {
+      this.active++;
+      void this.drain().finally(() => {
+        this.active--;
+        this.kick();
+      });
+    }
+  }
+
+  private async drain() {
+    const max = this.opts.maxEventsPerBatch ?? 5000;
+    while (this.pending.length > 0) {
+      const batch: Submission[] = [];
+      let n = 0;
+      while (this.pending.length > 0 && (batch.length === 0 || n + this.pending[0]!.events.length <= max)) {
+        const s = this.pending.shift()!;
+        batch.push(s);
+        n += s.events.length;
+      }
+      await this.applyWithRetry(batch);
+    }
+  }
+
+  private async applyWithRetry(batch: Submission[]) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { results, mailIds } = await this.apply(batch);
+        batch.forEach((s, i) => s.resolve(results[i]!));
+        await dispatchEmails(this.deps.queue, mailIds).catch((err) => this.deps.logger.error('low-balance mail dispatch failed', { error: String(err) }));
+        return;
+      } catch (err) {
+        // A deadlock or serialization failure between processes is retried; the transaction
+        // rolled back, so nothing was applied.
+        const code = (err as { cause?: { code?: string }; code?: string })?.cause?.code ?? (err as { code?: string })?.code;
+        if (attempt < 3 && (code === '40P01' || code === '40001')) continue;
+        this.deps.logger.error('usage batch failed', { error: String(err), events: batch.reduce((n, s) => n + s.events.length, 0) });
+        batch.forEach((s) => s.reject(err));
+        return;
+      }
+    }
+  }
+
+  private ownerKey = (o: AccountOwner) => `${o.agencyId}|${o.subAccountId ?? ''}`;
+
+  private async accountIds(tx: Tx, owners: AccountOwner[], now: Date): Promise<Map<string, string>> {
+    const missing = owners.filter((o) => !this.knownAccounts.has(this.ownerKey(o)));
+    if (missing.length > 0) {
+      await tx.execute(sql`
+        insert into credit_accounts (id, agency_id, sub_account_id, created_at, updated_at)
+        select v.id, v.agency_id, v.sub_account_id, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
+        from unnest(${pgArray(missing.map(() => newId('cra')))}::text[], ${pgArray(missing.map((o) => o.agencyId))}::text[], ${pgArray(missing.map((o) => o.subAccountId))}::text[]) as v(id, agency_id, sub_account_id)
+        on conflict do nothing`);
+      const rows = rowsOf<{ id: string; agency_id: string; sub_account_id: string | null }>(
+        await tx.execute(sql`
+          select a.id, a.agency_id, a.sub_account_id from credit_accounts a
+          join unnest(${pgArray(missing.map((o) => o.agencyId))}::text[], ${pgArray(missing.map((o) => o.subAccountId ?? ''))}::text[]) as v(agency_id, sub)
+            on a.agency_id = v.agency_id and coalesce(a.sub_account_id, '') = v.sub`),
+      );
+      for (const r of rows) this.knownAccounts.set(`${r.agency_id}|${r.sub_account_id ?? ''}`, r.id);
+    }
+    return new Map(owners.map((o) => [this.ownerKey(o), this.knownAccounts.get(this.ownerKey(o))!]));
+  }
+
+  private async apply(batch: Submission[]): Promise<{ results: UsageResult[][]; mailIds: (string | null)[] }> {
+    const now = this.deps.clock.now();
+    const owners = [...new Map(batch.map((s) => [this.ownerKey(s.owner), s.owner])).values()];
+    const deptIds = [...new Set(batch.flatMap((s) => s.events.map((e) => e.departmentId)))];
+
+    return this.deps.db.transaction(async (tx) => {
+      const idByOwner = await this.accountIds(tx, owners, now);
+      const accountIds = [...new Set(idByOwner.values())].sort();
+
+      // Row locks in id order: concurrent batches in other processes cannot deadlock.
+      const accountRows = rowsOf<{
+        id: string; agency_id: string; sub_account_id: string | null; balance: number; low_balance_threshold: number | null;
+        low_balance_notified: boolean; agency_status: string; sub_status: string | null;
+      }>(await tx.execute(sql`
+        select a.id, a.agency_id, a.sub_account_id, a.balance, a.low_balance_threshold, a.low_balance_notified,
+               ag.status as agency_status, s.status as sub_status
+        from credit_accounts a
+        join agencies ag on ag.id = a.agency_id
+        left join sub_accounts s on s.id = a.sub_account_id
+        where a.id = any(${pgArray(accountIds)}::text[])
+        order by a.id
+        for update of a`));
+      const lotRows = rowsOf<{ id: string; account_id: string; remaining: number; expires_ms: number | null; created_ms: number }>(await tx.execute(sql`
+        select id, account_id, remaining,
+               (extract(epoch from expires_at) * 1000)::bigint as expires_ms,
+               (extract(epoch from created_at) * 1000)::bigint as created_ms
+        from credit_lots where account_id = any(${pgArray(accountIds)}::text[]) and remaining > 0`));
+      const deptRows = rowsOf<{ id: string; agency_id: string; credits_per_request: number; archived: boolean }>(await tx.execute(sql`
+        select id, agency_id, credits_per_request, archived_at is not null as archived
+        from departments where id = any(${pgArray(deptIds)}::text[])`));
+      const subIds = owners.filter((o) => o.subAccountId).map((o) => o.subAccountId!);
+      const enabledRows = subIds.length === 0 ? [] : rowsOf<{ sub_account_id: string; department_id: string }>(await tx.execute(sql`
+        select sub_account_id, department_id from sub_account_departments
+        where sub_account_id = any(${pgArray(subIds)}::text[]) and department_id = any(${pgArray(deptIds)}::text[])`));
+      const flat = batch.flatMap((s) => s.events.map((e) => ({ accountId: idByOwner.get(this.ownerKey(s.owner))!, ...e })));
+      const seenRows = rowsOf<{ account_id: string; conversation_id: string; department_id: string }>(await tx.execute(sql`
+        select u.account_id, u.conversation_id, u.department_id from usage_conversations u
+        join unnest(${pgArray(flat.map((f) => f.accountId))}::text[], ${pgArray(flat.map((f) => f.conversationId))}::text[], ${pgArray(flat.map((f) => f.departmentId))}::text[])
+          as v(account_id, conversation_id, department_id)
+          on u.account_id = v.account_id and u.conversation_id = v.conversation_id and u.department_id = v.department_id`));
+
+      const accounts = new Map<string, AccountState>();
+      for (const r of accountRows) {
+        accounts.set(r.id, {
+          id: r.id, agencyId: r.agency_id, subAccountId: r.sub_account_id, balance: Number(r.balance),
+          threshold: r.low_balance_threshold === null ? null : Number(r.low_balance_threshold), notified: r.low_balance_notified,
+          agencyStatus: r.agency_status, subStatus: r.sub_status, lots: [], touchedLots: new Set(), changed: false,
+        });
+      }
+      for (const l of lotRows) {
+        accounts.get(l.account_id)!.lots.push({
+          id: l.id, remaining: Number(l.remaining), expiresAt: l.expires_ms === null ? null : new Date(Number(l.expires_ms)), createdAt: new Date(Number(l.created_ms)),
+        });
+      }
+      const departments = new Map(deptRows.map((d) => [d.id, d]));
+      const enabled = new Set(enabledRows.map((r) => `${r.sub_account_id}|${r.department_id}`));
+      const seen = new Set(seenRows.map((r) => `${r.account_id}|${r.conversation_id}|${r.department_id}`));
+
+      const ledger: { accountId: string; agencyId: string; subAccountId: string | null; delta: number; balanceAfter: number; reason: string; reference: string; at: Date; departmentId: string | null }[] = [];
+      const conversations: { accountId: string; conversationId: string; departmentId: string; agencyId: string; charged: number }[] = [];
+
+      // Expired lots stop counting at their expiry instant: sweep them with an "expire" entry first.
+      for (const a of accounts.values()) {
+        a.lots.sort(fifoOrder);
+        for (const lot of a.lots) {
+          if (lot.expiresAt && lot.expiresAt <= now && lot.remaining > 0) {
+            a.balance -= lot.remaining;
+            ledger.push({ accountId: a.id, agencyId: a.agencyId, subAccountId: a.subAccountId, delta: -lot.remaining, balanceAfter: a.balance, reason: 'expire', reference: lot.id, at: lot.expiresAt, departmentId: null });
+            lot.remaining = 0;
+            a.touchedLots.add(lot.id);
+            a.changed = true;
+          }
+        }
+      }
+
+      const results = batch.map((s) => {
+        const a = accounts.get(idByOwner.get(this.ownerKey(s.owner))!)!;
+        return s.events.map((e): UsageResult => {
+          const dept = departments.get(e.departmentId);
+          if (!dept || dept.agency_id !== a.agencyId || dept.archived) return usageErrors.departmentNotFound();
+          if (a.subAccountId) {
+            if (a.agencyStatus === 'suspended') return usageErrors.providerSuspended();
+            if (a.subStatus === 'suspended') return usageErrors.accountSuspended();
+            if (!enabled.has(`${a.subAccountId}|${e.departmentId}`)) return usageErrors.departmentDisabled();
+          } else if (a.agencyStatus === 'suspended') return usageErrors.accountSuspended();
+          const key = `${a.id}|${e.conversationId}|${e.departmentId}`;
+          if (seen.has(key)) return { status: 200, charged: 0, balance: a.balance };
+          const cost = Number(dept.credits_per_request);
+          if (cost > a.balance) return usageErrors.insufficient();
+          seen.add(key);
+          conversations.push({ accountId: a.id, conversationId: e.conversationId, departmentId: e.departmentId, agencyId: a.agencyId, charged: cost });
+          if (cost > 0) {
+            for (const t of takeFifo(a.lots, cost)) a.touchedLots.add(t.lotId);
+            a.balance -= cost;
+            a.changed = true;
+            ledger.push({ accountId: a.id, agencyId: a.agencyId, subAccountId: a.subAccountId, delta: -cost, balanceAfter: a.balance, reason: 'consume', reference: e.conversationId, at: now, departmentId: e.departmentId });
+          }
+          return { status: 200, charged: cost, balance: a.balance };
+        });
+      });
+
+      if (conversations.length > 0) {
+        await tx.execute(sql`
+          insert into usage_conversations (account_id, conversation_id, department_id, agency_id, charged, created_at)
+          select v.*, ${now.toISOString()}::timestamptz from unnest(
+            ${pgArray(conversations.map((c) => c.accountId))}::text[], ${pgArray(conversations.map((c) => c.conversationId))}::text[],
+            ${pgArray(conversations.map((c) => c.departmentId))}::text[], ${pgArray(conversations.map((c) => c.agencyId))}::text[],
+            ${pgArray(conversations.map((c) => c.charged))}::bigint[]) as v`);
+      }
+      if (ledger.length > 0) {
+        await tx.execute(sql`
+          insert into credit_ledger (account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, created_at, data)
+          select v.account_id, v.agency_id, v.sub_account_id, v.delta, v.balance_after, v.reason, v.reference, v.at,
+                 case when v.department_id is null then null else jsonb_build_object('departmentId', v.department_id) end
+          from unnest(
+            ${pgArray(ledger.map((l) => l.accountId))}::text[], ${pgArray(ledger.map((l) => l.agencyId))}::text[], ${pgArray(ledger.map((l) => l.subAccountId))}::text[],
+            ${pgArray(ledger.map((l) => l.delta))}::bigint[], ${pgArray(ledger.map((l) => l.balanceAfter))}::bigint[], ${pgArray(ledger.map((l) => l.reason))}::text[],
+            ${pgArray(ledger.map((l) => l.reference))}::text[], ${pgArray(ledger.map((l) => l.at))}::timestamptz[], ${pgArray(ledger.map((l) => l.departmentId))}::text[])
+            as v(account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, at, department_id)`);
+      }
+      const changed = [...accounts.values()].filter((a) => a.changed);
+      const lotUpdates = changed.flatMap((a) => a.lots.filter((l) => a.touchedLots.has(l.id)));
+      if (lotUpdates.length > 0) {
+        await tx.execute(sql`
+          update credit_lots set remaining = v.remaining
+          from unnest(${pgArray(lotUpdates.map((l) => l.id))}::text[], ${pgArray(lotUpdates.map((l) => l.remaining))}::bigint[]) as v(id, remaining)
+          where credit_lots.id = v.id`);
+      }
+      if (changed.length > 0) {
+        await tx.execute(sql`
+          update credit_accounts set balance = v.balance, updated_at = ${now.toISOString()}::timestamptz
+          from unnest(${pgArray(changed.map((a) => a.id))}::text[], ${pgArray(changed.map((a) => a.balance))}::bigint[]) as v(id, balance)
+          where credit_accounts.id = v.id`);
+      }
+
+      // Low-balance notice: once per downward crossing of the threshold; re-armed when it recovers.
+      const mailIds: (string | null)[] = [];
+      for (const a of changed) mailIds.push(await applyLowBalanceRule(tx, a, now));
+      return { results, mailIds };
+    });
+  }
+}

@@ -1,0 +1,92 @@
+import { Router, type Request } from 'express';
+import {
+  adjustAgencyPool, adjustSubAccountCredits, getBalance, listCreditHistory, resolveCreditOwner, setLowBalanceThreshold, type BalanceView,
+} from '../../credits/credits.usecases';
+import {
+  archiveDepartment, createDepartment, enabledDepartmentIds, listDepartments, setSubAccountDepartments, updateDepartment, type Department,
+} from '../../departments/departments.usecases';
+import type { Deps } from '../../deps';
+import { getSubAccount } from '../../tenancy/sub-accounts.usecases';
+import { recordUsage, recordUsageBatch } from '../../usage/usage.usecases';
+import type { WebContext } from '../app';
+import { actorOf, requireKeyScope } from '../middleware';
+
+const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
+const idem = (req: Request) => req.get('idempotency-key') ?? null;
+
+export const departmentJson = (d: Department) => ({ id: d.id, name: d.name, creditsPerRequest: d.creditsPerRequest, createdAt: d.createdAt.toISOString() });
+export const balanceJson = (b: BalanceView) => ({
+  balance: b.balance,
+  lowBalanceThreshold: b.lowBalanceThreshold,
+  lots: b.lots.map((l) => ({ id: l.id, source: l.source, amount: l.amount, remaining: l.remaining, expiresAt: l.expiresAt?.toISOString() ?? null, createdAt: l.createdAt.toISOString() })),
+});
+
+/** Credits, departments and usage (DESIGN sections 2 and 3). */
+export function creditRoutes(deps: Deps, web: WebContext): Router {
+  const r = Router();
+
+  // The hot path: sub-account keys charge their balance, agency keys their pool.
+  r.post('/usage', async (req, res) => {
+    const result = await recordUsage(web.recorder, actorOf(req), body(req));
+    if (result.status === 200) res.json({ charged: result.charged, balance: result.balance });
+    else res.status(result.status).json({ error: result.error, message: result.message });
+  });
+  r.post('/usage/batch', async (req, res) => {
+    res.json({ results: await recordUsageBatch(web.recorder, actorOf(req), body(req)) });
+  });
+
+  r.get('/balance', async (req, res) => {
+    res.json(balanceJson(await getBalance(deps, await resolveCreditOwner(deps, actorOf(req)))));
+  });
+  r.get('/credit-history', async (req, res) => {
+    const { entries } = await listCreditHistory(deps, await resolveCreditOwner(deps, actorOf(req)), req.query);
+    res.json({ data: entries.map((e) => ({ ...e, createdAt: e.createdAt.toISOString() })) });
+  });
+  r.put('/low-balance-threshold', async (req, res) => {
+    const actor = actorOf(req);
+    res.json({ threshold: await setLowBalanceThreshold(deps, { actor, owner: await resolveCreditOwner(deps, actor), input: body(req) }) });
+  });
+
+  // Agency: its sub-accounts' credits and departments.
+  r.get('/sub-accounts/:id/balance', requireKeyScope('agency'), async (req, res) => {
+    res.json(balanceJson(await getBalance(deps, await resolveCreditOwner(deps, actorOf(req), String(req.params.id)))));
+  });
+  r.get('/sub-accounts/:id/credit-history', requireKeyScope('agency'), async (req, res) => {
+    const { entries } = await listCreditHistory(deps, await resolveCreditOwner(deps, actorOf(req), String(req.params.id)), req.query);
+    res.json({ data: entries.map((e) => ({ ...e, createdAt: e.createdAt.toISOString() })) });
+  });
+  r.put('/sub-accounts/:id/low-balance-threshold', requireKeyScope('agency'), async (req, res) => {
+    const actor = actorOf(req);
+    res.json({ threshold: await setLowBalanceThreshold(deps, { actor, owner: await resolveCreditOwner(deps, actor, String(req.params.id)), input: body(req) }) });
+  });
+  r.post('/sub-accounts/:id/adjustments', requireKeyScope('agency'), async (req, res) => {
+    const result = await adjustSubAccountCredits(deps, { actor: actorOf(req), subAccountId: String(req.params.id), input: body(req), idempotencyKey: idem(req) });
+    res.status(result.replayed ? 200 : 201).json(result);
+  });
+  r.post('/agencies/:id/adjustments', requireKeyScope('platform'), async (req, res) => {
+    const result = await adjustAgencyPool(deps, { actor: actorOf(req), agencyId: String(req.params.id), input: body(req), idempotencyKey: idem(req) });
+    res.status(result.replayed ? 200 : 201).json(result);
+  });
+
+  r.get('/departments', requireKeyScope('agency'), async (req, res) => {
+    res.json({ data: (await listDepartments(deps, { actor: actorOf(req) })).map(departmentJson) });
+  });
+  r.post('/departments', requireKeyScope('agency'), async (req, res) => {
+    res.status(201).json(departmentJson(await createDepartment(deps, { actor: actorOf(req), input: body(req) })));
+  });
+  r.patch('/departments/:id', requireKeyScope('agency'), async (req, res) => {
+    res.json(departmentJson(await updateDepartment(deps, { actor: actorOf(req), departmentId: String(req.params.id), input: body(req) })));
+  });
+  r.delete('/departments/:id', requireKeyScope('agency'), async (req, res) => {
+    await archiveDepartment(deps, { actor: actorOf(req), departmentId: String(req.params.id) });
+    res.status(204).end();
+  });
+  r.get('/sub-accounts/:id/departments', requireKeyScope('agency'), async (req, res) => {
+    const sub = await getSubAccount(deps, { actor: actorOf(req), subAccountId: String(req.params.id) });
+    res.json({ departmentIds: await enabledDepartmentIds(deps, sub.id) });
+  });
+  r.put('/sub-accounts/:id/departments', requireKeyScope('agency'), async (req, res) => {
+    res.json({ departmentIds: await setSubAccountDepartments(deps, { actor: actorOf(req), subAccountId: String(req.params.id), input: body(req) }) });
+  });
+  return r;
+}
