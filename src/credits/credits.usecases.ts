@@ -201,10 +201,13 @@ export async function getBalance(deps: Pick<Deps, 'db' | 'clock'>, owner: Accoun
   return { balance: live.reduce((s, l) => s + l.remaining, 0), lowBalanceThreshold: account.lowBalanceThreshold, lots: live };
 }
 
+/** Query-string filters: an empty field means "no filter". */
+const blankToUndefined = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
 export const historyFilterSchema = z.object({
-  from: z.iso.date('from must be a date, YYYY-MM-DD.').optional().or(z.literal('').transform(() => undefined)),
-  to: z.iso.date('to must be a date, YYYY-MM-DD.').optional().or(z.literal('').transform(() => undefined)),
-  reason: z.enum(ledgerReasons, { error: `reason must be one of: ${ledgerReasons.join(', ')}.` }).optional().or(z.literal('').transform(() => undefined)),
+  from: blankToUndefined(z.iso.date('from must be a date, YYYY-MM-DD.')),
+  to: blankToUndefined(z.iso.date('to must be a date, YYYY-MM-DD.')),
+  reason: blankToUndefined(z.enum(ledgerReasons, { error: `reason must be one of: ${ledgerReasons.join(', ')}.` })),
   before: z.coerce.number().int().positive().optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
 });

@@ -41,7 +41,9 @@ interface Submission {
 }
 
 interface AccountState {
+  /** '' until the owner has an account. */
   id: string;
+  owner: AccountOwner;
   agencyId: string;
   subAccountId: string | null;
   balance: number;
@@ -125,23 +127,37 @@ export class UsageRecorder {
 
   private ownerKey = (o: AccountOwner) => `${o.agencyId}|${o.subAccountId ?? ''}`;
 
-  private async accountIds(tx: Tx, owners: AccountOwner[], now: Date): Promise<Map<string, string>> {
-    const missing = owners.filter((o) => !this.knownAccounts.has(this.ownerKey(o)));
-    if (missing.length > 0) {
-      await tx.execute(sql`
-        insert into credit_accounts (id, agency_id, sub_account_id, created_at, updated_at)
-        select v.id, v.agency_id, v.sub_account_id, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
-        from unnest(${pgArray(missing.map(() => newId('cra')))}::text[], ${pgArray(missing.map((o) => o.agencyId))}::text[], ${pgArray(missing.map((o) => o.subAccountId))}::text[]) as v(id, agency_id, sub_account_id)
-        on conflict do nothing`);
+  /** Existing account ids by owner key; owners without an account are absent (nothing to lock). */
+  private async existingAccountIds(tx: Tx, owners: AccountOwner[]): Promise<Map<string, string>> {
+    const unknown = owners.filter((o) => !this.knownAccounts.has(this.ownerKey(o)));
+    if (unknown.length > 0) {
       const rows = rowsOf<{ id: string; agency_id: string; sub_account_id: string | null }>(
         await tx.execute(sql`
           select a.id, a.agency_id, a.sub_account_id from credit_accounts a
-          join unnest(${pgArray(missing.map((o) => o.agencyId))}::text[], ${pgArray(missing.map((o) => o.subAccountId ?? ''))}::text[]) as v(agency_id, sub)
+          join unnest(${pgArray(unknown.map((o) => o.agencyId))}::text[], ${pgArray(unknown.map((o) => o.subAccountId ?? ''))}::text[]) as v(agency_id, sub)
             on a.agency_id = v.agency_id and coalesce(a.sub_account_id, '') = v.sub`),
       );
       for (const r of rows) this.knownAccounts.set(`${r.agency_id}|${r.sub_account_id ?? ''}`, r.id);
     }
-    return new Map(owners.map((o) => [this.ownerKey(o), this.knownAccounts.get(this.ownerKey(o))!]));
+    const ids = new Map<string, string>();
+    for (const o of owners) {
+      const id = this.knownAccounts.get(this.ownerKey(o));
+      if (id) ids.set(this.ownerKey(o), id);
+    }
+    return ids;
+  }
+
+  /**
+   * Creates the accounts of owners that had none but now have something to record (a free
+   * conversation). A refused request never creates one: bad input writes nothing.
+   */
+  private async createAccounts(tx: Tx, owners: AccountOwner[], now: Date): Promise<void> {
+    await tx.execute(sql`
+      insert into credit_accounts (id, agency_id, sub_account_id, created_at, updated_at)
+      select v.id, v.agency_id, v.sub_account_id, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
+      from unnest(${pgArray(owners.map(() => newId('cra')))}::text[], ${pgArray(owners.map((o) => o.agencyId))}::text[], ${pgArray(owners.map((o) => o.subAccountId))}::text[]) as v(id, agency_id, sub_account_id)
+      on conflict do nothing`);
+    await this.existingAccountIds(tx, owners);
   }
 
   private async apply(batch: Submission[]): Promise<{ results: UsageResult[][]; mailIds: (string | null)[] }> {
@@ -150,23 +166,21 @@ export class UsageRecorder {
     const deptIds = [...new Set(batch.flatMap((s) => s.events.map((e) => e.departmentId)))];
 
     return this.deps.db.transaction(async (tx) => {
-      const idByOwner = await this.accountIds(tx, owners, now);
+      const idByOwner = await this.existingAccountIds(tx, owners);
       const accountIds = [...new Set(idByOwner.values())].sort();
 
       // Row locks in id order: concurrent batches in other processes cannot deadlock.
-      const accountRows = rowsOf<{
-        id: string; agency_id: string; sub_account_id: string | null; balance: number; low_balance_threshold: number | null;
-        low_balance_notified: boolean; agency_status: string; sub_status: string | null;
+      const accountRows = accountIds.length === 0 ? [] : rowsOf<{
+        id: string; agency_id: string; sub_account_id: string | null; balance: number; low_balance_threshold: number | null; low_balance_notified: boolean;
       }>(await tx.execute(sql`
-        select a.id, a.agency_id, a.sub_account_id, a.balance, a.low_balance_threshold, a.low_balance_notified,
-               ag.status as agency_status, s.status as sub_status
-        from credit_accounts a
-        join agencies ag on ag.id = a.agency_id
-        left join sub_accounts s on s.id = a.sub_account_id
-        where a.id = any(${pgArray(accountIds)}::text[])
-        order by a.id
-        for update of a`));
-      const lotRows = rowsOf<{ id: string; account_id: string; remaining: number; expires_ms: number | null; created_ms: number }>(await tx.execute(sql`
+        select id, agency_id, sub_account_id, balance, low_balance_threshold, low_balance_notified
+        from credit_accounts where id = any(${pgArray(accountIds)}::text[]) order by id for update`));
+      const agencyIds = [...new Set(owners.map((o) => o.agencyId))];
+      const subIds = owners.filter((o) => o.subAccountId).map((o) => o.subAccountId!);
+      const statusRows = rowsOf<{ id: string; status: string }>(await tx.execute(sql`
+        select id, status from agencies where id = any(${pgArray(agencyIds)}::text[])
+        union all select id, status from sub_accounts where id = any(${pgArray(subIds)}::text[])`));
+      const lotRows = accountIds.length === 0 ? [] : rowsOf<{ id: string; account_id: string; remaining: number; expires_ms: number | null; created_ms: number }>(await tx.execute(sql`
         select id, account_id, remaining,
                (extract(epoch from expires_at) * 1000)::bigint as expires_ms,
                (extract(epoch from created_at) * 1000)::bigint as created_ms
@@ -174,36 +188,42 @@ export class UsageRecorder {
       const deptRows = rowsOf<{ id: string; agency_id: string; credits_per_request: number; archived: boolean }>(await tx.execute(sql`
         select id, agency_id, credits_per_request, archived_at is not null as archived
         from departments where id = any(${pgArray(deptIds)}::text[])`));
-      const subIds = owners.filter((o) => o.subAccountId).map((o) => o.subAccountId!);
       const enabledRows = subIds.length === 0 ? [] : rowsOf<{ sub_account_id: string; department_id: string }>(await tx.execute(sql`
         select sub_account_id, department_id from sub_account_departments
         where sub_account_id = any(${pgArray(subIds)}::text[]) and department_id = any(${pgArray(deptIds)}::text[])`));
-      const flat = batch.flatMap((s) => s.events.map((e) => ({ accountId: idByOwner.get(this.ownerKey(s.owner))!, ...e })));
-      const seenRows = rowsOf<{ account_id: string; conversation_id: string; department_id: string }>(await tx.execute(sql`
+      const flat = batch.flatMap((s) => s.events.map((e) => ({ accountId: idByOwner.get(this.ownerKey(s.owner)), ...e }))).filter((f) => f.accountId);
+      const seenRows = flat.length === 0 ? [] : rowsOf<{ account_id: string; conversation_id: string; department_id: string }>(await tx.execute(sql`
         select u.account_id, u.conversation_id, u.department_id from usage_conversations u
-        join unnest(${pgArray(flat.map((f) => f.accountId))}::text[], ${pgArray(flat.map((f) => f.conversationId))}::text[], ${pgArray(flat.map((f) => f.departmentId))}::text[])
+        join unnest(${pgArray(flat.map((f) => f.accountId!))}::text[], ${pgArray(flat.map((f) => f.conversationId))}::text[], ${pgArray(flat.map((f) => f.departmentId))}::text[])
           as v(account_id, conversation_id, department_id)
           on u.account_id = v.account_id and u.conversation_id = v.conversation_id and u.department_id = v.department_id`));
 
+      const status = new Map(statusRows.map((r) => [r.id, r.status]));
+      const byId = new Map(accountRows.map((r) => [r.id, r]));
+      // One state per owner; an owner without an account yet starts empty.
       const accounts = new Map<string, AccountState>();
-      for (const r of accountRows) {
-        accounts.set(r.id, {
-          id: r.id, agencyId: r.agency_id, subAccountId: r.sub_account_id, balance: Number(r.balance),
-          threshold: r.low_balance_threshold === null ? null : Number(r.low_balance_threshold), notified: r.low_balance_notified,
-          agencyStatus: r.agency_status, subStatus: r.sub_status, lots: [], touchedLots: new Set(), changed: false,
+      for (const o of owners) {
+        const key = this.ownerKey(o);
+        const r = idByOwner.has(key) ? byId.get(idByOwner.get(key)!) : undefined;
+        accounts.set(key, {
+          id: r?.id ?? '', owner: o, agencyId: o.agencyId, subAccountId: o.subAccountId, balance: Number(r?.balance ?? 0),
+          threshold: r?.low_balance_threshold == null ? null : Number(r.low_balance_threshold), notified: r?.low_balance_notified ?? false,
+          agencyStatus: status.get(o.agencyId) ?? 'active', subStatus: o.subAccountId ? (status.get(o.subAccountId) ?? null) : null,
+          lots: [], touchedLots: new Set(), changed: false,
         });
       }
+      const stateByAccountId = new Map([...accounts.values()].filter((a) => a.id).map((a) => [a.id, a]));
       for (const l of lotRows) {
-        accounts.get(l.account_id)!.lots.push({
+        stateByAccountId.get(l.account_id)!.lots.push({
           id: l.id, remaining: Number(l.remaining), expiresAt: l.expires_ms === null ? null : new Date(Number(l.expires_ms)), createdAt: new Date(Number(l.created_ms)),
         });
       }
       const departments = new Map(deptRows.map((d) => [d.id, d]));
       const enabled = new Set(enabledRows.map((r) => `${r.sub_account_id}|${r.department_id}`));
-      const seen = new Set(seenRows.map((r) => `${r.account_id}|${r.conversation_id}|${r.department_id}`));
+      const seen = new Set(seenRows.map((r) => `${this.ownerKey(stateByAccountId.get(r.account_id)!.owner)}|${r.conversation_id}|${r.department_id}`));
 
       const ledger: { accountId: string; agencyId: string; subAccountId: string | null; delta: number; balanceAfter: number; reason: string; reference: string; at: Date; departmentId: string | null }[] = [];
-      const conversations: { accountId: string; conversationId: string; departmentId: string; agencyId: string; charged: number }[] = [];
+      const conversations: { state: AccountState; conversationId: string; departmentId: string; agencyId: string; charged: number }[] = [];
 
       // Expired lots stop counting at their expiry instant: sweep them with an "expire" entry first.
       for (const a of accounts.values()) {
@@ -220,7 +240,7 @@ export class UsageRecorder {
       }
 
       const results = batch.map((s) => {
-        const a = accounts.get(idByOwner.get(this.ownerKey(s.owner))!)!;
+        const a = accounts.get(this.ownerKey(s.owner))!;
         return s.events.map((e): UsageResult => {
           const dept = departments.get(e.departmentId);
           if (!dept || dept.agency_id !== a.agencyId || dept.archived) return usageErrors.departmentNotFound();
@@ -229,12 +249,12 @@ export class UsageRecorder {
             if (a.subStatus === 'suspended') return usageErrors.accountSuspended();
             if (!enabled.has(`${a.subAccountId}|${e.departmentId}`)) return usageErrors.departmentDisabled();
           } else if (a.agencyStatus === 'suspended') return usageErrors.accountSuspended();
-          const key = `${a.id}|${e.conversationId}|${e.departmentId}`;
+          const key = `${this.ownerKey(a.owner)}|${e.conversationId}|${e.departmentId}`;
           if (seen.has(key)) return { status: 200, charged: 0, balance: a.balance };
           const cost = Number(dept.credits_per_request);
           if (cost > a.balance) return usageErrors.insufficient();
           seen.add(key);
-          conversations.push({ accountId: a.id, conversationId: e.conversationId, departmentId: e.departmentId, agencyId: a.agencyId, charged: cost });
+          conversations.push({ state: a, conversationId: e.conversationId, departmentId: e.departmentId, agencyId: a.agencyId, charged: cost });
           if (cost > 0) {
             for (const t of takeFifo(a.lots, cost)) a.touchedLots.add(t.lotId);
             a.balance -= cost;
@@ -245,11 +265,16 @@ export class UsageRecorder {
         });
       });
 
+      const toCreate = [...new Set(conversations.filter((c) => !c.state.id).map((c) => c.state))];
+      if (toCreate.length > 0) {
+        await this.createAccounts(tx, toCreate.map((a) => a.owner), now);
+        for (const a of toCreate) a.id = this.knownAccounts.get(this.ownerKey(a.owner))!;
+      }
       if (conversations.length > 0) {
         await tx.execute(sql`
           insert into usage_conversations (account_id, conversation_id, department_id, agency_id, charged, created_at)
           select v.*, ${now.toISOString()}::timestamptz from unnest(
-            ${pgArray(conversations.map((c) => c.accountId))}::text[], ${pgArray(conversations.map((c) => c.conversationId))}::text[],
+            ${pgArray(conversations.map((c) => c.state.id))}::text[], ${pgArray(conversations.map((c) => c.conversationId))}::text[],
             ${pgArray(conversations.map((c) => c.departmentId))}::text[], ${pgArray(conversations.map((c) => c.agencyId))}::text[],
             ${pgArray(conversations.map((c) => c.charged))}::bigint[]) as v`);
       }

@@ -17,6 +17,7 @@ import { platformRoutes } from './routes/platform.routes';
 import { agencyRoutes } from './routes/agency.routes';
 import { portalRoutes } from './routes/portal.routes';
 import { tenantRoutes } from './routes/tenant.routes';
+import { agencyCreditRoutes, portalCreditRoutes } from './routes/credits.routes';
 import { page } from './render';
 import { ApiKeyCache } from '../api-keys/key-cache';
 import { UsageRecorder } from '../usage/usage-recorder';
@@ -129,6 +130,8 @@ export function createApp(deps: Deps): Express {
   app.use(authRoutes(deps, auth));
   app.use('/platform', platformRoutes(deps));
   app.use('/agency', agencyRoutes(deps, web));
+  app.use('/agency', agencyCreditRoutes(deps));
+  app.use('/portal', portalCreditRoutes(deps));
   app.use('/portal', portalRoutes(deps));
   for (const [base, scope] of [['/platform', 'platform'], ['/agency', 'agency'], ['/portal', 'sub_account']] as const) {
     app.use(base, tenantRoutes(deps, web, base, scope));

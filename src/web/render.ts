@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { ValidationError } from '../lib/errors';
+import { AppError, ValidationError } from '../lib/errors';
 
 /** Renders a view inside the one layout. */
 export async function page(res: Response, view: string, locals: Record<string, unknown> = {}, status = 200): Promise<void> {
@@ -18,8 +18,9 @@ export function flash(req: Request, message: string, type: 'success' | 'error' =
 }
 
 /**
- * A form POST: runs the action; on a validation error re-renders the form with what the user
- * typed and a message per field (422), changing nothing. Other errors go to the error handler.
+ * A form POST: runs the action; on a validation error (or a refusal the user can act on, such as
+ * insufficient credits) re-renders the form with what the user typed and the message, changing
+ * nothing. Other errors (not found, forbidden, bugs) go to the error handler.
  */
 export function formAction(opts: {
   view: string;
@@ -30,9 +31,11 @@ export function formAction(opts: {
     try {
       await opts.action(req, res);
     } catch (err) {
-      if (!(err instanceof ValidationError)) throw err;
+      const formLevel = err instanceof AppError && [402, 409, 422].includes(err.status);
+      if (!(err instanceof ValidationError) && !formLevel) throw err;
+      const fields = err instanceof ValidationError ? err.fields : {};
       const { _csrf: _ignored, password: _p, currentPassword: _c, newPassword: _n, confirmPassword: _cp, ...form } = (req.body ?? {}) as Record<string, unknown>;
-      await page(res, opts.view, { ...(await opts.locals(req, res)), form, errors: err.fields, formError: err.fields._ ?? err.message }, 422);
+      await page(res, opts.view, { ...(await opts.locals(req, res)), form, errors: fields, formError: fields._ ?? (err as AppError).message }, (err as AppError).status);
     }
   };
 }

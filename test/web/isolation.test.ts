@@ -17,12 +17,21 @@ describe('tenant isolation matrix', () => {
   let app: ReturnType<typeof createApp>;
   type Agent = Awaited<ReturnType<typeof signIn>>;
   const users: Record<string, Agent> = {};
+  const depts: Record<'a' | 'b', string> = { a: '', b: '' };
 
   before(async () => {
     await resetData();
     deps = await makeTestDeps();
     w = await createWorld(deps);
     app = createApp(deps);
+    // A department in each agency, enabled on each agency's first sub-account, and some credits.
+    for (const ag of [w.a, w.b]) {
+      const dep = (await request(app).post('/api/v1/departments').set(bearer(ag.key)).send({ name: 'Dept', creditsPerRequest: 1 }).expect(201)).body.id as string;
+      depts[ag === w.a ? 'a' : 'b'] = dep;
+      await request(app).put(`/api/v1/sub-accounts/${ag.subs[0].id}/departments`).set(bearer(ag.key)).send({ departmentIds: [dep] }).expect(200);
+      await request(app).post(`/api/v1/agencies/${ag.id}/adjustments`).set(bearer(w.platformKey)).send({ credits: 100, reason: 'seed' }).expect(201);
+      await request(app).post(`/api/v1/sub-accounts/${ag.subs[0].id}/adjustments`).set(bearer(ag.key)).send({ credits: 10, reason: 'seed' }).expect(201);
+    }
     users.agencyB = await signIn(app, w.b.owner.email);
     users.agencyA = await signIn(app, w.a.owner.email);
     users.clientA2 = await signIn(app, w.a.subs[1].owner.email);
@@ -40,10 +49,14 @@ describe('tenant isolation matrix', () => {
       invitations: await q('select count(*)::int as n from invitations'),
       audit: await q('select count(*)::int as n from audit_log'),
       mail: await q('select count(*)::int as n from outbox_emails'),
+      credits: await q('select id, balance, low_balance_threshold from credit_accounts order by id'),
+      ledger: await q('select count(*)::int as n from credit_ledger'),
+      departments: await q('select id, name, credits_per_request, archived_at from departments order by id'),
+      enabled: await q('select sub_account_id, department_id from sub_account_departments order by 1, 2'),
     });
   }
 
-  interface ApiCase { name: string; key: (w: World) => string; method: 'get' | 'post' | 'patch' | 'delete'; path: (w: World) => string; body?: (w: World) => object; status: number[] }
+  interface ApiCase { name: string; key: (w: World) => string; method: 'get' | 'post' | 'patch' | 'put' | 'delete'; path: (w: World) => string; body?: (w: World) => object; status: number[] }
   const apiCases: ApiCase[] = [
     { name: 'agency B reads agency A\'s sub-account', key: (w) => w.b.key, method: 'get', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}`, status: [404] },
     { name: 'agency B issues a key for agency A\'s sub-account', key: (w) => w.b.key, method: 'post', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}/api-keys`, body: () => ({ name: 'x' }), status: [404] },
@@ -58,6 +71,18 @@ describe('tenant isolation matrix', () => {
     { name: 'agency B changes agency A\'s flags', key: (w) => w.b.key, method: 'patch', path: (w) => `/api/v1/agencies/${w.a.id}`, body: () => ({ resellingModule: false }), status: [403] },
     { name: 'agency B issues an agency key for agency A', key: (w) => w.b.key, method: 'post', path: (w) => `/api/v1/agencies/${w.a.id}/api-keys`, status: [403] },
     { name: 'agency A issues a key for itself through the platform route', key: (w) => w.a.key, method: 'post', path: (w) => `/api/v1/agencies/${w.a.id}/api-keys`, status: [403] },
+    { name: 'agency B adjusts agency A\'s sub-account', key: (w) => w.b.key, method: 'post', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}/adjustments`, body: () => ({ credits: 5, reason: 'x' }), status: [404] },
+    { name: 'agency B reads agency A\'s sub-account balance', key: (w) => w.b.key, method: 'get', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}/balance`, status: [404] },
+    { name: 'agency B reads agency A\'s sub-account history', key: (w) => w.b.key, method: 'get', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}/credit-history`, status: [404] },
+    { name: 'agency B sets a threshold on agency A\'s sub-account', key: (w) => w.b.key, method: 'put', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}/low-balance-threshold`, body: () => ({ threshold: 5 }), status: [404] },
+    { name: 'agency B sets agency A\'s sub-account departments', key: (w) => w.b.key, method: 'put', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}/departments`, body: () => ({ departmentIds: [] }), status: [404] },
+    { name: 'agency A enables agency B\'s department on its own sub-account', key: (w) => w.a.key, method: 'put', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}/departments`, body: () => ({ departmentIds: [depts.b] }), status: [422] },
+    { name: 'agency B renames agency A\'s department', key: (w) => w.b.key, method: 'patch', path: () => `/api/v1/departments/${depts.a}`, body: () => ({ name: 'Hijacked' }), status: [404] },
+    { name: 'agency B archives agency A\'s department', key: (w) => w.b.key, method: 'delete', path: () => `/api/v1/departments/${depts.a}`, status: [404] },
+    { name: 'agency B adjusts agency A\'s pool through the platform route', key: (w) => w.b.key, method: 'post', path: (w) => `/api/v1/agencies/${w.a.id}/adjustments`, body: () => ({ credits: 5, reason: 'x' }), status: [403] },
+    { name: 'sub-account A2 reads sibling A1\'s balance', key: (w) => w.a.subs[1].key, method: 'get', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}/balance`, status: [403] },
+    { name: 'sub-account A2 uses a department enabled only on sibling A1', key: (w) => w.a.subs[1].key, method: 'post', path: () => '/api/v1/usage', body: () => ({ conversationId: 'x', departmentId: depts.a }), status: [403] },
+    { name: 'sub-account B1 uses agency A\'s department', key: (w) => w.b.subs[0].key, method: 'post', path: () => '/api/v1/usage', body: () => ({ conversationId: 'x', departmentId: depts.a }), status: [404] },
     { name: 'a platform key reads a sub-account through the agency route', key: (w) => w.platformKey, method: 'get', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}`, status: [403] },
   ];
 
@@ -67,7 +92,7 @@ describe('tenant isolation matrix', () => {
       const before = await snapshot();
       const res = await request(app)[c.method](c.path(w)).set(bearer(c.key(w))).send(body ?? {});
       expect(c.status, JSON.stringify(res.body)).to.include(res.status);
-      expect(res.body.error).to.be.oneOf(['not_found', 'wrong_scope', 'forbidden']);
+      expect(res.body.error).to.be.oneOf(['not_found', 'wrong_scope', 'forbidden', 'validation_failed', 'department_disabled', 'department_not_found']);
       expect(await snapshot()).to.equal(before);
     });
   }
@@ -83,6 +108,14 @@ describe('tenant isolation matrix', () => {
     { name: 'agency B owner revokes agency A\'s key on the own-keys page', as: 'agencyB', method: 'post', path: (w) => `/agency/api-keys/${w.a.keyId}/revoke`, status: [404] },
     { name: 'agency B owner opens the platform\'s agency page', as: 'agencyB', method: 'get', path: (w) => `/platform/agencies/${w.a.id}`, status: [403] },
     { name: 'agency B owner changes agency A\'s flags', as: 'agencyB', method: 'post', path: (w) => `/platform/agencies/${w.a.id}/flags`, body: { resellingModule: '' }, status: [403] },
+    { name: 'agency B owner opens agency A\'s sub-account credits', as: 'agencyB', method: 'get', path: (w) => `/agency/sub-accounts/${w.a.subs[0].id}/credits`, status: [404] },
+    { name: 'agency B owner exports agency A\'s sub-account history', as: 'agencyB', method: 'get', path: (w) => `/agency/sub-accounts/${w.a.subs[0].id}/credits.csv`, status: [404] },
+    { name: 'agency B owner adjusts agency A\'s sub-account', as: 'agencyB', method: 'post', path: (w) => `/agency/sub-accounts/${w.a.subs[0].id}/credits/adjustments`, body: { credits: '5', reason: 'x' }, status: [404] },
+    { name: 'agency B owner sets agency A\'s sub-account threshold', as: 'agencyB', method: 'post', path: (w) => `/agency/sub-accounts/${w.a.subs[0].id}/credits/threshold`, body: { threshold: '5' }, status: [404] },
+    { name: 'agency B owner sets agency A\'s sub-account departments', as: 'agencyB', method: 'post', path: (w) => `/agency/sub-accounts/${w.a.subs[0].id}/departments`, body: {}, status: [404] },
+    { name: 'agency B owner edits agency A\'s department', as: 'agencyB', method: 'post', path: () => `/agency/departments/${depts.a}`, body: { name: 'Hijacked', creditsPerRequest: '0' }, status: [404] },
+    { name: 'agency B owner archives agency A\'s department', as: 'agencyB', method: 'post', path: () => `/agency/departments/${depts.a}/archive`, status: [404] },
+    { name: 'client A2 opens sibling A1\'s credits', as: 'clientA2', method: 'get', path: (w) => `/agency/sub-accounts/${w.a.subs[0].id}/credits`, status: [403] },
     { name: 'client A2 opens sibling A1 in the agency console', as: 'clientA2', method: 'get', path: (w) => `/agency/sub-accounts/${w.a.subs[0].id}`, status: [403] },
     { name: 'client A2 revokes sibling A1\'s key on the portal keys page', as: 'clientA2', method: 'post', path: (w) => `/portal/api-keys/${w.a.subs[0].keyId}/revoke`, status: [404] },
   ];

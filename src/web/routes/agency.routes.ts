@@ -4,6 +4,8 @@ import type { Deps } from '../../deps';
 import { getAgency } from '../../tenancy/agencies.usecases';
 import { createSubAccount, getSubAccount, listSubAccounts } from '../../tenancy/sub-accounts.usecases';
 import { inviteUser, listMembers } from '../../users/users.usecases';
+import { getBalance } from '../../credits/credits.usecases';
+import { enabledDepartmentIds, listDepartments } from '../../departments/departments.usecases';
 import { actorOf, billingOnly, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
 import type { WebContext } from '../app';
@@ -34,9 +36,17 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
   const detailLocals = async (req: Request) => {
     const actor = actorOf(req);
     const sub = await getSubAccount(deps, { actor, subAccountId: String(req.params.id) });
+    const [balance, departments, enabled] = await Promise.all([
+      getBalance(deps, { agencyId: sub.agencyId, subAccountId: sub.id }),
+      listDepartments(deps, { actor }),
+      enabledDepartmentIds(deps, sub.id),
+    ]);
     return {
       title: sub.name,
       sub,
+      balance,
+      departments,
+      enabled,
       members: await listMembers(deps, { actor, subAccountId: sub.id }),
       keys: await listApiKeys(deps, { owner: { scope: 'sub_account', agencyId: sub.agencyId, subAccountId: sub.id } }),
     };

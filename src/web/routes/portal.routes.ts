@@ -3,6 +3,7 @@ import type { Deps } from '../../deps';
 import { getSubAccount } from '../../tenancy/sub-accounts.usecases';
 import { actorOf, requireUser } from '../middleware';
 import { page } from '../render';
+import { getBalance } from '../../credits/credits.usecases';
 
 /** The sub-account portal: the client's own account, users and keys. */
 export function portalRoutes(deps: Deps): Router {
@@ -11,7 +12,8 @@ export function portalRoutes(deps: Deps): Router {
   r.get('/', async (req, res) => {
     const actor = actorOf(req);
     const sub = await getSubAccount(deps, { actor, subAccountId: actor.subAccountId! });
-    await page(res, 'portal/home', { title: sub.name, sub });
+    const balance = await getBalance(deps, { agencyId: sub.agencyId, subAccountId: sub.id });
+    await page(res, 'portal/home', { title: sub.name, sub, balance });
   });
   return r;
 }
