@@ -2,9 +2,9 @@
 // this process too, so one command runs everything.
 import { eq } from 'drizzle-orm';
 import { ConfigError, loadConfig } from '../config';
-import { users } from '../db/schema';
+import { departments, users } from '../db/schema';
 import { createProcessors, TICK_EVERY_MS, TICK_JOB } from '../jobs/processors';
-import { DEMO_KEY_LIST, DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './demo/seed';
+import { DEMO_KEY_LIST, DEMO_KEYS, DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './demo/seed';
 import { startRuntime } from './runtime';
 import { createApp } from './web/app';
 
@@ -44,6 +44,13 @@ const server = app.listen(config.port, config.host, async () => {
     out();
     out('Demo API keys (public demo data; try: curl -H "Authorization: Bearer <key>" ' + `${config.publicUrl}/api/v1/me):`);
     for (const k of DEMO_KEY_LIST) out(`  ${k.scope.padEnd(12)} ${k.key}  ${k.what}`);
+    const [sales] = await deps.db.select({ id: departments.id }).from(departments).where(eq(departments.name, 'Sales')).limit(1);
+    if (sales) {
+      out();
+      out('Try the usage API (10 credits for a new conversation in Sales, 0 when repeated):');
+      out(`  curl -s -X POST -H "Authorization: Bearer ${DEMO_KEYS.atlasClient}" -H 'Content-Type: application/json' \\`);
+      out(`    -d '{"conversationId":"demo-1","departmentId":"${sales.id}"}' ${config.publicUrl}/api/v1/usage`);
+    }
   }
   out();
 });

@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, inArray, lt, lte } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, inArray, lt, lte, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Tx } from '../../db/client';
 import { creditAccounts, creditLedger, creditLots, ledgerReasons, type LotSource } from '../../db/schema';
@@ -280,3 +280,18 @@ export async function setLowBalanceThreshold(deps: Deps, params: { actor: Actor;
   return threshold;
 }
 
+
+/** Live balances of an agency's pool (key '') and every sub-account, in one query. */
+export async function agencyBalances(deps: Pick<Deps, 'db' | 'clock'>, agencyId: string): Promise<Map<string, number>> {
+  const now = deps.clock.now();
+  const rows = await deps.db
+    .select({
+      subAccountId: creditAccounts.subAccountId,
+      balance: sql<number>`coalesce(sum(${creditLots.remaining}) filter (where ${creditLots.expiresAt} is null or ${creditLots.expiresAt} > ${now.toISOString()}::timestamptz), 0)::bigint`,
+    })
+    .from(creditAccounts)
+    .leftJoin(creditLots, and(eq(creditLots.accountId, creditAccounts.id), gt(creditLots.remaining, 0)))
+    .where(eq(creditAccounts.agencyId, agencyId))
+    .groupBy(creditAccounts.subAccountId);
+  return new Map(rows.map((r) => [r.subAccountId ?? '', Number(r.balance)]));
+}

@@ -1,4 +1,6 @@
-import { apiKeys, agencies, memberships, subAccounts, users, type Role, type Scope } from '../../db/schema';
+import { apiKeys, agencies, departments, memberships, subAccountDepartments, subAccounts, users, type Role, type Scope } from '../../db/schema';
+import { transferToSubAccount } from '../credits/credits.usecases';
+import { creditAccount, lockAccount } from '../credits/ledger';
 import type { Deps } from '../deps';
 import { newId } from '../lib/ids';
 import { hashPassword } from '../lib/password';
@@ -60,6 +62,16 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
     await addUser('owner@bosphorus.test', 'Deniz Bosphorus', 'agency', 'owner', true, bosphorus, null);
     await addKey(DEMO_KEYS.atlas, 'agency', atlas, null, 'Demo agency key');
 
+    // Departments and credits: Atlas bought 50,000 credits from the platform and gave Cafe Lumen 2,000.
+    const sales = newId('dep');
+    const support = newId('dep');
+    await tx.insert(departments).values([
+      { id: sales, agencyId: atlas, name: 'Sales', creditsPerRequest: 10, createdAt: now, updatedAt: now },
+      { id: support, agencyId: atlas, name: 'Support', creditsPerRequest: 5, createdAt: now, updatedAt: now },
+    ]);
+    const pool = await lockAccount(tx, { agencyId: atlas, subAccountId: null }, now);
+    await creditAccount(tx, pool, { amount: 50_000, source: 'topup', reason: 'grant', reference: 'demo', note: 'Demo top-up' }, now);
+
     const clients = [
       { agency: atlas, name: 'Cafe Lumen', email: 'owner@lumen.test', key: DEMO_KEYS.atlasClient },
       { agency: atlas, name: 'Nova Dental', email: 'owner@nova.test' },
@@ -70,6 +82,10 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
       await tx.insert(subAccounts).values({ id, agencyId: c.agency, name: c.name, billingEmail: c.email, createdAt: now, updatedAt: now });
       await addUser(c.email, `${c.name} Owner`, 'sub_account', 'owner', true, c.agency, id);
       if (c.key) await addKey(c.key, 'sub_account', c.agency, id, 'Demo client key');
+      if (c.agency === atlas) {
+        await tx.insert(subAccountDepartments).values([sales, support].map((departmentId) => ({ agencyId: atlas, subAccountId: id, departmentId, createdAt: now })));
+        await transferToSubAccount(tx, { agencyId: atlas, subAccountId: id, credits: 2_000, source: 'adjustment', reason: 'adjustment', reference: 'demo', note: 'Demo credits' }, now);
+      }
     }
   });
 

@@ -54,6 +54,9 @@ describe('credit and department screens', () => {
     expect(page.text).to.match(/data-testid="balance">70 credits/);
     const pool = await agent.get('/agency/credits').expect(200);
     expect(pool.text).to.match(/data-testid="balance">930 credits/);
+    const list = await agent.get('/agency/sub-accounts').expect(200);
+    expect(list.text).to.match(/data-testid="pool-balance">930 credits/);
+    expect(list.text).to.match(new RegExp(`${w.a.subs[0].name}</a></td><td><span class="badge badge-active">active</span></td><td class="num">70</td>`));
   });
 
   it('history filters by reason and date, and exports the same rows as CSV', async () => {

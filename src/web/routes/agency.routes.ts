@@ -4,7 +4,7 @@ import type { Deps } from '../../deps';
 import { getAgency } from '../../tenancy/agencies.usecases';
 import { createSubAccount, getSubAccount, listSubAccounts } from '../../tenancy/sub-accounts.usecases';
 import { inviteUser, listMembers } from '../../users/users.usecases';
-import { getBalance } from '../../credits/credits.usecases';
+import { agencyBalances, getBalance } from '../../credits/credits.usecases';
 import { enabledDepartmentIds, listDepartments } from '../../departments/departments.usecases';
 import { actorOf, billingOnly, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
@@ -16,7 +16,11 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
 
   r.get('/', (_req, res) => res.redirect('/agency/sub-accounts'));
 
-  const listLocals = async (req: Request) => ({ title: 'Sub-accounts', subAccounts: await listSubAccounts(deps, { actor: actorOf(req) }) });
+  const listLocals = async (req: Request) => ({
+    title: 'Sub-accounts',
+    subAccounts: await listSubAccounts(deps, { actor: actorOf(req) }),
+    balances: await agencyBalances(deps, actorOf(req).agencyId!),
+  });
   r.get('/sub-accounts', async (req, res) => {
     await page(res, 'agency/sub-accounts', await listLocals(req));
   });
