@@ -3,6 +3,8 @@ import type { Deps } from '../src/deps';
 import { dispatchEmails, pendingEmailIds, SEND_MAIL_JOB, sendQueuedEmail } from '../src/mail/outbox';
 import type { Processors } from '../src/queue';
 import { pruneExpiredSessions } from '../src/web/session-store';
+import { GRANT_PURCHASE_JOB, grantPurchase, paidPurchaseIds } from '../src/purchases/purchases.usecases';
+import { runSubscriptionGrants, SUBSCRIPTION_GRANTS_JOB } from '../src/subscriptions/grants';
 
 export const TICK_JOB = 'tick';
 export const TICK_EVERY_MS = 60_000;
@@ -11,15 +13,25 @@ export function createProcessors(deps: Deps): Processors {
   return {
     [SEND_MAIL_JOB]: async (data) => sendQueuedEmail({ db: deps.db, mailer: deps.mailer, now: () => deps.clock.now() }, String(data.id)),
 
+    // A paid purchase not granted yet (pool short, crash): tried again; it is never dropped.
+    [GRANT_PURCHASE_JOB]: async (data) => grantPurchase(deps, String(data.purchaseId)),
+
+    [SUBSCRIPTION_GRANTS_JOB]: async () => runSubscriptionGrants(deps),
+
     // The scheduler's heartbeat: finds whatever is due by the clock and enqueues it. Work is
     // found from the database, not from when the tick fired, so a missed or repeated tick is harmless.
     [TICK_JOB]: async () => {
       const stale = await pendingEmailIds(deps.db, new Date(deps.clock.now().getTime() - 60_000));
       await dispatchEmails(deps.queue, stale);
       await pruneExpiredSessions(deps.db);
-      return { emailsRequeued: stale.length };
+      const now = deps.clock.now().getTime();
+      const waiting = await paidPurchaseIds(deps.db, new Date(now - 60_000));
+      for (const id of waiting) await deps.queue.enqueue(GRANT_PURCHASE_JOB, { purchaseId: id }, { jobId: `grant:${id}:${Math.floor(now / 60_000)}` });
+      // Minute-keyed: two ticks in the same minute (two schedulers) run the grants once.
+      await deps.queue.enqueue(SUBSCRIPTION_GRANTS_JOB, {}, { jobId: `grants:${Math.floor(now / 60_000)}` });
+      return { emailsRequeued: stale.length, purchasesRetried: waiting.length };
     },
   };
 }
 
-export const jobNames = () => [SEND_MAIL_JOB, TICK_JOB];
+export const jobNames = () => [SEND_MAIL_JOB, TICK_JOB, GRANT_PURCHASE_JOB, SUBSCRIPTION_GRANTS_JOB];

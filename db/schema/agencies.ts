@@ -1,4 +1,4 @@
-import { boolean, index, pgTable, text } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, pgTable, text } from 'drizzle-orm/pg-core';
 import { createdAt, tstz, updatedAt } from './common';
 import { accountStatusEnum } from './enums';
 import { platform } from './platform';
@@ -18,6 +18,10 @@ export const agencies = pgTable(
     billingEmail: text('billing_email'),
     ccEmails: text('cc_emails').array().notNull().default([]),
     locale: text('locale').notNull().default('en'),
+    /** Chatbot slots bought from the platform; those allocated to sub-accounts are counted on them. */
+    chatbotSlots: integer('chatbot_slots').notNull().default(0),
+    /** When set, a sub-account's departments follow its active packages. */
+    restrictDepartmentsToPackages: boolean('restrict_departments_to_packages').notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

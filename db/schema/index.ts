@@ -13,3 +13,7 @@ export * from './credits';
 export * from './departments';
 export * from './usage';
 export * from './notifications';
+export * from './catalog';
+export * from './packages';
+export * from './payments';
+export * from './purchases';

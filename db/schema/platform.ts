@@ -1,4 +1,4 @@
-import { pgTable, text } from 'drizzle-orm/pg-core';
+import { bigint, pgTable, text } from 'drizzle-orm/pg-core';
 import { createdAt, updatedAt } from './common';
 
 /** The operator. One row: a Kontor deployment serves one platform. */
@@ -7,6 +7,8 @@ export const platform = pgTable('platform', {
   name: text('name').notNull(),
   timeZone: text('time_zone').notNull().default('Europe/Istanbul'),
   currency: text('currency').notNull().default('USD'),
+  /** Price of one chatbot slot for agencies, in the platform currency's minor units. */
+  chatbotSlotPriceMinor: bigint('chatbot_slot_price_minor', { mode: 'number' }).notNull().default(0),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });

@@ -1,4 +1,4 @@
-import { index, pgTable, text, unique } from 'drizzle-orm/pg-core';
+import { index, integer, pgTable, text, unique } from 'drizzle-orm/pg-core';
 import { agencies } from './agencies';
 import { createdAt, tstz, updatedAt } from './common';
 import { accountStatusEnum } from './enums';
@@ -12,6 +12,8 @@ export const subAccounts = pgTable(
     status: accountStatusEnum('status').notNull().default('active'),
     suspendedAt: tstz('suspended_at'),
     billingEmail: text('billing_email'),
+    /** Chatbots allocated from the agency's slots. */
+    chatbots: integer('chatbots').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

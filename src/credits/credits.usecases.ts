@@ -26,7 +26,7 @@ const lowBalance = (tx: Tx, a: CreditAccount, now: Date) =>
   applyLowBalanceRule(tx, { id: a.id, agencyId: a.agencyId, subAccountId: a.subAccountId, balance: a.balance, threshold: a.lowBalanceThreshold, notified: a.lowBalanceNotified }, now);
 
 /** Locks the pool and a balance in id order, so two transfers can never deadlock. */
-async function lockPair(tx: Tx, pool: AccountOwner, balance: AccountOwner, now: Date) {
+export async function lockPair(tx: Tx, pool: AccountOwner, balance: AccountOwner, now: Date) {
   const poolId = await ensureAccount(tx, pool, now);
   const balanceId = await ensureAccount(tx, balance, now);
   const [first, second] = poolId < balanceId ? [pool, balance] : [balance, pool];

@@ -37,3 +37,11 @@ export const checkbox = z.preprocess(
 );
 
 export const opaqueId = z.string({ error: 'Must be a string id.' }).min(1, 'Must be a string id.').max(64, 'Id is too long.');
+
+/** A whole number in a range, with messages naming the field. */
+export const wholeNumber = (label: string, min: number, max: number) =>
+  z
+    .number({ error: `${label} must be a whole number.` })
+    .int(`${label} must be a whole number.`)
+    .min(min, `${label} must be at least ${min}.`)
+    .max(max, `${label} must be at most ${max.toLocaleString('en-US')}.`);

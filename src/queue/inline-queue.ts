@@ -54,6 +54,7 @@ export class InlineQueue implements Queue {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.delayed = 0; // the cleared timers will never fire
     this.waiting.length = 0;
     await this.drain();
   }

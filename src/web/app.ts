@@ -18,6 +18,9 @@ import { agencyRoutes } from './routes/agency.routes';
 import { portalRoutes } from './routes/portal.routes';
 import { tenantRoutes } from './routes/tenant.routes';
 import { agencyCreditRoutes, portalCreditRoutes } from './routes/credits.routes';
+import { agencyPackageRoutes, portalPackageRoutes, sandboxRoutes } from './routes/packages.routes';
+import { SandboxGateway } from '../payments/sandbox-gateway';
+import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.routes';
 import { page } from './render';
 import { ApiKeyCache } from '../api-keys/key-cache';
 import { UsageRecorder } from '../usage/usage-recorder';
@@ -29,12 +32,18 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export interface WebContext {
   keyCache: ApiKeyCache;
   recorder: UsageRecorder;
+  /** The payment stand-in until the gateways issue: Kontor's own sandbox checkout page. */
+  gateway: SandboxGateway;
 }
 
 /** Builds the Express app from its dependencies. It never listens: server.ts and tests do. */
 export function createApp(deps: Deps): Express {
   const app = express();
-  const web: WebContext = { keyCache: new ApiKeyCache(deps.db), recorder: new UsageRecorder(deps) };
+  const web: WebContext = {
+    keyCache: new ApiKeyCache(deps.db),
+    recorder: new UsageRecorder(deps),
+    gateway: new SandboxGateway(deps.config.sessionSecret, deps.config.publicUrl),
+  };
   app.disable('x-powered-by');
   if (deps.config.trustProxy) app.set('trust proxy', 1);
   app.set('view engine', 'ejs');
@@ -98,6 +107,16 @@ export function createApp(deps: Deps): Express {
   auth.deserializeUser((req: express.Request, id: string, done: (err: unknown, user?: Express.User | false) => void) => {
     loadPrincipal(deps.db, id, req.session.membershipId).then((p) => done(null, p ?? false), done);
   });
+  // A browser follows a redirect as soon as it sees the headers; save the session (flash
+  // messages, the signed-in user) first, so the next page never reads a stale one.
+  app.use((req, res, next) => {
+    const redirect = res.redirect.bind(res) as (...args: unknown[]) => void;
+    res.redirect = ((...args: unknown[]) => {
+      if (req.session) req.session.save(() => redirect(...args));
+      else redirect(...args);
+    }) as typeof res.redirect;
+    next();
+  });
   app.use(auth.initialize());
   app.use(auth.session());
 
@@ -132,6 +151,11 @@ export function createApp(deps: Deps): Express {
   app.use('/agency', agencyRoutes(deps, web));
   app.use('/agency', agencyCreditRoutes(deps));
   app.use('/portal', portalCreditRoutes(deps));
+  app.use('/agency', agencyPackageRoutes(deps, web));
+  app.use('/portal', portalPackageRoutes(deps, web));
+  app.use('/sandbox', sandboxRoutes(deps, web));
+  app.use('/platform', platformCatalogRoutes(deps));
+  app.use('/agency', agencyStoreRoutes(deps, web));
   app.use('/portal', portalRoutes(deps));
   for (const [base, scope] of [['/platform', 'platform'], ['/agency', 'agency'], ['/portal', 'sub_account']] as const) {
     app.use(base, tenantRoutes(deps, web, base, scope));

@@ -18,6 +18,7 @@ describe('tenant isolation matrix', () => {
   type Agent = Awaited<ReturnType<typeof signIn>>;
   const users: Record<string, Agent> = {};
   const depts: Record<'a' | 'b', string> = { a: '', b: '' };
+  const pkgs: Record<'published' | 'draft', string> = { published: '', draft: '' };
 
   before(async () => {
     await resetData();
@@ -31,6 +32,9 @@ describe('tenant isolation matrix', () => {
       await request(app).put(`/api/v1/sub-accounts/${ag.subs[0].id}/departments`).set(bearer(ag.key)).send({ departmentIds: [dep] }).expect(200);
       await request(app).post(`/api/v1/agencies/${ag.id}/adjustments`).set(bearer(w.platformKey)).send({ credits: 100, reason: 'seed' }).expect(201);
       await request(app).post(`/api/v1/sub-accounts/${ag.subs[0].id}/adjustments`).set(bearer(ag.key)).send({ credits: 10, reason: 'seed' }).expect(201);
+    }
+    for (const [k, published] of [['published', true], ['draft', false]] as const) {
+      pkgs[k] = (await request(app).post('/api/v1/packages').set(bearer(w.a.key)).send({ name: k, type: 'credit', priceMinor: 100, currency: 'USD', credits: 1, published }).expect(201)).body.id;
     }
     users.agencyB = await signIn(app, w.b.owner.email);
     users.agencyA = await signIn(app, w.a.owner.email);
@@ -52,6 +56,9 @@ describe('tenant isolation matrix', () => {
       credits: await q('select id, balance, low_balance_threshold from credit_accounts order by id'),
       ledger: await q('select count(*)::int as n from credit_ledger'),
       departments: await q('select id, name, credits_per_request, archived_at from departments order by id'),
+      packages: await q('select id, current_version_id, published from packages order by id'),
+      purchases: await q('select count(*)::int as n from purchases'),
+      orders: await q('select count(*)::int as n from agency_orders'),
       enabled: await q('select sub_account_id, department_id from sub_account_departments order by 1, 2'),
     });
   }
@@ -83,6 +90,14 @@ describe('tenant isolation matrix', () => {
     { name: 'sub-account A2 reads sibling A1\'s balance', key: (w) => w.a.subs[1].key, method: 'get', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}/balance`, status: [403] },
     { name: 'sub-account A2 uses a department enabled only on sibling A1', key: (w) => w.a.subs[1].key, method: 'post', path: () => '/api/v1/usage', body: () => ({ conversationId: 'x', departmentId: depts.a }), status: [403] },
     { name: 'sub-account B1 uses agency A\'s department', key: (w) => w.b.subs[0].key, method: 'post', path: () => '/api/v1/usage', body: () => ({ conversationId: 'x', departmentId: depts.a }), status: [404] },
+    { name: 'agency B reads agency A\'s package', key: (w) => w.b.key, method: 'get', path: () => `/api/v1/packages/${pkgs.published}`, status: [404] },
+    { name: 'agency B edits agency A\'s package', key: (w) => w.b.key, method: 'patch', path: () => `/api/v1/packages/${pkgs.published}`, body: () => ({ name: 'Hijacked' }), status: [403, 404] },
+    { name: 'agency B lists agency A\'s sub-account purchases', key: (w) => w.b.key, method: 'get', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}/purchases`, status: [404] },
+    { name: 'agency B records a purchase for agency A\'s sub-account', key: (w) => w.b.key, method: 'post', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}/purchases`, body: () => ({ packageId: pkgs.published, payment: 'offline' }), status: [403, 404] },
+    { name: 'sub-account A1 reads agency A\'s draft package', key: (w) => w.a.subs[0].key, method: 'get', path: () => `/api/v1/packages/${pkgs.draft}`, status: [404] },
+    { name: 'sub-account B1 reads agency A\'s published package', key: (w) => w.b.subs[0].key, method: 'get', path: () => `/api/v1/packages/${pkgs.published}`, status: [404] },
+    { name: 'sub-account A2 lists sibling A1\'s purchases', key: (w) => w.a.subs[1].key, method: 'get', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}/purchases`, status: [403] },
+    { name: 'a sub-account orders top-ups from the platform', key: (w) => w.a.subs[0].key, method: 'post', path: () => '/api/v1/orders', body: () => ({ kind: 'chatbot_slots', quantity: 1 }), status: [403] },
     { name: 'a platform key reads a sub-account through the agency route', key: (w) => w.platformKey, method: 'get', path: (w) => `/api/v1/sub-accounts/${w.a.subs[0].id}`, status: [403] },
   ];
 
@@ -92,7 +107,7 @@ describe('tenant isolation matrix', () => {
       const before = await snapshot();
       const res = await request(app)[c.method](c.path(w)).set(bearer(c.key(w))).send(body ?? {});
       expect(c.status, JSON.stringify(res.body)).to.include(res.status);
-      expect(res.body.error).to.be.oneOf(['not_found', 'wrong_scope', 'forbidden', 'validation_failed', 'department_disabled', 'department_not_found']);
+      expect(res.body.error).to.be.oneOf(['not_found', 'wrong_scope', 'forbidden', 'validation_failed', 'department_disabled', 'department_not_found', 'module_required']);
       expect(await snapshot()).to.equal(before);
     });
   }
@@ -116,6 +131,8 @@ describe('tenant isolation matrix', () => {
     { name: 'agency B owner edits agency A\'s department', as: 'agencyB', method: 'post', path: () => `/agency/departments/${depts.a}`, body: { name: 'Hijacked', creditsPerRequest: '0' }, status: [404] },
     { name: 'agency B owner archives agency A\'s department', as: 'agencyB', method: 'post', path: () => `/agency/departments/${depts.a}/archive`, status: [404] },
     { name: 'client A2 opens sibling A1\'s credits', as: 'clientA2', method: 'get', path: (w) => `/agency/sub-accounts/${w.a.subs[0].id}/credits`, status: [403] },
+    { name: 'agency B owner opens agency A\'s package edit page', as: 'agencyB', method: 'get', path: () => `/agency/packages/${pkgs.published}/edit`, status: [403, 404] },
+    { name: 'client A2 opens agency A\'s draft package to buy it', as: 'clientA2', method: 'post', path: () => `/portal/packages/${pkgs.draft}/buy`, status: [404] },
     { name: 'client A2 opens sibling A1 in the agency console', as: 'clientA2', method: 'get', path: (w) => `/agency/sub-accounts/${w.a.subs[0].id}`, status: [403] },
     { name: 'client A2 revokes sibling A1\'s key on the portal keys page', as: 'clientA2', method: 'post', path: (w) => `/portal/api-keys/${w.a.subs[0].keyId}/revoke`, status: [404] },
   ];

@@ -10,6 +10,8 @@ import { getSubAccount } from '../../tenancy/sub-accounts.usecases';
 import { recordUsage, recordUsageBatch } from '../../usage/usage.usecases';
 import type { WebContext } from '../app';
 import { actorOf, requireKeyScope } from '../middleware';
+import { packageState } from '../../purchases/purchases.usecases';
+import { packageStateJson } from './serializers';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const idem = (req: Request) => req.get('idempotency-key') ?? null;
@@ -36,7 +38,9 @@ export function creditRoutes(deps: Deps, web: WebContext): Router {
   });
 
   r.get('/balance', async (req, res) => {
-    res.json(balanceJson(await getBalance(deps, await resolveCreditOwner(deps, actorOf(req)))));
+    const owner = await resolveCreditOwner(deps, actorOf(req));
+    const balance = balanceJson(await getBalance(deps, owner));
+    res.json(owner.subAccountId ? { ...balance, ...packageStateJson(await packageState(deps, owner.subAccountId)) } : balance);
   });
   r.get('/credit-history', async (req, res) => {
     const { entries } = await listCreditHistory(deps, await resolveCreditOwner(deps, actorOf(req)), req.query);

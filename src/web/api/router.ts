@@ -7,9 +7,12 @@ import { createAgency, getAgency, listAgencies, updateAgencyFlags } from '../../
 import { createSubAccount, getSubAccount, listSubAccounts } from '../../tenancy/sub-accounts.usecases';
 import { inviteUser } from '../../users/users.usecases';
 import { actorOf, apiAuth, requireKeyScope } from '../middleware';
-import { agencyJson, apiKeyJson, subAccountJson } from './serializers';
+import { agencyJson, apiKeyJson, packageStateJson, subAccountJson } from './serializers';
+import { packageState } from '../../purchases/purchases.usecases';
 import type { WebContext } from '../app';
 import { creditRoutes } from './credits.routes';
+import { packageRoutes } from './packages.routes';
+import { catalogRoutes } from './catalog.routes';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const pageParams = (req: Request) => ({
@@ -60,7 +63,8 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
     res.status(201).json(subAccountJson(await createSubAccount(deps, { actor: actorOf(req), input: body(req) })));
   });
   r.get('/sub-accounts/:id', requireKeyScope('agency'), async (req, res) => {
-    res.json(subAccountJson(await getSubAccount(deps, { actor: actorOf(req), subAccountId: String(req.params.id) })));
+    const sub = await getSubAccount(deps, { actor: actorOf(req), subAccountId: String(req.params.id) });
+    res.json({ ...subAccountJson(sub), ...packageStateJson(await packageState(deps, sub.id)) });
   });
   r.post('/sub-accounts/:id/api-keys', requireKeyScope('agency'), async (req, res) => {
     const actor = actorOf(req);
@@ -91,6 +95,8 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   });
 
   r.use(creditRoutes(deps, web));
+  r.use(packageRoutes(deps));
+  r.use(catalogRoutes(deps, web));
 
   // Outside production only: the test clock. In production the route does not exist.
   if (deps.testClock) {

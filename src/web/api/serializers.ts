@@ -1,4 +1,5 @@
 import type { ApiKeySummary } from '../../api-keys/api-keys.usecases';
+import type { PackageState } from '../../purchases/purchases.usecases';
 import type { Agency } from '../../tenancy/agencies.usecases';
 import type { SubAccount } from '../../tenancy/sub-accounts.usecases';
 
@@ -33,4 +34,17 @@ export const apiKeyJson = (k: ApiKeySummary) => ({
   createdAt: k.createdAt.toISOString(),
   lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
   revokedAt: k.revokedAt?.toISOString() ?? null,
+});
+
+export const packageStateJson = (s: PackageState) => ({
+  using: s.using,
+  chatbots: s.chatbots,
+  subscription: s.subscription && {
+    id: s.subscription.id,
+    packageId: s.subscription.packageId,
+    startsAt: s.subscription.startsAt.toISOString(),
+    endsAt: s.subscription.endsAt.toISOString(),
+    nextGrantAt: s.subscription.nextGrantAt?.toISOString() ?? null,
+    monthlyCredits: s.subscription.monthlyCredits,
+  },
 });

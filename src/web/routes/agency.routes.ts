@@ -1,12 +1,11 @@
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type Request } from 'express';
 import { createApiKey, listApiKeys, resolveKeyOwner, revokeApiKey } from '../../api-keys/api-keys.usecases';
 import type { Deps } from '../../deps';
-import { getAgency } from '../../tenancy/agencies.usecases';
 import { createSubAccount, getSubAccount, listSubAccounts } from '../../tenancy/sub-accounts.usecases';
 import { inviteUser, listMembers } from '../../users/users.usecases';
 import { agencyBalances, getBalance } from '../../credits/credits.usecases';
 import { enabledDepartmentIds, listDepartments } from '../../departments/departments.usecases';
-import { actorOf, billingOnly, requireUser } from '../middleware';
+import { actorOf, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
 import type { WebContext } from '../app';
 
@@ -86,15 +85,5 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
     res.redirect(`/agency/sub-accounts/${req.params.id}`);
   });
 
-  // Package screens: billing permission, and the agency's plan must include the reselling module.
-  const resellingGate = async (req: Request, res: Response, next: NextFunction) => {
-    const agency = await getAgency(deps, { actor: actorOf(req), agencyId: actorOf(req).agencyId! });
-    if (!agency.resellingModule) return page(res, 'agency/upgrade', { title: 'Packages' }, 403);
-    res.locals.agency = agency;
-    next();
-  };
-  r.get('/packages', billingOnly, resellingGate, async (_req, res) => {
-    await page(res, 'agency/packages', { title: 'Packages' });
-  });
   return r;
 }

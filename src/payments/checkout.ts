@@ -1,0 +1,36 @@
+import { eq } from 'drizzle-orm';
+import { agencies, agencyOrders, packageVersions, payments, purchases, subAccounts } from '../../db/schema';
+import type { Deps } from '../deps';
+import { errors } from '../lib/errors';
+import type { Payment } from './gateway';
+
+export interface Checkout {
+  payment: Payment;
+  /** What is being paid for, in words. */
+  description: string;
+  buyerName: string;
+  /** Where the buyer goes back to after paying. */
+  returnPath: string;
+}
+
+/** The payment behind a (signature-checked) checkout link, with what it pays for. */
+export async function getCheckout(deps: Pick<Deps, 'db'>, paymentId: string): Promise<Checkout> {
+  const [payment] = await deps.db.select().from(payments).where(eq(payments.id, paymentId));
+  if (!payment) throw errors.notFound('Payment');
+  if (payment.purpose === 'package_purchase') {
+    const [row] = await deps.db
+      .select({ name: packageVersions.name, type: packageVersions.type, buyer: subAccounts.name })
+      .from(purchases)
+      .innerJoin(packageVersions, eq(packageVersions.id, purchases.packageVersionId))
+      .innerJoin(subAccounts, eq(subAccounts.id, purchases.subAccountId))
+      .where(eq(purchases.id, payment.referenceId));
+    return { payment, description: `${row?.name ?? 'Package'} (${row?.type === 'subscription' ? 'subscription' : 'credit package'})`, buyerName: row?.buyer ?? '', returnPath: '/portal/purchases' };
+  }
+  const [order] = await deps.db
+    .select({ kind: agencyOrders.kind, credits: agencyOrders.credits, quantity: agencyOrders.quantity, buyer: agencies.name })
+    .from(agencyOrders)
+    .innerJoin(agencies, eq(agencies.id, agencyOrders.agencyId))
+    .where(eq(agencyOrders.id, payment.referenceId));
+  const description = order?.kind === 'topup' ? `${order.credits.toLocaleString('en-US')} credits for your pool` : `${order?.quantity ?? 0} chatbot slot(s)`;
+  return { payment, description, buyerName: order?.buyer ?? '', returnPath: '/agency/store' };
+}

@@ -1,0 +1,433 @@
+// Resold packages: a sub-account buys one of its agency's packages; nothing is granted before the
+// payment is confirmed; a confirmed payment is granted exactly once, and retried (never dropped)
+// when the grant cannot be applied yet (for example the agency's pool is short).
+import { and, desc, eq, gt, gte, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Tx } from '../../db/client';
+import {
+  agencies, creditLots, departments, packageVersions, payments, purchases, subAccountDepartments, subAccounts, subscriptions, users,
+  type PurchaseStatus,
+} from '../../db/schema';
+import { recordAudit } from '../audit/audit.repository';
+import type { Actor } from '../auth/actor';
+import { requireBilling, requireRole } from '../auth/policies';
+import { calendarDay, nthAnniversary, startOfDayInstant } from '../billing/proration';
+import { lockPair, transferToSubAccount } from '../credits/credits.usecases';
+import { creditAccount } from '../credits/ledger';
+import type { Deps } from '../deps';
+import { DAY_MS } from '../lib/clock';
+import { AppError, errors } from '../lib/errors';
+import { newId } from '../lib/ids';
+import { checkbox, opaqueId, parse } from '../lib/validation';
+import { dispatchEmails, queueEmail } from '../mail/outbox';
+import { getPackage, requireReselling, type PackageVersion } from '../packages/packages.usecases';
+import type { PaymentGateway, PaymentStart } from '../payments/gateway';
+import { createPayment, settlePayment } from '../payments/payments.usecases';
+import { getSubAccount } from '../tenancy/sub-accounts.usecases';
+import { purchaseEmail } from './purchase-email';
+
+export const GRANT_PURCHASE_JOB = 'purchase.grant';
+export const RENEWAL_WINDOW_DAYS = 30;
+/** A second click on "buy" within this window reuses the pending purchase instead of a new one. */
+const DOUBLE_SUBMIT_MS = 15 * 60_000;
+
+export type Purchase = typeof purchases.$inferSelect;
+
+/** What the sub-account holds now, for the rules. */
+export interface HoldingState {
+  activeSubscription: { id: string; endsAt: Date; packageId: string } | null;
+  purchasedCredits: number;
+}
+
+export async function holdings(db: Deps['db'] | Tx, subAccountId: string, now: Date): Promise<HoldingState> {
+  const [sub] = await db
+    .select({ id: subscriptions.id, endsAt: subscriptions.endsAt, packageId: subscriptions.packageId })
+    .from(subscriptions)
+    .where(and(eq(subscriptions.subAccountId, subAccountId), eq(subscriptions.status, 'active'), gt(subscriptions.endsAt, now)))
+    .orderBy(desc(subscriptions.endsAt))
+    .limit(1);
+  const [lots] = await db
+    .select({ n: sql<number>`coalesce(sum(${creditLots.remaining}), 0)::bigint` })
+    .from(creditLots)
+    .innerJoin(sql`credit_accounts a`, sql`a.id = ${creditLots.accountId}`)
+    .where(and(sql`a.sub_account_id = ${subAccountId}`, eq(creditLots.source, 'purchase'), gt(creditLots.remaining, 0)));
+  return { activeSubscription: sub ?? null, purchasedCredits: Number(lots?.n ?? 0) };
+}
+
+/**
+ * The seed's rules, checked before payment: credit or subscription, never both (switching
+ * forfeits the rest of the other type, only after an explicit confirmation); a subscription is
+ * renewed only when 30 days or less remain.
+ */
+export function checkPurchaseRules(version: Pick<PackageVersion, 'type'>, state: HoldingState, now: Date, confirmForfeit: boolean): { forfeits: string | null } {
+  if (version.type === 'subscription' && state.activeSubscription) {
+    const remainingMs = state.activeSubscription.endsAt.getTime() - now.getTime();
+    if (remainingMs > RENEWAL_WINDOW_DAYS * DAY_MS) {
+      const from = new Date(state.activeSubscription.endsAt.getTime() - RENEWAL_WINDOW_DAYS * DAY_MS);
+      throw new AppError('renewal_too_early', 409, `Your subscription can be renewed when 30 days or less remain, from ${from.toISOString().slice(0, 10)}.`, { renewableFrom: from.toISOString() });
+    }
+  }
+  let forfeits: string | null = null;
+  if (version.type === 'credit' && state.activeSubscription) forfeits = 'Buying a credit package ends your subscription now; its remaining monthly credits are forfeited.';
+  if (version.type === 'subscription' && !state.activeSubscription && state.purchasedCredits > 0) {
+    forfeits = `Buying a subscription forfeits the ${state.purchasedCredits.toLocaleString('en-US')} credits left from your credit packages.`;
+  }
+  if (forfeits && !confirmForfeit) throw new AppError('forfeit_confirmation_required', 409, forfeits, { forfeits });
+  return { forfeits };
+}
+
+export const buySchema = z.object({ packageId: opaqueId, confirmForfeit: checkbox.default(false) });
+
+export interface StartedPurchase {
+  purchase: Purchase;
+  next: PaymentStart;
+}
+
+/** The portal's buy button: records the purchase and its pending payment; returns where to pay. */
+export async function startPurchase(deps: Deps, params: { actor: Actor; input: unknown; gateway: PaymentGateway }): Promise<StartedPurchase> {
+  const { actor } = params;
+  if (actor.scope !== 'sub_account') throw errors.wrongScope('sub-account');
+  requireBilling(actor);
+  const input = parse(buySchema, params.input);
+  const pkg = await getPackage(deps, { actor, packageId: input.packageId });
+  const now = deps.clock.now();
+  checkPurchaseRules(pkg.version, await holdings(deps.db, actor.subAccountId!, now), now, input.confirmForfeit);
+  const { purchase, payment } = await deps.db.transaction(async (tx) => {
+    // Serialise this sub-account's purchases: a double submit finds the first one.
+    await tx.select({ id: subAccounts.id }).from(subAccounts).where(eq(subAccounts.id, actor.subAccountId!)).for('update');
+    const [recent] = await tx
+      .select()
+      .from(purchases)
+      .where(and(eq(purchases.subAccountId, actor.subAccountId!), eq(purchases.packageVersionId, pkg.version.id), eq(purchases.status, 'pending_payment'), gte(purchases.createdAt, new Date(now.getTime() - DOUBLE_SUBMIT_MS))))
+      .orderBy(desc(purchases.createdAt))
+      .limit(1);
+    if (recent) {
+      const [p] = await tx.select().from(payments).where(and(eq(payments.purpose, 'package_purchase'), eq(payments.referenceId, recent.id)));
+      return { purchase: recent, payment: p! };
+    }
+    const row = await insertPurchase(tx, { actor, version: pkg.version, method: params.gateway.name, now });
+    const pay = await createPayment(tx, {
+      sellerAgencyId: row.agencyId, buyerAgencyId: row.agencyId, buyerSubAccountId: row.subAccountId, purpose: 'package_purchase', referenceId: row.id,
+      amountMinor: row.priceMinor, currency: row.currency, gateway: params.gateway.name,
+    }, now);
+    return { purchase: row, payment: pay };
+  });
+  return { purchase, next: await params.gateway.start(payment) };
+}
+
+async function insertPurchase(tx: Tx, params: { actor: Actor; version: PackageVersion; method: string; now: Date; subAccountId?: string; status?: PurchaseStatus }): Promise<Purchase> {
+  const v = params.version;
+  const [row] = await tx
+    .insert(purchases)
+    .values({
+      id: newId('pur'), agencyId: v.agencyId, subAccountId: params.subAccountId ?? params.actor.subAccountId!, packageId: v.packageId, packageVersionId: v.id,
+      type: v.type, priceMinor: v.priceMinor, currency: v.currency, status: params.status ?? 'pending_payment', paymentMethod: params.method,
+      buyerUserId: params.actor.kind === 'user' ? params.actor.id : null, paidAt: params.status === 'paid' ? params.now : null, createdAt: params.now, updatedAt: params.now,
+    })
+    .returning();
+  return row!;
+}
+
+/** Marks the purchase paid inside the payment's confirming transaction. */
+export async function markPurchasePaid(tx: Tx, purchaseId: string, now: Date): Promise<void> {
+  await tx.update(purchases).set({ status: 'paid', paidAt: now, updatedAt: now }).where(and(eq(purchases.id, purchaseId), eq(purchases.status, 'pending_payment')));
+}
+
+/**
+ * A payment callback for a purchase: confirmed -> paid -> granted (here, or by the retry job);
+ * declined -> payment_failed, nothing granted. Replays change nothing.
+ */
+export async function settlePurchasePayment(
+  deps: Deps,
+  params: { paymentId: string; approved: boolean; reason?: string; raw: Record<string, unknown> },
+): Promise<{ outcome: string; purchaseId: string; grant: 'granted' | 'waiting' | null }> {
+  const result = await settlePayment(deps, {
+    ...params,
+    onConfirmed: async (tx, payment) => {
+      if (payment.purpose !== 'package_purchase') throw errors.badRequest('wrong_payment', 'This payment is not for a package purchase.');
+      await markPurchasePaid(tx, payment.referenceId, deps.clock.now());
+    },
+  });
+  const purchaseId = result.payment.referenceId;
+  if (result.outcome === 'failed') {
+    await deps.db.update(purchases).set({ status: 'payment_failed', updatedAt: deps.clock.now() }).where(and(eq(purchases.id, purchaseId), eq(purchases.status, 'pending_payment')));
+  }
+  const grant = result.outcome === 'confirmed' ? await grantOrQueue(deps, purchaseId) : null;
+  return { outcome: result.outcome, purchaseId, grant };
+}
+
+/** Tries the grant now; on failure the purchase stays paid and the tick retries it every minute. */
+export async function grantOrQueue(deps: Deps, purchaseId: string): Promise<'granted' | 'waiting'> {
+  const outcome = await grantPurchase(deps, purchaseId);
+  return outcome === 'granted' || outcome === 'already' ? 'granted' : 'waiting';
+}
+
+/** Paid purchases not granted yet, last tried before `before`. */
+export async function paidPurchaseIds(db: Deps['db'], before: Date): Promise<string[]> {
+  const rows = await db.select({ id: purchases.id }).from(purchases).where(and(eq(purchases.status, 'paid'), lt(purchases.updatedAt, before))).limit(500);
+  return rows.map((r) => r.id);
+}
+
+export const offlineSchema = z.object({
+  packageId: opaqueId,
+  payment: z.literal('offline', { error: 'payment must be "offline" (a payment received outside Kontor).' }),
+  confirmForfeit: checkbox.default(false),
+});
+
+/** The agency records a purchase it was paid for outside Kontor (a bank transfer) and applies it. */
+export async function recordOfflinePurchase(deps: Deps, params: { actor: Actor; subAccountId: string; input: unknown }): Promise<Purchase> {
+  const { actor } = params;
+  requireRole(actor, 'admin');
+  await requireReselling(deps, actor);
+  const sub = await getSubAccount(deps, { actor, subAccountId: params.subAccountId });
+  const input = parse(offlineSchema, params.input);
+  const pkg = await getPackage(deps, { actor, packageId: input.packageId });
+  const now = deps.clock.now();
+  checkPurchaseRules(pkg.version, await holdings(deps.db, sub.id, now), now, input.confirmForfeit);
+  const purchase = await deps.db.transaction(async (tx) => {
+    const row = await insertPurchase(tx, { actor, version: pkg.version, method: 'offline', now, subAccountId: sub.id, status: 'paid' });
+    const pay = await createPayment(tx, {
+      sellerAgencyId: row.agencyId, buyerAgencyId: row.agencyId, buyerSubAccountId: row.subAccountId, purpose: 'package_purchase', referenceId: row.id,
+      amountMinor: row.priceMinor, currency: row.currency, gateway: 'offline',
+    }, now);
+    await tx.execute(sql`update payments set status = 'confirmed', confirmed_at = ${now.toISOString()}::timestamptz where id = ${pay.id}`);
+    await recordAudit(tx, actor, { action: 'purchase.recorded_offline', targetType: 'purchase', targetId: row.id, subAccountId: sub.id, data: { packageId: pkg.id } }, now);
+    return row;
+  });
+  await grantOrQueue(deps, purchase.id);
+  const [fresh] = await deps.db.select().from(purchases).where(eq(purchases.id, purchase.id));
+  return fresh!;
+}
+
+export type GrantOutcome = 'granted' | 'already' | 'not_paid' | 'failed';
+
+/**
+ * Applies a paid purchase, once: forfeits the other type, moves credits (and chatbots) out of the
+ * pool, starts or renews the subscription, enables departments, queues the emails. If it cannot
+ * (pool or chatbot slots short), nothing is applied, the attempt is recorded and the agency told.
+ */
+export async function grantPurchase(deps: Deps, purchaseId: string): Promise<GrantOutcome> {
+  const now = deps.clock.now();
+  try {
+    const mailIds = await deps.db.transaction(async (tx) => {
+      const [p] = await tx.select().from(purchases).where(eq(purchases.id, purchaseId)).for('update');
+      if (!p) throw errors.notFound('Purchase');
+      if (p.status === 'granted') return 'already' as const;
+      if (p.status !== 'paid') return 'not_paid' as const;
+      const [v] = await tx.select().from(packageVersions).where(eq(packageVersions.id, p.packageVersionId));
+      const [agency] = await tx.select().from(agencies).where(eq(agencies.id, p.agencyId)).for('update');
+      const zone = agency!.timeZone;
+      const ids: (string | null)[] = [];
+      const state = await holdings(tx, p.subAccountId, now);
+
+      if (v!.type === 'credit' && state.activeSubscription) await endSubscriptions(tx, p, 'forfeited', now);
+      if (v!.type === 'subscription' && !state.activeSubscription && state.purchasedCredits > 0) await forfeitPurchasedCredits(tx, p, now);
+
+      await allocateChatbots(tx, p, v!.chatbots, agency!.chatbotSlots);
+      if (v!.type === 'credit') {
+        if (v!.credits > 0) {
+          const r = await transferToSubAccount(tx, { agencyId: p.agencyId, subAccountId: p.subAccountId, credits: v!.credits, source: 'purchase', reason: 'grant', reference: `purchase:${p.id}`, idempotencyKey: `purchase:${p.id}` }, now);
+          ids.push(...r.mailIds);
+        }
+      } else {
+        // A renewal starts where the current term ends; a first subscription starts now.
+        const startsAt = state.activeSubscription ? state.activeSubscription.endsAt : now;
+        const startDay = calendarDay(startsAt, zone);
+        const endsAt = startOfDayInstant(nthAnniversary(startDay, v!.termMonths!), zone);
+        const subscriptionId = newId('sbs');
+        await tx.insert(subscriptions).values({
+          id: subscriptionId, agencyId: p.agencyId, subAccountId: p.subAccountId, packageId: p.packageId, packageVersionId: v!.id, purchaseId: p.id,
+          monthlyCredits: v!.credits, chatbots: v!.chatbots, departmentIds: v!.departmentIds, startDay, startsAt, endsAt,
+          nextGrantIndex: 0, nextGrantAt: startsAt, createdAt: now, updatedAt: now,
+        });
+        if (startsAt <= now) ids.push(...(await grantSubscriptionMonth(tx, subscriptionId, zone, now)));
+      }
+      await tx.update(purchases).set({ status: 'granted', grantedAt: now, grantAttempts: sql`${purchases.grantAttempts} + 1`, lastGrantError: null, updatedAt: now }).where(eq(purchases.id, p.id));
+      // Departments: after a type switch only what is held now; then this package's own.
+      await syncPackageDepartments(tx, p.agencyId, p.subAccountId, now);
+      await enableDepartments(tx, p, v!.departmentIds, now);
+      ids.push(await purchaseEmail(tx, { purchase: p, version: v!, agency: agency!, now }));
+      return ids;
+    });
+    if (typeof mailIds === 'string') return mailIds;
+    await dispatchEmails(deps.queue, mailIds);
+    return 'granted';
+  } catch (err) {
+    if (!(err instanceof AppError) || !['insufficient_credits', 'insufficient_chatbots'].includes(err.code)) throw err;
+    await recordGrantFailure(deps, purchaseId, err.message, now);
+    return 'failed';
+  }
+}
+
+async function recordGrantFailure(deps: Deps, purchaseId: string, message: string, now: Date) {
+  const mailId = await deps.db.transaction(async (tx) => {
+    const [p] = await tx.update(purchases).set({ grantAttempts: sql`${purchases.grantAttempts} + 1`, lastGrantError: message, updatedAt: now }).where(eq(purchases.id, purchaseId)).returning();
+    if (!p || p.grantAttempts !== 1) return null; // the agency is told once, on the first failure
+    const [agency] = await tx.select().from(agencies).where(eq(agencies.id, p.agencyId));
+    await tx.execute(sql`insert into notifications (id, agency_id, sub_account_id, kind, message, data, created_at)
+      values (${newId('ntf')}, ${p.agencyId}, null, 'purchase_grant_failed', ${`A paid purchase could not be applied yet: ${message} It is retried automatically.`}, ${JSON.stringify({ purchaseId })}::jsonb, ${now.toISOString()}::timestamptz)`);
+    if (!agency?.billingEmail) return null;
+    return queueEmail(tx, {
+      idempotencyKey: `grant-failed:${p.id}`, agencyId: p.agencyId, at: now,
+      message: { to: [agency.billingEmail], cc: agency.ccEmails, subject: 'A paid purchase is waiting for credits', text: `A client paid for a package, but it could not be applied: ${message}\nTop up your pool; Kontor retries it automatically.\nPurchase: ${p.id}\n` },
+    });
+  });
+  await dispatchEmails(deps.queue, [mailId]);
+}
+
+async function allocateChatbots(tx: Tx, p: Purchase, chatbots: number, slots: number) {
+  if (chatbots === 0) return;
+  const [used] = await tx.select({ n: sql<number>`coalesce(sum(${subAccounts.chatbots}), 0)::int` }).from(subAccounts).where(eq(subAccounts.agencyId, p.agencyId));
+  const free = slots - Number(used?.n ?? 0);
+  if (free < chatbots) throw new AppError('insufficient_chatbots', 402, `The agency has ${free} free chatbot slots; ${chatbots} are needed.`);
+  await tx.update(subAccounts).set({ chatbots: sql`${subAccounts.chatbots} + ${chatbots}` }).where(eq(subAccounts.id, p.subAccountId));
+}
+
+/** Grants month `next_grant_index` of a subscription from the pool; the previous monthly lot expires now. */
+export async function grantSubscriptionMonth(tx: Tx, subscriptionId: string, zone: string, now: Date): Promise<(string | null)[]> {
+  const [s] = await tx.select().from(subscriptions).where(eq(subscriptions.id, subscriptionId)).for('update');
+  if (!s || s.status !== 'active' || !s.nextGrantAt || s.nextGrantAt > now) return [];
+  const index = s.nextGrantIndex;
+  const nextAt = startOfDayInstant(nthAnniversary(s.startDay, index + 1), zone);
+  const expiresAt = nextAt < s.endsAt ? nextAt : s.endsAt;
+  const grantedAt = s.nextGrantAt;
+  const claimed = await tx.execute(sql`insert into subscription_grants (subscription_id, period_index, agency_id, credits, granted_at)
+    values (${s.id}, ${index}, ${s.agencyId}, ${s.monthlyCredits}, ${grantedAt.toISOString()}::timestamptz) on conflict do nothing returning subscription_id`);
+  const mailIds: (string | null)[] = [];
+  if ((Array.isArray(claimed) ? claimed : (claimed as { rows: unknown[] }).rows).length > 0 && s.monthlyCredits > 0) {
+    const r = await transferToSubAccount(tx, {
+      agencyId: s.agencyId, subAccountId: s.subAccountId, credits: s.monthlyCredits, source: 'monthly_grant', reason: 'grant',
+      reference: `subscription:${s.id}:${index}`, idempotencyKey: `subscription:${s.id}:${index}`, expiresAt,
+    }, grantedAt > now ? now : grantedAt);
+    mailIds.push(...r.mailIds);
+  }
+  await tx.update(subscriptions).set({ nextGrantIndex: index + 1, nextGrantAt: nextAt < s.endsAt ? nextAt : null, updatedAt: now }).where(eq(subscriptions.id, s.id));
+  return mailIds;
+}
+
+/** Ends the sub-account's active subscriptions now; their unused monthly credits go back to the pool. */
+async function endSubscriptions(tx: Tx, p: Purchase, status: 'forfeited' | 'ended', now: Date) {
+  const active = await tx.select().from(subscriptions).where(and(eq(subscriptions.subAccountId, p.subAccountId), eq(subscriptions.status, 'active')));
+  for (const s of active) {
+    await tx.update(subscriptions).set({ status, endsAt: now < s.endsAt ? now : s.endsAt, nextGrantAt: null, updatedAt: now }).where(eq(subscriptions.id, s.id));
+    if (s.chatbots > 0) await tx.update(subAccounts).set({ chatbots: sql`greatest(${subAccounts.chatbots} - ${s.chatbots}, 0)` }).where(eq(subAccounts.id, s.subAccountId));
+  }
+  await returnLots(tx, p, 'monthly_grant', now);
+}
+
+async function forfeitPurchasedCredits(tx: Tx, p: Purchase, now: Date) {
+  await returnLots(tx, p, 'purchase', now);
+}
+
+/**
+ * Forfeited credits leave the client with a "forfeit" entry and go back to the agency's pool:
+ * credits are never destroyed (the agency bought them from the platform).
+ */
+async function returnLots(tx: Tx, p: Purchase, source: 'purchase' | 'monthly_grant', now: Date) {
+  const { pool, balance } = await lockPair(tx, { agencyId: p.agencyId, subAccountId: null }, { agencyId: p.agencyId, subAccountId: p.subAccountId }, now);
+  const lots = await tx.select().from(creditLots).where(and(eq(creditLots.accountId, balance.id), eq(creditLots.source, source), gt(creditLots.remaining, 0)));
+  const live = lots.filter((l) => !l.expiresAt || l.expiresAt > now);
+  const total = live.reduce((s, l) => s + l.remaining, 0);
+  if (total === 0) return;
+  await tx.update(creditLots).set({ remaining: 0 }).where(inArray(creditLots.id, live.map((l) => l.id)));
+  balance.balance -= total;
+  await tx.execute(sql`insert into credit_ledger (account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, created_at)
+    values (${balance.id}, ${balance.agencyId}, ${balance.subAccountId}, ${-total}, ${balance.balance}, 'forfeit', ${`purchase:${p.id}`}, ${now.toISOString()}::timestamptz)`);
+  await tx.execute(sql`update credit_accounts set balance = ${balance.balance}, updated_at = ${now.toISOString()}::timestamptz where id = ${balance.id}`);
+  await creditAccount(tx, pool, { amount: total, source: 'transfer', reason: 'transfer_in', reference: `forfeit:${p.id}`, note: 'Forfeited by a package type switch' }, now);
+}
+
+/**
+ * For agencies that restrict departments to packages: a sub-account keeps exactly the departments
+ * of what it holds now (its active subscriptions, or its credit packages while it lives on credit
+ * packages). Called after a forfeit and when a term ends.
+ */
+export async function syncPackageDepartments(tx: Tx, agencyId: string, subAccountId: string, now: Date): Promise<void> {
+  const [agency] = await tx.select({ restrict: agencies.restrictDepartmentsToPackages }).from(agencies).where(eq(agencies.id, agencyId));
+  if (!agency?.restrict) return;
+  const state = await holdings(tx, subAccountId, now);
+  const covered = new Set<string>();
+  if (state.activeSubscription) {
+    const subs = await tx.select({ ids: subscriptions.departmentIds }).from(subscriptions).where(and(eq(subscriptions.subAccountId, subAccountId), eq(subscriptions.status, 'active'), gt(subscriptions.endsAt, now)));
+    subs.forEach((r) => r.ids.forEach((id) => covered.add(id)));
+  } else if (state.purchasedCredits > 0) {
+    const bought = await tx
+      .select({ ids: packageVersions.departmentIds })
+      .from(purchases)
+      .innerJoin(packageVersions, eq(packageVersions.id, purchases.packageVersionId))
+      .where(and(eq(purchases.subAccountId, subAccountId), eq(purchases.status, 'granted'), eq(purchases.type, 'credit')));
+    bought.forEach((r) => r.ids.forEach((id) => covered.add(id)));
+  }
+  const enabled = await tx.select({ id: subAccountDepartments.departmentId }).from(subAccountDepartments).where(eq(subAccountDepartments.subAccountId, subAccountId));
+  const drop = enabled.map((e) => e.id).filter((id) => !covered.has(id));
+  if (drop.length) await tx.delete(subAccountDepartments).where(and(eq(subAccountDepartments.subAccountId, subAccountId), inArray(subAccountDepartments.departmentId, drop)));
+}
+
+async function enableDepartments(tx: Tx, p: Purchase, ids: string[], now: Date) {
+  if (ids.length === 0) return;
+  const live = await tx.select({ id: departments.id }).from(departments).where(and(eq(departments.agencyId, p.agencyId), inArray(departments.id, ids), isNull(departments.archivedAt)));
+  if (live.length === 0) return;
+  await tx.insert(subAccountDepartments).values(live.map((d) => ({ agencyId: p.agencyId, subAccountId: p.subAccountId, departmentId: d.id, createdAt: now }))).onConflictDoNothing();
+}
+
+export interface PurchaseRow extends Purchase {
+  packageName: string;
+  subAccountName: string;
+  buyerEmail: string | null;
+  /** For subscriptions: the term this purchase paid for. */
+  subscription: { status: string; startsAt: Date; endsAt: Date; nextGrantAt: Date | null } | null;
+}
+
+export const purchaseFilterSchema = z.object({
+  status: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['pending_payment', 'paid', 'granted', 'payment_failed']).optional()),
+  subAccountId: z.preprocess((v) => (v === '' ? undefined : v), opaqueId.optional()),
+});
+
+/** Purchases the actor may see: an agency's (all, or one sub-account's), or a sub-account's own. */
+export async function listPurchases(deps: Pick<Deps, 'db'>, params: { actor: Actor; subAccountId?: string; filter?: unknown }): Promise<PurchaseRow[]> {
+  const { actor } = params;
+  requireBilling(actor);
+  const filter = parse(purchaseFilterSchema, params.filter ?? {});
+  const subId = params.subAccountId ?? filter.subAccountId;
+  if (subId) await getSubAccount(deps, { actor, subAccountId: subId });
+  else if (actor.scope === 'platform') throw errors.wrongScope('agency or sub-account');
+  const rows = await deps.db
+    .select({ p: purchases, packageName: packageVersions.name, subAccountName: subAccounts.name, buyerEmail: users.email, s: subscriptions })
+    .from(purchases)
+    .leftJoin(subscriptions, eq(subscriptions.purchaseId, purchases.id))
+    .innerJoin(packageVersions, eq(packageVersions.id, purchases.packageVersionId))
+    .innerJoin(subAccounts, eq(subAccounts.id, purchases.subAccountId))
+    .leftJoin(users, eq(users.id, purchases.buyerUserId))
+    .where(and(
+      eq(purchases.agencyId, actor.agencyId!),
+      actor.scope === 'sub_account' ? eq(purchases.subAccountId, actor.subAccountId!) : subId ? eq(purchases.subAccountId, subId) : undefined,
+      filter.status ? eq(purchases.status, filter.status) : ne(purchases.status, 'pending_payment'),
+    ))
+    .orderBy(desc(purchases.createdAt), desc(purchases.id))
+    .limit(500);
+  return rows.map((r) => ({
+    ...r.p, packageName: r.packageName, subAccountName: r.subAccountName, buyerEmail: r.buyerEmail,
+    subscription: r.s ? { status: r.s.status, startsAt: r.s.startsAt, endsAt: r.s.endsAt, nextGrantAt: r.s.nextGrantAt } : null,
+  }));
+}
+
+export interface PackageState {
+  /** Which kind of package the account lives on now (the seed's either/or rule). */
+  using: 'credit' | 'subscription' | null;
+  chatbots: number;
+  subscription: { id: string; packageId: string; startsAt: Date; endsAt: Date; nextGrantAt: Date | null; monthlyCredits: number } | null;
+}
+
+export async function packageState(deps: Pick<Deps, 'db' | 'clock'>, subAccountId: string): Promise<PackageState> {
+  const now = deps.clock.now();
+  const state = await holdings(deps.db, subAccountId, now);
+  const [sub] = state.activeSubscription
+    ? await deps.db.select().from(subscriptions).where(eq(subscriptions.subAccountId, subAccountId)).orderBy(desc(subscriptions.endsAt)).limit(1)
+    : [];
+  const [row] = await deps.db.select({ chatbots: subAccounts.chatbots }).from(subAccounts).where(eq(subAccounts.id, subAccountId));
+  return {
+    using: state.activeSubscription ? 'subscription' : state.purchasedCredits > 0 ? 'credit' : null,
+    chatbots: row?.chatbots ?? 0,
+    subscription: sub ? { id: sub.id, packageId: sub.packageId, startsAt: sub.startsAt, endsAt: sub.endsAt, nextGrantAt: sub.nextGrantAt, monthlyCredits: sub.monthlyCredits } : null,
+  };
+}

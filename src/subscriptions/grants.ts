@@ -1,0 +1,410 @@
+import { and, eq, lte, sql } from 'drizzle-orm';
+import type { Tx } from '../../db/client';
+import { notifications, subAccounts, subscriptions } from '../../db/schema';
+import { nthAnniversary, startOfDayInstant, type CalendarDay } from '../billing/proration';
+import type { OpenLot } from '../credits/fifo';
+import { applyLowBalanceRule } from '../credits/low-balance';
+import type { Deps } from '../deps';
+import { newId } from '../lib/ids';
+import { pgArray } from '../lib/pg-array';
+import { rowsOf } from '../lib/rows';
+import { dispatchEmails } from '../mail/outbox';
+import { syncPackageDepartments } from '../purchases/purchases.usecases';
+import { bulkArray, newIds } from './bulk';
+import { grantKey, planGrants, type DueSubscription, type GrantPlan, type PlanAccount } from './grant-plan';
+
+export const SUBSCRIPTION_GRANTS_JOB = 'subscriptions.grant';
+
+/** Due subscriptions granted per transaction: whole agencies, or one agency's next 5,000. */
+export const GRANT_CHUNK = 5000;
+/** Due subscriptions read per pass (then grouped by agency and packed into chunks). */
+const SCAN_SIZE = 100_000;
+
+export interface GrantRun {
+  /** Months granted (claimed) in this run. */
+  granted: number;
+  /** Due months left ungranted because the agency's pool could not cover them. */
+  failed: number;
+  ended: number;
+}
+
+interface DueRow {
+  id: string;
+  agency_id: string;
+  sub_account_id: string;
+  zone: string;
+}
+
+/** One agency's part of a chunk. */
+interface AgencyWork {
+  agencyId: string;
+  zone: string;
+  ids: string[];
+  subAccountIds: string[];
+}
+
+/**
+ * The monthly grant job: every active subscription whose next grant is due receives its month
+ * out of its agency's pool, set-based. Due subscriptions are grouped by agency and packed into
+ * chunks of up to GRANT_CHUNK (whole agencies; a bigger agency gets chunks of its own). One
+ * transaction per chunk locks the pools and the balances once, in id order (as lockPair and the
+ * usage recorder do), re-reads the chunk under the lock, computes every grant in memory
+ * (grant-plan.ts: FIFO over each pool's lots, anniversaries in each agency's zone) and writes
+ * everything with a fixed handful of statements. Idempotent: a month is claimed in
+ * subscription_grants (subscription, month) with ON CONFLICT DO NOTHING and only claimed
+ * months move credits; a second worker waits on the locks, then finds the months no longer due.
+ * When a pool runs short, that agency's oldest due grants are made as far as it covers, the rest
+ * stay due (retried by the next run) and the agency gets one notice per run; other agencies are
+ * not held back. Missed months come back in the next pass, one month per subscription per pass.
+ */
+export async function runSubscriptionGrants(deps: Deps, opts: { batchSize?: number; scanSize?: number } = {}): Promise<GrantRun> {
+  const now = deps.clock.now();
+  const run: GrantRun = { granted: 0, failed: 0, ended: await endExpiredSubscriptions(deps, now) };
+  const chunkSize = opts.batchSize ?? GRANT_CHUNK;
+  const scanSize = Math.max(opts.scanSize ?? SCAN_SIZE, chunkSize);
+  const anniversaryAt = anniversaries();
+  /** Subscriptions another transaction held (or that changed under us): left for the next run. */
+  const skipped = new Set<string>();
+  /** Agencies whose pool ran short in this run: told once, their remaining grants stay due. */
+  const short = new Set<string>();
+  for (;;) {
+    const due = rowsOf<DueRow>(await deps.db.execute(sql`
+      select s.id, s.agency_id, s.sub_account_id, a.time_zone as zone
+      from subscriptions s join agencies a on a.id = s.agency_id
+      where s.status = 'active' and s.next_grant_at <= ${now.toISOString()}::timestamptz and a.status = 'active'
+        and not (s.agency_id = any(${pgArray([...short])}::text[])) and not (s.id = any(${pgArray([...skipped])}::text[]))
+      order by s.next_grant_at, s.id
+      limit ${scanSize}`));
+    if (due.length === 0) return run;
+    // Every chunk grants something, finds a pool short (that agency is excluded from then on) or
+    // finds candidates gone (excluded too): the loop ends. The guard is for safety only.
+    let progressed = false;
+    const excluded = short.size + skipped.size;
+    for (const chunk of packChunks(due, chunkSize)) {
+      // A pool that ran short in an earlier chunk of this run: that agency's later grants wait too.
+      for (const a of chunk) if (short.has(a.agencyId)) run.failed += a.ids.length;
+      const work = chunk.filter((a) => !short.has(a.agencyId));
+      if (work.length === 0) continue;
+      const out = await withRetry(() => grantChunk(deps, { work, now, anniversaryAt }));
+      await dispatchEmails(deps.queue, out.mailIds);
+      run.granted += out.granted;
+      run.failed += out.failed;
+      if (out.processed > 0) progressed = true;
+      for (const id of out.notFound) skipped.add(id);
+      for (const a of out.shortAgencies) short.add(a);
+    }
+    if (!progressed && short.size + skipped.size === excluded) return run;
+  }
+}
+
+/** Groups due rows by agency (in due order) and packs whole agencies into chunks of up to `size`. */
+function packChunks(due: DueRow[], size: number): AgencyWork[][] {
+  const byAgency = new Map<string, AgencyWork>();
+  for (const d of due) {
+    let a = byAgency.get(d.agency_id);
+    if (!a) byAgency.set(d.agency_id, (a = { agencyId: d.agency_id, zone: d.zone, ids: [], subAccountIds: [] }));
+    a.ids.push(d.id);
+    a.subAccountIds.push(d.sub_account_id);
+  }
+  const chunks: AgencyWork[][] = [];
+  let current: AgencyWork[] = [];
+  let n = 0;
+  for (const a of byAgency.values()) {
+    for (let i = 0; i < a.ids.length; i += size) {
+      const part = { ...a, ids: a.ids.slice(i, i + size), subAccountIds: a.subAccountIds.slice(i, i + size) };
+      if (n + part.ids.length > size && current.length > 0) {
+        chunks.push(current);
+        current = [];
+        n = 0;
+      }
+      current.push(part);
+      n += part.ids.length;
+    }
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** One agency's state in a chunk's transaction. */
+interface AgencyState {
+  work: AgencyWork;
+  subs: DueSubscription[];
+  pool: PlanAccount | null;
+  lots: OpenLot[];
+  balances: Map<string, PlanAccount>;
+}
+
+interface ChunkResult {
+  /** Months claimed (credits moved, or a zero-credit month). */
+  granted: number;
+  /** Subscriptions advanced. */
+  processed: number;
+  /** Due grants left ungranted because a pool was short. */
+  failed: number;
+  shortAgencies: string[];
+  /** Candidates not found due and unlocked under the lock. */
+  notFound: string[];
+  mailIds: (string | null)[];
+}
+
+interface AccountRow {
+  id: string;
+  agency_id: string;
+  sub_account_id: string | null;
+  balance: number;
+  low_balance_threshold: number | null;
+  low_balance_notified: boolean;
+}
+
+/** What both drivers' errors carry (postgres.js: constraint_name; PGlite: constraint). */
+interface PgError {
+  code?: string;
+  constraint_name?: string;
+  constraint?: string;
+}
+
+async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      // A deadlock or serialization failure (another process locking in another order): the
+      // transaction rolled back, nothing was applied; try again.
+      // A balance account created meanwhile by someone else: the retry finds and locks it.
+      const e = err as { cause?: PgError } & PgError;
+      const code = e?.cause?.code ?? e?.code;
+      const constraint = e?.cause?.constraint_name ?? e?.cause?.constraint ?? e?.constraint_name ?? e?.constraint;
+      if (attempt < 4 && (code === '40P01' || code === '40001' || (code === '23505' && constraint === 'credit_accounts_owner_key'))) continue;
+      throw err;
+    }
+  }
+}
+
+async function grantChunk(
+  deps: Deps,
+  p: { work: AgencyWork[]; now: Date; anniversaryAt: (zone: string, startDay: CalendarDay, n: number) => Date },
+): Promise<ChunkResult> {
+  const { now } = p;
+  const nowIso = now.toISOString();
+  const ids = p.work.flatMap((a) => a.ids);
+  return deps.db.transaction(async (tx) => {
+    // 1. The pools and the existing balances, locked in id order (as lockPair and the usage
+    //    recorder do, so none of them can deadlock with this). A second worker waits here.
+    const owners = p.work.flatMap((a) => [{ agencyId: a.agencyId, sub: '' }, ...[...new Set(a.subAccountIds)].map((sub) => ({ agencyId: a.agencyId, sub }))]);
+    const lockAccounts = async (list: { agencyId: string; sub: string }[]) => rowsOf<AccountRow>(await tx.execute(sql`
+      select c.id, c.agency_id, c.sub_account_id, c.balance, c.low_balance_threshold, c.low_balance_notified
+      from credit_accounts c
+      join unnest(${bulkArray(list.map((o) => o.agencyId))}::text[], ${pgArray(list.map((o) => o.sub))}::text[]) as o(agency_id, sub)
+        on c.agency_id = o.agency_id and coalesce(c.sub_account_id, '') = o.sub
+      order by c.id
+      for update of c`));
+    const accountRows = await lockAccounts(owners);
+    // Balances another grant run created while we waited for the pools were not in that
+    // statement's snapshot: look again now that we hold the pools (nobody else grants from them).
+    const have = new Set(accountRows.map((r) => `${r.agency_id}|${r.sub_account_id ?? ''}`));
+    const missing = owners.filter((o) => !have.has(`${o.agencyId}|${o.sub}`));
+    if (missing.length > 0) accountRows.push(...(await lockAccounts(missing)));
+
+    // 2. The chunk again, now that we hold the pools: what is still due. Rows another
+    //    transaction holds (a purchase ending the subscription) are skipped, never waited for.
+    const subRows = rowsOf<{ id: string; agency_id: string; sub_account_id: string; monthly_credits: number; start_day: string; next_grant_index: number; due_ms: number; ends_ms: number }>(await tx.execute(sql`
+      select id, agency_id, sub_account_id, monthly_credits, start_day, next_grant_index,
+             (extract(epoch from next_grant_at) * 1000)::bigint as due_ms, (extract(epoch from ends_at) * 1000)::bigint as ends_ms
+      from subscriptions
+      where id = any(${pgArray(ids)}::text[]) and status = 'active' and next_grant_at <= ${nowIso}::timestamptz
+      order by next_grant_at, id
+      for update skip locked`));
+    const found = new Set(subRows.map((r) => r.id));
+    const notFound = ids.filter((id) => !found.has(id));
+    const empty: ChunkResult = { granted: 0, processed: 0, failed: 0, shortAgencies: [], notFound, mailIds: [] };
+    if (subRows.length === 0) return empty;
+
+    // 3. The pools' open lots.
+    const pools = accountRows.filter((r) => r.sub_account_id === null);
+    const lotRows = pools.length === 0 ? [] : rowsOf<{ id: string; account_id: string; remaining: number; expires_ms: number | null; created_ms: number }>(await tx.execute(sql`
+      select id, account_id, remaining, (extract(epoch from expires_at) * 1000)::bigint as expires_ms, (extract(epoch from created_at) * 1000)::bigint as created_ms
+      from credit_lots where account_id = any(${pgArray(pools.map((r) => r.id))}::text[]) and remaining > 0`));
+
+    // 4. Everything computed in memory, agency by agency.
+    const byAgency = new Map<string, AgencyState>();
+    for (const w of p.work) byAgency.set(w.agencyId, { work: w, subs: [], pool: null, lots: [], balances: new Map() });
+    for (const r of accountRows) {
+      const a = byAgency.get(r.agency_id)!;
+      const account: PlanAccount = { id: r.id, agencyId: r.agency_id, subAccountId: r.sub_account_id, balance: Number(r.balance), isNew: false };
+      if (r.sub_account_id === null) a.pool = account;
+      else a.balances.set(r.sub_account_id, account);
+    }
+    const poolAgency = new Map(pools.map((r) => [r.id, r.agency_id]));
+    for (const l of lotRows) {
+      byAgency.get(poolAgency.get(l.account_id)!)!.lots.push({
+        id: l.id, remaining: Number(l.remaining), expiresAt: l.expires_ms === null ? null : new Date(Number(l.expires_ms)), createdAt: new Date(Number(l.created_ms)),
+      });
+    }
+    const accountIds = newIds('cra', subRows.length);
+    for (const [i, r] of subRows.entries()) {
+      const a = byAgency.get(r.agency_id)!;
+      a.subs.push({
+        id: r.id, subAccountId: r.sub_account_id, monthlyCredits: Number(r.monthly_credits), startDay: r.start_day,
+        endsAt: new Date(Number(r.ends_ms)), index: Number(r.next_grant_index), dueAt: new Date(Number(r.due_ms)),
+      });
+      if (!a.balances.has(r.sub_account_id)) a.balances.set(r.sub_account_id, { id: accountIds[i]!, agencyId: r.agency_id, subAccountId: r.sub_account_id, balance: 0, isNew: true });
+    }
+    const lotIdList = newIds('lot', subRows.length);
+    const lotIds = new Map(subRows.map((r, i) => [r.id, lotIdList[i]!]));
+    const planOf = (a: AgencyState, unclaimed?: Set<string>, subs = a.subs) =>
+      planGrants({ agencyId: a.work.agencyId, pool: a.pool, poolLots: a.lots, balances: a.balances, subs, lotIds, anniversaryAt: (day, n) => p.anniversaryAt(a.work.zone, day, n), unclaimed });
+    const plans = new Map([...byAgency].filter(([, a]) => a.subs.length > 0).map(([id, a]) => [id, planOf(a)]));
+
+    // 5. Claim the months; only claimed months move credits. Under the pool locks all are
+    //    normally claimed; a month claimed elsewhere (say a pool-less agency's zero-credit
+    //    month, which no pool lock serialises) is advanced without moving anything.
+    const grants = [...plans.values()].flatMap((pl) => pl.grants);
+    let claimedCount = 0;
+    if (grants.length > 0) {
+      const claimed = rowsOf<{ subscription_id: string; period_index: number }>(await tx.execute(sql`
+        insert into subscription_grants (subscription_id, period_index, agency_id, lot_id, credits, granted_at)
+        select * from unnest(${bulkArray(grants.map((x) => x.sub.id))}::text[], ${bulkArray(grants.map((x) => x.sub.index))}::int[], ${bulkArray(grants.map((x) => x.agencyId))}::text[],
+                             ${bulkArray(grants.map((x) => x.lotId))}::text[], ${bulkArray(grants.map((x) => x.sub.monthlyCredits))}::bigint[], ${bulkArray(grants.map((x) => x.sub.dueAt))}::timestamptz[])
+        on conflict do nothing
+        returning subscription_id, period_index`));
+      claimedCount = claimed.length;
+      if (claimed.length < grants.length) {
+        const got = new Set(claimed.map((c) => grantKey(c.subscription_id, Number(c.period_index))));
+        const unclaimed = new Set(grants.map((x) => grantKey(x.sub.id, x.sub.index)).filter((k) => !got.has(k)));
+        // Same months, fewer credits: everything still fits. The claimed rows' lot ids are unchanged.
+        for (const [agencyId, pl] of plans) {
+          plans.set(agencyId, { ...planOf(byAgency.get(agencyId)!, unclaimed, pl.grants.map((x) => x.sub)), short: pl.short });
+        }
+      }
+    }
+
+    const all = [...plans.values()];
+    await writePlan(tx, {
+      grants: all.flatMap((pl) => pl.grants), ledger: all.flatMap((pl) => pl.ledger), lots: all.flatMap((pl) => pl.lots),
+      lotUpdates: all.flatMap((pl) => pl.lotUpdates), accounts: all.flatMap((pl) => pl.accounts),
+    }, nowIso);
+
+    // Low-balance rule (a pool falling below its threshold, a balance recovering above it).
+    const rowById = new Map(accountRows.map((r) => [r.id, r]));
+    const mailIds: (string | null)[] = [];
+    for (const a of all.flatMap((pl) => pl.accounts)) {
+      const row = rowById.get(a.id);
+      if (!row || row.low_balance_threshold === null) continue;
+      const threshold = Number(row.low_balance_threshold);
+      const acts = a.balance >= threshold ? row.low_balance_notified : !row.low_balance_notified;
+      if (acts) mailIds.push(await applyLowBalanceRule(tx, { id: a.id, agencyId: a.agencyId, subAccountId: a.subAccountId, balance: a.balance, threshold, notified: row.low_balance_notified }, now));
+    }
+
+    // One notice per agency whose pool ran short (the run stops granting for it).
+    const shortAgencies: string[] = [];
+    let failed = 0;
+    for (const [agencyId, pl] of plans) {
+      if (!pl.short) continue;
+      const { available, needed, left } = pl.short;
+      shortAgencies.push(agencyId);
+      failed += left.length;
+      await tx.insert(notifications).values({
+        id: newId('ntf'), agencyId, subAccountId: null, kind: 'grant_failed',
+        message: `${left.length === 1 ? 'A monthly grant' : `${left.length} monthly grants`} could not be made: the agency's pool has ${available} credits; ${needed} are needed for the next one. ${left.length === 1 ? 'It is' : 'They are'} retried on the next run.`,
+        data: { count: left.length, available, needed, subscriptionIds: left.slice(0, 100).map((s) => s.id) },
+        createdAt: now,
+      });
+    }
+    return { granted: claimedCount, processed: grants.length, failed, shortAgencies, notFound, mailIds };
+  });
+}
+
+/** The plans, written with one statement per table. */
+async function writePlan(tx: Tx, plan: Omit<GrantPlan, 'short'>, nowIso: string): Promise<void> {
+  const newAccounts = plan.accounts.filter((a) => a.isNew);
+  if (newAccounts.length > 0) {
+    // Balance accounts created on first use, with their balance after this chunk. One created
+    // meanwhile by someone else (not locked by us) fails the owner key: the chunk is retried.
+    await tx.execute(sql`
+      insert into credit_accounts (id, agency_id, sub_account_id, balance, created_at, updated_at)
+      select v.id, v.agency_id, v.sub_account_id, v.balance, ${nowIso}::timestamptz, ${nowIso}::timestamptz
+      from unnest(${bulkArray(newAccounts.map((a) => a.id))}::text[], ${bulkArray(newAccounts.map((a) => a.agencyId))}::text[],
+                  ${bulkArray(newAccounts.map((a) => a.subAccountId))}::text[], ${bulkArray(newAccounts.map((a) => a.balance))}::bigint[])
+        as v(id, agency_id, sub_account_id, balance)
+      order by v.agency_id, v.sub_account_id`);
+  }
+  if (plan.lots.length > 0) {
+    const l = plan.lots;
+    await tx.execute(sql`
+      insert into credit_lots (id, account_id, agency_id, source, amount, remaining, expires_at, reference, created_at)
+      select v.id, v.account_id, v.agency_id, 'monthly_grant', v.amount, v.amount, v.expires_at, v.reference, v.created_at
+      from unnest(${bulkArray(l.map((x) => x.id))}::text[], ${bulkArray(l.map((x) => x.accountId))}::text[], ${bulkArray(l.map((x) => x.agencyId))}::text[],
+                  ${bulkArray(l.map((x) => x.amount))}::bigint[], ${bulkArray(l.map((x) => x.expiresAt))}::timestamptz[], ${bulkArray(l.map((x) => x.reference))}::text[],
+                  ${bulkArray(l.map((x) => x.at))}::timestamptz[])
+        as v(id, account_id, agency_id, amount, expires_at, reference, created_at)`);
+  }
+  if (plan.ledger.length > 0) {
+    // In plan order, so ids follow each account's running balance_after. One "sub" column: the
+    // owner of a grant entry, the receiver named in a transfer_out's data; a grant entry's
+    // idempotency key is its reference (as the plan sets it).
+    const e = plan.ledger;
+    await tx.execute(sql`
+      insert into credit_ledger (account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, idempotency_key, created_at, data)
+      select v.account_id, v.agency_id, case when v.reason = 'grant' then v.sub end, v.delta, v.balance_after, v.reason, v.reference,
+             case when v.reason = 'grant' then v.reference end, v.created_at,
+             case when v.reason = 'transfer_out' then jsonb_build_object('subAccountId', v.sub) end
+      from unnest(${bulkArray(e.map((x) => x.accountId))}::text[], ${bulkArray(e.map((x) => x.agencyId))}::text[], ${bulkArray(e.map((x) => x.subAccountId ?? x.dataSubAccountId))}::text[],
+                  ${bulkArray(e.map((x) => x.delta))}::bigint[], ${bulkArray(e.map((x) => x.balanceAfter))}::bigint[], ${bulkArray(e.map((x) => x.reason))}::text[],
+                  ${bulkArray(e.map((x) => x.reference))}::text[], ${bulkArray(e.map((x) => x.at))}::timestamptz[])
+        as v(account_id, agency_id, sub, delta, balance_after, reason, reference, created_at)`);
+  }
+  if (plan.lotUpdates.length > 0) {
+    await tx.execute(sql`
+      update credit_lots set remaining = v.remaining
+      from unnest(${bulkArray(plan.lotUpdates.map((x) => x.id))}::text[], ${bulkArray(plan.lotUpdates.map((x) => x.remaining))}::bigint[]) as v(id, remaining)
+      where credit_lots.id = v.id`);
+  }
+  const existing = plan.accounts.filter((a) => !a.isNew);
+  if (existing.length > 0) {
+    await tx.execute(sql`
+      update credit_accounts set balance = v.balance, updated_at = ${nowIso}::timestamptz
+      from unnest(${bulkArray(existing.map((a) => a.id))}::text[], ${bulkArray(existing.map((a) => a.balance))}::bigint[]) as v(id, balance)
+      where credit_accounts.id = v.id`);
+  }
+  if (plan.grants.length > 0) {
+    const g = plan.grants;
+    await tx.execute(sql`
+      update subscriptions set next_grant_index = v.next_index, next_grant_at = v.next_at, updated_at = ${nowIso}::timestamptz
+      from unnest(${bulkArray(g.map((x) => x.sub.id))}::text[], ${bulkArray(g.map((x) => x.nextIndex))}::int[], ${bulkArray(g.map((x) => x.nextAt))}::timestamptz[])
+        as v(id, next_index, next_at)
+      where subscriptions.id = v.id`);
+  }
+}
+
+/**
+ * 00:00 local of a start day's n-th monthly anniversary, per zone; memoised for the run (many
+ * subscriptions share a start day and a month).
+ */
+function anniversaries(): (zone: string, startDay: CalendarDay, n: number) => Date {
+  const cache = new Map<string, Date>();
+  return (zone, startDay, n) => {
+    const key = `${zone}|${startDay}|${n}`;
+    let at = cache.get(key);
+    if (!at) {
+      at = startOfDayInstant(nthAnniversary(startDay, n), zone);
+      cache.set(key, at);
+    }
+    return at;
+  };
+}
+
+/** Subscriptions whose term is over: ended, their chatbots released. */
+async function endExpiredSubscriptions(deps: Deps, now: Date): Promise<number> {
+  return deps.db.transaction(async (tx) => {
+    const ended = await tx
+      .update(subscriptions)
+      .set({ status: 'ended', nextGrantAt: null, updatedAt: now })
+      .where(and(eq(subscriptions.status, 'active'), lte(subscriptions.endsAt, now)))
+      .returning({ agencyId: subscriptions.agencyId, subAccountId: subscriptions.subAccountId, chatbots: subscriptions.chatbots });
+    for (const s of ended) {
+      await syncPackageDepartments(tx, s.agencyId, s.subAccountId, now);
+      if (s.chatbots > 0) await tx.update(subAccounts).set({ chatbots: sql`greatest(${subAccounts.chatbots} - ${s.chatbots}, 0)` }).where(eq(subAccounts.id, s.subAccountId));
+    }
+    return ended.length;
+  });
+}

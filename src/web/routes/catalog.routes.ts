@@ -1,0 +1,77 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import {
+  chatbotSlotPrice, createPlan, createTopupPackage, listAgencyOrders, listPlans, listTopupPackages, setChatbotSlotPrice, startAgencyOrder,
+} from '../../catalog/catalog.usecases';
+import type { Deps } from '../../deps';
+import { moneyField } from '../../lib/money';
+import { parse } from '../../lib/validation';
+import type { WebContext } from '../app';
+import { actorOf, billingOnly, requireUser } from '../middleware';
+import { flash, formAction, page } from '../render';
+
+const wholeNumber = (label: string) => z.string().trim().regex(/^\d{1,10}$/, `${label}: enter a whole number.`).transform(Number);
+
+/** Platform admin: the catalog agencies buy from. */
+export function platformCatalogRoutes(deps: Deps): Router {
+  const r = Router();
+  r.use(requireUser('platform'));
+  const locals = async () => ({ title: 'Catalog', topups: await listTopupPackages(deps), plans: await listPlans(deps), slotPrice: await chatbotSlotPrice(deps) });
+  r.get('/catalog', async (_req, res) => {
+    await page(res, 'platform/catalog', await locals());
+  });
+  r.post('/catalog/topups', formAction({
+    view: 'platform/catalog', locals,
+    action: async (req, res) => {
+      const form = parse(z.object({ credits: wholeNumber('Credits'), price: moneyField('Price'), currency: z.string() }), req.body);
+      await createTopupPackage(deps, { actor: actorOf(req), input: { credits: form.credits, priceMinor: form.price, currency: form.currency } });
+      flash(req, 'Top-up package created.');
+      res.redirect('/platform/catalog');
+    },
+  }));
+  r.post('/catalog/plans', formAction({
+    view: 'platform/catalog', locals,
+    action: async (req, res) => {
+      const b = req.body as Record<string, string>;
+      const form = parse(z.object({ price: moneyField('Price'), includedChatbots: wholeNumber('Included chatbots'), monthlyCredits: wholeNumber('Monthly credits') }), b);
+      await createPlan(deps, { actor: actorOf(req), input: { code: b.code, name: b.name, resellingModule: b.resellingModule, currency: b.currency, priceMinor: form.price, includedChatbots: form.includedChatbots, monthlyCredits: form.monthlyCredits } });
+      flash(req, 'Plan created.');
+      res.redirect('/platform/catalog');
+    },
+  }));
+  r.post('/catalog/chatbot-slot-price', formAction({
+    view: 'platform/catalog', locals,
+    action: async (req, res) => {
+      const form = parse(z.object({ slotPrice: moneyField('Price'), currency: z.string() }), req.body);
+      await setChatbotSlotPrice(deps, { actor: actorOf(req), input: { priceMinor: form.slotPrice, currency: form.currency } });
+      flash(req, 'Chatbot slot price saved.');
+      res.redirect('/platform/catalog');
+    },
+  }));
+  return r;
+}
+
+/** Agency: buy credits into the pool and chatbot slots from the platform. */
+export function agencyStoreRoutes(deps: Deps, web: WebContext): Router {
+  const r = Router();
+  r.use('/store', requireUser('agency'), billingOnly);
+  const locals = async (req: Request) => ({
+    title: 'Buy credits',
+    topups: await listTopupPackages(deps),
+    slotPrice: await chatbotSlotPrice(deps),
+    orders: await listAgencyOrders(deps, { actor: actorOf(req) }),
+  });
+  r.get('/store', async (req, res) => {
+    await page(res, 'agency/store', await locals(req));
+  });
+  r.post('/store/orders', formAction({
+    view: 'agency/store', locals,
+    action: async (req, res) => {
+      const b = req.body as Record<string, string>;
+      const quantity = /^\d{1,4}$/.test(String(b.quantity ?? '1')) ? Number(b.quantity ?? 1) : b.quantity;
+      const { next } = await startAgencyOrder(deps, { actor: actorOf(req), input: { kind: b.kind, topupPackageId: b.topupPackageId, quantity }, gateway: web.gateway });
+      res.redirect(next.kind === 'redirect' ? next.url : '/agency/store');
+    },
+  }));
+  return r;
+}

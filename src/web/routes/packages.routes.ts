@@ -1,0 +1,294 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { currencies, purchaseStatuses } from '../../../db/schema';
+import type { Actor } from '../../auth/actor';
+import { getBalance } from '../../credits/credits.usecases';
+import { listDepartments } from '../../departments/departments.usecases';
+import type { Deps } from '../../deps';
+import { AppError, errors, ValidationError, type FieldErrors } from '../../lib/errors';
+import {
+  createPackage, createPackageSchema, getPackage, listPackages, MAX_PRICE_MINOR, requireReselling, updatePackage, type PackageView,
+} from '../../packages/packages.usecases';
+import { formatMoney } from '../../purchases/purchase-email';
+import { holdings, listPurchases, startPurchase } from '../../purchases/purchases.usecases';
+import { getCheckout } from '../../payments/checkout';
+import { settleAnyPayment } from '../../payments/settlement';
+import { listSubAccounts } from '../../tenancy/sub-accounts.usecases';
+import type { WebContext } from '../app';
+import { actorOf, requireUser } from '../middleware';
+import { flash, formAction, page } from '../render';
+
+
+// ---------------------------------------------------------------------------------------------
+// Form parsing: HTML forms send strings; the use cases take numbers. Money never goes through a
+// float: "199.90" is split into whole and fraction digits and combined as integers.
+
+const MAX_MAJOR_DIGITS = String(MAX_PRICE_MINOR / 100).length;
+const MAX_PRICE_TEXT = `${(MAX_PRICE_MINOR / 100).toLocaleString('en-US')}.00`;
+
+/** "199.90" (or "199,90") -> 19990 minor units; a string is the message for the form. */
+export function priceToMinor(raw: unknown): number | string {
+  const s = typeof raw === 'string' ? raw.trim() : '';
+  if (s === '') return 'Enter a price, for example 199.90.';
+  const m = /^([+-]?)(\d*)(?:[.,](\d*))?$/.exec(s);
+  if (!m || (m[2] === '' && !m[3])) return 'Enter the price as a number, for example 199.90.';
+  if (m[1] === '-') return 'The price cannot be negative.';
+  const fraction = m[3] ?? '';
+  if (fraction.length > 2) return 'Use at most 2 decimals, for example 199.90.';
+  const whole = m[2]!.replace(/^0+/, '');
+  if (whole.length > MAX_MAJOR_DIGITS) return `The price must be at most ${MAX_PRICE_TEXT}.`;
+  const minor = Number(whole || '0') * 100 + Number(fraction.padEnd(2, '0'));
+  if (minor === 0) return 'The price must be more than zero.';
+  if (minor > MAX_PRICE_MINOR) return `The price must be at most ${MAX_PRICE_TEXT}.`;
+  return minor;
+}
+
+/** 19990 -> "199.90", for the edit form (integer arithmetic only). */
+export function minorToDecimal(minor: number): string {
+  return `${Math.trunc(minor / 100)}.${String(minor % 100).padStart(2, '0')}`;
+}
+
+const formKey = (key: string) => (key === 'priceMinor' ? 'price' : key.split('.')[0]!);
+
+/** Use-case field names (priceMinor, departmentIds.0) -> the form's (price, departmentIds). */
+function toFormErrors(err: ValidationError): ValidationError {
+  const fields: FieldErrors = {};
+  for (const [k, v] of Object.entries(err.fields)) fields[formKey(k)] ??= v;
+  return new ValidationError(fields, err.message);
+}
+
+const listOf = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+
+/** The package form -> createPackage/updatePackage input; every field's problem is reported at once. */
+export function packageInput(body: unknown): Record<string, unknown> {
+  const b = (body ?? {}) as Record<string, unknown>;
+  const text = (k: string) => (typeof b[k] === 'string' ? (b[k] as string).trim() : '');
+  const fields: FieldErrors = {};
+  const count = (k: string, label: string, blank?: number): number | undefined => {
+    const s = text(k);
+    if (s === '' && blank !== undefined) return blank;
+    if (!/^\d{1,13}$/.test(s)) {
+      fields[k] = `Enter a whole number of ${label} (0 or more).`;
+      return undefined;
+    }
+    return Number(s);
+  };
+  const price = priceToMinor(b.price);
+  if (typeof price === 'string') fields.price = price;
+  const type = text('type');
+  let termMonths: number | null = null;
+  if (type === 'subscription') {
+    const s = text('termMonths');
+    if (s === '') fields.termMonths = 'A subscription needs a term in months (1 to 36).';
+    else if (!/^\d{1,3}$/.test(s)) fields.termMonths = 'Enter the term as a whole number of months (1 to 36).';
+    else termMonths = Number(s);
+  }
+  const input = {
+    name: typeof b.name === 'string' ? b.name : '',
+    type,
+    priceMinor: typeof price === 'number' ? price : undefined,
+    currency: text('currency'),
+    credits: count('credits', 'credits'),
+    termMonths, // a credit package has no term: a term typed before switching the type is ignored
+    chatbots: count('chatbots', 'chatbots', 0),
+    departmentIds: listOf(b.departmentIds),
+    published: b.published === 'on',
+  };
+  // The use case's own rules, for the fields this form did not already refuse.
+  const checked = createPackageSchema.safeParse(input);
+  if (!checked.success) {
+    for (const issue of checked.error.issues) {
+      const key = formKey(issue.path.join('.') || '_');
+      fields[key] ??= issue.message;
+    }
+  }
+  if (Object.keys(fields).length) throw new ValidationError(fields);
+  return input;
+}
+
+async function withFormErrors<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw err instanceof ValidationError ? toFormErrors(err) : err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const localeOf = (req: Request) => (req.user?.user.locale === 'tr' ? 'tr' : 'en');
+const moneyFor = (req: Request) => (minor: number, currency: string) => formatMoney(minor, currency, localeOf(req));
+
+async function departmentNames(deps: Deps, actor: Actor): Promise<Record<string, string>> {
+  return Object.fromEntries((await listDepartments(deps, { actor })).map((d) => [d.id, d.name]));
+}
+
+/** Package screens: billing permission (error page) and the reselling module (the upgrade page). */
+function resellingGate(deps: Deps) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      await requireReselling(deps, actorOf(req));
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'module_required') return page(res, 'agency/upgrade', { title: 'Packages' }, 403);
+      throw err;
+    }
+    next();
+  };
+}
+
+const packageForm = (p: PackageView) => ({
+  name: p.version.name,
+  type: p.version.type,
+  price: minorToDecimal(p.version.priceMinor),
+  currency: p.version.currency,
+  credits: String(p.version.credits),
+  termMonths: p.version.termMonths === null ? '' : String(p.version.termMonths),
+  chatbots: String(p.version.chatbots),
+  departmentIds: p.version.departmentIds,
+  published: p.published ? 'on' : undefined,
+});
+
+/** Agency: package screens (/agency/packages...) and purchases (/agency/purchases). */
+export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
+  const r = Router();
+  r.use(['/packages', '/purchases'], requireUser('agency'), resellingGate(deps));
+
+  const listLocals = async (req: Request) => {
+    const actor = actorOf(req);
+    const [packages, departments] = await Promise.all([listPackages(deps, { actor }), listDepartments(deps, { actor })]);
+    return { title: 'Packages', packages, departments, departmentNames: Object.fromEntries(departments.map((d) => [d.id, d.name])), currencies, money: moneyFor(req) };
+  };
+  r.get('/packages', async (req, res) => {
+    await page(res, 'agency/packages', await listLocals(req));
+  });
+  r.post('/packages', formAction({
+    view: 'agency/packages', locals: listLocals,
+    action: async (req, res) => {
+      const pkg = await withFormErrors(() => createPackage(deps, { actor: actorOf(req), input: packageInput(req.body) }));
+      flash(req, `Package ${pkg.version.name} created${pkg.published ? ' and published' : ' (not published yet)'}.`);
+      res.redirect('/agency/packages');
+    },
+  }));
+
+  const editLocals = async (req: Request) => {
+    const actor = actorOf(req);
+    const [pkg, departments] = await Promise.all([getPackage(deps, { actor, packageId: String(req.params.id) }), listDepartments(deps, { actor })]);
+    return { title: `Edit ${pkg.version.name}`, pkg, departments, currencies, form: packageForm(pkg), money: moneyFor(req) };
+  };
+  r.get('/packages/:id/edit', async (req, res) => {
+    await page(res, 'agency/package-form', await editLocals(req));
+  });
+  r.post('/packages/:id', formAction({
+    view: 'agency/package-form', locals: editLocals,
+    action: async (req, res) => {
+      const actor = actorOf(req);
+      const before = await getPackage(deps, { actor, packageId: String(req.params.id) });
+      const after = await withFormErrors(() => updatePackage(deps, { actor, packageId: before.id, input: packageInput(req.body) }));
+      const versioned = after.version.version !== before.version.version;
+      flash(req, versioned
+        ? `Package ${after.version.name} saved as version ${after.version.version}. Existing buyers keep the version they bought.`
+        : `Package ${after.version.name} saved.`);
+      res.redirect('/agency/packages');
+    },
+  }));
+
+  r.get('/purchases', async (req, res) => {
+    const actor = actorOf(req);
+    const filter = { status: typeof req.query.status === 'string' ? req.query.status : '', subAccountId: typeof req.query.subAccountId === 'string' ? req.query.subAccountId : '' };
+    const [purchases, subAccounts] = await Promise.all([listPurchases(deps, { actor, filter }), listSubAccounts(deps, { actor, limit: 500 })]);
+    await page(res, 'agency/purchases', { title: 'Purchases', purchases, subAccounts, filter, statuses: purchaseStatuses, money: moneyFor(req) });
+  });
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Portal: published packages, buying, purchase history (/portal/packages, /portal/purchases). */
+export function portalPackageRoutes(deps: Deps, web: WebContext): Router {
+  const r = Router();
+  r.use(['/packages', '/purchases'], requireUser('sub_account'));
+
+  const listLocals = async (req: Request) => {
+    const actor = actorOf(req);
+    const now = deps.clock.now();
+    const [packages, names, balance, held] = await Promise.all([
+      listPackages(deps, { actor }),
+      departmentNames(deps, actor),
+      getBalance(deps, { agencyId: actor.agencyId!, subAccountId: actor.subAccountId! }),
+      holdings(deps.db, actor.subAccountId!, now),
+    ]);
+    return { title: 'Packages', packages, departmentNames: names, balance, held, money: moneyFor(req) };
+  };
+  r.get('/packages', async (req, res) => {
+    await page(res, 'portal/packages', await listLocals(req));
+  });
+
+  r.post('/packages/:id/buy', async (req, res) => {
+    const actor = actorOf(req);
+    const packageId = String(req.params.id);
+    const confirmForfeit = (req.body as { confirmForfeit?: unknown }).confirmForfeit === 'on';
+    try {
+      const { next } = await startPurchase(deps, { actor, input: { packageId, confirmForfeit }, gateway: web.gateway });
+      if (next.kind === 'redirect') {
+        res.redirect(next.url);
+        return;
+      }
+      flash(req, 'Purchase recorded.');
+      res.redirect('/portal/purchases');
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'forfeit_confirmation_required') {
+        const [pkg, names] = await Promise.all([getPackage(deps, { actor, packageId }), departmentNames(deps, actor)]);
+        const forfeits = String((err.details as { forfeits?: string } | undefined)?.forfeits ?? err.message);
+        return page(res, 'portal/confirm-forfeit', { title: 'Confirm the switch', pkg, forfeits, departmentNames: names, money: moneyFor(req) }, 409);
+      }
+      if (err instanceof AppError && err.code === 'renewal_too_early') {
+        return page(res, 'portal/packages', { ...(await listLocals(req)), formError: err.message }, 409);
+      }
+      throw err;
+    }
+  });
+
+  // Purchase history shows amounts paid: a billing screen.
+  r.get('/purchases', async (req, res) => {
+    const actor = actorOf(req);
+    if (!actor.billing) throw errors.billingPermission();
+    const [purchases, balance] = await Promise.all([
+      listPurchases(deps, { actor }),
+      getBalance(deps, { agencyId: actor.agencyId!, subAccountId: actor.subAccountId! }),
+    ]);
+    await page(res, 'portal/purchases', { title: 'Purchases', purchases, balance, money: moneyFor(req) });
+  });
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** The sandbox payment page standing in for real gateways (/sandbox/checkout/:paymentId). */
+export function sandboxRoutes(deps: Deps, web: WebContext): Router {
+  const r = Router();
+  const verified = (paymentId: string, sig: unknown) => {
+    if (typeof sig !== 'string' || !web.gateway.verify(paymentId, sig)) throw errors.notFound('Payment');
+  };
+
+  r.get('/checkout/:paymentId', async (req, res) => {
+    const paymentId = String(req.params.paymentId);
+    verified(paymentId, req.query.sig);
+    const checkout = await getCheckout(deps, paymentId);
+    await page(res, 'sandbox/checkout', { title: 'Sandbox payment', paymentId, sig: req.query.sig, checkout, money: moneyFor(req) });
+  });
+
+  r.post('/checkout/:paymentId', async (req, res) => {
+    const paymentId = String(req.params.paymentId);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    verified(paymentId, body.sig);
+    const decision = body.decision;
+    if (decision !== 'pay' && decision !== 'decline') throw errors.badRequest('invalid_decision', 'Choose Pay or Decline.');
+    const { returnPath } = await getCheckout(deps, paymentId);
+    const result = await settleAnyPayment(deps, { paymentId, approved: decision === 'pay', reason: 'declined in sandbox', raw: { decision, via: 'sandbox' } });
+    if (result.outcome === 'already') flash(req, 'This payment was already settled: nothing changed.', 'error');
+    else if (result.outcome === 'failed') flash(req, 'Payment declined: nothing was charged.', 'error');
+    else if (result.grant === 'waiting') flash(req, 'Payment confirmed: the package will be applied shortly (your provider is topping up its credits).');
+    else flash(req, result.purpose === 'package_purchase' ? 'Payment confirmed: package applied.' : 'Payment confirmed: your order is applied.');
+    res.redirect(returnPath);
+  });
+  return r;
+}
