@@ -1,0 +1,242 @@
+// Usage API benchmark: the real server (child process, real Postgres) under autocannon, printed
+// beside two baselines measured in the same run: pgbench running the naive per-event debit
+// (bench/usage-naive.sql) and a bare Express JSON endpoint (bench/usage-bare.ts).
+// Speed is measured, not asserted: it prints PASS/MISS per target and always exits 0.
+//
+//   npx tsx bench/usage.ts
+//   BENCH_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/kontor_bench (dropped and rebuilt)
+//   BENCH_SECONDS       seconds per measured scenario (default 10), after BENCH_WARMUP_SECONDS (2)
+//   BENCH_RECORDER_CONCURRENCY  runs bench/usage-server.ts with that recorder concurrency (experiment)
+//   BENCH_CPU_PROF      a folder: the server child runs with --cpu-prof and writes its profile there
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { openDatabase, type Db } from '../db/client';
+import { runMigrations } from '../db/migrate';
+import { pgArray } from '../src/lib/pg-array';
+import { rowsOf } from '../src/lib/rows';
+import { randomToken, sha256 } from '../src/lib/tokens';
+import { startServer, type ChildServer } from './lib/child-server';
+import { load, type LoadResult, type LoadSpec } from './lib/http-load';
+import { pgbench, type PgbenchResult } from './lib/pgbench';
+
+const DB_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/kontor_bench';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const CONNECTIONS = 32;
+const SUBS = 10_000;
+const BATCH = 1000;
+const CREDITS = 1_000_000_000; // per sub-account: no request may ever get a 402
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const log = (s = '') => process.stdout.write(`${s}\n`);
+
+/** Creates the bench database if missing (through the `postgres` database), never `test`. */
+async function ensureDatabase(url: string) {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  if (!name || name === 'test') throw new Error(`refusing to benchmark on database "${name}"`);
+  const adminUrl = new URL(url);
+  adminUrl.pathname = '/postgres';
+  const admin = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} });
+  try {
+    const [exists] = await admin`select 1 from pg_database where datname = ${name}`;
+    if (!exists) await admin.unsafe(`create database "${name.replace(/"/g, '""')}"`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Fresh schemas, the project's migrations, then one agency, 10,000 funded sub-accounts with keys. */
+async function seed(db: Db) {
+  await db.execute(sql`drop schema if exists drizzle cascade`);
+  await db.execute(sql`drop schema if exists public cascade`);
+  await db.execute(sql`create schema public`);
+  await runMigrations({ db, driver: 'postgres', close: async () => {} });
+
+  const agencyId = 'agy_bench';
+  const departmentId = 'dep_bench';
+  const keys = Array.from({ length: SUBS }, () => `kt_sub_${randomToken()}`);
+  const n = sql`generate_series(1, ${SUBS}::int) as n`;
+  const sub = sql`'sub_bench_' || n`;
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`insert into platform (id, name) values ('plt_default', 'Kontor') on conflict do nothing`);
+    await tx.execute(sql`insert into agencies (id, platform_id, name) values (${agencyId}, 'plt_default', 'Bench agency')`);
+    await tx.execute(sql`insert into departments (id, agency_id, name, credits_per_request) values (${departmentId}, ${agencyId}, 'Bench', 1)`);
+    await tx.execute(sql`insert into sub_accounts (id, agency_id, name) select ${sub}, ${agencyId}, 'Bench client ' || n from ${n}`);
+    await tx.execute(sql`insert into sub_account_departments (agency_id, sub_account_id, department_id) select ${agencyId}, ${sub}, ${departmentId} from ${n}`);
+    await tx.execute(sql`
+      insert into api_keys (id, scope, agency_id, sub_account_id, name, prefix, key_hash)
+      select 'key_bench_' || n, 'sub_account', ${agencyId}, 'sub_bench_' || n, 'bench', left(secret, 11), hash
+      from unnest(${pgArray(keys)}::text[], ${pgArray(keys.map(sha256))}::text[]) with ordinality as v(secret, hash, n)`);
+    // Funded as an adjustment would: balance = one lot's remaining = one ledger entry.
+    await tx.execute(sql`insert into credit_accounts (id, agency_id, sub_account_id, balance) select 'cra_bench_' || n, ${agencyId}, ${sub}, ${CREDITS}::bigint from ${n}`);
+    await tx.execute(sql`
+      insert into credit_lots (id, account_id, agency_id, source, amount, remaining)
+      select 'lot_bench_' || n, 'cra_bench_' || n, ${agencyId}, 'adjustment', ${CREDITS}::bigint, ${CREDITS}::bigint from ${n}`);
+    await tx.execute(sql`
+      insert into credit_ledger (account_id, agency_id, sub_account_id, delta, balance_after, reason, reference)
+      select 'cra_bench_' || n, ${agencyId}, ${sub}, ${CREDITS}::bigint, ${CREDITS}::bigint, 'adjustment', 'bench seed' from ${n}`);
+    // The naive baseline's own tables (bench/usage-naive.sql).
+    await tx.execute(sql`create table naive_accounts (id int primary key, balance bigint not null check (balance >= 0))`);
+    await tx.execute(sql`insert into naive_accounts select n, ${CREDITS}::bigint from ${n}`);
+    await tx.execute(sql`
+      create table naive_ledger (id bigserial primary key, account_id int not null references naive_accounts, delta bigint not null,
+        balance_after bigint not null, reason text not null, reference text, created_at timestamptz not null default now())`);
+    await tx.execute(sql`create index naive_ledger_account_idx on naive_ledger (account_id, created_at)`);
+  });
+  await db.execute(sql`vacuum analyze`);
+  return { departmentId, keys };
+}
+
+/** Ledger invariant for every account, and every answered 200 backed by a committed debit. */
+async function verify(db: Db) {
+  const [r] = rowsOf<{ accounts: number; mismatched: number; consumed: number; conversations: number }>(
+    await db.execute(sql`
+      select count(*)::int as accounts,
+        count(*) filter (where a.balance <> coalesce(l.sum, 0) or a.balance <> coalesce(t.sum, 0))::int as mismatched,
+        (select count(*) from credit_ledger where reason = 'consume')::int as consumed,
+        (select count(*) from usage_conversations)::int as conversations
+      from credit_accounts a
+      left join (select account_id, sum(delta) as sum from credit_ledger group by account_id) l on l.account_id = a.id
+      left join (select account_id, sum(remaining) as sum from credit_lots group by account_id) t on t.account_id = a.id`),
+  );
+  return r!;
+}
+
+/** Waits until the ledger stops growing for a second. */
+async function settle(db: Db) {
+  const last = async () => rowsOf<{ id: number | null }>(await db.execute(sql`select max(id)::bigint as id from credit_ledger`))[0]?.id;
+  for (let prev = await last(), i = 0; i < 60; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await last();
+    if (now === prev) return;
+    prev = now;
+  }
+}
+
+// --- request generators: every conversation id is unique in the run --------------------------
+let seq = 0;
+const event = (departmentId: string) => `{"conversationId":"c${seq++}","departmentId":"${departmentId}"}`;
+const hot = (keys: string[], departmentId: string) => () => ({ key: keys[0]!, body: event(departmentId) });
+const rotating = (keys: string[]) => {
+  let i = 0;
+  return () => keys[i++ % keys.length]!;
+};
+const spread = (keys: string[], departmentId: string, key = rotating(keys)) => () => ({ key: key(), body: event(departmentId) });
+const batch = (keys: string[], departmentId: string, key = rotating(keys)) => () => ({
+  key: key(),
+  body: `{"events":[${Array.from({ length: BATCH }, () => event(departmentId)).join(',')}]}`,
+});
+const batchOk = (status: number, body: string) =>
+  status === 200 ? (JSON.parse(body) as { results: { status: number }[] }).results.filter((x) => x.status === 200).length : 0;
+
+let answeredByApp = 0; // events answered 200 by the app, warm-ups included
+let cutOff = 0; // at most this many events were sent but not answered when runs stopped
+/** A warm-up then the measured run; `eventsPerRequest` counts the app's answers for the final check. */
+async function measure(server: ChildServer, spec: Omit<LoadSpec, 'url' | 'connections' | 'seconds'>, eventsPerRequest = 0): Promise<LoadResult> {
+  const base = { ...spec, url: server.url, connections: CONNECTIONS };
+  const warm = WARMUP > 0 ? await load({ ...base, seconds: WARMUP }) : null;
+  const r = await load({ ...base, seconds: SECONDS });
+  answeredByApp += eventsPerRequest ? (warm?.okEvents ?? 0) + r.okEvents : 0;
+  cutOff += (warm ? 2 : 1) * CONNECTIONS * eventsPerRequest;
+  return r;
+}
+
+async function main() {
+  const loadBefore = os.loadavg()[0]!;
+  await ensureDatabase(DB_URL);
+  const database = await openDatabase({ databaseUrl: DB_URL, poolSize: 2 });
+  const db = database.db;
+  const t0 = Date.now();
+  const { departmentId, keys } = await seed(db);
+  log(`Seeded ${SUBS} sub-accounts with keys and ${CREDITS} credits each in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const checkpoint = () => db.execute(sql`checkpoint`); // no checkpoint left over from the previous step
+
+  // (b) bare Express, with the same request generators as the app scenarios.
+  const bare = await startServer(path.join(here, 'usage-bare.ts'), {});
+  const bareHot = await measure(bare, { path: '/api/v1/usage', next: hot(keys, departmentId) });
+  const bareSpread = await measure(bare, { path: '/api/v1/usage', next: spread(keys, departmentId) });
+  await bare.stop();
+
+  // (a) pgbench, naive per-event transaction, same concurrency, same database.
+  const naive = path.join(here, 'usage-naive.sql');
+  const naiveRun = async (naccounts: number): Promise<PgbenchResult> => {
+    await checkpoint();
+    return pgbench(DB_URL, naive, { clients: CONNECTIONS, threads: 2, seconds: SECONDS, vars: { naccounts } });
+  };
+  const naiveHot = await naiveRun(1);
+  const naiveSpread = await naiveRun(SUBS);
+
+  // The app.
+  const concurrency = process.env.BENCH_RECORDER_CONCURRENCY;
+  const cpuProf = process.env.BENCH_CPU_PROF;
+  const app = await startServer(
+    path.join(root, concurrency ? 'bench/usage-server.ts' : 'src/server.ts'),
+    {
+      DATABASE_URL: DB_URL, NODE_ENV: 'production', SESSION_SECRET: randomBytes(24).toString('hex'), DEMO: 'false', LOG_LEVEL: 'warn',
+      REDIS_URL: '', DATA_DIR: path.join(os.tmpdir(), 'kontor-bench'), ...(concurrency ? { BENCH_RECORDER_CONCURRENCY: concurrency } : {}),
+    },
+    cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProf)}`] : [],
+  );
+  await checkpoint();
+  const appHot = await measure(app, { path: '/api/v1/usage', next: hot(keys, departmentId) }, 1);
+  await checkpoint();
+  const appSpread = await measure(app, { path: '/api/v1/usage', next: spread(keys, departmentId) }, 1);
+  await checkpoint();
+  const appBatch = await measure(app, { path: '/api/v1/usage/batch', next: batch(keys, departmentId), okEvents: batchOk }, BATCH);
+  await settle(db); // requests cut off by the end of the run are still queued in the recorder
+  await app.stop();
+  const check = await verify(db);
+  await database.close();
+
+  // --- report --------------------------------------------------------------------------------
+  const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-');
+  const codes = (r: LoadResult) => [...Object.entries(r.non2xx).map(([c, k]) => `${k}x${c}`), ...(r.errors ? [`${r.errors} errors`] : [])].join(' ') || '0';
+  const row = (cols: string[], widths: number[]) => log(cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+
+  log();
+  log(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}; Postgres with its default settings.`);
+  log(`Load average (1 min): ${loadBefore.toFixed(2)} before the run, ${os.loadavg()[0]!.toFixed(2)} after it (a high figure before means other processes shared the cores).`);
+  log(`All figures below were measured in this run: ${CONNECTIONS} connections, ${SECONDS} s per scenario after a ${WARMUP} s warm-up.`);
+  if (concurrency) log(`EXPERIMENT: recorder concurrency ${concurrency} (bench/usage-server.ts), not the shipped default.`);
+  log();
+  const w1 = [40, 10, 11, 8, 8, 14];
+  row(['scenario', 'req/s', 'events/s', 'p50 ms', 'p99 ms', 'non-2xx'], w1);
+  const http = (name: string, r: LoadResult) => row([name, f(r.reqPerSec), f(r.eventsPerSec), f(r.p50, 1), f(r.p99, 1), codes(r)], w1);
+  http('bare Express, 1 key', bareHot);
+  http('bare Express, 10k keys', bareSpread);
+  const pg = (name: string, r: PgbenchResult) => row([name, f(r.tps), f(r.tps), `${f(r.latencyMs, 1)}*`, '-', r.failed ? `${r.failed} failed` : '0'], w1);
+  pg('pgbench naive tx, 1 hot row', naiveHot);
+  pg('pgbench naive tx, 10k rows', naiveSpread);
+  http('usage API, 1 hot sub-account', appHot);
+  http('usage API, 10k sub-accounts', appSpread);
+  http(`usage batch, ${BATCH} events/request, 10k`, appBatch);
+  log('  * pgbench: mean latency');
+  log();
+
+  const w2 = [44, 12, 12, 7, 8, 6];
+  row(['target', 'measured', 'baseline', 'ratio', 'need', ''], w2);
+  const target = (name: string, measured: number, baseline: number | null, need: number, unit: 'x' | 'ms' | 'ev/s') => {
+    const value = baseline === null ? measured : measured / baseline;
+    const pass = unit === 'ms' ? value < need : value >= need;
+    const needText = unit === 'ms' ? `< ${need}` : unit === 'x' ? `>= ${need}x` : `>= ${f(need / 1000)}k`;
+    row([name, f(measured, unit === 'ms' ? 1 : 0), baseline === null ? '-' : f(baseline), baseline === null ? '-' : `${f(value, 2)}x`, needText, pass ? 'PASS' : 'MISS'], w2);
+  };
+  target('hot req/s vs pgbench naive (1 hot row)', appHot.reqPerSec, naiveHot.tps, 3, 'x');
+  target('hot req/s vs bare Express', appHot.reqPerSec, bareHot.reqPerSec, 0.6, 'x');
+  target('hot p99 latency (ms)', appHot.p99, null, 50, 'ms');
+  target('10k sub-accounts req/s vs bare Express', appSpread.reqPerSec, bareSpread.reqPerSec, 0.6, 'x');
+  log(`  (for information: 10k sub-accounts vs pgbench naive on 10k rows: ${f(appSpread.reqPerSec / naiveSpread.tps, 2)}x)`);
+  target('batch events/s', appBatch.eventsPerSec, null, 50_000, 'ev/s');
+  log();
+
+  const ok = check.mismatched === 0 && check.consumed === check.conversations && check.consumed >= answeredByApp && check.consumed <= answeredByApp + cutOff;
+  log(`Correctness after the load: ${check.accounts} credit accounts, ${check.mismatched} with balance != sum(ledger.delta) or != sum(lots.remaining);`);
+  log(`  ${f(answeredByApp)} events answered 200 (warm-ups included), ${f(check.consumed)} consume entries committed, ${f(check.conversations)} conversations`);
+  log(`  (committed may exceed answered by at most ${f(cutOff)}, the events in flight when the runs stopped): ${ok ? 'OK' : 'BROKEN'}`);
+}
+
+await main();
