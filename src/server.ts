@@ -6,7 +6,7 @@ import { departments, users } from '../db/schema';
 import { createProcessors, TICK_EVERY_MS, TICK_JOB } from '../jobs/processors';
 import { DEMO_KEY_LIST, DEMO_KEYS, DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './demo/seed';
 import { startRuntime } from './runtime';
-import { createApp } from './web/app';
+import { createApp, createWebContext } from './web/app';
 
 let config;
 try {
@@ -27,7 +27,8 @@ if (deps.queue.kind === 'inline') {
 }
 
 if (config.demo) await seedDemo(deps);
-const app = createApp(deps);
+const web = createWebContext(deps);
+const app = createApp(deps, web);
 const server = app.listen(config.port, config.host, async () => {
   const out = (s = '') => process.stdout.write(`${s}\n`);
   out();
@@ -60,7 +61,13 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    server.close(() => void runtime.close().then(() => process.exit(0)));
+    // Stop taking requests, let queued usage commit, record key usage, then close the database.
+    server.close();
+    void web.recorder
+      .whenIdle()
+      .then(() => web.keyCache.flushUsage())
+      .then(() => runtime.close())
+      .then(() => process.exit(0));
     setTimeout(() => process.exit(0), 10_000).unref();
   });
 }

@@ -145,6 +145,7 @@ CREATE TABLE "subscriptions" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+DROP INDEX "credit_ledger_idem_key";--> statement-breakpoint
 ALTER TABLE "platform" ADD COLUMN "chatbot_slot_price_minor" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "agencies" ADD COLUMN "chatbot_slots" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "agencies" ADD COLUMN "restrict_departments_to_packages" boolean DEFAULT false NOT NULL;--> statement-breakpoint
@@ -167,4 +168,5 @@ CREATE INDEX "purchases_agency_idx" ON "purchases" USING btree ("agency_id","cre
 CREATE INDEX "purchases_sub_idx" ON "purchases" USING btree ("sub_account_id","created_at");--> statement-breakpoint
 CREATE INDEX "purchases_paid_idx" ON "purchases" USING btree ("status") WHERE status = 'paid';--> statement-breakpoint
 CREATE INDEX "subscriptions_sub_idx" ON "subscriptions" USING btree ("sub_account_id","status");--> statement-breakpoint
-CREATE INDEX "subscriptions_due_idx" ON "subscriptions" USING btree ("next_grant_at") WHERE status = 'active';
+CREATE INDEX "subscriptions_due_idx" ON "subscriptions" USING btree ("next_grant_at") WHERE status = 'active';--> statement-breakpoint
+CREATE UNIQUE INDEX "credit_ledger_idem_key" ON "credit_ledger" USING btree ("account_id","idempotency_key") WHERE "credit_ledger"."idempotency_key" is not null;

@@ -75,6 +75,7 @@ export const creditLedger = pgTable(
   (t) => [
     index('credit_ledger_account_idx').on(t.accountId, t.createdAt),
     index('credit_ledger_agency_idx').on(t.agencyId, t.createdAt),
-    uniqueIndex('credit_ledger_idem_key').on(t.accountId, t.idempotencyKey),
+    // Partial: consumption entries carry no key, and a full index would be updated for each of them.
+    uniqueIndex('credit_ledger_idem_key').on(t.accountId, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
   ],
 );

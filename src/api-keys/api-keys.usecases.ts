@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import { z } from 'zod';
 import type { DbOrTx } from '../../db/client';
 import { agencies, apiKeys, type Scope } from '../../db/schema';
@@ -108,15 +108,15 @@ export async function revokeApiKey(deps: Deps, params: { actor: Actor; owner: Ke
 }
 
 /** Bearer authentication. Returns null for unknown or revoked keys. */
-export async function authenticateApiKey(db: DbOrTx, secret: string, now: Date): Promise<Actor | null> {
+export async function authenticateApiKey(db: DbOrTx, secret: string, now: Date, opts: { touch?: boolean } = {}): Promise<Actor | null> {
   if (!secret.startsWith('kt_') || secret.length > 100) return null;
   const [key] = await db
     .select({ id: apiKeys.id, scope: apiKeys.scope, agencyId: apiKeys.agencyId, subAccountId: apiKeys.subAccountId, revokedAt: apiKeys.revokedAt, lastUsedAt: apiKeys.lastUsedAt })
     .from(apiKeys)
     .where(eq(apiKeys.keyHash, sha256(secret)));
   if (!key || key.revokedAt) return null;
-  // Last use is recorded at most once a minute per key: the hot path must not write every request.
-  if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > 60_000) {
+  // Last use is recorded at most once a minute per key (the web app's key cache batches it instead).
+  if ((opts.touch ?? true) && (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > 60_000)) {
     await db
       .update(apiKeys)
       .set({ lastUsedAt: now })
@@ -124,4 +124,13 @@ export async function authenticateApiKey(db: DbOrTx, secret: string, now: Date):
   }
   // API keys act with admin rights and the billing permission inside their scope.
   return { kind: 'api_key', id: key.id, scope: key.scope, agencyId: key.agencyId, subAccountId: key.subAccountId, role: 'admin', billing: true };
+}
+
+/** Records that these keys were used (one statement; at most once a minute per key). */
+export async function touchApiKeys(db: DbOrTx, keyIds: string[], now: Date): Promise<void> {
+  if (keyIds.length === 0) return;
+  await db
+    .update(apiKeys)
+    .set({ lastUsedAt: now })
+    .where(and(inArray(apiKeys.id, keyIds), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, new Date(now.getTime() - 60_000)))));
 }

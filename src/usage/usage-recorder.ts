@@ -2,7 +2,7 @@
 // committed, new events queue up, and the next transaction applies all of them with a fixed
 // handful of set-based statements (group commit). A hot account then pays one row lock and one
 // commit per batch, not per event. Every answer is sent only after its debit is committed.
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client';
 import { fifoOrder, takeFifo, type OpenLot } from '../credits/fifo';
 import type { AccountOwner } from '../credits/ledger';
@@ -73,6 +73,11 @@ export class UsageRecorder {
     private readonly deps: UsageRecorderDeps,
     private readonly opts: { maxEventsPerBatch?: number; concurrency?: number } = {},
   ) {}
+
+  /** Resolves when every submitted event has been applied or refused (graceful shutdown). */
+  async whenIdle(): Promise<void> {
+    while (this.active > 0 || this.pending.length > 0) await new Promise((r) => setTimeout(r, 10));
+  }
 
   /** Records events for one account; results come back in the same order. */
   record(owner: AccountOwner, events: UsageEvent[]): Promise<UsageResult[]> {
@@ -169,34 +174,44 @@ export class UsageRecorder {
       const idByOwner = await this.existingAccountIds(tx, owners);
       const accountIds = [...new Set(idByOwner.values())].sort();
 
-      // Row locks in id order: concurrent batches in other processes cannot deadlock.
-      const accountRows = accountIds.length === 0 ? [] : rowsOf<{
-        id: string; agency_id: string; sub_account_id: string | null; balance: number; low_balance_threshold: number | null; low_balance_notified: boolean;
-      }>(await tx.execute(sql`
-        select id, agency_id, sub_account_id, balance, low_balance_threshold, low_balance_notified
-        from credit_accounts where id = any(${pgArray(accountIds)}::text[]) order by id for update`));
       const agencyIds = [...new Set(owners.map((o) => o.agencyId))];
       const subIds = owners.filter((o) => o.subAccountId).map((o) => o.subAccountId!);
-      const statusRows = rowsOf<{ id: string; status: string }>(await tx.execute(sql`
-        select id, status from agencies where id = any(${pgArray(agencyIds)}::text[])
-        union all select id, status from sub_accounts where id = any(${pgArray(subIds)}::text[])`));
-      const lotRows = accountIds.length === 0 ? [] : rowsOf<{ id: string; account_id: string; remaining: number; expires_ms: number | null; created_ms: number }>(await tx.execute(sql`
-        select id, account_id, remaining,
-               (extract(epoch from expires_at) * 1000)::bigint as expires_ms,
-               (extract(epoch from created_at) * 1000)::bigint as created_ms
-        from credit_lots where account_id = any(${pgArray(accountIds)}::text[]) and remaining > 0`));
-      const deptRows = rowsOf<{ id: string; agency_id: string; credits_per_request: number; archived: boolean }>(await tx.execute(sql`
-        select id, agency_id, credits_per_request, archived_at is not null as archived
-        from departments where id = any(${pgArray(deptIds)}::text[])`));
-      const enabledRows = subIds.length === 0 ? [] : rowsOf<{ sub_account_id: string; department_id: string }>(await tx.execute(sql`
-        select sub_account_id, department_id from sub_account_departments
-        where sub_account_id = any(${pgArray(subIds)}::text[]) and department_id = any(${pgArray(deptIds)}::text[])`));
       const flat = batch.flatMap((s) => s.events.map((e) => ({ accountId: idByOwner.get(this.ownerKey(s.owner)), ...e }))).filter((f) => f.accountId);
-      const seenRows = flat.length === 0 ? [] : rowsOf<{ account_id: string; conversation_id: string; department_id: string }>(await tx.execute(sql`
-        select u.account_id, u.conversation_id, u.department_id from usage_conversations u
-        join unnest(${pgArray(flat.map((f) => f.accountId!))}::text[], ${pgArray(flat.map((f) => f.conversationId))}::text[], ${pgArray(flat.map((f) => f.departmentId))}::text[])
-          as v(account_id, conversation_id, department_id)
-          on u.account_id = v.account_id and u.conversation_id = v.conversation_id and u.department_id = v.department_id`));
+      const q = async <T>(query: SQL): Promise<T[]> => rowsOf<T>(await tx.execute(query));
+      const none = Promise.resolve([]);
+      // The reads are independent: they are sent at once and pipelined on the connection. The
+      // account row lock is first in line, so every later read runs after it is granted.
+      // Row locks in id order: concurrent batches in other processes cannot deadlock.
+      const [accountRows, statusRows, lotRows, deptRows, enabledRows, seenRows] = await Promise.all([
+        accountIds.length === 0 ? none : q<{ id: string; agency_id: string; sub_account_id: string | null; balance: number; low_balance_threshold: number | null; low_balance_notified: boolean }>(sql`
+          select id, agency_id, sub_account_id, balance, low_balance_threshold, low_balance_notified
+          from credit_accounts where id = any(${pgArray(accountIds)}::text[]) order by id for update`),
+        q<{ id: string; status: string }>(sql`
+          select id, status from agencies where id = any(${pgArray(agencyIds)}::text[])
+          union all select id, status from sub_accounts where id = any(${pgArray(subIds)}::text[])`),
+        accountIds.length === 0 ? none : q<{ id: string; account_id: string; remaining: number; expires_ms: number | null; created_ms: number }>(sql`
+          select id, account_id, remaining,
+                 (extract(epoch from expires_at) * 1000)::bigint as expires_ms,
+                 (extract(epoch from created_at) * 1000)::bigint as created_ms
+          from credit_lots where account_id = any(${pgArray(accountIds)}::text[]) and remaining > 0`),
+        q<{ id: string; agency_id: string; credits_per_request: number; archived: boolean }>(sql`
+          select id, agency_id, credits_per_request, archived_at is not null as archived
+          from departments where id = any(${pgArray(deptIds)}::text[])`),
+        subIds.length === 0 ? none : q<{ sub_account_id: string; department_id: string }>(sql`
+          select sub_account_id, department_id from sub_account_departments
+          where sub_account_id = any(${pgArray(subIds)}::text[]) and department_id = any(${pgArray(deptIds)}::text[])`),
+        // One index probe per event (LATERAL): a plain join switches to a sequential scan of the
+        // whole, ever-growing table once batches are large.
+        flat.length === 0 ? none : q<{ account_id: string; conversation_id: string; department_id: string }>(sql`
+          select v.account_id, v.conversation_id, v.department_id
+          from unnest(${pgArray(flat.map((f) => f.accountId!))}::text[], ${pgArray(flat.map((f) => f.conversationId))}::text[], ${pgArray(flat.map((f) => f.departmentId))}::text[])
+            as v(account_id, conversation_id, department_id)
+          cross join lateral (
+            select 1 from usage_conversations u
+            where u.account_id = v.account_id and u.conversation_id = v.conversation_id and u.department_id = v.department_id
+            limit 1
+          ) hit`),
+      ]);
 
       const status = new Map(statusRows.map((r) => [r.id, r.status]));
       const byId = new Map(accountRows.map((r) => [r.id, r]));
@@ -270,16 +285,19 @@ export class UsageRecorder {
         await this.createAccounts(tx, toCreate.map((a) => a.owner), now);
         for (const a of toCreate) a.id = this.knownAccounts.get(this.ownerKey(a.owner))!;
       }
+      const changed = [...accounts.values()].filter((a) => a.changed);
+      // The writes touch different tables and rows: pipelined too.
+      const writes: Promise<unknown>[] = [];
       if (conversations.length > 0) {
-        await tx.execute(sql`
+        writes.push(tx.execute(sql`
           insert into usage_conversations (account_id, conversation_id, department_id, agency_id, charged, created_at)
           select v.*, ${now.toISOString()}::timestamptz from unnest(
             ${pgArray(conversations.map((c) => c.state.id))}::text[], ${pgArray(conversations.map((c) => c.conversationId))}::text[],
             ${pgArray(conversations.map((c) => c.departmentId))}::text[], ${pgArray(conversations.map((c) => c.agencyId))}::text[],
-            ${pgArray(conversations.map((c) => c.charged))}::bigint[]) as v`);
+            ${pgArray(conversations.map((c) => c.charged))}::bigint[]) as v`));
       }
       if (ledger.length > 0) {
-        await tx.execute(sql`
+        writes.push(tx.execute(sql`
           insert into credit_ledger (account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, created_at, data)
           select v.account_id, v.agency_id, v.sub_account_id, v.delta, v.balance_after, v.reason, v.reference, v.at,
                  case when v.department_id is null then null else jsonb_build_object('departmentId', v.department_id) end
@@ -287,22 +305,22 @@ export class UsageRecorder {
             ${pgArray(ledger.map((l) => l.accountId))}::text[], ${pgArray(ledger.map((l) => l.agencyId))}::text[], ${pgArray(ledger.map((l) => l.subAccountId))}::text[],
             ${pgArray(ledger.map((l) => l.delta))}::bigint[], ${pgArray(ledger.map((l) => l.balanceAfter))}::bigint[], ${pgArray(ledger.map((l) => l.reason))}::text[],
             ${pgArray(ledger.map((l) => l.reference))}::text[], ${pgArray(ledger.map((l) => l.at))}::timestamptz[], ${pgArray(ledger.map((l) => l.departmentId))}::text[])
-            as v(account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, at, department_id)`);
+            as v(account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, at, department_id)`));
       }
-      const changed = [...accounts.values()].filter((a) => a.changed);
       const lotUpdates = changed.flatMap((a) => a.lots.filter((l) => a.touchedLots.has(l.id)));
       if (lotUpdates.length > 0) {
-        await tx.execute(sql`
+        writes.push(tx.execute(sql`
           update credit_lots set remaining = v.remaining
           from unnest(${pgArray(lotUpdates.map((l) => l.id))}::text[], ${pgArray(lotUpdates.map((l) => l.remaining))}::bigint[]) as v(id, remaining)
-          where credit_lots.id = v.id`);
+          where credit_lots.id = v.id`));
       }
       if (changed.length > 0) {
-        await tx.execute(sql`
+        writes.push(tx.execute(sql`
           update credit_accounts set balance = v.balance, updated_at = ${now.toISOString()}::timestamptz
           from unnest(${pgArray(changed.map((a) => a.id))}::text[], ${pgArray(changed.map((a) => a.balance))}::bigint[]) as v(id, balance)
-          where credit_accounts.id = v.id`);
+          where credit_accounts.id = v.id`));
       }
+      await Promise.all(writes);
 
       // Low-balance notice: once per downward crossing of the threshold; re-armed when it recovers.
       const mailIds: (string | null)[] = [];
