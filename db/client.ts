@@ -12,9 +12,14 @@ export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelati
 /** Repository functions take either the database or an open transaction. */
 export type DbOrTx = Db | Tx;
 
+/** The postgres.js client behind `db` (Postgres only), for hot paths that need prepared statements. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type RawSql = import('postgres').Sql<any>;
+
 export interface Database {
   db: Db;
   driver: 'postgres' | 'pglite';
+  raw?: RawSql;
   close(): Promise<void>;
 }
 
@@ -48,7 +53,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       },
     });
     const db = drizzle(client, { schema, casing: 'snake_case' }) as unknown as Db;
-    return { db, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
+    return { db, driver: 'postgres', raw: client as unknown as RawSql, close: () => client.end({ timeout: 5 }) };
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');

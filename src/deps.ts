@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { Db } from '../db/client';
+import type { Db, RawSql } from '../db/client';
 import type { Clock, TestClock } from './lib/clock';
 import type { Logger } from './lib/logger';
 import type { Mailer } from './mail/mailer';
@@ -9,6 +9,8 @@ import type { Queue } from './queue';
 export interface Deps {
   config: Config;
   db: Db;
+  /** Postgres only: the raw client under `db`, for the usage hot path's prepared statements. */
+  rawSql?: RawSql | undefined;
   clock: Clock;
   /** Present when the test clock is enabled (never in production). */
   testClock?: TestClock | undefined;

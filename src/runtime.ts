@@ -41,6 +41,7 @@ export async function startRuntime(config: Config, opts: { migrate?: boolean; bo
   const deps: Deps = {
     config,
     db: database.db,
+    rawSql: database.raw,
     clock: testClock ?? systemClock,
     testClock,
     queue: createQueue({ redisUrl: config.redisUrl, logger }),

@@ -2,8 +2,10 @@
 // committed, new events queue up, and the next transaction applies all of them with a fixed
 // handful of set-based statements (group commit). A hot account then pays one row lock and one
 // commit per batch, not per event. Every answer is sent only after its debit is committed.
-import { sql, type SQL } from 'drizzle-orm';
-import type { Db, Tx } from '../../db/client';
+import { eq, sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import type { Db, RawSql } from '../../db/client';
+import { creditAccounts } from '../../db/schema';
 import { fifoOrder, takeFifo, type OpenLot } from '../credits/fifo';
 import type { AccountOwner } from '../credits/ledger';
 import type { Clock } from '../lib/clock';
@@ -56,8 +58,13 @@ interface AccountState {
   changed: boolean;
 }
 
+/** Runs one statement of the batch's transaction and returns its rows. */
+type Exec = <T>(query: SQL) => Promise<T[]>;
+const dialect = new PgDialect();
+
 export interface UsageRecorderDeps {
   db: Db;
+  rawSql?: RawSql | undefined;
   clock: Clock;
   queue: Queue;
   logger: Logger;
@@ -132,16 +139,32 @@ export class UsageRecorder {
 
   private ownerKey = (o: AccountOwner) => `${o.agencyId}|${o.subAccountId ?? ''}`;
 
+  /**
+   * The batch's transaction. On Postgres the statements go through postgres.js as prepared
+   * statements (drizzle's raw execute would parse, describe and plan each one again: two round
+   * trips instead of one); on PGlite through drizzle. Same SQL either way.
+   */
+  private inTransaction<R>(fn: (exec: Exec) => Promise<R>): Promise<R> {
+    const raw = this.deps.rawSql;
+    if (raw) {
+      return raw.begin((t) =>
+        fn(async <T>(query: SQL) => {
+          const { sql: text, params } = dialect.sqlToQuery(query);
+          return (await t.unsafe(text, params as never[], { prepare: true })) as unknown as T[];
+        }),
+      ) as Promise<R>;
+    }
+    return this.deps.db.transaction((tx) => fn(async <T>(query: SQL) => rowsOf<T>(await tx.execute(query))));
+  }
+
   /** Existing account ids by owner key; owners without an account are absent (nothing to lock). */
-  private async existingAccountIds(tx: Tx, owners: AccountOwner[]): Promise<Map<string, string>> {
+  private async existingAccountIds(exec: Exec, owners: AccountOwner[]): Promise<Map<string, string>> {
     const unknown = owners.filter((o) => !this.knownAccounts.has(this.ownerKey(o)));
     if (unknown.length > 0) {
-      const rows = rowsOf<{ id: string; agency_id: string; sub_account_id: string | null }>(
-        await tx.execute(sql`
+      const rows = await exec<{ id: string; agency_id: string; sub_account_id: string | null }>(sql`
           select a.id, a.agency_id, a.sub_account_id from credit_accounts a
           join unnest(${pgArray(unknown.map((o) => o.agencyId))}::text[], ${pgArray(unknown.map((o) => o.subAccountId ?? ''))}::text[]) as v(agency_id, sub)
-            on a.agency_id = v.agency_id and coalesce(a.sub_account_id, '') = v.sub`),
-      );
+            on a.agency_id = v.agency_id and coalesce(a.sub_account_id, '') = v.sub`);
       for (const r of rows) this.knownAccounts.set(`${r.agency_id}|${r.sub_account_id ?? ''}`, r.id);
     }
     const ids = new Map<string, string>();
@@ -156,13 +179,13 @@ export class UsageRecorder {
    * Creates the accounts of owners that had none but now have something to record (a free
    * conversation). A refused request never creates one: bad input writes nothing.
    */
-  private async createAccounts(tx: Tx, owners: AccountOwner[], now: Date): Promise<void> {
-    await tx.execute(sql`
+  private async createAccounts(exec: Exec, owners: AccountOwner[], now: Date): Promise<void> {
+    await exec(sql`
       insert into credit_accounts (id, agency_id, sub_account_id, created_at, updated_at)
       select v.id, v.agency_id, v.sub_account_id, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
       from unnest(${pgArray(owners.map(() => newId('cra')))}::text[], ${pgArray(owners.map((o) => o.agencyId))}::text[], ${pgArray(owners.map((o) => o.subAccountId))}::text[]) as v(id, agency_id, sub_account_id)
       on conflict do nothing`);
-    await this.existingAccountIds(tx, owners);
+    await this.existingAccountIds(exec, owners);
   }
 
   private async apply(batch: Submission[]): Promise<{ results: UsageResult[][]; mailIds: (string | null)[] }> {
@@ -170,39 +193,38 @@ export class UsageRecorder {
     const owners = [...new Map(batch.map((s) => [this.ownerKey(s.owner), s.owner])).values()];
     const deptIds = [...new Set(batch.flatMap((s) => s.events.map((e) => e.departmentId)))];
 
-    return this.deps.db.transaction(async (tx) => {
-      const idByOwner = await this.existingAccountIds(tx, owners);
+    const outcome = await this.inTransaction(async (exec) => {
+      const idByOwner = await this.existingAccountIds(exec, owners);
       const accountIds = [...new Set(idByOwner.values())].sort();
 
       const agencyIds = [...new Set(owners.map((o) => o.agencyId))];
       const subIds = owners.filter((o) => o.subAccountId).map((o) => o.subAccountId!);
       const flat = batch.flatMap((s) => s.events.map((e) => ({ accountId: idByOwner.get(this.ownerKey(s.owner)), ...e }))).filter((f) => f.accountId);
-      const q = async <T>(query: SQL): Promise<T[]> => rowsOf<T>(await tx.execute(query));
       const none = Promise.resolve([]);
       // The reads are independent: they are sent at once and pipelined on the connection. The
       // account row lock is first in line, so every later read runs after it is granted.
       // Row locks in id order: concurrent batches in other processes cannot deadlock.
       const [accountRows, statusRows, lotRows, deptRows, enabledRows, seenRows] = await Promise.all([
-        accountIds.length === 0 ? none : q<{ id: string; agency_id: string; sub_account_id: string | null; balance: number; low_balance_threshold: number | null; low_balance_notified: boolean }>(sql`
+        accountIds.length === 0 ? none : exec<{ id: string; agency_id: string; sub_account_id: string | null; balance: number; low_balance_threshold: number | null; low_balance_notified: boolean }>(sql`
           select id, agency_id, sub_account_id, balance, low_balance_threshold, low_balance_notified
           from credit_accounts where id = any(${pgArray(accountIds)}::text[]) order by id for update`),
-        q<{ id: string; status: string }>(sql`
+        exec<{ id: string; status: string }>(sql`
           select id, status from agencies where id = any(${pgArray(agencyIds)}::text[])
           union all select id, status from sub_accounts where id = any(${pgArray(subIds)}::text[])`),
-        accountIds.length === 0 ? none : q<{ id: string; account_id: string; remaining: number; expires_ms: number | null; created_ms: number }>(sql`
+        accountIds.length === 0 ? none : exec<{ id: string; account_id: string; remaining: number; expires_ms: number | null; created_ms: number }>(sql`
           select id, account_id, remaining,
                  (extract(epoch from expires_at) * 1000)::bigint as expires_ms,
                  (extract(epoch from created_at) * 1000)::bigint as created_ms
           from credit_lots where account_id = any(${pgArray(accountIds)}::text[]) and remaining > 0`),
-        q<{ id: string; agency_id: string; credits_per_request: number; archived: boolean }>(sql`
+        exec<{ id: string; agency_id: string; credits_per_request: number; archived: boolean }>(sql`
           select id, agency_id, credits_per_request, archived_at is not null as archived
           from departments where id = any(${pgArray(deptIds)}::text[])`),
-        subIds.length === 0 ? none : q<{ sub_account_id: string; department_id: string }>(sql`
+        subIds.length === 0 ? none : exec<{ sub_account_id: string; department_id: string }>(sql`
           select sub_account_id, department_id from sub_account_departments
           where sub_account_id = any(${pgArray(subIds)}::text[]) and department_id = any(${pgArray(deptIds)}::text[])`),
         // One index probe per event (LATERAL): a plain join switches to a sequential scan of the
         // whole, ever-growing table once batches are large.
-        flat.length === 0 ? none : q<{ account_id: string; conversation_id: string; department_id: string }>(sql`
+        flat.length === 0 ? none : exec<{ account_id: string; conversation_id: string; department_id: string }>(sql`
           select v.account_id, v.conversation_id, v.department_id
           from unnest(${pgArray(flat.map((f) => f.accountId!))}::text[], ${pgArray(flat.map((f) => f.conversationId))}::text[], ${pgArray(flat.map((f) => f.departmentId))}::text[])
             as v(account_id, conversation_id, department_id)
@@ -282,14 +304,14 @@ export class UsageRecorder {
 
       const toCreate = [...new Set(conversations.filter((c) => !c.state.id).map((c) => c.state))];
       if (toCreate.length > 0) {
-        await this.createAccounts(tx, toCreate.map((a) => a.owner), now);
+        await this.createAccounts(exec, toCreate.map((a) => a.owner), now);
         for (const a of toCreate) a.id = this.knownAccounts.get(this.ownerKey(a.owner))!;
       }
       const changed = [...accounts.values()].filter((a) => a.changed);
       // The writes touch different tables and rows: pipelined too.
       const writes: Promise<unknown>[] = [];
       if (conversations.length > 0) {
-        writes.push(tx.execute(sql`
+        writes.push(exec(sql`
           insert into usage_conversations (account_id, conversation_id, department_id, agency_id, charged, created_at)
           select v.*, ${now.toISOString()}::timestamptz from unnest(
             ${pgArray(conversations.map((c) => c.state.id))}::text[], ${pgArray(conversations.map((c) => c.conversationId))}::text[],
@@ -297,7 +319,7 @@ export class UsageRecorder {
             ${pgArray(conversations.map((c) => c.charged))}::bigint[]) as v`));
       }
       if (ledger.length > 0) {
-        writes.push(tx.execute(sql`
+        writes.push(exec(sql`
           insert into credit_ledger (account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, created_at, data)
           select v.account_id, v.agency_id, v.sub_account_id, v.delta, v.balance_after, v.reason, v.reference, v.at,
                  case when v.department_id is null then null else jsonb_build_object('departmentId', v.department_id) end
@@ -309,23 +331,34 @@ export class UsageRecorder {
       }
       const lotUpdates = changed.flatMap((a) => a.lots.filter((l) => a.touchedLots.has(l.id)));
       if (lotUpdates.length > 0) {
-        writes.push(tx.execute(sql`
+        writes.push(exec(sql`
           update credit_lots set remaining = v.remaining
           from unnest(${pgArray(lotUpdates.map((l) => l.id))}::text[], ${pgArray(lotUpdates.map((l) => l.remaining))}::bigint[]) as v(id, remaining)
           where credit_lots.id = v.id`));
       }
       if (changed.length > 0) {
-        writes.push(tx.execute(sql`
+        writes.push(exec(sql`
           update credit_accounts set balance = v.balance, updated_at = ${now.toISOString()}::timestamptz
           from unnest(${pgArray(changed.map((a) => a.id))}::text[], ${pgArray(changed.map((a) => a.balance))}::bigint[]) as v(id, balance)
           where credit_accounts.id = v.id`));
       }
       await Promise.all(writes);
 
-      // Low-balance notice: once per downward crossing of the threshold; re-armed when it recovers.
-      const mailIds: (string | null)[] = [];
-      for (const a of changed) mailIds.push(await applyLowBalanceRule(tx, a, now));
-      return { results, mailIds };
+      return { results, crossed: changed.filter((a) => a.threshold !== null && a.balance < a.threshold && !a.notified).map((a) => a.id) };
     });
+
+    // Low-balance notice (rare): once per downward crossing. Applied after commit under the
+    // account's lock, from the state then; the notified flag makes a racing batch skip it.
+    const mailIds: (string | null)[] = [];
+    for (const accountId of outcome.crossed) {
+      mailIds.push(
+        await this.deps.db.transaction(async (tx) => {
+          const [a] = await tx.select().from(creditAccounts).where(eq(creditAccounts.id, accountId)).for('update');
+          if (!a) return null;
+          return applyLowBalanceRule(tx, { id: a.id, agencyId: a.agencyId, subAccountId: a.subAccountId, balance: a.balance, threshold: a.lowBalanceThreshold, notified: a.lowBalanceNotified }, now);
+        }),
+      );
+    }
+    return { results: outcome.results, mailIds };
   }
 }
