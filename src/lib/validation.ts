@@ -9,6 +9,8 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S
   for (const issue of result.error.issues) {
     const key = issue.path.join('.') || '_';
     fields[key] ??= issue.message;
+    // Forms show messages by top-level field ("ccEmails" for "ccEmails.1").
+    if (issue.path.length > 1) fields[String(issue.path[0])] ??= issue.message;
   }
   throw new ValidationError(fields);
 }

@@ -104,3 +104,43 @@ export async function updateAgencyFlags(deps: Deps, params: { actor: Actor; agen
     return after!;
   });
 }
+
+const isZone = (z: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: z });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export const agencySettingsSchema = z.object({
+  billingEmail: optionalEmail,
+  /** A list, or text with one address per line or separated by commas (the form). */
+  ccEmails: z
+    .union([z.array(z.string()), z.string()], { error: 'ccEmails must be a list of email addresses.' })
+    .transform((v) => (Array.isArray(v) ? v : v.split(/[\s,;]+/)).map((e) => e.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.email('Every CC address must be a valid email address.')).max(10, 'At most 10 CC addresses.'))
+    .transform((list) => [...new Set(list)]),
+  locale: z.enum(['en', 'tr'], { error: 'Language must be en or tr.' }),
+  timeZone: z.string().trim().refine(isZone, 'Unknown time zone (use an IANA name such as Europe/Istanbul).'),
+  restrictDepartmentsToPackages: checkbox,
+});
+
+/** The agency's own settings: where purchase emails go, its language and time zone, department rules. */
+export async function updateAgencySettings(deps: Deps, params: { actor: Actor; input: unknown }): Promise<Agency> {
+  const agencyId = params.actor.agencyId;
+  requireScope(params.actor, 'agency');
+  requireRole(params.actor, 'admin');
+  const current = await getAgency(deps, { actor: params.actor, agencyId: agencyId! });
+  const input = parse(agencySettingsSchema, {
+    billingEmail: current.billingEmail, ccEmails: current.ccEmails, locale: current.locale, timeZone: current.timeZone,
+    restrictDepartmentsToPackages: current.restrictDepartmentsToPackages, ...(params.input as object),
+  });
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const [row] = await tx.update(agencies).set({ ...input, updatedAt: now }).where(eq(agencies.id, current.id)).returning();
+    await recordAudit(tx, params.actor, { action: 'agency.settings_updated', targetType: 'agency', targetId: current.id, data: input }, now);
+    return row!;
+  });
+}

@@ -3,7 +3,7 @@ import { createApiKey, listApiKeys, resolveKeyOwner, revokeApiKey } from '../../
 import { moveTestClock } from '../../clock/test-clock.usecases';
 import type { Deps } from '../../deps';
 import { errors } from '../../lib/errors';
-import { createAgency, getAgency, listAgencies, updateAgencyFlags } from '../../tenancy/agencies.usecases';
+import { createAgency, getAgency, listAgencies, updateAgencyFlags, updateAgencySettings } from '../../tenancy/agencies.usecases';
 import { createSubAccount, getSubAccount, listSubAccounts } from '../../tenancy/sub-accounts.usecases';
 import { inviteUser } from '../../users/users.usecases';
 import { actorOf, apiAuth, requireKeyScope } from '../middleware';
@@ -52,6 +52,14 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
     const owner = await resolveKeyOwner(deps, actor, { agencyId: String(req.params.id) });
     const { key, apiKey } = await createApiKey(deps, { actor, owner, input: body(req) });
     res.status(201).json({ ...apiKeyJson(apiKey), key });
+  });
+
+  // Agency: its own settings.
+  r.get('/agency', requireKeyScope('agency'), async (req, res) => {
+    res.json(agencyJson(await getAgency(deps, { actor: actorOf(req), agencyId: actorOf(req).agencyId! })));
+  });
+  r.patch('/agency', requireKeyScope('agency'), async (req, res) => {
+    res.json(agencyJson(await updateAgencySettings(deps, { actor: actorOf(req), input: body(req) })));
   });
 
   // Agency: sub-accounts and their keys.

@@ -12,6 +12,10 @@ export const agencyJson = (a: Agency) => ({
   planCode: a.planCode,
   billingEmail: a.billingEmail,
   timeZone: a.timeZone,
+  ccEmails: a.ccEmails,
+  locale: a.locale,
+  restrictDepartmentsToPackages: a.restrictDepartmentsToPackages,
+  chatbotSlots: a.chatbotSlots,
   createdAt: a.createdAt.toISOString(),
 });
 

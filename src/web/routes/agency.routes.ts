@@ -4,6 +4,7 @@ import type { Deps } from '../../deps';
 import { createSubAccount, getSubAccount, listSubAccounts } from '../../tenancy/sub-accounts.usecases';
 import { inviteUser, listMembers } from '../../users/users.usecases';
 import { agencyBalances, getBalance } from '../../credits/credits.usecases';
+import { getAgency, updateAgencySettings } from '../../tenancy/agencies.usecases';
 import { enabledDepartmentIds, listDepartments } from '../../departments/departments.usecases';
 import { actorOf, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
@@ -85,5 +86,23 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
     res.redirect(`/agency/sub-accounts/${req.params.id}`);
   });
 
+  const settingsLocals = async (req: Request) => ({ title: 'Settings', agency: await getAgency(deps, { actor: actorOf(req), agencyId: actorOf(req).agencyId! }) });
+  r.get('/settings', async (req, res) => {
+    await page(res, 'agency/settings', await settingsLocals(req));
+  });
+  r.post(
+    '/settings',
+    formAction({
+      view: 'agency/settings',
+      locals: settingsLocals,
+      action: async (req, res) => {
+        // An unticked checkbox sends nothing: on this form that means "off".
+        const body = req.body as Record<string, unknown>;
+        await updateAgencySettings(deps, { actor: actorOf(req), input: { ...body, restrictDepartmentsToPackages: body.restrictDepartmentsToPackages ?? '' } });
+        flash(req, 'Settings saved.');
+        res.redirect('/agency/settings');
+      },
+    }),
+  );
   return r;
 }
