@@ -107,6 +107,7 @@ CREATE TABLE "purchases" (
 	"status" text DEFAULT 'pending_payment' NOT NULL,
 	"payment_method" text NOT NULL,
 	"buyer_user_id" text,
+	"idempotency_key" text,
 	"grant_attempts" integer DEFAULT 0 NOT NULL,
 	"last_grant_error" text,
 	"paid_at" timestamp with time zone,
@@ -167,6 +168,7 @@ CREATE UNIQUE INDEX "payments_reference_key" ON "payments" USING btree ("purpose
 CREATE INDEX "purchases_agency_idx" ON "purchases" USING btree ("agency_id","created_at");--> statement-breakpoint
 CREATE INDEX "purchases_sub_idx" ON "purchases" USING btree ("sub_account_id","created_at");--> statement-breakpoint
 CREATE INDEX "purchases_paid_idx" ON "purchases" USING btree ("status") WHERE status = 'paid';--> statement-breakpoint
+CREATE UNIQUE INDEX "purchases_idem_key" ON "purchases" USING btree ("sub_account_id","idempotency_key") WHERE idempotency_key is not null;--> statement-breakpoint
 CREATE INDEX "subscriptions_sub_idx" ON "subscriptions" USING btree ("sub_account_id","status");--> statement-breakpoint
 CREATE INDEX "subscriptions_due_idx" ON "subscriptions" USING btree ("next_grant_at") WHERE status = 'active';--> statement-breakpoint
 CREATE UNIQUE INDEX "credit_ledger_idem_key" ON "credit_ledger" USING btree ("account_id","idempotency_key") WHERE "credit_ledger"."idempotency_key" is not null;

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, foreignKey, index, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { bigint, foreignKey, index, integer, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { currencies } from './catalog';
 import { createdAt, tstz, updatedAt } from './common';
 import { packageTypes } from './packages';
@@ -26,6 +26,8 @@ export const purchases = pgTable(
     status: text('status', { enum: purchaseStatuses }).notNull().default('pending_payment'),
     paymentMethod: text('payment_method').notNull(),
     buyerUserId: text('buyer_user_id'),
+    /** An API client's Idempotency-Key: a retried request records nothing new. */
+    idempotencyKey: text('idempotency_key'),
     grantAttempts: integer('grant_attempts').notNull().default(0),
     lastGrantError: text('last_grant_error'),
     paidAt: tstz('paid_at'),
@@ -37,6 +39,7 @@ export const purchases = pgTable(
     index('purchases_agency_idx').on(t.agencyId, t.createdAt),
     index('purchases_sub_idx').on(t.subAccountId, t.createdAt),
     index('purchases_paid_idx').on(t.status).where(sql`status = 'paid'`),
+    uniqueIndex('purchases_idem_key').on(t.subAccountId, t.idempotencyKey).where(sql`idempotency_key is not null`),
     foreignKey({ columns: [t.agencyId, t.subAccountId], foreignColumns: [subAccounts.agencyId, subAccounts.id] }),
   ],
 );

@@ -100,7 +100,9 @@ export async function adjustSubAccountCredits(
   requireRole(params.actor, 'admin');
   const sub = await getSubAccount(deps, { actor: params.actor, subAccountId: params.subAccountId });
   const input = parse(adjustmentSchema, params.input);
-  const key = parse(idempotencyKeySchema, params.idempotencyKey ?? null);
+  // Client keys live in their own namespace: they can never collide with the system's own keys.
+  const clientKey = parse(idempotencyKeySchema, params.idempotencyKey ?? null);
+  const key = clientKey ? `adj:${clientKey}` : null;
   const now = deps.clock.now();
   const owner = { agencyId: sub.agencyId, subAccountId: sub.id };
   const result = await deps.db.transaction(async (tx) => {
@@ -146,7 +148,9 @@ export async function adjustAgencyPool(
   requireRole(params.actor, 'admin');
   const agency = await getAgency(deps, { actor: params.actor, agencyId: params.agencyId });
   const input = parse(adjustmentSchema, params.input);
-  const key = parse(idempotencyKeySchema, params.idempotencyKey ?? null);
+  // Client keys live in their own namespace: they can never collide with the system's own keys.
+  const clientKey = parse(idempotencyKeySchema, params.idempotencyKey ?? null);
+  const key = clientKey ? `adj:${clientKey}` : null;
   const now = deps.clock.now();
   const result = await deps.db.transaction(async (tx) => {
     const pool = await lockAccount(tx, { agencyId: agency.id, subAccountId: null }, now);

@@ -35,13 +35,13 @@ export type Purchase = typeof purchases.$inferSelect;
 
 /** What the sub-account holds now, for the rules. */
 export interface HoldingState {
-  activeSubscription: { id: string; endsAt: Date; packageId: string } | null;
+  activeSubscription: { id: string; endsAt: Date; packageId: string; chatbots: number } | null;
   purchasedCredits: number;
 }
 
 export async function holdings(db: Deps['db'] | Tx, subAccountId: string, now: Date): Promise<HoldingState> {
   const [sub] = await db
-    .select({ id: subscriptions.id, endsAt: subscriptions.endsAt, packageId: subscriptions.packageId })
+    .select({ id: subscriptions.id, endsAt: subscriptions.endsAt, packageId: subscriptions.packageId, chatbots: subscriptions.chatbots })
     .from(subscriptions)
     .where(and(eq(subscriptions.subAccountId, subAccountId), eq(subscriptions.status, 'active'), gt(subscriptions.endsAt, now)))
     .orderBy(desc(subscriptions.endsAt))
@@ -115,14 +115,14 @@ export async function startPurchase(deps: Deps, params: { actor: Actor; input: u
   return { purchase, next: await params.gateway.start(payment) };
 }
 
-async function insertPurchase(tx: Tx, params: { actor: Actor; version: PackageVersion; method: string; now: Date; subAccountId?: string; status?: PurchaseStatus }): Promise<Purchase> {
+async function insertPurchase(tx: Tx, params: { actor: Actor; version: PackageVersion; method: string; now: Date; subAccountId?: string; status?: PurchaseStatus; idempotencyKey?: string | null }): Promise<Purchase> {
   const v = params.version;
   const [row] = await tx
     .insert(purchases)
     .values({
       id: newId('pur'), agencyId: v.agencyId, subAccountId: params.subAccountId ?? params.actor.subAccountId!, packageId: v.packageId, packageVersionId: v.id,
       type: v.type, priceMinor: v.priceMinor, currency: v.currency, status: params.status ?? 'pending_payment', paymentMethod: params.method,
-      buyerUserId: params.actor.kind === 'user' ? params.actor.id : null, paidAt: params.status === 'paid' ? params.now : null, createdAt: params.now, updatedAt: params.now,
+      buyerUserId: params.actor.kind === 'user' ? params.actor.id : null, idempotencyKey: params.idempotencyKey ?? null, paidAt: params.status === 'paid' ? params.now : null, createdAt: params.now, updatedAt: params.now,
     })
     .returning();
   return row!;
@@ -175,17 +175,23 @@ export const offlineSchema = z.object({
 });
 
 /** The agency records a purchase it was paid for outside Kontor (a bank transfer) and applies it. */
-export async function recordOfflinePurchase(deps: Deps, params: { actor: Actor; subAccountId: string; input: unknown }): Promise<Purchase> {
+export async function recordOfflinePurchase(deps: Deps, params: { actor: Actor; subAccountId: string; input: unknown; idempotencyKey?: string | null }): Promise<Purchase> {
   const { actor } = params;
   requireRole(actor, 'admin');
   await requireReselling(deps, actor);
   const sub = await getSubAccount(deps, { actor, subAccountId: params.subAccountId });
   const input = parse(offlineSchema, params.input);
+  const key = params.idempotencyKey ? parse(z.string().min(1).max(200), params.idempotencyKey) : null;
+  if (key) {
+    // A retried request (same Idempotency-Key) answers the purchase it already recorded.
+    const [prior] = await deps.db.select().from(purchases).where(and(eq(purchases.subAccountId, sub.id), eq(purchases.idempotencyKey, key)));
+    if (prior) return prior;
+  }
   const pkg = await getPackage(deps, { actor, packageId: input.packageId });
   const now = deps.clock.now();
   checkPurchaseRules(pkg.version, await holdings(deps.db, sub.id, now), now, input.confirmForfeit);
   const purchase = await deps.db.transaction(async (tx) => {
-    const row = await insertPurchase(tx, { actor, version: pkg.version, method: 'offline', now, subAccountId: sub.id, status: 'paid' });
+    const row = await insertPurchase(tx, { actor, version: pkg.version, method: 'offline', now, subAccountId: sub.id, status: 'paid', idempotencyKey: key });
     const pay = await createPayment(tx, {
       sellerAgencyId: row.agencyId, buyerAgencyId: row.agencyId, buyerSubAccountId: row.subAccountId, purpose: 'package_purchase', referenceId: row.id,
       amountMinor: row.priceMinor, currency: row.currency, gateway: 'offline',
@@ -223,7 +229,11 @@ export async function grantPurchase(deps: Deps, purchaseId: string): Promise<Gra
       if (v!.type === 'credit' && state.activeSubscription) await endSubscriptions(tx, p, 'forfeited', now);
       if (v!.type === 'subscription' && !state.activeSubscription && state.purchasedCredits > 0) await forfeitPurchasedCredits(tx, p, now);
 
-      await allocateChatbots(tx, p, v!.chatbots, agency!.chatbotSlots);
+      // A renewal takes over the current term's chatbots (allocated once, not twice): only the
+      // difference is allocated or released, and the current term stops holding them.
+      const renewal = v!.type === 'subscription' && state.activeSubscription ? state.activeSubscription : null;
+      await allocateChatbots(tx, p, renewal ? v!.chatbots - renewal.chatbots : v!.chatbots, agency!.chatbotSlots);
+      if (renewal && renewal.chatbots > 0) await tx.update(subscriptions).set({ chatbots: 0, updatedAt: now }).where(eq(subscriptions.id, renewal.id));
       if (v!.type === 'credit') {
         if (v!.credits > 0) {
           const r = await transferToSubAccount(tx, { agencyId: p.agencyId, subAccountId: p.subAccountId, credits: v!.credits, source: 'purchase', reason: 'grant', reference: `purchase:${p.id}`, idempotencyKey: `purchase:${p.id}` }, now);
@@ -275,8 +285,13 @@ async function recordGrantFailure(deps: Deps, purchaseId: string, message: strin
   await dispatchEmails(deps.queue, [mailId]);
 }
 
+/** Allocates (or, when negative, releases) chatbots of the agency's slots to the sub-account. */
 async function allocateChatbots(tx: Tx, p: Purchase, chatbots: number, slots: number) {
   if (chatbots === 0) return;
+  if (chatbots < 0) {
+    await tx.update(subAccounts).set({ chatbots: sql`greatest(${subAccounts.chatbots} + ${chatbots}, 0)` }).where(eq(subAccounts.id, p.subAccountId));
+    return;
+  }
   const [used] = await tx.select({ n: sql<number>`coalesce(sum(${subAccounts.chatbots}), 0)::int` }).from(subAccounts).where(eq(subAccounts.agencyId, p.agencyId));
   const free = slots - Number(used?.n ?? 0);
   if (free < chatbots) throw new AppError('insufficient_chatbots', 402, `The agency has ${free} free chatbot slots; ${chatbots} are needed.`);

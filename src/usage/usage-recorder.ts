@@ -179,13 +179,18 @@ export class UsageRecorder {
    * Creates the accounts of owners that had none but now have something to record (a free
    * conversation). A refused request never creates one: bad input writes nothing.
    */
-  private async createAccounts(exec: Exec, owners: AccountOwner[], now: Date): Promise<void> {
+  private async createAccounts(exec: Exec, owners: AccountOwner[], now: Date): Promise<Map<string, string>> {
     await exec(sql`
       insert into credit_accounts (id, agency_id, sub_account_id, created_at, updated_at)
       select v.id, v.agency_id, v.sub_account_id, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
       from unnest(${pgArray(owners.map(() => newId('cra')))}::text[], ${pgArray(owners.map((o) => o.agencyId))}::text[], ${pgArray(owners.map((o) => o.subAccountId))}::text[]) as v(id, agency_id, sub_account_id)
       on conflict do nothing`);
-    await this.existingAccountIds(exec, owners);
+    // Not cached yet: the transaction may still roll back. Cached after commit.
+    const rows = await exec<{ id: string; agency_id: string; sub_account_id: string | null }>(sql`
+      select a.id, a.agency_id, a.sub_account_id from credit_accounts a
+      join unnest(${pgArray(owners.map((o) => o.agencyId))}::text[], ${pgArray(owners.map((o) => o.subAccountId ?? ''))}::text[]) as v(agency_id, sub)
+        on a.agency_id = v.agency_id and coalesce(a.sub_account_id, '') = v.sub`);
+    return new Map(rows.map((r) => [`${r.agency_id}|${r.sub_account_id ?? ''}`, r.id]));
   }
 
   private async apply(batch: Submission[]): Promise<{ results: UsageResult[][]; mailIds: (string | null)[] }> {
@@ -193,6 +198,7 @@ export class UsageRecorder {
     const owners = [...new Map(batch.map((s) => [this.ownerKey(s.owner), s.owner])).values()];
     const deptIds = [...new Set(batch.flatMap((s) => s.events.map((e) => e.departmentId)))];
 
+    const newAccounts = new Map<string, string>();
     const outcome = await this.inTransaction(async (exec) => {
       const idByOwner = await this.existingAccountIds(exec, owners);
       const accountIds = [...new Set(idByOwner.values())].sort();
@@ -304,8 +310,11 @@ export class UsageRecorder {
 
       const toCreate = [...new Set(conversations.filter((c) => !c.state.id).map((c) => c.state))];
       if (toCreate.length > 0) {
-        await this.createAccounts(exec, toCreate.map((a) => a.owner), now);
-        for (const a of toCreate) a.id = this.knownAccounts.get(this.ownerKey(a.owner))!;
+        const created = await this.createAccounts(exec, toCreate.map((a) => a.owner), now);
+        for (const a of toCreate) {
+          a.id = created.get(this.ownerKey(a.owner))!;
+          newAccounts.set(this.ownerKey(a.owner), a.id);
+        }
       }
       const changed = [...accounts.values()].filter((a) => a.changed);
       // The writes touch different tables and rows: pipelined too.
@@ -316,7 +325,8 @@ export class UsageRecorder {
           select v.*, ${now.toISOString()}::timestamptz from unnest(
             ${pgArray(conversations.map((c) => c.state.id))}::text[], ${pgArray(conversations.map((c) => c.conversationId))}::text[],
             ${pgArray(conversations.map((c) => c.departmentId))}::text[], ${pgArray(conversations.map((c) => c.agencyId))}::text[],
-            ${pgArray(conversations.map((c) => c.charged))}::bigint[]) as v`));
+            ${pgArray(conversations.map((c) => c.charged))}::bigint[]) as v
+          on conflict do nothing`));
       }
       if (ledger.length > 0) {
         writes.push(exec(sql`
@@ -344,8 +354,13 @@ export class UsageRecorder {
       }
       await Promise.all(writes);
 
+      // A cached id the database no longer has (rolled back elsewhere, or removed) is forgotten.
+      const locked = new Set(accountRows.map((r) => r.id));
+      for (const [key, id] of idByOwner) if (!locked.has(id)) this.knownAccounts.delete(key);
       return { results, crossed: changed.filter((a) => a.threshold !== null && a.balance < a.threshold && !a.notified).map((a) => a.id) };
     });
+
+    for (const [key, id] of newAccounts) this.knownAccounts.set(key, id);
 
     // Low-balance notice (rare): once per downward crossing. Applied after commit under the
     // account's lock, from the state then; the notified flag makes a racing batch skip it.

@@ -265,4 +265,28 @@ describe('resold packages: purchases, rules and monthly grants', () => {
     const [p] = await deps.db.select().from(purchases).where(eq(purchases.id, declined.purchase.id));
     expect(p!.status).to.equal('payment_failed');
   });
+
+  it('review fixes: client idempotency keys cannot block system grants; offline retries record once; renewals keep chatbots once', async () => {
+    await setup('2026-01-15T09:00:00Z');
+    await deps.db.update(agencies).set({ chatbotSlots: 1 }).where(eq(agencies.id, w.a.id));
+    const pkg = await createPackage({ name: 'Bot monthly', type: 'subscription', priceMinor: 1000, credits: 100, termMonths: 3, chatbots: 1 });
+    // An Idempotency-Key shaped like the system's own ledger keys does not collide with them.
+    await api().post(`/api/v1/sub-accounts/${sub().id}/adjustments`).set(bearer(w.a.key)).set('Idempotency-Key', 'purchase:x').send({ credits: 5, reason: 'x' }).expect(201);
+    // A retried offline purchase (same Idempotency-Key) records one purchase and grants once.
+    const first = await buyOffline(pkg.id).set('Idempotency-Key', 'order-42').expect(201);
+    const again = await buyOffline(pkg.id).set('Idempotency-Key', 'order-42').expect(201);
+    expect(again.body.id).to.equal(first.body.id);
+    expect((await deps.db.select().from(purchases)).length).to.equal(1);
+    expect((await balance()).balance).to.equal(105);
+    // Renewal within 30 days: the 1 slot moves to the new term instead of being needed twice.
+    const [s] = await deps.db.select().from(subscriptions);
+    deps.testClock.set(new Date(s!.endsAt.getTime() - 10 * DAY_MS));
+    const renewal = await buyOffline(pkg.id).expect(201);
+    expect(renewal.body.status).to.equal('granted');
+    const chatbots = async () => (await api().get(`/api/v1/sub-accounts/${sub().id}`).set(bearer(w.a.key)).expect(200)).body.chatbots;
+    expect(await chatbots()).to.equal(1);
+    deps.testClock.set(new Date(s!.endsAt.getTime() + 1000));
+    await runSubscriptionGrants(deps);
+    expect(await chatbots()).to.equal(1);
+  });
 });

@@ -48,7 +48,9 @@ describe('credit and department screens', () => {
     expect(res.text).to.contain('Enter a whole number of credits');
     expect(await count(creditLedger)).to.equal(before);
     await request(app).post(`/api/v1/agencies/${w.a.id}/adjustments`).set(bearer(w.platformKey)).send({ credits: 1000, reason: 'seed' }).expect(201);
-    await agent.post(url).type('form').send({ _csrf: csrf, credits: '+100', reason: 'gift' }).expect(302);
+    // A double submit of the same rendered form (same one-time key) applies once.
+    await agent.post(url).type('form').send({ _csrf: csrf, credits: '+100', reason: 'gift', idempotencyKey: 'form-1' }).expect(302);
+    await agent.post(url).type('form').send({ _csrf: csrf, credits: '+100', reason: 'gift', idempotencyKey: 'form-1' }).expect(302);
     await agent.post(url).type('form').send({ _csrf: csrf, credits: '-30', reason: 'correction' }).expect(302);
     const page = await agent.get(`/agency/sub-accounts/${w.a.subs[0].id}`).expect(200);
     expect(page.text).to.match(/data-testid="balance">70 credits/);

@@ -61,7 +61,8 @@ export function packageRoutes(deps: Deps): Router {
     res.json({ data: (await listPurchases(deps, { actor: actorOf(req), subAccountId: String(req.params.id), filter: req.query })).map(purchaseJson) });
   });
   r.post('/sub-accounts/:id/purchases', requireKeyScope('agency'), async (req, res) => {
-    res.status(201).json(purchaseJson(await recordOfflinePurchase(deps, { actor: actorOf(req), subAccountId: String(req.params.id), input: body(req) })));
+    const purchase = await recordOfflinePurchase(deps, { actor: actorOf(req), subAccountId: String(req.params.id), input: body(req), idempotencyKey: req.get('idempotency-key') ?? null });
+    res.status(201).json(purchaseJson(purchase));
   });
   r.get('/purchases', async (req, res) => {
     res.json({ data: (await listPurchases(deps, { actor: actorOf(req), filter: req.query })).map(purchaseJson) });

@@ -9,6 +9,7 @@ import {
 import type { Deps } from '../../deps';
 import { ledgerReasons } from '../../../db/schema';
 import { parse } from '../../lib/validation';
+import { randomToken } from '../../lib/tokens';
 import { getSubAccount } from '../../tenancy/sub-accounts.usecases';
 import { actorOf, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
@@ -56,6 +57,8 @@ export function agencyCreditRoutes(deps: Deps): Router {
       title: `${sub.name}: credits`, sub, ...(await creditLocals(deps, await subOwner(req), req.query)),
       csvBase: `/agency/sub-accounts/${sub.id}/credits.csv`, thresholdAction: `/agency/sub-accounts/${sub.id}/credits/threshold`,
       adjustAction: `/agency/sub-accounts/${sub.id}/credits/adjustments`,
+      // One key per rendered form: a double submit applies the adjustment once.
+      adjustKey: randomToken(12),
     };
   };
   r.get('/sub-accounts/:id/credits', async (req, res) => {
@@ -66,7 +69,8 @@ export function agencyCreditRoutes(deps: Deps): Router {
     view: 'credits', locals: subLocals,
     action: async (req, res) => {
       const form = parse(adjustmentFormSchema, req.body);
-      const result = await adjustSubAccountCredits(deps, { actor: actorOf(req), subAccountId: String(req.params.id), input: form });
+      const key = String((req.body as { idempotencyKey?: string }).idempotencyKey ?? '').slice(0, 100) || null;
+      const result = await adjustSubAccountCredits(deps, { actor: actorOf(req), subAccountId: String(req.params.id), input: form, idempotencyKey: key });
       flash(req, `Adjusted by ${form.credits > 0 ? '+' : ''}${form.credits} credits. Balance: ${result.balance}; pool: ${result.poolBalance}.`);
       res.redirect(`/agency/sub-accounts/${req.params.id}/credits`);
     },
