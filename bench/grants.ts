@@ -12,14 +12,13 @@
 //   BENCH_SIZES         default 10000,50000,100000
 //   BENCH_REPEAT        default 3 (runs per size; medians are printed)
 import { performance } from 'node:perf_hooks';
+import { ensureBenchDatabase, rebuildSchema } from './lib/database';
 import { pathToFileURL } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import { loadConfig } from '../config';
 import { openDatabase, type Db } from '../db/client';
-import { runMigrations } from '../db/migrate';
 import type { Deps } from '../src/deps';
 import { TestClock } from '../src/lib/clock';
 import { createLogger } from '../src/lib/logger';
@@ -36,27 +35,7 @@ const POOL = 10_000_000_000; // per agency: every pool covers its grants
 const NOW = new Date('2026-03-29T12:00:00Z'); // month 1 (an anniversary in March) of every subscription is due
 const log = (s = '') => process.stdout.write(`${s}\n`);
 
-/** Creates the bench database if missing (through the `postgres` database); never `test` or `kontor_bench`. */
-async function ensureDatabase(url: string) {
-  const name = decodeURIComponent(new URL(url).pathname.slice(1));
-  if (!name || name === 'test' || name === 'kontor_bench') throw new Error(`refusing to benchmark on database "${name}"`);
-  const adminUrl = new URL(url);
-  adminUrl.pathname = '/postgres';
-  const admin = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} });
-  try {
-    const [exists] = await admin`select 1 from pg_database where datname = ${name}`;
-    if (!exists) await admin.unsafe(`create database "${name.replace(/"/g, '""')}"`);
-  } finally {
-    await admin.end();
-  }
-}
 
-async function rebuildSchema(db: Db) {
-  await db.execute(sql`drop schema if exists drizzle cascade`);
-  await db.execute(sql`drop schema if exists public cascade`);
-  await db.execute(sql`create schema public`);
-  await runMigrations({ db, driver: 'postgres', close: async () => {} });
-}
 
 /** Empties every table, then seeds n due subscriptions with set-based SQL; vacuumed and checkpointed. */
 export async function seed(db: Db, n: number) {
@@ -238,7 +217,7 @@ async function timeBaseline(db: Db, n: number): Promise<Measured> {
 }
 
 async function main() {
-  await ensureDatabase(DB_URL);
+  await ensureBenchDatabase(DB_URL, ['kontor_bench']);
   const database = await openDatabase({ databaseUrl: DB_URL, poolSize: 4 });
   const { db } = database;
   try {

@@ -9,13 +9,12 @@
 //   BENCH_RECORDER_CONCURRENCY  runs bench/usage-server.ts with that recorder concurrency (experiment)
 //   BENCH_CPU_PROF      a folder: the server child runs with --cpu-prof and writes its profile there
 import { randomBytes } from 'node:crypto';
+import { ensureBenchDatabase, rebuildSchema } from './lib/database';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import { openDatabase, type Db } from '../db/client';
-import { runMigrations } from '../db/migrate';
 import { pgArray } from '../src/lib/pg-array';
 import { rowsOf } from '../src/lib/rows';
 import { randomToken, sha256 } from '../src/lib/tokens';
@@ -34,27 +33,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const log = (s = '') => process.stdout.write(`${s}\n`);
 
-/** Creates the bench database if missing (through the `postgres` database), never `test`. */
-async function ensureDatabase(url: string) {
-  const name = decodeURIComponent(new URL(url).pathname.slice(1));
-  if (!name || name === 'test') throw new Error(`refusing to benchmark on database "${name}"`);
-  const adminUrl = new URL(url);
-  adminUrl.pathname = '/postgres';
-  const admin = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} });
-  try {
-    const [exists] = await admin`select 1 from pg_database where datname = ${name}`;
-    if (!exists) await admin.unsafe(`create database "${name.replace(/"/g, '""')}"`);
-  } finally {
-    await admin.end();
-  }
-}
 
 /** Fresh schemas, the project's migrations, then one agency, 10,000 funded sub-accounts with keys. */
 async function seed(db: Db) {
-  await db.execute(sql`drop schema if exists drizzle cascade`);
-  await db.execute(sql`drop schema if exists public cascade`);
-  await db.execute(sql`create schema public`);
-  await runMigrations({ db, driver: 'postgres', close: async () => {} });
+  await rebuildSchema(db);
 
   const agencyId = 'agy_bench';
   const departmentId = 'dep_bench';
@@ -147,7 +129,7 @@ async function measure(server: ChildServer, spec: Omit<LoadSpec, 'url' | 'connec
 
 async function main() {
   const loadBefore = os.loadavg()[0]!;
-  await ensureDatabase(DB_URL);
+  await ensureBenchDatabase(DB_URL, []);
   const database = await openDatabase({ databaseUrl: DB_URL, poolSize: 2 });
   const db = database.db;
   const t0 = Date.now();

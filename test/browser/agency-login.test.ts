@@ -1,17 +1,15 @@
-import fs from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../support/browser';
 import { createApp } from '../../src/web/app';
 import { resetData } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
 import { requireOrSkip } from '../support/env';
 import { createWorld, PASSWORD, type World } from '../support/world';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /** Real headless Chromium (Debian's) against the app on a local port. */
 describe('browser: agency owner', function () {
@@ -23,19 +21,14 @@ describe('browser: agency owner', function () {
   let browser: Browser;
 
   before(async function () {
-    requireOrSkip(this, fs.existsSync(CHROMIUM), `Chromium at ${CHROMIUM} (apt-get install chromium)`);
+    requireOrSkip(this, chromiumAvailable(), CHROMIUM_MISSING);
     await resetData();
     deps = await makeTestDeps();
     w = await createWorld(deps);
     server = createApp(deps).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      // playwright gives the browser a fresh temporary profile of its own.
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

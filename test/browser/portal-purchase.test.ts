@@ -1,10 +1,10 @@
-import fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../support/browser';
 import request from 'supertest';
 import { createApp } from '../../src/web/app';
 import { resetData } from '../support/db';
@@ -13,8 +13,6 @@ import { requireOrSkip } from '../support/env';
 import { bearer } from '../support/http';
 import { assertLedgerInvariant } from '../support/invariants';
 import { createWorld, PASSWORD, type World } from '../support/world';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /** Real headless Chromium (Debian's): a client buys a package and pays on the sandbox checkout. */
 describe('browser: client buys a package', function () {
@@ -27,7 +25,7 @@ describe('browser: client buys a package', function () {
   let packageId: string;
 
   before(async function () {
-    requireOrSkip(this, fs.existsSync(CHROMIUM), `Chromium at ${CHROMIUM} (apt-get install chromium)`);
+    requireOrSkip(this, chromiumAvailable(), CHROMIUM_MISSING);
     await resetData();
     // The gateway's checkout links are absolute (PUBLIC_URL): listen first, so they point here.
     server = createServer();
@@ -42,12 +40,7 @@ describe('browser: client buys a package', function () {
     const dep = (await request(app).post('/api/v1/departments').set(bearer(w.a.key)).send({ name: 'Support', creditsPerRequest: 2 }).expect(201)).body.id as string;
     packageId = (await request(app).post('/api/v1/packages').set(bearer(w.a.key))
       .send({ name: 'Starter pack', type: 'credit', priceMinor: 9990, currency: 'TRY', credits: 500, departmentIds: [dep], published: true }).expect(201)).body.id;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      // playwright gives the browser a fresh temporary profile of its own.
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
