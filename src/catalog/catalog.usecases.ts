@@ -9,6 +9,7 @@ import { creditAccount, lockAccount } from '../credits/ledger';
 import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
+import { MAX_PRICE_MINOR } from '../lib/money';
 import { checkbox, name, opaqueId, parse, wholeNumber } from '../lib/validation';
 import type { PaymentGateway, PaymentStart } from '../payments/gateway';
 import { createPayment } from '../payments/payments.usecases';
@@ -19,7 +20,7 @@ export type TopupPackage = typeof topupPackages.$inferSelect;
 export type PlatformPlan = typeof platformPlans.$inferSelect;
 export type AgencyOrder = typeof agencyOrders.$inferSelect;
 
-export const topupSchema = z.object({ credits: wholeNumber('credits', 1, 1_000_000_000), priceMinor: wholeNumber('priceMinor', 1, 100_000_000_000), currency });
+export const topupSchema = z.object({ credits: wholeNumber('credits', 1, 1_000_000_000), priceMinor: wholeNumber('priceMinor', 1, MAX_PRICE_MINOR), currency });
 
 /** The platform's credit top-ups that agencies buy into their pool. */
 export async function createTopupPackage(deps: Deps, params: { actor: Actor; input: unknown }): Promise<TopupPackage> {
@@ -44,7 +45,7 @@ export const planSchema = z.object({
   resellingModule: checkbox.default(false),
   includedChatbots: wholeNumber('includedChatbots', 0, 10_000).default(0),
   monthlyCredits: wholeNumber('monthlyCredits', 0, 1_000_000_000).default(0),
-  priceMinor: wholeNumber('priceMinor', 0, 100_000_000_000),
+  priceMinor: wholeNumber('priceMinor', 0, MAX_PRICE_MINOR),
   currency,
 });
 
@@ -69,7 +70,7 @@ export async function listPlans(deps: Pick<Deps, 'db'>): Promise<PlatformPlan[]>
 export async function setChatbotSlotPrice(deps: Deps, params: { actor: Actor; input: unknown }): Promise<{ priceMinor: number; currency: string }> {
   requireScope(params.actor, 'platform');
   requireRole(params.actor, 'admin');
-  const input = parse(z.object({ priceMinor: wholeNumber('priceMinor', 1, 100_000_000_000), currency }), params.input);
+  const input = parse(z.object({ priceMinor: wholeNumber('priceMinor', 1, MAX_PRICE_MINOR), currency }), params.input);
   const now = deps.clock.now();
   await deps.db.transaction(async (tx) => {
     await tx.update(platform).set({ chatbotSlotPriceMinor: input.priceMinor, currency: input.currency, updatedAt: now });

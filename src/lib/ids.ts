@@ -17,13 +17,3 @@ export function newId(prefix: string): string {
   for (const b of randomBytes(16)) rand += alphabet[b & 31]; // 16 x 5 = 80 random bits
   return `${prefix}_${time}${rand}`;
 }
-
-export const idPrefixes = {
-  platform: 'plt',
-  agency: 'agy',
-  subAccount: 'sub',
-  user: 'usr',
-  membership: 'mem',
-  invitation: 'inv',
-  apiKey: 'key',
-} as const;

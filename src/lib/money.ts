@@ -1,24 +1,47 @@
 import { z } from 'zod';
 
+/** The largest price anything in Kontor accepts: 1,000,000,000.00 in major units. */
+export const MAX_PRICE_MINOR = 100_000_000_000;
+const MAX_MAJOR_DIGITS = String(MAX_PRICE_MINOR / 100).length;
+const MAX_PRICE_TEXT = `${(MAX_PRICE_MINOR / 100).toLocaleString('en-US')}.00`;
+
 /**
- * A price typed by a person ("199.90", "1,250.5", "15") to integer minor units, without floats:
- * the string is split into whole and fraction digits. At most two decimals; thousands separators
- * (",") are tolerated before the decimal point.
+ * A price typed by a person to integer minor units, without floats: the string is split into
+ * whole and fraction digits. "199.90" and "199,90" use a decimal mark; "1,250.50" and "1,250"
+ * group thousands with commas. At most two decimals. Returns the minor units, or what is wrong.
  */
-export function parseMoneyToMinor(input: string): number | null {
-  const s = input.trim().replace(/,(?=\d{3}(\D|$))/g, '');
-  const m = /^(\d{1,12})(?:\.(\d{1,2}))?$/.exec(s);
-  if (!m) return null;
-  return Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
+export function parseMoneyToMinor(raw: unknown): number | string {
+  let s = typeof raw === 'string' ? raw.trim() : '';
+  if (s === '') return 'Enter a price, for example 199.90.';
+  if (/^\d{1,3}(,\d{3})+(\.\d*)?$/.test(s)) s = s.replace(/,/g, '');
+  const m = /^([+-]?)(\d*)(?:[.,](\d*))?$/.exec(s);
+  if (!m || (m[2] === '' && !m[3])) return 'Enter the price as a number, for example 199.90.';
+  if (m[1] === '-') return 'The price cannot be negative.';
+  const fraction = m[3] ?? '';
+  if (fraction.length > 2) return 'Use at most 2 decimals, for example 199.90.';
+  const whole = m[2]!.replace(/^0+/, '');
+  if (whole.length > MAX_MAJOR_DIGITS) return `The price must be at most ${MAX_PRICE_TEXT}.`;
+  const minor = Number(whole || '0') * 100 + Number(fraction.padEnd(2, '0'));
+  if (minor === 0) return 'The price must be more than zero.';
+  if (minor > MAX_PRICE_MINOR) return `The price must be at most ${MAX_PRICE_TEXT}.`;
+  return minor;
 }
 
-/** A form field holding a price: positive, at most two decimals. */
+/** A form field holding a positive price (see parseMoneyToMinor). */
 export const moneyField = (label: string) =>
   z.string({ error: `${label} is required.` }).transform((v, ctx) => {
     const minor = parseMoneyToMinor(v);
-    if (minor === null || minor <= 0) {
+    if (typeof minor === 'string') {
       ctx.addIssue({ code: 'custom', message: `${label}: enter an amount such as 199.90 (at most two decimals).` });
       return z.NEVER;
     }
     return minor;
   });
+
+/** Formats integer minor units for people; arithmetic never happens on this string. */
+export function formatMoney(minor: number, currency: string, locale: string): string {
+  const major = Math.trunc(minor / 100);
+  const cents = String(Math.abs(minor % 100)).padStart(2, '0');
+  const whole = major.toLocaleString(locale === 'tr' ? 'tr-TR' : 'en-US');
+  return locale === 'tr' ? `${whole},${cents} ${currency}` : `${currency} ${whole}.${cents}`;
+}

@@ -7,10 +7,10 @@ import type { Actor } from '../auth/actor';
 import { agencyIdOf, requireBilling, requireRole } from '../auth/policies';
 import type { Deps } from '../deps';
 import { errors, ValidationError } from '../lib/errors';
+import { MAX_PRICE_MINOR } from '../lib/money';
 import { newId } from '../lib/ids';
 import { checkbox, name, opaqueId, parse, wholeNumber } from '../lib/validation';
 
-export const MAX_PRICE_MINOR = 100_000_000_000; // 1 billion in major units
 export const MAX_PACKAGE_CREDITS = 1_000_000_000;
 
 

@@ -3,7 +3,7 @@ import type { payments } from '../../db/schema';
 export type Payment = typeof payments.$inferSelect;
 
 /** Where to send the buyer's browser to pay. NestPay will add a posted form ('form'). */
-export type PaymentStart = { kind: 'redirect'; url: string } | { kind: 'completed' };
+export type PaymentStart = { kind: 'redirect'; url: string };
 
 /**
  * One interface for every gateway (DESIGN section 7). The gateways issue implements it for

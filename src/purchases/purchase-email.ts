@@ -1,19 +1,12 @@
 import { eq } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
 import { subAccounts, users, type agencies } from '../../db/schema';
+import { formatMoney } from '../lib/money';
 import { queueEmail } from '../mail/outbox';
 import type { PackageVersion } from '../packages/packages.usecases';
 import type { Purchase } from './purchases.usecases';
 
 type Agency = typeof agencies.$inferSelect;
-
-/** Formats integer minor units for people; arithmetic never happens on this string. */
-export function formatMoney(minor: number, currency: string, locale: string): string {
-  const major = Math.trunc(minor / 100);
-  const cents = String(Math.abs(minor % 100)).padStart(2, '0');
-  const whole = major.toLocaleString(locale === 'tr' ? 'tr-TR' : 'en-US');
-  return locale === 'tr' ? `${whole},${cents} ${currency}` : `${currency} ${whole}.${cents}`;
-}
 
 const texts = {
   en: {

@@ -4,7 +4,7 @@ import {
   chatbotSlotPrice, createPlan, createTopupPackage, listAgencyOrders, listPlans, listTopupPackages, setChatbotSlotPrice, startAgencyOrder,
 } from '../../catalog/catalog.usecases';
 import type { Deps } from '../../deps';
-import { moneyField } from '../../lib/money';
+import { formatMoney, moneyField } from '../../lib/money';
 import { parse } from '../../lib/validation';
 import type { WebContext } from '../app';
 import { actorOf, billingOnly, requireUser } from '../middleware';
@@ -16,7 +16,8 @@ const wholeNumber = (label: string) => z.string().trim().regex(/^\d{1,10}$/, `${
 export function platformCatalogRoutes(deps: Deps): Router {
   const r = Router();
   r.use(requireUser('platform'));
-  const locals = async () => ({ title: 'Catalog', topups: await listTopupPackages(deps), plans: await listPlans(deps), slotPrice: await chatbotSlotPrice(deps) });
+  const money = (minor: number, currency: string) => formatMoney(minor, currency, 'en');
+  const locals = async () => ({ title: 'Catalog', money, topups: await listTopupPackages(deps), plans: await listPlans(deps), slotPrice: await chatbotSlotPrice(deps) });
   r.get('/catalog', async (_req, res) => {
     await page(res, 'platform/catalog', await locals());
   });
@@ -57,6 +58,7 @@ export function agencyStoreRoutes(deps: Deps, web: WebContext): Router {
   r.use('/store', requireUser('agency'), billingOnly);
   const locals = async (req: Request) => ({
     title: 'Buy credits',
+    money: (minor: number, currency: string) => formatMoney(minor, currency, 'en'),
     topups: await listTopupPackages(deps),
     slotPrice: await chatbotSlotPrice(deps),
     orders: await listAgencyOrders(deps, { actor: actorOf(req) }),

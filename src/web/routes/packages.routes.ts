@@ -5,10 +5,10 @@ import { getBalance } from '../../credits/credits.usecases';
 import { listDepartments } from '../../departments/departments.usecases';
 import type { Deps } from '../../deps';
 import { AppError, errors, ValidationError, type FieldErrors } from '../../lib/errors';
+import { formatMoney, parseMoneyToMinor } from '../../lib/money';
 import {
-  createPackage, createPackageSchema, getPackage, listPackages, MAX_PRICE_MINOR, requireReselling, updatePackage, type PackageView,
+  createPackage, createPackageSchema, getPackage, listPackages, requireReselling, updatePackage, type PackageView,
 } from '../../packages/packages.usecases';
-import { formatMoney } from '../../purchases/purchase-email';
 import { holdings, listPurchases, startPurchase } from '../../purchases/purchases.usecases';
 import { getCheckout } from '../../payments/checkout';
 import { settleAnyPayment } from '../../payments/settlement';
@@ -22,26 +22,8 @@ import { flash, formAction, page } from '../render';
 // Form parsing: HTML forms send strings; the use cases take numbers. Money never goes through a
 // float: "199.90" is split into whole and fraction digits and combined as integers.
 
-const MAX_MAJOR_DIGITS = String(MAX_PRICE_MINOR / 100).length;
-const MAX_PRICE_TEXT = `${(MAX_PRICE_MINOR / 100).toLocaleString('en-US')}.00`;
 
 /** "199.90" (or "199,90") -> 19990 minor units; a string is the message for the form. */
-export function priceToMinor(raw: unknown): number | string {
-  const s = typeof raw === 'string' ? raw.trim() : '';
-  if (s === '') return 'Enter a price, for example 199.90.';
-  const m = /^([+-]?)(\d*)(?:[.,](\d*))?$/.exec(s);
-  if (!m || (m[2] === '' && !m[3])) return 'Enter the price as a number, for example 199.90.';
-  if (m[1] === '-') return 'The price cannot be negative.';
-  const fraction = m[3] ?? '';
-  if (fraction.length > 2) return 'Use at most 2 decimals, for example 199.90.';
-  const whole = m[2]!.replace(/^0+/, '');
-  if (whole.length > MAX_MAJOR_DIGITS) return `The price must be at most ${MAX_PRICE_TEXT}.`;
-  const minor = Number(whole || '0') * 100 + Number(fraction.padEnd(2, '0'));
-  if (minor === 0) return 'The price must be more than zero.';
-  if (minor > MAX_PRICE_MINOR) return `The price must be at most ${MAX_PRICE_TEXT}.`;
-  return minor;
-}
-
 /** 19990 -> "199.90", for the edit form (integer arithmetic only). */
 export function minorToDecimal(minor: number): string {
   return `${Math.trunc(minor / 100)}.${String(minor % 100).padStart(2, '0')}`;
@@ -72,7 +54,7 @@ export function packageInput(body: unknown): Record<string, unknown> {
     }
     return Number(s);
   };
-  const price = priceToMinor(b.price);
+  const price = parseMoneyToMinor(b.price);
   if (typeof price === 'string') fields.price = price;
   const type = text('type');
   let termMonths: number | null = null;
