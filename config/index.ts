@@ -23,6 +23,8 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
   PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).optional(),
+  SANDBOX_URL: z.string().url().optional(),
+  GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
 });
 
 export interface Config {
@@ -45,6 +47,12 @@ export interface Config {
   loginRateLimit: number;
   /** log2 of scrypt's N: 15 (32 MiB per hash) in production, lower in tests to keep them fast. */
   passwordHashCost: number;
+  /**
+   * Where the offline gateway sandboxes are reached server-to-server (this app serves them outside
+   * production). Null in production: sandboxes are never used there.
+   */
+  sandboxUrl: string | null;
+  gatewayTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -82,5 +90,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     loginRateLimit: e.LOGIN_RATE_LIMIT,
     passwordHashCost: e.PASSWORD_HASH_COST ?? (e.NODE_ENV === 'test' ? 10 : 15),
+    sandboxUrl: isProduction ? null : (e.SANDBOX_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/$/, ''),
+    gatewayTimeoutMs: e.GATEWAY_TIMEOUT_MS,
   };
 }

@@ -11,7 +11,7 @@ import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { MAX_PRICE_MINOR } from '../lib/money';
 import { checkbox, name, opaqueId, parse, wholeNumber } from '../lib/validation';
-import type { PaymentGateway, PaymentStart } from '../payments/gateway';
+import type { CheckoutStarter, PaymentStart } from '../payments/gateway';
 import { createPayment } from '../payments/payments.usecases';
 
 const currency = z.enum(currencies, { error: `currency must be one of ${currencies.join(', ')}.` });
@@ -90,7 +90,7 @@ export const orderSchema = z.discriminatedUnion('kind', [
 ], { error: 'kind must be "topup" or "chatbot_slots".' });
 
 /** An agency buys top-ups or chatbot slots from the platform; paid through the platform's gateway. */
-export async function startAgencyOrder(deps: Deps, params: { actor: Actor; input: unknown; gateway: PaymentGateway }): Promise<{ order: AgencyOrder; next: PaymentStart }> {
+export async function startAgencyOrder(deps: Deps, params: { actor: Actor; input: unknown; gateway: CheckoutStarter }): Promise<{ order: AgencyOrder; next: PaymentStart }> {
   const agencyId = agencyIdOf(params.actor);
   requireBilling(params.actor);
   const input = parse(orderSchema, params.input);
@@ -114,7 +114,7 @@ export async function startAgencyOrder(deps: Deps, params: { actor: Actor; input
     const [o] = await tx.insert(agencyOrders).values({
       id: newId('ord'), agencyId, kind: input.kind, topupPackageId: input.kind === 'topup' ? input.topupPackageId : null, quantity: input.quantity, credits, amountMinor, currency: cur, createdAt: now,
     }).returning();
-    const pay = await createPayment(tx, { sellerAgencyId: null, buyerAgencyId: agencyId, buyerSubAccountId: null, purpose: input.kind === 'topup' ? 'topup' : 'chatbot_slots', referenceId: o!.id, amountMinor, currency: cur, gateway: params.gateway.name }, now);
+    const pay = await createPayment(tx, { sellerAgencyId: null, buyerAgencyId: agencyId, buyerSubAccountId: null, purpose: input.kind === 'topup' ? 'topup' : 'chatbot_slots', referenceId: o!.id, amountMinor, currency: cur, gateway: params.gateway.kind }, now);
     return { order: o!, payment: pay };
   });
   return { order, next: await params.gateway.start(payment) };

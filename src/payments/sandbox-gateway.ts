@@ -1,13 +1,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Payment, PaymentGateway, PaymentStart } from './gateway';
+import type { CheckoutStarter, Payment, PaymentStart } from './gateway';
 
 /**
  * Stand-in until the gateways land: the buyer is sent to Kontor's own "sandbox payment" page,
  * which confirms or declines explicitly. Links are signed so a payment id alone cannot confirm.
  */
-export class SandboxGateway implements PaymentGateway {
-  readonly name = 'sandbox';
-  readonly canChargeOffSession = false;
+export class SandboxGateway implements CheckoutStarter {
+  readonly kind = 'sandbox' as const;
 
   constructor(private readonly secret: string, private readonly publicUrl: string) {}
 

@@ -21,7 +21,7 @@ import { newId } from '../lib/ids';
 import { checkbox, opaqueId, parse } from '../lib/validation';
 import { dispatchEmails, queueEmail } from '../mail/outbox';
 import { getPackage, requireReselling, type PackageVersion } from '../packages/packages.usecases';
-import type { PaymentGateway, PaymentStart } from '../payments/gateway';
+import type { CheckoutStarter, PaymentStart } from '../payments/gateway';
 import { createPayment, settlePayment } from '../payments/payments.usecases';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
 import { purchaseEmail } from './purchase-email';
@@ -84,7 +84,7 @@ export interface StartedPurchase {
 }
 
 /** The portal's buy button: records the purchase and its pending payment; returns where to pay. */
-export async function startPurchase(deps: Deps, params: { actor: Actor; input: unknown; gateway: PaymentGateway }): Promise<StartedPurchase> {
+export async function startPurchase(deps: Deps, params: { actor: Actor; input: unknown; gateway: CheckoutStarter }): Promise<StartedPurchase> {
   const { actor } = params;
   if (actor.scope !== 'sub_account') throw errors.wrongScope('sub-account');
   requireBilling(actor);
@@ -105,10 +105,10 @@ export async function startPurchase(deps: Deps, params: { actor: Actor; input: u
       const [p] = await tx.select().from(payments).where(and(eq(payments.purpose, 'package_purchase'), eq(payments.referenceId, recent.id)));
       return { purchase: recent, payment: p! };
     }
-    const row = await insertPurchase(tx, { actor, version: pkg.version, method: params.gateway.name, now });
+    const row = await insertPurchase(tx, { actor, version: pkg.version, method: params.gateway.kind, now });
     const pay = await createPayment(tx, {
       sellerAgencyId: row.agencyId, buyerAgencyId: row.agencyId, buyerSubAccountId: row.subAccountId, purpose: 'package_purchase', referenceId: row.id,
-      amountMinor: row.priceMinor, currency: row.currency, gateway: params.gateway.name,
+      amountMinor: row.priceMinor, currency: row.currency, gateway: params.gateway.kind,
     }, now);
     return { purchase: row, payment: pay };
   });
