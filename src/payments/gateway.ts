@@ -156,3 +156,28 @@ export interface GatewayOptions {
 
 /** What starting a checkout needs; the sandbox stand-in page implements only this. */
 export type CheckoutStarter = { readonly kind: GatewayKind; start(payment: Payment): Promise<PaymentStart> };
+
+/** One field of a seller's gateway credentials, for the "Payment systems" settings form. */
+export interface CredentialField {
+  name: string;
+  label: string;
+  /** Encrypted at rest and never shown again in full (only a masked hint). */
+  secret: boolean;
+  required: boolean;
+  help?: string;
+  /** A choice among fixed values (e.g. the bank), shown as a select. */
+  options?: readonly { value: string; label: string }[];
+}
+
+/**
+ * What the core needs to offer a gateway to sellers: its form, its validation, and a factory.
+ * `parseCredentials` throws ValidationError (src/lib/errors) with one message per bad field;
+ * in production mode it also refuses settings that only make sense in test (e.g. non-HTTPS URLs).
+ */
+export interface GatewayRegistration {
+  kind: Exclude<GatewayKind, 'sandbox'>;
+  label: string;
+  credentialFields: readonly CredentialField[];
+  parseCredentials(input: Record<string, string | undefined>, mode: GatewayMode): Record<string, string>;
+  create(credentials: Record<string, string>, opts: GatewayOptions): PaymentGateway;
+}
