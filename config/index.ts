@@ -1,4 +1,5 @@
 // The one place that reads process.env: everything else receives a typed Config.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 const bool = z
@@ -24,6 +25,7 @@ const schema = z.object({
   LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
   PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).optional(),
   SANDBOX_URL: z.string().url().optional(),
+  SECRET_KEYS: z.string().optional(),
   GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
 });
 
@@ -52,6 +54,11 @@ export interface Config {
    * production). Null in production: sandboxes are never used there.
    */
   sandboxUrl: string | null;
+  /**
+   * Keys encrypting sellers' gateway secrets at rest: `id:base64-of-32-bytes`, comma separated,
+   * the first one current (encrypts), the others only decrypt (rotation: docs/operations.md).
+   */
+  secretKeys: { id: string; key: Buffer }[];
   gatewayTimeoutMs: number;
 }
 
@@ -92,5 +99,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     passwordHashCost: e.PASSWORD_HASH_COST ?? (e.NODE_ENV === 'test' ? 10 : 15),
     sandboxUrl: isProduction ? null : (e.SANDBOX_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/$/, ''),
     gatewayTimeoutMs: e.GATEWAY_TIMEOUT_MS,
+    secretKeys: parseSecretKeys(e.SECRET_KEYS, isProduction, e.SESSION_SECRET ?? 'kontor-development-secret-not-for-production'),
   };
+}
+
+function parseSecretKeys(value: string | undefined, isProduction: boolean, sessionSecret: string): { id: string; key: Buffer }[] {
+  if (!value) {
+    if (isProduction) throw new ConfigError('Invalid configuration:\n  SECRET_KEYS: required in production (id:base64 of 32 random bytes)');
+    // Outside production a key derived from the session secret keeps the demo one command.
+    return [{ id: 'dev', key: createHash('sha256').update(`kontor-secret-box:${sessionSecret}`).digest() }];
+  }
+  const keys = value.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
+    const [id, b64] = part.split(':');
+    const key = Buffer.from(b64 ?? '', 'base64');
+    if (!id || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
+      throw new ConfigError('Invalid configuration:\n  SECRET_KEYS: each entry must be id:base64 of exactly 32 bytes');
+    }
+    return { id, key };
+  });
+  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new ConfigError('Invalid configuration:\n  SECRET_KEYS: key ids must be unique');
+  return keys;
 }

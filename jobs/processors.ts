@@ -5,6 +5,9 @@ import type { Processors } from '../src/queue';
 import { pruneExpiredSessions } from '../src/web/session-store';
 import { GRANT_PURCHASE_JOB, grantPurchase, paidPurchaseIds } from '../src/purchases/purchases.usecases';
 import { runSubscriptionGrants, SUBSCRIPTION_GRANTS_JOB } from '../src/subscriptions/grants';
+import { reconcilePayments } from '../src/payments/checkout-flow';
+
+export const RECONCILE_PAYMENTS_JOB = 'payments.reconcile';
 
 export const TICK_JOB = 'tick';
 export const TICK_EVERY_MS = 60_000;
@@ -18,6 +21,9 @@ export function createProcessors(deps: Deps): Processors {
 
     [SUBSCRIPTION_GRANTS_JOB]: async () => runSubscriptionGrants(deps),
 
+    // Confirmed at a gateway but not applied here (lost callback, webhook that failed to apply).
+    [RECONCILE_PAYMENTS_JOB]: async () => reconcilePayments(deps),
+
     // The scheduler's heartbeat: finds whatever is due by the clock and enqueues it. Work is
     // found from the database, not from when the tick fired, so a missed or repeated tick is harmless.
     [TICK_JOB]: async () => {
@@ -29,9 +35,10 @@ export function createProcessors(deps: Deps): Processors {
       for (const id of waiting) await deps.queue.enqueue(GRANT_PURCHASE_JOB, { purchaseId: id }, { jobId: `grant:${id}:${Math.floor(now / 60_000)}` });
       // Minute-keyed: two ticks in the same minute (two schedulers) run the grants once.
       await deps.queue.enqueue(SUBSCRIPTION_GRANTS_JOB, {}, { jobId: `grants:${Math.floor(now / 60_000)}` });
+      await deps.queue.enqueue(RECONCILE_PAYMENTS_JOB, {}, { jobId: `reconcile:${Math.floor(now / 60_000)}` });
       return { emailsRequeued: stale.length, purchasesRetried: waiting.length };
     },
   };
 }
 
-export const jobNames = () => [SEND_MAIL_JOB, TICK_JOB, GRANT_PURCHASE_JOB, SUBSCRIPTION_GRANTS_JOB];
+export const jobNames = () => [SEND_MAIL_JOB, TICK_JOB, GRANT_PURCHASE_JOB, SUBSCRIPTION_GRANTS_JOB, RECONCILE_PAYMENTS_JOB];

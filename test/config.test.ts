@@ -22,8 +22,17 @@ describe('configuration', () => {
 
   it('requires a session secret in production and never allows the test clock there', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).to.throw(ConfigError, /SESSION_SECRET/);
-    const prod = loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) });
-    expect(prod).to.include({ demo: false, testClock: false, passwordHashCost: 15 });
-    expect(() => loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32), TEST_CLOCK: 'true' })).to.throw(ConfigError, /TEST_CLOCK/);
+    const keys = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+    const prod = loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32), SECRET_KEYS: keys });
+    expect(prod).to.include({ demo: false, testClock: false, passwordHashCost: 15, sandboxUrl: null });
+    expect(() => loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32), SECRET_KEYS: keys, TEST_CLOCK: 'true' })).to.throw(ConfigError, /TEST_CLOCK/);
+  });
+
+  it('requires encryption keys for gateway secrets in production, well formed', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) })).to.throw(ConfigError, /SECRET_KEYS/);
+    expect(() => loadConfig({ SECRET_KEYS: 'k1:c2hvcnQ=' })).to.throw(ConfigError, /32 bytes/);
+    expect(() => loadConfig({ SECRET_KEYS: `a:${Buffer.alloc(32).toString('base64')},a:${Buffer.alloc(32, 1).toString('base64')}` })).to.throw(ConfigError, /unique/);
+    const two = loadConfig({ SECRET_KEYS: `new:${Buffer.alloc(32, 1).toString('base64')}, old:${Buffer.alloc(32, 2).toString('base64')}` });
+    expect(two.secretKeys.map((k) => k.id)).to.deep.equal(['new', 'old']);
   });
 });

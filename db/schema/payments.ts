@@ -1,10 +1,11 @@
-import { bigint, index, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, index, integer, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { currencies } from './catalog';
 import { createdAt, tstz } from './common';
 
 export const paymentStatuses = ['pending', 'confirmed', 'failed', 'refunded'] as const;
 export type PaymentStatus = (typeof paymentStatuses)[number];
-export const paymentPurposes = ['package_purchase', 'topup', 'chatbot_slots'] as const;
+export const paymentPurposes = ['package_purchase', 'topup', 'chatbot_slots', 'invoice', 'auto_topup', 'wallet_topup'] as const;
 export type PaymentPurpose = (typeof paymentPurposes)[number];
 
 /**
@@ -27,9 +28,21 @@ export const payments = pgTable(
     gatewayReference: text('gateway_reference'),
     failureReason: text('failure_reason'),
     confirmedAt: tstz('confirmed_at'),
+    /** The seller's gateway settings used for this attempt (null: Kontor's sandbox stand-in or offline). */
+    gatewayAccountId: text('gateway_account_id'),
+    /** The saved method charged off-session, if any. */
+    paymentMethodId: text('payment_method_id'),
+    /** Sent to the gateway with an off-session charge or refund; one charge per key. */
+    idempotencyKey: text('idempotency_key'),
+    refundedMinor: bigint('refunded_minor', { mode: 'number' }).notNull().default(0),
+    refundedAt: tstz('refunded_at'),
     createdAt: createdAt(),
   },
-  (t) => [index('payments_buyer_idx').on(t.buyerAgencyId, t.buyerSubAccountId, t.createdAt), uniqueIndex('payments_reference_key').on(t.purpose, t.referenceId)],
+  (t) => [
+    uniqueIndex('payments_idempotency_key').on(t.gateway, t.idempotencyKey).where(sql`idempotency_key is not null`),
+    index('payments_pending_idx').on(t.status, t.createdAt).where(sql`status = 'pending'`),
+    index('payments_buyer_idx').on(t.buyerAgencyId, t.buyerSubAccountId, t.createdAt), uniqueIndex('payments_reference_key').on(t.purpose, t.referenceId),
+  ],
 );
 
 /** State transitions of a payment, and the raw callbacks that caused them. Append-only. */
@@ -44,4 +57,70 @@ export const paymentEvents = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('payment_events_payment_idx').on(t.paymentId, t.createdAt)],
+);
+
+export const gatewayKindValues = ['sandbox', 'nestpay', 'iyzico', 'stripe'] as const;
+export const gatewayModes = ['test', 'production'] as const;
+
+/**
+ * A seller's payment system: which gateway, test or production, its public settings, and its
+ * secrets encrypted (AES-256-GCM, see src/payments/secret-box.ts). One per seller: the platform
+ * (seller_key 'platform') or an agency (seller_key = its id).
+ */
+export const gatewayAccounts = pgTable('gateway_accounts', {
+  id: text('id').primaryKey(),
+  sellerKey: text('seller_key').notNull().unique(),
+  sellerAgencyId: text('seller_agency_id'),
+  kind: text('kind', { enum: gatewayKindValues }).notNull(),
+  mode: text('mode', { enum: gatewayModes }).notNull().default('test'),
+  settings: jsonb('settings').$type<Record<string, string>>().notNull(),
+  /** Encrypted JSON of the secret fields; bound to seller_key as associated data. */
+  secrets: text('secrets').notNull(),
+  /** Masked hints of the secrets ("...1234"), the only form ever shown again. */
+  secretHints: jsonb('secret_hints').$type<Record<string, string>>().notNull(),
+  createdAt: createdAt(),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});
+
+/**
+ * A buyer's card kept at a seller's gateway (only references and display data are stored). The
+ * buyer is an agency (buying from the platform) or a sub-account (buying from its agency).
+ */
+export const paymentMethods = pgTable(
+  'payment_methods',
+  {
+    id: text('id').primaryKey(),
+    buyerAgencyId: text('buyer_agency_id').notNull(),
+    buyerSubAccountId: text('buyer_sub_account_id'),
+    gatewayAccountId: text('gateway_account_id').notNull(),
+    gateway: text('gateway').notNull(),
+    customerRef: text('customer_ref').notNull(),
+    methodRef: text('method_ref').notNull(),
+    brand: text('brand').notNull(),
+    last4: text('last4').notNull(),
+    expMonth: integer('exp_month'),
+    expYear: integer('exp_year'),
+    isDefault: boolean('is_default').notNull().default(false),
+    createdAt: createdAt(),
+    deletedAt: tstz('deleted_at'),
+  },
+  (t) => [index('payment_methods_buyer_idx').on(t.buyerAgencyId, t.buyerSubAccountId)],
+);
+
+/** Every webhook as received (raw body), applied once per (gateway account, event id). */
+export const gatewayWebhooks = pgTable(
+  'gateway_webhooks',
+  {
+    id: text('id').primaryKey(),
+    gatewayAccountId: text('gateway_account_id').notNull(),
+    gateway: text('gateway').notNull(),
+    eventId: text('event_id').notNull(),
+    type: text('type').notNull(),
+    payload: text('payload').notNull(),
+    headers: jsonb('headers').$type<Record<string, string>>().notNull(),
+    receivedAt: tstz('received_at').notNull().defaultNow(),
+    processedAt: tstz('processed_at'),
+    error: text('error'),
+  },
+  (t) => [uniqueIndex('gateway_webhooks_event_key').on(t.gatewayAccountId, t.eventId)],
 );

@@ -114,7 +114,7 @@ export async function startAgencyOrder(deps: Deps, params: { actor: Actor; input
     const [o] = await tx.insert(agencyOrders).values({
       id: newId('ord'), agencyId, kind: input.kind, topupPackageId: input.kind === 'topup' ? input.topupPackageId : null, quantity: input.quantity, credits, amountMinor, currency: cur, createdAt: now,
     }).returning();
-    const pay = await createPayment(tx, { sellerAgencyId: null, buyerAgencyId: agencyId, buyerSubAccountId: null, purpose: input.kind === 'topup' ? 'topup' : 'chatbot_slots', referenceId: o!.id, amountMinor, currency: cur, gateway: params.gateway.kind }, now);
+    const pay = await createPayment(tx, { sellerAgencyId: null, buyerAgencyId: agencyId, buyerSubAccountId: null, purpose: input.kind === 'topup' ? 'topup' : 'chatbot_slots', referenceId: o!.id, amountMinor, currency: cur, gateway: params.gateway.kind, gatewayAccountId: params.gateway.accountId ?? null }, now);
     return { order: o!, payment: pay };
   });
   return { order, next: await params.gateway.start(payment) };

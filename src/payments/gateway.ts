@@ -155,7 +155,7 @@ export interface GatewayOptions {
 }
 
 /** What starting a checkout needs; the sandbox stand-in page implements only this. */
-export type CheckoutStarter = { readonly kind: GatewayKind; start(payment: Payment): Promise<PaymentStart> };
+export type CheckoutStarter = { readonly kind: GatewayKind; readonly accountId?: string | null; start(payment: Payment): Promise<PaymentStart> };
 
 /** One field of a seller's gateway credentials, for the "Payment systems" settings form. */
 export interface CredentialField {

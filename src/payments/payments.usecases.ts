@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
 import { paymentEvents, payments, type Currency, type PaymentPurpose } from '../../db/schema';
 import type { Deps } from '../deps';
-import { AppError, errors } from '../lib/errors';
+import { errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import type { Payment } from './gateway';
 
@@ -15,6 +15,7 @@ export interface NewPayment {
   amountMinor: number;
   currency: Currency;
   gateway: string;
+  gatewayAccountId?: string | null;
 }
 
 export async function createPayment(tx: Tx, input: NewPayment, now: Date): Promise<Payment> {
@@ -39,6 +40,7 @@ export async function settlePayment(
     raw: Record<string, unknown>;
     amountMinor?: number;
     currency?: string;
+    gatewayReference?: string;
     onConfirmed?: (tx: Tx, payment: Payment) => Promise<void>;
   },
 ): Promise<Settlement> {
@@ -50,17 +52,21 @@ export async function settlePayment(
       await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: payment.id, fromStatus: payment.status, toStatus: payment.status, raw: { replay: true, ...params.raw }, createdAt: now });
       return { outcome: 'already', payment };
     }
-    if (params.approved && ((params.amountMinor !== undefined && params.amountMinor !== payment.amountMinor) || (params.currency !== undefined && params.currency !== payment.currency))) {
-      throw new AppError('payment_mismatch', 400, 'The confirmed amount or currency differs from the order.');
-    }
-    const status = params.approved ? 'confirmed' : 'failed';
+    // A gateway that confirms another amount or currency than the order's is never applied: the
+    // attempt fails with the difference kept, for the seller to refund (nothing is granted).
+    const mismatch = params.approved && ((params.amountMinor !== undefined && params.amountMinor !== payment.amountMinor) || (params.currency !== undefined && params.currency !== payment.currency));
+    const approved = params.approved && !mismatch;
+    const reason = mismatch
+      ? `amount_mismatch: the gateway confirmed ${params.amountMinor ?? payment.amountMinor} ${params.currency ?? payment.currency}, the order is ${payment.amountMinor} ${payment.currency}`
+      : (params.reason ?? 'declined');
+    const status = approved ? 'confirmed' : 'failed';
     const [updated] = await tx
       .update(payments)
-      .set({ status, confirmedAt: params.approved ? now : null, failureReason: params.approved ? null : (params.reason ?? 'declined') })
+      .set({ status, confirmedAt: approved ? now : null, failureReason: approved ? null : reason, ...(params.gatewayReference ? { gatewayReference: params.gatewayReference } : {}) })
       .where(and(eq(payments.id, payment.id), eq(payments.status, 'pending')))
       .returning();
     await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: payment.id, fromStatus: 'pending', toStatus: status, raw: params.raw, createdAt: now });
-    if (params.approved && params.onConfirmed) await params.onConfirmed(tx, updated!);
+    if (approved && params.onConfirmed) await params.onConfirmed(tx, updated!);
     return { outcome: status, payment: updated! };
   });
 }

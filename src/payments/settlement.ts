@@ -11,6 +11,10 @@ export interface SettleInput {
   approved: boolean;
   reason?: string;
   raw: Record<string, unknown>;
+  /** As reported by the gateway: an approved payment that differs from the order is refused. */
+  amountMinor?: number;
+  currency?: string;
+  gatewayReference?: string;
 }
 
 /**

@@ -108,7 +108,7 @@ export async function startPurchase(deps: Deps, params: { actor: Actor; input: u
     const row = await insertPurchase(tx, { actor, version: pkg.version, method: params.gateway.kind, now });
     const pay = await createPayment(tx, {
       sellerAgencyId: row.agencyId, buyerAgencyId: row.agencyId, buyerSubAccountId: row.subAccountId, purpose: 'package_purchase', referenceId: row.id,
-      amountMinor: row.priceMinor, currency: row.currency, gateway: params.gateway.kind,
+      amountMinor: row.priceMinor, currency: row.currency, gateway: params.gateway.kind, gatewayAccountId: params.gateway.accountId ?? null,
     }, now);
     return { purchase: row, payment: pay };
   });
@@ -139,7 +139,7 @@ export async function markPurchasePaid(tx: Tx, purchaseId: string, now: Date): P
  */
 export async function settlePurchasePayment(
   deps: Deps,
-  params: { paymentId: string; approved: boolean; reason?: string; raw: Record<string, unknown> },
+  params: { paymentId: string; approved: boolean; reason?: string; raw: Record<string, unknown>; amountMinor?: number; currency?: string; gatewayReference?: string },
 ): Promise<{ outcome: string; purchaseId: string; grant: 'granted' | 'waiting' | null }> {
   const result = await settlePayment(deps, {
     ...params,

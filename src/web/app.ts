@@ -20,6 +20,9 @@ import { tenantRoutes } from './routes/tenant.routes';
 import { agencyCreditRoutes, portalCreditRoutes } from './routes/credits.routes';
 import { agencyPackageRoutes, portalPackageRoutes, sandboxRoutes } from './routes/packages.routes';
 import { SandboxGateway } from '../payments/sandbox-gateway';
+import { PayLinks } from '../payments/checkout-flow';
+import { paymentRoutes, webhookRoutes } from './routes/payments.routes';
+import { paymentSystemRoutes } from './routes/payment-systems.routes';
 import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.routes';
 import { page } from './render';
 import { ApiKeyCache } from '../api-keys/key-cache';
@@ -32,8 +35,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export interface WebContext {
   keyCache: ApiKeyCache;
   recorder: UsageRecorder;
-  /** The payment stand-in until the gateways issue: Kontor's own sandbox checkout page. */
+  /** Kontor's own sandbox checkout page: the stand-in for sellers without a payment system (never in production). */
   gateway: SandboxGateway;
+  /** Signed links that start a payment at the seller's gateway. */
+  payLinks: PayLinks;
 }
 
 export function createWebContext(deps: Deps): WebContext {
@@ -41,6 +46,7 @@ export function createWebContext(deps: Deps): WebContext {
     keyCache: new ApiKeyCache(deps.db),
     recorder: new UsageRecorder(deps),
     gateway: new SandboxGateway(deps.config.sessionSecret, deps.config.publicUrl),
+    payLinks: new PayLinks(deps.config.sessionSecret, deps.config.publicUrl),
   };
 }
 
@@ -83,6 +89,10 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
     res.json({ ok: true });
   });
 
+
+  // Gateways post back and send webhooks with no Kontor session or CSRF token: verified instead.
+  app.use('/payments', paymentRoutes(deps, web));
+  app.use('/webhooks', webhookRoutes(deps));
 
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
   app.use(
@@ -161,6 +171,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/sandbox', sandboxRoutes(deps, web));
   app.use('/platform', platformCatalogRoutes(deps));
   app.use('/agency', agencyStoreRoutes(deps, web));
+  app.use('/platform', paymentSystemRoutes(deps, 'platform'));
+  app.use('/agency', paymentSystemRoutes(deps, 'agency'));
   app.use('/portal', portalRoutes(deps));
   for (const [base, scope] of [['/platform', 'platform'], ['/agency', 'agency'], ['/portal', 'sub_account']] as const) {
     app.use(base, tenantRoutes(deps, web, base, scope));

@@ -6,6 +6,7 @@ import {
 import type { Deps } from '../../deps';
 import type { WebContext } from '../app';
 import { actorOf, requireKeyScope } from '../middleware';
+import { sellerCheckout } from '../../payments/checkout-flow';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
@@ -44,7 +45,7 @@ export function catalogRoutes(deps: Deps, web: WebContext): Router {
     res.json({ data: (await listAgencyOrders(deps, { actor: actorOf(req) })).map(orderJson) });
   });
   r.post('/orders', requireKeyScope('agency'), async (req, res) => {
-    const { order, next } = await startAgencyOrder(deps, { actor: actorOf(req), input: body(req), gateway: web.gateway });
+    const { order, next } = await startAgencyOrder(deps, { actor: actorOf(req), input: body(req), gateway: await sellerCheckout(deps, web.payLinks, web.gateway, null) });
     res.status(201).json({ ...orderJson(order), checkoutUrl: next.kind === 'redirect' ? next.url : null });
   });
   return r;

@@ -9,6 +9,7 @@ import { parse } from '../../lib/validation';
 import type { WebContext } from '../app';
 import { actorOf, billingOnly, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
+import { sellerCheckout } from '../../payments/checkout-flow';
 
 const wholeNumber = (label: string) => z.string().trim().regex(/^\d{1,10}$/, `${label}: enter a whole number.`).transform(Number);
 
@@ -71,7 +72,7 @@ export function agencyStoreRoutes(deps: Deps, web: WebContext): Router {
     action: async (req, res) => {
       const b = req.body as Record<string, string>;
       const quantity = /^\d{1,4}$/.test(String(b.quantity ?? '1')) ? Number(b.quantity ?? 1) : b.quantity;
-      const { next } = await startAgencyOrder(deps, { actor: actorOf(req), input: { kind: b.kind, topupPackageId: b.topupPackageId, quantity }, gateway: web.gateway });
+      const { next } = await startAgencyOrder(deps, { actor: actorOf(req), input: { kind: b.kind, topupPackageId: b.topupPackageId, quantity }, gateway: await sellerCheckout(deps, web.payLinks, web.gateway, null) });
       res.redirect(next.kind === 'redirect' ? next.url : '/agency/store');
     },
   }));

@@ -16,6 +16,7 @@ import { listSubAccounts } from '../../tenancy/sub-accounts.usecases';
 import type { WebContext } from '../app';
 import { actorOf, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
+import { sellerCheckout } from '../../payments/checkout-flow';
 
 
 // ---------------------------------------------------------------------------------------------
@@ -209,7 +210,7 @@ export function portalPackageRoutes(deps: Deps, web: WebContext): Router {
     const packageId = String(req.params.id);
     const confirmForfeit = (req.body as { confirmForfeit?: unknown }).confirmForfeit === 'on';
     try {
-      const { next } = await startPurchase(deps, { actor, input: { packageId, confirmForfeit }, gateway: web.gateway });
+      const { next } = await startPurchase(deps, { actor, input: { packageId, confirmForfeit }, gateway: await sellerCheckout(deps, web.payLinks, web.gateway, actor.agencyId) });
       if (next.kind === 'redirect') {
         res.redirect(next.url);
         return;

@@ -1,0 +1,11 @@
+import type { GatewayKind, GatewayRegistration } from '../payments/gateway';
+
+/**
+ * Every gateway a seller can choose, in the order the settings page offers them. Each entry is a
+ * module under src/gateways/<kind>/ implementing PaymentGateway with its own offline sandbox.
+ */
+export const gatewayRegistrations: readonly GatewayRegistration[] = [];
+
+export function registrationOf(kind: string): GatewayRegistration | undefined {
+  return gatewayRegistrations.find((r) => r.kind === (kind as GatewayKind));
+}

@@ -1,0 +1,48 @@
+import { Router, type Request } from 'express';
+import type { Deps } from '../../deps';
+import { requireBilling, requireRole } from '../../auth/policies';
+import { gatewayRegistrations } from '../../gateways';
+import { getGatewayAccount, saveGatewayAccount, viewOf } from '../../payments/gateway-accounts';
+import { actorOf, requireUser } from '../middleware';
+import { flash, formAction, page } from '../render';
+
+/**
+ * "Payment systems": a seller (the platform, or an agency) picks its gateway and enters what its
+ * provider gave it. Needs the billing permission and an admin role. Secrets are never shown again.
+ */
+export function paymentSystemRoutes(deps: Deps, scope: 'platform' | 'agency'): Router {
+  const r = Router();
+  r.use(requireUser(scope));
+  const sellerOf = (req: Request) => (scope === 'platform' ? null : actorOf(req).agencyId);
+  const base = `/${scope}/payment-systems`;
+
+  const locals = async (req: Request) => {
+    requireBilling(actorOf(req));
+    const account = await getGatewayAccount(deps, sellerOf(req));
+    return {
+      title: 'Payment systems',
+      base,
+      account: account ? viewOf(account) : null,
+      registrations: gatewayRegistrations,
+      webhookUrl: account ? `${deps.config.publicUrl}/webhooks/${account.id}` : null,
+      callbackPattern: `${deps.config.publicUrl}/payments/callback/<payment id>`,
+      sandboxAvailable: deps.config.sandboxUrl !== null,
+    };
+  };
+  r.get('/payment-systems', async (req, res) => {
+    await page(res, 'payment-systems', await locals(req));
+  });
+  r.post('/payment-systems', formAction({
+    view: 'payment-systems',
+    locals,
+    action: async (req, res) => {
+      const actor = actorOf(req);
+      requireBilling(actor);
+      requireRole(actor, 'admin');
+      const saved = await saveGatewayAccount(deps, actor, sellerOf(req), req.body as Record<string, string>);
+      flash(req, `Payment system saved: ${saved.kind} (${saved.mode} mode).`);
+      res.redirect(base);
+    },
+  }));
+  return r;
+}

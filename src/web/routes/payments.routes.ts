@@ -1,0 +1,63 @@
+import express, { Router, type Request, type Response } from 'express';
+import type { Deps } from '../../deps';
+import { formatMoney } from '../../lib/money';
+import { goToGateway, handleCallback, handleWebhook } from '../../payments/checkout-flow';
+import { errors } from '../../lib/errors';
+import type { WebContext } from '../app';
+import { page } from '../render';
+
+/** Pages served without a session (the buyer may come back from a bank on another site). */
+function anonymousLocals(req: Request, res: Response, next: () => void) {
+  Object.assign(res.locals, { principal: null, csrfToken: '', flash: null, currentPath: req.path, testClock: null, form: {}, errors: {} });
+  next();
+}
+
+const strings = (v: unknown): Record<string, string> =>
+  Object.fromEntries(Object.entries((v ?? {}) as Record<string, unknown>).map(([k, x]) => [k, Array.isArray(x) ? String(x[0] ?? '') : x === undefined || x === null ? '' : String(x)]));
+
+/**
+ * The buyer's way to the seller's gateway and back:
+ * - GET /payments/go/:id?sig=  signed pay link: starts the payment (redirect or auto-posted form)
+ * - GET|POST /payments/callback/:id  the gateway sends the buyer back here (verified, applied once)
+ * Mounted before sessions and CSRF: a bank posts back cross-site, with no Kontor cookie or token.
+ */
+export function paymentRoutes(deps: Deps, web: WebContext): Router {
+  const r = Router();
+  r.use(anonymousLocals);
+  r.use(express.urlencoded({ extended: false, limit: '64kb' }));
+  const money = (minor: number, currency: string) => formatMoney(minor, currency, 'en');
+
+  r.get('/go/:paymentId', async (req, res) => {
+    const paymentId = String(req.params.paymentId);
+    if (!web.payLinks.verify(paymentId, req.query.sig)) throw errors.notFound('Payment');
+    const next = await goToGateway(deps, { paymentId, ip: req.ip ?? '127.0.0.1', standIn: web.gateway });
+    if (next.kind === 'redirect') return res.redirect(next.url);
+    if (next.kind === 'settled') return page(res, 'payments/result', { title: 'Payment', result: next, money });
+    // The form posts to the bank's 3D gate: allow exactly that origin as a form target.
+    const origin = new URL(next.action).origin;
+    const csp = res.getHeader('content-security-policy');
+    if (typeof csp === 'string') res.setHeader('content-security-policy', csp.replace("form-action 'self'", `form-action 'self' ${origin}`));
+    return page(res, 'payments/post-to-gateway', { title: 'Continue to payment', action: next.action, fields: next.fields });
+  });
+
+  const callback = async (req: Request, res: Response) => {
+    const result = await handleCallback(deps, { paymentId: String(req.params.paymentId), body: strings(req.body), query: strings(req.query) });
+    const status = result.outcome === 'failed' ? 402 : 200;
+    await page(res, 'payments/result', { title: 'Payment', result, money }, status);
+  };
+  r.get('/callback/:paymentId', callback);
+  r.post('/callback/:paymentId', callback);
+  return r;
+}
+
+/** POST /webhooks/:gatewayAccountId: raw body kept for the signature check and storage. */
+export function webhookRoutes(deps: Deps): Router {
+  const r = Router();
+  r.post('/:accountId', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
+    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : v]));
+    const result = await handleWebhook(deps, { accountId: String(req.params.accountId), rawBody, headers });
+    res.json({ received: true, duplicate: result.duplicate, applied: result.applied });
+  });
+  return r;
+}
