@@ -1,0 +1,59 @@
+import { and, eq } from 'drizzle-orm';
+import { paymentEvents, payments } from '../../db/schema';
+import { recordAudit } from '../audit/audit.repository';
+import type { Actor } from '../auth/actor';
+import { requireBilling, requireRole } from '../auth/policies';
+import type { Deps } from '../deps';
+import { AppError, errors } from '../lib/errors';
+import { newId } from '../lib/ids';
+import { GatewayTimeoutError, type Payment } from './gateway';
+import { gatewayOf } from './gateway-accounts';
+import { gatewayAccounts } from '../../db/schema';
+
+/**
+ * A seller's admin refunds a confirmed payment in full, through the gateway it was paid with
+ * (offline and sandbox stand-in payments are recorded as refunded: the money goes back by hand).
+ * The gateway call carries `refund:<payment id>` as its idempotency key, so a retry after a
+ * timeout refunds once. Money only: credits already delivered are adjusted separately.
+ */
+export async function refundPayment(deps: Deps, params: { actor: Actor; paymentId: string; reason: unknown }): Promise<Payment> {
+  const { actor } = params;
+  requireBilling(actor);
+  requireRole(actor, 'admin');
+  const reason = typeof params.reason === 'string' ? params.reason.trim() : '';
+  if (!reason || reason.length > 500) throw new AppError('validation_failed', 422, 'Give a reason for the refund (at most 500 characters).', { fields: { reason: 'Give a reason for the refund.' } });
+  const [payment] = await deps.db.select().from(payments).where(eq(payments.id, params.paymentId));
+  // The seller's own payments only: the platform refunds its sales, an agency its own.
+  const sellerOk = payment && (actor.scope === 'platform' ? payment.sellerAgencyId === null : actor.scope === 'agency' && payment.sellerAgencyId === actor.agencyId);
+  if (!payment || !sellerOk) throw errors.notFound('Payment');
+  if (payment.status === 'refunded') throw errors.conflict('already_refunded', 'This payment was already refunded: nothing changed.');
+  if (payment.status !== 'confirmed') throw errors.conflict('not_refundable', `Only a confirmed payment can be refunded; this one is ${payment.status}.`);
+
+  const idempotencyKey = `refund:${payment.id}`;
+  let gatewayReference: string | null = null;
+  if (payment.gatewayAccountId) {
+    const [account] = await deps.db.select().from(gatewayAccounts).where(eq(gatewayAccounts.id, payment.gatewayAccountId));
+    if (!account) throw new AppError('gateway_changed', 409, 'The payment system this payment was made with is no longer configured; refund it at the provider.');
+    let result;
+    try {
+      result = await gatewayOf(deps, account).refund(payment, payment.amountMinor, idempotencyKey);
+    } catch (err) {
+      if (err instanceof GatewayTimeoutError) throw new AppError('gateway_timeout', 504, 'The payment system did not answer in time. Try again: the refund cannot happen twice.');
+      throw err;
+    }
+    if (result.status === 'failed') throw new AppError('refund_failed', 402, `The payment system refused the refund: ${result.reason}`);
+    gatewayReference = result.gatewayReference;
+  }
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(payments)
+      .set({ status: 'refunded', refundedMinor: payment.amountMinor, refundedAt: now })
+      .where(and(eq(payments.id, payment.id), eq(payments.status, 'confirmed')))
+      .returning();
+    if (!updated) throw errors.conflict('already_refunded', 'This payment was already refunded: nothing changed.');
+    await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: payment.id, fromStatus: 'confirmed', toStatus: 'refunded', raw: { via: 'refund', reason, gatewayReference }, createdAt: now });
+    await recordAudit(tx, actor, { action: 'payment.refunded', targetType: 'payment', targetId: payment.id, agencyId: payment.sellerAgencyId, data: { amountMinor: payment.amountMinor, currency: payment.currency, gateway: payment.gateway, reason, gatewayReference } }, now);
+    return updated;
+  });
+}
