@@ -10,6 +10,7 @@ import { ensurePlatform } from './bootstrap/platform';
 import { seedDemo } from './demo/seed';
 import { AppError, ValidationError } from './lib/errors';
 import { startRuntime } from './runtime';
+import { rotateGatewaySecrets } from './payments/gateway-accounts';
 import { createPlatformAdmin } from './users/users.usecases';
 
 const usage = `Usage: npm run kontor -- <command>
@@ -21,6 +22,7 @@ const usage = `Usage: npm run kontor -- <command>
   key create --scope agency --agency ID     create an agency API key; prints only the key
   job run <name>                            run a job now (${jobNames().join(', ')})
   demo seed                                 seed the demo world into an empty database
+  secrets rotate                            re-seal gateway secrets with the first key of SECRET_KEYS
 `;
 
 const { positionals, values } = parseArgs({
@@ -56,6 +58,9 @@ try {
     if (values.scope === 'agency' && !values.agency) throw new AppError('usage', 2, '--agency ID is required for an agency key');
     const { key } = await createApiKey(deps, { actor: systemActor('cli'), owner, input: { name: values.name ?? 'CLI key' } });
     process.stdout.write(`${key}\n`);
+  } else if (cmd === 'secrets' && sub === 'rotate') {
+    const { rotated, total } = await rotateGatewaySecrets(deps);
+    err(`re-sealed ${rotated} of ${total} gateway accounts with key ${deps.config.secretKeys[0]!.id}`);
   } else if (cmd === 'job' && sub === 'run' && arg) {
     const processor = createProcessors(deps)[arg];
     if (!processor) throw new AppError('usage', 2, `unknown job "${arg}"; jobs: ${jobNames().join(', ')}`);

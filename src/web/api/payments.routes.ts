@@ -2,6 +2,8 @@ import { Router, type Request } from 'express';
 import type { Deps } from '../../deps';
 import type { Payment } from '../../payments/gateway';
 import { refundPayment } from '../../payments/refunds';
+import { addTestPaymentMethod, buyerOf, listPaymentMethods, makeDefaultPaymentMethod, paymentMethodJson, removePaymentMethod } from '../../payments/payment-methods';
+import { requireBilling } from '../../auth/policies';
 import { actorOf } from '../middleware';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
@@ -17,6 +19,24 @@ export function paymentApiRoutes(deps: Deps): Router {
   const r = Router();
   r.post('/payments/:id/refund', async (req, res) => {
     res.json(paymentJson(await refundPayment(deps, { actor: actorOf(req), paymentId: String(req.params.id), reason: body(req).reason })));
+  });
+
+  // The caller's saved cards at its seller's gateway (agency: the platform's; sub-account: its agency's).
+  r.get('/payment-methods', async (req, res) => {
+    const actor = actorOf(req);
+    requireBilling(actor);
+    res.json({ data: (await listPaymentMethods(deps, buyerOf(actor))).map(paymentMethodJson) });
+  });
+  r.post('/payment-methods', async (req, res) => {
+    res.status(201).json(paymentMethodJson(await addTestPaymentMethod(deps, { actor: actorOf(req), input: body(req) })));
+  });
+  r.post('/payment-methods/:id/default', async (req, res) => {
+    await makeDefaultPaymentMethod(deps, { actor: actorOf(req), id: String(req.params.id) });
+    res.status(204).end();
+  });
+  r.delete('/payment-methods/:id', async (req, res) => {
+    await removePaymentMethod(deps, { actor: actorOf(req), id: String(req.params.id) });
+    res.status(204).end();
   });
   return r;
 }
