@@ -1,5 +1,5 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import type { Tx } from '../../db/client';
+import type { DbOrTx, Tx } from '../../db/client';
 import { agencies, memberships, notifications, subAccounts, users } from '../../db/schema';
 import { newId } from '../lib/ids';
 import { queueEmail } from '../mail/outbox';
@@ -30,7 +30,7 @@ export async function applyLowBalanceRule(tx: Tx, a: LowBalanceState, now: Date)
   await tx.insert(notifications).values({
     id: noticeId, agencyId: a.agencyId, subAccountId: a.subAccountId, kind: 'low_balance', message, data: { balance: a.balance, threshold: a.threshold }, createdAt: now,
   });
-  const { to, cc, name } = await recipients(tx, a.agencyId, a.subAccountId);
+  const { to, cc, name } = await accountRecipients(tx, a.agencyId, a.subAccountId);
   if (to.length === 0) return null;
   return queueEmail(tx, {
     idempotencyKey: `low-balance:${noticeId}`,
@@ -45,7 +45,7 @@ export async function applyLowBalanceRule(tx: Tx, a: LowBalanceState, now: Date)
 }
 
 /** The account's billing email (and CCs for an agency); without one, its owners. */
-async function recipients(tx: Tx, agencyId: string, subAccountId: string | null) {
+export async function accountRecipients(tx: DbOrTx, agencyId: string, subAccountId: string | null) {
   if (subAccountId) {
     const [sub] = await tx.select({ email: subAccounts.billingEmail, name: subAccounts.name }).from(subAccounts).where(eq(subAccounts.id, subAccountId));
     const to = sub?.email ? [sub.email] : await owners(tx, agencyId, subAccountId);
@@ -56,7 +56,7 @@ async function recipients(tx: Tx, agencyId: string, subAccountId: string | null)
   return { to, cc: agency?.email ? agency.cc : [], name: `${agency?.name ?? 'agency'} pool` };
 }
 
-async function owners(tx: Tx, agencyId: string, subAccountId: string | null): Promise<string[]> {
+async function owners(tx: DbOrTx, agencyId: string, subAccountId: string | null): Promise<string[]> {
   const rows = await tx
     .select({ email: users.email })
     .from(memberships)
