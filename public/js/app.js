@@ -15,12 +15,3 @@ document.addEventListener('submit', (event) => {
   form.dataset.submitting = '1';
 });
 
-// A form marked data-autosubmit (the post to a bank's 3D gate) submits itself once on load;
-// without JavaScript the buyer presses its button.
-document.addEventListener('DOMContentLoaded', () => {
-  const form = document.querySelector('form[data-autosubmit]');
-  if (form && !form.dataset.submitting) {
-    form.dataset.submitting = '1';
-    form.submit();
-  }
-});

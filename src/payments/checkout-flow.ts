@@ -72,7 +72,7 @@ async function buyerOf(deps: Pick<Deps, 'db'>, payment: Payment): Promise<{ id: 
 
 export type GoResult =
   | { kind: 'redirect'; url: string }
-  | { kind: 'form'; action: string; fields: Record<string, string> }
+  | { kind: 'form'; action: string; fields: Record<string, string>; lang: 'en' | 'tr' }
   | { kind: 'settled'; outcome: string; payment: Payment; returnPath: string; message: string };
 
 /** The buyer arrives through a signed pay link: start the payment at the seller's gateway. */
@@ -101,7 +101,7 @@ export async function goToGateway(deps: Deps, params: { paymentId: string; ip: s
     await deps.db.update(payments).set({ gatewayReference: next.gatewayReference }).where(and(eq(payments.id, payment.id), eq(payments.status, 'pending')));
   }
   if (next.kind === 'redirect') return { kind: 'redirect', url: next.url };
-  if (next.kind === 'form') return { kind: 'form', action: next.action, fields: next.fields };
+  if (next.kind === 'form') return { kind: 'form', action: next.action, fields: next.fields, lang: buyer.lang };
   const settled = await applyOutcome(deps, payment, { paymentId: payment.id, approved: next.approved, ...(next.reason ? { reason: next.reason } : {}), ...(next.gatewayReference ? { gatewayReference: next.gatewayReference } : {}) }, { via: 'start', ...next.raw });
   return { kind: 'settled', ...settled, returnPath: checkout.returnPath };
 }

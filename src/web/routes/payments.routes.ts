@@ -37,7 +37,7 @@ export function paymentRoutes(deps: Deps, web: WebContext): Router {
     const origin = new URL(next.action).origin;
     const csp = res.getHeader('content-security-policy');
     if (typeof csp === 'string') res.setHeader('content-security-policy', csp.replace("form-action 'self'", `form-action 'self' ${origin}`));
-    return page(res, 'payments/post-to-gateway', { title: 'Continue to payment', action: next.action, fields: next.fields });
+    return res.render('payments/post-to-gateway', { start: { action: next.action, fields: next.fields }, lang: next.lang });
   });
 
   const callback = async (req: Request, res: Response) => {
