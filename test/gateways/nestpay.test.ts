@@ -61,6 +61,11 @@ function payment(over: Partial<Payment> = {}): Payment {
     gatewayReference: null,
     failureReason: null,
     confirmedAt: null,
+    gatewayAccountId: null,
+    paymentMethodId: null,
+    idempotencyKey: null,
+    refundedMinor: 0,
+    refundedAt: null,
     createdAt: new Date(),
     ...over,
   };

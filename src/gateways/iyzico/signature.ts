@@ -58,6 +58,8 @@ export const IYZICO_RESPONSE_SIGNATURE_FIELDS = {
   checkoutFormRetrieve: [
     'paymentStatus', 'paymentId', 'currency', 'basketId', 'conversationId', 'paidPrice', 'price', 'token',
   ],
+  /** Refund v2 (/v2/payment/refund), as iyzipay-node's samples/IyziPayRefundV2Samples.js checks it. */
+  refundV2: ['paymentId', 'conversationId'],
   /** Form POSTed by iyzico to the merchant's callbackUrl after 3DS. */
   threedsCallback: ['conversationData', 'conversationId', 'mdStatus', 'paymentId', 'status'],
 } as const satisfies Record<string, readonly string[]>;
