@@ -21,6 +21,7 @@ import { agencyCreditRoutes, portalCreditRoutes } from './routes/credits.routes'
 import { agencyPackageRoutes, portalPackageRoutes, sandboxRoutes } from './routes/packages.routes';
 import { SandboxGateway } from '../payments/sandbox-gateway';
 import { PayLinks } from '../payments/checkout-flow';
+import { mountSandboxes } from '../payments/sandboxes';
 import { paymentRoutes, webhookRoutes } from './routes/payments.routes';
 import { paymentSystemRoutes } from './routes/payment-systems.routes';
 import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.routes';
@@ -91,6 +92,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
 
 
   // Gateways post back and send webhooks with no Kontor session or CSRF token: verified instead.
+  // The offline gateway sandboxes (outside production) are "other sites" too.
+  mountSandboxes(app, deps);
   app.use('/payments', paymentRoutes(deps, web));
   app.use('/webhooks', webhookRoutes(deps));
 
