@@ -29,12 +29,18 @@ export interface Harness {
 }
 
 /** An app like the core's: the sandbox mounted at `/`, a webhook receiver, Kontor's assets. */
-export async function startHarness(opts: { hangMs: number; extra?: (app: Express, h: Harness) => void }): Promise<Harness> {
+export async function startHarness(opts: { hangMs: number; csp?: boolean; extra?: (app: Express, h: Harness) => void }): Promise<Harness> {
   const app = express();
   const merchants = new Map<string, StripeSandboxMerchant>();
   const webhooks: ReceivedWebhook[] = [];
   const sandbox = createStripeSandbox({ resolveMerchant: async (key) => merchants.get(key) ?? null, hangMs: opts.hangMs });
   const h = { app, sandbox, webhooks, merchants } as Harness;
+  if (opts.csp) {
+    app.use((_req, res, next) => {
+      res.set('Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'");
+      next();
+    });
+  }
   app.use(sandbox);
   app.post('/hooks/stripe/:seller', express.raw({ type: '*/*' }), (req, res) => {
     const headers: Record<string, string | undefined> = {};

@@ -34,7 +34,7 @@ export const stripeTestCards: readonly StripeTestCard[] = [
   { key: 'chargeDeclinedProcessingError', token: 'pm_card_chargeDeclinedProcessingError', number: '4000 0000 0000 0119', brand: 'visa', last4: '0119', behaviour: 'processing_error', label: 'Fails (processing_error)' },
   { key: 'authenticationRequired', token: 'pm_card_authenticationRequired', number: '4000 0027 6000 3184', brand: 'visa', last4: '3184', behaviour: 'authenticate', label: '3D Secure required on every payment' },
   { key: 'chargeCustomerFail', token: 'pm_card_chargeCustomerFail', number: '4000 0000 0000 0341', brand: 'visa', last4: '0341', behaviour: 'decline_after_attach', label: 'Saves fine, every charge is declined' },
-  { key: 'sandboxTimeout', token: 'pm_card_sandboxTimeout', number: '4000 0000 0000 1000', brand: 'visa', last4: '1000', behaviour: 'hang', label: 'Charged, but the answer comes too late (timeout)' },
+  { key: 'sandboxTimeout', token: 'pm_card_sandboxTimeout', number: '4000 0000 0000 1000', brand: 'visa', last4: '1000', behaviour: 'hang', label: 'Off-session: charged, answer too late (timeout); here: processing, then succeeds' },
   { key: 'sandboxApiError', token: 'pm_card_sandboxApiError', number: '4000 0000 0000 1018', brand: 'visa', last4: '1018', behaviour: 'api_error', label: 'Stripe fails with a 500 api_error' },
 ];
 
