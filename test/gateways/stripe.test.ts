@@ -320,6 +320,21 @@ describe('Stripe gateway against the fake Stripe API (stripe-node over HTTP)', (
       expect(chargesOf(payment.id).map((c) => c.status)).to.deep.equal(['failed']);
     });
 
+    it('a saved card declined with the buyer present completes as not approved; the card page still works for that payment', async () => {
+      const saved = await gw.saveTestCard(customer, 'declined');
+      const payment = makePayment();
+      const ctx = { callbackUrl: callbackUrl(payment), lang: 'en' as const, description: 'Top-up', buyer };
+      const first = await gw.start(payment, { ...ctx, savedMethod: saved });
+      expect(first).to.deep.include({ kind: 'completed', approved: false, reason: 'Your card was declined.' });
+      expect(first.gatewayReference).to.match(/^pi_/);
+      const byPage = await gw.start(payment, ctx);
+      expect(byPage.kind).to.equal('redirect');
+      expect(byPage.gatewayReference).to.not.equal(first.gatewayReference);
+      const { returnedTo } = await payOnHostedPage(h.base, (byPage as { url: string }).url, 'pm_card_visa');
+      expect(await gw.verifyCallback({ ...payment, gatewayReference: byPage.gatewayReference! }, { query: queryOf(returnedTo), body: {} })).to.deep.include({ approved: true });
+      expect(chargesOf(payment.id).map((c) => c.status)).to.deep.equal(['failed', 'succeeded']);
+    });
+
     it('a 3DS card off-session answers requires_action (authentication_required)', async () => {
       const saved = await gw.saveTestCard(customer, '3ds');
       expect(saved.last4).to.equal('3184');

@@ -107,8 +107,9 @@ export class StripeGateway implements PaymentGateway {
       metadata: { [PAYMENT_ID_KEY]: payment.id },
       allowed_payment_method_types: ['card'],
     };
-    // One PaymentIntent per Kontor payment: starting again returns the same intent.
-    const idempotencyKey = `kontor-start-${payment.id}`;
+    // One PaymentIntent per payment and way of paying: starting again returns the same intent
+    // (a double click never makes two), and paying by card page after a declined saved card can.
+    const idempotencyKey = ctx.savedMethod ? `kontor-start-${payment.id}-${ctx.savedMethod.methodRef}` : `kontor-start-${payment.id}-page`;
 
     if (ctx.savedMethod) {
       let pi: Stripe.PaymentIntent;
