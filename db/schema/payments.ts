@@ -118,6 +118,8 @@ export const gatewayWebhooks = pgTable(
     type: text('type').notNull(),
     payload: text('payload').notNull(),
     headers: jsonb('headers').$type<Record<string, string>>().notNull(),
+    /** The outcome as verified on receipt (signatures can expire: Stripe's after 5 minutes). */
+    outcome: jsonb('outcome'),
     receivedAt: tstz('received_at').notNull().defaultNow(),
     processedAt: tstz('processed_at'),
     error: text('error'),

@@ -4,6 +4,7 @@ import { gatewayAccounts } from '../../db/schema';
 import type { Deps } from '../deps';
 import { createIyzicoSandbox } from '../gateways/iyzico';
 import { createNestpaySandbox } from '../gateways/nestpay';
+import { createStripeSandbox } from '../gateways/stripe';
 import { credentialsOf, type GatewayAccount } from './gateway-accounts';
 
 /**
@@ -23,6 +24,21 @@ export function mountSandboxes(app: Express, deps: Deps): void {
   };
   const webhookUrl = (account: GatewayAccount) => `${deps.config.sandboxUrl}/webhooks/${account.id}`;
 
+  // Stripe's fake API answers /v1/* at the root (stripe-node has no base path) and its pages under
+  // /sandbox/stripe; anything else goes on to the app. Secret keys are sealed, so the merchant is
+  // found by opening the (few) test-mode Stripe accounts.
+  app.use(createStripeSandbox({
+    resolveMerchant: async (secretKey) => {
+      const rows = await deps.db.select().from(gatewayAccounts).where(and(eq(gatewayAccounts.kind, 'stripe'), eq(gatewayAccounts.mode, 'test')));
+      for (const account of rows) {
+        const creds = credentialsOf(deps, account);
+        if (creds.secretKey === secretKey) return { id: account.id, webhookSecret: creds.webhookSecret ?? '', webhookUrl: webhookUrl(account) };
+      }
+      return null;
+    },
+    publicUrl: deps.config.publicUrl,
+    hangMs: deps.config.gatewayTimeoutMs + 1_000,
+  }));
   app.use('/sandbox/nestpay', createNestpaySandbox({
     resolveMerchant: async (clientId) => {
       const m = await find('nestpay', 'clientId', clientId);
