@@ -4,10 +4,13 @@ import { dispatchEmails, pendingEmailIds, SEND_MAIL_JOB, sendQueuedEmail } from 
 import type { Processors } from '../src/queue';
 import { pruneExpiredSessions } from '../src/web/session-store';
 import { GRANT_PURCHASE_JOB, grantPurchase, paidPurchaseIds } from '../src/purchases/purchases.usecases';
-import { runSubscriptionGrants, SUBSCRIPTION_GRANTS_JOB } from '../src/subscriptions/grants';
+import { SUBSCRIPTION_GRANTS_JOB } from '../src/subscriptions/grants';
+import { runGrantsWithAutoBilling } from '../src/auto-billing/grants-hook';
+import { reconcileAutoBilling } from '../src/auto-billing/auto-billing.usecases';
 import { reconcilePayments } from '../src/payments/checkout-flow';
 
 export const RECONCILE_PAYMENTS_JOB = 'payments.reconcile';
+export const AUTO_BILLING_RECONCILE_JOB = 'auto-billing.reconcile';
 
 export const TICK_JOB = 'tick';
 export const TICK_EVERY_MS = 60_000;
@@ -19,7 +22,10 @@ export function createProcessors(deps: Deps): Processors {
     // A paid purchase not granted yet (pool short, crash): tried again; it is never dropped.
     [GRANT_PURCHASE_JOB]: async (data) => grantPurchase(deps, String(data.purchaseId)),
 
-    [SUBSCRIPTION_GRANTS_JOB]: async () => runSubscriptionGrants(deps),
+    // Monthly grants; agencies with auto-billing on top up their pool first when it is short.
+    [SUBSCRIPTION_GRANTS_JOB]: async () => runGrantsWithAutoBilling(deps),
+
+    [AUTO_BILLING_RECONCILE_JOB]: async () => reconcileAutoBilling(deps),
 
     // Confirmed at a gateway but not applied here (lost callback, webhook that failed to apply).
     [RECONCILE_PAYMENTS_JOB]: async () => reconcilePayments(deps),
@@ -36,9 +42,10 @@ export function createProcessors(deps: Deps): Processors {
       // Minute-keyed: two ticks in the same minute (two schedulers) run the grants once.
       await deps.queue.enqueue(SUBSCRIPTION_GRANTS_JOB, {}, { jobId: `grants:${Math.floor(now / 60_000)}` });
       await deps.queue.enqueue(RECONCILE_PAYMENTS_JOB, {}, { jobId: `reconcile:${Math.floor(now / 60_000)}` });
+      await deps.queue.enqueue(AUTO_BILLING_RECONCILE_JOB, {}, { jobId: `auto-billing:${Math.floor(now / 60_000)}` });
       return { emailsRequeued: stale.length, purchasesRetried: waiting.length };
     },
   };
 }
 
-export const jobNames = () => [SEND_MAIL_JOB, TICK_JOB, GRANT_PURCHASE_JOB, SUBSCRIPTION_GRANTS_JOB, RECONCILE_PAYMENTS_JOB];
+export const jobNames = () => [SEND_MAIL_JOB, TICK_JOB, GRANT_PURCHASE_JOB, SUBSCRIPTION_GRANTS_JOB, RECONCILE_PAYMENTS_JOB, AUTO_BILLING_RECONCILE_JOB];

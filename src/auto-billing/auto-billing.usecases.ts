@@ -5,7 +5,7 @@ import {
   agencies, autoBillingCharges, autoBillingSettings, notifications, packages, packageVersions, paymentEvents, paymentMethods, payments, platform, subAccounts, topupPackages,
   type AutoBillingTrigger,
 } from '../../db/schema';
-import type { Tx } from '../../db/client';
+import type { DbOrTx, Tx } from '../../db/client';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole } from '../auth/policies';
@@ -54,7 +54,7 @@ interface Offer {
   timeZone: string;
 }
 
-async function offerOf(deps: Pick<Deps, 'db'>, owner: AccountOwner, currency: string | null): Promise<Offer> {
+async function offerOf(deps: { db: DbOrTx }, owner: AccountOwner, currency: string | null): Promise<Offer> {
   if (!owner.subAccountId) {
     const [p] = await deps.db.select().from(platform).limit(1);
     const rows = await deps.db.select().from(topupPackages).where(and(isNull(topupPackages.sellerAgencyId), isNull(topupPackages.archivedAt)));
@@ -73,7 +73,7 @@ async function offerOf(deps: Pick<Deps, 'db'>, owner: AccountOwner, currency: st
 }
 
 /** An agency's published credit packages without chatbots: what its clients' auto-billing buys. */
-async function creditPackagesOf(deps: Pick<Deps, 'db'>, agencyId: string) {
+async function creditPackagesOf(deps: { db: DbOrTx }, agencyId: string) {
   const rows = await deps.db
     .select({ id: packages.id, credits: packageVersions.credits, priceMinor: packageVersions.priceMinor, currency: packageVersions.currency, name: packageVersions.name })
     .from(packages)
@@ -197,7 +197,7 @@ export async function listAutoBillingCharges(deps: Pick<Deps, 'db'>, actor: Acto
 
 const monthOf = (at: Date, zone: string) => DateTime.fromJSDate(at, { zone }).toFormat('yyyy-MM');
 
-async function spentThisMonth(db: Deps['db'], ownerKey: string, month: string): Promise<number> {
+async function spentThisMonth(db: DbOrTx, ownerKey: string, month: string): Promise<number> {
   const [row] = await db
     .select({ total: sql<string>`coalesce(sum(${autoBillingCharges.amountMinor}), 0)` })
     .from(autoBillingCharges)
@@ -217,7 +217,7 @@ export interface Need {
 
 export type EnsureResult = 'covered' | 'off';
 
-async function available(deps: Pick<Deps, 'db' | 'clock'>, owner: AccountOwner): Promise<{ credits: number; freeSlots: number }> {
+async function available(deps: { db: DbOrTx; clock: Deps['clock'] }, owner: AccountOwner): Promise<{ credits: number; freeSlots: number }> {
   const now = deps.clock.now();
   const [acct] = rowsOf<{ balance: string }>(await deps.db.execute(sql`
     select coalesce(sum(l.remaining), 0) as balance
@@ -243,34 +243,85 @@ export async function ensureFunds(deps: Deps, need: Need): Promise<EnsureResult>
     const settings = await getAutoBillingSettings(deps, need.owner);
     if (!settings.enabled) return 'off';
     if (need.owner.subAccountId && !(await subAccountsQualify(deps, need.owner.agencyId))) return 'off';
-    const have = await available(deps, need.owner);
-    const deficitCredits = Math.max(0, need.credits - have.credits);
-    const deficitChatbots = Math.max(0, (need.chatbots ?? 0) - have.freeSlots);
-    if (deficitCredits === 0 && deficitChatbots === 0) return 'covered';
-
-    const inFlight = await pendingCharge(deps, settings.ownerKey);
-    if (inFlight?.status === 'pending') {
-      await waitForCharge(deps, inFlight.id);
+    const step = await decide(deps, settings, need);
+    if (step.kind === 'covered' || step.kind === 'off') return step.kind;
+    if (step.kind === 'wait') {
+      await waitForCharge(deps, step.charge.id);
       continue;
     }
-    if (inFlight) {
+    if (step.kind === 'deliver') {
       // Paid but not delivered yet (e.g. the pool was short at that instant): deliver, never buy again.
-      await deliver(deps, inFlight.id, inFlight.status as 'succeeded' | 'on_invoice');
+      await deliver(deps, step.charge.id, step.charge.status as 'succeeded' | 'on_invoice');
       continue;
     }
-    const now = deps.clock.now();
-    if (settings.retryAfter && settings.retryAfter > now) {
-      throw new AppError('auto_billing_backoff', 402, `Automatic top-up paused after a declined charge; next try after ${settings.retryAfter.toISOString()}.`);
-    }
-    const charge = await planAndInsert(deps, settings, need, deficitCredits, deficitChatbots);
-    if (!charge) continue; // another request inserted the pending charge first: share it
-    await runCharge(deps, charge, settings);
+    if (step.kind === 'backoff') throw new AppError('auto_billing_backoff', 402, `Automatic top-up paused after a declined charge; next try after ${step.until.toISOString()}.`);
+    if (step.kind === 'refuse') throw await refuse(deps, settings, need, step.code, step.message, step.extra);
+    await runCharge(deps, step.charge, settings);
   }
   throw new AppError('auto_billing_pending', 503, 'An automatic top-up is still being processed; try again shortly.');
 }
 
+type Step =
+  | { kind: 'covered' }
+  | { kind: 'off' }
+  | { kind: 'wait'; charge: AutoBillingCharge }
+  | { kind: 'deliver'; charge: AutoBillingCharge }
+  | { kind: 'charge'; charge: AutoBillingCharge }
+  | { kind: 'backoff'; until: Date }
+  | { kind: 'refuse'; code: string; message: string; extra: { month?: string; amountMinor?: number; currency?: string } };
+
+/**
+ * One decision under the account's settings row lock: is a charge in flight, is anything still
+ * missing, may we buy it (back-off, cap), and if so the pending charge is inserted. Deciding
+ * under the lock means two requests can never both see "nothing in flight, balance short" and
+ * charge twice; the gateway call itself happens after the lock is released.
+ */
+async function decide(deps: Deps, settings: AutoBillingSettings, need: Need): Promise<Step> {
+  const offer = await offerOf(deps, need.owner, settings.currency);
+  const now = deps.clock.now();
+  const month = monthOf(now, offer.timeZone);
+  return deps.db.transaction(async (tx): Promise<Step> => {
+    const [locked] = await tx.select().from(autoBillingSettings).where(eq(autoBillingSettings.ownerKey, settings.ownerKey)).for('update');
+    if (!locked?.enabled) return { kind: 'off' };
+    const inFlight = await pendingCharge({ db: tx }, settings.ownerKey);
+    if (inFlight) return inFlight.status === 'pending' ? { kind: 'wait', charge: inFlight } : { kind: 'deliver', charge: inFlight };
+    const have = await available({ db: tx, clock: deps.clock }, need.owner);
+    const deficitCredits = Math.max(0, need.credits - have.credits);
+    const deficitChatbots = Math.max(0, (need.chatbots ?? 0) - have.freeSlots);
+    if (deficitCredits === 0 && deficitChatbots === 0) return { kind: 'covered' };
+    if (locked.retryAfter && locked.retryAfter > now) return { kind: 'backoff', until: locked.retryAfter };
+
+    let items: AutoBillingCharge['items'] = [];
+    let credits = 0;
+    if (deficitCredits > 0) {
+      if (offer.packages.length === 0) return { kind: 'refuse', code: 'no_topup_packages', message: `No top-up package is on sale in ${offer.currency}.`, extra: { month } };
+      const selection = selectTopups(deficitCredits, offer.packages);
+      items = selection.items;
+      credits = selection.totalCredits;
+    }
+    if (deficitChatbots > 0 && offer.slotPriceMinor <= 0) return { kind: 'refuse', code: 'not_for_sale', message: 'Chatbot slots are not for sale yet.', extra: { month } };
+    const amountMinor = items.reduce((sum, i) => sum + i.priceMinor, 0) + deficitChatbots * offer.slotPriceMinor;
+    const spent = await spentThisMonth(tx, settings.ownerKey, month);
+    if (locked.monthlyCapMinor !== null && spent + amountMinor > locked.monthlyCapMinor) {
+      return {
+        kind: 'refuse', code: 'auto_billing_cap_reached',
+        message: `The monthly auto-billing cap of ${formatMoney(locked.monthlyCapMinor, offer.currency, 'en')} would be exceeded (spent ${formatMoney(spent, offer.currency, 'en')}, this top-up ${formatMoney(amountMinor, offer.currency, 'en')}).`,
+        extra: { month, amountMinor, currency: offer.currency },
+      };
+    }
+    const [row] = await tx
+      .insert(autoBillingCharges)
+      .values({
+        id: newId('abc'), ownerKey: settings.ownerKey, agencyId: need.owner.agencyId, subAccountId: need.owner.subAccountId, trigger: need.trigger, reference: need.reference,
+        deficitCredits, deficitChatbots, credits, chatbots: deficitChatbots, items, amountMinor, currency: offer.currency, status: 'pending', month, createdAt: now,
+      })
+      .returning();
+    return { kind: 'charge', charge: row! };
+  });
+}
+
 /** The account's charge in flight: pending at the gateway, or paid and not yet delivered. */
-async function pendingCharge(deps: Pick<Deps, 'db'>, ownerKey: string): Promise<AutoBillingCharge | undefined> {
+async function pendingCharge(deps: { db: DbOrTx }, ownerKey: string): Promise<AutoBillingCharge | undefined> {
   const [row] = await deps.db
     .select()
     .from(autoBillingCharges)
@@ -288,37 +339,6 @@ async function waitForCharge(deps: Deps, id: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new AppError('auto_billing_pending', 503, 'An automatic top-up is still being processed; try again shortly.');
-}
-
-async function planAndInsert(deps: Deps, settings: AutoBillingSettings, need: Need, deficitCredits: number, deficitChatbots: number): Promise<AutoBillingCharge | null> {
-  const offer = await offerOf(deps, need.owner, settings.currency);
-  const now = deps.clock.now();
-  const month = monthOf(now, offer.timeZone);
-  let items: AutoBillingCharge['items'] = [];
-  let credits = 0;
-  if (deficitCredits > 0) {
-    if (offer.packages.length === 0) throw await refuse(deps, settings, need, 'no_topup_packages', `No top-up package is on sale in ${offer.currency}.`);
-    const selection = selectTopups(deficitCredits, offer.packages);
-    items = selection.items;
-    credits = selection.totalCredits;
-  }
-  if (deficitChatbots > 0 && offer.slotPriceMinor <= 0) throw await refuse(deps, settings, need, 'not_for_sale', 'Chatbot slots are not for sale yet.');
-  const amountMinor = items.reduce((s, i) => s + i.priceMinor, 0) + deficitChatbots * offer.slotPriceMinor;
-  const spent = await spentThisMonth(deps.db, settings.ownerKey, month);
-  if (settings.monthlyCapMinor !== null && spent + amountMinor > settings.monthlyCapMinor) {
-    throw await refuse(deps, settings, need, 'auto_billing_cap_reached',
-      `The monthly auto-billing cap of ${formatMoney(settings.monthlyCapMinor, offer.currency, 'en')} would be exceeded (spent ${formatMoney(spent, offer.currency, 'en')}, this top-up ${formatMoney(amountMinor, offer.currency, 'en')}).`,
-      { month, amountMinor, currency: offer.currency });
-  }
-  const [row] = await deps.db
-    .insert(autoBillingCharges)
-    .values({
-      id: newId('abc'), ownerKey: settings.ownerKey, agencyId: need.owner.agencyId, subAccountId: need.owner.subAccountId, trigger: need.trigger, reference: need.reference,
-      deficitCredits, deficitChatbots, credits, chatbots: deficitChatbots, items, amountMinor, currency: offer.currency, status: 'pending', month, createdAt: now,
-    })
-    .onConflictDoNothing()
-    .returning();
-  return row ?? null;
 }
 
 /**

@@ -23,6 +23,7 @@ import { dispatchEmails, queueEmail } from '../mail/outbox';
 import { getPackage, requireReselling, type PackageVersion } from '../packages/packages.usecases';
 import type { CheckoutStarter, PaymentStart } from '../payments/gateway';
 import { createPayment, settlePayment } from '../payments/payments.usecases';
+import { ensureFunds } from '../auto-billing/auto-billing.usecases';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
 import { purchaseEmail } from './purchase-email';
 
@@ -212,7 +213,7 @@ export type GrantOutcome = 'granted' | 'already' | 'not_paid' | 'failed';
  * pool, starts or renews the subscription, enables departments, queues the emails. If it cannot
  * (pool or chatbot slots short), nothing is applied, the attempt is recorded and the agency told.
  */
-export async function grantPurchase(deps: Deps, purchaseId: string): Promise<GrantOutcome> {
+export async function grantPurchase(deps: Deps, purchaseId: string, autoBilled = false): Promise<GrantOutcome> {
   const now = deps.clock.now();
   try {
     const mailIds = await deps.db.transaction(async (tx) => {
@@ -264,9 +265,36 @@ export async function grantPurchase(deps: Deps, purchaseId: string): Promise<Gra
     return 'granted';
   } catch (err) {
     if (!(err instanceof AppError) || !['insufficient_credits', 'insufficient_chatbots'].includes(err.code)) throw err;
-    await recordGrantFailure(deps, purchaseId, err.message, now);
+    // The agency's pool or chatbot slots are short: auto-billing (when on) buys the shortfall from
+    // the platform, then the grant goes on. Otherwise (or if buying fails) it waits, retried.
+    let reason = err.message;
+    if (!autoBilled) {
+      try {
+        const needs = await purchaseNeeds(deps, purchaseId, now);
+        if (needs && (await ensureFunds(deps, { owner: { agencyId: needs.agencyId, subAccountId: null }, credits: needs.credits, chatbots: needs.chatbots, trigger: 'purchase', reference: `purchase:${purchaseId}` })) === 'covered') {
+          return grantPurchase(deps, purchaseId, true);
+        }
+      } catch (billingErr) {
+        if (!(billingErr instanceof AppError)) throw billingErr;
+        reason = `${err.message} Auto-billing: ${billingErr.message}`;
+      }
+    }
+    await recordGrantFailure(deps, purchaseId, reason, now);
     return 'failed';
   }
+}
+
+/** What granting a paid purchase takes out of its agency now: pool credits and free chatbot slots. */
+async function purchaseNeeds(deps: Deps, purchaseId: string, now: Date): Promise<{ agencyId: string; credits: number; chatbots: number } | null> {
+  const [p] = await deps.db.select().from(purchases).where(eq(purchases.id, purchaseId));
+  if (!p) return null;
+  const [v] = await deps.db.select().from(packageVersions).where(eq(packageVersions.id, p.packageVersionId));
+  if (!v) return null;
+  const state = await holdings(deps.db, p.subAccountId, now);
+  const renewal = v.type === 'subscription' && state.activeSubscription ? state.activeSubscription : null;
+  // A renewal starts later: its first month is granted then (by the monthly grants).
+  const credits = renewal ? 0 : v.credits;
+  return { agencyId: p.agencyId, credits, chatbots: Math.max(0, renewal ? v.chatbots - renewal.chatbots : v.chatbots) };
 }
 
 async function recordGrantFailure(deps: Deps, purchaseId: string, message: string, now: Date) {

@@ -7,7 +7,8 @@ import {
 } from '../../departments/departments.usecases';
 import type { Deps } from '../../deps';
 import { getSubAccount } from '../../tenancy/sub-accounts.usecases';
-import { recordUsage, recordUsageBatch } from '../../usage/usage.usecases';
+import { recordUsage, recordUsageBatch, usageEventSchema, type BatchResult } from '../../usage/usage.usecases';
+import { autoBillUsage } from '../../auto-billing/usage-hook';
 import type { WebContext } from '../app';
 import { actorOf, requireKeyScope } from '../middleware';
 import { packageState } from '../../purchases/purchases.usecases';
@@ -29,12 +30,22 @@ export function creditRoutes(deps: Deps, web: WebContext): Router {
 
   // The hot path: sub-account keys charge their balance, agency keys their pool.
   r.post('/usage', async (req, res) => {
-    const result = await recordUsage(web.recorder, actorOf(req), body(req));
+    const actor = actorOf(req);
+    let result = await recordUsage(web.recorder, actor, body(req));
+    // Out of credits: auto-billing (when on) buys them and the request goes on (src/auto-billing).
+    if (result.status === 402) result = (await autoBillUsage(deps, web.recorder, actor, [usageEventSchema.parse(body(req))], [result]))[0] ?? result;
     if (result.status === 200) res.json({ charged: result.charged, balance: result.balance });
     else res.status(result.status).json({ error: result.error, message: result.message });
   });
   r.post('/usage/batch', async (req, res) => {
-    res.json({ results: await recordUsageBatch(web.recorder, actorOf(req), body(req)) });
+    const actor = actorOf(req);
+    let results: BatchResult[] = await recordUsageBatch(web.recorder, actor, body(req));
+    if (results.some((x) => x.status === 402)) {
+      const raw = (body(req).events ?? []) as unknown[];
+      const events = raw.map((e) => { const p = usageEventSchema.safeParse(e); return p.success ? p.data : null; });
+      results = (await autoBillUsage(deps, web.recorder, actor, events, results)) as BatchResult[];
+    }
+    res.json({ results });
   });
 
   r.get('/balance', async (req, res) => {

@@ -14,6 +14,7 @@ import { creditRoutes } from './credits.routes';
 import { packageRoutes } from './packages.routes';
 import { catalogRoutes } from './catalog.routes';
 import { paymentApiRoutes } from './payments.routes';
+import { autoBillingApiRoutes } from './auto-billing.routes';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const pageParams = (req: Request) => ({
@@ -107,6 +108,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   r.use(packageRoutes(deps));
   r.use(catalogRoutes(deps, web));
   r.use(paymentApiRoutes(deps));
+  r.use(autoBillingApiRoutes(deps));
 
   // Outside production only: the test clock. In production the route does not exist.
   if (deps.testClock) {

@@ -1,0 +1,44 @@
+import { Router, type Request } from 'express';
+import type { AutoBillingCharge, AutoBillingView } from '../../auto-billing/auto-billing.usecases';
+import { listAutoBillingCharges, updateAutoBilling, viewAutoBilling } from '../../auto-billing/auto-billing.usecases';
+import type { Deps } from '../../deps';
+import { actorOf } from '../middleware';
+
+const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
+
+export const autoBillingJson = (v: AutoBillingView) => ({
+  available: v.available,
+  unavailableReason: v.unavailableReason,
+  enabled: v.settings.enabled,
+  monthlyCapMinor: v.settings.monthlyCapMinor,
+  currency: v.currency,
+  paymentMethodId: v.settings.paymentMethodId,
+  notifyEmails: v.settings.notifyEmails,
+  spentThisMonthMinor: v.spentThisMonthMinor,
+  consecutiveDeclines: v.settings.consecutiveDeclines,
+  retryAfter: v.settings.retryAfter?.toISOString() ?? null,
+  disabledReason: v.settings.disabledReason,
+  /** The seller's gateway cannot charge a saved card: top-ups go on the open invoice. */
+  onInvoice: v.onInvoice,
+});
+
+export const autoBillingChargeJson = (c: AutoBillingCharge) => ({
+  id: c.id, trigger: c.trigger, status: c.status, deficitCredits: c.deficitCredits, deficitChatbots: c.deficitChatbots, credits: c.credits, chatbots: c.chatbots,
+  items: c.items, amountMinor: c.amountMinor, currency: c.currency, paymentId: c.paymentId, failureReason: c.failureReason,
+  createdAt: c.createdAt.toISOString(), completedAt: c.completedAt?.toISOString() ?? null, deliveredAt: c.deliveredAt?.toISOString() ?? null,
+});
+
+/** An agency's (from the platform) or a sub-account's (from its agency) auto-billing. */
+export function autoBillingApiRoutes(deps: Deps): Router {
+  const r = Router();
+  r.get('/auto-billing', async (req, res) => {
+    res.json(autoBillingJson(await viewAutoBilling(deps, actorOf(req))));
+  });
+  r.put('/auto-billing', async (req, res) => {
+    res.json(autoBillingJson(await updateAutoBilling(deps, { actor: actorOf(req), input: body(req) })));
+  });
+  r.get('/auto-billing/charges', async (req, res) => {
+    res.json({ data: (await listAutoBillingCharges(deps, actorOf(req))).map(autoBillingChargeJson) });
+  });
+  return r;
+}
