@@ -24,6 +24,8 @@ import { PayLinks } from '../payments/checkout-flow';
 import { mountSandboxes } from '../payments/sandboxes';
 import { paymentRoutes, webhookRoutes } from './routes/payments.routes';
 import { paymentSystemRoutes } from './routes/payment-systems.routes';
+import { autoBillingRoutes } from './routes/auto-billing.routes';
+import { subAccountsQualify } from '../auto-billing/auto-billing.usecases';
 import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.routes';
 import { page } from './render';
 import { ApiKeyCache } from '../api-keys/key-cache';
@@ -164,6 +166,13 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
     next();
   });
 
+  // A client sees "Auto-billing" only while its agency offers it (DESIGN section 5).
+  app.use(async (req, res, next) => {
+    const a = req.user?.actor;
+    res.locals.autoBillingOffered = a?.scope === 'sub_account' && a.billing && req.method === 'GET' ? await subAccountsQualify(deps, a.agencyId!) : false;
+    next();
+  });
+
   app.use(authRoutes(deps, auth));
   app.use('/platform', platformRoutes(deps));
   app.use('/agency', agencyRoutes(deps, web));
@@ -176,6 +185,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/agency', agencyStoreRoutes(deps, web));
   app.use('/platform', paymentSystemRoutes(deps, 'platform'));
   app.use('/agency', paymentSystemRoutes(deps, 'agency'));
+  app.use('/agency', autoBillingRoutes(deps, 'agency'));
+  app.use('/portal', autoBillingRoutes(deps, 'sub_account'));
   app.use('/portal', portalRoutes(deps));
   for (const [base, scope] of [['/platform', 'platform'], ['/agency', 'agency'], ['/portal', 'sub_account']] as const) {
     app.use(base, tenantRoutes(deps, web, base, scope));
