@@ -212,6 +212,29 @@ describe('auto-billing', function () {
     expect(confirmed[0]!.idempotencyKey).to.equal(`auto:${rows[0]!.id}`);
   });
 
+  it('a seller whose gateway cannot charge off-session (NestPay): the top-up goes on the open invoice', async () => {
+    // Agency A now sells through a NestPay bank POS.
+    await saveGatewayAccount(deps, systemActor('test'), w.a.id, { kind: 'nestpay', mode: 'test', bank: 'isbank', clientId: '100200300', storeKey: 'StoreKey42', apiUser: 'KONTORAPI', apiPassword: 'secret-pass' });
+    const sub = w.a.subs[0]!;
+    await enableAgency('visa');
+    await call('POST', '/api/v1/packages', w.a.key, { name: '500 credits', type: 'credit', priceMinor: 2500, currency: 'USD', credits: 500, published: true });
+    await call('POST', `/api/v1/agencies/${w.a.id}/adjustments`, w.platformKey, { credits: 1000, reason: 'pool' });
+    const dept = (await call('POST', '/api/v1/departments', w.a.key, { name: 'Sales', creditsPerRequest: 5 })).body;
+    await call('PUT', `/api/v1/sub-accounts/${sub.id}/departments`, w.a.key, { departmentIds: [dept.id] });
+    // No card can be kept at a 3D_PAY bank POS, and none is needed to switch on.
+    expect((await call('POST', '/api/v1/payment-methods', sub.key, { testCard: 'visa' })).body.error).to.equal('off_session_unsupported');
+    const on = await call('PUT', '/api/v1/auto-billing', sub.key, { enabled: true, monthlyCapMinor: 10_000 });
+    expect(on.status, JSON.stringify(on.body)).to.equal(200);
+    expect(on.body.onInvoice).to.equal(true);
+    const r = await call('POST', '/api/v1/usage', sub.key, { conversationId: 'c1', departmentId: dept.id });
+    expect(r.status, JSON.stringify(r.body)).to.equal(200);
+    expect(r.body).to.include({ charged: 5, balance: 495 });
+    const [c] = await charges(`sub:${sub.id}`);
+    expect(c).to.include({ status: 'on_invoice', credits: 500, amountMinor: 2500, paymentId: null });
+    expect((await call('GET', '/api/v1/auto-billing/charges', sub.key)).body.data[0].status).to.equal('on_invoice');
+    expect(await pool()).to.equal(500);
+  });
+
   it("sub-account settings are hidden and refused while the agency does not qualify", async () => {
     const sub = w.a.subs[0]!;
     const view = await call('GET', '/api/v1/auto-billing', sub.key);
