@@ -18,3 +18,4 @@ export * from './packages';
 export * from './payments';
 export * from './purchases';
 export * from './auto-billing';
+export * from './wallets';

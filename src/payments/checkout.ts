@@ -26,6 +26,12 @@ export async function getCheckout(deps: Pick<Deps, 'db'>, paymentId: string): Pr
       .where(eq(purchases.id, payment.referenceId));
     return { payment, description: `${row?.name ?? 'Package'} (${row?.type === 'subscription' ? 'subscription' : 'credit package'})`, buyerName: row?.buyer ?? '', returnPath: '/portal/purchases' };
   }
+  if (payment.purpose === 'wallet_topup') {
+    const [who] = payment.buyerSubAccountId
+      ? await deps.db.select({ name: subAccounts.name }).from(subAccounts).where(eq(subAccounts.id, payment.buyerSubAccountId))
+      : await deps.db.select({ name: agencies.name }).from(agencies).where(eq(agencies.id, payment.buyerAgencyId));
+    return { payment, description: 'WhatsApp balance top-up', buyerName: who?.name ?? '', returnPath: payment.buyerSubAccountId ? '/portal/whatsapp' : '/agency/whatsapp' };
+  }
   const [order] = await deps.db
     .select({ kind: agencyOrders.kind, credits: agencyOrders.credits, quantity: agencyOrders.quantity, buyer: agencies.name })
     .from(agencyOrders)

@@ -5,6 +5,7 @@ import type { Deps } from '../deps';
 import { errors } from '../lib/errors';
 import { settlePurchasePayment } from '../purchases/purchases.usecases';
 import { settlePayment } from './payments.usecases';
+import { applyWalletTopup, failWalletTopup } from '../wallets/wallets.usecases';
 
 export interface SettleInput {
   paymentId: string;
@@ -29,6 +30,11 @@ export async function settleAnyPayment(deps: Deps, input: SettleInput): Promise<
     return { outcome: r.outcome, purpose: payment.purpose, referenceId: r.purchaseId, grant: r.grant };
   }
   const now = deps.clock.now();
+  if (payment.purpose === 'wallet_topup') {
+    const r = await settlePayment(deps, { ...input, onConfirmed: (tx, p) => applyWalletTopup(tx, p.referenceId, now) });
+    if (r.outcome === 'failed') await deps.db.transaction((tx) => failWalletTopup(tx, payment.referenceId));
+    return { outcome: r.outcome, purpose: payment.purpose, referenceId: payment.referenceId, grant: null };
+  }
   const r = await settlePayment(deps, { ...input, onConfirmed: (tx, p) => applyAgencyOrder(tx, p.referenceId, now) });
   if (r.outcome === 'failed') await deps.db.transaction((tx) => failAgencyOrder(tx, payment.referenceId));
   return { outcome: r.outcome, purpose: payment.purpose, referenceId: payment.referenceId, grant: null };

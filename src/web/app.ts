@@ -25,6 +25,7 @@ import { mountSandboxes } from '../payments/sandboxes';
 import { paymentRoutes, webhookRoutes } from './routes/payments.routes';
 import { paymentSystemRoutes } from './routes/payment-systems.routes';
 import { autoBillingRoutes } from './routes/auto-billing.routes';
+import { walletRoutes } from './routes/wallets.routes';
 import { subAccountsQualify } from '../auto-billing/auto-billing.usecases';
 import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.routes';
 import { page } from './render';
@@ -187,6 +188,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/agency', paymentSystemRoutes(deps, 'agency'));
   app.use('/agency', autoBillingRoutes(deps, 'agency'));
   app.use('/portal', autoBillingRoutes(deps, 'sub_account'));
+  app.use('/agency', walletRoutes(deps, web, 'agency'));
+  app.use('/portal', walletRoutes(deps, web, 'sub_account'));
   app.use('/portal', portalRoutes(deps));
   for (const [base, scope] of [['/platform', 'platform'], ['/agency', 'agency'], ['/portal', 'sub_account']] as const) {
     app.use(base, tenantRoutes(deps, web, base, scope));

@@ -15,6 +15,7 @@ import { packageRoutes } from './packages.routes';
 import { catalogRoutes } from './catalog.routes';
 import { paymentApiRoutes } from './payments.routes';
 import { autoBillingApiRoutes } from './auto-billing.routes';
+import { walletApiRoutes } from './wallets.routes';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const pageParams = (req: Request) => ({
@@ -109,6 +110,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   r.use(catalogRoutes(deps, web));
   r.use(paymentApiRoutes(deps));
   r.use(autoBillingApiRoutes(deps));
+  r.use(walletApiRoutes(deps, web));
 
   // Outside production only: the test clock. In production the route does not exist.
   if (deps.testClock) {
