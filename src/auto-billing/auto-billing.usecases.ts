@@ -377,8 +377,12 @@ async function runCharge(deps: Deps, charge: AutoBillingCharge, settings: AutoBi
       const have = await available(deps, { agencyId: owner.agencyId, subAccountId: null });
       if (pool === 'off' && have.credits < charge.credits) throw new AppError('provider_out_of_credits', 402, 'Your provider is out of credits; the automatic top-up was not charged.');
     } catch (err) {
-      await finish(deps, charge.id, 'failed', err instanceof Error ? err.message : String(err));
-      throw err;
+      const reason = err instanceof Error ? err.message : String(err);
+      await finish(deps, charge.id, 'failed', `provider_out_of_credits: ${reason}`);
+      if (err instanceof AppError && err.code === 'provider_out_of_credits') throw err;
+      if (!(err instanceof AppError)) throw err;
+      // The agency's own auto-billing could not top up its pool: the client is not charged.
+      throw new AppError('provider_out_of_credits', 402, 'Your provider is out of credits; the automatic top-up was not charged.');
     }
   }
 
