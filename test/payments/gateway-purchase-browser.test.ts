@@ -3,27 +3,21 @@ import { and, eq } from 'drizzle-orm';
 import type { Browser, Page } from 'playwright-core';
 import request from 'supertest';
 import { creditLedger, gatewayAccounts, paymentEvents, payments, purchases } from '../../db/schema';
-import type { Actor } from '../../src/auth/actor';
 import { getBalance } from '../../src/credits/credits.usecases';
 import { IYZICO_SANDBOX_3DS_PASSWORD } from '../../src/gateways/iyzico';
 import { nestpaySandboxCards, NESTPAY_SANDBOX_3D_PASSWORD } from '../../src/gateways/nestpay';
 import { credentialsOf, saveGatewayAccount } from '../../src/payments/gateway-accounts';
 import { chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../support/browser';
 import { resetData } from '../support/db';
+import { IYZICO, NESTPAY, ownerActor, STRIPE } from '../support/gateways';
 import { requireOrSkip } from '../support/env';
 import { bearer } from '../support/http';
 import { assertLedgerInvariant } from '../support/invariants';
 import { startLiveApp, type LiveApp } from '../support/live-app';
 import { createWorld, PASSWORD, type World } from '../support/world';
 
-// Sandbox credentials, shaped as each provider issues them (see test/gateways/*).
-export const NESTPAY = { bank: 'isbank', clientId: '100200300', storeKey: 'Kontor|Store\\Key_1', apiUser: 'KONTORAPI', apiPassword: 'p<a>ss&1' };
-export const IYZICO = { apiKey: 'sandbox-kontor-api-key', secretKey: 'sandbox-kontor-secret-key' };
-export const STRIPE = { secretKey: 'sk_test_51KontorSellerAaaaaaaaaaaa', publishableKey: 'pk_test_51KontorSellerAaaaaaaaaaaa', webhookSecret: 'whsec_KontorSellerAwebhookSecret0001' };
-
 const APPROVED_PAN = nestpaySandboxCards.find((c) => c.behaviour === 'approve')!.pan;
 
-export const ownerActor = (agencyId: string, userId: string): Actor => ({ kind: 'user', id: userId, scope: 'agency', agencyId, subAccountId: null, role: 'owner', billing: true });
 
 /**
  * Issue #5: a full portal purchase through each gateway in real headless Chromium, against the
