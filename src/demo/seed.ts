@@ -1,10 +1,12 @@
 import { apiKeys, agencies, departments, memberships, subAccountDepartments, subAccounts, users, type Role, type Scope } from '../../db/schema';
 import { transferToSubAccount } from '../credits/credits.usecases';
 import { creditAccount, lockAccount } from '../credits/ledger';
+import { systemActor } from '../auth/actor';
 import type { Deps } from '../deps';
 import { newId } from '../lib/ids';
 import { hashPassword } from '../lib/password';
 import { sha256 } from '../lib/tokens';
+import { saveGatewayAccount } from '../payments/gateway-accounts';
 import { getPlatformId } from '../tenancy/agencies.usecases';
 import { countUsers } from '../users/users.usecases';
 
@@ -19,10 +21,10 @@ export const DEMO_KEYS = {
 
 /** What the server prints at start-up for a demo database. */
 export const DEMO_LOGINS = [
-  { email: 'admin@kontor.test', where: 'platform admin' },
-  { email: 'owner@atlas.test', where: 'Atlas Digital, agency owner (billing, reselling module)' },
+  { email: 'admin@kontor.test', where: 'platform admin (sells through the Stripe sandbox)' },
+  { email: 'owner@atlas.test', where: 'Atlas Digital, agency owner (billing, reselling module; NestPay sandbox, İş Bankası)' },
   { email: 'staff@atlas.test', where: 'Atlas Digital, agency member (no billing)' },
-  { email: 'owner@bosphorus.test', where: 'Bosphorus Media, agency owner (no reselling module)' },
+  { email: 'owner@bosphorus.test', where: 'Bosphorus Media, agency owner (no reselling module; iyzico sandbox)' },
   { email: 'owner@lumen.test', where: 'Cafe Lumen, client of Atlas Digital' },
 ] as const;
 
@@ -32,6 +34,14 @@ export const DEMO_KEY_LIST = [
   { scope: 'sub-account', key: DEMO_KEYS.atlasClient, what: 'Cafe Lumen (Atlas Digital)' },
 ] as const;
 
+/** The demo sellers' sandbox credentials (test mode; the offline sandboxes accept them). */
+export const DEMO_GATEWAYS = {
+  platform: { secretKey: 'sk_test_51KontorDemoPlatform0000000', publishableKey: 'pk_test_51KontorDemoPlatform0000000', webhookSecret: 'whsec_KontorDemoPlatformWebhook0000' },
+  // İş Bankası's public Asseco test store number; the store key is set in the merchant panel.
+  atlas: { bank: 'isbank', clientId: '700655000200', storeKey: 'TRPS0200', apiUser: 'ATLASAPI', apiPassword: 'ATLAS0200' },
+  bosphorus: { apiKey: 'sandbox-bosphorus-demo-api-key', secretKey: 'sandbox-bosphorus-demo-secret-key' },
+} as const;
+
 /** Seeds a small world if the database has no users: a platform admin, two agencies, clients. */
 export async function seedDemo(deps: Deps): Promise<boolean> {
   if ((await countUsers(deps.db)) > 0) return false;
@@ -39,6 +49,8 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
   const now = deps.clock.now();
   const passwordHash = await hashPassword(DEMO_PASSWORD, deps.config.passwordHashCost);
 
+  const atlas = newId('agy');
+  const bosphorus = newId('agy');
   await deps.db.transaction(async (tx) => {
     const addUser = async (email: string, name: string, scope: Scope, role: Role, billing: boolean, agencyId: string | null, subAccountId: string | null) => {
       const id = newId('usr');
@@ -51,8 +63,6 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
     await addUser('admin@kontor.test', 'Platform Admin', 'platform', 'owner', true, null, null);
     await addKey(DEMO_KEYS.platform, 'platform', null, null, 'Demo platform key');
 
-    const atlas = newId('agy');
-    const bosphorus = newId('agy');
     await tx.insert(agencies).values([
       { id: atlas, platformId, name: 'Atlas Digital', resellingModule: true, planCode: 'agency-pro', billingEmail: 'billing@atlas.test', ccEmails: ['finance@atlas.test'], createdAt: now, updatedAt: now },
       { id: bosphorus, platformId, name: 'Bosphorus Media', resellingModule: false, planCode: 'agency-starter', billingEmail: 'hello@bosphorus.test', locale: 'tr', createdAt: now, updatedAt: now },
@@ -89,5 +99,13 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
     }
   });
 
+  // Every seller takes payments through a gateway sandbox served by this app (outside production
+  // only: the sandboxes find these test-mode merchants by their keys). Public test values only.
+  if (deps.config.sandboxUrl !== null) {
+    const seeder = systemActor('demo-seed');
+    await saveGatewayAccount(deps, seeder, null, { kind: 'stripe', mode: 'test', ...DEMO_GATEWAYS.platform });
+    await saveGatewayAccount(deps, seeder, atlas, { kind: 'nestpay', mode: 'test', ...DEMO_GATEWAYS.atlas });
+    await saveGatewayAccount(deps, seeder, bosphorus, { kind: 'iyzico', mode: 'test', ...DEMO_GATEWAYS.bosphorus });
+  }
   return true;
 }

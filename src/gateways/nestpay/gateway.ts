@@ -105,6 +105,18 @@ export class NestpayGateway implements PaymentGateway {
       outcome.reason = verdict.message ?? `3D Secure authentication failed (mdStatus ${body.mdStatus || 'missing'}).`;
     } else if (verdict.reason === 'declined') {
       outcome.reason = verdict.message ?? `The bank did not approve the payment (ProcReturnCode ${body.ProcReturnCode || 'missing'}).`;
+      // The same payment can reach the gate twice (the pay link opened again after a lost or
+      // refused post-back): the bank then refuses the duplicate oid although it holds the first
+      // sale. Ask the bank before failing: a sale it holds is the answer; no answer leaves the
+      // payment pending for reconciliation rather than failing a payment that may be paid.
+      let held: VerifiedOutcome;
+      try {
+        held = await this.retrieve(payment);
+      } catch (err) {
+        if (!(err instanceof GatewayError)) throw err;
+        return { ...outcome, pending: true, reason: `${outcome.reason} The bank could not be asked about the order: ${err.message}` };
+      }
+      if (held.approved) return { ...held, currency };
     }
     return outcome;
   }
