@@ -97,7 +97,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     loginRateLimit: e.LOGIN_RATE_LIMIT,
     passwordHashCost: e.PASSWORD_HASH_COST ?? (e.NODE_ENV === 'test' ? 10 : 15),
-    sandboxUrl: isProduction ? null : (e.SANDBOX_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/$/, ''),
+    // Buyers' browsers follow sandbox links too, so by default it is the public URL.
+    sandboxUrl: isProduction ? null : (e.SANDBOX_URL ?? e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
     gatewayTimeoutMs: e.GATEWAY_TIMEOUT_MS,
     secretKeys: parseSecretKeys(e.SECRET_KEYS, isProduction, e.SESSION_SECRET ?? 'kontor-development-secret-not-for-production'),
   };

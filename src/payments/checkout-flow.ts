@@ -5,7 +5,7 @@ import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { getCheckout } from './checkout';
-import { GatewayError, type CheckoutStarter, type GatewayKind, type Payment, type PaymentStart, type SavedMethodInfo, type VerifiedOutcome } from './gateway';
+import { GatewayError, GatewayTimeoutError, type CheckoutStarter, type GatewayKind, type Payment, type PaymentStart, type SavedMethodInfo, type VerifiedOutcome } from './gateway';
 import { gatewayOf, getGatewayAccount, type GatewayAccount } from './gateway-accounts';
 import { settleAnyPayment } from './settlement';
 
@@ -170,6 +170,12 @@ export async function handleCallback(deps: Deps, params: { paymentId: string; bo
     if (outcome.paymentId !== payment.id) throw new GatewayError('invalid_callback', 'The gateway answered for another order.');
   } catch (err) {
     if (!(err instanceof GatewayError)) throw err;
+    if (err instanceof GatewayTimeoutError) {
+      // The gateway did not answer our check in time: the payment may well be paid. Nothing is
+      // decided here; the webhook or the reconciliation job settles it.
+      deps.logger.warn('payment callback could not be checked in time', { paymentId: payment.id });
+      return { outcome: 'pending', payment, returnPath: checkout.returnPath, message: 'Your payment is being confirmed with the payment system; this page will not charge you again. Check your purchases in a few minutes.' };
+    }
     await recordRejected(deps, payment, err.code, raw);
     deps.logger.warn('payment callback refused', { paymentId: payment.id, code: err.code, reason: err.message });
     throw new AppError(err.code, 400, `The payment answer could not be verified (${err.message}). Nothing was granted.`);

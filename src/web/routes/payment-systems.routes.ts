@@ -4,6 +4,7 @@ import { requireBilling, requireRole } from '../../auth/policies';
 import { gatewayRegistrations } from '../../gateways';
 import { getGatewayAccount, saveGatewayAccount, viewOf } from '../../payments/gateway-accounts';
 import { actorOf, requireUser } from '../middleware';
+import { requireReselling } from '../../packages/packages.usecases';
 import { flash, formAction, page } from '../render';
 
 /**
@@ -18,6 +19,8 @@ export function paymentSystemRoutes(deps: Deps, scope: 'platform' | 'agency'): R
 
   const locals = async (req: Request) => {
     requireBilling(actorOf(req));
+    // Agencies sell to clients only with the reselling module.
+    if (scope === 'agency') await requireReselling(deps, actorOf(req));
     const account = await getGatewayAccount(deps, sellerOf(req));
     return {
       title: 'Payment systems',
@@ -39,6 +42,7 @@ export function paymentSystemRoutes(deps: Deps, scope: 'platform' | 'agency'): R
       const actor = actorOf(req);
       requireBilling(actor);
       requireRole(actor, 'admin');
+      if (scope === 'agency') await requireReselling(deps, actor);
       const saved = await saveGatewayAccount(deps, actor, sellerOf(req), req.body as Record<string, string>);
       flash(req, `Payment system saved: ${saved.kind} (${saved.mode} mode).`);
       res.redirect(base);
