@@ -1,5 +1,5 @@
-import { and, eq } from 'drizzle-orm';
-import { paymentEvents, payments } from '../../db/schema';
+import { and, desc, eq, isNull, ne } from 'drizzle-orm';
+import { agencies, paymentEvents, payments, subAccounts } from '../../db/schema';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole } from '../auth/policies';
@@ -56,4 +56,20 @@ export async function refundPayment(deps: Deps, params: { actor: Actor; paymentI
     await recordAudit(tx, actor, { action: 'payment.refunded', targetType: 'payment', targetId: payment.id, agencyId: payment.sellerAgencyId, data: { amountMinor: payment.amountMinor, currency: payment.currency, gateway: payment.gateway, reason, gatewayReference } }, now);
     return updated;
   });
+}
+
+/** The payments a seller took (platform: its sales to agencies; agency: its clients'), newest first. */
+export async function listSellerPayments(deps: Pick<Deps, 'db'>, actor: Actor): Promise<(Payment & { buyerName: string })[]> {
+  requireBilling(actor);
+  const sellerIs = actor.scope === 'platform' ? isNull(payments.sellerAgencyId) : actor.scope === 'agency' && actor.agencyId ? eq(payments.sellerAgencyId, actor.agencyId) : undefined;
+  if (!sellerIs) throw errors.wrongScope('platform or agency');
+  const rows = await deps.db
+    .select({ p: payments, agencyName: agencies.name, subName: subAccounts.name })
+    .from(payments)
+    .innerJoin(agencies, eq(agencies.id, payments.buyerAgencyId))
+    .leftJoin(subAccounts, eq(subAccounts.id, payments.buyerSubAccountId))
+    .where(and(sellerIs, ne(payments.status, 'pending')))
+    .orderBy(desc(payments.createdAt))
+    .limit(200);
+  return rows.map((r) => ({ ...r.p, buyerName: r.subName ?? r.agencyName }));
 }

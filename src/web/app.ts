@@ -26,6 +26,7 @@ import { paymentRoutes, webhookRoutes } from './routes/payments.routes';
 import { paymentSystemRoutes } from './routes/payment-systems.routes';
 import { autoBillingRoutes } from './routes/auto-billing.routes';
 import { walletRoutes } from './routes/wallets.routes';
+import { sellerPaymentRoutes } from './routes/seller-payments.routes';
 import { subAccountsQualify } from '../auto-billing/auto-billing.usecases';
 import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.routes';
 import { page } from './render';
@@ -187,6 +188,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/platform', paymentSystemRoutes(deps, 'platform'));
   app.use('/agency', paymentSystemRoutes(deps, 'agency'));
   app.use('/agency', autoBillingRoutes(deps, 'agency'));
+  app.use('/platform', sellerPaymentRoutes(deps, 'platform'));
+  app.use('/agency', sellerPaymentRoutes(deps, 'agency'));
   app.use('/portal', autoBillingRoutes(deps, 'sub_account'));
   app.use('/agency', walletRoutes(deps, web, 'agency'));
   app.use('/portal', walletRoutes(deps, web, 'sub_account'));

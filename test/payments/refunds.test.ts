@@ -6,7 +6,7 @@ import { settleAnyPayment } from '../../src/payments/settlement';
 import { createApp } from '../../src/web/app';
 import { resetData } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
-import { bearer } from '../support/http';
+import { bearer, signIn } from '../support/http';
 import { createWorld, type World } from '../support/world';
 
 describe('refunds by the seller', () => {
@@ -50,6 +50,23 @@ describe('refunds by the seller', () => {
     const audits = await deps.db.select().from(auditLog).where(eq(auditLog.action, 'payment.refunded'));
     expect(audits).to.have.length(1);
     expect(audits[0]!.data).to.include({ amountMinor: 1000, reason: 'bought by mistake' });
+  });
+
+  it('the Payments received screen refunds with a reason; without one the form says so and nothing changes', async () => {
+    const { paymentId } = await paidOrder();
+    await settleAnyPayment(deps, { paymentId, approved: true, raw: {} });
+    const admin = await signIn(app, w.platformAdmin.email);
+    const list = await admin.agent.get('/platform/payments').expect(200);
+    expect(list.text).to.include(`data-payment="${paymentId}"`);
+    const noReason = await admin.agent.post(`/platform/payments/${paymentId}/refund`).type('form').send({ _csrf: admin.csrf, reason: '' }).expect(422);
+    expect(noReason.text).to.include('Give a reason for the refund');
+    expect((await deps.db.select().from(payments).where(eq(payments.id, paymentId)))[0]!.status).to.equal('confirmed');
+    await admin.agent.post(`/platform/payments/${paymentId}/refund`).type('form').send({ _csrf: admin.csrf, reason: 'goodwill' }).expect(302);
+    expect((await admin.agent.get('/platform/payments').expect(200)).text).to.include('Payment refunded: USD 10.00.');
+    // An agency's screen lists only its own sales: none here.
+    const agency = await signIn(app, w.a.owner.email);
+    expect((await agency.agent.get('/agency/payments').expect(200)).text).to.include('No payments yet.');
+    await agency.agent.post(`/agency/payments/${paymentId}/refund`).type('form').send({ _csrf: agency.csrf, reason: 'x' }).expect(404);
   });
 
   it('an unknown payment id is not found', async () => {
