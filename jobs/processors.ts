@@ -5,6 +5,8 @@ import type { Processors } from '../src/queue';
 import { pruneExpiredSessions } from '../src/web/session-store';
 import { GRANT_PURCHASE_JOB, grantPurchase, paidPurchaseIds } from '../src/purchases/purchases.usecases';
 import { runSubscriptionGrants, SUBSCRIPTION_GRANTS_JOB } from '../src/subscriptions/grants';
+import { DELIVER_PENDING_JOB, INVOICE_CUT_JOB, pendingDeliveryIds, runInvoiceCut } from '../src/billing/invoice-cut';
+import { DELIVER_INVOICE_JOB, deliverInvoice, dispatchInvoiceDelivery, stalledInvoiceIds } from '../src/billing/invoice-delivery';
 
 export const TICK_JOB = 'tick';
 export const TICK_EVERY_MS = 60_000;
@@ -18,6 +20,16 @@ export function createProcessors(deps: Deps): Processors {
 
     [SUBSCRIPTION_GRANTS_JOB]: async () => runSubscriptionGrants(deps),
 
+    // Invoices: the monthly cut (finds its months from the clock), then one delivery job per
+    // issued invoice (PDF, email, collection).
+    [INVOICE_CUT_JOB]: async () => runInvoiceCut(deps),
+    [DELIVER_PENDING_JOB]: async () => {
+      const ids = await pendingDeliveryIds(deps);
+      await dispatchInvoiceDelivery(deps.queue, ids);
+      return { dispatched: ids.length };
+    },
+    [DELIVER_INVOICE_JOB]: async (data) => deliverInvoice(deps, String(data.invoiceId)),
+
     // The scheduler's heartbeat: finds whatever is due by the clock and enqueues it. Work is
     // found from the database, not from when the tick fired, so a missed or repeated tick is harmless.
     [TICK_JOB]: async () => {
@@ -29,9 +41,13 @@ export function createProcessors(deps: Deps): Processors {
       for (const id of waiting) await deps.queue.enqueue(GRANT_PURCHASE_JOB, { purchaseId: id }, { jobId: `grant:${id}:${Math.floor(now / 60_000)}` });
       // Minute-keyed: two ticks in the same minute (two schedulers) run the grants once.
       await deps.queue.enqueue(SUBSCRIPTION_GRANTS_JOB, {}, { jobId: `grants:${Math.floor(now / 60_000)}` });
-      return { emailsRequeued: stale.length, purchasesRetried: waiting.length };
+      await deps.queue.enqueue(INVOICE_CUT_JOB, {}, { jobId: `invoice-cut:${Math.floor(now / 60_000)}` });
+      // Issued invoices a crash left undelivered or uncollected.
+      const stalled = await stalledInvoiceIds(deps, new Date(now - 60_000));
+      await dispatchInvoiceDelivery(deps.queue, stalled);
+      return { emailsRequeued: stale.length, purchasesRetried: waiting.length, invoicesRedelivered: stalled.length };
     },
   };
 }
 
-export const jobNames = () => [SEND_MAIL_JOB, TICK_JOB, GRANT_PURCHASE_JOB, SUBSCRIPTION_GRANTS_JOB];
+export const jobNames = () => [SEND_MAIL_JOB, TICK_JOB, GRANT_PURCHASE_JOB, SUBSCRIPTION_GRANTS_JOB, INVOICE_CUT_JOB, DELIVER_PENDING_JOB, DELIVER_INVOICE_JOB];

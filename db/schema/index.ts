@@ -17,3 +17,4 @@ export * from './catalog';
 export * from './packages';
 export * from './payments';
 export * from './purchases';
+export * from './billing';

@@ -13,6 +13,7 @@ import type { WebContext } from '../app';
 import { creditRoutes } from './credits.routes';
 import { packageRoutes } from './packages.routes';
 import { catalogRoutes } from './catalog.routes';
+import { billingRoutes } from './billing.routes';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const pageParams = (req: Request) => ({
@@ -105,6 +106,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   r.use(creditRoutes(deps, web));
   r.use(packageRoutes(deps));
   r.use(catalogRoutes(deps, web));
+  r.use(billingRoutes(deps));
 
   // Outside production only: the test clock. In production the route does not exist.
   if (deps.testClock) {
