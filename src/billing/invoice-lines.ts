@@ -76,7 +76,8 @@ export function previousMonth(m: MonthBounds): MonthBounds {
 export function monthLines(m: MonthBounds, subs: readonly MonthlySubscriptionInput[], charges: readonly ChargeInput[], through?: CalendarDay): ComputedLine[] {
   const cap = through && through < m.last ? through : m.last;
   const lines: ComputedLine[] = [];
-  for (const s of subs) {
+  // Ids are time-ordered: lines of the same first day come in the order they were bought.
+  for (const s of [...subs].sort((x, y) => (x.subscriptionId < y.subscriptionId ? -1 : x.subscriptionId > y.subscriptionId ? 1 : 0))) {
     const clipped: ActivePeriod[] = [];
     for (const p of s.periods) {
       const from = p.from < m.first ? m.first : p.from;
