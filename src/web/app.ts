@@ -22,6 +22,7 @@ import { agencyPackageRoutes, portalPackageRoutes, sandboxRoutes } from './route
 import { SandboxGateway } from '../payments/sandbox-gateway';
 import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.routes';
 import { page } from './render';
+import { buyerBillingRoutes, sellerInvoiceRoutes } from './routes/billing.routes';
 import { ApiKeyCache } from '../api-keys/key-cache';
 import { UsageRecorder } from '../usage/usage-recorder';
 import './types';
@@ -79,6 +80,7 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   );
   app.use('/assets', express.static(path.join(root, 'public'), { maxAge: deps.config.isProduction ? '1d' : 0 }));
   app.use('/assets/vendor/pico', express.static(path.join(root, 'node_modules/@picocss/pico/css'), { maxAge: '7d' }));
+  app.use('/assets/vendor/chart.js', express.static(path.join(root, 'node_modules/chart.js/dist'), { maxAge: '7d' }));
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
@@ -161,6 +163,10 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/sandbox', sandboxRoutes(deps, web));
   app.use('/platform', platformCatalogRoutes(deps));
   app.use('/agency', agencyStoreRoutes(deps, web));
+  app.use('/portal', buyerBillingRoutes(deps, '/portal', 'sub_account'));
+  app.use('/agency', buyerBillingRoutes(deps, '/agency', 'agency'));
+  app.use('/agency', sellerInvoiceRoutes(deps, '/agency', 'agency'));
+  app.use('/platform', sellerInvoiceRoutes(deps, '/platform', 'platform'));
   app.use('/portal', portalRoutes(deps));
   for (const [base, scope] of [['/platform', 'platform'], ['/agency', 'agency'], ['/portal', 'sub_account']] as const) {
     app.use(base, tenantRoutes(deps, web, base, scope));
