@@ -170,6 +170,7 @@ CREATE INDEX "billing_addresses_account_idx" ON "billing_addresses" USING btree 
 CREATE INDEX "billing_packages_seller_idx" ON "billing_packages" USING btree ("seller_agency_id");--> statement-breakpoint
 CREATE INDEX "billing_periods_subscription_idx" ON "billing_periods" USING btree ("subscription_id","from_day");--> statement-breakpoint
 CREATE INDEX "billing_periods_seller_idx" ON "billing_periods" USING btree ("seller_agency_id","account_id");--> statement-breakpoint
+CREATE INDEX "billing_periods_account_idx" ON "billing_periods" USING btree ("account_id","from_day");--> statement-breakpoint
 CREATE INDEX "billing_subscriptions_account_idx" ON "billing_subscriptions" USING btree ("account_id","status");--> statement-breakpoint
 CREATE INDEX "billing_subscriptions_agency_idx" ON "billing_subscriptions" USING btree ("agency_id");--> statement-breakpoint
 CREATE INDEX "invoice_lines_invoice_idx" ON "invoice_lines" USING btree ("invoice_id","position");--> statement-breakpoint

@@ -131,6 +131,7 @@ export const billingPeriods = pgTable(
   (t) => [
     index('billing_periods_subscription_idx').on(t.subscriptionId, t.fromDay),
     index('billing_periods_seller_idx').on(t.sellerAgencyId, t.accountId),
+    index('billing_periods_account_idx').on(t.accountId, t.fromDay),
     check('billing_periods_order', sql`${t.throughDay} is null or ${t.throughDay} >= ${t.fromDay}`),
   ],
 );

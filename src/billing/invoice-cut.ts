@@ -22,7 +22,7 @@ import { addDays, calendarDay, DEFAULT_SELLER_ZONE } from './proration';
 export const INVOICE_CUT_JOB = 'invoices.cut';
 export const DELIVER_PENDING_JOB = 'invoices.deliver-pending';
 /** Accounts per transaction. */
-export const CUT_BATCH = 5000;
+export const CUT_BATCH = 20_000;
 
 export interface CutRun {
   invoices: number;
@@ -52,75 +52,111 @@ async function sellers(deps: Pick<Deps, 'db'>): Promise<Seller[]> {
   return rows.map((r) => ({ key: r.key, agencyId: r.agency_id, zone: r.zone || DEFAULT_SELLER_ZONE, dueDays: Number(r.due_days), lastCut: r.last_cut }));
 }
 
-const sellerCond = (col: string, agencyId: string | null) => (agencyId ? sql`${sql.raw(col)} = ${agencyId}` : sql`${sql.raw(col)} is null`);
+/** A seller's month to cut, with the day its invoices are issued (today in its zone) and due. */
+interface SellerMonth {
+  seller: Seller;
+  issueDay: string;
+  dueDay: string;
+}
+
+/** SQL: the row's seller is one of these (agency ids, and the platform when included). */
+function sellerIn(col: string, sellers: readonly Seller[]) {
+  const ids = sellers.filter((x) => x.agencyId !== null).map((x) => x.agencyId!);
+  const platform = sellers.some((x) => x.agencyId === null);
+  const c = sql.raw(col);
+  return platform ? sql`(${c} = any(${bulkArray(ids)}::text[]) or ${c} is null)` : sql`${c} = any(${bulkArray(ids)}::text[])`;
+}
 
 /**
  * The cut job: for each seller, every month from the one after its last cut through the month
- * before today (its zone) is cut, oldest first. A seller never cut starts at its first billed month.
+ * before today (its zone) is cut, oldest first. A seller never cut starts at its first billed
+ * month. Sellers due for the same month are cut together, in batches of accounts across sellers.
  */
 export async function runInvoiceCut(deps: Deps, opts: { batchSize?: number } = {}): Promise<CutRun> {
   const now = deps.clock.now();
   const run: CutRun = { invoices: 0, lines: 0, periods: [], termsEnded: await endFinishedTerms(deps, now) };
-  for (const seller of await sellers(deps)) {
+  const all = await sellers(deps);
+  const todo = new Map<string, SellerMonth[]>();
+  const done: { key: string; period: string }[] = [];
+  const firsts = all.some((x) => x.lastCut === null) ? await firstBilledMonths(deps) : new Map<string, string>();
+  for (const seller of all) {
     const today = calendarDay(now, seller.zone);
     const target = previousMonth(monthOf(today));
     if (seller.lastCut !== null && seller.lastCut >= target.period) continue;
-    let month: MonthBounds | null = seller.lastCut !== null ? nextMonth(monthOf(seller.lastCut)) : await firstBilledMonth(deps, seller);
-    while (month && month.period <= target.period) {
-      const n = await cutSellerMonth(deps, { seller, month, issueDay: today, batchSize: opts.batchSize ?? CUT_BATCH, run });
-      run.periods.push({ sellerKey: seller.key, period: month.period, invoices: n });
-      month = nextMonth(month);
+    const first = seller.lastCut !== null ? nextMonth(monthOf(seller.lastCut)) : firsts.has(seller.key) ? monthOf(firsts.get(seller.key)!) : null;
+    for (let m = first; m && m.period <= target.period; m = nextMonth(m)) {
+      const list = todo.get(m.period) ?? [];
+      list.push({ seller, issueDay: today, dueDay: addDays(today, seller.dueDays) });
+      todo.set(m.period, list);
     }
-    // Done through the target month (also when there was nothing to bill).
+    // Done through the target month once the months below are cut (also when there was nothing to bill).
+    done.push({ key: seller.key, period: target.period });
+  }
+  for (const period of [...todo.keys()].sort()) {
+    await cutMonth(deps, { month: monthOf(period), sellers: todo.get(period)!, batchSize: opts.batchSize ?? CUT_BATCH, run });
+  }
+  if (done.length > 0) {
     await deps.db.execute(sql`
-      insert into invoice_counters (seller_key, next_number, last_cut_period, updated_at) values (${seller.key}, 1, ${target.period}, now())
+      insert into invoice_counters (seller_key, next_number, last_cut_period, updated_at)
+      select v.key, 1, v.period, now() from unnest(${bulkArray(done.map((d) => d.key))}::text[], ${bulkArray(done.map((d) => d.period))}::text[]) as v(key, period)
+      order by v.key
       on conflict (seller_key) do update set last_cut_period = greatest(coalesce(invoice_counters.last_cut_period, ''), excluded.last_cut_period), updated_at = now()`);
   }
   if (run.invoices > 0) await deps.queue.enqueue(DELIVER_PENDING_JOB, {}, { jobId: `deliver-pending:${Math.floor(now.getTime() / 60_000)}` });
   return run;
 }
 
-/** The earliest month with a billed day or an unbilled charge; null: nothing to bill. */
-async function firstBilledMonth(deps: Pick<Deps, 'db'>, seller: Seller): Promise<MonthBounds | null> {
-  const [row] = rowsOf<{ first: string | null }>(await deps.db.execute(sql`
-    select least(
-      (select min(p.from_day) from billing_periods p join billing_subscriptions s on s.id = p.subscription_id where ${sellerCond('p.seller_agency_id', seller.agencyId)} and s.billing = 'monthly'),
-      (select min(c.day) from account_charges c where ${sellerCond('c.seller_agency_id', seller.agencyId)} and c.invoice_id is null)
-    )::text as first`));
-  return row?.first ? monthOf(row.first) : null;
+/** Per seller key: the earliest day with a billed monthly day or an unbilled charge. */
+async function firstBilledMonths(deps: Pick<Deps, 'db'>): Promise<Map<string, string>> {
+  const rows = rowsOf<{ key: string; first: string }>(await deps.db.execute(sql`
+    select coalesce(x.seller, ${PLATFORM_SELLER_KEY}) as key, min(x.first)::text as first from (
+      select p.seller_agency_id as seller, min(p.from_day) as first from billing_periods p join billing_subscriptions s on s.id = p.subscription_id where s.billing = 'monthly' group by p.seller_agency_id
+      union all
+      select c.seller_agency_id, min(c.day) from account_charges c where c.invoice_id is null group by c.seller_agency_id
+    ) x group by x.seller`));
+  return new Map(rows.map((r) => [r.key, r.first]));
 }
 
-/** Cuts one seller's month, batch by batch (keyset on the account id). Returns the invoices made. */
-async function cutSellerMonth(deps: Deps, p: { seller: Seller; month: MonthBounds; issueDay: string; batchSize: number; run: CutRun }): Promise<number> {
-  const { seller, month } = p;
-  let after = '';
-  let made = 0;
+/** How many candidate accounts are read per pass (then cut in batches). */
+const SCAN_SIZE = 200_000;
+
+/** Cuts one month for these sellers: the candidates in one scan, then batch by batch. */
+async function cutMonth(deps: Deps, p: { month: MonthBounds; sellers: SellerMonth[]; batchSize: number; run: CutRun }): Promise<void> {
+  const { month } = p;
+  const list = p.sellers.map((x) => x.seller);
+  const made = new Map<string, number>();
+  const seen = new Set<string>();
   for (;;) {
     const candidates = rowsOf<{ account_id: string }>(await deps.db.execute(sql`
       select x.account_id from (
         select p.account_id from billing_periods p join billing_subscriptions s on s.id = p.subscription_id
-        where ${sellerCond('p.seller_agency_id', seller.agencyId)} and s.billing = 'monthly' and p.account_id > ${after}
+        where ${sellerIn('p.seller_agency_id', list)} and s.billing = 'monthly'
           and p.from_day <= ${month.last}::date and (p.through_day is null or p.through_day >= ${month.first}::date)
         union
         select c.account_id from account_charges c
-        where ${sellerCond('c.seller_agency_id', seller.agencyId)} and c.invoice_id is null and c.day <= ${month.last}::date and c.account_id > ${after}
+        where ${sellerIn('c.seller_agency_id', list)} and c.invoice_id is null and c.day <= ${month.last}::date
       ) x
       where not exists (select 1 from invoices i where i.account_id = x.account_id and i.period = ${month.period} and i.kind = 'monthly')
       order by x.account_id
-      limit ${p.batchSize}`)).map((r) => r.account_id);
-    if (candidates.length === 0) return made;
-    const out = await deps.db.transaction((tx) => cutBatch(tx, { ...p, accounts: candidates }));
-    made += out.invoices;
-    p.run.invoices += out.invoices;
-    p.run.lines += out.lines;
-    after = candidates[candidates.length - 1]!;
+      limit ${SCAN_SIZE}`)).map((r) => r.account_id).filter((id) => !seen.has(id));
+    if (candidates.length === 0) break;
+    for (let i = 0; i < candidates.length; i += p.batchSize) {
+      const accounts = candidates.slice(i, i + p.batchSize);
+      for (const a of accounts) seen.add(a);
+      const out = await deps.db.transaction((tx) => cutBatch(tx, { month, sellers: p.sellers, accounts }));
+      p.run.invoices += out.invoices;
+      p.run.lines += out.lines;
+      for (const [key, n] of out.bySeller) made.set(key, (made.get(key) ?? 0) + n);
+    }
   }
+  for (const x of p.sellers) p.run.periods.push({ sellerKey: x.seller.key, period: month.period, invoices: made.get(x.seller.key) ?? 0 });
 }
 
 interface PeriodRow {
   account_id: string;
   agency_id: string;
   sub_account_id: string | null;
+  seller_agency_id: string | null;
   subscription_id: string;
   name: string;
   quantity: number;
@@ -135,6 +171,7 @@ interface ChargeRow {
   account_id: string;
   agency_id: string;
   sub_account_id: string | null;
+  seller_agency_id: string | null;
   kind: 'extra_sessions' | 'topup';
   description: string;
   day: string;
@@ -147,36 +184,48 @@ interface ChargeRow {
 interface AccountWork {
   agencyId: string;
   subAccountId: string | null;
+  sellerKey: string;
   subs: Map<string, MonthlySubscriptionInput>;
   charges: ChargeInput[];
 }
 
-async function cutBatch(tx: Tx, p: { seller: Seller; month: MonthBounds; issueDay: string; accounts: string[] }): Promise<{ invoices: number; lines: number }> {
-  const { seller, month } = p;
+interface BatchResult {
+  invoices: number;
+  lines: number;
+  bySeller: Map<string, number>;
+}
+
+async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[]; accounts: string[] }): Promise<BatchResult> {
+  const { month } = p;
   const accounts = bulkArray(p.accounts);
-  // 1. The seller's counter, locked: one cut (or term purchase) of this seller at a time.
-  const [counter] = rowsOf<{ next_number: number }>(await tx.execute(sql`
-    insert into invoice_counters (seller_key, next_number, updated_at) values (${seller.key}, 1, now())
+  const list = p.sellers.map((x) => x.seller);
+  const bySellerKey = new Map(p.sellers.map((x) => [x.seller.key, x]));
+  // 1. The sellers' counters, locked in key order (as every issuer locks them): one cut or term
+  //    purchase of a seller at a time, and no deadlock between two cuts.
+  const keys = [...bySellerKey.keys()].sort();
+  const counters = new Map(rowsOf<{ seller_key: string; next_number: number }>(await tx.execute(sql`
+    insert into invoice_counters (seller_key, next_number, updated_at)
+    select k, 1, now() from unnest(${bulkArray(keys)}::text[]) as k order by k
     on conflict (seller_key) do update set updated_at = invoice_counters.updated_at
-    returning next_number`));
+    returning seller_key, next_number`)).map((r) => [r.seller_key, Number(r.next_number)]));
   // 2. What to bill, read under the lock (a batch cut meanwhile by someone else is gone from it).
   const periods = rowsOf<PeriodRow>(await tx.execute(sql`
-    select p.account_id, s.agency_id, s.sub_account_id, s.id as subscription_id, s.name, s.quantity, s.monthly_price_minor as price, s.currency,
+    select p.account_id, s.agency_id, s.sub_account_id, s.seller_agency_id, s.id as subscription_id, s.name, s.quantity, s.monthly_price_minor as price, s.currency,
            p.from_day::text as from_day, p.through_day::text as through_day
     from billing_periods p join billing_subscriptions s on s.id = p.subscription_id
-    where p.account_id = any(${accounts}::text[]) and s.billing = 'monthly'
+    where p.account_id = any(${accounts}::text[]) and ${sellerIn('p.seller_agency_id', list)} and s.billing = 'monthly'
       and p.from_day <= ${month.last}::date and (p.through_day is null or p.through_day >= ${month.first}::date)
       and not exists (select 1 from invoices i where i.account_id = p.account_id and i.period = ${month.period} and i.kind = 'monthly')`));
   const charges = rowsOf<ChargeRow>(await tx.execute(sql`
-    select c.id, c.account_id, c.agency_id, c.sub_account_id, c.kind, c.description, c.day::text as day, c.quantity, c.unit_price_minor, c.amount_minor, c.currency
+    select c.id, c.account_id, c.agency_id, c.sub_account_id, c.seller_agency_id, c.kind, c.description, c.day::text as day, c.quantity, c.unit_price_minor, c.amount_minor, c.currency
     from account_charges c
-    where c.account_id = any(${accounts}::text[]) and c.invoice_id is null and c.day <= ${month.last}::date
+    where c.account_id = any(${accounts}::text[]) and ${sellerIn('c.seller_agency_id', list)} and c.invoice_id is null and c.day <= ${month.last}::date
       and not exists (select 1 from invoices i where i.account_id = c.account_id and i.period = ${month.period} and i.kind = 'monthly')
     for update of c`));
   const work = new Map<string, AccountWork>();
-  const accountOf = (r: { account_id: string; agency_id: string; sub_account_id: string | null }) => {
+  const accountOf = (r: { account_id: string; agency_id: string; sub_account_id: string | null; seller_agency_id: string | null }) => {
     let w = work.get(r.account_id);
-    if (!w) work.set(r.account_id, (w = { agencyId: r.agency_id, subAccountId: r.sub_account_id, subs: new Map(), charges: [] }));
+    if (!w) work.set(r.account_id, (w = { agencyId: r.agency_id, subAccountId: r.sub_account_id, sellerKey: r.seller_agency_id ?? PLATFORM_SELLER_KEY, subs: new Map(), charges: [] }));
     return w;
   };
   for (const r of periods) {
@@ -190,7 +239,7 @@ async function cutBatch(tx: Tx, p: { seller: Seller; month: MonthBounds; issueDa
       chargeId: r.id, kind: r.kind, description: r.description, day: r.day, quantity: Number(r.quantity), unitPriceMinor: Number(r.unit_price_minor), amountMinor: Number(r.amount_minor), currency: r.currency,
     });
   }
-  if (work.size === 0) return { invoices: 0, lines: 0 };
+  if (work.size === 0) return { invoices: 0, lines: 0, bySeller: new Map() };
   const addresses = new Map(rowsOf<{ account_id: string; address: unknown }>(await tx.execute(sql`
     select distinct on (account_id) account_id,
            jsonb_build_object('name', name, 'line1', line1, 'line2', line2, 'city', city, 'postalCode', postal_code, 'country', country, 'taxId', tax_id)::text as address
@@ -200,16 +249,25 @@ async function cutBatch(tx: Tx, p: { seller: Seller; month: MonthBounds; issueDa
   // 3. Lines and totals in memory, accounts in id order (numbers follow it).
   const ids = [...work.keys()].sort();
   const invoiceIds = newIds('inv', ids.length);
-  const inv = { id: [] as string[], agency: [] as string[], sub: [] as (string | null)[], account: [] as string[], number: [] as number[], currency: [] as string[], total: [] as number[], address: [] as (string | null)[] };
+  const inv = {
+    id: [] as string[], agency: [] as string[], sub: [] as (string | null)[], account: [] as string[], seller: [] as (string | null)[], sellerKey: [] as string[], number: [] as number[],
+    issue: [] as string[], due: [] as string[], currency: [] as string[], total: [] as number[], address: [] as (string | null)[],
+  };
   const ln = { id: [] as string[], invoice: [] as string[], agency: [] as string[], position: [] as number[], kind: [] as string[], sub: [] as (string | null)[], charge: [] as (string | null)[], description: [] as string[], from: [] as string[], through: [] as string[], days: [] as (number | null)[], dim: [] as (number | null)[], quantity: [] as number[], unit: [] as number[], amount: [] as number[] };
   const billed = { charge: [] as string[], invoice: [] as string[] };
-  let number = Number(counter!.next_number);
+  const next = new Map(counters);
+  const bySeller = new Map<string, number>();
   for (const [i, accountId] of ids.entries()) {
     const w = work.get(accountId)!;
     const lines = monthLines(month, [...w.subs.values()], w.charges);
-    if (lines.length === 0) continue;
+    const sm = bySellerKey.get(w.sellerKey);
+    if (lines.length === 0 || !sm) continue;
     const invoiceId = invoiceIds[i]!;
-    inv.id.push(invoiceId); inv.agency.push(w.agencyId); inv.sub.push(w.subAccountId); inv.account.push(accountId); inv.number.push(number++);
+    const number = next.get(w.sellerKey)!;
+    next.set(w.sellerKey, number + 1);
+    bySeller.set(w.sellerKey, (bySeller.get(w.sellerKey) ?? 0) + 1);
+    inv.id.push(invoiceId); inv.agency.push(w.agencyId); inv.sub.push(w.subAccountId); inv.account.push(accountId); inv.number.push(number);
+    inv.seller.push(sm.seller.agencyId); inv.sellerKey.push(w.sellerKey); inv.issue.push(sm.issueDay); inv.due.push(sm.dueDay);
     // Mixed currencies are refused when buying; the first line's currency is the invoice's.
     inv.currency.push(lines[0]!.currency); inv.total.push(totalOf(lines)); inv.address.push(addresses.get(accountId) ?? null);
     for (const [k, l] of lines.entries()) {
@@ -219,19 +277,24 @@ async function cutBatch(tx: Tx, p: { seller: Seller; month: MonthBounds; issueDa
       if (l.chargeId) { billed.charge.push(l.chargeId); billed.invoice.push(invoiceId); }
     }
   }
-  if (inv.id.length === 0) return { invoices: 0, lines: 0 };
+  if (inv.id.length === 0) return { invoices: 0, lines: 0, bySeller };
   ln.id = newIds('inl', ln.invoice.length);
 
-  // 4. Writes: the counter, the invoices, their lines, the charges billed.
-  await tx.execute(sql`update invoice_counters set next_number = ${number}, updated_at = now() where seller_key = ${seller.key}`);
+  // 4. Writes: the counters, the invoices, their lines, the charges billed.
+  const moved = [...bySeller.keys()];
+  await tx.execute(sql`
+    update invoice_counters set next_number = v.next, updated_at = now()
+    from unnest(${bulkArray(moved)}::text[], ${bulkArray(moved.map((k) => next.get(k)!))}::int[]) as v(key, next)
+    where invoice_counters.seller_key = v.key`);
   await tx.execute(sql`
     insert into invoices (id, agency_id, sub_account_id, account_id, seller_agency_id, seller_key, number, kind, period, period_start, period_end, issue_day, due_day,
                           currency, total_minor, status, billing_address, created_at, updated_at)
-    select v.id, v.agency_id, v.sub_account_id, v.account_id, ${seller.agencyId}, ${seller.key}, v.number, 'monthly', ${month.period}, ${month.first}::date, ${month.last}::date,
-           ${p.issueDay}::date, ${addDays(p.issueDay, seller.dueDays)}::date, v.currency, v.total, 'draft', v.address::jsonb, now(), now()
-    from unnest(${bulkArray(inv.id)}::text[], ${bulkArray(inv.agency)}::text[], ${bulkArray(inv.sub)}::text[], ${bulkArray(inv.account)}::text[], ${bulkArray(inv.number)}::int[],
+    select v.id, v.agency_id, v.sub_account_id, v.account_id, v.seller, v.seller_key, v.number, 'monthly', ${month.period}, ${month.first}::date, ${month.last}::date,
+           v.issue, v.due, v.currency, v.total, 'draft', v.address::jsonb, now(), now()
+    from unnest(${bulkArray(inv.id)}::text[], ${bulkArray(inv.agency)}::text[], ${bulkArray(inv.sub)}::text[], ${bulkArray(inv.account)}::text[], ${bulkArray(inv.seller)}::text[],
+                ${bulkArray(inv.sellerKey)}::text[], ${bulkArray(inv.number)}::int[], ${bulkArray(inv.issue)}::date[], ${bulkArray(inv.due)}::date[],
                 ${bulkArray(inv.currency)}::text[], ${bulkArray(inv.total)}::bigint[], ${bulkArray(inv.address)}::text[])
-      as v(id, agency_id, sub_account_id, account_id, number, currency, total, address)`);
+      as v(id, agency_id, sub_account_id, account_id, seller, seller_key, number, issue, due, currency, total, address)`);
   await tx.execute(sql`
     insert into invoice_lines (id, invoice_id, agency_id, position, kind, subscription_id, charge_id, description, from_day, through_day, active_days, days_in_month, quantity, unit_price_minor, amount_minor)
     select * from unnest(${bulkArray(ln.id)}::text[], ${bulkArray(ln.invoice)}::text[], ${bulkArray(ln.agency)}::text[], ${bulkArray(ln.position)}::int[], ${bulkArray(ln.kind)}::text[],
@@ -243,7 +306,7 @@ async function cutBatch(tx: Tx, p: { seller: Seller; month: MonthBounds; issueDa
       from unnest(${bulkArray(billed.charge)}::text[], ${bulkArray(billed.invoice)}::text[]) as v(id, invoice_id)
       where account_charges.id = v.id`);
   }
-  return { invoices: inv.id.length, lines: ln.id.length };
+  return { invoices: inv.id.length, lines: ln.id.length, bySeller };
 }
 
 /** Term subscriptions past their last day (in their seller's zone) are ended. */

@@ -138,7 +138,10 @@ describe('billing engine: the rules, through the API and the monthly cut', () =>
 
   it('a 12-month term bought on the 31st: invoiced at once at 30% off, quotas reset on clamped anniversaries, ends by itself, never on a monthly invoice', async () => {
     await setup('2026-01-31');
-    await deps.db.update(agencies).set({ invoiceDueDays: 14 }).where(eq(agencies.id, w.a.id));
+    // The seller's due days (default 10), set through the agency settings API.
+    const badDue = await b.api().patch('/api/v1/agency').set(bearer(w.a.key)).send({ invoiceDueDays: 500 }).expect(422);
+    expect(badDue.body.fields).to.have.property('invoiceDueDays');
+    expect((await b.api().patch('/api/v1/agency').set(bearer(w.a.key)).send({ invoiceDueDays: 14 }).expect(200)).body.invoiceDueDays).to.equal(14);
     const term = await b.createPackage(w.a.key, { name: 'Chatbot 50k yearly', billing: 'term', termMonths: 12, monthlyPriceMinor: 10_000, chatbotSessions: 50_000 });
     const sub = (await b.start(key(), term.id).expect(201)).body;
     // 10,000 x 12 x 70% = 84,000. The term runs 2026-01-31 up to (not including) 2027-01-31.
@@ -239,5 +242,26 @@ describe('billing engine: the rules, through the API and the monthly cut', () =>
     await b.api().get(`/api/v1/invoices/${list[0].id}`).set(bearer(key())).expect(404);
     const [row] = await deps.db.select().from(invoices).where(eq(invoices.id, list[0].id));
     expect(row!.sellerAgencyId).to.equal(null);
+  });
+
+  it('each seller cuts on the 1st of its own time zone, with its own numbers', async () => {
+    await setup('2026-03-10');
+    await b.api().patch('/api/v1/agency').set(bearer(w.b.key)).send({ timeZone: 'America/New_York' }).expect(200);
+    await deps.db.update(agencies).set({ resellingModule: true }).where(eq(agencies.id, w.b.id));
+    const pa = await monthly('Chatbot A', 3100);
+    const pb = await b.createPackage(w.b.key, { name: 'Chatbot B', billing: 'monthly', monthlyPriceMinor: 3100 });
+    await started(pa.id);
+    // 09:00 UTC on 10 March is 05:00 in New York (EDT since 8 March): the 10th there too.
+    await b.start(w.b.subs[0].key, pb.id).expect(201);
+    // 03:00 UTC on 1 April: 06:00 in Istanbul (the 1st), 23:00 on 31 March in New York.
+    deps.testClock.set(new Date('2026-04-01T03:00:00Z'));
+    await tick(deps);
+    expect((await b.invoices(key())).map((i) => [i.number, i.period, i.totalMinor])).to.deep.equal([['INV-000001', '2026-03', 2200]]);
+    expect(await b.invoices(w.b.subs[0].key)).to.deep.equal([]);
+    // 05:00 UTC: 01:00 on 1 April in New York.
+    deps.testClock.set(new Date('2026-04-01T05:00:00Z'));
+    await tick(deps);
+    expect((await b.invoices(w.b.subs[0].key)).map((i) => [i.number, i.period, i.issueDay, i.totalMinor])).to.deep.equal([['INV-000001', '2026-03', '2026-04-01', 2200]]);
+    expect(await b.invoices(key())).to.have.length(1);
   });
 });
