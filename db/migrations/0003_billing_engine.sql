@@ -179,4 +179,4 @@ CREATE UNIQUE INDEX "invoices_term_key" ON "invoices" USING btree ("subscription
 CREATE UNIQUE INDEX "invoices_number_key" ON "invoices" USING btree ("seller_key","number");--> statement-breakpoint
 CREATE INDEX "invoices_account_idx" ON "invoices" USING btree ("account_id","issue_day");--> statement-breakpoint
 CREATE INDEX "invoices_seller_idx" ON "invoices" USING btree ("seller_key","issue_day");--> statement-breakpoint
-CREATE INDEX "invoices_undelivered_idx" ON "invoices" USING btree ("created_at") WHERE "invoices"."delivered_at" is null;
+CREATE INDEX "invoices_draft_idx" ON "invoices" USING btree ("created_at") WHERE "invoices"."status" = 'draft';

@@ -216,7 +216,7 @@ export const invoices = pgTable(
     uniqueIndex('invoices_number_key').on(t.sellerKey, t.number),
     index('invoices_account_idx').on(t.accountId, t.issueDay),
     index('invoices_seller_idx').on(t.sellerKey, t.issueDay),
-    index('invoices_undelivered_idx').on(t.createdAt).where(sql`${t.deliveredAt} is null`),
+    index('invoices_draft_idx').on(t.createdAt).where(sql`${t.status} = 'draft'`),
     check('invoices_total', sql`${t.totalMinor} >= 0`),
   ],
 );

@@ -64,7 +64,9 @@ function checkCurrency(subs: SubscriptionView[], today: string, currency: string
   if (other) throw conflict('currency_mismatch', `Your other packages are billed in ${other.currency}; this one is in ${currency}. One invoice has one currency.`);
 }
 
-function checkBuyable(pkg: BillingPackage): void {
+/** Only the buyer's own seller's published packages can be bought (an agency never buys its own). */
+function checkBuyable(pkg: BillingPackage, account?: BillingAccount): void {
+  if (account && (pkg.sellerAgencyId !== account.sellerAgencyId || !pkg.published)) throw errors.notFound('Package');
   if (pkg.kind === 'extra_sessions') throw conflict('use_extra_sessions', 'Extra sessions are bought with POST /api/v1/extra-sessions, not as a subscription.');
 }
 
@@ -95,7 +97,7 @@ export async function startSubscription(deps: Deps, params: { actor: Actor; inpu
   const account = await buyerAccount(deps.db, params.actor);
   const input = parse(startSchema, params.input);
   const pkg = await getBillingPackage(deps, { actor: params.actor, packageId: input.packageId });
-  checkBuyable(pkg);
+  checkBuyable(pkg, account);
   if (pkg.kind !== 'quantity' && input.quantity !== 1) throw new AppError('validation_failed', 422, 'Only quantity items take a quantity.', { fields: { quantity: 'Only quantity items take a quantity.' } });
   const now = deps.clock.now();
   const today = calendarDay(now, account.zone);
@@ -186,7 +188,7 @@ export async function changeSubscription(deps: Deps, params: { actor: Actor; sub
   const account = await buyerAccount(deps.db, params.actor);
   const input = parse(changeSchema, params.input);
   const pkg = await getBillingPackage(deps, { actor: params.actor, packageId: input.packageId });
-  checkBuyable(pkg);
+  checkBuyable(pkg, account);
   const now = deps.clock.now();
   const today = calendarDay(now, account.zone);
   const tomorrow = addDays(today, 1);

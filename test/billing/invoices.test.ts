@@ -253,6 +253,7 @@ describe('invoices: the quarter, the cut, prediction, payment and bad input', ()
       const support = await monthly('Support 3', 3100, { representatives: 3 });
       const term = await b.createPackage(w.a.key, { name: 'Support yearly', billing: 'term', termMonths: 12, monthlyPriceMinor: 1000 });
       await b.createPackage(w.a.key, { name: 'Extra 1k', kind: 'extra_sessions', monthlyPriceMinor: 500, chatbotSessions: 1000 });
+      const hidden = await monthly('Unpublished', 3100, { published: false });
       const sub = (await b.start(key(), support.id).expect(201)).body;
       const t = (await b.start(key(), term.id).expect(201)).body;
       await b.cancel(key(), sub.id).expect(200);
@@ -268,6 +269,9 @@ describe('invoices: the quarter, the cut, prediction, payment and bad input', ()
         ['an unknown package', () => b.start(key(), 'bpk_nope'), 404, 'not_found'],
         ['the same package twice', () => b.start(key(), term.id), 409, 'already_subscribed'],
         ['another agency\'s subscription', () => b.cancel(w.b.subs[0].key, sub.id), 404, 'not_found'],
+        ['an unpublished package', () => b.start(key(), hidden.id), 404, 'not_found'],
+        ['an agency buying its own package', () => b.start(w.a.key, support.id), 404, 'not_found'],
+        ['a quantity on a package that has none', () => b.start(w.a.subs[1].key, support.id, { quantity: 3 }), 422, 'validation_failed'],
       ];
       for (const [name, call, status, code] of cases) {
         const res = await call();
