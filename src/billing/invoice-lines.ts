@@ -2,7 +2,7 @@
 // by the prediction (the month so far, and to its end). Proration is proration.ts's: active days
 // of the month in the seller's calendar, monthly price x days / days in month, rounded half-up
 // once per line; one-off charges (extra sessions, on-account top-ups) in full.
-import { activeDaysInMonth, daysInMonth, formatDay, prorateLine, type ActivePeriod, type CalendarDay } from './proration';
+import { daysInMonth, formatDay, prorateLine, type ActivePeriod, type CalendarDay } from './proration';
 
 export interface MonthlySubscriptionInput {
   subscriptionId: string;
@@ -78,20 +78,30 @@ export function monthLines(m: MonthBounds, subs: readonly MonthlySubscriptionInp
   const lines: ComputedLine[] = [];
   // Ids are time-ordered: lines of the same first day come in the order they were bought.
   for (const s of [...subs].sort((x, y) => (x.subscriptionId < y.subscriptionId ? -1 : x.subscriptionId > y.subscriptionId ? 1 : 0))) {
-    const clipped: ActivePeriod[] = [];
+    let from: CalendarDay | null = null;
+    let to: CalendarDay | null = null;
+    // Clipped to this month, a period is a range of days of the month ('YYYY-MM-DD'.slice(8)); a
+    // day covered by two periods counts once. (Hot loop of the cut: no Date, no Set.)
+    const covered = new Uint8Array(32);
+    let active = 0;
     for (const p of s.periods) {
-      const from = p.from < m.first ? m.first : p.from;
-      const to = p.through === null || p.through > cap ? cap : p.through;
-      if (from <= to) clipped.push({ from, through: to });
+      const a = p.from < m.first ? m.first : p.from;
+      const b = p.through === null || p.through > cap ? cap : p.through;
+      if (a > b) continue;
+      if (from === null || a < from) from = a;
+      if (to === null || b > to) to = b;
+      for (let d = Number(a.slice(8, 10)), last = Number(b.slice(8, 10)); d <= last; d++) {
+        if (covered[d] === 0) {
+          covered[d] = 1;
+          active++;
+        }
+      }
     }
-    if (clipped.length === 0) continue;
-    const active = activeDaysInMonth(clipped, m.year, m.month);
+    if (from === null || to === null) continue;
     const price = s.monthlyPriceMinor * s.quantity;
     lines.push({
       kind: 'monthly', subscriptionId: s.subscriptionId, chargeId: null, description: s.quantity > 1 ? `${s.name} x ${s.quantity}` : s.name,
-      fromDay: clipped.reduce((a, p) => (p.from < a ? p.from : a), clipped[0]!.from),
-      throughDay: clipped.reduce((a, p) => (p.through! > a ? p.through! : a), clipped[0]!.through!),
-      activeDays: active, daysInMonth: m.days, quantity: s.quantity, unitPriceMinor: price, amountMinor: prorateLine(price, active, m.days), currency: s.currency,
+      fromDay: from, throughDay: to, activeDays: active, daysInMonth: m.days, quantity: s.quantity, unitPriceMinor: price, amountMinor: prorateLine(price, active, m.days), currency: s.currency,
     });
   }
   for (const c of charges) {
