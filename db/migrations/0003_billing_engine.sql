@@ -173,6 +173,7 @@ CREATE INDEX "billing_periods_seller_idx" ON "billing_periods" USING btree ("sel
 CREATE INDEX "billing_periods_account_idx" ON "billing_periods" USING btree ("account_id","from_day");--> statement-breakpoint
 CREATE INDEX "billing_subscriptions_account_idx" ON "billing_subscriptions" USING btree ("account_id","status");--> statement-breakpoint
 CREATE INDEX "billing_subscriptions_agency_idx" ON "billing_subscriptions" USING btree ("agency_id");--> statement-breakpoint
+CREATE INDEX "billing_subscriptions_running_terms_idx" ON "billing_subscriptions" USING btree ("term_last_day") WHERE "billing_subscriptions"."billing" = 'term' and "billing_subscriptions"."status" = 'active';--> statement-breakpoint
 CREATE INDEX "invoice_lines_invoice_idx" ON "invoice_lines" USING btree ("invoice_id","position");--> statement-breakpoint
 CREATE UNIQUE INDEX "invoices_account_period_key" ON "invoices" USING btree ("account_id","period") WHERE "invoices"."kind" = 'monthly';--> statement-breakpoint
 CREATE UNIQUE INDEX "invoices_term_key" ON "invoices" USING btree ("subscription_id") WHERE "invoices"."kind" = 'term';--> statement-breakpoint

@@ -107,6 +107,8 @@ export const billingSubscriptions = pgTable(
   (t) => [
     index('billing_subscriptions_account_idx').on(t.accountId, t.status),
     index('billing_subscriptions_agency_idx').on(t.agencyId),
+    // The cut ends finished terms first: only running terms are looked at.
+    index('billing_subscriptions_running_terms_idx').on(t.termLastDay).where(sql`${t.billing} = 'term' and ${t.status} = 'active'`),
     check('billing_subscriptions_quantity', sql`${t.quantity} >= 1`),
   ],
 );
