@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { eq } from 'drizzle-orm';
 import { agencies, auditLog, billingSubscriptions, invoices, subAccounts } from '../../db/schema';
+import { chargeTopupOnAccount } from '../../src/billing/account-charges';
 import { createApp } from '../../src/web/app';
 import { billingApi, moveTo, tick } from '../support/billing';
 import { resetData } from '../support/db';
@@ -263,5 +264,23 @@ describe('billing engine: the rules, through the API and the monthly cut', () =>
     await tick(deps);
     expect((await b.invoices(w.b.subs[0].key)).map((i) => [i.number, i.period, i.issueDay, i.totalMinor])).to.deep.equal([['INV-000001', '2026-03', '2026-04-01', 2200]]);
     expect(await b.invoices(key())).to.have.length(1);
+  });
+
+  it('an on-account top-up is billed in full on its month\'s invoice, next to the prorated lines', async () => {
+    await setup('2026-03-10');
+    const pkg = await monthly('Chatbot S', 3100);
+    await started(pkg.id);
+    moveTo(deps, '2026-03-31', 20); // 23:00 on the 31st in Istanbul: still March
+    await deps.db.transaction((tx) => chargeTopupOnAccount(tx, { agencyId: w.a.id, subAccountId: w.a.subs[0].id, description: 'Top-up 5,000 credits', quantity: 2, unitPriceMinor: 4_990, currency: 'TRY', now: deps.clock.now() }));
+    moveTo(deps, '2026-04-01');
+    await tick(deps);
+    const inv = await invoiceFor('2026-03');
+    // 10..31 = 22 of 31: 2200; the top-up 2 x 4,990 = 9,980, not prorated.
+    expect(inv.lines.map((l) => [l.kind, l.fromDay, l.amountMinor])).to.deep.equal([['monthly', '2026-03-10', 2200], ['topup', '2026-03-31', 9980]]);
+    expect(inv.totalMinor).to.equal(12_180);
+    // Billed once: April's invoice does not carry it again.
+    moveTo(deps, '2026-05-01');
+    await tick(deps);
+    expect((await invoiceFor('2026-04')).lines.map((l) => l.kind)).to.deep.equal(['monthly']);
   });
 });
