@@ -11,6 +11,8 @@ import { reconcilePayments } from '../src/payments/checkout-flow';
 
 export const RECONCILE_PAYMENTS_JOB = 'payments.reconcile';
 export const AUTO_BILLING_RECONCILE_JOB = 'auto-billing.reconcile';
+import { DELIVER_PENDING_JOB, INVOICE_CUT_JOB, pendingDeliveryIds, runInvoiceCut } from '../src/billing/invoice-cut';
+import { DELIVER_INVOICE_JOB, deliverInvoice, dispatchInvoiceDelivery, stalledInvoiceIds } from '../src/billing/invoice-delivery';
 
 export const TICK_JOB = 'tick';
 export const TICK_EVERY_MS = 60_000;
@@ -30,6 +32,16 @@ export function createProcessors(deps: Deps): Processors {
     // Confirmed at a gateway but not applied here (lost callback, webhook that failed to apply).
     [RECONCILE_PAYMENTS_JOB]: async () => reconcilePayments(deps),
 
+    // Invoices: the monthly cut (finds its months from the clock), then one delivery job per
+    // issued invoice (PDF, email, collection).
+    [INVOICE_CUT_JOB]: async () => runInvoiceCut(deps),
+    [DELIVER_PENDING_JOB]: async () => {
+      const ids = await pendingDeliveryIds(deps);
+      await dispatchInvoiceDelivery(deps.queue, ids);
+      return { dispatched: ids.length };
+    },
+    [DELIVER_INVOICE_JOB]: async (data) => deliverInvoice(deps, String(data.invoiceId)),
+
     // The scheduler's heartbeat: finds whatever is due by the clock and enqueues it. Work is
     // found from the database, not from when the tick fired, so a missed or repeated tick is harmless.
     [TICK_JOB]: async () => {
@@ -43,9 +55,13 @@ export function createProcessors(deps: Deps): Processors {
       await deps.queue.enqueue(SUBSCRIPTION_GRANTS_JOB, {}, { jobId: `grants:${Math.floor(now / 60_000)}` });
       await deps.queue.enqueue(RECONCILE_PAYMENTS_JOB, {}, { jobId: `reconcile:${Math.floor(now / 60_000)}` });
       await deps.queue.enqueue(AUTO_BILLING_RECONCILE_JOB, {}, { jobId: `auto-billing:${Math.floor(now / 60_000)}` });
-      return { emailsRequeued: stale.length, purchasesRetried: waiting.length };
+      await deps.queue.enqueue(INVOICE_CUT_JOB, {}, { jobId: `invoice-cut:${Math.floor(now / 60_000)}` });
+      // Issued invoices a crash left undelivered or uncollected.
+      const stalled = await stalledInvoiceIds(deps, new Date(now - 60_000));
+      await dispatchInvoiceDelivery(deps.queue, stalled);
+      return { emailsRequeued: stale.length, purchasesRetried: waiting.length, invoicesRedelivered: stalled.length };
     },
   };
 }
 
-export const jobNames = () => [SEND_MAIL_JOB, TICK_JOB, GRANT_PURCHASE_JOB, SUBSCRIPTION_GRANTS_JOB, RECONCILE_PAYMENTS_JOB, AUTO_BILLING_RECONCILE_JOB];
+export const jobNames = () => [SEND_MAIL_JOB, TICK_JOB, GRANT_PURCHASE_JOB, SUBSCRIPTION_GRANTS_JOB, RECONCILE_PAYMENTS_JOB, AUTO_BILLING_RECONCILE_JOB, INVOICE_CUT_JOB, DELIVER_PENDING_JOB, DELIVER_INVOICE_JOB];

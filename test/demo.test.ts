@@ -23,5 +23,10 @@ describe('demo world', () => {
     expect(agency.body.data.map((s: { name: string }) => s.name)).to.have.members(['Cafe Lumen', 'Nova Dental']);
     expect((await request(app).get('/api/v1/me').set(bearer(DEMO_KEYS.platform)).expect(200)).body.scope).to.equal('platform');
     expect((await request(app).get('/api/v1/me').set(bearer(DEMO_KEYS.atlasClient)).expect(200)).body.scope).to.equal('sub-account');
+    // Subscription billing to try at once: Atlas's packages for its clients, the platform's for agencies.
+    const offered = (await request(app).get('/api/v1/packages').set(bearer(DEMO_KEYS.atlasClient)).expect(200)).body.data.map((p: { name: string }) => p.name);
+    expect(offered).to.include.members(['Chatbot 20k', 'Chatbot 50k yearly', 'Extra representative']);
+    const plans = (await request(app).get('/api/v1/packages?seller=platform').set(bearer(DEMO_KEYS.atlas)).expect(200)).body.data.map((p: { name: string }) => p.name);
+    expect(plans).to.deep.equal(['Agency Starter', 'Agency Pro']);
   });
 });

@@ -22,6 +22,8 @@ export const agencies = pgTable(
     chatbotSlots: integer('chatbot_slots').notNull().default(0),
     /** When set, a sub-account's departments follow its active packages. */
     restrictDepartmentsToPackages: boolean('restrict_departments_to_packages').notNull().default(false),
+    /** Days between an invoice's issue and its due date, for the invoices this agency issues. */
+    invoiceDueDays: integer('invoice_due_days').notNull().default(10),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

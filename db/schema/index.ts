@@ -19,3 +19,4 @@ export * from './payments';
 export * from './purchases';
 export * from './auto-billing';
 export * from './wallets';
+export * from './billing';

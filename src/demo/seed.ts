@@ -1,4 +1,4 @@
-import { apiKeys, agencies, departments, memberships, subAccountDepartments, subAccounts, users, type Role, type Scope } from '../../db/schema';
+import { apiKeys, agencies, billingPackages, departments, memberships, subAccountDepartments, subAccounts, users, type Role, type Scope } from '../../db/schema';
 import { transferToSubAccount } from '../credits/credits.usecases';
 import { creditAccount, lockAccount } from '../credits/ledger';
 import { systemActor } from '../auth/actor';
@@ -81,6 +81,21 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
     ]);
     const pool = await lockAccount(tx, { agencyId: atlas, subAccountId: null }, now);
     await creditAccount(tx, pool, { amount: 50_000, source: 'topup', reason: 'grant', reference: 'demo', note: 'Demo top-up' }, now);
+
+    // Billing-engine packages: the platform's plans for agencies, Atlas's for its clients.
+    const pkg = (sellerAgencyId: string | null, name: string, extra: Partial<typeof billingPackages.$inferInsert>) =>
+      ({ id: newId('bpk'), sellerAgencyId, name, kind: 'package' as const, billing: 'monthly' as const, currency: 'TRY' as const, monthlyPriceMinor: 0, createdAt: now, updatedAt: now, ...extra });
+    await tx.insert(billingPackages).values([
+      pkg(null, 'Agency Starter', { monthlyPriceMinor: 99_900, currency: 'USD', representatives: 3 }),
+      pkg(null, 'Agency Pro', { monthlyPriceMinor: 249_900, currency: 'USD', representatives: 10, chatbotSessions: 50_000 }),
+      pkg(atlas, 'Chatbot 20k', { monthlyPriceMinor: 150_000, chatbotSessions: 20_000 }),
+      pkg(atlas, 'Chatbot 50k', { monthlyPriceMinor: 300_000, chatbotSessions: 50_000 }),
+      pkg(atlas, 'Chatbot 50k yearly', { billing: 'term', termMonths: 12, monthlyPriceMinor: 300_000, chatbotSessions: 50_000 }),
+      pkg(atlas, 'Live support 5', { monthlyPriceMinor: 120_000, representatives: 5, whatsappChannels: 1, instagramChannels: 1 }),
+      pkg(atlas, 'Ticket system', { kind: 'addon', monthlyPriceMinor: 25_000, modules: ['ticket_system'] }),
+      pkg(atlas, 'Extra representative', { kind: 'quantity', unit: 'representative', monthlyPriceMinor: 30_000 }),
+      pkg(atlas, 'Extra 1,000 chatbot sessions', { kind: 'extra_sessions', billing: 'one_off', monthlyPriceMinor: 9_900, chatbotSessions: 1000 }),
+    ]);
 
     const clients = [
       { agency: atlas, name: 'Cafe Lumen', email: 'owner@lumen.test', key: DEMO_KEYS.atlasClient },

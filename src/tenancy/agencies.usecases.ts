@@ -125,6 +125,8 @@ export const agencySettingsSchema = z.object({
   locale: z.enum(['en', 'tr'], { error: 'Language must be en or tr.' }),
   timeZone: z.string().trim().refine(isZone, 'Unknown time zone (use an IANA name such as Europe/Istanbul).'),
   restrictDepartmentsToPackages: checkbox,
+  /** Days from an invoice's issue to its due date, for the invoices this agency issues (a form sends text). */
+  invoiceDueDays: z.preprocess((v) => (typeof v === 'string' && /^\d{1,3}$/.test(v.trim()) ? Number(v.trim()) : v), z.number({ error: 'Invoice due days must be a whole number from 0 to 90.' }).int('Invoice due days must be a whole number from 0 to 90.').min(0, 'Invoice due days must be a whole number from 0 to 90.').max(90, 'Invoice due days must be a whole number from 0 to 90.')),
 });
 
 /** The agency's own settings: where purchase emails go, its language and time zone, department rules. */
@@ -135,7 +137,7 @@ export async function updateAgencySettings(deps: Deps, params: { actor: Actor; i
   const current = await getAgency(deps, { actor: params.actor, agencyId: agencyId! });
   const input = parse(agencySettingsSchema, {
     billingEmail: current.billingEmail, ccEmails: current.ccEmails, locale: current.locale, timeZone: current.timeZone,
-    restrictDepartmentsToPackages: current.restrictDepartmentsToPackages, ...(params.input as object),
+    restrictDepartmentsToPackages: current.restrictDepartmentsToPackages, invoiceDueDays: current.invoiceDueDays, ...(params.input as object),
   });
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {

@@ -30,6 +30,7 @@ import { sellerPaymentRoutes } from './routes/seller-payments.routes';
 import { subAccountsQualify } from '../auto-billing/auto-billing.usecases';
 import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.routes';
 import { page } from './render';
+import { buyerBillingRoutes, sellerInvoiceRoutes } from './routes/billing.routes';
 import { ApiKeyCache } from '../api-keys/key-cache';
 import { UsageRecorder } from '../usage/usage-recorder';
 import './types';
@@ -90,6 +91,7 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   );
   app.use('/assets', express.static(path.join(root, 'public'), { maxAge: deps.config.isProduction ? '1d' : 0 }));
   app.use('/assets/vendor/pico', express.static(path.join(root, 'node_modules/@picocss/pico/css'), { maxAge: '7d' }));
+  app.use('/assets/vendor/chart.js', express.static(path.join(root, 'node_modules/chart.js/dist'), { maxAge: '7d' }));
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
@@ -193,6 +195,10 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/portal', autoBillingRoutes(deps, 'sub_account'));
   app.use('/agency', walletRoutes(deps, web, 'agency'));
   app.use('/portal', walletRoutes(deps, web, 'sub_account'));
+  app.use('/portal', buyerBillingRoutes(deps, '/portal', 'sub_account'));
+  app.use('/agency', buyerBillingRoutes(deps, '/agency', 'agency'));
+  app.use('/agency', sellerInvoiceRoutes(deps, '/agency', 'agency'));
+  app.use('/platform', sellerInvoiceRoutes(deps, '/platform', 'platform'));
   app.use('/portal', portalRoutes(deps));
   for (const [base, scope] of [['/platform', 'platform'], ['/agency', 'agency'], ['/portal', 'sub_account']] as const) {
     app.use(base, tenantRoutes(deps, web, base, scope));

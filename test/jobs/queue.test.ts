@@ -85,7 +85,7 @@ describe('job layer', () => {
       const at = new Date(deps.clock.now().getTime() - 5 * 60_000);
       const id = await deps.db.transaction((tx) => queueEmail(tx, { idempotencyKey: 'test:lost', at, message: { to: ['lost@example.test'], subject: 'Lost job', text: 'x' } }));
       const result = await createProcessors(deps).tick!({});
-      expect(result).to.deep.equal({ emailsRequeued: 1, purchasesRetried: 0 });
+      expect(result).to.deep.equal({ emailsRequeued: 1, purchasesRetried: 0, invoicesRedelivered: 0 });
       await deps.queue.drain();
       const mails = await deps.smtp.waitFor(1);
       expect(mails.map((m) => m.subject)).to.deep.equal(['Lost job']);

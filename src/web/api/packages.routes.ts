@@ -3,6 +3,8 @@ import { createPackage, getPackage, listPackages, updatePackage, type PackageVie
 import { listPurchases, recordOfflinePurchase, type Purchase, type PurchaseRow } from '../../purchases/purchases.usecases';
 import type { Deps } from '../../deps';
 import { actorOf, requireKeyScope } from '../middleware';
+import { createBillingPackage, getBillingPackage, isBillingPackageId, listBillingPackages, updateBillingPackage } from '../../billing/billing-packages.usecases';
+import { billingPackageJson } from './billing.routes';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
@@ -44,18 +46,35 @@ export const purchaseJson = (p: Purchase & { packageName?: string; subscription?
 /** Resold packages and purchases (DESIGN section 4). */
 export function packageRoutes(deps: Deps): Router {
   const r = Router();
-  // Agency keys see all their packages; sub-account keys the published ones.
+  // Agency keys see all their packages; sub-account keys the published ones. Billing-engine
+  // packages (monthly, term, extra sessions) are listed with them and carry "billing"; the
+  // platform key sees the platform's, and an agency key the platform's it can buy with ?seller=platform.
   r.get('/packages', async (req, res) => {
-    res.json({ data: (await listPackages(deps, { actor: actorOf(req) })).map(packageJson) });
+    const actor = actorOf(req);
+    const asBuyer = actor.scope === 'agency' && req.query.seller === 'platform';
+    const legacy = actor.scope === 'platform' || asBuyer ? [] : (await listPackages(deps, { actor })).map(packageJson);
+    const billing = (await listBillingPackages(deps, { actor, asBuyer })).map(billingPackageJson);
+    res.json({ data: [...legacy, ...billing] });
   });
   r.get('/packages/:id', async (req, res) => {
-    res.json(packageJson(await getPackage(deps, { actor: actorOf(req), packageId: String(req.params.id) })));
+    const id = String(req.params.id);
+    if (isBillingPackageId(id)) return void res.json(billingPackageJson(await getBillingPackage(deps, { actor: actorOf(req), packageId: id })));
+    res.json(packageJson(await getPackage(deps, { actor: actorOf(req), packageId: id })));
   });
-  r.post('/packages', requireKeyScope('agency'), async (req, res) => {
-    res.status(201).json(packageJson(await createPackage(deps, { actor: actorOf(req), input: body(req) })));
+  r.post('/packages', async (req, res) => {
+    const actor = actorOf(req);
+    if (actor.scope === 'platform' || body(req).billing !== undefined || body(req).kind === 'extra_sessions') {
+      return void res.status(201).json(billingPackageJson(await createBillingPackage(deps, { actor, input: body(req) })));
+    }
+    requireKeyScope('agency')(req, res, () => {});
+    res.status(201).json(packageJson(await createPackage(deps, { actor, input: body(req) })));
   });
-  r.patch('/packages/:id', requireKeyScope('agency'), async (req, res) => {
-    res.json(packageJson(await updatePackage(deps, { actor: actorOf(req), packageId: String(req.params.id), input: body(req) })));
+  r.patch('/packages/:id', async (req, res) => {
+    const actor = actorOf(req);
+    const id = String(req.params.id);
+    if (isBillingPackageId(id)) return void res.json(billingPackageJson(await updateBillingPackage(deps, { actor, packageId: id, input: body(req) })));
+    requireKeyScope('agency')(req, res, () => {});
+    res.json(packageJson(await updatePackage(deps, { actor, packageId: id, input: body(req) })));
   });
   r.get('/sub-accounts/:id/purchases', requireKeyScope('agency'), async (req, res) => {
     res.json({ data: (await listPurchases(deps, { actor: actorOf(req), subAccountId: String(req.params.id), filter: req.query })).map(purchaseJson) });

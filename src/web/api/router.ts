@@ -16,6 +16,7 @@ import { catalogRoutes } from './catalog.routes';
 import { paymentApiRoutes } from './payments.routes';
 import { autoBillingApiRoutes } from './auto-billing.routes';
 import { walletApiRoutes } from './wallets.routes';
+import { billingRoutes } from './billing.routes';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const pageParams = (req: Request) => ({
@@ -111,6 +112,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   r.use(paymentApiRoutes(deps));
   r.use(autoBillingApiRoutes(deps));
   r.use(walletApiRoutes(deps, web));
+  r.use(billingRoutes(deps));
 
   // Outside production only: the test clock. In production the route does not exist.
   if (deps.testClock) {

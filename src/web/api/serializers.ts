@@ -16,6 +16,7 @@ export const agencyJson = (a: Agency) => ({
   locale: a.locale,
   restrictDepartmentsToPackages: a.restrictDepartmentsToPackages,
   chatbotSlots: a.chatbotSlots,
+  invoiceDueDays: a.invoiceDueDays,
   createdAt: a.createdAt.toISOString(),
 });
 

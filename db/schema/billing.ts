@@ -1,0 +1,283 @@
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, check, date, index, integer, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { agencies } from './agencies';
+import { currencies } from './catalog';
+import { createdAt, tstz, updatedAt } from './common';
+
+// The subscription billing engine (DESIGN section 6). One set of tables serves both selling
+// levels: the seller is the platform (seller_agency_id null, buyers are agencies) or an agency
+// (buyers are its sub-accounts). The buyer ("account") is a sub-account (sub_account_id set) or
+// an agency (sub_account_id null); `account_id` is that buyer's id either way. `agency_id` is the
+// tenant every query is scoped by: the sub-account's agency, or the buying agency itself.
+// Calendar days are `date`s in the seller's time zone; money is integer minor units.
+
+export const billingModels = ['monthly', 'term', 'one_off'] as const;
+export type BillingModel = (typeof billingModels)[number];
+export const billingKinds = ['package', 'addon', 'quantity', 'extra_sessions'] as const;
+export type BillingKind = (typeof billingKinds)[number];
+export const addonModules = [
+  'ai_assistant', 'mail_integration', 'team_chat_integration', 'ticket_system', 'telegram_integration', 'visitor_chat_start', 'webhook_integration', 'task_management',
+] as const;
+export type AddonModule = (typeof addonModules)[number];
+export const quantityUnits = ['representative', 'whatsapp_channel', 'instagram_channel', 'messenger_channel'] as const;
+export type QuantityUnit = (typeof quantityUnits)[number];
+
+/**
+ * What a seller sells on the billing engine: monthly (postpaid, prorated by day) or term
+ * (3/6/12 months prepaid at 10/20/30% off) packages, monthly add-ons and per-unit quantities,
+ * and one-off extra chatbot sessions (price per block of `chatbot_sessions`). What a buyer
+ * subscribes to is copied onto the subscription: editing an item never changes what was sold.
+ */
+export const billingPackages = pgTable(
+  'billing_packages',
+  {
+    id: text('id').primaryKey(),
+    sellerAgencyId: text('seller_agency_id').references(() => agencies.id),
+    name: text('name').notNull(),
+    kind: text('kind', { enum: billingKinds }).notNull(),
+    billing: text('billing', { enum: billingModels }).notNull(),
+    termMonths: integer('term_months'),
+    monthlyPriceMinor: bigint('monthly_price_minor', { mode: 'number' }).notNull(),
+    currency: text('currency', { enum: currencies }).notNull(),
+    /** Chatbot sessions per month (a package), or per block (extra sessions). >0 makes a package a chatbot package. */
+    chatbotSessions: integer('chatbot_sessions').notNull().default(0),
+    representatives: integer('representatives').notNull().default(0),
+    whatsappChannels: integer('whatsapp_channels').notNull().default(0),
+    instagramChannels: integer('instagram_channels').notNull().default(0),
+    messengerChannels: integer('messenger_channels').notNull().default(0),
+    modules: text('modules').array().notNull().default([]),
+    /** A quantity item's unit (price per unit per month). */
+    unit: text('unit', { enum: quantityUnits }),
+    published: boolean('published').notNull().default(true),
+    archivedAt: tstz('archived_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('billing_packages_seller_idx').on(t.sellerAgencyId),
+    check('billing_packages_price', sql`${t.monthlyPriceMinor} > 0`),
+    check('billing_packages_term', sql`(${t.billing} = 'term') = (${t.termMonths} is not null) and (${t.termMonths} is null or ${t.termMonths} in (3, 6, 12))`),
+    check('billing_packages_shape', sql`(${t.kind} = 'extra_sessions') = (${t.billing} = 'one_off') and (${t.kind} = 'quantity') = (${t.unit} is not null)`),
+  ],
+);
+
+export const billingSubscriptionStatuses = ['active', 'cancelled', 'changed', 'ended', 'refunded'] as const;
+export type BillingSubscriptionStatus = (typeof billingSubscriptionStatuses)[number];
+
+/**
+ * A buyer's subscription to one billing package, with the package's terms copied. The days it
+ * is billed for are its periods (billing_periods); `status` says what the buyer can do next.
+ */
+export const billingSubscriptions = pgTable(
+  'billing_subscriptions',
+  {
+    id: text('id').primaryKey(),
+    agencyId: text('agency_id').notNull().references(() => agencies.id),
+    subAccountId: text('sub_account_id'),
+    accountId: text('account_id').notNull(),
+    sellerAgencyId: text('seller_agency_id'),
+    packageId: text('package_id').notNull(),
+    name: text('name').notNull(),
+    kind: text('kind', { enum: billingKinds }).notNull(),
+    billing: text('billing', { enum: billingModels }).notNull(),
+    termMonths: integer('term_months'),
+    monthlyPriceMinor: bigint('monthly_price_minor', { mode: 'number' }).notNull(),
+    /** A term's prepaid price (monthly x months x discount); null for monthly items. */
+    termPriceMinor: bigint('term_price_minor', { mode: 'number' }),
+    currency: text('currency', { enum: currencies }).notNull(),
+    quantity: integer('quantity').notNull().default(1),
+    chatbotSessions: integer('chatbot_sessions').notNull().default(0),
+    representatives: integer('representatives').notNull().default(0),
+    whatsappChannels: integer('whatsapp_channels').notNull().default(0),
+    instagramChannels: integer('instagram_channels').notNull().default(0),
+    messengerChannels: integer('messenger_channels').notNull().default(0),
+    modules: text('modules').array().notNull().default([]),
+    unit: text('unit', { enum: quantityUnits }),
+    status: text('status', { enum: billingSubscriptionStatuses }).notNull().default('active'),
+    /** First billed day (seller's zone). For a change, the day after the change day. */
+    startDay: date('start_day', { mode: 'string' }).notNull(),
+    /** Last day of a term (its end is the day after); null for monthly items. */
+    termLastDay: date('term_last_day', { mode: 'string' }),
+    changedFromId: text('changed_from_id'),
+    changedToId: text('changed_to_id'),
+    cancelledAt: tstz('cancelled_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('billing_subscriptions_account_idx').on(t.accountId, t.status),
+    index('billing_subscriptions_agency_idx').on(t.agencyId),
+    // The cut ends finished terms first: only running terms are looked at.
+    index('billing_subscriptions_running_terms_idx').on(t.termLastDay).where(sql`${t.billing} = 'term' and ${t.status} = 'active'`),
+    check('billing_subscriptions_quantity', sql`${t.quantity} >= 1`),
+  ],
+);
+
+/**
+ * The days a subscription is billed for: [from_day, through_day], through_day null while it runs.
+ * Periods of one subscription never overlap (a reactivation on the cancellation day reopens the
+ * last period instead of adding one), so the cut can sum their lengths.
+ */
+export const billingPeriods = pgTable(
+  'billing_periods',
+  {
+    id: text('id').primaryKey(),
+    subscriptionId: text('subscription_id').notNull(),
+    agencyId: text('agency_id').notNull(),
+    accountId: text('account_id').notNull(),
+    sellerAgencyId: text('seller_agency_id'),
+    fromDay: date('from_day', { mode: 'string' }).notNull(),
+    throughDay: date('through_day', { mode: 'string' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('billing_periods_subscription_idx').on(t.subscriptionId, t.fromDay),
+    index('billing_periods_seller_idx').on(t.sellerAgencyId, t.accountId),
+    index('billing_periods_account_idx').on(t.accountId, t.fromDay),
+    check('billing_periods_order', sql`${t.throughDay} is null or ${t.throughDay} >= ${t.fromDay}`),
+  ],
+);
+
+export const accountChargeKinds = ['extra_sessions', 'topup'] as const;
+
+/**
+ * One-off charges put on the account's next monthly invoice, in full (not prorated): extra
+ * chatbot sessions and on-account top-ups. `invoice_id` is set when an invoice bills it.
+ */
+export const accountCharges = pgTable(
+  'account_charges',
+  {
+    id: text('id').primaryKey(),
+    agencyId: text('agency_id').notNull().references(() => agencies.id),
+    subAccountId: text('sub_account_id'),
+    accountId: text('account_id').notNull(),
+    sellerAgencyId: text('seller_agency_id'),
+    kind: text('kind', { enum: accountChargeKinds }).notNull(),
+    description: text('description').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    quantity: integer('quantity').notNull().default(1),
+    unitPriceMinor: bigint('unit_price_minor', { mode: 'number' }).notNull(),
+    amountMinor: bigint('amount_minor', { mode: 'number' }).notNull(),
+    currency: text('currency', { enum: currencies }).notNull(),
+    /** Extra sessions: how many, and when they stop counting (00:00 on the next 1st, seller's zone). */
+    sessions: integer('sessions'),
+    expiresAt: tstz('expires_at'),
+    invoiceId: text('invoice_id'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('account_charges_unbilled_idx').on(t.sellerAgencyId, t.accountId, t.day).where(sql`${t.invoiceId} is null`),
+    index('account_charges_account_idx').on(t.accountId, t.day),
+    check('account_charges_amounts', sql`${t.quantity} >= 1 and ${t.amountMinor} >= 0`),
+  ],
+);
+
+export const invoiceKinds = ['monthly', 'term'] as const;
+export const invoiceStatuses = ['draft', 'open', 'paid', 'void', 'refunded'] as const;
+export type InvoiceStatus = (typeof invoiceStatuses)[number];
+
+/**
+ * An invoice from a seller to one account: the month's invoice (cut on the 1st, one per account
+ * and month: the unique key makes the cut idempotent) or a term purchase's. Numbers are
+ * sequential per seller without gaps (invoice_counters). `draft` until delivered (PDF, email),
+ * then `open` until paid.
+ */
+export const invoices = pgTable(
+  'invoices',
+  {
+    id: text('id').primaryKey(),
+    agencyId: text('agency_id').notNull().references(() => agencies.id),
+    subAccountId: text('sub_account_id'),
+    accountId: text('account_id').notNull(),
+    sellerAgencyId: text('seller_agency_id'),
+    /** The counter the number comes from: the seller agency's id, or 'platform'. */
+    sellerKey: text('seller_key').notNull(),
+    number: integer('number').notNull(),
+    kind: text('kind', { enum: invoiceKinds }).notNull(),
+    /** 'YYYY-MM' of a monthly invoice; null for a term purchase. */
+    period: text('period'),
+    periodStart: date('period_start', { mode: 'string' }).notNull(),
+    periodEnd: date('period_end', { mode: 'string' }).notNull(),
+    issueDay: date('issue_day', { mode: 'string' }).notNull(),
+    dueDay: date('due_day', { mode: 'string' }).notNull(),
+    currency: text('currency', { enum: currencies }).notNull(),
+    totalMinor: bigint('total_minor', { mode: 'number' }).notNull(),
+    status: text('status', { enum: invoiceStatuses }).notNull().default('draft'),
+    /** The term subscription a term invoice was issued for. */
+    subscriptionId: text('subscription_id'),
+    billingAddress: jsonb('billing_address'),
+    paymentId: text('payment_id'),
+    paidAt: tstz('paid_at'),
+    deliveredAt: tstz('delivered_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('invoices_account_period_key').on(t.accountId, t.period).where(sql`${t.kind} = 'monthly'`),
+    uniqueIndex('invoices_term_key').on(t.subscriptionId).where(sql`${t.kind} = 'term'`),
+    uniqueIndex('invoices_number_key').on(t.sellerKey, t.number),
+    index('invoices_account_idx').on(t.accountId, t.issueDay),
+    index('invoices_seller_idx').on(t.sellerKey, t.issueDay),
+    index('invoices_draft_idx').on(t.createdAt).where(sql`${t.status} = 'draft'`),
+    check('invoices_total', sql`${t.totalMinor} >= 0`),
+  ],
+);
+
+export const invoiceLineKinds = ['monthly', 'term', 'extra_sessions', 'topup'] as const;
+
+export const invoiceLines = pgTable(
+  'invoice_lines',
+  {
+    id: text('id').primaryKey(),
+    invoiceId: text('invoice_id').notNull(),
+    agencyId: text('agency_id').notNull(),
+    position: integer('position').notNull(),
+    kind: text('kind', { enum: invoiceLineKinds }).notNull(),
+    subscriptionId: text('subscription_id'),
+    chargeId: text('charge_id'),
+    description: text('description').notNull(),
+    fromDay: date('from_day', { mode: 'string' }),
+    throughDay: date('through_day', { mode: 'string' }),
+    activeDays: integer('active_days'),
+    daysInMonth: integer('days_in_month'),
+    quantity: integer('quantity').notNull().default(1),
+    /** Monthly items: the monthly price of all units; one-off items: the unit price. */
+    unitPriceMinor: bigint('unit_price_minor', { mode: 'number' }).notNull(),
+    amountMinor: bigint('amount_minor', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('invoice_lines_invoice_idx').on(t.invoiceId, t.position)],
+);
+
+/**
+ * Per-seller invoice numbering: the row is locked and advanced in the transaction that issues
+ * the invoices, so numbers have no gaps. `last_cut_period` is the last month whose invoices
+ * were all cut ('YYYY-MM').
+ */
+export const invoiceCounters = pgTable('invoice_counters', {
+  sellerKey: text('seller_key').primaryKey(),
+  nextNumber: integer('next_number').notNull().default(1),
+  lastCutPeriod: text('last_cut_period'),
+  updatedAt: updatedAt(),
+});
+
+/** Where an account's invoices are addressed. The default one is printed on new invoices. */
+export const billingAddresses = pgTable(
+  'billing_addresses',
+  {
+    id: text('id').primaryKey(),
+    agencyId: text('agency_id').notNull().references(() => agencies.id),
+    subAccountId: text('sub_account_id'),
+    accountId: text('account_id').notNull(),
+    name: text('name').notNull(),
+    line1: text('line1').notNull(),
+    line2: text('line2'),
+    city: text('city').notNull(),
+    postalCode: text('postal_code'),
+    country: text('country').notNull(),
+    taxId: text('tax_id'),
+    isDefault: boolean('is_default').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('billing_addresses_account_idx').on(t.accountId)],
+);

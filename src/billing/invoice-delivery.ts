@@ -1,0 +1,79 @@
+// After an invoice is issued (the monthly cut, a term purchase): its PDF is rendered and emailed
+// through the outbox, then it goes to collection. A job per invoice, idempotent: the outbox key
+// and `delivered_at` make a rerun mail nothing twice; the tick picks up what a crash left behind.
+import { and, eq, lt } from 'drizzle-orm';
+import { invoices } from '../../db/schema';
+import type { Deps } from '../deps';
+import { formatMoney } from '../lib/money';
+import { dispatchEmails, queueEmail } from '../mail/outbox';
+import type { Queue } from '../queue';
+import { billingAccount, invoiceRecipients, sellerTerms } from './accounts';
+import { collectInvoice } from './collect';
+import { formatInvoiceNumber } from './invoice-numbers';
+import { renderInvoicePdf } from './invoice-pdf';
+import { getInvoiceForSystem } from './invoices.usecases';
+
+export const DELIVER_INVOICE_JOB = 'invoice.deliver';
+
+export async function dispatchInvoiceDelivery(queue: Queue, ids: readonly string[]): Promise<void> {
+  for (const id of ids) await queue.enqueue(DELIVER_INVOICE_JOB, { invoiceId: id }, { jobId: `invoice-deliver:${id}` });
+}
+
+const texts = {
+  en: {
+    subject: (n: string, seller: string, amount: string) => `Invoice ${n} from ${seller}: ${amount}`,
+    body: (a: { buyer: string; n: string; what: string; amount: string; due: string }) =>
+      `Hello ${a.buyer},\n\nyour invoice ${a.n} (${a.what}) is attached.\n\nAmount: ${a.amount}\nDue date: ${a.due}\n\nYou can also review it on your invoices page.\n`,
+  },
+  tr: {
+    subject: (n: string, seller: string, amount: string) => `${seller} faturası ${n}: ${amount}`,
+    body: (a: { buyer: string; n: string; what: string; amount: string; due: string }) =>
+      `Merhaba ${a.buyer},\n\n${a.n} numaralı faturanız (${a.what}) ektedir.\n\nTutar: ${a.amount}\nSon ödeme tarihi: ${a.due}\n\nFaturayı faturalar sayfanızda da inceleyebilirsiniz.\n`,
+  },
+} as const;
+
+/** The delivery job: PDF + email once, then collection. */
+export async function deliverInvoice(deps: Deps, invoiceId: string): Promise<'delivered' | 'already'> {
+  const now = deps.clock.now();
+  const mailId = await deps.db.transaction(async (tx) => {
+    const [row] = await tx.select({ deliveredAt: invoices.deliveredAt }).from(invoices).where(eq(invoices.id, invoiceId)).for('update');
+    if (!row || row.deliveredAt) return undefined;
+    const inv = await getInvoiceForSystem(tx, invoiceId);
+    const account = await billingAccount(tx, inv.agencyId, inv.subAccountId);
+    const seller = await sellerTerms(tx, inv.sellerAgencyId);
+    const pdf = await renderInvoicePdf(inv, { sellerName: seller.name, buyerName: account.buyerName, locale: account.locale });
+    const { to, cc } = await invoiceRecipients(tx, inv.agencyId, inv.subAccountId);
+    const n = formatInvoiceNumber(inv.number);
+    const amount = formatMoney(inv.totalMinor, inv.currency, account.locale);
+    const t = texts[account.locale];
+    const what = inv.kind === 'monthly' ? `${inv.periodStart} - ${inv.periodEnd}` : `term ${inv.periodStart} - ${inv.periodEnd}`;
+    const id = to.length === 0 ? null : await queueEmail(tx, {
+      idempotencyKey: `invoice:${inv.id}`,
+      agencyId: inv.agencyId,
+      at: now,
+      message: {
+        to, cc, subject: t.subject(n, seller.name, amount), text: t.body({ buyer: account.buyerName, n, what, amount, due: inv.dueDay }),
+        attachments: [{ filename: `${n}.pdf`, content: pdf.toString('base64'), encoding: 'base64', contentType: 'application/pdf' }],
+      },
+    });
+    await tx.update(invoices).set({ deliveredAt: now, updatedAt: now }).where(eq(invoices.id, invoiceId));
+    return id;
+  });
+  if (mailId === undefined) {
+    await collectInvoice(deps, invoiceId);
+    return 'already';
+  }
+  await dispatchEmails(deps.queue, [mailId]);
+  await collectInvoice(deps, invoiceId);
+  return 'delivered';
+}
+
+/** For the tick: invoices issued a minute ago or more and not delivered, or delivered but not collected. */
+export async function stalledInvoiceIds(deps: Pick<Deps, 'db'>, olderThan: Date): Promise<string[]> {
+  const rows = await deps.db
+    .select({ id: invoices.id })
+    .from(invoices)
+    .where(and(eq(invoices.status, 'draft'), lt(invoices.createdAt, olderThan)))
+    .limit(1000);
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,139 @@
+// Invoices: issuing a term purchase's invoice, reading invoices (the buyer's own; a seller's
+// issued ones) and recording a payment. The monthly cut is in invoice-cut.ts.
+import { and, asc, desc, eq, isNull } from 'drizzle-orm';
+import type { Tx } from '../../db/client';
+import { billingAddresses, invoiceLines, invoices, type InvoiceStatus } from '../../db/schema';
+import { recordAudit } from '../audit/audit.repository';
+import type { Actor } from '../auth/actor';
+import { requireBilling, requireRole } from '../auth/policies';
+import type { Deps } from '../deps';
+import { AppError, errors } from '../lib/errors';
+import { newId } from '../lib/ids';
+import { buyerAccount, type BillingAccount } from './accounts';
+import { allocateInvoiceNumbers } from './invoice-numbers';
+import { addDays, calendarDay, termDiscountPercent, type TermMonths } from './proration';
+import type { BillingSubscription } from './subscriptions.usecases';
+
+export type Invoice = typeof invoices.$inferSelect;
+export type InvoiceLine = typeof invoiceLines.$inferSelect;
+export interface InvoiceWithLines extends Invoice {
+  lines: InvoiceLine[];
+}
+
+/** The account's default billing address, as printed on an invoice issued now. */
+export async function addressSnapshot(tx: Tx, accountId: string): Promise<Record<string, string | null> | null> {
+  const [a] = await tx.select().from(billingAddresses).where(and(eq(billingAddresses.accountId, accountId), eq(billingAddresses.isDefault, true))).limit(1);
+  return a ? { name: a.name, line1: a.line1, line2: a.line2, city: a.city, postalCode: a.postalCode, country: a.country, taxId: a.taxId } : null;
+}
+
+/**
+ * A term purchase's invoice, issued in the purchase's transaction with the seller's next number:
+ * one line, monthly price x months x (1 - discount), due after the seller's due days. It is
+ * delivered (PDF, email) and handed to collection by the delivery job after commit.
+ */
+export async function issueTermInvoice(tx: Tx, p: { account: BillingAccount; sub: BillingSubscription; now: Date }): Promise<string> {
+  const { account, sub, now } = p;
+  const months = sub.termMonths as TermMonths;
+  const issueDay = calendarDay(now, account.zone);
+  const number = await allocateInvoiceNumbers(tx, account.sellerKey, 1);
+  const id = newId('inv');
+  const amount = sub.termPriceMinor!;
+  await tx.insert(invoices).values({
+    id, agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, sellerAgencyId: account.sellerAgencyId, sellerKey: account.sellerKey,
+    number, kind: 'term', period: null, periodStart: sub.startDay, periodEnd: sub.termLastDay!, issueDay, dueDay: addDays(issueDay, account.dueDays), currency: sub.currency,
+    totalMinor: amount, status: 'draft', subscriptionId: sub.id, billingAddress: await addressSnapshot(tx, account.accountId), createdAt: now, updatedAt: now,
+  });
+  await tx.insert(invoiceLines).values({
+    id: newId('inl'), invoiceId: id, agencyId: account.agencyId, position: 1, kind: 'term', subscriptionId: sub.id,
+    description: `${sub.name}${sub.quantity > 1 ? ` x ${sub.quantity}` : ''}: ${months}-month term, ${termDiscountPercent(months)}% off the monthly price`,
+    fromDay: sub.startDay, throughDay: sub.termLastDay, quantity: sub.quantity, unitPriceMinor: sub.monthlyPriceMinor * sub.quantity, amountMinor: amount,
+  });
+  return id;
+}
+
+async function withLines(db: Deps['db'] | Tx, invoice: Invoice): Promise<InvoiceWithLines> {
+  const lines = await db.select().from(invoiceLines).where(eq(invoiceLines.invoiceId, invoice.id)).orderBy(asc(invoiceLines.position));
+  return { ...invoice, lines };
+}
+
+/** An invoice with its lines, unscoped: for jobs only. */
+export async function getInvoiceForSystem(db: Deps['db'] | Tx, invoiceId: string): Promise<InvoiceWithLines> {
+  const [row] = await db.select().from(invoices).where(eq(invoices.id, invoiceId));
+  if (!row) throw errors.notFound('Invoice');
+  return withLines(db, row);
+}
+
+/** The caller's own invoices (as a buyer), newest first. */
+export async function listInvoices(deps: Pick<Deps, 'db'>, params: { actor: Actor; limit?: number }): Promise<Invoice[]> {
+  const account = await buyerAccount(deps.db, params.actor);
+  return deps.db
+    .select()
+    .from(invoices)
+    .where(and(eq(invoices.accountId, account.accountId), eq(invoices.agencyId, account.agencyId)))
+    .orderBy(desc(invoices.issueDay), desc(invoices.number))
+    .limit(Math.min(params.limit ?? 200, 500));
+}
+
+/**
+ * One invoice the actor may read: its own (as a buyer), or one it issued (an agency's to its
+ * sub-accounts, the platform's to agencies). Any other id is not found.
+ */
+export async function getInvoice(deps: Pick<Deps, 'db'>, params: { actor: Actor; invoiceId: string }): Promise<InvoiceWithLines> {
+  const { actor } = params;
+  const [row] = await deps.db.select().from(invoices).where(eq(invoices.id, params.invoiceId));
+  if (!row || !canRead(actor, row)) throw errors.notFound('Invoice');
+  return withLines(deps.db, row);
+}
+
+function canRead(actor: Actor, inv: Invoice): boolean {
+  if (actor.scope === 'platform') return inv.sellerAgencyId === null;
+  if (actor.scope === 'sub_account') return inv.subAccountId === actor.subAccountId && inv.agencyId === actor.agencyId;
+  // An agency: its own invoices from the platform, and those it issued to its sub-accounts.
+  return inv.agencyId === actor.agencyId && (inv.subAccountId === null || inv.sellerAgencyId === actor.agencyId);
+}
+
+const isSeller = (actor: Actor, inv: Invoice) => (actor.scope === 'platform' ? inv.sellerAgencyId === null : actor.scope === 'agency' && inv.sellerAgencyId === actor.agencyId);
+
+/** Invoices a seller issued (the platform's to agencies, an agency's to its sub-accounts), newest first. */
+export async function listIssuedInvoices(deps: Pick<Deps, 'db'>, params: { actor: Actor; accountId?: string; limit?: number }): Promise<Invoice[]> {
+  const { actor } = params;
+  if (actor.scope === 'sub_account') throw errors.wrongScope('platform or agency');
+  return deps.db
+    .select()
+    .from(invoices)
+    .where(and(actor.scope === 'platform' ? isNull(invoices.sellerAgencyId) : eq(invoices.sellerAgencyId, actor.agencyId!), params.accountId ? eq(invoices.accountId, params.accountId) : undefined))
+    .orderBy(desc(invoices.issueDay), desc(invoices.number))
+    .limit(Math.min(params.limit ?? 200, 500));
+}
+
+/**
+ * Records that an invoice was paid: by the gateway layer (with its payment id) or by the seller's
+ * admin ("bank transfer received", payment id null). Paying an invoice that is not open is a
+ * clear error and changes nothing; in particular a paid invoice is never paid twice.
+ */
+export async function markInvoicePaid(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  params: { invoiceId: string; paymentId: string | null; by: Actor },
+): Promise<Invoice> {
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const [inv] = await tx.select().from(invoices).where(eq(invoices.id, params.invoiceId)).for('update');
+    // The system (gateway callbacks) may settle any invoice; people and keys only their own sales.
+    if (!inv || (params.by.kind !== 'system' && !isSeller(params.by, inv))) throw errors.notFound('Invoice');
+    if (inv.status === 'paid') throw new AppError('invoice_already_paid', 409, `Invoice ${inv.number} is already paid${inv.paidAt ? ` (${inv.paidAt.toISOString().slice(0, 10)})` : ''}.`);
+    if (inv.status !== 'open' && inv.status !== 'draft') throw new AppError('invoice_not_payable', 409, `Invoice ${inv.number} is ${inv.status}; it cannot be paid.`);
+    const [row] = await tx.update(invoices).set({ status: 'paid', paidAt: now, paymentId: params.paymentId, updatedAt: now }).where(eq(invoices.id, inv.id)).returning();
+    await recordAudit(tx, params.by, { action: 'invoice.paid', targetType: 'invoice', targetId: inv.id, agencyId: inv.agencyId, subAccountId: inv.subAccountId, data: { paymentId: params.paymentId, amountMinor: inv.totalMinor, currency: inv.currency } }, now);
+    return row!;
+  });
+}
+
+/** The seller's admin records a bank transfer for one of its invoices. */
+export async function recordBankTransfer(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; invoiceId: string }): Promise<Invoice> {
+  requireRole(params.actor, 'admin');
+  requireBilling(params.actor);
+  if (params.actor.scope === 'sub_account') throw errors.notFound('Invoice');
+  return markInvoicePaid(deps, { invoiceId: params.invoiceId, paymentId: null, by: params.actor });
+}
+
+export const invoiceStatusLabel: Record<InvoiceStatus, string> = { draft: 'being issued', open: 'awaiting payment', paid: 'paid', void: 'void', refunded: 'refunded' };

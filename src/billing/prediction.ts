@@ -1,0 +1,107 @@
+// Invoice prediction: the current month's invoice so far (days elapsed including today) and at
+// month end if nothing changes, line by line, each line from the day it took effect, and the
+// month day by day for a chart. Same lines as the cut (invoice-lines.ts), so the estimate is
+// what the 1st will bill unless something changes.
+import { and, eq, gte, isNull, lte } from 'drizzle-orm';
+import { accountCharges } from '../../db/schema';
+import type { Actor } from '../auth/actor';
+import type { Deps } from '../deps';
+import { buyerAccount } from './accounts';
+import { monthLines, monthOf, nextMonth, totalOf, type ChargeInput, type MonthlySubscriptionInput } from './invoice-lines';
+import { calendarDay, formatDay } from './proration';
+import { accountSubscriptions, type SubscriptionView } from './subscriptions.usecases';
+
+export interface PredictedLine {
+  kind: 'monthly' | 'extra_sessions' | 'topup';
+  subscriptionId: string | null;
+  description: string;
+  /** The first billed day of the month: a change, start or reactivation shows from its day. */
+  fromDay: string;
+  throughDay: string;
+  daysSoFar: number | null;
+  daysAtMonthEnd: number | null;
+  daysInMonth: number | null;
+  monthlyPriceMinor: number | null;
+  soFarMinor: number;
+  estimateMinor: number;
+  note: string | null;
+}
+
+export interface Prediction {
+  period: string;
+  periodStart: string;
+  periodEnd: string;
+  today: string;
+  daysElapsed: number;
+  daysInMonth: number;
+  /** When the invoice will be cut: 00:00 on the next 1st, seller's zone (a day). */
+  cutOffDay: string;
+  currency: string | null;
+  soFarMinor: number;
+  estimateMinor: number;
+  lines: PredictedLine[];
+  /** Running total per day: actual through today, estimated after. */
+  chart: { day: string; amountMinor: number; estimated: boolean }[];
+  /** Term packages held this month: prepaid, on their own invoices. */
+  prepaid: { subscriptionId: string; name: string; fromDay: string; throughDay: string }[];
+}
+
+function noteOf(s: SubscriptionView | undefined, byId: Map<string, SubscriptionView>, fromDay: string, throughDay: string, monthFirst: string, monthLast: string): string | null {
+  if (!s) return null;
+  const parts: string[] = [];
+  if (fromDay > monthFirst) {
+    const from = s.changedFromId ? byId.get(s.changedFromId) : undefined;
+    parts.push(from && s.startDay === fromDay ? `changed from ${from.name}, from ${fromDay}` : s.startDay === fromDay ? `started ${fromDay}` : `reactivated ${fromDay}`);
+  }
+  if (throughDay < monthLast) {
+    if (s.status === 'changed' && s.changedToId) parts.push(`changed to ${byId.get(s.changedToId)?.name ?? 'another package'} after ${throughDay}`);
+    else if (s.status === 'cancelled') parts.push(`cancelled, billed through ${throughDay}`);
+  } else if (s.status === 'cancelled') {
+    parts.push(`cancelled, billed through ${throughDay}`);
+  }
+  return parts.length ? parts.join('; ') : null;
+}
+
+export async function predictInvoice(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor }): Promise<Prediction> {
+  const account = await buyerAccount(deps.db, params.actor);
+  const now = deps.clock.now();
+  const today = calendarDay(now, account.zone);
+  const month = monthOf(today);
+  const all = await accountSubscriptions(deps.db, account.accountId);
+  const byId = new Map(all.map((s) => [s.id, s]));
+  const monthly: MonthlySubscriptionInput[] = all
+    .filter((s) => s.billing === 'monthly')
+    .map((s) => ({ subscriptionId: s.id, name: s.name, quantity: s.quantity, monthlyPriceMinor: s.monthlyPriceMinor, currency: s.currency, periods: s.periods.map((p) => ({ from: p.fromDay, through: p.throughDay })) }));
+  const chargeRows = await deps.db
+    .select()
+    .from(accountCharges)
+    .where(and(eq(accountCharges.accountId, account.accountId), isNull(accountCharges.invoiceId), gte(accountCharges.day, month.first), lte(accountCharges.day, month.last)));
+  const charges: ChargeInput[] = chargeRows.map((c) => ({
+    chargeId: c.id, kind: c.kind, description: c.description, day: c.day, quantity: c.quantity, unitPriceMinor: c.unitPriceMinor, amountMinor: c.amountMinor, currency: c.currency,
+  }));
+  const soFar = monthLines(month, monthly, charges, today);
+  const full = monthLines(month, monthly, charges);
+  const soFarByKey = new Map(soFar.map((l) => [l.subscriptionId ?? l.chargeId, l]));
+  const lines: PredictedLine[] = full.map((l) => {
+    const s = soFarByKey.get(l.subscriptionId ?? l.chargeId);
+    return {
+      kind: l.kind, subscriptionId: l.subscriptionId, description: l.description, fromDay: l.fromDay, throughDay: l.throughDay,
+      daysSoFar: l.activeDays === null ? null : (s?.activeDays ?? 0), daysAtMonthEnd: l.activeDays, daysInMonth: l.daysInMonth,
+      monthlyPriceMinor: l.kind === 'monthly' ? l.unitPriceMinor : null, soFarMinor: s?.amountMinor ?? 0, estimateMinor: l.amountMinor,
+      note: l.subscriptionId ? noteOf(byId.get(l.subscriptionId), byId, l.fromDay, l.throughDay, month.first, month.last) : null,
+    };
+  });
+  const chart: Prediction['chart'] = [];
+  for (let d = 1; d <= month.days; d++) {
+    const day = formatDay(month.year, month.month, d);
+    chart.push({ day, amountMinor: totalOf(monthLines(month, monthly, charges, day)), estimated: day > today });
+  }
+  const prepaid = all
+    .filter((s) => s.billing === 'term' && s.status !== 'refunded' && s.startDay <= month.last && (s.termLastDay ?? '') >= month.first)
+    .map((s) => ({ subscriptionId: s.id, name: s.name, fromDay: s.startDay, throughDay: s.termLastDay! }));
+  return {
+    period: month.period, periodStart: month.first, periodEnd: month.last, today, daysElapsed: Number(today.slice(8, 10)), daysInMonth: month.days,
+    cutOffDay: nextMonth(month).first, currency: full[0]?.currency ?? all.find((s) => s.status === 'active')?.currency ?? null,
+    soFarMinor: totalOf(soFar), estimateMinor: totalOf(full), lines, chart, prepaid,
+  };
+}

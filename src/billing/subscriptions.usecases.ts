@@ -1,0 +1,350 @@
+// Subscription actions on the billing engine (DESIGN section 6): start, cancel, reactivate,
+// change, the seller's refund of a term, and extra chatbot sessions. Every action is one
+// transaction under the buyer's lock (its sub-account or agency row), changes billed days only
+// from "today" in the seller's time zone on, and writes the audit log. Term purchases are
+// invoiced in the same transaction; the invoice is delivered (PDF, email, collection) by a job.
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Tx } from '../../db/client';
+import { accountCharges, agencies, billingPackages, billingPeriods, billingSubscriptions, invoices, subAccounts } from '../../db/schema';
+import { recordAudit } from '../audit/audit.repository';
+import type { Actor } from '../auth/actor';
+import { requireBilling, requireRole } from '../auth/policies';
+import type { Deps } from '../deps';
+import { AppError, errors } from '../lib/errors';
+import { newId } from '../lib/ids';
+import { formatMoney } from '../lib/money';
+import { opaqueId, parse, wholeNumber } from '../lib/validation';
+import { billingAccount, buyerAccount, type BillingAccount } from './accounts';
+import { getBillingPackage, type BillingPackage } from './billing-packages.usecases';
+import { entitlementsOn, hasChatbotPackage, type Entitlements } from './entitlements';
+import { issueTermInvoice } from './invoices.usecases';
+import { dispatchInvoiceDelivery } from './invoice-delivery';
+import { addDays, calendarDay, extraSessionExpiry, termEndDay, termMonthOn, termPrice, type TermMonths } from './proration';
+
+export type BillingSubscription = typeof billingSubscriptions.$inferSelect;
+export type BillingPeriod = typeof billingPeriods.$inferSelect;
+export interface SubscriptionView extends BillingSubscription {
+  periods: { fromDay: string; throughDay: string | null }[];
+}
+
+const conflict = (code: string, message: string, details?: Record<string, unknown>) => new AppError(code, 409, message, details);
+
+/** Serialises one buyer's billing actions (double clicks, two tabs). */
+async function lockBuyer(tx: Tx, account: BillingAccount): Promise<void> {
+  if (account.subAccountId) await tx.select({ id: subAccounts.id }).from(subAccounts).where(eq(subAccounts.id, account.subAccountId)).for('update');
+  else await tx.select({ id: agencies.id }).from(agencies).where(eq(agencies.id, account.agencyId)).for('update');
+}
+
+/** The account's subscriptions (newest first) with their periods. */
+export async function accountSubscriptions(db: Deps['db'] | Tx, accountId: string): Promise<SubscriptionView[]> {
+  const subs = await db.select().from(billingSubscriptions).where(eq(billingSubscriptions.accountId, accountId)).orderBy(asc(billingSubscriptions.createdAt), asc(billingSubscriptions.id));
+  if (subs.length === 0) return [];
+  const periods = await db
+    .select({ subscriptionId: billingPeriods.subscriptionId, fromDay: billingPeriods.fromDay, throughDay: billingPeriods.throughDay })
+    .from(billingPeriods)
+    .where(inArray(billingPeriods.subscriptionId, subs.map((s) => s.id)))
+    .orderBy(asc(billingPeriods.fromDay));
+  return subs.map((s) => ({ ...s, periods: periods.filter((p) => p.subscriptionId === s.id).map((p) => ({ fromDay: p.fromDay, throughDay: p.throughDay })) }));
+}
+
+/** One of the caller's subscriptions; another account's id is not found. */
+async function ownSubscription(tx: Tx, account: BillingAccount, id: string): Promise<SubscriptionView> {
+  const [row] = await tx.select().from(billingSubscriptions).where(and(eq(billingSubscriptions.id, id), eq(billingSubscriptions.accountId, account.accountId), eq(billingSubscriptions.agencyId, account.agencyId))).for('update');
+  if (!row) throw errors.notFound('Subscription');
+  const periods = await tx.select({ fromDay: billingPeriods.fromDay, throughDay: billingPeriods.throughDay }).from(billingPeriods).where(eq(billingPeriods.subscriptionId, id)).orderBy(asc(billingPeriods.fromDay));
+  return { ...row, periods };
+}
+
+/** Live: billed today or from tomorrow on (a change's new package), not cancelled or ended. */
+const isLive = (s: SubscriptionView, today: string) => s.status === 'active' && s.periods.some((p) => p.throughDay === null || p.throughDay >= today);
+
+function checkCurrency(subs: SubscriptionView[], today: string, currency: string, ignoreId?: string): void {
+  const other = subs.find((s) => s.id !== ignoreId && isLive(s, today) && s.currency !== currency);
+  if (other) throw conflict('currency_mismatch', `Your other packages are billed in ${other.currency}; this one is in ${currency}. One invoice has one currency.`);
+}
+
+/** Only the buyer's own seller's published packages can be bought (an agency never buys its own). */
+function checkBuyable(pkg: BillingPackage, account?: BillingAccount): void {
+  if (account && (pkg.sellerAgencyId !== account.sellerAgencyId || !pkg.published)) throw errors.notFound('Package');
+  if (pkg.kind === 'extra_sessions') throw conflict('use_extra_sessions', 'Extra sessions are bought with POST /api/v1/extra-sessions, not as a subscription.');
+}
+
+function insertSubscriptionValues(account: BillingAccount, pkg: BillingPackage, p: { quantity: number; startDay: string; now: Date; changedFromId?: string }) {
+  const term = pkg.billing === 'term';
+  return {
+    id: newId('bsb'), agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, sellerAgencyId: account.sellerAgencyId,
+    packageId: pkg.id, name: pkg.name, kind: pkg.kind, billing: pkg.billing, termMonths: pkg.termMonths, monthlyPriceMinor: pkg.monthlyPriceMinor,
+    termPriceMinor: term ? termPrice(pkg.monthlyPriceMinor, pkg.termMonths as TermMonths) * p.quantity : null, currency: pkg.currency, quantity: p.quantity,
+    chatbotSessions: pkg.chatbotSessions, representatives: pkg.representatives, whatsappChannels: pkg.whatsappChannels, instagramChannels: pkg.instagramChannels,
+    messengerChannels: pkg.messengerChannels, modules: pkg.modules, unit: pkg.unit, status: 'active' as const, startDay: p.startDay,
+    termLastDay: term ? addDays(termEndDay(p.startDay, pkg.termMonths as TermMonths), -1) : null, changedFromId: p.changedFromId ?? null, createdAt: p.now, updatedAt: p.now,
+  };
+}
+
+async function insertPeriod(tx: Tx, sub: Pick<BillingSubscription, 'id' | 'agencyId' | 'accountId' | 'sellerAgencyId'>, fromDay: string, throughDay: string | null, now: Date): Promise<void> {
+  await tx.insert(billingPeriods).values({ id: newId('bpr'), subscriptionId: sub.id, agencyId: sub.agencyId, accountId: sub.accountId, sellerAgencyId: sub.sellerAgencyId, fromDay, throughDay, createdAt: now });
+}
+
+export const startSchema = z.object({ packageId: opaqueId, quantity: wholeNumber('quantity', 1, 10_000).default(1) });
+
+/**
+ * Starts a subscription today: a monthly one is billed from today (postpaid, on the next 1st's
+ * invoice); a term is invoiced now for its whole term and ends by itself.
+ */
+export async function startSubscription(deps: Deps, params: { actor: Actor; input: unknown }): Promise<BillingSubscription> {
+  requireBilling(params.actor);
+  const account = await buyerAccount(deps.db, params.actor);
+  const input = parse(startSchema, params.input);
+  const pkg = await getBillingPackage(deps, { actor: params.actor, packageId: input.packageId });
+  checkBuyable(pkg, account);
+  if (pkg.kind !== 'quantity' && input.quantity !== 1) throw new AppError('validation_failed', 422, 'Only quantity items take a quantity.', { fields: { quantity: 'Only quantity items take a quantity.' } });
+  const now = deps.clock.now();
+  const today = calendarDay(now, account.zone);
+  const { sub, invoiceId } = await deps.db.transaction(async (tx) => {
+    await lockBuyer(tx, account);
+    const subs = await accountSubscriptions(tx, account.accountId);
+    if (subs.some((s) => s.packageId === pkg.id && isLive(s, today))) throw conflict('already_subscribed', `You already have ${pkg.name}. Change its quantity or package instead.`);
+    checkCurrency(subs, today, pkg.currency);
+    const [row] = await tx.insert(billingSubscriptions).values(insertSubscriptionValues(account, pkg, { quantity: input.quantity, startDay: today, now })).returning();
+    const sub = row!;
+    await insertPeriod(tx, sub, today, sub.termLastDay, now);
+    const invoiceId = sub.billing === 'term' ? await issueTermInvoice(tx, { account, sub, now }) : null;
+    await recordAudit(tx, params.actor, { action: 'subscription.started', targetType: 'billing_subscription', targetId: sub.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: { packageId: pkg.id, quantity: input.quantity, day: today, invoiceId } }, now);
+    return { sub, invoiceId };
+  });
+  if (invoiceId) await dispatchInvoiceDelivery(deps.queue, [invoiceId]);
+  return sub;
+}
+
+/**
+ * Cancels a monthly subscription: billed through today inclusive and usable until today ends.
+ * A change's new package that has not started yet (it starts tomorrow) is dropped unbilled.
+ */
+export async function cancelSubscription(deps: Deps, params: { actor: Actor; subscriptionId: string }): Promise<SubscriptionView> {
+  requireBilling(params.actor);
+  const account = await buyerAccount(deps.db, params.actor);
+  const now = deps.clock.now();
+  const today = calendarDay(now, account.zone);
+  await deps.db.transaction(async (tx) => {
+    await lockBuyer(tx, account);
+    const sub = await ownSubscription(tx, account, params.subscriptionId);
+    if (sub.billing === 'term') throw conflict('term_not_cancellable', 'Term packages cannot be cancelled; they end by themselves at the end of the term. For an accidental purchase, contact your provider.');
+    if (sub.status === 'cancelled') throw conflict('already_cancelled', `This subscription was already cancelled; it is billed through ${lastDay(sub) ?? 'its last day'}.`);
+    if (sub.status !== 'active') throw conflict('not_active', `This subscription is ${sub.status === 'changed' ? 'replaced by a package change' : sub.status}; there is nothing to cancel.`);
+    const open = sub.periods.find((p) => p.throughDay === null);
+    if (open && open.fromDay > today) {
+      await tx.delete(billingPeriods).where(and(eq(billingPeriods.subscriptionId, sub.id), sql`${billingPeriods.fromDay} > ${today}::date`));
+    } else if (open) {
+      await tx.update(billingPeriods).set({ throughDay: today }).where(and(eq(billingPeriods.subscriptionId, sub.id), isNull(billingPeriods.throughDay)));
+    }
+    await tx.update(billingSubscriptions).set({ status: 'cancelled', cancelledAt: now, updatedAt: now }).where(eq(billingSubscriptions.id, sub.id));
+    await recordAudit(tx, params.actor, { action: 'subscription.cancelled', targetType: 'billing_subscription', targetId: sub.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: { day: today } }, now);
+  });
+  return getSubscription(deps, { actor: params.actor, subscriptionId: params.subscriptionId });
+}
+
+const lastDay = (s: SubscriptionView) => s.periods.reduce<string | null>((m, p) => (p.throughDay && (!m || p.throughDay > m) ? p.throughDay : m), null);
+
+/**
+ * Reactivates a cancelled monthly subscription, billed again from today (with the terms it had).
+ * Cancelled and reactivated on the same day, its last period simply continues: no day is billed twice.
+ */
+export async function reactivateSubscription(deps: Deps, params: { actor: Actor; subscriptionId: string }): Promise<SubscriptionView> {
+  requireBilling(params.actor);
+  const account = await buyerAccount(deps.db, params.actor);
+  const now = deps.clock.now();
+  const today = calendarDay(now, account.zone);
+  await deps.db.transaction(async (tx) => {
+    await lockBuyer(tx, account);
+    const sub = await ownSubscription(tx, account, params.subscriptionId);
+    if (sub.status !== 'cancelled') throw conflict('not_cancelled', sub.status === 'active' ? 'This subscription is active; only a cancelled one can be reactivated.' : `This subscription is ${sub.status} and cannot be reactivated.`);
+    const subs = await accountSubscriptions(tx, account.accountId);
+    if (subs.some((s) => s.id !== sub.id && s.packageId === sub.packageId && isLive(s, today))) throw conflict('already_subscribed', `You already have ${sub.name} in another subscription.`);
+    checkCurrency(subs, today, sub.currency, sub.id);
+    const from = sub.startDay > today ? sub.startDay : today;
+    const last = sub.periods.at(-1);
+    if (last && last.throughDay !== null && last.throughDay >= addDays(from, -1)) {
+      // Cancelled today (or yesterday): the same period goes on.
+      await tx.update(billingPeriods).set({ throughDay: null }).where(and(eq(billingPeriods.subscriptionId, sub.id), eq(billingPeriods.fromDay, last.fromDay)));
+    } else {
+      await insertPeriod(tx, sub, from, null, now);
+    }
+    await tx.update(billingSubscriptions).set({ status: 'active', cancelledAt: null, updatedAt: now }).where(eq(billingSubscriptions.id, sub.id));
+    await recordAudit(tx, params.actor, { action: 'subscription.reactivated', targetType: 'billing_subscription', targetId: sub.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: { day: from } }, now);
+  });
+  return getSubscription(deps, { actor: params.actor, subscriptionId: params.subscriptionId });
+}
+
+export const changeSchema = z.object({ packageId: opaqueId, quantity: wholeNumber('quantity', 1, 10_000).optional() });
+
+/**
+ * Changes a monthly subscription to another monthly package of the same kind (or the same
+ * quantity item with another quantity): the old one is billed through today, the new one from
+ * tomorrow; today the higher-priced one is in effect. Returns the new subscription.
+ */
+export async function changeSubscription(deps: Deps, params: { actor: Actor; subscriptionId: string; input: unknown }): Promise<SubscriptionView> {
+  requireBilling(params.actor);
+  const account = await buyerAccount(deps.db, params.actor);
+  const input = parse(changeSchema, params.input);
+  const pkg = await getBillingPackage(deps, { actor: params.actor, packageId: input.packageId });
+  checkBuyable(pkg, account);
+  const now = deps.clock.now();
+  const today = calendarDay(now, account.zone);
+  const tomorrow = addDays(today, 1);
+  const newId_ = await deps.db.transaction(async (tx) => {
+    await lockBuyer(tx, account);
+    const sub = await ownSubscription(tx, account, params.subscriptionId);
+    if (sub.billing === 'term') throw conflict('term_not_changeable', 'A term package cannot be changed; it ends by itself at the end of its term.');
+    if (sub.status !== 'active') throw conflict('not_active', `This subscription is ${sub.status === 'changed' ? 'already replaced by a package change' : sub.status}; only an active one can be changed.`);
+    if (sub.startDay > today) throw conflict('change_pending', `This package starts tomorrow (${sub.startDay}) after today's change; it can be changed from then on.`);
+    const quantity = input.quantity ?? (pkg.id === sub.packageId ? sub.quantity : 1);
+    if (pkg.kind !== 'quantity' && quantity !== 1) throw new AppError('validation_failed', 422, 'Only quantity items take a quantity.', { fields: { quantity: 'Only quantity items take a quantity.' } });
+    if (pkg.id === sub.packageId && quantity === sub.quantity) throw conflict('same_package', `You already have ${sub.name}${sub.kind === 'quantity' ? ` x ${sub.quantity}` : ''}; choose another package${sub.kind === 'quantity' ? ' or quantity' : ''}.`);
+    if (pkg.billing !== 'monthly') throw conflict('change_to_term', 'A monthly package can be changed to another monthly package. To move to a term package, buy it and cancel this one.');
+    if (pkg.kind !== sub.kind || pkg.unit !== sub.unit) throw conflict('incompatible_change', `A ${sub.kind} can only be changed to another ${sub.kind}${sub.unit ? ` of ${sub.unit.replace('_', ' ')}s` : ''}.`);
+    const subs = await accountSubscriptions(tx, account.accountId);
+    if (pkg.id !== sub.packageId && subs.some((s) => s.packageId === pkg.id && isLive(s, today))) throw conflict('already_subscribed', `You already have ${pkg.name}.`);
+    checkCurrency(subs, today, pkg.currency, sub.id);
+    await tx.update(billingPeriods).set({ throughDay: today }).where(and(eq(billingPeriods.subscriptionId, sub.id), isNull(billingPeriods.throughDay)));
+    const [row] = await tx.insert(billingSubscriptions).values(insertSubscriptionValues(account, pkg, { quantity, startDay: tomorrow, now, changedFromId: sub.id })).returning();
+    await insertPeriod(tx, row!, tomorrow, null, now);
+    await tx.update(billingSubscriptions).set({ status: 'changed', changedToId: row!.id, updatedAt: now }).where(eq(billingSubscriptions.id, sub.id));
+    await recordAudit(tx, params.actor, { action: 'subscription.changed', targetType: 'billing_subscription', targetId: sub.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: { day: today, toSubscriptionId: row!.id, packageId: pkg.id, quantity } }, now);
+    return row!.id;
+  });
+  return getSubscription(deps, { actor: params.actor, subscriptionId: newId_ });
+}
+
+export const refundSchema = z.object({ reason: z.string({ error: 'A reason is required.' }).trim().min(3, 'Say why the purchase is refunded (3 characters or more).').max(500) });
+
+/**
+ * The seller's admin refunds an accidental term purchase: the term ends now, its invoice is
+ * voided (or marked refunded when it was paid; returning the money is the gateway's part), and
+ * the refund is audit-logged with its reason.
+ */
+export async function refundTermSubscription(deps: Deps, params: { actor: Actor; subscriptionId: string; input: unknown }): Promise<SubscriptionView> {
+  const { actor } = params;
+  requireRole(actor, 'admin');
+  requireBilling(actor);
+  if (actor.scope === 'sub_account') throw errors.wrongScope('platform or agency');
+  const input = parse(refundSchema, params.input);
+  const now = deps.clock.now();
+  const sellerAgencyId = actor.scope === 'platform' ? null : actor.agencyId!;
+  const [found] = await deps.db
+    .select()
+    .from(billingSubscriptions)
+    .where(and(eq(billingSubscriptions.id, params.subscriptionId), sellerAgencyId ? eq(billingSubscriptions.sellerAgencyId, sellerAgencyId) : isNull(billingSubscriptions.sellerAgencyId)));
+  if (!found) throw errors.notFound('Subscription');
+  const account = await billingAccount(deps.db, found.agencyId, found.subAccountId);
+  const today = calendarDay(now, account.zone);
+  await deps.db.transaction(async (tx) => {
+    await lockBuyer(tx, account);
+    const sub = await ownSubscription(tx, account, found.id);
+    if (sub.billing !== 'term') throw conflict('not_a_term', 'Only term packages are refunded this way; monthly packages are cancelled by the buyer.');
+    if (sub.status === 'refunded') throw conflict('already_refunded', 'This purchase was already refunded.');
+    if (sub.status !== 'active') throw conflict('not_active', `This term has ${sub.status}; there is nothing to refund.`);
+    const through = today < sub.startDay ? sub.startDay : today;
+    await tx.update(billingPeriods).set({ throughDay: through }).where(eq(billingPeriods.subscriptionId, sub.id));
+    await tx.update(billingSubscriptions).set({ status: 'refunded', cancelledAt: now, updatedAt: now }).where(eq(billingSubscriptions.id, sub.id));
+    const [inv] = await tx.select().from(invoices).where(and(eq(invoices.subscriptionId, sub.id), eq(invoices.kind, 'term'))).for('update');
+    if (inv) await tx.update(invoices).set({ status: inv.status === 'paid' ? 'refunded' : 'void', updatedAt: now }).where(eq(invoices.id, inv.id));
+    await recordAudit(tx, actor, {
+      action: 'subscription.refunded', targetType: 'billing_subscription', targetId: sub.id, agencyId: account.agencyId, subAccountId: account.subAccountId,
+      data: { reason: input.reason, invoiceId: inv?.id ?? null, invoiceStatusBefore: inv?.status ?? null, amountMinor: sub.termPriceMinor, currency: sub.currency, day: today },
+    }, now);
+  });
+  const [row] = await accountSubscriptions(deps.db, account.accountId).then((all) => all.filter((s) => s.id === found.id));
+  return row!;
+}
+
+export async function listSubscriptions(deps: Pick<Deps, 'db'>, params: { actor: Actor }): Promise<SubscriptionView[]> {
+  const account = await buyerAccount(deps.db, params.actor);
+  return (await accountSubscriptions(deps.db, account.accountId)).reverse();
+}
+
+export async function getSubscription(deps: Pick<Deps, 'db'>, params: { actor: Actor; subscriptionId: string }): Promise<SubscriptionView> {
+  const account = await buyerAccount(deps.db, params.actor);
+  const row = (await accountSubscriptions(deps.db, account.accountId)).find((s) => s.id === params.subscriptionId);
+  if (!row) throw errors.notFound('Subscription');
+  return row;
+}
+
+export type ExtraSessionCharge = typeof accountCharges.$inferSelect;
+export const extraSessionsSchema = z.object({ quantity: wholeNumber('quantity', 1, 1000), packageId: opaqueId.optional() });
+
+/**
+ * Buys blocks of extra chatbot sessions: needs a chatbot package in effect today; active at once;
+ * cannot be cancelled; billed in full on this month's invoice; gone at 00:00 on the next 1st.
+ */
+export async function buyExtraSessions(deps: Deps, params: { actor: Actor; input: unknown }): Promise<ExtraSessionCharge> {
+  requireBilling(params.actor);
+  const account = await buyerAccount(deps.db, params.actor);
+  const input = parse(extraSessionsSchema, params.input);
+  const offers = await deps.db
+    .select()
+    .from(billingPackages)
+    .where(and(
+      eq(billingPackages.kind, 'extra_sessions'), eq(billingPackages.published, true), isNull(billingPackages.archivedAt),
+      account.sellerAgencyId ? eq(billingPackages.sellerAgencyId, account.sellerAgencyId) : isNull(billingPackages.sellerAgencyId),
+      input.packageId ? eq(billingPackages.id, input.packageId) : undefined,
+    ))
+    .orderBy(asc(billingPackages.monthlyPriceMinor), asc(billingPackages.id));
+  const offer = offers[0];
+  if (!offer) throw input.packageId ? errors.notFound('Package') : conflict('extra_sessions_not_offered', 'Your provider does not sell extra sessions.');
+  const now = deps.clock.now();
+  const today = calendarDay(now, account.zone);
+  const charge = await deps.db.transaction(async (tx) => {
+    await lockBuyer(tx, account);
+    const subs = await accountSubscriptions(tx, account.accountId);
+    if (!hasChatbotPackage(subs, today)) throw conflict('chatbot_package_required', 'Extra sessions need an active chatbot package. Subscribe to a chatbot package first.');
+    checkCurrency(subs, today, offer.currency);
+    const sessions = offer.chatbotSessions * input.quantity;
+    const [row] = await tx
+      .insert(accountCharges)
+      .values({
+        id: newId('chg'), agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, sellerAgencyId: account.sellerAgencyId,
+        kind: 'extra_sessions', description: `${offer.name}: ${sessions.toLocaleString('en-US')} extra chatbot sessions (${input.quantity} x ${offer.chatbotSessions.toLocaleString('en-US')})`,
+        day: today, quantity: input.quantity, unitPriceMinor: offer.monthlyPriceMinor, amountMinor: offer.monthlyPriceMinor * input.quantity, currency: offer.currency,
+        sessions, expiresAt: extraSessionExpiry(now, account.zone), createdAt: now,
+      })
+      .returning();
+    await recordAudit(tx, params.actor, { action: 'extra_sessions.bought', targetType: 'account_charge', targetId: row!.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: { quantity: input.quantity, sessions, amount: formatMoney(row!.amountMinor, row!.currency, 'en') } }, now);
+    return row!;
+  });
+  return charge;
+}
+
+/** Unexpired extra sessions of an account at `now`. */
+export async function extraSessionsAt(db: Deps['db'] | Tx, accountId: string, now: Date): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`coalesce(sum(${accountCharges.sessions}), 0)::int` })
+    .from(accountCharges)
+    .where(and(eq(accountCharges.accountId, accountId), eq(accountCharges.kind, 'extra_sessions'), sql`${accountCharges.expiresAt} > ${now.toISOString()}::timestamptz`));
+  return Number(row?.n ?? 0);
+}
+
+export interface CurrentEntitlements extends Entitlements {
+  day: string;
+  /** Term packages in effect: the quota month they are in (quotas restart at each monthly anniversary). */
+  termQuotas: { subscriptionId: string; name: string; index: number; from: string; until: string }[];
+}
+
+/** What the account may use now. */
+export async function currentEntitlements(deps: Pick<Deps, 'db' | 'clock'>, account: BillingAccount): Promise<CurrentEntitlements> {
+  const now = deps.clock.now();
+  const day = calendarDay(now, account.zone);
+  const subs = await accountSubscriptions(deps.db, account.accountId);
+  const e = entitlementsOn(subs, day, await extraSessionsAt(deps.db, account.accountId, now));
+  const termQuotas = subs
+    .filter((s) => s.billing === 'term' && e.inEffect.includes(s.id))
+    .flatMap((s) => {
+      const m = termMonthOn(s.startDay, s.termMonths as TermMonths, day);
+      return m ? [{ subscriptionId: s.id, name: s.name, index: m.index, from: m.from, until: m.until }] : [];
+    });
+  return { ...e, day, termQuotas };
+}
+
+export async function myEntitlements(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor }): Promise<CurrentEntitlements> {
+  return currentEntitlements(deps, await buyerAccount(deps.db, params.actor));
+}

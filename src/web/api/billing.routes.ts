@@ -1,0 +1,178 @@
+import { Router, type Request } from 'express';
+import type { BillingAddress } from '../../billing/billing-addresses.usecases';
+import { addBillingAddress, listBillingAddresses, updateBillingAddress } from '../../billing/billing-addresses.usecases';
+import type { BillingPackage } from '../../billing/billing-packages.usecases';
+import { formatInvoiceNumber } from '../../billing/invoice-numbers';
+import { renderInvoicePdf } from '../../billing/invoice-pdf';
+import { getInvoice, listInvoices, listIssuedInvoices, recordBankTransfer, type Invoice, type InvoiceWithLines } from '../../billing/invoices.usecases';
+import { billingAccount, sellerTerms } from '../../billing/accounts';
+import { predictInvoice, type Prediction } from '../../billing/prediction';
+import {
+  buyExtraSessions, cancelSubscription, myEntitlements, changeSubscription, getSubscription, listSubscriptions, reactivateSubscription, refundTermSubscription, startSubscription,
+  type ExtraSessionCharge, type SubscriptionView,
+} from '../../billing/subscriptions.usecases';
+import type { BillingSubscription } from '../../billing/subscriptions.usecases';
+import type { Deps } from '../../deps';
+import { getSubAccount } from '../../tenancy/sub-accounts.usecases';
+import { actorOf } from '../middleware';
+
+const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
+
+export const billingPackageJson = (p: BillingPackage) => ({
+  id: p.id,
+  name: p.name,
+  seller: p.sellerAgencyId === null ? 'platform' : 'agency',
+  kind: p.kind,
+  billing: p.billing,
+  termMonths: p.termMonths,
+  monthlyPriceMinor: p.monthlyPriceMinor,
+  currency: p.currency,
+  chatbotSessions: p.chatbotSessions,
+  representatives: p.representatives,
+  whatsappChannels: p.whatsappChannels,
+  instagramChannels: p.instagramChannels,
+  messengerChannels: p.messengerChannels,
+  modules: p.modules,
+  unit: p.unit,
+  published: p.published,
+  createdAt: p.createdAt.toISOString(),
+});
+
+export const subscriptionJson = (s: SubscriptionView | BillingSubscription) => ({
+  id: s.id,
+  packageId: s.packageId,
+  name: s.name,
+  kind: s.kind,
+  billing: s.billing,
+  status: s.status,
+  quantity: s.quantity,
+  monthlyPriceMinor: s.monthlyPriceMinor,
+  termMonths: s.termMonths,
+  termPriceMinor: s.termPriceMinor,
+  currency: s.currency,
+  startDay: s.startDay,
+  termLastDay: s.termLastDay,
+  changedFromId: s.changedFromId,
+  changedToId: s.changedToId,
+  periods: 'periods' in s ? s.periods : undefined,
+  entitlements: {
+    chatbotSessions: s.chatbotSessions, representatives: s.representatives, whatsappChannels: s.whatsappChannels, instagramChannels: s.instagramChannels,
+    messengerChannels: s.messengerChannels, modules: s.modules, unit: s.unit,
+  },
+  createdAt: s.createdAt.toISOString(),
+});
+
+export const invoiceJson = (i: Invoice) => ({
+  id: i.id,
+  number: formatInvoiceNumber(i.number),
+  sequence: i.number,
+  kind: i.kind,
+  period: i.period,
+  periodStart: i.periodStart,
+  periodEnd: i.periodEnd,
+  issueDay: i.issueDay,
+  dueDay: i.dueDay,
+  status: i.status,
+  totalMinor: i.totalMinor,
+  currency: i.currency,
+  accountId: i.accountId,
+  subAccountId: i.subAccountId,
+  seller: i.sellerAgencyId === null ? 'platform' : i.sellerAgencyId,
+  paidAt: i.paidAt?.toISOString() ?? null,
+});
+
+export const invoiceDetailJson = (i: InvoiceWithLines) => ({
+  ...invoiceJson(i),
+  billingAddress: i.billingAddress,
+  lines: i.lines.map((l) => ({
+    position: l.position, kind: l.kind, description: l.description, subscriptionId: l.subscriptionId, fromDay: l.fromDay, throughDay: l.throughDay,
+    activeDays: l.activeDays, daysInMonth: l.daysInMonth, quantity: l.quantity, unitPriceMinor: l.unitPriceMinor, amountMinor: l.amountMinor,
+  })),
+});
+
+export const predictionJson = (p: Prediction) => p;
+
+const chargeJson = (c: ExtraSessionCharge) => ({
+  id: c.id, quantity: c.quantity, sessions: c.sessions, amountMinor: c.amountMinor, currency: c.currency, day: c.day, expiresAt: c.expiresAt?.toISOString() ?? null, description: c.description,
+});
+
+export const addressJson = (a: BillingAddress) => ({
+  id: a.id, name: a.name, line1: a.line1, line2: a.line2, city: a.city, postalCode: a.postalCode, country: a.country, taxId: a.taxId, isDefault: a.isDefault,
+});
+
+/** An invoice as a PDF response (the buyer's or the seller's). */
+export async function sendInvoicePdf(deps: Deps, res: import('express').Response, inv: InvoiceWithLines): Promise<void> {
+  const account = await billingAccount(deps.db, inv.agencyId, inv.subAccountId);
+  const seller = await sellerTerms(deps.db, inv.sellerAgencyId);
+  const pdf = await renderInvoicePdf(inv, { sellerName: seller.name, buyerName: account.buyerName, locale: account.locale });
+  res.type('application/pdf').set('Content-Disposition', `inline; filename="${formatInvoiceNumber(inv.number)}.pdf"`).send(pdf);
+}
+
+/** Subscription billing (DESIGN section 6): the buyer's key (agency: platform packages; sub-account: its agency's). */
+export function billingRoutes(deps: Deps): Router {
+  const r = Router();
+  r.get('/subscriptions', async (req, res) => {
+    res.json({ data: (await listSubscriptions(deps, { actor: actorOf(req) })).map(subscriptionJson) });
+  });
+  r.post('/subscriptions', async (req, res) => {
+    const sub = await startSubscription(deps, { actor: actorOf(req), input: body(req) });
+    res.status(201).json(subscriptionJson(await getSubscription(deps, { actor: actorOf(req), subscriptionId: sub.id })));
+  });
+  r.get('/subscriptions/:id', async (req, res) => {
+    res.json(subscriptionJson(await getSubscription(deps, { actor: actorOf(req), subscriptionId: String(req.params.id) })));
+  });
+  r.post('/subscriptions/:id/cancel', async (req, res) => {
+    res.json(subscriptionJson(await cancelSubscription(deps, { actor: actorOf(req), subscriptionId: String(req.params.id) })));
+  });
+  r.post('/subscriptions/:id/reactivate', async (req, res) => {
+    res.json(subscriptionJson(await reactivateSubscription(deps, { actor: actorOf(req), subscriptionId: String(req.params.id) })));
+  });
+  r.post('/subscriptions/:id/change', async (req, res) => {
+    res.status(201).json(subscriptionJson(await changeSubscription(deps, { actor: actorOf(req), subscriptionId: String(req.params.id), input: body(req) })));
+  });
+  // The seller's admin (platform or agency key): refund an accidental term purchase.
+  r.post('/subscriptions/:id/refund', async (req, res) => {
+    res.json(subscriptionJson(await refundTermSubscription(deps, { actor: actorOf(req), subscriptionId: String(req.params.id), input: body(req) })));
+  });
+  r.get('/entitlements', async (req, res) => {
+    res.json(await myEntitlements(deps, { actor: actorOf(req) }));
+  });
+  r.post('/extra-sessions', async (req, res) => {
+    res.status(201).json(chargeJson(await buyExtraSessions(deps, { actor: actorOf(req), input: body(req) })));
+  });
+
+  r.get('/invoices', async (req, res) => {
+    res.json({ data: (await listInvoices(deps, { actor: actorOf(req) })).map(invoiceJson) });
+  });
+  r.get('/invoices/upcoming', async (req, res) => {
+    res.json(predictionJson(await predictInvoice(deps, { actor: actorOf(req) })));
+  });
+  r.get('/invoices/:id', async (req, res) => {
+    res.json(invoiceDetailJson(await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) })));
+  });
+  r.get('/invoices/:id/pdf', async (req, res) => {
+    await sendInvoicePdf(deps, res, await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) }));
+  });
+  // The seller's admin: a bank transfer received for one of its invoices.
+  r.post('/invoices/:id/mark-paid', async (req, res) => {
+    res.json(invoiceJson(await recordBankTransfer(deps, { actor: actorOf(req), invoiceId: String(req.params.id) })));
+  });
+  // Sellers: the invoices they issued (platform: to agencies; agency: to its sub-accounts).
+  r.get('/issued-invoices', async (req, res) => {
+    const actor = actorOf(req);
+    const accountId = typeof req.query.accountId === 'string' ? req.query.accountId : undefined;
+    if (accountId && actor.scope === 'agency') await getSubAccount(deps, { actor, subAccountId: accountId });
+    res.json({ data: (await listIssuedInvoices(deps, { actor, ...(accountId ? { accountId } : {}) })).map(invoiceJson) });
+  });
+
+  r.get('/billing-addresses', async (req, res) => {
+    res.json({ data: (await listBillingAddresses(deps, { actor: actorOf(req) })).map(addressJson) });
+  });
+  r.post('/billing-addresses', async (req, res) => {
+    res.status(201).json(addressJson(await addBillingAddress(deps, { actor: actorOf(req), input: body(req) })));
+  });
+  r.put('/billing-addresses/:id', async (req, res) => {
+    res.json(addressJson(await updateBillingAddress(deps, { actor: actorOf(req), addressId: String(req.params.id), input: body(req) })));
+  });
+  return r;
+}
