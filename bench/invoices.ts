@@ -253,7 +253,7 @@ async function main() {
       );
     }
     log('');
-    log('job: runInvoiceCut as the worker runs it (per seller, batches of 20,000 accounts, one transaction and a handful of statements each; PDF and mail are follow-up jobs);');
+    log('job: runInvoiceCut as the worker runs it (sellers due for the month together, batches of 50,000 accounts, one transaction and a handful of statements each; PDF and mail are follow-up jobs);');
     log('baseline: one statement with data-modifying CTEs computing the same lines in SQL and writing the same rows;');
     log('same rows: both left identical invoices (account, seller, number, total, days), lines, billed charges and counters (ids aside).');
   } finally {

@@ -22,7 +22,7 @@ import { addDays, calendarDay, DEFAULT_SELLER_ZONE } from './proration';
 export const INVOICE_CUT_JOB = 'invoices.cut';
 export const DELIVER_PENDING_JOB = 'invoices.deliver-pending';
 /** Accounts per transaction. */
-export const CUT_BATCH = 20_000;
+export const CUT_BATCH = 50_000;
 
 export interface CutRun {
   invoices: number;
