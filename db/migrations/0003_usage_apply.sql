@@ -57,14 +57,16 @@ BEGIN
 		RETURN;
 	END IF;
 
-	-- 1. Lock the owners' existing accounts, in id order.
-	PERFORM 1 FROM credit_accounts a
+	-- 1. Lock the owners' existing accounts in id order, and read their state: locked rows are
+	--    read in their latest committed version. (Statuses come from the statement's snapshot.)
+	WITH locked AS (
+		SELECT a.id, a.agency_id, coalesce(a.sub_account_id, '') AS sub, a.balance, a.low_balance_threshold, a.low_balance_notified
+		FROM credit_accounts a
 		JOIN unnest(p_owner_agency, p_owner_sub) AS w(agency_id, sub)
 			ON a.agency_id = w.agency_id AND coalesce(a.sub_account_id, '') = w.sub
 		ORDER BY a.id
-		FOR UPDATE OF a;
-
-	-- 2. The owners' state, read after the locks were granted (this statement's snapshot is newer).
+		FOR UPDATE OF a
+	)
 	SELECT array_agg(a.id ORDER BY w.i),
 		array_agg(coalesce(a.balance, 0) ORDER BY w.i),
 		array_agg(a.low_balance_threshold ORDER BY w.i),
@@ -75,11 +77,11 @@ BEGIN
 			ELSE 0 END ORDER BY w.i)
 	INTO o_acct, o_bal, o_thr, o_notified, o_status
 	FROM unnest(p_owner_agency, p_owner_sub) WITH ORDINALITY AS w(agency_id, sub, i)
-	LEFT JOIN credit_accounts a ON a.agency_id = w.agency_id AND coalesce(a.sub_account_id, '') = w.sub
+	LEFT JOIN locked a ON a.agency_id = w.agency_id AND a.sub = w.sub
 	LEFT JOIN agencies ag ON ag.id = w.agency_id
 	LEFT JOIN sub_accounts s ON w.sub <> '' AND s.id = w.sub;
 
-	-- 3. Expired lots stop counting at their expiry instant: sweep them (rare, hence row by row).
+	-- 2. Expired lots stop counting at their expiry instant: sweep them (rare, hence row by row).
 	FOR lot IN
 		SELECT l.id, l.account_id, l.remaining, l.expires_at FROM credit_lots l
 		WHERE l.account_id = ANY (o_acct) AND l.remaining > 0 AND l.expires_at <= p_now
@@ -93,7 +95,7 @@ BEGIN
 		VALUES (lot.account_id, p_owner_agency[o], nullif(p_owner_sub[o], ''), -lot.remaining, o_bal[o], 'expire', lot.id, lot.expires_at);
 	END LOOP;
 
-	-- 4. What each event needs, set-based: department check, cost, already charged, and the first
+	-- 3. What each event needs, set-based: department check, cost, already charged, and the first
 	--    event of the batch with the same (owner, conversation, department).
 	SELECT array_agg(x.pre ORDER BY x.i), array_agg(x.cost ORDER BY x.i), array_agg(x.seen ORDER BY x.i), array_agg(x.first ORDER BY x.i)
 	INTO e_pre, e_cost, e_seen, e_first
@@ -105,15 +107,15 @@ BEGIN
 					SELECT 1 FROM sub_account_departments sd WHERE sd.sub_account_id = p_owner_sub[e.o] AND sd.department_id = e.dept) THEN 2
 				ELSE 0 END AS pre,
 			coalesce(d.credits_per_request, 0)::bigint AS cost,
-			(o_acct[e.o] IS NOT NULL AND EXISTS (
+			(o_acct[e.o] IS NOT NULL AND d.id IS NOT NULL AND EXISTS (
 				SELECT 1 FROM usage_conversations u
 				WHERE u.account_id = o_acct[e.o] AND u.conversation_id = e.conv AND u.department_id = e.dept)) AS seen,
-			min(e.i) OVER (PARTITION BY e.o, e.conv, e.dept)::int AS first
+			min(e.i) OVER (PARTITION BY e.o, e.conv COLLATE "C", e.dept COLLATE "C")::int AS first
 		FROM unnest(p_event_owner, p_conv, p_dept) WITH ORDINALITY AS e(o, conv, dept, i)
 		LEFT JOIN departments d ON d.id = e.dept
 	) x;
 
-	-- 5. The events in order, against the running balance of their owner.
+	-- 4. The events in order, against the running balance of their owner.
 	FOR i IN 1..n LOOP
 		o := p_event_owner[i];
 		code := e_pre[i];
@@ -145,7 +147,7 @@ BEGIN
 		codes[i] := code;
 	END LOOP;
 
-	-- 6. Accounts for owners that had none and now record a (free) conversation.
+	-- 5. Accounts for owners that had none and now record a (free) conversation.
 	FOR o IN 1..m LOOP
 		IF o_records[o] AND o_acct[o] IS NULL THEN
 			INSERT INTO credit_accounts (id, agency_id, sub_account_id, created_at, updated_at)
@@ -157,35 +159,35 @@ BEGIN
 		END IF;
 	END LOOP;
 
-	-- 7. The writes.
-	INSERT INTO usage_conversations (account_id, conversation_id, department_id, agency_id, charged, created_at)
-	SELECT o_acct[r.o], r.conv, r.dept, p_owner_agency[r.o], r.c, p_now
-	FROM unnest(p_event_owner, p_conv, p_dept, rec, charged) AS r(o, conv, dept, ok, c)
-	WHERE r.ok
-	ON CONFLICT DO NOTHING;
-
-	INSERT INTO credit_ledger (account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, created_at, data)
-	SELECT o_acct[r.o], p_owner_agency[r.o], nullif(p_owner_sub[r.o], ''), -r.c, r.b, 'consume', r.conv, p_now, jsonb_build_object('departmentId', r.dept)
-	FROM unnest(p_event_owner, p_conv, p_dept, rec, charged, balances) WITH ORDINALITY AS r(o, conv, dept, ok, c, b, i)
-	WHERE r.ok AND r.c > 0
-	ORDER BY r.i;
-
-	-- Each owner's consumption out of its live lots: expiring first, then oldest, no expiry last.
-	UPDATE credit_lots l SET remaining = f.remaining - least(f.remaining, u.used - (f.cum - f.remaining))
-	FROM unnest(o_acct, o_used) AS u(acct, used),
-		LATERAL (
-			SELECT l2.id, l2.remaining,
-				sum(l2.remaining) OVER (ORDER BY l2.expires_at NULLS LAST, l2.created_at, l2.id COLLATE "C") AS cum
-			FROM credit_lots l2 WHERE l2.account_id = u.acct AND l2.remaining > 0
-		) f
-	WHERE u.used > 0 AND l.id = f.id AND f.cum - f.remaining < u.used;
-
-	UPDATE credit_accounts a SET balance = u.bal, updated_at = p_now
-	FROM unnest(o_acct, o_bal, o_changed) AS u(acct, bal, ch)
-	WHERE u.ch AND a.id = u.acct;
-
-	SELECT array_agg(u.acct) INTO crossed
-	FROM unnest(o_acct, o_bal, o_thr, o_notified, o_changed) AS u(acct, bal, thr, notified, ch)
-	WHERE u.ch AND u.thr IS NOT NULL AND u.bal < u.thr AND NOT u.notified;
+	-- 6. The writes, in one statement.
+	WITH conversations AS (
+		INSERT INTO usage_conversations (account_id, conversation_id, department_id, agency_id, charged, created_at)
+		SELECT o_acct[r.o], r.conv, r.dept, p_owner_agency[r.o], r.c, p_now
+		FROM unnest(p_event_owner, p_conv, p_dept, rec, charged) AS r(o, conv, dept, ok, c)
+		WHERE r.ok
+		ON CONFLICT DO NOTHING
+	), entries AS (
+		INSERT INTO credit_ledger (account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, created_at, data)
+		SELECT o_acct[r.o], p_owner_agency[r.o], nullif(p_owner_sub[r.o], ''), -r.c, r.b, 'consume', r.conv, p_now, jsonb_build_object('departmentId', r.dept)
+		FROM unnest(p_event_owner, p_conv, p_dept, rec, charged, balances) WITH ORDINALITY AS r(o, conv, dept, ok, c, b, i)
+		WHERE r.ok AND r.c > 0
+		ORDER BY r.i
+	), lots AS (
+		-- Each owner's consumption out of its live lots: expiring first, then oldest, no expiry last.
+		UPDATE credit_lots l SET remaining = f.remaining - least(f.remaining, u.used - (f.cum - f.remaining))
+		FROM unnest(o_acct, o_used) AS u(acct, used),
+			LATERAL (
+				SELECT l2.id, l2.remaining,
+					sum(l2.remaining) OVER (ORDER BY l2.expires_at NULLS LAST, l2.created_at, l2.id COLLATE "C") AS cum
+				FROM credit_lots l2 WHERE l2.account_id = u.acct AND l2.remaining > 0
+			) f
+		WHERE u.used > 0 AND l.id = f.id AND f.cum - f.remaining < u.used
+	), accounts AS (
+		UPDATE credit_accounts a SET balance = u.bal, updated_at = p_now
+		FROM unnest(o_acct, o_bal, o_thr, o_notified, o_changed) AS u(acct, bal, thr, notified, ch)
+		WHERE u.ch AND a.id = u.acct
+		RETURNING a.id, u.bal < u.thr AND NOT u.notified AS crossed
+	)
+	SELECT array_agg(a.id) FILTER (WHERE a.crossed) INTO crossed FROM accounts a;
 END
 $$;
