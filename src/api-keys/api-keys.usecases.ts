@@ -126,6 +126,25 @@ export async function authenticateApiKey(db: DbOrTx, secret: string, now: Date, 
   return { kind: 'api_key', id: key.id, scope: key.scope, agencyId: key.agencyId, subAccountId: key.subAccountId, role: 'admin', billing: true };
 }
 
+/**
+ * Many secrets in one query (the web app's key cache coalesces its misses). Same rules as
+ * authenticateApiKey; last use is not recorded here (the cache batches that too).
+ */
+export async function authenticateApiKeys(db: DbOrTx, secrets: string[]): Promise<Map<string, Actor | null>> {
+  const result = new Map<string, Actor | null>(secrets.map((s) => [s, null]));
+  const byHash = new Map(secrets.filter((s) => s.startsWith('kt_') && s.length <= 100).map((s) => [sha256(s), s]));
+  if (byHash.size === 0) return result;
+  const rows = await db
+    .select({ id: apiKeys.id, scope: apiKeys.scope, agencyId: apiKeys.agencyId, subAccountId: apiKeys.subAccountId, keyHash: apiKeys.keyHash, revokedAt: apiKeys.revokedAt })
+    .from(apiKeys)
+    .where(inArray(apiKeys.keyHash, [...byHash.keys()]));
+  for (const key of rows) {
+    if (key.revokedAt) continue;
+    result.set(byHash.get(key.keyHash)!, { kind: 'api_key', id: key.id, scope: key.scope, agencyId: key.agencyId, subAccountId: key.subAccountId, role: 'admin', billing: true });
+  }
+  return result;
+}
+
 /** Records that these keys were used (one statement; at most once a minute per key). */
 export async function touchApiKeys(db: DbOrTx, keyIds: string[], now: Date): Promise<void> {
   if (keyIds.length === 0) return;

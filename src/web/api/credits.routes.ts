@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import {
   adjustAgencyPool, adjustSubAccountCredits, getBalance, listCreditHistory, resolveCreditOwner, setLowBalanceThreshold, type BalanceView,
 } from '../../credits/credits.usecases';
@@ -23,19 +23,27 @@ export const balanceJson = (b: BalanceView) => ({
   lots: b.lots.map((l) => ({ id: l.id, source: l.source, amount: l.amount, remaining: l.remaining, expiresAt: l.expiresAt?.toISOString() ?? null, createdAt: l.createdAt.toISOString() })),
 });
 
-/** Credits, departments and usage (DESIGN sections 2 and 3). */
-export function creditRoutes(deps: Deps, web: WebContext): Router {
-  const r = Router();
+/**
+ * The hot path (DESIGN section 3): sub-account keys charge their balance, agency keys their pool.
+ * createApp registers these on the app itself, ahead of the API router: each level of router
+ * nesting a request passes through costs measurable time per request.
+ */
+export function usageHandlers(web: WebContext) {
+  return {
+    single: async (req: Request, res: Response) => {
+      const result = await recordUsage(web.recorder, actorOf(req), body(req));
+      if (result.status === 200) res.json({ charged: result.charged, balance: result.balance });
+      else res.status(result.status).json({ error: result.error, message: result.message });
+    },
+    batch: async (req: Request, res: Response) => {
+      res.json({ results: await recordUsageBatch(web.recorder, actorOf(req), body(req)) });
+    },
+  };
+}
 
-  // The hot path: sub-account keys charge their balance, agency keys their pool.
-  r.post('/usage', async (req, res) => {
-    const result = await recordUsage(web.recorder, actorOf(req), body(req));
-    if (result.status === 200) res.json({ charged: result.charged, balance: result.balance });
-    else res.status(result.status).json({ error: result.error, message: result.message });
-  });
-  r.post('/usage/batch', async (req, res) => {
-    res.json({ results: await recordUsageBatch(web.recorder, actorOf(req), body(req)) });
-  });
+/** Credits and departments (DESIGN sections 2 and 3). */
+export function creditRoutes(deps: Deps): Router {
+  const r = Router();
 
   r.get('/balance', async (req, res) => {
     const owner = await resolveCreditOwner(deps, actorOf(req));
