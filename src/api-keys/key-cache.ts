@@ -28,7 +28,8 @@ export class ApiKeyCache {
   private readonly timer: NodeJS.Timeout;
   /** Secrets to read in the next query, with whoever waits for them. */
   private queued = new Map<string, Waiter[]>();
-  private reading = false;
+  /** The running read loop, if any. */
+  private reading: Promise<void> | null = null;
   /** Bumped by invalidateKey: a read that started before must not re-cache what was dropped. */
   private generation = 0;
 
@@ -72,10 +73,7 @@ export class ApiKeyCache {
     let waiters = this.queued.get(secret);
     if (!waiters) this.queued.set(secret, (waiters = []));
     if (waiter) waiters.push(waiter);
-    if (!this.reading) {
-      this.reading = true;
-      setImmediate(() => void this.read());
-    }
+    this.reading ??= new Promise<void>((r) => setImmediate(r)).then(() => this.read());
   }
 
   /** Reads every queued secret in one query; secrets queued meanwhile go in the next one. */
@@ -84,6 +82,7 @@ export class ApiKeyCache {
       const batch = this.queued;
       this.queued = new Map();
       const generation = this.generation;
+      const readAt = this.nowMs(); // an entry's life counts from before the read
       let found: Map<string, Actor | null>;
       try {
         found = await authenticateApiKeys(this.db, [...batch.keys()]);
@@ -97,7 +96,6 @@ export class ApiKeyCache {
         }
         continue;
       }
-      const readAt = this.nowMs();
       const until = readAt + this.ttlMs;
       const fresh = generation === this.generation;
       if (fresh && this.entries.size + found.size > this.maxEntries) this.entries.clear();
@@ -111,7 +109,12 @@ export class ApiKeyCache {
       }
       for (const [secret, waiters] of batch) for (const w of waiters) w.resolve(found.get(secret) ?? null);
     }
-    this.reading = false;
+    this.reading = null;
+  }
+
+  /** Resolves when no read is queued or running (tests; shutdown). */
+  async idle(): Promise<void> {
+    while (this.reading) await this.reading;
   }
 
   invalidateKey(keyId: string): void {

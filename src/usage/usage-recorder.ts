@@ -4,15 +4,14 @@
 // batch, not per event). Accounts are spread over a few lanes, so batches of different accounts
 // commit in parallel while one account never has two in flight. Every answer is sent only after
 // its debit is committed.
-import { eq, sql, type SQL } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
+import { eq, sql } from 'drizzle-orm';
 import type { Db, RawSql } from '../../db/client';
 import { creditAccounts } from '../../db/schema';
 import type { AccountOwner } from '../credits/ledger';
 import type { Clock } from '../lib/clock';
-import { newId } from '../lib/ids';
+import { newIds } from '../lib/ids';
 import type { Logger } from '../lib/logger';
-import { pgArray } from '../lib/pg-array';
+import { pgArrayLiteral } from '../lib/pg-array';
 import { rowsOf } from '../lib/rows';
 import { applyLowBalanceRule } from '../credits/low-balance';
 import { dispatchEmails } from '../mail/outbox';
@@ -36,7 +35,8 @@ export const usageErrors = {
   providerSuspended: () => failure(403, 'provider_suspended', 'The agency providing this account is suspended.'),
 };
 
-const dialect = new PgDialect();
+const APPLY_TEXT =
+  'select codes, charged, balances, crossed from usage_apply($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz)';
 
 interface Submission {
   owner: AccountOwner;
@@ -157,16 +157,15 @@ export class UsageRecorder {
   /**
    * One statement: usage_apply locks, checks, debits and writes the whole batch and commits on
    * its own (no transaction block, so no BEGIN/COMMIT round trips). On Postgres it goes through
-   * postgres.js as a prepared statement; on PGlite through drizzle. Same SQL either way.
+   * postgres.js as a prepared statement with a constant text (parsed and planned once per
+   * connection); on PGlite through drizzle. Same SQL either way; every argument is one array.
    */
-  private async run(query: SQL): Promise<ApplyRow> {
+  private async run(args: string[]): Promise<ApplyRow> {
     const raw = this.deps.rawSql;
-    if (raw) {
-      const { sql: text, params } = dialect.sqlToQuery(query);
-      const rows = (await raw.unsafe(text, params as never[], { prepare: true })) as unknown as ApplyRow[];
-      return rows[0]!;
-    }
-    return rowsOf<ApplyRow>(await this.deps.db.execute(query))[0]!;
+    if (raw) return ((await raw.unsafe(APPLY_TEXT, args, { prepare: true })) as unknown as ApplyRow[])[0]!;
+    const [a, b, c, d, e, f, g] = args;
+    return rowsOf<ApplyRow>(await this.deps.db.execute(sql`
+      select codes, charged, balances, crossed from usage_apply(${a}::text[], ${b}::text[], ${c}::text[], ${d}::int[], ${e}::text[], ${f}::text[], ${g}::timestamptz)`))[0]!;
   }
 
   private async apply(batch: Submission[]): Promise<{ results: UsageResult[][]; mailIds: (string | null)[] }> {
@@ -190,11 +189,11 @@ export class UsageRecorder {
         departments.push(e.departmentId);
       }
     }
-    const row = await this.run(sql`
-      select codes, charged, balances, crossed from usage_apply(
-        ${pgArray(owners.map((o) => o.agencyId))}::text[], ${pgArray(owners.map((o) => o.subAccountId ?? ''))}::text[],
-        ${pgArray(owners.map(() => newId('cra')))}::text[], ${pgArray(eventOwner)}::int[],
-        ${pgArray(conversations)}::text[], ${pgArray(departments)}::text[], ${now.toISOString()}::timestamptz)`);
+    // Account ids for owners that have none yet (used only by those that record something).
+    const row = await this.run([
+      pgArrayLiteral(owners.map((o) => o.agencyId)), pgArrayLiteral(owners.map((o) => o.subAccountId ?? '')), pgArrayLiteral(newIds('cra', owners.length)),
+      pgArrayLiteral(eventOwner), pgArrayLiteral(conversations), pgArrayLiteral(departments), now.toISOString(),
+    ]);
 
     let k = 0;
     const results = batch.map((s) =>

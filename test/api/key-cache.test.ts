@@ -12,10 +12,8 @@ describe('API key cache (the hot path authenticates without a query per request)
   let now: number;
   let cache: ApiKeyCache;
   const revokeInDatabase = (keyId: string) => deps.db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, keyId));
-  /** Lets a background re-read (queued for the next turn of the event loop) finish. */
-  const settle = async () => {
-    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-  };
+  /** Lets a background re-read finish. */
+  const settle = () => cache.idle();
 
   beforeEach(async () => {
     await resetData();
