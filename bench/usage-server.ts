@@ -3,7 +3,7 @@
 // without that variable bench/usage.ts starts src/server.ts itself.
 import { UsageRecorder } from '../src/usage/usage-recorder';
 
-const lanes = Number(process.env.BENCH_RECORDER_LANES ?? 2);
+const lanes = Number(process.env.BENCH_RECORDER_LANES ?? 4);
 const record = UsageRecorder.prototype.record;
 let patched = false;
 UsageRecorder.prototype.record = function (this: UsageRecorder, ...args: Parameters<UsageRecorder['record']>) {

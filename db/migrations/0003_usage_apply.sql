@@ -45,6 +45,7 @@ DECLARE
 	rec boolean[] := array_fill(false, ARRAY[n]);
 	lot record;
 	new_id text;
+	taken bigint;
 	i int;
 	o int;
 	c bigint;
@@ -182,12 +183,19 @@ BEGIN
 				FROM credit_lots l2 WHERE l2.account_id = u.acct AND l2.remaining > 0
 			) f
 		WHERE u.used > 0 AND l.id = f.id AND f.cum - f.remaining < u.used
+		RETURNING f.remaining - l.remaining AS taken
 	), accounts AS (
 		UPDATE credit_accounts a SET balance = u.bal, updated_at = p_now
 		FROM unnest(o_acct, o_bal, o_thr, o_notified, o_changed) AS u(acct, bal, thr, notified, ch)
 		WHERE u.ch AND a.id = u.acct
 		RETURNING a.id, u.bal < u.thr AND NOT u.notified AS crossed
 	)
-	SELECT array_agg(a.id) FILTER (WHERE a.crossed) INTO crossed FROM accounts a;
+	SELECT array_agg(a.id) FILTER (WHERE a.crossed), (SELECT coalesce(sum(t.taken), 0) FROM lots t)
+	INTO crossed, taken FROM accounts a;
+	-- Balance = sum of lots is an invariant; if the lots could not cover what the balance allowed,
+	-- nothing of this batch is applied.
+	IF taken <> (SELECT coalesce(sum(x), 0) FROM unnest(o_used) AS x) THEN
+		RAISE EXCEPTION 'usage_apply: the lots do not cover the debit (balance and lots disagree)';
+	END IF;
 END
 $$;

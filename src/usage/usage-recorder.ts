@@ -79,9 +79,10 @@ export interface UsageRecorderOptions {
   /** Events per batch at most (several submissions are coalesced up to this). */
   maxEventsPerBatch?: number;
   /**
-   * Batches that may be in flight at once. An account always maps to the same lane, so its
-   * batches never overlap (they would only queue on its row lock); different accounts spread
-   * over the lanes and commit in parallel.
+   * Batches that may be in flight at once (default 4). An account always maps to the same lane,
+   * so its batches never overlap (they would only queue on its row lock); different accounts
+   * spread over the lanes and commit in parallel. A batch mostly waits (round trip, commit), so
+   * a few more lanes than cores overlap those waits.
    */
   lanes?: number;
 }
@@ -93,7 +94,7 @@ export class UsageRecorder {
     private readonly deps: UsageRecorderDeps,
     private readonly opts: UsageRecorderOptions = {},
   ) {
-    this.lanes = Array.from({ length: Math.max(1, opts.lanes ?? 2) }, () => ({ pending: [], busy: false }));
+    this.lanes = Array.from({ length: Math.max(1, opts.lanes ?? 4) }, () => ({ pending: [], busy: false }));
   }
 
   /** Resolves when every submitted event has been applied or refused (graceful shutdown). */

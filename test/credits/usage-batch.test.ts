@@ -136,6 +136,24 @@ describe('usage group commit: several accounts and lots in one batch', () => {
     expect(await accountOf(a2.id)).to.equal(undefined);
   });
 
+  it('a batch whose lots cannot cover what the balance allows is refused whole and writes nothing', async () => {
+    const sub = w.a.subs[0];
+    await fillPool(w.a.id, 100);
+    await api().post(`/api/v1/sub-accounts/${sub.id}/adjustments`).set(bearer(w.a.key)).send({ credits: 10, reason: 'seed' }).expect(201);
+    const dept = await department(w.a.key, 'Sales', 4);
+    await enable(w.a.key, sub.id, [dept]);
+    const account = (await accountOf(sub.id))!;
+    // Corrupt the invariant on purpose: the lots hold 5 credits, the balance says 10 (two events: 8).
+    await deps.db.update(creditLots).set({ remaining: 5 }).where(eq(creditLots.accountId, account.id));
+    const res = await api().post('/api/v1/usage/batch').set(bearer(sub.key)).send({
+      events: [{ conversationId: 'a', departmentId: dept }, { conversationId: 'b', departmentId: dept }, { conversationId: 'c', departmentId: dept }],
+    }).expect(500);
+    expect(res.body.error).to.equal('internal_error');
+    expect(await deps.db.select().from(usageConversations).where(eq(usageConversations.accountId, account.id))).to.deep.equal([]);
+    expect((await accountOf(sub.id))!.balance).to.equal(10);
+    await deps.db.update(creditLots).set({ remaining: 10 }).where(eq(creditLots.accountId, account.id)); // for the invariant check
+  });
+
   it('a free conversation creates the account of a sub-account that never had credits; a refused one creates nothing', async () => {
     const sub = w.a.subs[1];
     const paid = await department(w.a.key, 'Sales', 2);
