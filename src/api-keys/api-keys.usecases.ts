@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { DbOrTx } from '../../db/client';
 import { agencies, apiKeys, type Scope } from '../../db/schema';
@@ -8,6 +8,7 @@ import { requireRole } from '../auth/policies';
 import type { Deps } from '../deps';
 import { errors } from '../lib/errors';
 import { newId } from '../lib/ids';
+import { pgArrayLiteral } from '../lib/pg-array';
 import { randomToken, sha256 } from '../lib/tokens';
 import { name, parse } from '../lib/validation';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
@@ -124,6 +125,32 @@ export async function authenticateApiKey(db: DbOrTx, secret: string, now: Date, 
   }
   // API keys act with admin rights and the billing permission inside their scope.
   return { kind: 'api_key', id: key.id, scope: key.scope, agencyId: key.agencyId, subAccountId: key.subAccountId, role: 'admin', billing: true };
+}
+
+/** The key cache's read, prepared once per database handle: built and planned once, not per call. */
+const byHashes = new WeakMap<DbOrTx, ReturnType<typeof prepareByHashes>>();
+const prepareByHashes = (db: DbOrTx) =>
+  db
+    .select({ id: apiKeys.id, scope: apiKeys.scope, agencyId: apiKeys.agencyId, subAccountId: apiKeys.subAccountId, keyHash: apiKeys.keyHash, revokedAt: apiKeys.revokedAt })
+    .from(apiKeys)
+    .where(sql`${apiKeys.keyHash} = any(${sql.placeholder('hashes')}::text[])`)
+    .prepare('api_keys_by_hashes');
+
+/**
+ * Many secrets in one query (the web app's key cache coalesces its misses). Same rules as
+ * authenticateApiKey; last use is not recorded here (the cache batches that too).
+ */
+export async function authenticateApiKeys(db: DbOrTx, secrets: string[]): Promise<Map<string, Actor | null>> {
+  const result = new Map<string, Actor | null>(secrets.map((s) => [s, null]));
+  const byHash = new Map(secrets.filter((s) => s.startsWith('kt_') && s.length <= 100).map((s) => [sha256(s), s]));
+  if (byHash.size === 0) return result;
+  let query = byHashes.get(db);
+  if (!query) byHashes.set(db, (query = prepareByHashes(db)));
+  for (const key of await query.execute({ hashes: pgArrayLiteral([...byHash.keys()]) })) {
+    if (key.revokedAt) continue;
+    result.set(byHash.get(key.keyHash)!, { kind: 'api_key', id: key.id, scope: key.scope, agencyId: key.agencyId, subAccountId: key.subAccountId, role: 'admin', billing: true });
+  }
+  return result;
 }
 
 /** Records that these keys were used (one statement; at most once a minute per key). */

@@ -1,19 +1,45 @@
 import type { DbOrTx } from '../../db/client';
 import type { Actor } from '../auth/actor';
-import { authenticateApiKey, touchApiKeys } from './api-keys.usecases';
+import { authenticateApiKeys, touchApiKeys } from './api-keys.usecases';
+
+interface Waiter {
+  resolve: (actor: Actor | null) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Entry {
+  actor: Actor | null;
+  until: number;
+  refreshing: boolean;
+}
 
 /**
  * Bearer authentication without a database round trip per request (the usage API is the hot
- * path). Entries live `ttlMs`; a key revoked through this process is dropped at once, and other
- * processes stop accepting it within `ttlMs` (documented in docs/decisions.md).
+ * path). An entry answers for at most `ttlMs` after it was read; a key revoked through this
+ * process is dropped at once, and other processes stop accepting it within `ttlMs` (documented
+ * in docs/decisions.md). Lookups are coalesced: the misses of one event-loop turn are read in
+ * one query. A key in use is re-read in the background during the second half of its entry's
+ * life, so a busy key does not wait for the database every `ttlMs`.
  */
 export class ApiKeyCache {
-  private readonly entries = new Map<string, { actor: Actor | null; until: number }>();
+  private readonly entries = new Map<string, Entry>();
   /** Keys used since the last flush: their last_used_at is written in one statement, not per request. */
   private used = new Set<string>();
   private readonly timer: NodeJS.Timeout;
+  /** Secrets to read in the next query, with whoever waits for them. */
+  private queued = new Map<string, Waiter[]>();
+  /** The running read loop, if any. */
+  private reading: Promise<void> | null = null;
+  /** Bumped by invalidateKey: a read that started before must not re-cache what was dropped. */
+  private generation = 0;
 
-  constructor(private readonly db: DbOrTx, private readonly ttlMs = 5000, private readonly maxEntries = 50_000) {
+  constructor(
+    private readonly db: DbOrTx,
+    private readonly ttlMs = 5000,
+    private readonly maxEntries = 50_000,
+    /** Wall-clock milliseconds (the test clock does not apply: a key's validity is real time). */
+    private readonly nowMs: () => number = Date.now,
+  ) {
     this.timer = setInterval(() => void this.flushUsage().catch(() => {}), 30_000);
     this.timer.unref();
   }
@@ -30,18 +56,69 @@ export class ApiKeyCache {
     return actor;
   }
 
-  private async lookup(secret: string): Promise<Actor | null> {
-    const now = Date.now();
+  private lookup(secret: string): Actor | null | Promise<Actor | null> {
+    const now = this.nowMs();
     const hit = this.entries.get(secret);
-    if (hit && hit.until > now) return hit.actor;
-    const actor = await authenticateApiKey(this.db, secret, new Date(), { touch: false });
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    // Unknown keys are cached briefly too, so a flood of bad keys cannot hammer the database.
-    this.entries.set(secret, { actor, until: now + (actor ? this.ttlMs : 1000) });
-    return actor;
+    if (hit && hit.until > now) {
+      if (hit.actor && !hit.refreshing && hit.until - now < this.ttlMs / 2) {
+        hit.refreshing = true;
+        this.enqueue(secret, null);
+      }
+      return hit.actor;
+    }
+    return new Promise((resolve, reject) => this.enqueue(secret, { resolve, reject }));
+  }
+
+  private enqueue(secret: string, waiter: Waiter | null) {
+    let waiters = this.queued.get(secret);
+    if (!waiters) this.queued.set(secret, (waiters = []));
+    if (waiter) waiters.push(waiter);
+    this.reading ??= new Promise<void>((r) => setImmediate(r)).then(() => this.read());
+  }
+
+  /** Reads every queued secret in one query; secrets queued meanwhile go in the next one. */
+  private async read() {
+    while (this.queued.size > 0) {
+      const batch = this.queued;
+      this.queued = new Map();
+      const generation = this.generation;
+      const readAt = this.nowMs(); // an entry's life counts from before the read
+      let found: Map<string, Actor | null>;
+      try {
+        found = await authenticateApiKeys(this.db, [...batch.keys()]);
+      } catch (err) {
+        // The request fails (500) as a direct read would; an entry being refreshed keeps
+        // answering until it expires, and the next request after that reads again.
+        for (const [secret, waiters] of batch) {
+          const e = this.entries.get(secret);
+          if (e) e.refreshing = false;
+          for (const w of waiters) w.reject(err);
+        }
+        continue;
+      }
+      const until = readAt + this.ttlMs;
+      const fresh = generation === this.generation;
+      if (fresh && this.entries.size + found.size > this.maxEntries) this.entries.clear();
+      for (const [secret, actor] of found) {
+        // Unknown keys are cached briefly too, so a flood of bad keys cannot hammer the database.
+        if (fresh) this.entries.set(secret, { actor, until: actor ? until : readAt + 1000, refreshing: false });
+        else {
+          const e = this.entries.get(secret);
+          if (e) e.refreshing = false;
+        }
+      }
+      for (const [secret, waiters] of batch) for (const w of waiters) w.resolve(found.get(secret) ?? null);
+    }
+    this.reading = null;
+  }
+
+  /** Resolves when no read is queued or running (tests; shutdown). */
+  async idle(): Promise<void> {
+    while (this.reading) await this.reading;
   }
 
   invalidateKey(keyId: string): void {
+    this.generation++;
     for (const [secret, e] of this.entries) if (e.actor?.id === keyId) this.entries.delete(secret);
   }
 }

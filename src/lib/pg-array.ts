@@ -6,6 +6,11 @@ import { sql, type SQL } from 'drizzle-orm';
  * of any size is then a handful of parameters instead of thousands.
  */
 export function pgArray(values: readonly (string | number | Date | null)[]): SQL {
+  return sql`${sql.param(pgArrayLiteral(values))}`;
+}
+
+/** The literal itself, for a prepared statement's placeholder. */
+export function pgArrayLiteral(values: readonly (string | number | Date | null)[]): string {
   const items = values.map((v) => {
     if (v === null) return 'NULL';
     if (typeof v === 'number') {
@@ -15,5 +20,5 @@ export function pgArray(values: readonly (string | number | Date | null)[]): SQL
     const s = v instanceof Date ? v.toISOString() : v;
     return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
   });
-  return sql`${sql.param(`{${items.join(',')}}`)}`;
+  return `{${items.join(',')}}`;
 }

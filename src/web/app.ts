@@ -10,7 +10,8 @@ import { csrfSync } from 'csrf-sync';
 import type { Deps } from '../deps';
 import { authenticate, loadPrincipal } from '../users/users.usecases';
 import { apiRouter } from './api/router';
-import { errorHandler } from './middleware';
+import { usageHandlers } from './api/credits.routes';
+import { apiAuth, errorHandler } from './middleware';
 import { DbSessionStore } from './session-store';
 import { authRoutes } from './routes/auth.routes';
 import { platformRoutes } from './routes/platform.routes';
@@ -66,7 +67,11 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
 
   // The API authenticates with Bearer keys only: no cookies, no sessions, no CSRF, and no HTML,
   // so none of helmet's page headers (measurable on the usage hot path).
-  app.use('/api/v1', express.json({ limit: '100kb' }), apiRouter(deps, web));
+  const apiJson = express.json({ limit: '100kb' });
+  const usage = usageHandlers(deps, web);
+  app.post('/api/v1/usage', apiJson, apiAuth(web.keyCache), usage.single);
+  app.post('/api/v1/usage/batch', apiJson, apiAuth(web.keyCache), usage.batch);
+  app.use('/api/v1', apiJson, apiRouter(deps, web));
 
   app.use(
     helmet({

@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import {
   adjustAgencyPool, adjustSubAccountCredits, getBalance, listCreditHistory, resolveCreditOwner, setLowBalanceThreshold, type BalanceView,
 } from '../../credits/credits.usecases';
@@ -24,29 +24,40 @@ export const balanceJson = (b: BalanceView) => ({
   lots: b.lots.map((l) => ({ id: l.id, source: l.source, amount: l.amount, remaining: l.remaining, expiresAt: l.expiresAt?.toISOString() ?? null, createdAt: l.createdAt.toISOString() })),
 });
 
-/** Credits, departments and usage (DESIGN sections 2 and 3). */
-export function creditRoutes(deps: Deps, web: WebContext): Router {
-  const r = Router();
+/**
+ * The hot path (DESIGN section 3): sub-account keys charge their balance, agency keys their pool.
+ * createApp registers these on the app itself, ahead of the API router: each level of router
+ * nesting a request passes through costs measurable time per request.
+ */
+export function usageHandlers(deps: Deps, web: WebContext) {
+  return {
+    single: async (req: Request, res: Response) => {
+      const actor = actorOf(req);
+      let result = await recordUsage(web.recorder, actor, body(req));
+      // Out of credits: auto-billing (when on) buys them and the request goes on (src/auto-billing).
+      if (result.status === 402) result = (await autoBillUsage(deps, web.recorder, actor, [usageEventSchema.parse(body(req))], [result]))[0] ?? result;
+      if (result.status === 200) res.json({ charged: result.charged, balance: result.balance });
+      else res.status(result.status).json({ error: result.error, message: result.message });
+    },
+    batch: async (req: Request, res: Response) => {
+      const actor = actorOf(req);
+      let results: BatchResult[] = await recordUsageBatch(web.recorder, actor, body(req));
+      if (results.some((x) => x.status === 402)) {
+        const raw = (body(req).events ?? []) as unknown[];
+        const events = raw.map((e) => {
+          const p = usageEventSchema.safeParse(e);
+          return p.success ? p.data : null;
+        });
+        results = (await autoBillUsage(deps, web.recorder, actor, events, results)) as BatchResult[];
+      }
+      res.json({ results });
+    },
+  };
+}
 
-  // The hot path: sub-account keys charge their balance, agency keys their pool.
-  r.post('/usage', async (req, res) => {
-    const actor = actorOf(req);
-    let result = await recordUsage(web.recorder, actor, body(req));
-    // Out of credits: auto-billing (when on) buys them and the request goes on (src/auto-billing).
-    if (result.status === 402) result = (await autoBillUsage(deps, web.recorder, actor, [usageEventSchema.parse(body(req))], [result]))[0] ?? result;
-    if (result.status === 200) res.json({ charged: result.charged, balance: result.balance });
-    else res.status(result.status).json({ error: result.error, message: result.message });
-  });
-  r.post('/usage/batch', async (req, res) => {
-    const actor = actorOf(req);
-    let results: BatchResult[] = await recordUsageBatch(web.recorder, actor, body(req));
-    if (results.some((x) => x.status === 402)) {
-      const raw = (body(req).events ?? []) as unknown[];
-      const events = raw.map((e) => { const p = usageEventSchema.safeParse(e); return p.success ? p.data : null; });
-      results = (await autoBillUsage(deps, web.recorder, actor, events, results)) as BatchResult[];
-    }
-    res.json({ results });
-  });
+/** Credits and departments (DESIGN sections 2 and 3). */
+export function creditRoutes(deps: Deps): Router {
+  const r = Router();
 
   r.get('/balance', async (req, res) => {
     const owner = await resolveCreditOwner(deps, actorOf(req));

@@ -24,7 +24,10 @@ const pageParams = (req: Request) => ({
   ...(typeof req.query.before === 'string' ? { before: req.query.before } : {}),
 });
 
-/** JSON API v1. Every route: Bearer key -> scope check -> use case -> serializer. */
+/**
+ * JSON API v1. Every route: Bearer key -> scope check -> use case -> serializer. The usage hot
+ * path (POST /usage and /usage/batch) is registered by createApp ahead of this router.
+ */
 export function apiRouter(deps: Deps, web: WebContext): Router {
   const r = Router();
   r.use(apiAuth(web.keyCache));
@@ -106,7 +109,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
     res.json(apiKeyJson(key));
   });
 
-  r.use(creditRoutes(deps, web));
+  r.use(creditRoutes(deps));
   r.use(packageRoutes(deps));
   r.use(catalogRoutes(deps, web));
   r.use(paymentApiRoutes(deps));
