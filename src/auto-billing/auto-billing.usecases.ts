@@ -22,6 +22,7 @@ import { dispatchEmails, queueEmail } from '../mail/outbox';
 import { GatewayTimeoutError, type ChargeResult } from '../payments/gateway';
 import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
 import { selectTopups, type TopupPackage } from './select-topups';
+import { chargeTopupOnAccount } from '../billing/account-charges';
 
 export type AutoBillingSettings = typeof autoBillingSettings.$inferSelect;
 export type AutoBillingCharge = typeof autoBillingCharges.$inferSelect;
@@ -63,7 +64,7 @@ async function offerOf(deps: { db: DbOrTx }, owner: AccountOwner, currency: stri
       packages: rows.filter((r) => r.currency === cur).map((r) => ({ id: r.id, credits: r.credits, priceMinor: r.priceMinor, currency: r.currency, name: `${r.credits.toLocaleString('en-US')} credits` })),
       slotPriceMinor: p && p.currency === cur ? p.chatbotSlotPriceMinor : 0,
       currency: cur,
-      timeZone: 'Europe/Istanbul',
+      timeZone: p?.timeZone || 'Europe/Istanbul',
     };
   }
   const [agency] = await deps.db.select({ timeZone: agencies.timeZone }).from(agencies).where(eq(agencies.id, owner.agencyId));
@@ -515,6 +516,10 @@ async function deliver(deps: Deps, chargeId: string, status: 'succeeded' | 'on_i
         await creditAccount(tx, pool, { amount: charge.credits, source: 'topup', reason: 'grant', reference: key, idempotencyKey: key, note: 'Automatic top-up from the platform' }, now);
       }
       if (charge.chatbots > 0) await tx.update(agencies).set({ chatbotSlots: sql`${agencies.chatbotSlots} + ${charge.chatbots}`, updatedAt: now }).where(eq(agencies.id, charge.agencyId));
+    }
+    // On the open invoice: the cut bills it with the month's invoice, in full.
+    if (status === 'on_invoice' && charge.amountMinor > 0) {
+      await chargeTopupOnAccount(tx, { agencyId: charge.agencyId, subAccountId: charge.subAccountId, description: `Automatic top-up: ${describe(charge)}`, quantity: 1, unitPriceMinor: charge.amountMinor, currency: charge.currency as 'TRY' | 'USD' | 'EUR', now });
     }
     await tx.update(autoBillingCharges).set({ status, completedAt: charge.completedAt ?? now, deliveredAt: now }).where(eq(autoBillingCharges.id, charge.id));
     const [s] = await tx.select().from(autoBillingSettings).where(eq(autoBillingSettings.ownerKey, charge.ownerKey));

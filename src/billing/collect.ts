@@ -1,30 +1,138 @@
-import { and, eq, inArray } from 'drizzle-orm';
-import { invoices } from '../../db/schema';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { invoices, paymentEvents, paymentMethods, payments } from '../../db/schema';
+import type { Actor } from '../auth/actor';
+import { systemActor } from '../auth/actor';
+import type { Tx } from '../../db/client';
 import type { Deps } from '../deps';
-import { errors } from '../lib/errors';
+import { AppError, errors } from '../lib/errors';
+import { newId } from '../lib/ids';
+import { GatewayTimeoutError, type CheckoutStarter, type PaymentStart } from '../payments/gateway';
+import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
+import { createPayment } from '../payments/payments.usecases';
+import { markInvoicePaid, type Invoice } from './invoices.usecases';
 
-export type CollectOutcome = 'open' | 'paid' | 'already';
+export type CollectOutcome = 'open' | 'paid' | 'already' | 'charged' | 'declined' | 'pending';
 
 /**
- * Hands a delivered invoice to collection. Today this only marks it `open` (awaiting payment);
- * an invoice of 0 is settled at once (`paid`, nothing to collect).
- *
- * THE GATEWAY CHARGE HOOKS IN HERE: when the payment gateways land, this is where the buyer's
- * saved card is charged through the seller's gateway (off-session, when the gateway supports it)
- * and, on success, `markInvoicePaid(deps, { invoiceId, paymentId, by: systemActor(...) })` is
- * called; a declined charge leaves the invoice `open` for the buyer to pay by hand. Both the
- * monthly cut and term purchases reach collection only through this function.
+ * Hands a delivered invoice to collection: an invoice of 0 is settled at once; otherwise it is
+ * `open`, and when the seller's gateway can charge a saved card and the buyer has one, that card
+ * is charged off-session (idempotency key `invoice:<id>`: a rerun never charges twice) and the
+ * invoice marked paid. A declined or unanswered charge leaves it open for the buyer to pay from the
+ * billing page; an unanswered one is settled later by the payments reconciliation.
  */
-export async function collectInvoice(deps: Pick<Deps, 'db' | 'clock'>, invoiceId: string): Promise<CollectOutcome> {
+export async function collectInvoice(deps: Deps, invoiceId: string): Promise<CollectOutcome> {
   const now = deps.clock.now();
-  const [inv] = await deps.db.select({ status: invoices.status, total: invoices.totalMinor }).from(invoices).where(eq(invoices.id, invoiceId));
+  const [inv] = await deps.db.select().from(invoices).where(eq(invoices.id, invoiceId));
   if (!inv) throw errors.notFound('Invoice');
-  if (inv.status !== 'draft') return 'already';
-  const status = inv.total === 0 ? 'paid' : 'open';
-  const moved = await deps.db
-    .update(invoices)
-    .set({ status, ...(status === 'paid' ? { paidAt: now } : {}), updatedAt: now })
-    .where(and(eq(invoices.id, invoiceId), inArray(invoices.status, ['draft'])))
-    .returning({ id: invoices.id });
-  return moved.length ? status : 'already';
+  if (inv.status === 'draft') {
+    const status = inv.totalMinor === 0 ? 'paid' : 'open';
+    const moved = await deps.db
+      .update(invoices)
+      .set({ status, ...(status === 'paid' ? { paidAt: now } : {}), updatedAt: now })
+      .where(and(eq(invoices.id, invoiceId), inArray(invoices.status, ['draft'])))
+      .returning({ id: invoices.id });
+    if (!moved.length) return 'already';
+    if (status === 'paid') return 'paid';
+  } else if (inv.status !== 'open') return 'already';
+  return chargeSavedCard(deps, { ...inv, status: 'open' });
 }
+
+async function chargeSavedCard(deps: Deps, inv: Invoice): Promise<CollectOutcome> {
+  const account = await getGatewayAccount(deps, inv.sellerAgencyId);
+  if (!account) return 'open';
+  const gateway = gatewayOf(deps, account);
+  if (!gateway.canChargeOffSession) return 'open';
+  const mine = inv.subAccountId ? eq(paymentMethods.buyerSubAccountId, inv.subAccountId) : and(eq(paymentMethods.buyerAgencyId, inv.agencyId), isNull(paymentMethods.buyerSubAccountId));
+  const methods = await deps.db.select().from(paymentMethods).where(and(mine, eq(paymentMethods.gatewayAccountId, account.id), isNull(paymentMethods.deletedAt)));
+  const method = methods.find((m) => m.isDefault) ?? methods[0];
+  if (!method) return 'open';
+
+  const idempotencyKey = `invoice:${inv.id}`;
+  const now = deps.clock.now();
+  // One automatic charge per invoice, however often collection runs (its key is unique per gateway).
+  const [byRef] = await deps.db.select().from(payments).where(and(eq(payments.purpose, 'invoice'), eq(payments.referenceId, inv.id)));
+  let payment = byRef && byRef.idempotencyKey === idempotencyKey ? byRef : undefined;
+  if (payment && payment.status !== 'pending') return payment.status === 'confirmed' ? 'charged' : 'declined';
+  if (!payment) {
+    if (byRef?.status === 'pending') return 'open'; // the buyer is paying it by hand right now
+    payment = await deps.db.transaction(async (tx) => {
+      if (byRef) await freeInvoiceReference(tx, byRef.id, inv.id);
+      const row = await createPayment(tx, {
+        sellerAgencyId: inv.sellerAgencyId, buyerAgencyId: inv.agencyId, buyerSubAccountId: inv.subAccountId, purpose: 'invoice', referenceId: inv.id,
+        amountMinor: inv.totalMinor, currency: inv.currency, gateway: account.kind, gatewayAccountId: account.id,
+      }, now);
+      await tx.update(payments).set({ idempotencyKey, paymentMethodId: method.id }).where(eq(payments.id, row.id));
+      return { ...row, idempotencyKey, paymentMethodId: method.id };
+    });
+  }
+  const charging = payment;
+  let result;
+  try {
+    result = await gateway.chargeOffSession({ payment: charging, method: { customerRef: method.customerRef, methodRef: method.methodRef }, idempotencyKey, description: `Invoice ${inv.number}` });
+  } catch (err) {
+    if (err instanceof GatewayTimeoutError) return 'pending';
+    throw err;
+  }
+  const at = deps.clock.now();
+  if (result.status !== 'succeeded') {
+    await deps.db.transaction(async (tx) => {
+      await tx.update(payments).set({ status: 'failed', failureReason: result.reason }).where(and(eq(payments.id, charging.id), eq(payments.status, 'pending')));
+      await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: charging.id, fromStatus: 'pending', toStatus: 'failed', raw: result.raw, createdAt: at });
+    });
+    deps.logger.info('invoice card charge declined; the invoice stays open', { invoiceId: inv.id, reason: result.reason });
+    return 'declined';
+  }
+  await deps.db.transaction(async (tx) => {
+    await tx.update(payments).set({ status: 'confirmed', confirmedAt: at, gatewayReference: result.gatewayReference }).where(and(eq(payments.id, charging.id), eq(payments.status, 'pending')));
+    await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: charging.id, fromStatus: 'pending', toStatus: 'confirmed', raw: result.raw, createdAt: at });
+  });
+  await settleInvoicePayment(deps, inv.id, charging.id);
+  return 'charged';
+}
+
+/** A confirmed payment of an invoice marks it paid once (a replay finds it paid and changes nothing). */
+export async function settleInvoicePayment(deps: Deps, invoiceId: string, paymentId: string): Promise<void> {
+  try {
+    await markInvoicePaid(deps, { invoiceId, paymentId, by: systemActor('payments') });
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'invoice_already_paid') return;
+    throw err;
+  }
+}
+
+/**
+ * The buyer pays an open invoice by hand ("Pay now" on the billing page, or the API): a payment at
+ * the seller's gateway, through the same pay link and callback as every purchase.
+ */
+export async function startInvoicePayment(deps: Deps, params: { actor: Actor; invoiceId: string; gateway: CheckoutStarter }): Promise<{ paymentId: string; next: PaymentStart }> {
+  const { actor } = params;
+  if (actor.scope === 'platform') throw errors.notFound('Invoice');
+  const [inv] = await deps.db.select().from(invoices).where(eq(invoices.id, params.invoiceId));
+  const mine = inv && inv.agencyId === actor.agencyId && (actor.scope === 'sub_account' ? inv.subAccountId === actor.subAccountId : inv.subAccountId === null);
+  if (!inv || !mine) throw errors.notFound('Invoice');
+  if (inv.status === 'paid') throw new AppError('invoice_already_paid', 409, `Invoice ${inv.number} is already paid.`);
+  if (inv.status !== 'open') throw new AppError('invoice_not_payable', 409, `Invoice ${inv.number} is ${inv.status}; it cannot be paid.`);
+  const now = deps.clock.now();
+  const payment = await deps.db.transaction(async (tx) => {
+    // One payment record per invoice reference: a second "Pay now" reuses a pending attempt.
+    const [existing] = await tx.select().from(payments).where(and(eq(payments.purpose, 'invoice'), eq(payments.referenceId, inv.id)));
+    if (existing?.status === 'pending') return existing;
+    if (existing) await freeInvoiceReference(tx, existing.id, inv.id);
+    return createPayment(tx, {
+      sellerAgencyId: inv.sellerAgencyId, buyerAgencyId: inv.agencyId, buyerSubAccountId: inv.subAccountId, purpose: 'invoice', referenceId: inv.id,
+      amountMinor: inv.totalMinor, currency: inv.currency, gateway: params.gateway.kind, gatewayAccountId: params.gateway.accountId ?? null,
+    }, now);
+  });
+  return { paymentId: payment.id, next: await params.gateway.start(payment) };
+}
+
+/**
+ * A payment's (purpose, reference) is unique; an invoice may need a new attempt after a failed one,
+ * so the settled attempt keeps `<invoice id>:<payment id>` as its reference (settlement reads the
+ * invoice id before the colon).
+ */
+async function freeInvoiceReference(tx: Tx, paymentId: string, invoiceId: string): Promise<void> {
+  await tx.update(payments).set({ referenceId: `${invoiceId}:${paymentId}` }).where(eq(payments.id, paymentId));
+}
+
+export const invoiceIdOfReference = (referenceId: string): string => referenceId.split(':')[0]!;

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { agencies, agencyOrders, packageVersions, payments, purchases, subAccounts } from '../../db/schema';
+import { agencies, agencyOrders, invoices, packageVersions, payments, purchases, subAccounts } from '../../db/schema';
 import type { Deps } from '../deps';
 import { errors } from '../lib/errors';
 import type { Payment } from './gateway';
@@ -25,6 +25,13 @@ export async function getCheckout(deps: Pick<Deps, 'db'>, paymentId: string): Pr
       .innerJoin(subAccounts, eq(subAccounts.id, purchases.subAccountId))
       .where(eq(purchases.id, payment.referenceId));
     return { payment, description: `${row?.name ?? 'Package'} (${row?.type === 'subscription' ? 'subscription' : 'credit package'})`, buyerName: row?.buyer ?? '', returnPath: '/portal/purchases' };
+  }
+  if (payment.purpose === 'invoice') {
+    const [inv] = await deps.db.select({ number: invoices.number }).from(invoices).where(eq(invoices.id, payment.referenceId.split(':')[0]!));
+    const [who] = payment.buyerSubAccountId
+      ? await deps.db.select({ name: subAccounts.name }).from(subAccounts).where(eq(subAccounts.id, payment.buyerSubAccountId))
+      : await deps.db.select({ name: agencies.name }).from(agencies).where(eq(agencies.id, payment.buyerAgencyId));
+    return { payment, description: `Invoice ${inv?.number ?? ''}`.trim(), buyerName: who?.name ?? '', returnPath: payment.buyerSubAccountId ? '/portal/billing' : '/agency/billing' };
   }
   if (payment.purpose === 'wallet_topup') {
     const [who] = payment.buyerSubAccountId

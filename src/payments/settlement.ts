@@ -6,6 +6,7 @@ import { errors } from '../lib/errors';
 import { settlePurchasePayment } from '../purchases/purchases.usecases';
 import { settlePayment } from './payments.usecases';
 import { applyWalletTopup, failWalletTopup } from '../wallets/wallets.usecases';
+import { invoiceIdOfReference, settleInvoicePayment } from '../billing/collect';
 
 export interface SettleInput {
   paymentId: string;
@@ -30,6 +31,11 @@ export async function settleAnyPayment(deps: Deps, input: SettleInput): Promise<
     return { outcome: r.outcome, purpose: payment.purpose, referenceId: r.purchaseId, grant: r.grant };
   }
   const now = deps.clock.now();
+  if (payment.purpose === 'invoice') {
+    const r = await settlePayment(deps, input);
+    if (r.outcome === 'confirmed') await settleInvoicePayment(deps, invoiceIdOfReference(payment.referenceId), input.paymentId);
+    return { outcome: r.outcome, purpose: payment.purpose, referenceId: payment.referenceId, grant: null };
+  }
   if (payment.purpose === 'wallet_topup') {
     const r = await settlePayment(deps, { ...input, onConfirmed: (tx, p) => applyWalletTopup(tx, p.referenceId, now) });
     if (r.outcome === 'failed') await deps.db.transaction((tx) => failWalletTopup(tx, payment.referenceId));

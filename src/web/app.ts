@@ -28,6 +28,7 @@ import { paymentSystemRoutes } from './routes/payment-systems.routes';
 import { autoBillingRoutes } from './routes/auto-billing.routes';
 import { walletRoutes } from './routes/wallets.routes';
 import { sellerPaymentRoutes } from './routes/seller-payments.routes';
+import { buyerPaymentRoutes } from './routes/buyer-payments.routes';
 import { subAccountsQualify } from '../auto-billing/auto-billing.usecases';
 import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.routes';
 import { page } from './render';
@@ -200,6 +201,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/portal', autoBillingRoutes(deps, 'sub_account'));
   app.use('/agency', walletRoutes(deps, web, 'agency'));
   app.use('/portal', walletRoutes(deps, web, 'sub_account'));
+  app.use('/portal', buyerPaymentRoutes(deps, web, 'sub_account'));
+  app.use('/agency', buyerPaymentRoutes(deps, web, 'agency'));
   app.use('/portal', buyerBillingRoutes(deps, '/portal', 'sub_account'));
   app.use('/agency', buyerBillingRoutes(deps, '/agency', 'agency'));
   app.use('/agency', sellerInvoiceRoutes(deps, '/agency', 'agency'));

@@ -546,7 +546,8 @@ describe('payments through the app and the gateway sandboxes', function () {
       expect(html).to.contain('Payment processing');
       expect(await paymentRow(paymentId)).to.include({ status: 'pending' });
       expect(await subBalance()).to.equal(before);
-      await eventually('the payment confirmed by its webhook', async () => (await paymentRow(paymentId)).status === 'confirmed');
+      // The webhook confirms the payment, then grants the purchase: wait for the grant itself.
+      await eventually('the purchase granted after its webhook', async () => (await paymentRow(paymentId)).status === 'confirmed' && (await grantsOf(paymentId)).length > 0);
       expect(await grantsOf(paymentId)).to.have.length(1);
       expect(await subBalance()).to.equal(before + 500);
     });

@@ -4,6 +4,9 @@ import type { Payment } from '../../payments/gateway';
 import { refundPayment } from '../../payments/refunds';
 import { addTestPaymentMethod, buyerOf, listPaymentMethods, makeDefaultPaymentMethod, paymentMethodJson, removePaymentMethod } from '../../payments/payment-methods';
 import { requireBilling } from '../../auth/policies';
+import { startInvoicePayment } from '../../billing/collect';
+import { sellerCheckout } from '../../payments/checkout-flow';
+import type { WebContext } from '../app';
 import { actorOf } from '../middleware';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
@@ -15,8 +18,15 @@ export const paymentJson = (p: Payment) => ({
 });
 
 /** Payments a seller took: refunds by the seller's admin (platform key for platform sales, agency key for the agency's). */
-export function paymentApiRoutes(deps: Deps): Router {
+export function paymentApiRoutes(deps: Deps, web: WebContext): Router {
   const r = Router();
+  // The buyer pays an open invoice through its seller's gateway (the answer holds the pay link).
+  r.post('/invoices/:id/pay', async (req, res) => {
+    const actor = actorOf(req);
+    const gateway = await sellerCheckout(deps, web.payLinks, web.gateway, buyerOf(actor).sellerAgencyId);
+    const { paymentId, next } = await startInvoicePayment(deps, { actor, invoiceId: String(req.params.id), gateway });
+    res.status(201).json({ paymentId, checkoutUrl: next.kind === 'redirect' ? next.url : null });
+  });
   r.post('/payments/:id/refund', async (req, res) => {
     res.json(paymentJson(await refundPayment(deps, { actor: actorOf(req), paymentId: String(req.params.id), reason: body(req).reason })));
   });

@@ -112,7 +112,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   r.use(creditRoutes(deps));
   r.use(packageRoutes(deps));
   r.use(catalogRoutes(deps, web));
-  r.use(paymentApiRoutes(deps));
+  r.use(paymentApiRoutes(deps, web));
   r.use(autoBillingApiRoutes(deps));
   r.use(walletApiRoutes(deps, web));
   r.use(billingRoutes(deps));

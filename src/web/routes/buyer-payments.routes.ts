@@ -1,0 +1,52 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { startInvoicePayment } from '../../billing/collect';
+import type { Deps } from '../../deps';
+import { sellerCheckout } from '../../payments/checkout-flow';
+import { testCards } from '../../payments/gateway';
+import { getGatewayAccount } from '../../payments/gateway-accounts';
+import { addTestPaymentMethod, buyerOf, listPaymentMethods, makeDefaultPaymentMethod, removePaymentMethod } from '../../payments/payment-methods';
+import type { WebContext } from '../app';
+import { actorOf, requireUser } from '../middleware';
+import { flash } from '../render';
+
+/**
+ * A buyer's side of payments on the billing page (/portal/billing, /agency/billing): the saved
+ * cards block (listed into res.locals for the page), adding a sandbox test card, making one the
+ * default, removing one, and "Pay now" on an open invoice through the seller's gateway.
+ */
+export function buyerPaymentRoutes(deps: Deps, web: WebContext, scope: 'agency' | 'sub_account'): Router {
+  const r = Router();
+  const home = scope === 'agency' ? '/agency/billing' : '/portal/billing';
+  r.use(['/billing', '/payment-methods'], requireUser(scope));
+  r.get('/billing', async (req: Request, res: Response, next: NextFunction) => {
+    const actor = actorOf(req);
+    if (actor.billing) {
+      const buyer = buyerOf(actor);
+      const account = await getGatewayAccount(deps, buyer.sellerAgencyId);
+      res.locals.paymentMethods = { methods: await listPaymentMethods(deps, buyer), testCards, sandbox: deps.config.sandboxUrl !== null && account?.mode === 'test', gateway: account?.kind ?? null };
+    }
+    next();
+  });
+  r.post('/payment-methods', async (req, res) => {
+    const m = await addTestPaymentMethod(deps, { actor: actorOf(req), input: { testCard: (req.body as Record<string, string>).testCard } });
+    flash(req, `Card ${m.brand} •••• ${m.last4} saved: it pays your invoices automatically.`);
+    res.redirect(home);
+  });
+  r.post('/payment-methods/:id/default', async (req, res) => {
+    await makeDefaultPaymentMethod(deps, { actor: actorOf(req), id: String(req.params.id) });
+    flash(req, 'Default card changed.');
+    res.redirect(home);
+  });
+  r.post('/payment-methods/:id/delete', async (req, res) => {
+    await removePaymentMethod(deps, { actor: actorOf(req), id: String(req.params.id) });
+    flash(req, 'Card removed.');
+    res.redirect(home);
+  });
+  r.post('/billing/invoices/:id/pay', async (req, res) => {
+    const actor = actorOf(req);
+    const gateway = await sellerCheckout(deps, web.payLinks, web.gateway, buyerOf(actor).sellerAgencyId);
+    const { next } = await startInvoicePayment(deps, { actor, invoiceId: String(req.params.id), gateway });
+    res.redirect(next.kind === 'redirect' ? next.url : home);
+  });
+  return r;
+}
