@@ -51,7 +51,7 @@ interface Lane {
   busy: boolean;
 }
 
-/** usage_apply's per-event codes (db/migrations/0003_usage_apply.sql). */
+/** usage_apply's per-event codes (db/migrations/0006_usage_apply.sql). */
 const refusals: Record<number, () => UsageResult> = {
   1: usageErrors.insufficient,
   2: usageErrors.departmentDisabled,
