@@ -21,6 +21,7 @@ import { rowsOf } from '../lib/rows';
 import { dispatchEmails, queueEmail } from '../mail/outbox';
 import { GatewayTimeoutError, type ChargeResult } from '../payments/gateway';
 import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
+import { listPaymentMethods } from '../payments/payment-methods';
 import { selectTopups, type TopupPackage } from './select-topups';
 import { chargeTopupOnAccount } from '../billing/account-charges';
 
@@ -399,7 +400,7 @@ async function runCharge(deps: Deps, charge: AutoBillingCharge, settings: AutoBi
     await deliver(deps, charge.id, 'on_invoice');
     return;
   }
-  const method = await chargeableMethod(deps, settings, owner, account.id);
+  const method = await chargeableMethod(deps, settings, owner);
   if (!method) {
     await finish(deps, charge.id, 'failed', 'no_payment_method');
     throw new AppError('payment_method_required', 402, 'No saved payment method to charge for the automatic top-up.');
@@ -439,10 +440,9 @@ async function chargeWithRetries(deps: Deps, charge: () => Promise<ChargeResult>
   return 'timeout';
 }
 
-async function chargeableMethod(deps: Pick<Deps, 'db'>, settings: AutoBillingSettings, owner: AccountOwner, accountId: string) {
-  const mine = owner.subAccountId ? eq(paymentMethods.buyerSubAccountId, owner.subAccountId) : and(eq(paymentMethods.buyerAgencyId, owner.agencyId), isNull(paymentMethods.buyerSubAccountId));
-  const rows = await deps.db.select().from(paymentMethods).where(and(mine, eq(paymentMethods.gatewayAccountId, accountId), isNull(paymentMethods.deletedAt)));
-  return rows.find((m) => m.id === settings.paymentMethodId) ?? rows.find((m) => m.isDefault) ?? rows[0];
+async function chargeableMethod(deps: Pick<Deps, 'db'>, settings: AutoBillingSettings, owner: AccountOwner) {
+  const methods = await listPaymentMethods(deps, { agencyId: owner.agencyId, subAccountId: owner.subAccountId, sellerAgencyId: owner.subAccountId ? owner.agencyId : null });
+  return methods.find((m) => m.id === settings.paymentMethodId) ?? methods[0];
 }
 
 const describe = (c: Pick<AutoBillingCharge, 'credits' | 'chatbots'>) =>

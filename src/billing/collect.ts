@@ -1,5 +1,5 @@
-import { and, eq, inArray, isNull } from 'drizzle-orm';
-import { invoices, paymentEvents, paymentMethods, payments } from '../../db/schema';
+import { and, eq, inArray } from 'drizzle-orm';
+import { invoices, paymentEvents, payments } from '../../db/schema';
 import type { Actor } from '../auth/actor';
 import { systemActor } from '../auth/actor';
 import type { Tx } from '../../db/client';
@@ -9,6 +9,7 @@ import { newId } from '../lib/ids';
 import { GatewayTimeoutError, type CheckoutStarter, type PaymentStart } from '../payments/gateway';
 import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
 import { createPayment } from '../payments/payments.usecases';
+import { defaultPaymentMethod } from '../payments/payment-methods';
 import { markInvoicePaid, type Invoice } from './invoices.usecases';
 
 export type CollectOutcome = 'open' | 'paid' | 'already' | 'charged' | 'declined' | 'pending';
@@ -42,9 +43,7 @@ async function chargeSavedCard(deps: Deps, inv: Invoice): Promise<CollectOutcome
   if (!account) return 'open';
   const gateway = gatewayOf(deps, account);
   if (!gateway.canChargeOffSession) return 'open';
-  const mine = inv.subAccountId ? eq(paymentMethods.buyerSubAccountId, inv.subAccountId) : and(eq(paymentMethods.buyerAgencyId, inv.agencyId), isNull(paymentMethods.buyerSubAccountId));
-  const methods = await deps.db.select().from(paymentMethods).where(and(mine, eq(paymentMethods.gatewayAccountId, account.id), isNull(paymentMethods.deletedAt)));
-  const method = methods.find((m) => m.isDefault) ?? methods[0];
+  const method = await defaultPaymentMethod(deps, { agencyId: inv.agencyId, subAccountId: inv.subAccountId, sellerAgencyId: inv.sellerAgencyId });
   if (!method) return 'open';
 
   const idempotencyKey = `invoice:${inv.id}`;
