@@ -1,6 +1,7 @@
 // iyzico end to end: the real iyzipay client against the offline sandbox over real HTTP, the
 // sandbox's pages driven like a browser (fetch, then headless Chromium), callbacks, stored cards,
 // idempotent charges and refunds, signed webhooks, and credential validation.
+import { paymentRow } from '../support/payment-row';
 import { expect } from 'chai';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -707,28 +708,7 @@ function flatHeaders(h: IncomingHttpHeaders): Record<string, string | undefined>
 }
 
 function makePayment(world: IyzicoWorld, over: Partial<Payment> = {}): Payment {
-  const p: Payment = {
-    id: newId('pay'),
-    sellerAgencyId: 'agy_seller',
-    buyerAgencyId: 'agy_buyer',
-    buyerSubAccountId: 'sub_buyer',
-    purpose: 'package_purchase',
-    referenceId: newId('pur'),
-    amountMinor: 12550,
-    currency: 'TRY',
-    gateway: 'iyzico',
-    status: 'pending',
-    gatewayReference: null,
-    failureReason: null,
-    confirmedAt: null,
-    gatewayAccountId: null,
-    paymentMethodId: null,
-    idempotencyKey: null,
-    refundedMinor: 0,
-    refundedAt: null,
-    createdAt: new Date(),
-    ...over,
-  };
+  const p = paymentRow({ id: newId('pay'), buyerSubAccountId: 'sub_buyer', purpose: 'package_purchase', referenceId: newId('pur'), gateway: 'iyzico', ...over });
   world.payments.set(p.id, p);
   return p;
 }

@@ -1,3 +1,4 @@
+import { paymentRow } from '../support/payment-row';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -47,28 +48,7 @@ const CARD = {
 let seq = 0;
 function payment(over: Partial<Payment> = {}): Payment {
   seq += 1;
-  return {
-    id: `pay_test${Date.now().toString(36)}${seq}`,
-    sellerAgencyId: 'agy_seller',
-    buyerAgencyId: 'agy_buyer',
-    buyerSubAccountId: null,
-    purpose: 'topup',
-    referenceId: `ord_${seq}`,
-    amountMinor: 1250,
-    currency: 'TRY',
-    gateway: 'nestpay',
-    status: 'pending',
-    gatewayReference: null,
-    failureReason: null,
-    confirmedAt: null,
-    gatewayAccountId: null,
-    paymentMethodId: null,
-    idempotencyKey: null,
-    refundedMinor: 0,
-    refundedAt: null,
-    createdAt: new Date(),
-    ...over,
-  };
+  return paymentRow({ id: `pay_test${Date.now().toString(36)}${seq}`, referenceId: `ord_${seq}`, amountMinor: 1250, gateway: 'nestpay', ...over });
 }
 
 const ctx = (base: string, p: Payment, over: Partial<StartContext> = {}): StartContext => ({

@@ -1,6 +1,6 @@
 // The fake Stripe API on a real local port, a webhook receiver beside it, and helpers that
 // drive the sandbox pages the way a browser does (follow forms, no scripts).
-import { randomBytes } from 'node:crypto';
+import { paymentRow } from '../support/payment-row';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
@@ -67,29 +67,7 @@ export function gatewayFor(h: Harness, creds = SELLER, timeoutMs = 5_000) {
 }
 
 export function makePayment(over: Partial<Payment> = {}): Payment {
-  const id = `pay_${randomBytes(6).toString('hex')}`;
-  return {
-    id,
-    sellerAgencyId: null,
-    buyerAgencyId: 'agy_buyer',
-    buyerSubAccountId: null,
-    purpose: 'topup',
-    referenceId: `ord_${id}`,
-    amountMinor: 12_550,
-    currency: 'TRY',
-    gateway: 'stripe',
-    status: 'pending',
-    gatewayReference: null,
-    failureReason: null,
-    confirmedAt: null,
-    gatewayAccountId: null,
-    paymentMethodId: null,
-    idempotencyKey: null,
-    refundedMinor: 0,
-    refundedAt: null,
-    createdAt: new Date(),
-    ...over,
-  };
+  return paymentRow({ sellerAgencyId: null, gateway: 'stripe', ...over });
 }
 
 export const buyer = { id: 'usr_buyer1', name: 'Ayşe Yılmaz', email: 'ayse@example.test', ip: '127.0.0.1' };
