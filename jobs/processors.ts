@@ -12,6 +12,7 @@ import { reconcilePayments } from '../src/payments/checkout-flow';
 export const RECONCILE_PAYMENTS_JOB = 'payments.reconcile';
 export const AUTO_BILLING_RECONCILE_JOB = 'auto-billing.reconcile';
 import { DELIVER_PENDING_JOB, INVOICE_CUT_JOB, pendingDeliveryIds, runInvoiceCut } from '../src/billing/invoice-cut';
+import { runSuspensionCheck, SUSPENSION_CHECK_JOB } from '../src/suspension/suspension.usecases';
 import { DELIVER_INVOICE_JOB, deliverInvoice, dispatchInvoiceDelivery, stalledInvoiceIds } from '../src/billing/invoice-delivery';
 
 export const TICK_JOB = 'tick';
@@ -42,6 +43,9 @@ export function createProcessors(deps: Deps): Processors {
     },
     [DELIVER_INVOICE_JOB]: async (data) => deliverInvoice(deps, String(data.invoiceId)),
 
+    // Overdue invoices: suspends accounts with two or more, reactivates those with fewer.
+    [SUSPENSION_CHECK_JOB]: async () => runSuspensionCheck(deps),
+
     // The scheduler's heartbeat: finds whatever is due by the clock and enqueues it. Work is
     // found from the database, not from when the tick fired, so a missed or repeated tick is harmless.
     [TICK_JOB]: async () => {
@@ -56,6 +60,9 @@ export function createProcessors(deps: Deps): Processors {
       await deps.queue.enqueue(RECONCILE_PAYMENTS_JOB, {}, { jobId: `reconcile:${Math.floor(now / 60_000)}` });
       await deps.queue.enqueue(AUTO_BILLING_RECONCILE_JOB, {}, { jobId: `auto-billing:${Math.floor(now / 60_000)}` });
       await deps.queue.enqueue(INVOICE_CUT_JOB, {}, { jobId: `invoice-cut:${Math.floor(now / 60_000)}` });
+      // Hourly: an invoice becomes overdue at midnight in its seller's zone, so each zone's
+      // midnight is caught within the hour. The check is idempotent, so a repeat is harmless.
+      await deps.queue.enqueue(SUSPENSION_CHECK_JOB, {}, { jobId: `suspension:${Math.floor(now / 3_600_000)}` });
       // Issued invoices a crash left undelivered or uncollected.
       const stalled = await stalledInvoiceIds(deps, new Date(now - 60_000));
       await dispatchInvoiceDelivery(deps.queue, stalled);
@@ -64,4 +71,4 @@ export function createProcessors(deps: Deps): Processors {
   };
 }
 
-export const jobNames = () => [SEND_MAIL_JOB, TICK_JOB, GRANT_PURCHASE_JOB, SUBSCRIPTION_GRANTS_JOB, RECONCILE_PAYMENTS_JOB, AUTO_BILLING_RECONCILE_JOB, INVOICE_CUT_JOB, DELIVER_PENDING_JOB, DELIVER_INVOICE_JOB];
+export const jobNames = () => [SEND_MAIL_JOB, TICK_JOB, GRANT_PURCHASE_JOB, SUBSCRIPTION_GRANTS_JOB, RECONCILE_PAYMENTS_JOB, AUTO_BILLING_RECONCILE_JOB, INVOICE_CUT_JOB, DELIVER_PENDING_JOB, DELIVER_INVOICE_JOB, SUSPENSION_CHECK_JOB];

@@ -10,7 +10,15 @@ export const agencies = pgTable(
     platformId: text('platform_id').notNull().references(() => platform.id),
     name: text('name').notNull(),
     status: accountStatusEnum('status').notNull().default('active'),
+    /** When `status` became suspended (for either reason below). */
     suspendedAt: tstz('suspended_at'),
+    /**
+     * Why the account is suspended: the platform's manual flag and/or two overdue invoices
+     * (set by the suspension check, cleared when fewer than two remain). `status` is 'suspended'
+     * while either holds; the usage function and the grants read `status` only.
+     */
+    manualSuspended: boolean('manual_suspended').notNull().default(false),
+    overdueSuspendedAt: tstz('overdue_suspended_at'),
     /** The paid "reselling" module of the agency's platform plan: gates its package screens. */
     resellingModule: boolean('reselling_module').notNull().default(false),
     planCode: text('plan_code'),

@@ -20,3 +20,4 @@ export * from './purchases';
 export * from './auto-billing';
 export * from './wallets';
 export * from './billing';
+export * from './entitlements';

@@ -11,6 +11,8 @@ export const subAccounts = pgTable(
     name: text('name').notNull(),
     status: accountStatusEnum('status').notNull().default('active'),
     suspendedAt: tstz('suspended_at'),
+    /** Set while two or more of its invoices are overdue (the suspension check); `status` follows. */
+    overdueSuspendedAt: tstz('overdue_suspended_at'),
     billingEmail: text('billing_email'),
     /** Chatbots allocated from the agency's slots. */
     chatbots: integer('chatbots').notNull().default(0),

@@ -9,6 +9,8 @@ import { requireBilling, requireRole } from '../auth/policies';
 import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
+import { dispatchEmails } from '../mail/outbox';
+import { applyOverdueRule } from '../suspension/suspension.usecases';
 import { buyerAccount, type BillingAccount } from './accounts';
 import { allocateInvoiceNumbers } from './invoice-numbers';
 import { addDays, calendarDay, termDiscountPercent, type TermMonths } from './proration';
@@ -112,11 +114,11 @@ export async function listIssuedInvoices(deps: Pick<Deps, 'db'>, params: { actor
  * clear error and changes nothing; in particular a paid invoice is never paid twice.
  */
 export async function markInvoicePaid(
-  deps: Pick<Deps, 'db' | 'clock'>,
+  deps: Pick<Deps, 'db' | 'clock'> & Partial<Pick<Deps, 'queue'>>,
   params: { invoiceId: string; paymentId: string | null; by: Actor },
 ): Promise<Invoice> {
   const now = deps.clock.now();
-  return deps.db.transaction(async (tx) => {
+  const { invoice, mailIds } = await deps.db.transaction(async (tx) => {
     const [inv] = await tx.select().from(invoices).where(eq(invoices.id, params.invoiceId)).for('update');
     // The system (gateway callbacks) may settle any invoice; people and keys only their own sales.
     if (!inv || (params.by.kind !== 'system' && !isSeller(params.by, inv))) throw errors.notFound('Invoice');
@@ -124,8 +126,14 @@ export async function markInvoicePaid(
     if (inv.status !== 'open' && inv.status !== 'draft') throw new AppError('invoice_not_payable', 409, `Invoice ${inv.number} is ${inv.status}; it cannot be paid.`);
     const [row] = await tx.update(invoices).set({ status: 'paid', paidAt: now, paymentId: params.paymentId, updatedAt: now }).where(eq(invoices.id, inv.id)).returning();
     await recordAudit(tx, params.by, { action: 'invoice.paid', targetType: 'invoice', targetId: inv.id, agencyId: inv.agencyId, subAccountId: inv.subAccountId, data: { paymentId: params.paymentId, amountMinor: inv.totalMinor, currency: inv.currency } }, now);
-    return row!;
+    // Every payment path ends here: an account suspended for its invoices comes back in the
+    // payment's own transaction once fewer than two remain overdue.
+    const { mailIds } = await applyOverdueRule(tx, { agencyId: inv.agencyId, subAccountId: inv.subAccountId }, { now, by: params.by });
+    return { invoice: row!, mailIds };
   });
+  // Without a queue (a caller that has none), the tick sends the queued email within a minute.
+  if (deps.queue) await dispatchEmails(deps.queue, mailIds);
+  return invoice;
 }
 
 /** The seller's admin records a bank transfer for one of its invoices. */

@@ -331,7 +331,7 @@ export interface CurrentEntitlements extends Entitlements {
 }
 
 /** What the account may use now. */
-export async function currentEntitlements(deps: Pick<Deps, 'db' | 'clock'>, account: BillingAccount): Promise<CurrentEntitlements> {
+export async function currentEntitlements(deps: { db: Deps['db'] | Tx; clock: Deps['clock'] }, account: BillingAccount): Promise<CurrentEntitlements> {
   const now = deps.clock.now();
   const day = calendarDay(now, account.zone);
   const subs = await accountSubscriptions(deps.db, account.accountId);

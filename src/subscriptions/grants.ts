@@ -72,6 +72,8 @@ export async function runSubscriptionGrants(deps: Deps, opts: { batchSize?: numb
       select s.id, s.agency_id, s.sub_account_id, a.time_zone as zone
       from subscriptions s join agencies a on a.id = s.agency_id
       where s.status = 'active' and s.next_grant_at <= ${now.toISOString()}::timestamptz and a.status = 'active'
+        -- A suspended client's grants pause too (two overdue invoices to its agency); they resume when it pays.
+        and (s.sub_account_id is null or exists (select 1 from sub_accounts sa where sa.id = s.sub_account_id and sa.status = 'active'))
         and not (s.agency_id = any(${pgArray([...short])}::text[])) and not (s.id = any(${pgArray([...skipped])}::text[]))
       order by s.next_grant_at, s.id
       limit ${scanSize}`));

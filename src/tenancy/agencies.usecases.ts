@@ -74,11 +74,14 @@ export async function updateAgencyFlags(deps: Deps, params: { actor: Actor; agen
   return deps.db.transaction(async (tx) => {
     const [before] = await tx.select().from(agencies).where(eq(agencies.id, params.agencyId)).for('update');
     if (!before) throw errors.notFound('Agency');
-    const status = input.suspended ? 'suspended' : 'active';
+    // The manual flag is one of two reasons to be suspended; two overdue invoices are the other
+    // (src/suspension). Lifting the flag leaves an agency suspended for its invoices suspended.
+    const status = input.suspended || before.overdueSuspendedAt ? 'suspended' : 'active';
     const [after] = await tx
       .update(agencies)
       .set({
         status,
+        manualSuspended: input.suspended,
         suspendedAt: status === 'suspended' ? (before.suspendedAt ?? now) : null,
         resellingModule: input.resellingModule,
         planCode: input.planCode,
@@ -95,8 +98,8 @@ export async function updateAgencyFlags(deps: Deps, params: { actor: Actor; agen
         targetId: params.agencyId,
         agencyId: params.agencyId,
         data: {
-          before: { status: before.status, resellingModule: before.resellingModule, planCode: before.planCode },
-          after: { status, resellingModule: input.resellingModule, planCode: input.planCode },
+          before: { status: before.status, manualSuspended: before.manualSuspended, resellingModule: before.resellingModule, planCode: before.planCode },
+          after: { status, manualSuspended: input.suspended, resellingModule: input.resellingModule, planCode: input.planCode },
         },
       },
       now,

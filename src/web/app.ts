@@ -12,6 +12,7 @@ import { authenticate, loadPrincipal } from '../users/users.usecases';
 import { apiRouter } from './api/router';
 import { usageHandlers } from './api/credits.routes';
 import { apiAuth, errorHandler } from './middleware';
+import { accountGate } from './account-gate';
 import { DbSessionStore } from './session-store';
 import { authRoutes } from './routes/auth.routes';
 import { platformRoutes } from './routes/platform.routes';
@@ -184,6 +185,9 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   });
 
   app.use(authRoutes(deps, auth));
+  // A suspended or over-limit buyer reaches only its billing pages (and profile, logout above).
+  app.use('/agency', accountGate(deps, '/agency', 'agency'));
+  app.use('/portal', accountGate(deps, '/portal', 'sub_account'));
   app.use('/platform', platformRoutes(deps));
   app.use('/agency', agencyRoutes(deps, web));
   app.use('/agency', agencyCreditRoutes(deps));

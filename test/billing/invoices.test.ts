@@ -87,7 +87,10 @@ describe('invoices: the quarter, the cut, prediction, payment and bad input', ()
     ]);
     expect(list.map((i) => i.totalMinor)).to.deep.equal([4000, 1161 + 3800 + 774, 5720]);
 
-    const mails = await deps.smtp.waitFor(3);
+    // Two invoices unpaid past their due day by July 1st: the client is also told it is suspended.
+    const all = await deps.smtp.waitFor(4);
+    expect(all.filter((m) => !m.subject.startsWith('Invoice')).map((m) => m.subject)).to.deep.equal([`${w.a.subs[0].name}: your account is suspended for unpaid invoices`]);
+    const mails = all.filter((m) => m.subject.startsWith('Invoice'));
     expect(mails.map((m) => m.subject)).to.deep.equal([
       `Invoice INV-000001 from ${w.a.name}: TRY 40.00`,
       `Invoice INV-000002 from ${w.a.name}: TRY 57.35`,

@@ -8,12 +8,15 @@ import { getInvoice, listInvoices, listIssuedInvoices, recordBankTransfer, type 
 import { billingAccount, sellerTerms } from '../../billing/accounts';
 import { predictInvoice, type Prediction } from '../../billing/prediction';
 import {
-  buyExtraSessions, cancelSubscription, myEntitlements, changeSubscription, getSubscription, listSubscriptions, reactivateSubscription, refundTermSubscription, startSubscription,
+  buyExtraSessions, cancelSubscription, changeSubscription, getSubscription, listSubscriptions, reactivateSubscription, refundTermSubscription, startSubscription,
   type ExtraSessionCharge, type SubscriptionView,
 } from '../../billing/subscriptions.usecases';
 import type { BillingSubscription } from '../../billing/subscriptions.usecases';
 import type { Deps } from '../../deps';
 import { getSubAccount } from '../../tenancy/sub-accounts.usecases';
+import {
+  addChannel, addRepresentative, listChannels, listRepresentatives, myEntitlementStatus, removeChannel, removeRepresentative, type ChannelIntegration, type Representative,
+} from '../../entitlements/entitlements.usecases';
 import { actorOf } from '../middleware';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
@@ -90,6 +93,9 @@ export const invoiceDetailJson = (i: InvoiceWithLines) => ({
   })),
 });
 
+export const representativeJson = (r: Representative) => ({ id: r.id, name: r.name, email: r.email, createdAt: r.createdAt.toISOString() });
+export const channelJson = (c: ChannelIntegration) => ({ id: c.id, type: c.type, name: c.name, createdAt: c.createdAt.toISOString() });
+
 export const predictionJson = (p: Prediction) => p;
 
 const chargeJson = (c: ExtraSessionCharge) => ({
@@ -134,8 +140,27 @@ export function billingRoutes(deps: Deps): Router {
   r.post('/subscriptions/:id/refund', async (req, res) => {
     res.json(subscriptionJson(await refundTermSubscription(deps, { actor: actorOf(req), subscriptionId: String(req.params.id), input: body(req) })));
   });
+  // What the account may use, what it uses, and what to do where it is over a limit.
   r.get('/entitlements', async (req, res) => {
-    res.json(await myEntitlements(deps, { actor: actorOf(req) }));
+    res.json(await myEntitlementStatus(deps, { actor: actorOf(req) }));
+  });
+  r.get('/representatives', async (req, res) => {
+    res.json({ data: (await listRepresentatives(deps, { actor: actorOf(req) })).map(representativeJson) });
+  });
+  r.post('/representatives', async (req, res) => {
+    res.status(201).json(representativeJson(await addRepresentative(deps, { actor: actorOf(req), input: body(req) })));
+  });
+  r.delete('/representatives/:id', async (req, res) => {
+    res.json(representativeJson(await removeRepresentative(deps, { actor: actorOf(req), representativeId: String(req.params.id) })));
+  });
+  r.get('/channels', async (req, res) => {
+    res.json({ data: (await listChannels(deps, { actor: actorOf(req) })).map(channelJson) });
+  });
+  r.post('/channels', async (req, res) => {
+    res.status(201).json(channelJson(await addChannel(deps, { actor: actorOf(req), input: body(req) })));
+  });
+  r.delete('/channels/:id', async (req, res) => {
+    res.json(channelJson(await removeChannel(deps, { actor: actorOf(req), channelId: String(req.params.id) })));
   });
   r.post('/extra-sessions', async (req, res) => {
     res.status(201).json(chargeJson(await buyExtraSessions(deps, { actor: actorOf(req), input: body(req) })));

@@ -51,7 +51,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   r.patch('/agencies/:id', requireKeyScope('platform'), async (req, res) => {
     const actor = actorOf(req);
     const current = await getAgency(deps, { actor, agencyId: String(req.params.id) });
-    const input = { suspended: current.status === 'suspended', resellingModule: current.resellingModule, planCode: current.planCode ?? undefined, ...body(req) };
+    const input = { suspended: current.manualSuspended, resellingModule: current.resellingModule, planCode: current.planCode ?? undefined, ...body(req) };
     res.json(agencyJson(await updateAgencyFlags(deps, { actor, agencyId: current.id, input })));
   });
   r.post('/agencies/:id/api-keys', requireKeyScope('platform'), async (req, res) => {

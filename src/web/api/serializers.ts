@@ -8,6 +8,7 @@ export const agencyJson = (a: Agency) => ({
   id: a.id,
   name: a.name,
   status: a.status,
+  suspension: { manual: a.manualSuspended, overdueSince: a.overdueSuspendedAt?.toISOString() ?? null },
   resellingModule: a.resellingModule,
   planCode: a.planCode,
   billingEmail: a.billingEmail,

@@ -8,9 +8,15 @@ import { getInvoice, invoiceStatusLabel, listInvoices, listIssuedInvoices, recor
 import { predictInvoice } from '../../billing/prediction';
 import { termPrice, type TermMonths } from '../../billing/proration';
 import {
-  buyExtraSessions, cancelSubscription, changeSubscription, listSubscriptions, myEntitlements, reactivateSubscription, refundTermSubscription, startSubscription,
+  buyExtraSessions, cancelSubscription, changeSubscription, listSubscriptions, reactivateSubscription, refundTermSubscription, startSubscription,
 } from '../../billing/subscriptions.usecases';
 import type { Deps } from '../../deps';
+import { addonModules } from '../../../db/schema';
+import { roleAtLeast } from '../../auth/actor';
+import { addChannel, addRepresentative, entitlementStatus, listChannels, listRepresentatives, removeChannel, removeRepresentative } from '../../entitlements/entitlements.usecases';
+import { noun } from '../../entitlements/limits';
+import { suspensionOf } from '../../suspension/suspension.usecases';
+import { getWallet } from '../../wallets/wallets.usecases';
 import { formatMoney } from '../../lib/money';
 import { sendInvoicePdf } from '../api/billing.routes';
 import { actorOf, billingOnly, requireUser } from '../middleware';
@@ -34,13 +40,17 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
     const actor = actorOf(req);
     const money = (minor: number, currency: string) => formatMoney(minor, currency, localeOf(req));
     const account = await buyerAccount(deps.db, actor);
-    const [subs, offers, entitlements, addresses, past, prediction] = await Promise.all([
+    const [subs, offers, entitlements, addresses, past, prediction, suspension, reps, channels, wallet] = await Promise.all([
       listSubscriptions(deps, { actor }),
       listBillingPackages(deps, { actor, asBuyer: true }),
-      myEntitlements(deps, { actor }),
+      entitlementStatus(deps, account),
       listBillingAddresses(deps, { actor }),
       listInvoices(deps, { actor }),
       predictInvoice(deps, { actor }),
+      suspensionOf(deps, account),
+      listRepresentatives(deps, { actor }),
+      listChannels(deps, { actor }),
+      getWallet(deps, actor),
     ]);
     const today = entitlements.day;
     const current = subs.filter((s) => s.status !== 'refunded' && s.periods.some((p) => p.throughDay === null || p.throughDay >= today) && (s.billing === 'monthly' || s.status === 'active'));
@@ -48,6 +58,7 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
       title: 'Billing', money, account, today, base, subs: current, offers, entitlements, addresses, past, prediction, formatInvoiceNumber, invoiceStatusLabel,
       termPrice: (monthly: number, months: number) => termPrice(monthly, months as TermMonths), mainPackages: current.filter((s) => s.kind === 'package'),
       additional: current.filter((s) => s.kind !== 'package'),
+      suspension, reps, channels, wallet, addonModules, noun, canManageTeam: roleAtLeast(actor, 'admin'),
     };
   };
   const form = (action: (req: Request, res: Response) => Promise<string>) =>
@@ -82,6 +93,22 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
   r.post('/billing/extra-sessions', form(async (req) => {
     const c = await buyExtraSessions(deps, { actor: actorOf(req), input: { quantity: num(req.body.quantity) } });
     return `${(c.sessions ?? 0).toLocaleString('en-US')} extra sessions added; they can be used until the end of the month.`;
+  }));
+  r.post('/billing/representatives', form(async (req) => {
+    const rep = await addRepresentative(deps, { actor: actorOf(req), input: { name: req.body.name, email: req.body.email } });
+    return `${rep.name} added as a representative.`;
+  }));
+  r.post('/billing/representatives/:id/delete', form(async (req) => {
+    const rep = await removeRepresentative(deps, { actor: actorOf(req), representativeId: String(req.params.id) });
+    return `${rep.name} removed.`;
+  }));
+  r.post('/billing/channels', form(async (req) => {
+    const ch = await addChannel(deps, { actor: actorOf(req), input: { type: req.body.type, name: req.body.name } });
+    return `${ch.name} integrated.`;
+  }));
+  r.post('/billing/channels/:id/delete', form(async (req) => {
+    const ch = await removeChannel(deps, { actor: actorOf(req), channelId: String(req.params.id) });
+    return `${ch.name} removed.`;
   }));
   r.post('/billing/addresses', form(async (req) => {
     await addBillingAddress(deps, { actor: actorOf(req), input: req.body });

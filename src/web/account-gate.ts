@@ -1,0 +1,28 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Scope } from '../../db/schema';
+import { buyerAccount } from '../billing/accounts';
+import type { Deps } from '../deps';
+import { entitlementStatus, usageOf } from '../entitlements/entitlements.usecases';
+import { suspensionOf } from '../suspension/suspension.usecases';
+
+/**
+ * Sends a signed-in buyer to its invoice page while it cannot be served (DESIGN section 6): when
+ * suspended (two overdue invoices, the platform's flag, or a suspended agency for its clients) or
+ * over a limit (after a downgrade or a cancellation). The billing pages stay reachable, and so do
+ * the profile and logout, which live outside /agency and /portal.
+ */
+export function accountGate(deps: Deps, base: '/agency' | '/portal', scope: Scope) {
+  const home = `${base}/billing`;
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const actor = req.user?.actor;
+    if (!actor || actor.scope !== scope || req.path === '/billing' || req.path.startsWith('/billing/')) return next();
+    const account = await buyerAccount(deps.db, actor);
+    if ((await suspensionOf(deps, account)).suspended) return res.redirect(home);
+    // Most accounts use no more than the free representative and no channel: no need to look further.
+    const used = await usageOf(deps.db, account);
+    if (used.representatives > 1 || used.whatsappChannels + used.instagramChannels + used.messengerChannels > 0) {
+      if ((await entitlementStatus(deps, account)).overLimits.length > 0) return res.redirect(home);
+    }
+    next();
+  };
+}
