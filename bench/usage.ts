@@ -160,7 +160,7 @@ async function main() {
   const app = await startServer(
     path.join(root, lanes ? 'bench/usage-server.ts' : 'src/server.ts'),
     {
-      DATABASE_URL: DB_URL, NODE_ENV: 'production', SESSION_SECRET: randomBytes(24).toString('hex'), DEMO: 'false', LOG_LEVEL: 'warn',
+      DATABASE_URL: DB_URL, NODE_ENV: 'production', SESSION_SECRET: randomBytes(24).toString('hex'), SECRET_KEYS: `bench:${randomBytes(32).toString('base64')}`, DEMO: 'false', LOG_LEVEL: 'warn',
       REDIS_URL: '', DATA_DIR: path.join(os.tmpdir(), 'kontor-bench'), ...(lanes ? { BENCH_RECORDER_LANES: lanes } : {}),
     },
     cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProf)}`] : [],
