@@ -4,6 +4,7 @@ import { buyerAccount } from '../billing/accounts';
 import type { Deps } from '../deps';
 import { entitlementStatus, usageOf } from '../entitlements/entitlements.usecases';
 import { suspensionOf } from '../suspension/suspension.usecases';
+import { page } from './render';
 
 /**
  * Sends a signed-in buyer to its invoice page while it cannot be served (DESIGN section 6): when
@@ -15,9 +16,15 @@ export function accountGate(deps: Deps, base: '/agency' | '/portal', scope: Scop
   const home = `${base}/billing`;
   return async (req: Request, res: Response, next: NextFunction) => {
     const actor = req.user?.actor;
-    if (!actor || actor.scope !== scope || req.path === '/billing' || req.path.startsWith('/billing/')) return next();
+    if (!actor || actor.scope !== scope || /^\/(billing|payment-methods)(\/|$)/.test(req.path)) return next();
     const account = await buyerAccount(deps.db, actor);
-    if ((await suspensionOf(deps, account)).suspended) return res.redirect(home);
+    if ((await suspensionOf(deps, account)).suspended) {
+      // Only members with the billing permission can see the invoice page and pay.
+      if (!actor.billing) {
+        return page(res, 'error', { title: 'Account suspended', error: { code: 'account_suspended', message: 'This account is suspended for unpaid invoices. Someone with the billing permission can pay them on the billing page to bring it back at once.' } }, 403);
+      }
+      return res.redirect(home);
+    }
     // Most accounts use no more than the free representative and no channel: no need to look further.
     const used = await usageOf(deps.db, account);
     if (used.representatives > 1 || used.whatsappChannels + used.instagramChannels + used.messengerChannels > 0) {

@@ -209,4 +209,18 @@ describe('entitlements: limits, suspension and reactivation', () => {
     expect((await agency()).status).to.equal('active');
     await useAs(w.a, 0).expect(200);
   });
+
+  it('a suspended account: billing members go to the invoice page, members without billing see a notice', async () => {
+    await setup('2026-03-10');
+    const app = createApp(deps);
+    await b.api().patch(`/api/v1/agencies/${w.a.id}`).set(bearer(w.platformKey)).send({ suspended: true }).expect(200);
+    const owner = await signIn(app, w.a.owner.email);
+    expect((await owner.agent.get('/agency/sub-accounts').expect(302)).headers.location).to.equal('/agency/billing');
+    // Card management is part of paying: not sent away (here the platform has no payment system yet).
+    const card = await owner.agent.post('/agency/payment-methods').type('form').send({ _csrf: owner.csrf, testCard: 'visa' }).expect(409);
+    expect(card.text).to.include('no card can be saved yet');
+    const member = await signIn(app, w.a.member.email);
+    const notice = await member.agent.get('/agency/sub-accounts').expect(403);
+    expect(notice.text).to.include('This account is suspended for unpaid invoices');
+  });
 });
