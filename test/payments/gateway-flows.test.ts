@@ -1,3 +1,4 @@
+import { decode, formIn, type HtmlForm } from '../support/html-form';
 import { expect } from 'chai';
 import { and, eq } from 'drizzle-orm';
 import request from 'supertest';
@@ -25,28 +26,6 @@ const B_NESTPAY = { bank: 'akbank', clientId: '900800700', storeKey: 'OtherStore
 const card = (behaviour: string) => nestpaySandboxCards.find((c) => c.behaviour === behaviour)!.pan;
 
 // --- a browser's view of HTML forms, to drive the sandbox pages with fetch ---------------------
-const decode = (s: string) =>
-  s.replace(/&(#\d+|#x[\da-f]+|amp|lt|gt|quot|apos);/gi, (_m, e: string) => {
-    const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-    if (e[0] !== '#') return named[e.toLowerCase()]!;
-    return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1)));
-  });
-const attr = (tag: string, name: string) => {
-  const m = new RegExp(`\\s${name}="([^"]*)"`).exec(tag);
-  return m ? decode(m[1]!) : undefined;
-};
-interface HtmlForm { action: string; fields: Record<string, string> }
-function formIn(html: string, testId: string): HtmlForm {
-  const m = new RegExp(`<form[^>]*data-testid="${testId}"[^>]*>([\\s\\S]*?)</form>`).exec(html);
-  if (!m) throw new Error(`no form ${testId} in page:\n${html.slice(0, 3000)}`);
-  const open = /<form[^>]*>/.exec(m[0])![0];
-  const fields: Record<string, string> = {};
-  for (const input of m[1]!.match(/<input[^>]*>/g) ?? []) {
-    const name = attr(input, 'name');
-    if (name && attr(input, 'type') === 'hidden') fields[name] = attr(input, 'value') ?? '';
-  }
-  return { action: attr(open, 'action')!, fields };
-}
 async function postForm(url: string, fields: Record<string, string>): Promise<{ status: number; html: string; location: string | null }> {
   const res = await fetch(url, { method: 'POST', body: new URLSearchParams(fields), redirect: 'manual' });
   return { status: res.status, html: await res.text(), location: res.headers.get('location') };
