@@ -49,8 +49,9 @@ export const creditLots = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    // FIFO by expiry then age, over lots that still hold credits.
-    index('credit_lots_open_idx').on(t.accountId, t.expiresAt, t.createdAt).where(sql`${t.remaining} > 0`),
+    // FIFO by expiry then age. No predicate on `remaining`: a debit then changes no indexed
+    // column, so it is a HOT update (no new index entry per debit of a busy account).
+    index('credit_lots_account_idx').on(t.accountId, t.expiresAt, t.createdAt),
     check('credit_lots_remaining_range', sql`${t.remaining} >= 0 and ${t.remaining} <= ${t.amount}`),
   ],
 );
