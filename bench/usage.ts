@@ -6,7 +6,7 @@
 //   npx tsx bench/usage.ts
 //   BENCH_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/kontor_bench (dropped and rebuilt)
 //   BENCH_SECONDS       seconds per measured scenario (default 10), after BENCH_WARMUP_SECONDS (2)
-//   BENCH_RECORDER_LANES  runs bench/usage-server.ts with that many recorder lanes (experiment)
+//   BENCH_RECORDER_IN_FLIGHT  runs bench/usage-server.ts with that many recorder batches in flight (experiment)
 //   BENCH_CPU_PROF      a folder: the server child runs with --cpu-prof and writes its profile there
 import { randomBytes } from 'node:crypto';
 import { ensureBenchDatabase, rebuildSchema } from './lib/database';
@@ -155,13 +155,13 @@ async function main() {
   const naiveSpread = await naiveRun(SUBS);
 
   // The app.
-  const lanes = process.env.BENCH_RECORDER_LANES;
+  const inFlight = process.env.BENCH_RECORDER_IN_FLIGHT;
   const cpuProf = process.env.BENCH_CPU_PROF;
   const app = await startServer(
-    path.join(root, lanes ? 'bench/usage-server.ts' : 'src/server.ts'),
+    path.join(root, inFlight ? 'bench/usage-server.ts' : 'src/server.ts'),
     {
       DATABASE_URL: DB_URL, NODE_ENV: 'production', SESSION_SECRET: randomBytes(24).toString('hex'), SECRET_KEYS: `bench:${randomBytes(32).toString('base64')}`, DEMO: 'false', LOG_LEVEL: 'warn',
-      REDIS_URL: '', DATA_DIR: path.join(os.tmpdir(), 'kontor-bench'), ...(lanes ? { BENCH_RECORDER_LANES: lanes } : {}),
+      REDIS_URL: '', DATA_DIR: path.join(os.tmpdir(), 'kontor-bench'), ...(inFlight ? { BENCH_RECORDER_IN_FLIGHT: inFlight } : {}),
     },
     cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProf)}`] : [],
   );
@@ -185,7 +185,7 @@ async function main() {
   log(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}; Postgres with its default settings.`);
   log(`Load average (1 min): ${loadBefore.toFixed(2)} before the run, ${os.loadavg()[0]!.toFixed(2)} after it (a high figure before means other processes shared the cores).`);
   log(`All figures below were measured in this run: ${CONNECTIONS} connections, ${SECONDS} s per scenario after a ${WARMUP} s warm-up.`);
-  if (lanes) log(`EXPERIMENT: ${lanes} recorder lanes (bench/usage-server.ts), not the shipped default.`);
+  if (inFlight) log(`EXPERIMENT: ${inFlight} recorder batches in flight (bench/usage-server.ts), not the shipped default.`);
   log();
   const w1 = [40, 10, 11, 8, 8, 14];
   row(['scenario', 'req/s', 'events/s', 'p50 ms', 'p99 ms', 'non-2xx'], w1);

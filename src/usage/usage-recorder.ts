@@ -1,9 +1,10 @@
 // The usage hot path. Concurrent usage requests are coalesced: while one batch is being
 // committed, new events queue up, and the next batch applies all of them in one call of the
 // usage_apply database function (group commit: one round trip, one row lock and one commit per
-// batch, not per event). Accounts are spread over a few lanes, so batches of different accounts
-// commit in parallel while one account never has two in flight. Every answer is sent only after
-// its debit is committed.
+// batch, not per event). Up to two batches are in flight at once, never two holding the same
+// account: a busy account's events wait for its next batch; a big batch of other accounts
+// (hundreds of events) goes out meanwhile, small ones wait and coalesce.
+// Every answer is sent only after its debit is committed.
 import { eq, sql } from 'drizzle-orm';
 import type { Db, RawSql } from '../../db/client';
 import { creditAccounts } from '../../db/schema';
@@ -40,15 +41,10 @@ const APPLY_TEXT =
 
 interface Submission {
   owner: AccountOwner;
+  key: string;
   events: UsageEvent[];
   resolve: (results: UsageResult[]) => void;
   reject: (err: unknown) => void;
-}
-
-/** One queue of submissions; its batches run one after another. */
-interface Lane {
-  pending: Submission[];
-  busy: boolean;
 }
 
 /** usage_apply's per-event codes (db/migrations/0006_usage_apply.sql). */
@@ -79,59 +75,95 @@ export interface UsageRecorderOptions {
   /** Events per batch at most (several submissions are coalesced up to this). */
   maxEventsPerBatch?: number;
   /**
-   * Batches that may be in flight at once (default 4). An account always maps to the same lane,
-   * so its batches never overlap (they would only queue on its row lock); different accounts
-   * spread over the lanes and commit in parallel. A batch mostly waits (round trip, commit), so
-   * a few more lanes than cores overlap those waits.
+   * Batches that may be in flight at once (default 2). Two batches never hold the same account:
+   * submissions of an account with a batch in flight wait for the next one (so one busy account
+   * gets one growing group commit after another), while other accounts' events may go out in a
+   * batch of their own meanwhile (see minEventsToOverlap).
    */
-  lanes?: number;
+  maxInFlight?: number;
+  /**
+   * Events a batch needs to start while another is in flight (default 100). Single requests
+   * then keep coalescing into one group commit after another, which serves them faster than
+   * two half-size commits; requests of hundreds of events (the batch endpoint) overlap.
+   */
+  minEventsToOverlap?: number;
 }
 
 export class UsageRecorder {
-  private readonly lanes: Lane[];
+  /** Default for `maxInFlight` (bench/usage-server.ts changes it for experiments). */
+  static defaultMaxInFlight = 2;
+  private pending: Submission[] = [];
+  private inFlight = 0;
+  /** Accounts (owner keys) in a batch that has not finished yet. */
+  private readonly busy = new Set<string>();
+  private scheduled = false;
 
   constructor(
     private readonly deps: UsageRecorderDeps,
     private readonly opts: UsageRecorderOptions = {},
-  ) {
-    this.lanes = Array.from({ length: Math.max(1, opts.lanes ?? 4) }, () => ({ pending: [], busy: false }));
-  }
+  ) {}
 
   /** Resolves when every submitted event has been applied or refused (graceful shutdown). */
   async whenIdle(): Promise<void> {
-    while (this.lanes.some((l) => l.busy || l.pending.length > 0)) await new Promise((r) => setTimeout(r, 10));
+    while (this.inFlight > 0 || this.pending.length > 0) await new Promise((r) => setTimeout(r, 10));
   }
 
   /** Records events for one account; results come back in the same order. */
   record(owner: AccountOwner, events: UsageEvent[]): Promise<UsageResult[]> {
     return new Promise((resolve, reject) => {
-      const lane = this.lanes[this.lanes.length === 1 ? 0 : laneOf(ownerKey(owner), this.lanes.length)]!;
-      lane.pending.push({ owner, events, resolve, reject });
-      this.kick(lane);
+      this.pending.push({ owner, key: ownerKey(owner), events, resolve, reject });
+      this.kick();
     });
   }
 
-  private kick(lane: Lane) {
-    if (lane.busy || lane.pending.length === 0) return;
-    lane.busy = true;
-    void this.drain(lane).finally(() => {
-      lane.busy = false;
-      this.kick(lane);
-    });
-  }
-
-  private async drain(lane: Lane) {
-    const max = this.opts.maxEventsPerBatch ?? 5000;
-    while (lane.pending.length > 0) {
-      const batch: Submission[] = [];
-      let n = 0;
-      while (lane.pending.length > 0 && (batch.length === 0 || n + lane.pending[0]!.events.length <= max)) {
-        const s = lane.pending.shift()!;
-        batch.push(s);
-        n += s.events.length;
-      }
-      await this.applyWithRetry(batch);
+  /**
+   * Starts a batch when one may start: at once when nothing is in flight (an idle recorder adds
+   * no delay), otherwise after the requests of the current event-loop turn have queued up, so a
+   * second batch carries all of them rather than the first one alone.
+   */
+  private kick() {
+    if (this.pending.length === 0 || this.inFlight >= (this.opts.maxInFlight ?? UsageRecorder.defaultMaxInFlight)) return;
+    if (this.inFlight === 0) {
+      this.startBatch();
+      return;
     }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.inFlight < (this.opts.maxInFlight ?? UsageRecorder.defaultMaxInFlight)) this.startBatch();
+    });
+  }
+
+  /** Takes the pending submissions of accounts not in flight, in order, up to the batch size. */
+  private startBatch() {
+    const max = this.opts.maxEventsPerBatch ?? 5000;
+    const batch: Submission[] = [];
+    const rest: Submission[] = [];
+    const taken = new Set<string>();
+    const left = new Set<string>(); // an account's submissions stay in order: once one waits, the later ones wait too
+    let n = 0;
+    for (const s of this.pending) {
+      if (this.busy.has(s.key) || left.has(s.key) || (n > 0 && n + s.events.length > max)) {
+        rest.push(s);
+        left.add(s.key);
+        continue;
+      }
+      batch.push(s);
+      taken.add(s.key);
+      n += s.events.length;
+    }
+    // Beside a batch in flight, only a big one is worth its own commit; small ones grow meanwhile.
+    if (batch.length === 0 || (this.inFlight > 0 && n < (this.opts.minEventsToOverlap ?? 100))) return;
+    this.pending = rest;
+    this.inFlight++;
+    for (const k of taken) this.busy.add(k);
+    void this.applyWithRetry(batch).finally(() => {
+      this.inFlight--;
+      for (const k of taken) this.busy.delete(k);
+      this.kick();
+    });
+    this.kick(); // room for another batch: the accounts left behind wait, others may go meanwhile
   }
 
   private async applyWithRetry(batch: Submission[]) {
@@ -177,7 +209,7 @@ export class UsageRecorder {
     const conversations: string[] = [];
     const departments: string[] = [];
     for (const s of batch) {
-      const key = ownerKey(s.owner);
+      const key = s.key;
       let o = ownerIndex.get(key);
       if (o === undefined) {
         owners.push(s.owner);
@@ -223,10 +255,3 @@ export class UsageRecorder {
 }
 
 const ownerKey = (o: AccountOwner) => `${o.agencyId}|${o.subAccountId ?? ''}`;
-
-/** FNV-1a: a stable lane per account. */
-function laneOf(key: string, lanes: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % lanes;
-}

@@ -112,8 +112,8 @@ describe('usage group commit: several accounts and lots in one batch', () => {
     await enable(w.b.key, b1.id, [bSales]);
     await deps.db.update(subAccounts).set({ status: 'suspended' }).where(eq(subAccounts.id, w.b.subs[1].id));
 
-    // One lane: everything submitted in the same tick is applied by the same batch after the first.
-    const recorder = new UsageRecorder(deps, { lanes: 1 });
+    // One batch at a time: everything submitted in the same tick is applied by the same batch after the first.
+    const recorder = new UsageRecorder(deps, { maxInFlight: 1 });
     const a = { agencyId: w.a.id, subAccountId: a1.id };
     const [first, forA1, forA2, forPool, forB1, forSuspended] = await Promise.all([
       recorder.record(a, [{ conversationId: 'warm-up', departmentId: support }]),
@@ -134,6 +134,27 @@ describe('usage group commit: several accounts and lots in one batch', () => {
     expect(brief(forB1)).to.deep.equal([[7, 0], 'insufficient_credits']);
     expect(brief(forSuspended)).to.deep.equal(['account_suspended']);
     expect(await accountOf(a2.id)).to.equal(undefined);
+  });
+
+  it('an account keeps the order of its submissions while other accounts overlap it', async () => {
+    await fillPool(w.a.id, 1000);
+    const [a1, a2] = w.a.subs;
+    await api().post(`/api/v1/sub-accounts/${a1.id}/adjustments`).set(bearer(w.a.key)).send({ credits: 3, reason: 'seed' }).expect(201);
+    await api().post(`/api/v1/sub-accounts/${a2.id}/adjustments`).set(bearer(w.a.key)).send({ credits: 500, reason: 'seed' }).expect(201);
+    const dept = await department(w.a.key, 'Support', 1);
+    await enable(w.a.key, a1.id, [dept]);
+    await enable(w.a.key, a2.id, [dept]);
+
+    // Two batches may be in flight, and a 300-event submission of A2 may start beside A1's
+    // batch; A1's later submissions wait for A1's next batch, in the order they came.
+    const recorder = new UsageRecorder(deps, { maxInFlight: 2, minEventsToOverlap: 100 });
+    const one = (owner: string, id: string) => recorder.record({ agencyId: w.a.id, subAccountId: owner }, [{ conversationId: id, departmentId: dept }]);
+    const first = one(a1.id, 'c1'); // starts at once, alone
+    const big = recorder.record({ agencyId: w.a.id, subAccountId: a2.id }, Array.from({ length: 300 }, (_, i) => ({ conversationId: `b${i}`, departmentId: dept })));
+    const singles = await Promise.all([first, ...['c2', 'c3', 'c4', 'c5'].map((id) => one(a1.id, id))]);
+    expect(singles.map(([r]) => (r!.status === 200 ? r!.balance : r!.status))).to.deep.equal([2, 1, 0, 402, 402]);
+    expect((await big).map((r) => r.status)).to.deep.equal(Array(300).fill(200));
+    expect((await accountOf(a2.id))!.balance).to.equal(200);
   });
 
   it('a batch whose lots cannot cover what the balance allows is refused whole and writes nothing', async () => {
