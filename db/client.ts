@@ -16,10 +16,17 @@ export type DbOrTx = Db | Tx;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type RawSql = import('postgres').Sql<any>;
 
+/**
+ * LISTEN on a channel: `onNotify` gets each payload; `onListen` runs whenever the subscription
+ * is (re)established, so a listener can drop what it may have missed while disconnected.
+ */
+export type Listen = (channel: string, onNotify: (payload: string) => void, onListen: () => void) => Promise<void>;
+
 export interface Database {
   db: Db;
   driver: 'postgres' | 'pglite';
   raw?: RawSql;
+  listen: Listen;
   close(): Promise<void>;
 }
 
@@ -53,7 +60,11 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       },
     });
     const db = drizzle(client, { schema, casing: 'snake_case' }) as unknown as Db;
-    return { db, driver: 'postgres', raw: client as unknown as RawSql, close: () => client.end({ timeout: 5 }) };
+    // postgres.js keeps one extra connection for LISTEN and re-listens after a reconnect.
+    const listen: Listen = async (channel, onNotify, onListen) => {
+      await client.listen(channel, onNotify, onListen);
+    };
+    return { db, driver: 'postgres', raw: client as unknown as RawSql, listen, close: () => client.end({ timeout: 5 }) };
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
@@ -61,5 +72,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const client = opts.pgliteDir ? new PGlite(path.resolve(opts.pgliteDir)) : new PGlite();
   await client.waitReady;
   const db = drizzle(client, { schema, casing: 'snake_case' }) as unknown as Db;
-  return { db, driver: 'pglite', close: () => client.close() };
+  // PGlite lives in this process: its subscription never drops.
+  const listen: Listen = async (channel, onNotify, onListen) => {
+    await client.listen(channel, onNotify);
+    onListen();
+  };
+  return { db, driver: 'pglite', listen, close: () => client.close() };
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { Db, RawSql } from '../db/client';
+import type { Db, Listen, RawSql } from '../db/client';
 import type { Clock, TestClock } from './lib/clock';
 import type { Logger } from './lib/logger';
 import type { Mailer } from './mail/mailer';
@@ -11,6 +11,8 @@ export interface Deps {
   db: Db;
   /** Postgres only: the raw client under `db`, for the usage hot path's prepared statements. */
   rawSql?: RawSql | undefined;
+  /** LISTEN/NOTIFY on the database (other processes' changes, e.g. a revoked API key). */
+  listen?: Listen | undefined;
   clock: Clock;
   /** Present when the test clock is enabled (never in production). */
   testClock?: TestClock | undefined;

@@ -42,6 +42,7 @@ export async function startRuntime(config: Config, opts: { migrate?: boolean; bo
     config,
     db: database.db,
     rawSql: database.raw,
+    listen: database.listen,
     clock: testClock ?? systemClock,
     testClock,
     queue: createQueue({ redisUrl: config.redisUrl, logger }),

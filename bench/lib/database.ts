@@ -23,5 +23,5 @@ export async function rebuildSchema(db: Db): Promise<void> {
   await db.execute(sql`drop schema if exists drizzle cascade`);
   await db.execute(sql`drop schema if exists public cascade`);
   await db.execute(sql`create schema public`);
-  await runMigrations({ db, driver: 'postgres', close: async () => {} });
+  await runMigrations({ db, driver: 'postgres' });
 }

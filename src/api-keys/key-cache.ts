@@ -1,4 +1,4 @@
-import type { DbOrTx } from '../../db/client';
+import type { DbOrTx, Listen } from '../../db/client';
 import type { Actor } from '../auth/actor';
 import { authenticateApiKeys, touchApiKeys } from './api-keys.usecases';
 
@@ -13,13 +13,19 @@ interface Entry {
   refreshing: boolean;
 }
 
+/** Where the database announces changed API keys (migration 0009_api_key_notify). */
+export const API_KEYS_CHANNEL = 'kontor_api_keys';
+
 /**
  * Bearer authentication without a database round trip per request (the usage API is the hot
- * path). An entry answers for at most `ttlMs` after it was read; a key revoked through this
- * process is dropped at once, and other processes stop accepting it within `ttlMs` (documented
- * in docs/decisions.md). Lookups are coalesced: the misses of one event-loop turn are read in
- * one query. A key in use is re-read in the background during the second half of its entry's
- * life, so a busy key does not wait for the database every `ttlMs`.
+ * path). A key revoked through this process is dropped at once. Once `follow` listens to the
+ * database's announcements, a key changed by any process is dropped as soon as the
+ * announcement arrives, and an entry answers for at most `followedTtlMs` (a safety net: after
+ * a lost connection the cache is emptied when listening resumes); before that, or without
+ * notifications, for at most `ttlMs` (documented in docs/decisions.md). Lookups are coalesced:
+ * the misses of one event-loop turn are read in one query. A key in use is re-read in the
+ * background during the second half of its entry's life, so a busy key never waits for the
+ * database.
  */
 export class ApiKeyCache {
   private readonly entries = new Map<string, Entry>();
@@ -33,15 +39,39 @@ export class ApiKeyCache {
   /** Bumped by invalidateKey: a read that started before must not re-cache what was dropped. */
   private generation = 0;
 
+  /** True while the announcements are being received. */
+  private following = false;
+
   constructor(
     private readonly db: DbOrTx,
     private readonly ttlMs = 5000,
     private readonly maxEntries = 50_000,
     /** Wall-clock milliseconds (the test clock does not apply: a key's validity is real time). */
     private readonly nowMs: () => number = Date.now,
+    private readonly followedTtlMs = 60_000,
   ) {
     this.timer = setInterval(() => void this.flushUsage().catch(() => {}), 30_000);
     this.timer.unref();
+  }
+
+  /**
+   * Listens to the database's announcements of changed keys. Each time listening starts (and
+   * again after a reconnect) the cache is emptied: nothing missed meanwhile survives.
+   */
+  async follow(listen: Listen): Promise<void> {
+    await listen(
+      API_KEYS_CHANNEL,
+      (keyId) => this.invalidateKey(keyId),
+      () => {
+        this.generation++;
+        this.entries.clear();
+        this.following = true;
+      },
+    );
+  }
+
+  private get lifeMs(): number {
+    return this.following ? this.followedTtlMs : this.ttlMs;
   }
 
   async flushUsage(): Promise<void> {
@@ -60,7 +90,7 @@ export class ApiKeyCache {
     const now = this.nowMs();
     const hit = this.entries.get(secret);
     if (hit && hit.until > now) {
-      if (hit.actor && !hit.refreshing && hit.until - now < this.ttlMs / 2) {
+      if (hit.actor && !hit.refreshing && hit.until - now < this.lifeMs / 2) {
         hit.refreshing = true;
         this.enqueue(secret, null);
       }
@@ -96,7 +126,7 @@ export class ApiKeyCache {
         }
         continue;
       }
-      const until = readAt + this.ttlMs;
+      const until = readAt + this.lifeMs;
       const fresh = generation === this.generation;
       if (fresh && this.entries.size + found.size > this.maxEntries) this.entries.clear();
       for (const [secret, actor] of found) {

@@ -51,8 +51,12 @@ export interface WebContext {
 }
 
 export function createWebContext(deps: Deps): WebContext {
+  const keyCache = new ApiKeyCache(deps.db);
+  if (deps.listen) {
+    void keyCache.follow(deps.listen).catch((err) => deps.logger.error('API key announcements unavailable: keys are re-read every 5 s', { error: String(err) }));
+  }
   return {
-    keyCache: new ApiKeyCache(deps.db),
+    keyCache,
     recorder: new UsageRecorder(deps),
     gateway: new SandboxGateway(deps.config.sessionSecret, deps.config.publicUrl),
     payLinks: new PayLinks(deps.config.sessionSecret, deps.config.publicUrl),

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { apiKeys } from '../../db/schema';
-import { ApiKeyCache } from '../../src/api-keys/key-cache';
+import { API_KEYS_CHANNEL, ApiKeyCache } from '../../src/api-keys/key-cache';
 import { resetData } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
 import { createWorld, type World } from '../support/world';
@@ -59,5 +59,73 @@ describe('API key cache (the hot path authenticates without a query per request)
     cache.invalidateKey(key.keyId);
     await settle();
     expect(await cache.authenticate(key.key)).to.equal(null);
+  });
+});
+
+describe('API key cache following the database announcements', () => {
+  let deps: TestDeps;
+  let w: World;
+  let now: number;
+
+  beforeEach(async () => {
+    await resetData();
+    deps = await makeTestDeps();
+    w = await createWorld(deps);
+    now = 1_000_000;
+  });
+  afterEach(() => deps.close());
+
+  const following = async () => {
+    const cache = new ApiKeyCache(deps.db, 5000, 50_000, () => now, 60_000);
+    await cache.follow(deps.listen!);
+    return cache;
+  };
+  /** Until the announcement has arrived (it is asynchronous), at most 5 s. */
+  const until = async (check: () => Promise<boolean>) => {
+    for (let i = 0; i < 500 && !(await check()); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  it('a key revoked by another process stops at once, not after its entry expires', async () => {
+    const [first, second] = [await following(), await following()]; // two web processes
+    const key = w.a.subs[0];
+    expect((await first.authenticate(key.key))?.subAccountId).to.equal(key.id);
+    expect((await second.authenticate(key.key))?.subAccountId).to.equal(key.id);
+    now += 1000; // well inside both 5 s and 60 s
+    await deps.db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, key.keyId));
+    await until(async () => (await first.authenticate(key.key)) === null && (await second.authenticate(key.key)) === null);
+    expect(await first.authenticate(key.key)).to.equal(null);
+    expect(await second.authenticate(key.key)).to.equal(null);
+    expect((await first.authenticate(w.a.subs[1].key))?.subAccountId).to.equal(w.a.subs[1].id); // others unaffected
+  });
+
+  it('only changes that alter what a key authenticates as are announced; recording use is not', async () => {
+    const heard: string[] = [];
+    await deps.listen!(API_KEYS_CHANNEL, (id) => heard.push(id), () => {});
+    const cache = await following();
+    const [k1, k2] = [w.b.subs[0], w.b.subs[1]];
+    await cache.authenticate(k1.key);
+    await cache.flushUsage(); // last_used_at
+    await deps.db.update(apiKeys).set({ name: 'renamed' }).where(eq(apiKeys.id, k1.keyId));
+    await deps.db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, k2.keyId));
+    await deps.db.delete(apiKeys).where(eq(apiKeys.id, k1.keyId));
+    await until(async () => heard.length >= 2);
+    await new Promise((r) => setTimeout(r, 50)); // nothing else arrives late
+    expect(heard).to.deep.equal([k2.keyId, k1.keyId]);
+  });
+
+  it('while announcements arrive an entry lives 60 s, not 5 s (a change nobody announced shows after 60 s)', async () => {
+    const cache = await following();
+    const key = w.b.subs[0];
+    await cache.authenticate(key.key);
+    await deps.db.execute(sql`alter table api_keys disable trigger api_keys_changed`);
+    try {
+      await deps.db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, key.keyId));
+    } finally {
+      await deps.db.execute(sql`alter table api_keys enable trigger api_keys_changed`);
+    }
+    now += 20_000;
+    expect((await cache.authenticate(key.key))?.subAccountId).to.equal(key.id); // 20 s old: from memory
+    now += 41_000;
+    expect(await cache.authenticate(key.key)).to.equal(null); // 61 s old: read again
   });
 });

@@ -22,7 +22,7 @@ export interface TestDeps extends Deps {
  * real processors in this process.
  */
 export async function makeTestDeps(opts: { config?: Partial<Record<string, string>>; start?: Date; queue?: 'env' | 'inline' } = {}): Promise<TestDeps> {
-  const { db, raw } = await testDatabase();
+  const { db, raw, listen } = await testDatabase();
   const smtp = await smtpCapture();
   smtp.clear();
   const config: Config = testConfig({ SMTP_URL: smtp.url, ...(opts.config as Record<string, string>) });
@@ -31,7 +31,7 @@ export async function makeTestDeps(opts: { config?: Partial<Record<string, strin
   const queue: Queue = REDIS_URL && opts.queue !== 'inline' ? new BullmqQueue(REDIS_URL, logger, `kontor-test-${newId('q')}`) : new InlineQueue(logger);
   const mailer = createMailer({ smtpUrl: smtp.url, from: config.mailFrom, mailDir: 'unused' });
   const deps: TestDeps = {
-    config, db, rawSql: raw, clock: testClock, testClock, queue, mailer, logger, smtp,
+    config, db, rawSql: raw, listen, clock: testClock, testClock, queue, mailer, logger, smtp,
     async close() {
       await queue.drain();
       if (queue instanceof BullmqQueue) await queue.obliterate();
