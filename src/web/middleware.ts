@@ -33,15 +33,20 @@ export function actorOf(req: Request): Actor {
 
 /** API: `Authorization: Bearer kt_...`. */
 export function apiAuth(keyCache: ApiKeyCache) {
-  return async (req: Request, _res: Response, next: NextFunction) => {
-    const header = req.get('authorization');
-    if (!header) throw new AppError('unauthenticated', 401, 'Send an API key: Authorization: Bearer <key>.');
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new AppError('unauthenticated', 401, 'The Authorization header must be "Bearer <key>".');
-    const actor = await keyCache.authenticate(match[1]!);
+  const accept = (req: Request, next: NextFunction, actor: Actor | null) => {
     if (!actor) throw new AppError('invalid_api_key', 401, 'This API key is not valid or has been revoked.');
     req.actor = actor;
     next();
+  };
+  // Synchronous when the key is cached (the usage hot path); a promise only when it is read.
+  return (req: Request, _res: Response, next: NextFunction): void | Promise<void> => {
+    const header = req.headers.authorization;
+    if (!header) throw new AppError('unauthenticated', 401, 'Send an API key: Authorization: Bearer <key>.');
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new AppError('unauthenticated', 401, 'The Authorization header must be "Bearer <key>".');
+    const found = keyCache.authenticate(match[1]!);
+    if (found instanceof Promise) return found.then((actor) => accept(req, next, actor));
+    accept(req, next, found);
   };
 }
 
