@@ -174,6 +174,9 @@ async function main() {
   await settle(db); // requests cut off by the end of the run are still queued in the recorder
   await app.stop();
   const check = await verify(db);
+  const settings = rowsOf<{ name: string; setting: string }>(
+    await db.execute(sql`select name, setting from pg_settings where name in ('autovacuum', 'synchronous_commit', 'fsync', 'shared_buffers', 'max_connections') order by name`),
+  );
   await database.close();
 
   // --- report --------------------------------------------------------------------------------
@@ -182,7 +185,7 @@ async function main() {
   const row = (cols: string[], widths: number[]) => log(cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
 
   log();
-  log(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}; Postgres with its default settings.`);
+  log(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}; Postgres ${settings.map((x) => `${x.name}=${x.setting}`).join(', ')}.`);
   log(`Load average (1 min): ${loadBefore.toFixed(2)} before the run, ${os.loadavg()[0]!.toFixed(2)} after it (a high figure before means other processes shared the cores).`);
   log(`All figures below were measured in this run: ${CONNECTIONS} connections, ${SECONDS} s per scenario after a ${WARMUP} s warm-up.`);
   if (inFlight) log(`EXPERIMENT: ${inFlight} recorder batches in flight (bench/usage-server.ts), not the shipped default.`);
