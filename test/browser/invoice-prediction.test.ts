@@ -1,43 +1,37 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { Browser } from 'playwright-core';
-import { chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../support/browser';
-import { createApp } from '../../src/web/app';
+import { chromiumAvailable, CHROMIUM_MISSING, launchChromium, signIn } from '../support/browser';
 import { billingApi, moveTo } from '../support/billing';
 import { resetData } from '../support/db';
-import { makeTestDeps, type TestDeps } from '../support/deps';
+import type { TestDeps } from '../support/deps';
+import { startLiveApp, type LiveApp } from '../support/live-app';
 import { requireOrSkip } from '../support/env';
-import { createWorld, PASSWORD, type World } from '../support/world';
+import { createWorld, type World } from '../support/world';
 
 /** Real headless Chromium: the billing page's forms and the prediction chart (Chart.js, no inline script under the CSP). */
 describe('browser: billing page and invoice prediction chart', function () {
   this.timeout(60_000);
   let deps: TestDeps;
   let w: World;
-  let server: Server;
+  let live: LiveApp;
+  let app: LiveApp['app'];
   let base: string;
   let browser: Browser;
 
   before(async function () {
     requireOrSkip(this, chromiumAvailable(), CHROMIUM_MISSING);
     await resetData();
-    server = createServer();
-    server.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    deps = await makeTestDeps({ config: { PUBLIC_URL: base }, start: new Date('2026-03-10T09:00:00Z') });
+    // Links are absolute (PUBLIC_URL): the app is built for the port it already listens on.
+    live = await startLiveApp({ start: new Date('2026-03-10T09:00:00Z') });
+    ({ deps, base, app } = live);
     w = await createWorld(deps);
-    const app = createApp(deps);
-    server.on('request', app);
     const b = billingApi(app);
     await b.createPackage(w.a.key, { name: 'Chatbot 20k', billing: 'monthly', monthlyPriceMinor: 3100, chatbotSessions: 20_000 });
     browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
-    server?.close();
-    await deps?.close();
+    await live?.close();
   });
 
   it('starts a package from the billing page and draws the month on the prediction page, with no CSP violation or script error', async () => {
@@ -45,10 +39,7 @@ describe('browser: billing page and invoice prediction chart', function () {
     const problems: string[] = [];
     page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
     page.on('pageerror', (e) => problems.push(e.message));
-    await page.goto(`${base}/login`);
-    await page.fill('input[name=email]', w.a.subs[0].owner.email);
-    await page.fill('input[name=password]', PASSWORD);
-    await page.click('button[type=submit]');
+    await signIn(page, base, w.a.subs[0].owner.email);
     await page.waitForURL(`${base}/portal`);
     await page.getByRole('link', { name: 'Billing', exact: true }).click();
     await page.waitForURL(`${base}/portal/billing`);

@@ -1,25 +1,24 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser } from 'playwright-core';
-import { chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../support/browser';
+import { chromiumAvailable, CHROMIUM_MISSING, launchChromium, signIn } from '../support/browser';
 import request from 'supertest';
-import { createApp } from '../../src/web/app';
 import { resetData } from '../support/db';
-import { makeTestDeps, type TestDeps } from '../support/deps';
+import type { TestDeps } from '../support/deps';
+import { startLiveApp, type LiveApp } from '../support/live-app';
 import { requireOrSkip } from '../support/env';
 import { bearer } from '../support/http';
 import { assertLedgerInvariant } from '../support/invariants';
-import { createWorld, PASSWORD, type World } from '../support/world';
+import { createWorld, type World } from '../support/world';
 
 /** Real headless Chromium (Debian's): a client buys a package and pays on the sandbox checkout. */
 describe('browser: client buys a package', function () {
   this.timeout(60_000);
   let deps: TestDeps;
   let w: World;
-  let server: Server;
+  let live: LiveApp;
+  let app: LiveApp['app'];
   let base: string;
   let browser: Browser;
   let packageId: string;
@@ -27,15 +26,10 @@ describe('browser: client buys a package', function () {
   before(async function () {
     requireOrSkip(this, chromiumAvailable(), CHROMIUM_MISSING);
     await resetData();
-    // The gateway's checkout links are absolute (PUBLIC_URL): listen first, so they point here.
-    server = createServer();
-    server.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    deps = await makeTestDeps({ config: { PUBLIC_URL: base } });
+    // Links are absolute (PUBLIC_URL): the app is built for the port it already listens on.
+    live = await startLiveApp();
+    ({ deps, base, app } = live);
     w = await createWorld(deps);
-    const app = createApp(deps);
-    server.on('request', app);
     await request(app).post(`/api/v1/agencies/${w.a.id}/adjustments`).set(bearer(w.platformKey)).send({ credits: 10_000, reason: 'seed' }).expect(201);
     const dep = (await request(app).post('/api/v1/departments').set(bearer(w.a.key)).send({ name: 'Support', creditsPerRequest: 2 }).expect(201)).body.id as string;
     packageId = (await request(app).post('/api/v1/packages').set(bearer(w.a.key))
@@ -44,9 +38,8 @@ describe('browser: client buys a package', function () {
   });
   after(async () => {
     await browser?.close();
-    server?.close();
     if (deps) await assertLedgerInvariant(deps.db);
-    await deps?.close();
+    await live?.close();
   });
 
   it('logs in, buys a credit package, pays on the sandbox page and sees it granted, with no CSP violation or script error', async () => {
@@ -55,10 +48,7 @@ describe('browser: client buys a package', function () {
     page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
     page.on('pageerror', (e) => problems.push(e.message));
 
-    await page.goto(`${base}/login`);
-    await page.fill('input[name=email]', w.a.subs[0].owner.email);
-    await page.fill('input[name=password]', PASSWORD);
-    await page.click('button[type=submit]');
+    await signIn(page, base, w.a.subs[0].owner.email);
     await page.waitForURL(`${base}/portal`);
 
     await page.getByRole('link', { name: 'Packages', exact: true }).click();

@@ -1,36 +1,31 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
-import { chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../support/browser';
-import { createApp } from '../../src/web/app';
+import { chromiumAvailable, CHROMIUM_MISSING, launchChromium, signIn } from '../support/browser';
 import { billingApi, moveTo, tick } from '../support/billing';
 import { resetData } from '../support/db';
-import { makeTestDeps, type TestDeps } from '../support/deps';
+import type { TestDeps } from '../support/deps';
+import { startLiveApp, type LiveApp } from '../support/live-app';
 import { requireOrSkip } from '../support/env';
 import { bearer } from '../support/http';
-import { createWorld, PASSWORD, type World } from '../support/world';
+import { createWorld, type World } from '../support/world';
 
 /** Real headless Chromium: every redirect to the invoice page (suspended, provider suspended, over a limit) and the way back. */
 describe('browser: suspension and over-limit redirects to the invoice page', function () {
   this.timeout(90_000);
   let deps: TestDeps;
   let w: World;
-  let server: Server;
+  let live: LiveApp;
+  let app: LiveApp['app'];
   let base: string;
   let browser: Browser;
 
   before(async function () {
     requireOrSkip(this, chromiumAvailable(), CHROMIUM_MISSING);
     await resetData();
-    server = createServer();
-    server.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    deps = await makeTestDeps({ config: { PUBLIC_URL: base }, start: new Date('2026-03-01T09:00:00Z') });
+    // Links are absolute (PUBLIC_URL): the app is built for the port it already listens on.
+    live = await startLiveApp({ start: new Date('2026-03-01T09:00:00Z') });
+    ({ deps, base, app } = live);
     w = await createWorld(deps);
-    const app = createApp(deps);
-    server.on('request', app);
     const b = billingApi(app);
     // Client a1 and agency B run up two overdue invoices; client a2 goes over its representatives.
     const pkg = await b.createPackage(w.a.key, { name: 'Chatbot', billing: 'monthly', monthlyPriceMinor: 3100 });
@@ -49,17 +44,12 @@ describe('browser: suspension and over-limit redirects to the invoice page', fun
   });
   after(async () => {
     await browser?.close();
-    server?.close();
-    await deps?.close();
+    await live?.close();
   });
 
   async function signInAs(email: string): Promise<Page> {
     const page = await (await browser.newContext()).newPage();
-    await page.goto(`${base}/login`);
-    await page.fill('input[name=email]', email);
-    await page.fill('input[name=password]', PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForLoadState('load');
+    await signIn(page, base, email);
     return page;
   }
   const path = (page: Page) => new URL(page.url()).pathname;
