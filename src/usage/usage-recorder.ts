@@ -122,7 +122,7 @@ export class UsageRecorder {
    * second batch carries all of them rather than the first one alone.
    */
   private kick() {
-    if (this.pending.length === 0 || this.inFlight >= (this.opts.maxInFlight ?? UsageRecorder.defaultMaxInFlight)) return;
+    if (this.pending.length === 0 || !this.roomInFlight()) return;
     if (this.inFlight === 0) {
       this.startBatch();
       return;
@@ -131,8 +131,12 @@ export class UsageRecorder {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      if (this.inFlight < (this.opts.maxInFlight ?? UsageRecorder.defaultMaxInFlight)) this.startBatch();
+      if (this.roomInFlight()) this.startBatch();
     });
+  }
+
+  private roomInFlight(): boolean {
+    return this.inFlight < (this.opts.maxInFlight ?? UsageRecorder.defaultMaxInFlight);
   }
 
   /** Takes the pending submissions of accounts not in flight, in order, up to the batch size. */
