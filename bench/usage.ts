@@ -3,9 +3,15 @@
 // (bench/usage-naive.sql) and a bare Express JSON endpoint (bench/usage-bare.ts).
 // Speed is measured, not asserted: it prints PASS/MISS per target and always exits 0.
 //
+// The contenders take turns: each scenario runs in rounds of bare Express, pgbench, the app, so
+// that a machine whose speed drifts during the run (shared cores, CPU stolen by neighbours)
+// slows them alike instead of whichever happens to run last. Rates are totals over the rounds;
+// each round's ratio is printed too, to show the spread.
+//
 //   npx tsx bench/usage.ts
 //   BENCH_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/kontor_bench (dropped and rebuilt)
-//   BENCH_SECONDS       seconds per measured scenario (default 10), after BENCH_WARMUP_SECONDS (2)
+//   BENCH_SECONDS       seconds per contender per round (default 4), after BENCH_WARMUP_SECONDS (2)
+//   BENCH_ROUNDS        rounds per scenario (default 3)
 //   BENCH_RECORDER_IN_FLIGHT  runs bench/usage-server.ts with that many recorder batches in flight (experiment)
 //   BENCH_CPU_PROF      a folder: the server child runs with --cpu-prof and writes its profile there
 import { randomBytes } from 'node:crypto';
@@ -23,7 +29,8 @@ import { load, type LoadResult, type LoadSpec } from './lib/http-load';
 import { pgbench, type PgbenchResult } from './lib/pgbench';
 
 const DB_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/kontor_bench';
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const CONNECTIONS = 32;
 const SUBS = 10_000;
@@ -118,15 +125,55 @@ const batchOk = (status: number, body: string) =>
 let answeredByApp = 0; // events answered 200 by the app, warm-ups included
 let cutOff = 0; // at most this many events were sent but not answered when runs stopped
 let lost = 0; // events of requests that failed on the client side (timeout, reset): maybe committed, never answered
-/** A warm-up then the measured run; `eventsPerRequest` counts the app's answers for the final check. */
-async function measure(server: ChildServer, spec: Omit<LoadSpec, 'url' | 'connections' | 'seconds'>, eventsPerRequest = 0): Promise<LoadResult> {
-  const base = { ...spec, url: server.url, connections: CONNECTIONS };
-  const warm = WARMUP > 0 ? await load({ ...base, seconds: WARMUP }) : null;
-  const r = await load({ ...base, seconds: SECONDS });
-  answeredByApp += eventsPerRequest ? (warm?.okEvents ?? 0) + r.okEvents : 0;
-  cutOff += (warm ? 2 : 1) * CONNECTIONS * eventsPerRequest;
-  lost += ((warm?.errors ?? 0) + r.errors) * eventsPerRequest;
+
+type Spec = Omit<LoadSpec, 'url' | 'connections' | 'seconds'>;
+/** One load run; `eventsPerRequest` counts the app's answers for the final check (0: not the app). */
+async function run(server: ChildServer, spec: Spec, seconds: number, eventsPerRequest = 0, requests?: number): Promise<LoadResult> {
+  const r = await load({ ...spec, url: server.url, connections: CONNECTIONS, seconds, ...(requests ? { requests } : {}) });
+  answeredByApp += eventsPerRequest ? r.okEvents : 0;
+  cutOff += CONNECTIONS * eventsPerRequest;
+  lost += r.errors * eventsPerRequest;
   return r;
+}
+
+/**
+ * The warm-up. `everyKey`: it also lasts until each of the 10,000 keys has sent a request, so the
+ * measured runs see a server in its steady state (every key in the API key cache, as in a server
+ * that has been up for a minute) rather than a first read of half the keys. Both the bare
+ * baseline and the app get the same warm-up.
+ */
+async function warmUp(server: ChildServer, spec: Spec, eventsPerRequest = 0, everyKey = false) {
+  const warm = WARMUP > 0 ? await run(server, spec, WARMUP, eventsPerRequest) : null;
+  if (everyKey && (warm?.responses ?? 0) < SUBS) await run(server, spec, 0, eventsPerRequest, SUBS - (warm?.responses ?? 0));
+}
+
+/** Rounds of a scenario, summed: rates over all rounds, the worst round's p99. */
+interface Total {
+  rate: number;
+  eventsRate: number;
+  p50: number;
+  p99: number;
+  non2xx: Record<string, number>;
+  errors: number;
+  perRound: number[];
+}
+function total(rs: LoadResult[]): Total {
+  const seconds = rs.reduce((n, r) => n + r.seconds, 0);
+  const non2xx: Record<string, number> = {};
+  for (const r of rs) for (const [c, k] of Object.entries(r.non2xx)) non2xx[c] = (non2xx[c] ?? 0) + k;
+  const p50s = rs.map((r) => r.p50).sort((a, b) => a - b);
+  return {
+    rate: rs.reduce((n, r) => n + r.reqPerSec * r.seconds, 0) / seconds,
+    eventsRate: rs.reduce((n, r) => n + r.okEvents, 0) / seconds,
+    p50: p50s[p50s.length >> 1]!,
+    p99: Math.max(...rs.map((r) => r.p99)),
+    non2xx,
+    errors: rs.reduce((n, r) => n + r.errors, 0),
+    perRound: rs.map((r) => r.reqPerSec),
+  };
+}
+function totalPg(rs: PgbenchResult[]) {
+  return { tps: rs.reduce((n, r) => n + r.tps, 0) / rs.length, latencyMs: rs.reduce((n, r) => n + r.latencyMs, 0) / rs.length, failed: rs.reduce((n, r) => n + r.failed, 0), perRound: rs.map((r) => r.tps) };
 }
 
 async function main() {
@@ -139,22 +186,8 @@ async function main() {
   log(`Seeded ${SUBS} sub-accounts with keys and ${CREDITS} credits each in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const checkpoint = () => db.execute(sql`checkpoint`); // no checkpoint left over from the previous step
 
-  // (b) bare Express, with the same request generators as the app scenarios.
+  // (b) bare Express, with the same request generators as the app; (a) pgbench below.
   const bare = await startServer(path.join(here, 'usage-bare.ts'), {});
-  const bareHot = await measure(bare, { path: '/api/v1/usage', next: hot(keys, departmentId) });
-  const bareSpread = await measure(bare, { path: '/api/v1/usage', next: spread(keys, departmentId) });
-  await bare.stop();
-
-  // (a) pgbench, naive per-event transaction, same concurrency, same database.
-  const naive = path.join(here, 'usage-naive.sql');
-  const naiveRun = async (naccounts: number): Promise<PgbenchResult> => {
-    await checkpoint();
-    return pgbench(DB_URL, naive, { clients: CONNECTIONS, threads: 2, seconds: SECONDS, vars: { naccounts } });
-  };
-  const naiveHot = await naiveRun(1);
-  const naiveSpread = await naiveRun(SUBS);
-
-  // The app.
   const inFlight = process.env.BENCH_RECORDER_IN_FLIGHT;
   const cpuProf = process.env.BENCH_CPU_PROF;
   const app = await startServer(
@@ -165,12 +198,35 @@ async function main() {
     },
     cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProf)}`] : [],
   );
+  const naive = path.join(here, 'usage-naive.sql');
+  const naiveRun = async (naccounts: number): Promise<PgbenchResult> => {
+    await checkpoint();
+    return pgbench(DB_URL, naive, { clients: CONNECTIONS, threads: 2, seconds: SECONDS, vars: { naccounts } });
+  };
+
+  /** One scenario: warm-ups, then rounds of bare Express, pgbench (naccounts rows), the app. */
+  const scenario = async (next: Spec['next'], naccounts: number, everyKey: boolean) => {
+    const spec = { path: '/api/v1/usage', next };
+    await warmUp(bare, spec, 0, everyKey);
+    await warmUp(app, spec, 1, everyKey);
+    const b: LoadResult[] = [], p: PgbenchResult[] = [], a: LoadResult[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      b.push(await run(bare, spec, SECONDS));
+      p.push(await naiveRun(naccounts));
+      await checkpoint();
+      a.push(await run(app, spec, SECONDS, 1));
+    }
+    return { bare: total(b), naive: totalPg(p), app: total(a) };
+  };
+  const hotRun = await scenario(hot(keys, departmentId), 1, false);
+  const spreadRun = await scenario(spread(keys, departmentId), SUBS, true);
+  const batchSpec = { path: '/api/v1/usage/batch', next: batch(keys, departmentId), okEvents: batchOk };
   await checkpoint();
-  const appHot = await measure(app, { path: '/api/v1/usage', next: hot(keys, departmentId) }, 1);
-  await checkpoint();
-  const appSpread = await measure(app, { path: '/api/v1/usage', next: spread(keys, departmentId) }, 1);
-  await checkpoint();
-  const appBatch = await measure(app, { path: '/api/v1/usage/batch', next: batch(keys, departmentId), okEvents: batchOk }, BATCH);
+  await warmUp(app, batchSpec, BATCH);
+  const batchRuns: LoadResult[] = [];
+  for (let i = 0; i < ROUNDS; i++) batchRuns.push(await run(app, batchSpec, SECONDS, BATCH));
+  const appBatch = total(batchRuns);
+  await bare.stop();
   await settle(db); // requests cut off by the end of the run are still queued in the recorder
   await app.stop();
   const check = await verify(db);
@@ -181,25 +237,26 @@ async function main() {
 
   // --- report --------------------------------------------------------------------------------
   const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-');
-  const codes = (r: LoadResult) => [...Object.entries(r.non2xx).map(([c, k]) => `${k}x${c}`), ...(r.errors ? [`${r.errors} errors`] : [])].join(' ') || '0';
+  const codes = (r: Total) => [...Object.entries(r.non2xx).map(([c, k]) => `${k}x${c}`), ...(r.errors ? [`${r.errors} errors`] : [])].join(' ') || '0';
   const row = (cols: string[], widths: number[]) => log(cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
 
   log();
   log(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}; Postgres ${settings.map((x) => `${x.name}=${x.setting}`).join(', ')}.`);
   log(`Load average (1 min): ${loadBefore.toFixed(2)} before the run, ${os.loadavg()[0]!.toFixed(2)} after it (a high figure before means other processes shared the cores).`);
-  log(`All figures below were measured in this run: ${CONNECTIONS} connections, ${SECONDS} s per scenario after a ${WARMUP} s warm-up.`);
+  log(`All figures below were measured in this run: ${CONNECTIONS} connections; per scenario ${ROUNDS} rounds of bare Express, pgbench, the app,`);
+  log(`${SECONDS} s each, after a ${WARMUP} s warm-up (10k-key scenarios: and until each key has sent one request). p50: median round; p99: worst round.`);
   if (inFlight) log(`EXPERIMENT: ${inFlight} recorder batches in flight (bench/usage-server.ts), not the shipped default.`);
   log();
   const w1 = [40, 10, 11, 8, 8, 14];
   row(['scenario', 'req/s', 'events/s', 'p50 ms', 'p99 ms', 'non-2xx'], w1);
-  const http = (name: string, r: LoadResult) => row([name, f(r.reqPerSec), f(r.eventsPerSec), f(r.p50, 1), f(r.p99, 1), codes(r)], w1);
-  http('bare Express, 1 key', bareHot);
-  http('bare Express, 10k keys', bareSpread);
-  const pg = (name: string, r: PgbenchResult) => row([name, f(r.tps), f(r.tps), `${f(r.latencyMs, 1)}*`, '-', r.failed ? `${r.failed} failed` : '0'], w1);
-  pg('pgbench naive tx, 1 hot row', naiveHot);
-  pg('pgbench naive tx, 10k rows', naiveSpread);
-  http('usage API, 1 hot sub-account', appHot);
-  http('usage API, 10k sub-accounts', appSpread);
+  const http = (name: string, r: Total) => row([name, f(r.rate), f(r.eventsRate), f(r.p50, 1), f(r.p99, 1), codes(r)], w1);
+  http('bare Express, 1 key', hotRun.bare);
+  http('bare Express, 10k keys', spreadRun.bare);
+  const pg = (name: string, r: ReturnType<typeof totalPg>) => row([name, f(r.tps), f(r.tps), `${f(r.latencyMs, 1)}*`, '-', r.failed ? `${r.failed} failed` : '0'], w1);
+  pg('pgbench naive tx, 1 hot row', hotRun.naive);
+  pg('pgbench naive tx, 10k rows', spreadRun.naive);
+  http('usage API, 1 hot sub-account', hotRun.app);
+  http('usage API, 10k sub-accounts', spreadRun.app);
   http(`usage batch, ${BATCH} events/request, 10k`, appBatch);
   log('  * pgbench: mean latency');
   log();
@@ -212,12 +269,15 @@ async function main() {
     const needText = unit === 'ms' ? `< ${need}` : unit === 'x' ? `>= ${need}x` : `>= ${f(need / 1000)}k`;
     row([name, f(measured, unit === 'ms' ? 1 : 0), baseline === null ? '-' : f(baseline), baseline === null ? '-' : `${f(value, 2)}x`, needText, pass ? 'PASS' : 'MISS'], w2);
   };
-  target('hot req/s vs pgbench naive (1 hot row)', appHot.reqPerSec, naiveHot.tps, 3, 'x');
-  target('hot req/s vs bare Express', appHot.reqPerSec, bareHot.reqPerSec, 0.6, 'x');
-  target('hot p99 latency (ms)', appHot.p99, null, 50, 'ms');
-  target('10k sub-accounts req/s vs bare Express', appSpread.reqPerSec, bareSpread.reqPerSec, 0.6, 'x');
-  log(`  (for information: 10k sub-accounts vs pgbench naive on 10k rows: ${f(appSpread.reqPerSec / naiveSpread.tps, 2)}x)`);
-  target('batch events/s', appBatch.eventsPerSec, null, 50_000, 'ev/s');
+  const rounds = (a: number[], b: number[]) => a.map((x, i) => f(x / b[i]!, 2)).join(' ');
+  target('hot req/s vs pgbench naive (1 hot row)', hotRun.app.rate, hotRun.naive.tps, 3, 'x');
+  target('hot req/s vs bare Express', hotRun.app.rate, hotRun.bare.rate, 0.6, 'x');
+  target('hot p99 latency (ms)', hotRun.app.p99, null, 50, 'ms');
+  target('10k sub-accounts req/s vs bare Express', spreadRun.app.rate, spreadRun.bare.rate, 0.6, 'x');
+  target('batch events/s', appBatch.eventsRate, null, 50_000, 'ev/s');
+  log(`  per round: hot vs pgbench ${rounds(hotRun.app.perRound, hotRun.naive.perRound)}; hot vs bare ${rounds(hotRun.app.perRound, hotRun.bare.perRound)};`);
+  log(`  10k vs bare ${rounds(spreadRun.app.perRound, spreadRun.bare.perRound)}; batch events/s ${batchRuns.map((r) => f(r.eventsPerSec)).join(' ')}`);
+  log(`  (for information: 10k sub-accounts vs pgbench naive on 10k rows: ${f(spreadRun.app.rate / spreadRun.naive.tps, 2)}x)`);
   log();
 
   const ok = check.mismatched === 0 && check.consumed === check.conversations && check.consumed >= answeredByApp && check.consumed <= answeredByApp + cutOff + lost;

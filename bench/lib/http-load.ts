@@ -7,6 +7,8 @@ export interface LoadSpec {
   path: string;
   connections: number;
   seconds: number;
+  /** Stop after this many requests instead (a warm-up that must cover every key once). */
+  requests?: number;
   /** Headers and body of the next request. */
   next: () => { key: string; body: string };
   /** Events answered 200 in one response body (default: 1 per 2xx response). */
@@ -31,7 +33,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
   const r = await autocannon({
     url: spec.url,
     connections: spec.connections,
-    duration: spec.seconds,
+    ...(spec.requests ? { amount: spec.requests } : { duration: spec.seconds }),
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     requests: [
