@@ -60,7 +60,10 @@ export const creditLedger = pgTable(
   'credit_ledger',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    accountId: text('account_id').notNull().references(() => creditAccounts.id),
+    // Must name an existing account: checked once per statement by the database (trigger
+    // credit_ledger_accounts_exist, migration 0010), not by a per-row foreign key; accounts are
+    // never deleted (trigger credit_accounts_kept).
+    accountId: text('account_id').notNull(),
     agencyId: text('agency_id').notNull(),
     subAccountId: text('sub_account_id'),
     delta: bigint('delta', { mode: 'number' }).notNull(),

@@ -1,6 +1,5 @@
 import { bigint, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { createdAt } from './common';
-import { creditAccounts } from './credits';
 
 /**
  * One row per (account, conversation, department) that was charged: usage is counted per
@@ -9,7 +8,9 @@ import { creditAccounts } from './credits';
 export const usageConversations = pgTable(
   'usage_conversations',
   {
-    accountId: text('account_id').notNull().references(() => creditAccounts.id),
+    // An existing account: checked once per statement (trigger usage_conversations_accounts_exist,
+    // migration 0010) instead of a per-row foreign key, as for the ledger.
+    accountId: text('account_id').notNull(),
     conversationId: text('conversation_id').notNull(),
     departmentId: text('department_id').notNull(),
     agencyId: text('agency_id').notNull(),

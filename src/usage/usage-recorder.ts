@@ -180,10 +180,12 @@ export class UsageRecorder {
         }
         return;
       } catch (err) {
-        // A deadlock or serialization failure between processes is retried; the statement
-        // rolled back, so nothing was applied.
+        // Retried (the statement rolled back, so nothing was applied): a deadlock or serialization
+        // failure between processes, and a conversation remembered by another batch that created
+        // the same new account at the same moment (unique violation; the retry finds the account,
+        // locks it and sees the conversation).
         const code = (err as { cause?: { code?: string }; code?: string })?.cause?.code ?? (err as { code?: string })?.code;
-        if (attempt < 3 && (code === '40P01' || code === '40001')) continue;
+        if (attempt < 3 && (code === '40P01' || code === '40001' || code === '23505')) continue;
         this.deps.logger.error('usage batch failed', { error: String(err), events: batch.reduce((n, s) => n + s.events.length, 0) });
         batch.forEach((s) => s.reject(err));
         return;
