@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { DbOrTx } from '../../db/client';
 import { agencies, apiKeys, type Scope } from '../../db/schema';
@@ -159,5 +159,6 @@ export async function touchApiKeys(db: DbOrTx, keyIds: string[], now: Date): Pro
   await db
     .update(apiKeys)
     .set({ lastUsedAt: now })
-    .where(and(inArray(apiKeys.id, keyIds), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, new Date(now.getTime() - 60_000)))));
+    // One array parameter, not one per key: a process serving 10,000 keys flushes them all at once.
+    .where(and(sql`${apiKeys.id} = any(${pgArrayLiteral(keyIds)}::text[])`, or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, new Date(now.getTime() - 60_000)))));
 }

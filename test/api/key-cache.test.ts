@@ -105,6 +105,9 @@ describe('API key cache following the database announcements', () => {
     const [k1, k2] = [w.b.subs[0], w.b.subs[1]];
     await cache.authenticate(k1.key);
     await cache.flushUsage(); // last_used_at
+    const used = async (id: string) => (await deps.db.select().from(apiKeys).where(eq(apiKeys.id, id)))[0]!.lastUsedAt;
+    expect(await used(k1.keyId)).to.be.instanceOf(Date); // the key used since the last flush, and only it
+    expect(await used(k2.keyId)).to.equal(null);
     await deps.db.update(apiKeys).set({ name: 'renamed' }).where(eq(apiKeys.id, k1.keyId));
     await deps.db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, k2.keyId));
     await deps.db.delete(apiKeys).where(eq(apiKeys.id, k1.keyId));
