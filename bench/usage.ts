@@ -278,6 +278,9 @@ async function main() {
   log(`  per round: hot vs pgbench ${rounds(hotRun.app.perRound, hotRun.naive.perRound)}; hot vs bare ${rounds(hotRun.app.perRound, hotRun.bare.perRound)};`);
   log(`  10k vs bare ${rounds(spreadRun.app.perRound, spreadRun.bare.perRound)}; batch events/s ${batchRuns.map((r) => f(r.eventsPerSec)).join(' ')}`);
   log(`  (for information: 10k sub-accounts vs pgbench naive on 10k rows: ${f(spreadRun.app.rate / spreadRun.naive.tps, 2)}x)`);
+  const each = (xs: number[]) => xs.map((x) => f(x)).join(' / ');
+  log(`  rounds, req/s: hot bare ${each(hotRun.bare.perRound)}, pgbench ${each(hotRun.naive.perRound)}, app ${each(hotRun.app.perRound)};`);
+  log(`  10k bare ${each(spreadRun.bare.perRound)}, pgbench ${each(spreadRun.naive.perRound)}, app ${each(spreadRun.app.perRound)}`);
   log();
 
   const ok = check.mismatched === 0 && check.consumed === check.conversations && check.consumed >= answeredByApp && check.consumed <= answeredByApp + cutOff + lost;
