@@ -15,6 +15,7 @@
 //   BENCH_RECORDER_IN_FLIGHT  runs bench/usage-server.ts with that many recorder batches in flight (experiment)
 //   BENCH_CPU_PROF      a folder: the server child runs with --cpu-prof and writes its profile there
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { ensureBenchDatabase, rebuildSchema } from './lib/database';
 import os from 'node:os';
 import path from 'node:path';
@@ -126,6 +127,18 @@ let answeredByApp = 0; // events answered 200 by the app, warm-ups included
 let cutOff = 0; // at most this many events were sent but not answered when runs stopped
 let lost = 0; // events of requests that failed on the client side (timeout, reset): maybe committed, never answered
 
+/** CPU time the host gave to other guests ("steal", Linux /proc/stat), as a share of this period. */
+const cpuTimes = () => {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { steal: f[7] ?? 0, total: f.reduce((a, b) => a + b, 0) };
+  } catch {
+    return null;
+  }
+};
+const stolen = (a: ReturnType<typeof cpuTimes>, b: ReturnType<typeof cpuTimes>) =>
+  a && b && b.total > a.total ? `${(((b.steal - a.steal) / (b.total - a.total)) * 100).toFixed(0)}%` : 'n/a';
+
 type Spec = Omit<LoadSpec, 'url' | 'connections' | 'seconds'>;
 /** One load run; `eventsPerRequest` counts the app's answers for the final check (0: not the app). */
 async function run(server: ChildServer, spec: Spec, seconds: number, eventsPerRequest = 0, requests?: number): Promise<LoadResult> {
@@ -218,14 +231,18 @@ async function main() {
     }
     return { bare: total(b), naive: totalPg(p), app: total(a) };
   };
+  const c0 = cpuTimes();
   const hotRun = await scenario(hot(keys, departmentId), 1, false);
+  const c1 = cpuTimes();
   const spreadRun = await scenario(spread(keys, departmentId), SUBS, true);
+  const c2 = cpuTimes();
   const batchSpec = { path: '/api/v1/usage/batch', next: batch(keys, departmentId), okEvents: batchOk };
   await checkpoint();
   await warmUp(app, batchSpec, BATCH);
   const batchRuns: LoadResult[] = [];
   for (let i = 0; i < ROUNDS; i++) batchRuns.push(await run(app, batchSpec, SECONDS, BATCH));
   const appBatch = total(batchRuns);
+  const c3 = cpuTimes();
   await bare.stop();
   await settle(db); // requests cut off by the end of the run are still queued in the recorder
   await app.stop();
@@ -243,6 +260,7 @@ async function main() {
   log();
   log(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}; Postgres ${settings.map((x) => `${x.name}=${x.setting}`).join(', ')}.`);
   log(`Load average (1 min): ${loadBefore.toFixed(2)} before the run, ${os.loadavg()[0]!.toFixed(2)} after it (a high figure before means other processes shared the cores).`);
+  log(`CPU stolen by the host (virtual machines): ${stolen(c0, c1)} during the hot scenario, ${stolen(c1, c2)} during the 10k one, ${stolen(c2, c3)} during the batch one.`);
   log(`All figures below were measured in this run: ${CONNECTIONS} connections; per scenario ${ROUNDS} rounds of bare Express, pgbench, the app,`);
   log(`${SECONDS} s each, after a ${WARMUP} s warm-up (10k-key scenarios: and until each key has sent one request). p50: median round; p99: worst round.`);
   if (inFlight) log(`EXPERIMENT: ${inFlight} recorder batches in flight (bench/usage-server.ts), not the shipped default.`);
