@@ -8,7 +8,7 @@ import { requireRole } from '../auth/policies';
 import type { Deps } from '../deps';
 import { errors } from '../lib/errors';
 import { newId } from '../lib/ids';
-import { pgArrayLiteral } from '../lib/pg-array';
+import { pgArray, pgArrayLiteral } from '../lib/pg-array';
 import { randomToken, sha256 } from '../lib/tokens';
 import { name, parse } from '../lib/validation';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
@@ -160,5 +160,5 @@ export async function touchApiKeys(db: DbOrTx, keyIds: string[], now: Date): Pro
     .update(apiKeys)
     .set({ lastUsedAt: now })
     // One array parameter, not one per key: a process serving 10,000 keys flushes them all at once.
-    .where(and(sql`${apiKeys.id} = any(${pgArrayLiteral(keyIds)}::text[])`, or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, new Date(now.getTime() - 60_000)))));
+    .where(and(sql`${apiKeys.id} = any(${pgArray(keyIds)}::text[])`, or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, new Date(now.getTime() - 60_000)))));
 }
