@@ -25,7 +25,9 @@ export const API_KEYS_CHANNEL = 'kontor_api_keys';
  * notifications, for at most `ttlMs` (documented in docs/decisions.md). Lookups are coalesced:
  * the misses of one event-loop turn are read in one query. A key in use is re-read in the
  * background during the second half of its entry's life, so a busy key never waits for the
- * database.
+ * database; those re-reads wait up to `refreshDelayMs` and go out together (10,000 keys in use
+ * come due within seconds of each other: one query per event-loop turn was hundreds a second
+ * beside the usage batches, a handful this way).
  */
 export class ApiKeyCache {
   private readonly entries = new Map<string, Entry>();
@@ -42,6 +44,12 @@ export class ApiKeyCache {
   /** True while the announcements are being received. */
   private following = false;
 
+  /** Keys in use due for a background re-read, gathered for `refreshDelayMs`. */
+  private refreshes = new Set<string>();
+  private refreshTimer: NodeJS.Timeout | null = null;
+  /** Queries made to read keys (misses and re-reads). */
+  reads = 0;
+
   constructor(
     private readonly db: DbOrTx,
     private readonly ttlMs = 5000,
@@ -49,6 +57,7 @@ export class ApiKeyCache {
     /** Wall-clock milliseconds (the test clock does not apply: a key's validity is real time). */
     private readonly nowMs: () => number = Date.now,
     private readonly followedTtlMs = 60_000,
+    private readonly refreshDelayMs = 250,
   ) {
     this.timer = setInterval(() => void this.flushUsage().catch(() => {}), 30_000);
     this.timer.unref();
@@ -99,11 +108,27 @@ export class ApiKeyCache {
     if (hit && hit.until > now) {
       if (hit.actor && !hit.refreshing && hit.until - now < this.lifeMs / 2) {
         hit.refreshing = true;
-        this.enqueue(secret, null);
+        this.queueRefresh(secret);
       }
       return hit.actor;
     }
     return new Promise((resolve, reject) => this.enqueue(secret, { resolve, reject }));
+  }
+
+  private queueRefresh(secret: string) {
+    this.refreshes.add(secret);
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(() => this.flushRefreshes(), this.refreshDelayMs);
+    this.refreshTimer.unref();
+  }
+
+  /** Moves the gathered re-reads into the next query. */
+  private flushRefreshes() {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    const due = this.refreshes;
+    this.refreshes = new Set();
+    for (const secret of due) this.enqueue(secret, null);
   }
 
   private enqueue(secret: string, waiter: Waiter | null) {
@@ -122,6 +147,7 @@ export class ApiKeyCache {
       const readAt = this.nowMs(); // an entry's life counts from before the read
       let found: Map<string, Actor | null>;
       try {
+        this.reads++;
         found = await authenticateApiKeys(this.db, [...batch.keys()]);
       } catch (err) {
         // The request fails (500) as a direct read would; an entry being refreshed keeps
@@ -149,8 +175,9 @@ export class ApiKeyCache {
     this.reading = null;
   }
 
-  /** Resolves when no read is queued or running (tests; shutdown). */
+  /** Resolves when no read is gathered, queued or running (tests; shutdown): gathered re-reads go at once. */
   async idle(): Promise<void> {
+    if (this.refreshes.size > 0) this.flushRefreshes();
     while (this.reading) await this.reading;
   }
 

@@ -60,6 +60,24 @@ describe('API key cache (the hot path authenticates without a query per request)
     await settle();
     expect(await cache.authenticate(key.key)).to.equal(null);
   });
+
+  it('keys in use that come due in different event-loop turns are re-read together, in one query', async () => {
+    const keys = [w.a.subs[0], w.a.subs[1], w.b.subs[0]];
+    await Promise.all(keys.map((k) => cache.authenticate(k.key)));
+    const readsBefore = cache.reads;
+    await revokeInDatabase(keys[1]!.keyId);
+    now += 3000; // second half of the entries' life
+    for (const k of keys) {
+      expect((await cache.authenticate(k.key))?.subAccountId).to.equal(k.id); // answered from memory
+      await new Promise((r) => setImmediate(r)); // the next request comes in another turn
+    }
+    expect(cache.reads).to.equal(readsBefore); // gathered, not read yet
+    await new Promise((r) => setTimeout(r, 400)); // the gathering window (250 ms) passes
+    await settle();
+    expect(cache.reads).to.equal(readsBefore + 1);
+    expect(await cache.authenticate(keys[1]!.key)).to.equal(null); // the re-read saw the revocation
+    expect((await cache.authenticate(keys[0]!.key))?.subAccountId).to.equal(keys[0]!.id);
+  });
 });
 
 describe('API key cache following the database announcements', () => {
