@@ -139,10 +139,69 @@ const cpuTimes = () => {
 const stolen = (a: ReturnType<typeof cpuTimes>, b: ReturnType<typeof cpuTimes>) =>
   a && b && b.total > a.total ? `${(((b.steal - a.steal) / (b.total - a.total)) * 100).toFixed(0)}%` : 'n/a';
 
+/**
+ * Where the CPU went during the measured runs of one contender (Linux /proc; clock ticks): the
+ * server process (all its threads), every Postgres process, this process (the load generator),
+ * and the time both cores sat idle. Divided by the answered requests, it shows what each request
+ * cost, and how much of the machine was left unused.
+ */
+interface CpuUse {
+  server: number;
+  postgres: number;
+  loadGenerator: number;
+  idle: number;
+  requests: number;
+}
+const newCpuUse = (): CpuUse => ({ server: 0, postgres: 0, loadGenerator: 0, idle: 0, requests: 0 });
+const processTicks = (pid: number | 'self') => {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return Number(x[11]) + Number(x[12]); // utime + stime
+};
+/** Every Postgres process's ticks by pid (a backend that exits between two samples drops out). */
+const postgresTicks = () => {
+  const byPid = new Map<string, number>();
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'postgres') byPid.set(p, processTicks(Number(p)));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return byPid;
+};
+/** Ticks used between two samples by the processes alive at the second (new ones: all of theirs). */
+const postgresDelta = (before: Map<string, number>, after: Map<string, number>) => {
+  let sum = 0;
+  for (const [pid, t] of after) sum += t - (before.get(pid) ?? 0);
+  return sum;
+};
+const idleTicks = () => {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return f[3]! + f[4]!; // idle + iowait
+};
+function cpuSample(serverPid: number) {
+  try {
+    return { server: processTicks(serverPid), postgres: postgresTicks(), loadGenerator: processTicks('self'), idle: idleTicks() };
+  } catch {
+    return null; // not Linux
+  }
+}
+
 type Spec = Omit<LoadSpec, 'url' | 'connections' | 'seconds'>;
 /** One load run; `eventsPerRequest` counts the app's answers for the final check (0: not the app). */
-async function run(server: ChildServer, spec: Spec, seconds: number, eventsPerRequest = 0, requests?: number): Promise<LoadResult> {
+async function run(server: ChildServer, spec: Spec, seconds: number, eventsPerRequest = 0, requests?: number, cpu?: CpuUse): Promise<LoadResult> {
+  const before = cpu ? cpuSample(server.pid) : null;
   const r = await load({ ...spec, url: server.url, connections: CONNECTIONS, seconds, ...(requests ? { requests } : {}) });
+  const after = before ? cpuSample(server.pid) : null;
+  if (cpu && before && after) {
+    cpu.server += after.server - before.server;
+    cpu.postgres += postgresDelta(before.postgres, after.postgres);
+    cpu.loadGenerator += after.loadGenerator - before.loadGenerator;
+    cpu.idle += after.idle - before.idle;
+    cpu.requests += r.responses;
+  }
   answeredByApp += eventsPerRequest ? r.okEvents : 0;
   cutOff += CONNECTIONS * eventsPerRequest;
   lost += r.errors * eventsPerRequest;
@@ -197,7 +256,21 @@ async function main() {
   const t0 = Date.now();
   const { departmentId, keys } = await seed(db);
   log(`Seeded ${SUBS} sub-accounts with keys and ${CREDITS} credits each in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  const checkpoint = () => db.execute(sql`checkpoint`); // no checkpoint left over from the previous step
+  // One checkpoint before each scenario's warm-ups, none between rounds: right after a checkpoint
+  // Postgres writes each page it first changes whole into the WAL (full-page images), and the
+  // warm-ups absorb that, as in a server that has been up for a while. A checkpoint before every
+  // round made each measured window its most expensive part (10k accounts: full-page images were
+  // ~87% of the WAL written) and the rounds slower one after another as the indexes grew.
+  // Postgres's own checkpoints come every checkpoint_timeout (5 min here), longer than a scenario.
+  const checkpoint = () => db.execute(sql`checkpoint`);
+  const walSample = async () => {
+    try {
+      const [w] = rowsOf<{ bytes: number; fpi: number }>(await db.execute(sql`select wal_bytes::float8 as bytes, wal_fpi::float8 as fpi from pg_stat_wal`));
+      return w ?? null;
+    } catch {
+      return null; // Postgres before 14
+    }
+  };
 
   // (b) bare Express, with the same request generators as the app; (a) pgbench below.
   const bare = await startServer(path.join(here, 'usage-bare.ts'), {});
@@ -212,24 +285,39 @@ async function main() {
     cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProf)}`] : [],
   );
   const naive = path.join(here, 'usage-naive.sql');
-  const naiveRun = async (naccounts: number): Promise<PgbenchResult> => {
-    await checkpoint();
-    return pgbench(DB_URL, naive, { clients: CONNECTIONS, threads: 2, seconds: SECONDS, vars: { naccounts } });
+  const naiveRun = (naccounts: number, seconds = SECONDS): Promise<PgbenchResult> =>
+    pgbench(DB_URL, naive, { clients: CONNECTIONS, threads: 2, seconds, vars: { naccounts } });
+
+  /** WAL written during the measured rounds of a contender: bytes, full-page images, answers. */
+  const newWal = () => ({ bytes: 0, fpi: 0, answers: 0 });
+  const measureWal = async <T>(w: ReturnType<typeof newWal>, answers: (r: T) => number, fn: () => Promise<T>): Promise<T> => {
+    const before = await walSample();
+    const r = await fn();
+    const after = before ? await walSample() : null;
+    if (before && after) {
+      w.bytes += after.bytes - before.bytes;
+      w.fpi += after.fpi - before.fpi;
+      w.answers += answers(r);
+    }
+    return r;
   };
 
-  /** One scenario: warm-ups, then rounds of bare Express, pgbench (naccounts rows), the app. */
+  /** One scenario: a checkpoint, warm-ups, then rounds of bare Express, pgbench (naccounts rows), the app. */
   const scenario = async (next: Spec['next'], naccounts: number, everyKey: boolean) => {
     const spec = { path: '/api/v1/usage', next };
+    await checkpoint();
     await warmUp(bare, spec, 0, everyKey);
     await warmUp(app, spec, 1, everyKey);
+    if (WARMUP > 0) await naiveRun(naccounts, WARMUP);
     const b: LoadResult[] = [], p: PgbenchResult[] = [], a: LoadResult[] = [];
+    const cpu = { bare: newCpuUse(), app: newCpuUse() };
+    const wal = { naive: newWal(), app: newWal() };
     for (let i = 0; i < ROUNDS; i++) {
-      b.push(await run(bare, spec, SECONDS));
-      p.push(await naiveRun(naccounts));
-      await checkpoint();
-      a.push(await run(app, spec, SECONDS, 1));
+      b.push(await run(bare, spec, SECONDS, 0, undefined, cpu.bare));
+      p.push(await measureWal(wal.naive, (r) => r.tps * SECONDS, () => naiveRun(naccounts)));
+      a.push(await measureWal(wal.app, (r) => r.okEvents, () => run(app, spec, SECONDS, 1, undefined, cpu.app)));
     }
-    return { bare: total(b), naive: totalPg(p), app: total(a) };
+    return { bare: total(b), naive: totalPg(p), app: total(a), cpu, wal };
   };
   const c0 = cpuTimes();
   const hotRun = await scenario(hot(keys, departmentId), 1, false);
@@ -300,6 +388,28 @@ async function main() {
   log(`  rounds, req/s: hot bare ${each(hotRun.bare.perRound)}, pgbench ${each(hotRun.naive.perRound)}, app ${each(hotRun.app.perRound)};`);
   log(`  10k bare ${each(spreadRun.bare.perRound)}, pgbench ${each(spreadRun.naive.perRound)}, app ${each(spreadRun.app.perRound)}`);
   log();
+
+  // Where the CPU went: both contenders share the two cores with the load generator (this process).
+  const tick = 1e6 / 100; // us per clock tick (USER_HZ)
+  const perRequest = (c: CpuUse, x: number) => (c.requests ? f((x * tick) / c.requests) : '-');
+  if (hotRun.cpu.app.requests > 0 && hotRun.cpu.bare.requests > 0) {
+    const w3 = [34, 8, 10, 15, 12];
+    log('CPU per answered request, us (measured rounds; idle: time both cores sat unused, per request):');
+    row(['contender', 'server', 'Postgres', 'load generator', 'cores idle'], w3);
+    const cpuRow = (name: string, c: CpuUse) => row([name, perRequest(c, c.server), perRequest(c, c.postgres), perRequest(c, c.loadGenerator), perRequest(c, c.idle)], w3);
+    cpuRow('bare Express, 1 key', hotRun.cpu.bare);
+    cpuRow('usage API, 1 hot sub-account', hotRun.cpu.app);
+    cpuRow('bare Express, 10k keys', spreadRun.cpu.bare);
+    cpuRow('usage API, 10k sub-accounts', spreadRun.cpu.app);
+    log();
+  }
+  const walText = (w: { bytes: number; fpi: number; answers: number }) =>
+    w.answers > 0 ? `${f(w.bytes / w.answers)} B (${f(w.fpi)} full-page images)` : '-';
+  if (hotRun.wal.app.answers > 0) {
+    log(`WAL per debit in the measured rounds: hot app ${walText(hotRun.wal.app)}, pgbench ${walText(hotRun.wal.naive)};`);
+    log(`  10k app ${walText(spreadRun.wal.app)}, pgbench ${walText(spreadRun.wal.naive)}.`);
+    log();
+  }
 
   const ok = check.mismatched === 0 && check.consumed === check.conversations && check.consumed >= answeredByApp && check.consumed <= answeredByApp + cutOff + lost;
   log(`Correctness after the load: ${check.accounts} credit accounts, ${check.mismatched} with balance != sum(ledger.delta) or != sum(lots.remaining);`);

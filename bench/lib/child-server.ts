@@ -5,6 +5,8 @@ import net from 'node:net';
 
 export interface ChildServer {
   url: string;
+  /** The child's process id (bench/usage.ts reads its CPU time from /proc). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function startServer(script: string, env: Record<string, string>, n
   }
   return {
     url,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
