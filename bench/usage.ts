@@ -127,11 +127,15 @@ let answeredByApp = 0; // events answered 200 by the app, warm-ups included
 let cutOff = 0; // at most this many events were sent but not answered when runs stopped
 let lost = 0; // events of requests that failed on the client side (timeout, reset): maybe committed, never answered
 
-/** CPU time the host gave to other guests ("steal", Linux /proc/stat), as a share of this period. */
+/** The machine's CPU ticks so far (Linux /proc/stat, all cores): stolen by the host, idle, in all. */
+const systemTicks = () => {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { steal: f[7] ?? 0, idle: f[3]! + f[4]!, total: f.reduce((a, b) => a + b, 0) }; // idle + iowait
+};
+/** CPU time the host gave to other guests ("steal"), as a share of this period. */
 const cpuTimes = () => {
   try {
-    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return { steal: f[7] ?? 0, total: f.reduce((a, b) => a + b, 0) };
+    return systemTicks();
   } catch {
     return null;
   }
@@ -177,13 +181,9 @@ const postgresDelta = (before: Map<string, number>, after: Map<string, number>) 
   for (const [pid, t] of after) sum += t - (before.get(pid) ?? 0);
   return sum;
 };
-const idleTicks = () => {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return f[3]! + f[4]!; // idle + iowait
-};
 function cpuSample(serverPid: number) {
   try {
-    return { server: processTicks(serverPid), postgres: postgresTicks(), loadGenerator: processTicks('self'), idle: idleTicks() };
+    return { server: processTicks(serverPid), postgres: postgresTicks(), loadGenerator: processTicks('self'), idle: systemTicks().idle };
   } catch {
     return null; // not Linux
   }
