@@ -186,6 +186,15 @@ export class UsageRecorder {
         // locks it and sees the conversation).
         const code = (err as { cause?: { code?: string }; code?: string })?.cause?.code ?? (err as { code?: string })?.code;
         if (attempt < 3 && (code === '40P01' || code === '40001' || code === '23505')) continue;
+        // One tenant's submission must never fail another's: the statement rolled back as a
+        // whole, so the batch is split in halves and each half applied on its own, down to the
+        // one submission that fails, which alone gets the error.
+        if (batch.length > 1) {
+          const half = Math.ceil(batch.length / 2);
+          await this.applyWithRetry(batch.slice(0, half));
+          await this.applyWithRetry(batch.slice(half));
+          return;
+        }
         this.deps.logger.error('usage batch failed', { error: String(err), events: batch.reduce((n, s) => n + s.events.length, 0) });
         batch.forEach((s) => s.reject(err));
         return;

@@ -12,6 +12,7 @@ import { authenticate, loadPrincipal } from '../users/users.usecases';
 import { apiRouter } from './api/router';
 import { usageHandlers } from './api/credits.routes';
 import { apiAuth, errorHandler } from './middleware';
+import { guardBodyText, guardUrlText } from './text-guard';
 import { accountGate } from './account-gate';
 import { DbSessionStore } from './session-store';
 import { authRoutes } from './routes/auth.routes';
@@ -73,7 +74,10 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
 
   // The API authenticates with Bearer keys only: no cookies, no sessions, no CSRF, and no HTML,
   // so none of helmet's page headers (measurable on the usage hot path).
-  const apiJson = express.json({ limit: '100kb' });
+  // Ids in the path, the query and every parsed body are checked for text Postgres cannot store
+  // (src/web/text-guard.ts) before any route runs.
+  app.use(guardUrlText);
+  const apiJson = [express.json({ limit: '100kb' }), guardBodyText];
   const usage = usageHandlers(deps, web);
   app.post('/api/v1/usage', apiJson, apiAuth(web.keyCache), usage.single);
   app.post('/api/v1/usage/batch', apiJson, apiAuth(web.keyCache), usage.batch);
@@ -114,7 +118,7 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/payments', paymentRoutes(deps, web));
   app.use('/webhooks', webhookRoutes(deps));
 
-  app.use(express.urlencoded({ extended: false, limit: '100kb' }));
+  app.use(express.urlencoded({ extended: false, limit: '100kb' }), guardBodyText);
   app.use(
     session({
       store: new DbSessionStore(deps.db),

@@ -57,7 +57,8 @@ export function requireKeyScope(scope: Scope) {
   };
 }
 
-const wantsJson = (req: Request) => req.path.startsWith('/api/') || req.originalUrl.startsWith('/api/') || (req.accepts(['html', 'json']) === 'json');
+const wantsJson = (req: Request) =>
+  req.originalUrl.startsWith('/api/') || req.originalUrl.startsWith('/webhooks/') || req.accepts(['html', 'json']) === 'json';
 
 /** Maps anything thrown to a stable code and status; never leaks a stack trace. */
 export function toAppError(err: unknown): AppError {
@@ -68,6 +69,8 @@ export function toAppError(err: unknown): AppError {
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported_encoding', 415, 'Unsupported body encoding.');
   if (e?.code === 'EBADCSRFTOKEN') return new AppError('csrf_invalid', 403, 'This form has expired or was not sent from Kontor. Reload the page and try again.');
   if (e?.status === 404) return errors.notFound('Page');
+  // Express and its parsers mark the client's mistakes (a malformed URL, say) with a 4xx status.
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new AppError('bad_request', e.status, 'The request could not be read. Check the address and try again.');
   return new AppError('internal_error', 500, 'Something went wrong on our side. It has been logged; please try again.');
 }
 
@@ -84,6 +87,10 @@ export function errorHandler(deps: Deps) {
       return;
     }
     if (appErr.code === 'unauthenticated') return res.redirect('/login');
+    // An error raised before the page locals were set (a CSRF refusal, a malformed URL) still
+    // renders the normal page: the layout finds every local it reads.
+    const defaults: Record<string, unknown> = { principal: req.user ?? null, csrfToken: '', currentPath: req.path, testClock: null, form: {}, errors: {}, flash: null };
+    for (const [k, v] of Object.entries(defaults)) if (!(k in res.locals)) res.locals[k] = v;
     try {
       await page(res, 'error', { title: 'Error', error: appErr }, appErr.status);
     } catch (renderErr) {

@@ -5,6 +5,7 @@ import { goToGateway, handleCallback, handleWebhook } from '../../payments/check
 import { errors } from '../../lib/errors';
 import type { WebContext } from '../app';
 import { page } from '../render';
+import { assertCleanBytes, guardBodyText } from '../text-guard';
 
 /** Pages served without a session (the buyer may come back from a bank on another site). */
 function anonymousLocals(req: Request, res: Response, next: () => void) {
@@ -24,7 +25,7 @@ const strings = (v: unknown): Record<string, string> =>
 export function paymentRoutes(deps: Deps, web: WebContext): Router {
   const r = Router();
   r.use(anonymousLocals);
-  r.use(express.urlencoded({ extended: false, limit: '64kb' }));
+  r.use(express.urlencoded({ extended: false, limit: '64kb' }), guardBodyText);
   const money = (minor: number, currency: string) => formatMoney(minor, currency, 'en');
 
   r.get('/go/:paymentId', async (req, res) => {
@@ -55,6 +56,7 @@ export function webhookRoutes(deps: Deps): Router {
   const r = Router();
   r.post('/:accountId', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    assertCleanBytes(rawBody);
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : v]));
     const result = await handleWebhook(deps, { accountId: String(req.params.accountId), rawBody, headers });
     res.json({ received: true, duplicate: result.duplicate, applied: result.applied });
