@@ -15,6 +15,7 @@ const schema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   DATA_DIR: z.string().default('./data'),
   REDIS_URL: z.string().optional(),
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only').default('kontor'),
   SESSION_SECRET: z.string().min(16).optional(),
   SMTP_URL: z.string().optional(),
   MAIL_FROM: z.string().default('Kontor <no-reply@kontor.local>'),
@@ -39,6 +40,8 @@ export interface Config {
   databasePoolSize: number;
   dataDir: string;
   redisUrl: string | undefined;
+  /** Redis key prefix of the job queue: processes sharing it share the jobs. */
+  queuePrefix: string;
   sessionSecret: string;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -88,6 +91,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePoolSize: e.DATABASE_POOL_SIZE,
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
     sessionSecret: e.SESSION_SECRET ?? 'kontor-development-secret-not-for-production',
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,

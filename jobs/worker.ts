@@ -1,12 +1,14 @@
 // Worker entry (Procfile "worker"): consumes the BullMQ queue with every processor and keeps the
 // repeating scheduler registered. Stops gracefully: running jobs finish, then connections close.
 import { loadConfig } from '../config';
+import { installProcessGuards } from '../src/lib/process-guards';
 import { startRuntime } from '../src/runtime';
 import { createProcessors, TICK_EVERY_MS, TICK_JOB } from './processors';
 
 const config = loadConfig();
 const runtime = await startRuntime(config);
 const { deps } = runtime;
+installProcessGuards(deps.logger, 'worker');
 if (deps.queue.kind !== 'bullmq') {
   deps.logger.warn('REDIS_URL is not set: the web process runs jobs in-process, a separate worker is not needed');
 }

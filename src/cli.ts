@@ -2,11 +2,9 @@
 // messages to stderr.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
-import { runMigrations } from '../db/migrate';
 import { createProcessors, jobNames } from '../jobs/processors';
 import { createApiKey } from './api-keys/api-keys.usecases';
 import { systemActor } from './auth/actor';
-import { ensurePlatform } from './bootstrap/platform';
 import { seedDemo } from './demo/seed';
 import { AppError, ValidationError } from './lib/errors';
 import { startRuntime } from './runtime';
@@ -38,14 +36,14 @@ if (!cmd || values.help) {
 }
 
 const config = loadConfig();
-// PGlite migrates at start (as the server does); on Postgres only `migrate` changes the schema.
-const runtime = await startRuntime(config, { bootstrap: cmd !== 'migrate' });
+// PGlite migrates at start (as the server does); on Postgres only `migrate` changes the schema,
+// and it does so inside startRuntime, before anything (the test clock) reads a table: the
+// database may be empty.
+const runtime = await startRuntime(config, cmd === 'migrate' ? { migrate: true } : {});
 const { deps } = runtime;
 let code = 0;
 try {
   if (cmd === 'migrate') {
-    await runMigrations(runtime.database);
-    await ensurePlatform(runtime.database.db);
     err('migrations applied');
   } else if (cmd === 'admin' && sub === 'create') {
     const user = await createPlatformAdmin(deps, { email: values.email ?? '', password: values.password ?? '', ...(values.name ? { name: values.name } : {}) });

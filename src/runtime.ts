@@ -45,7 +45,7 @@ export async function startRuntime(config: Config, opts: { migrate?: boolean; bo
     listen: database.listen,
     clock: testClock ?? systemClock,
     testClock,
-    queue: createQueue({ redisUrl: config.redisUrl, logger }),
+    queue: createQueue({ redisUrl: config.redisUrl, logger, prefix: config.queuePrefix }),
     mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, mailDir: path.join(config.dataDir, 'mail') }),
     logger,
   };

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../config';
 import { departments, users } from '../db/schema';
 import { createProcessors, TICK_EVERY_MS, TICK_JOB } from '../jobs/processors';
 import { DEMO_KEY_LIST, DEMO_KEYS, DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './demo/seed';
+import { installProcessGuards } from './lib/process-guards';
 import { startRuntime } from './runtime';
 import { createApp, createWebContext } from './web/app';
 
@@ -21,6 +22,7 @@ try {
 
 const runtime = await startRuntime(config);
 const { deps, database } = runtime;
+installProcessGuards(deps.logger, 'web');
 if (deps.queue.kind === 'inline') {
   await deps.queue.work(createProcessors(deps));
   await deps.queue.schedule('tick', TICK_JOB, TICK_EVERY_MS);

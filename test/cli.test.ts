@@ -12,7 +12,9 @@ import { DATABASE_URL, PATH } from './support/env';
 const run = promisify(execFile);
 
 /** The operator CLI as an operator runs it: a separate process, configured by environment. */
-describe('operator CLI', () => {
+describe('operator CLI', function () {
+  // Each call starts a process that loads the app: seconds each on a loaded 2-core machine.
+  this.timeout(180_000);
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
   const email = `ops-${Date.now()}@example.test`;
@@ -53,5 +55,27 @@ describe('operator CLI', () => {
     expect(JSON.parse(stdout)).to.have.property('emailsRequeued');
     const err = await cli('job', 'run', 'nope').catch((e: { code: number; stderr: string }) => e);
     expect((err as { stderr: string }).stderr).to.contain('unknown job "nope"');
+  });
+
+  it('migrates an empty Postgres database with every setting (test clock on, demo off)', async function () {
+    if (!DATABASE_URL) return this.skip(); // PGlite: every test above starts from an empty folder already
+    const name = `kontor_empty_${process.pid}_${Date.now()}`;
+    const admin = new URL(DATABASE_URL);
+    const adminDb = await openDatabase({ databaseUrl: DATABASE_URL, poolSize: 1 });
+    await adminDb.raw!.unsafe(`create database ${name}`);
+    try {
+      admin.pathname = `/${name}`;
+      const { stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'migrate'], {
+        env: { ...env, DATABASE_URL: admin.toString(), TEST_CLOCK: 'true', DEMO: 'false', LOG_LEVEL: 'info' }, cwd: path.resolve('.'),
+      });
+      expect(stderr).to.contain('migrations applied');
+      const fresh = await openDatabase({ databaseUrl: admin.toString(), poolSize: 1 });
+      const rows = await fresh.raw!.unsafe(`select count(*)::int as n from platform`);
+      await fresh.close();
+      expect(rows[0]!.n).to.equal(1);
+    } finally {
+      await adminDb.raw!.unsafe(`drop database if exists ${name} with (force)`);
+      await adminDb.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
@@ -17,6 +18,11 @@ export interface MailMessage {
   text: string;
   html?: string;
   attachments?: MailAttachment[];
+  /**
+   * A stable id of this message (the outbox row's id): it becomes the Message-ID header, so a
+   * message sent twice (at-least-once delivery after a crash) is recognisably the same message.
+   */
+  id?: string;
 }
 
 export interface Mailer {
@@ -41,10 +47,11 @@ export function createMailer(opts: { smtpUrl?: string | undefined; from: string;
   return {
     destination: `files in ${dir}`,
     async send(message) {
-      const info = await transport.sendMail({ from: opts.from, ...toNodemailer(message) });
+      const info = await transport.sendMail({ from: opts.from, ...toNodemailer(message, opts.from) });
       await fs.mkdir(dir, { recursive: true });
       const safeTo = (message.to[0] ?? 'nobody').replace(/[^a-z0-9@._-]/gi, '_');
-      const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${safeTo}.eml`);
+      // Unique per message: two messages to one address in the same millisecond are two files.
+      const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${safeTo}-${randomBytes(4).toString('hex')}.eml`);
       await fs.writeFile(file, info.message as Buffer);
       return { messageId: info.messageId };
     },
@@ -56,15 +63,17 @@ function wrap(transport: Transporter, from: string, destination: string): Mailer
   return {
     destination,
     async send(message) {
-      const info = await transport.sendMail({ from, ...toNodemailer(message) });
+      const info = await transport.sendMail({ from, ...toNodemailer(message, from) });
       return { messageId: info.messageId };
     },
     close: () => transport.close(),
   };
 }
 
-function toNodemailer(m: MailMessage) {
+function toNodemailer(m: MailMessage, from: string) {
+  const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'localhost';
   return {
+    ...(m.id ? { messageId: `<${m.id}@${domain}>` } : {}),
     to: m.to,
     ...(m.cc?.length ? { cc: m.cc } : {}),
     subject: m.subject,

@@ -52,6 +52,7 @@ export async function sendQueuedEmail(deps: { db: Db; mailer: Mailer; now: () =>
     // A send error propagates: the transaction rolls back, the row stays pending and the job
     // layer retries with back-off.
     await deps.mailer.send({
+      id: row.id,
       to: row.to,
       cc: row.cc,
       subject: row.subject,

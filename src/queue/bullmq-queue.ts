@@ -17,10 +17,15 @@ export class BullmqQueue implements Queue {
     private readonly prefix = 'kontor',
   ) {
     this.queue = new BullQueue(QUEUE_NAME, { connection: this.connection(), prefix });
+    // An EventEmitter's 'error' without a listener is thrown: a Redis hiccup would end the process.
+    this.queue.on('error', (err) => this.logger.error('job queue error (Redis)', { error: String(err) }));
   }
 
   private connection() {
-    return createNodeRedisClient(createClient({ url: this.redisUrl }));
+    const client = createClient({ url: this.redisUrl });
+    // node-redis reconnects by itself; its 'error' events must be listened to or they are thrown.
+    client.on('error', (err: unknown) => this.logger.warn('Redis connection error (reconnecting)', { error: String(err) }));
+    return createNodeRedisClient(client);
   }
 
   async enqueue(name: string, data: JobData, opts: EnqueueOptions = {}): Promise<void> {
@@ -45,6 +50,7 @@ export class BullmqQueue implements Queue {
       },
       { connection: this.connection(), prefix: this.prefix, concurrency: opts.concurrency ?? 4 },
     );
+    this.worker.on('error', (err) => this.logger.error('job worker error', { error: String(err) }));
     this.worker.on('failed', (job, err) =>
       this.logger.error('job failed', { job: job?.name, attempt: job?.attemptsMade, error: err.message }),
     );
