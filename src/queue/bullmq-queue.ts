@@ -15,6 +15,8 @@ export class BullmqQueue implements Queue {
     private readonly redisUrl: string,
     private readonly logger: Logger,
     private readonly prefix = 'kontor',
+    /** First retry's delay (doubles each time); tests shorten it. */
+    private readonly retryDelayMs = 1000,
   ) {
     this.queue = new BullQueue(QUEUE_NAME, { connection: this.connection(), prefix });
     // An EventEmitter's 'error' without a listener is thrown: a Redis hiccup would end the process.
@@ -29,12 +31,19 @@ export class BullmqQueue implements Queue {
   }
 
   async enqueue(name: string, data: JobData, opts: EnqueueOptions = {}): Promise<void> {
+    // BullMQ reserves ':' in custom ids (its key separator).
+    const jobId = opts.jobId?.replaceAll(':', '.');
+    if (jobId) {
+      // BullMQ keeps a failed job (removeOnFail: 7 days) and ignores an add with its id: the
+      // tick's re-dispatch of a pending email would never run. A failed job is replaced.
+      const existing = await this.queue.getJob(jobId);
+      if (existing && (await existing.isFailed())) await existing.remove().catch(() => {}); // another process replaced it first
+    }
     await this.queue.add(name, data, {
-      // BullMQ reserves ':' in custom ids (its key separator).
-      ...(opts.jobId ? { jobId: opts.jobId.replaceAll(':', '.') } : {}),
+      ...(jobId ? { jobId } : {}),
       delay: opts.delayMs ?? 0,
       attempts: opts.attempts ?? 5,
-      backoff: { type: 'exponential', delay: 1000 },
+      backoff: { type: 'exponential', delay: this.retryDelayMs },
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
     });

@@ -21,7 +21,11 @@ export class InlineQueue implements Queue {
   private idleWaiters: (() => void)[] = [];
   private closed = false;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    /** First retry's delay (doubles each time); tests shorten it. */
+    private readonly retryDelayMs = 1000,
+  ) {}
 
   async enqueue(name: string, data: JobData, opts: EnqueueOptions = {}): Promise<void> {
     if (this.closed) return;
@@ -112,7 +116,7 @@ export class InlineQueue implements Queue {
     } catch (err) {
       this.logger.error('job failed', { job: job.name, attempt: job.attempt, error: String(err) });
       if (job.attempt < job.attempts && !this.closed) {
-        this.later({ ...job, attempt: job.attempt + 1 }, backoffMs(job.attempt));
+        this.later({ ...job, attempt: job.attempt + 1 }, backoffMs(job.attempt, this.retryDelayMs));
       } else if (job.jobId) {
         this.liveIds.delete(job.jobId);
       }

@@ -8,7 +8,11 @@ export type Processor = (data: JobData) => Promise<unknown>;
 export type Processors = Record<string, Processor>;
 
 export interface EnqueueOptions {
-  /** Same jobId = same job: enqueueing it again while it exists does nothing. */
+  /**
+   * Same jobId = same job: enqueueing it again while it is waiting, delayed or running does
+   * nothing (on BullMQ also for a day after it completed). A job that failed for good (its retries used up) is replaced: enqueued again, it runs
+   * again. That is how the tick re-dispatches what is still pending once a fault is gone.
+   */
   jobId?: string;
   delayMs?: number;
   attempts?: number;
@@ -26,4 +30,5 @@ export interface Queue {
   close(): Promise<void>;
 }
 
-export const backoffMs = (attempt: number) => Math.min(60_000, 1000 * 2 ** (attempt - 1));
+/** Retry n waits base x 2^(n-1), at most a minute (BullMQ's exponential back-off, same base). */
+export const backoffMs = (attempt: number, baseMs = 1000) => Math.min(60_000, baseMs * 2 ** (attempt - 1));

@@ -44,6 +44,29 @@ function queueContract(name: string, make: () => Queue | undefined, available: (
       expect(seen).to.include('flaky-ok');
       expect(failures).to.equal(2);
     });
+
+    it('a job that used up its retries runs again when enqueued again with its jobId (the fault is gone)', async () => {
+      const queue = make()!; // its own worker and processors
+      let down = true;
+      const runs: string[] = [];
+      await queue.work({
+        deliver: async () => {
+          runs.push(down ? 'failed' : 'delivered');
+          if (down) throw new Error('mail server down');
+        },
+      });
+      await queue.enqueue('deliver', {}, { jobId: 'deliver:1', attempts: 1 });
+      await new Promise((r) => setTimeout(r, 50));
+      await queue.drain();
+      expect(runs).to.deep.equal(['failed']);
+      down = false;
+      await queue.enqueue('deliver', {}, { jobId: 'deliver:1', attempts: 1 });
+      await new Promise((r) => setTimeout(r, 50));
+      await queue.drain();
+      expect(runs).to.deep.equal(['failed', 'delivered']);
+      if (queue instanceof BullmqQueue) await queue.obliterate();
+      await queue.close();
+    });
   });
 }
 
@@ -91,6 +114,37 @@ describe('job layer', () => {
       expect(mails.map((m) => m.subject)).to.deep.equal(['Lost job']);
       const [row] = await deps.db.select().from(outboxEmails).where(eq(outboxEmails.id, id!));
       expect(row!.status).to.equal('sent');
+    });
+
+    it('an email whose send job used up its retries during a mail outage is delivered by the tick once the outage is over', async () => {
+      const fast = await makeTestDeps({ retryDelayMs: 10 });
+      try {
+        fast.smtp.clear();
+        const working = fast.mailer;
+        let attempts = 0;
+        fast.mailer = { ...working, send: async () => { attempts++; throw new Error('connect ECONNREFUSED (mail outage)'); } };
+        const at = fast.clock.now();
+        const id = await fast.db.transaction((tx) => queueEmail(tx, { idempotencyKey: 'test:outage', at, message: { to: ['outage@example.test'], subject: 'After the outage', text: 'x' } }));
+        await dispatchEmails(fast.queue, [id]);
+        await new Promise((r) => setTimeout(r, 50));
+        await fast.queue.drain();
+        expect(attempts).to.equal(5); // every retry used up
+        const [pending] = await fast.db.select().from(outboxEmails).where(eq(outboxEmails.id, id!));
+        expect(pending!.status).to.equal('pending');
+
+        fast.mailer = working; // the outage is over
+        fast.testClock.advance(2 * 60_000);
+        const result = await createProcessors(fast).tick!({});
+        expect(result).to.include({ emailsRequeued: 1 });
+        await new Promise((r) => setTimeout(r, 50));
+        await fast.queue.drain();
+        const mails = await fast.smtp.waitFor(1);
+        expect(mails.map((m) => m.subject)).to.deep.equal(['After the outage']);
+        const [row] = await fast.db.select().from(outboxEmails).where(eq(outboxEmails.id, id!));
+        expect(row!.status).to.equal('sent');
+      } finally {
+        await fast.close();
+      }
     });
 
     it('keeps an email pending when the SMTP server is unreachable, for a later retry', async () => {

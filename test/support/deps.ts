@@ -21,14 +21,16 @@ export interface TestDeps extends Deps {
  * (a fresh key prefix per suite) and the in-process runner otherwise. Jobs are consumed by the
  * real processors in this process.
  */
-export async function makeTestDeps(opts: { config?: Partial<Record<string, string>>; start?: Date; queue?: 'env' | 'inline' } = {}): Promise<TestDeps> {
+export async function makeTestDeps(opts: { config?: Partial<Record<string, string>>; start?: Date; queue?: 'env' | 'inline'; retryDelayMs?: number } = {}): Promise<TestDeps> {
   const { db, raw, listen } = await testDatabase();
   const smtp = await smtpCapture();
   smtp.clear();
   const config: Config = testConfig({ SMTP_URL: smtp.url, ...(opts.config as Record<string, string>) });
   const logger = createLogger('silent');
   const testClock = new TestClock(opts.start ?? new Date('2026-03-10T09:00:00Z'));
-  const queue: Queue = REDIS_URL && opts.queue !== 'inline' ? new BullmqQueue(REDIS_URL, logger, `kontor-test-${newId('q')}`) : new InlineQueue(logger);
+  const queue: Queue = REDIS_URL && opts.queue !== 'inline'
+    ? new BullmqQueue(REDIS_URL, logger, `kontor-test-${newId('q')}`, opts.retryDelayMs)
+    : new InlineQueue(logger, opts.retryDelayMs);
   const mailer = createMailer({ smtpUrl: smtp.url, from: config.mailFrom, mailDir: 'unused' });
   const deps: TestDeps = {
     config, db, rawSql: raw, listen, clock: testClock, testClock, queue, mailer, logger, smtp,
