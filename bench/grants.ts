@@ -11,6 +11,7 @@
 //   BENCH_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/kontor_bench_grants (dropped and rebuilt)
 //   BENCH_SIZES         default 10000,50000,100000
 //   BENCH_REPEAT        default 3 (runs per size; medians are printed)
+import { settlementHandlers } from '../src/composition';
 import { performance } from 'node:perf_hooks';
 import { ensureBenchDatabase, rebuildSchema } from './lib/database';
 import { pathToFileURL } from 'node:url';
@@ -182,6 +183,7 @@ function makeDeps(db: Db): Deps {
     config, db, clock, testClock: clock, logger,
     queue: new InlineQueue(logger), // nothing is queued: no thresholds, no shortages
     mailer: createMailer({ from: config.mailFrom, mailDir: path.join(os.tmpdir(), 'kontor-bench-grants-mail') }),
+    settlement: settlementHandlers,
   };
 }
 

@@ -15,6 +15,7 @@
 //   BENCH_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/kontor_bench_invoices (dropped and rebuilt)
 //   BENCH_SIZES         default 10000,50000,100000
 //   BENCH_REPEAT        default 3 (runs per size; medians are printed)
+import { settlementHandlers } from '../src/composition';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -186,6 +187,7 @@ function makeDeps(db: Db): Deps {
   return {
     config, db, clock, testClock: clock, logger: createLogger('silent'), queue: recordingQueue(),
     mailer: createMailer({ from: config.mailFrom, mailDir: path.join(os.tmpdir(), 'kontor-bench-invoices-mail') }),
+    settlement: settlementHandlers,
   };
 }
 

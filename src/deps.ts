@@ -3,6 +3,7 @@ import type { Db, Listen, RawSql } from '../db/client';
 import type { Clock, TestClock } from './lib/clock';
 import type { Logger } from './lib/logger';
 import type { Mailer } from './mail/mailer';
+import type { SettlementHandlers } from './payments/settlement';
 import type { Queue } from './queue';
 
 /** What use cases, the web app and the jobs are built from. Tests pass their own. */
@@ -19,4 +20,6 @@ export interface Deps {
   queue: Queue;
   mailer: Mailer;
   logger: Logger;
+  /** What each payment purpose's domain does once a payment settles (src/composition.ts). */
+  settlement: SettlementHandlers;
 }

@@ -8,7 +8,8 @@ import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { GatewayTimeoutError, type CheckoutStarter, type PaymentStart } from '../payments/gateway';
 import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
-import { createPayment } from '../payments/payments.usecases';
+import { createPayment, settlePayment } from '../payments/payments.usecases';
+import type { SettlementHandler } from '../payments/settlement';
 import { defaultPaymentMethod } from '../payments/payment-methods';
 import { markInvoicePaid, type Invoice } from './invoices.usecases';
 
@@ -88,6 +89,13 @@ async function chargeSavedCard(deps: Deps, inv: Invoice): Promise<CollectOutcome
   await settleInvoicePayment(deps, inv.id, charging.id);
   return 'charged';
 }
+
+/** Settlement of `invoice` payments (registered in src/composition.ts). */
+export const settleInvoice: SettlementHandler = async (deps, input, payment) => {
+  const r = await settlePayment(deps, input);
+  if (r.outcome === 'confirmed') await settleInvoicePayment(deps, invoiceIdOfReference(payment.referenceId), input.paymentId);
+  return { outcome: r.outcome, referenceId: payment.referenceId, grant: null };
+};
 
 /** A confirmed payment of an invoice marks it paid once (a replay finds it paid and changes nothing). */
 export async function settleInvoicePayment(deps: Deps, invoiceId: string, paymentId: string): Promise<void> {

@@ -12,7 +12,8 @@ import { newId } from '../lib/ids';
 import { MAX_PRICE_MINOR } from '../lib/money';
 import { checkbox, name, opaqueId, parse, wholeNumber } from '../lib/validation';
 import type { CheckoutStarter, PaymentStart } from '../payments/gateway';
-import { createPayment } from '../payments/payments.usecases';
+import { createPayment, settlePayment } from '../payments/payments.usecases';
+import type { SettlementHandler } from '../payments/settlement';
 
 const currency = z.enum(currencies, { error: `currency must be one of ${currencies.join(', ')}.` });
 
@@ -132,6 +133,14 @@ export async function applyAgencyOrder(tx: Tx, orderId: string, now: Date): Prom
   }
   await tx.update(agencyOrders).set({ status: 'applied', appliedAt: now }).where(eq(agencyOrders.id, o.id));
 }
+
+/** Settlement of an agency's orders from the platform: credit top-ups and chatbot slots (src/composition.ts). */
+export const settleAgencyOrder: SettlementHandler = async (deps, input, payment) => {
+  const now = deps.clock.now();
+  const r = await settlePayment(deps, { ...input, onConfirmed: (tx, p) => applyAgencyOrder(tx, p.referenceId, now) });
+  if (r.outcome === 'failed') await deps.db.transaction((tx) => failAgencyOrder(tx, payment.referenceId));
+  return { outcome: r.outcome, referenceId: payment.referenceId, grant: null };
+};
 
 export async function failAgencyOrder(tx: Tx, orderId: string): Promise<void> {
   await tx.update(agencyOrders).set({ status: 'payment_failed' }).where(and(eq(agencyOrders.id, orderId), eq(agencyOrders.status, 'pending_payment')));

@@ -1,12 +1,7 @@
 import { eq } from 'drizzle-orm';
-import { payments } from '../../db/schema';
-import { applyAgencyOrder, failAgencyOrder } from '../catalog/catalog.usecases';
+import { payments, type PaymentPurpose } from '../../db/schema';
 import type { Deps } from '../deps';
 import { errors } from '../lib/errors';
-import { settlePurchasePayment } from '../purchases/purchases.usecases';
-import { settlePayment } from './payments.usecases';
-import { applyWalletTopup, failWalletTopup } from '../wallets/wallets.usecases';
-import { invoiceIdOfReference, settleInvoicePayment } from '../billing/collect';
 
 export interface SettleInput {
   paymentId: string;
@@ -19,29 +14,34 @@ export interface SettleInput {
   gatewayReference?: string;
 }
 
+export interface SettlementResult {
+  outcome: string;
+  /** What the payment was for (a purchase, an invoice, a top-up...), as its domain names it. */
+  referenceId: string;
+  /** Package purchases: whether the credits were granted now or wait for the agency's pool. */
+  grant: 'granted' | 'waiting' | null;
+}
+
 /**
- * The one place a gateway callback lands: settles the payment once and applies what it paid for
- * (a sub-account's package purchase, an agency's top-up or chatbot slots).
+ * Settles one payment of one purpose (a package purchase, an invoice, a wallet top-up...):
+ * marks the payment once (settlePayment) and applies what it paid for. Each domain owns the
+ * handler of its purposes; payments knows none of them.
  */
-export async function settleAnyPayment(deps: Deps, input: SettleInput): Promise<{ outcome: string; purpose: string; referenceId: string; grant: 'granted' | 'waiting' | null }> {
+export type SettlementHandler = (deps: Deps, input: SettleInput, payment: { purpose: PaymentPurpose; referenceId: string }) => Promise<SettlementResult>;
+
+/** The handlers by purpose, registered at composition (src/composition.ts; the tests' deps). */
+export type SettlementHandlers = Readonly<Partial<Record<PaymentPurpose, SettlementHandler>>>;
+
+/**
+ * The one place a gateway callback, webhook or reconciliation lands: finds the payment's purpose
+ * and hands it to the handler its domain registered. Money flows one way: payments sits below
+ * the domains that sell things and never imports them.
+ */
+export async function settleAnyPayment(deps: Deps, input: SettleInput): Promise<SettlementResult & { purpose: PaymentPurpose }> {
   const [payment] = await deps.db.select({ purpose: payments.purpose, referenceId: payments.referenceId }).from(payments).where(eq(payments.id, input.paymentId));
   if (!payment) throw errors.notFound('Payment');
-  if (payment.purpose === 'package_purchase') {
-    const r = await settlePurchasePayment(deps, input);
-    return { outcome: r.outcome, purpose: payment.purpose, referenceId: r.purchaseId, grant: r.grant };
-  }
-  const now = deps.clock.now();
-  if (payment.purpose === 'invoice') {
-    const r = await settlePayment(deps, input);
-    if (r.outcome === 'confirmed') await settleInvoicePayment(deps, invoiceIdOfReference(payment.referenceId), input.paymentId);
-    return { outcome: r.outcome, purpose: payment.purpose, referenceId: payment.referenceId, grant: null };
-  }
-  if (payment.purpose === 'wallet_topup') {
-    const r = await settlePayment(deps, { ...input, onConfirmed: (tx, p) => applyWalletTopup(tx, p.referenceId, now) });
-    if (r.outcome === 'failed') await deps.db.transaction((tx) => failWalletTopup(tx, payment.referenceId));
-    return { outcome: r.outcome, purpose: payment.purpose, referenceId: payment.referenceId, grant: null };
-  }
-  const r = await settlePayment(deps, { ...input, onConfirmed: (tx, p) => applyAgencyOrder(tx, p.referenceId, now) });
-  if (r.outcome === 'failed') await deps.db.transaction((tx) => failAgencyOrder(tx, payment.referenceId));
-  return { outcome: r.outcome, purpose: payment.purpose, referenceId: payment.referenceId, grant: null };
+  const handler = deps.settlement[payment.purpose];
+  // A composition mistake, not a caller's: it fails loudly (the gateway retries the callback).
+  if (!handler) throw new Error(`no settlement handler registered for ${payment.purpose} payments`);
+  return { ...(await handler(deps, input, payment)), purpose: payment.purpose };
 }

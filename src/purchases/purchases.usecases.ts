@@ -23,6 +23,7 @@ import { dispatchEmails, queueEmail } from '../mail/outbox';
 import { getPackage, requireReselling, type PackageVersion } from '../packages/packages.usecases';
 import type { CheckoutStarter, PaymentStart } from '../payments/gateway';
 import { createPayment, settlePayment } from '../payments/payments.usecases';
+import type { SettlementHandler } from '../payments/settlement';
 import { ensureFunds } from '../auto-billing/auto-billing.usecases';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
 import { purchaseEmail } from './purchase-email';
@@ -156,6 +157,12 @@ export async function settlePurchasePayment(
   const grant = result.outcome === 'confirmed' ? await grantOrQueue(deps, purchaseId) : null;
   return { outcome: result.outcome, purchaseId, grant };
 }
+
+/** Settlement of `package_purchase` payments (registered in src/composition.ts). */
+export const settlePurchase: SettlementHandler = async (deps, input) => {
+  const r = await settlePurchasePayment(deps, input);
+  return { outcome: r.outcome, referenceId: r.purchaseId, grant: r.grant };
+};
 
 /** Tries the grant now; on failure the purchase stays paid and the tick retries it every minute. */
 export async function grantOrQueue(deps: Deps, purchaseId: string): Promise<'granted' | 'waiting'> {

@@ -10,7 +10,8 @@ import { newId } from '../lib/ids';
 import { MAX_PRICE_MINOR } from '../lib/money';
 import { parse } from '../lib/validation';
 import type { CheckoutStarter, PaymentStart } from '../payments/gateway';
-import { createPayment } from '../payments/payments.usecases';
+import { createPayment, settlePayment } from '../payments/payments.usecases';
+import type { SettlementHandler } from '../payments/settlement';
 import { buyerOf } from '../payments/payment-methods';
 
 export type Wallet = typeof wallets.$inferSelect;
@@ -72,6 +73,14 @@ export async function applyWalletTopup(tx: Tx, topupId: string, now: Date): Prom
   await moveWallet(tx, { ownerKey: t.ownerKey, agencyId: t.agencyId, subAccountId: t.subAccountId, currency: t.currency, deltaMinor: t.amountMinor, reason: 'top_up', reference: `wallet_topup:${t.id}`, idempotencyKey: `topup:${t.id}` }, now);
   await tx.update(walletTopups).set({ status: 'applied', appliedAt: now }).where(eq(walletTopups.id, t.id));
 }
+
+/** Settlement of `wallet_topup` payments (registered in src/composition.ts). */
+export const settleWalletTopup: SettlementHandler = async (deps, input, payment) => {
+  const now = deps.clock.now();
+  const r = await settlePayment(deps, { ...input, onConfirmed: (tx, p) => applyWalletTopup(tx, p.referenceId, now) });
+  if (r.outcome === 'failed') await deps.db.transaction((tx) => failWalletTopup(tx, payment.referenceId));
+  return { outcome: r.outcome, referenceId: payment.referenceId, grant: null };
+};
 
 export async function failWalletTopup(tx: Tx, topupId: string): Promise<void> {
   await tx.update(walletTopups).set({ status: 'payment_failed' }).where(and(eq(walletTopups.id, topupId), eq(walletTopups.status, 'pending_payment')));
