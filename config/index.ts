@@ -28,6 +28,7 @@ const schema = z.object({
   SANDBOX_URL: z.string().url().optional(),
   SECRET_KEYS: z.string().optional(),
   GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  USAGE_TOPUP_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(3_000),
 });
 
 export interface Config {
@@ -63,6 +64,11 @@ export interface Config {
    */
   secretKeys: { id: string; key: Buffer }[];
   gatewayTimeoutMs: number;
+  /**
+   * How long a usage request waits for an automatic top-up it triggered. Past it the request
+   * answers 402 topup_pending with Retry-After and the charge goes on; the retry is served.
+   */
+  usageTopupWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +110,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Buyers' browsers follow sandbox links too, so by default it is the public URL.
     sandboxUrl: isProduction ? null : (e.SANDBOX_URL ?? e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
     gatewayTimeoutMs: e.GATEWAY_TIMEOUT_MS,
+    usageTopupWaitMs: e.USAGE_TOPUP_WAIT_MS,
     secretKeys: parseSecretKeys(e.SECRET_KEYS, isProduction, e.SESSION_SECRET ?? 'kontor-development-secret-not-for-production'),
   };
 }

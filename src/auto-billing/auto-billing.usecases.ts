@@ -215,7 +215,17 @@ export interface Need {
   chatbots?: number;
   trigger: AutoBillingTrigger;
   reference: string;
+  /**
+   * The most the caller may wait for a charge (its own or one in flight). Past it ensureFunds
+   * throws 402 topup_pending (retryAfterSeconds in the details) and the charge goes on without
+   * the caller. Unset: wait for the gateway (background jobs, purchases).
+   */
+  maxWaitMs?: number;
 }
+
+const RETRY_AFTER_SECONDS = 2;
+export const topupPending = () =>
+  new AppError('topup_pending', 402, 'An automatic top-up is being charged for this account; retry in a few seconds.', { retryAfterSeconds: RETRY_AFTER_SECONDS });
 
 export type EnsureResult = 'covered' | 'off';
 
@@ -241,6 +251,7 @@ async function available(deps: { db: DbOrTx; clock: Deps['clock'] }, owner: Acco
  * not on (the operation fails as before); throws an AppError (402/503) when it is on but cannot buy.
  */
 export async function ensureFunds(deps: Deps, need: Need): Promise<EnsureResult> {
+  const deadline = need.maxWaitMs === undefined ? undefined : Date.now() + need.maxWaitMs;
   for (let round = 0; round < 4; round++) {
     const settings = await getAutoBillingSettings(deps, need.owner);
     if (!settings.enabled) return 'off';
@@ -248,7 +259,7 @@ export async function ensureFunds(deps: Deps, need: Need): Promise<EnsureResult>
     const step = await decide(deps, settings, need);
     if (step.kind === 'covered' || step.kind === 'off') return step.kind;
     if (step.kind === 'wait') {
-      await waitForCharge(deps, step.charge.id);
+      await waitForCharge(deps, step.charge.id, deadline);
       continue;
     }
     if (step.kind === 'deliver') {
@@ -258,9 +269,34 @@ export async function ensureFunds(deps: Deps, need: Need): Promise<EnsureResult>
     }
     if (step.kind === 'backoff') throw new AppError('auto_billing_backoff', 402, `Automatic top-up paused after a declined charge; next try after ${step.until.toISOString()}.`);
     if (step.kind === 'refuse') throw await refuse(deps, settings, need, step.code, step.message, step.extra);
-    await runCharge(deps, step.charge, settings);
+    if (deadline === undefined) await runCharge(deps, step.charge, settings);
+    else await chargeWithin(deps, step.charge, settings, deadline);
   }
+  if (deadline !== undefined) throw topupPending();
   throw new AppError('auto_billing_pending', 503, 'An automatic top-up is still being processed; try again shortly.');
+}
+
+/**
+ * Runs the charge, waiting for it until the deadline at most. A charge still running then goes on
+ * in this process (and, should the process die, the reconciliation job resumes it); the caller
+ * gets topup_pending and its retry finds the charge settled.
+ */
+async function chargeWithin(deps: Deps, charge: AutoBillingCharge, settings: AutoBillingSettings, deadline: number): Promise<void> {
+  let late = false;
+  const running = runCharge(deps, charge, settings);
+  running.catch((err: unknown) => {
+    if (late && !(err instanceof AppError)) deps.logger.error('automatic top-up failed after its request stopped waiting', { chargeId: charge.id, error: String(err) });
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), Math.max(0, deadline - Date.now()))));
+  try {
+    if ((await Promise.race([running.then(() => 'done' as const), timeout])) === 'late') {
+      late = true;
+      throw topupPending();
+    }
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 type Step =
@@ -333,13 +369,14 @@ async function pendingCharge(deps: { db: DbOrTx }, ownerKey: string): Promise<Au
 }
 
 /** Waits (polling) until a pending charge is settled, up to the gateway's timeout and retries. */
-async function waitForCharge(deps: Deps, id: string): Promise<void> {
-  const deadline = Date.now() + deps.config.gatewayTimeoutMs * (TIMEOUT_RETRIES + 1) + 2_000;
+async function waitForCharge(deps: Deps, id: string, callerDeadline?: number): Promise<void> {
+  const deadline = callerDeadline ?? Date.now() + deps.config.gatewayTimeoutMs * (TIMEOUT_RETRIES + 1) + 2_000;
   while (Date.now() < deadline) {
     const [row] = await deps.db.select({ status: autoBillingCharges.status, deliveredAt: autoBillingCharges.deliveredAt }).from(autoBillingCharges).where(eq(autoBillingCharges.id, id));
     if (!row || row.status !== 'pending') return;
     await new Promise((r) => setTimeout(r, 50));
   }
+  if (callerDeadline !== undefined) throw topupPending();
   throw new AppError('auto_billing_pending', 503, 'An automatic top-up is still being processed; try again shortly.');
 }
 

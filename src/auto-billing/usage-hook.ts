@@ -4,8 +4,32 @@ import type { Actor } from '../auth/actor';
 import type { Deps } from '../deps';
 import { AppError } from '../lib/errors';
 import type { UsageEvent, UsageRecorder, UsageResult } from '../usage/usage-recorder';
-import { usageOwner } from '../usage/usage.usecases';
+import { recordUsage, recordUsageBatch, usageEventSchema, usageOwner, type BatchResult } from '../usage/usage.usecases';
 import { ensureFunds } from './auto-billing.usecases';
+
+/**
+ * POST /api/v1/usage: records one event; refused for lack of credits with auto-billing on, buys
+ * the shortfall and records it again. Never waits for a charge longer than
+ * config.usageTopupWaitMs: then it answers 402 topup_pending (retryAfterSeconds) and the retry
+ * is served once the charge settles.
+ */
+export async function recordUsageWithAutoBilling(deps: Deps, recorder: UsageRecorder, actor: Actor, input: unknown): Promise<UsageResult> {
+  const result = await recordUsage(recorder, actor, input);
+  if (result.status !== 402) return result;
+  return (await autoBillUsage(deps, recorder, actor, [usageEventSchema.parse(input)], [result]))[0] ?? result;
+}
+
+/** POST /api/v1/usage/batch: the same for up to 1,000 events, each with its own result. */
+export async function recordUsageBatchWithAutoBilling(deps: Deps, recorder: UsageRecorder, actor: Actor, input: unknown): Promise<BatchResult[]> {
+  const results = await recordUsageBatch(recorder, actor, input);
+  if (!results.some((x) => x.status === 402)) return results;
+  const raw = ((input ?? {}) as { events?: unknown[] }).events ?? [];
+  const events = raw.map((e) => {
+    const p = usageEventSchema.safeParse(e);
+    return p.success ? p.data : null;
+  });
+  return (await autoBillUsage(deps, recorder, actor, events, results)) as BatchResult[];
+}
 
 /**
  * Usage refused for lack of credits, with auto-billing on: buy what is missing (one charge for
@@ -30,11 +54,12 @@ export async function autoBillUsage<R extends UsageResult | { status: number }>(
     credits += costs.get(e.departmentId) ?? 0;
   }
   try {
-    const outcome = await ensureFunds(deps, { owner, credits, trigger: owner.subAccountId ? 'sub_account_usage' : 'agency_usage', reference: 'usage' });
+    const outcome = await ensureFunds(deps, { owner, credits, trigger: owner.subAccountId ? 'sub_account_usage' : 'agency_usage', reference: 'usage', maxWaitMs: deps.config.usageTopupWaitMs });
     if (outcome === 'off') return results;
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
-    const failure: UsageResult = { status: 402, error: err.code, message: err.message };
+    const retryAfter = err.details?.retryAfterSeconds;
+    const failure: UsageResult = { status: 402, error: err.code, message: err.message, ...(typeof retryAfter === 'number' ? { retryAfterSeconds: retryAfter } : {}) };
     return results.map((r, i) => (refused.includes(i) ? failure : r));
   }
   const again = await recorder.record(owner, refused.map((i) => events[i]!));

@@ -25,7 +25,7 @@ export interface UsageEvent {
 
 export type UsageResult =
   | { status: 200; charged: number; balance: number }
-  | { status: 402 | 403 | 404; error: string; message: string };
+  | { status: 402 | 403 | 404; error: string; message: string; retryAfterSeconds?: number };
 
 const failure = (status: 402 | 403 | 404, error: string, message: string): UsageResult => ({ status, error, message });
 export const usageErrors = {

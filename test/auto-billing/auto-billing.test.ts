@@ -212,6 +212,30 @@ describe('auto-billing', function () {
     expect(confirmed[0]!.idempotencyKey).to.equal(`auto:${rows[0]!.id}`);
   });
 
+  it('a usage request never waits long for its top-up: 402 topup_pending with Retry-After, and the retry is served once it settles (charged once)', async () => {
+    await topup(2000, 1000);
+    await enableAgency('timeout'); // the sandbox answers the first charge attempt too late
+    deps.config.usageTopupWaitMs = 200;
+    const dept = (await call('POST', '/api/v1/departments', w.a.key, { name: 'Own', creditsPerRequest: 1 })).body;
+    const usage = () => fetch(`${base}/api/v1/usage`, { method: 'POST', headers: { Authorization: `Bearer ${w.a.key}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ conversationId: 'slow', departmentId: dept.id }) });
+    const first = await usage();
+    expect(first.status).to.equal(402);
+    expect(first.headers.get('retry-after')).to.equal('2');
+    expect(await first.json()).to.include({ error: 'topup_pending' });
+    expect(await pool()).to.equal(0); // nothing charged to the pool yet
+    let served: { status: number; body: Record<string, unknown> } | undefined;
+    for (let i = 0; i < 100 && !served; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const again = await usage();
+      const body = (await again.json()) as Record<string, unknown>;
+      if (again.status === 200) served = { status: 200, body };
+      else expect(body.error, JSON.stringify(body)).to.equal('topup_pending');
+    }
+    expect(served?.body).to.deep.equal({ charged: 1, balance: 1999 });
+    expect((await charges(`agency:${w.a.id}`)).map((c) => c.status)).to.deep.equal(['succeeded']);
+    expect(await gatewayCharges()).to.have.length(1);
+  });
+
   it('a seller whose gateway cannot charge off-session (NestPay): the top-up goes on the open invoice', async () => {
     // Agency A now sells through a NestPay bank POS.
     await saveGatewayAccount(deps, systemActor('test'), w.a.id, { kind: 'nestpay', mode: 'test', bank: 'isbank', clientId: '100200300', storeKey: 'StoreKey42', apiUser: 'KONTORAPI', apiPassword: 'secret-pass' });

@@ -7,8 +7,8 @@ import {
 } from '../../departments/departments.usecases';
 import type { Deps } from '../../deps';
 import { getSubAccount } from '../../tenancy/sub-accounts.usecases';
-import { recordUsage, recordUsageBatch, usageEventSchema, type BatchResult } from '../../usage/usage.usecases';
-import { autoBillUsage } from '../../auto-billing/usage-hook';
+import { recordUsageBatchWithAutoBilling, recordUsageWithAutoBilling } from '../../auto-billing/usage-hook';
+import type { BatchResult } from '../../usage/usage.usecases';
 import type { WebContext } from '../app';
 import { actorOf, requireKeyScope } from '../middleware';
 import { packageState } from '../../purchases/purchases.usecases';
@@ -31,26 +31,18 @@ export const balanceJson = (b: BalanceView) => ({
  */
 export function usageHandlers(deps: Deps, web: WebContext) {
   return {
+    // Out of credits: auto-billing (when on) buys them and the request goes on (src/auto-billing).
     single: async (req: Request, res: Response) => {
-      const actor = actorOf(req);
-      let result = await recordUsage(web.recorder, actor, body(req));
-      // Out of credits: auto-billing (when on) buys them and the request goes on (src/auto-billing).
-      if (result.status === 402) result = (await autoBillUsage(deps, web.recorder, actor, [usageEventSchema.parse(body(req))], [result]))[0] ?? result;
-      if (result.status === 200) res.json({ charged: result.charged, balance: result.balance });
-      else res.status(result.status).json({ error: result.error, message: result.message });
+      const result = await recordUsageWithAutoBilling(deps, web.recorder, actorOf(req), body(req));
+      if (result.status === 200) return void res.json({ charged: result.charged, balance: result.balance });
+      if (result.retryAfterSeconds) res.set('Retry-After', String(result.retryAfterSeconds));
+      res.status(result.status).json({ error: result.error, message: result.message });
     },
     batch: async (req: Request, res: Response) => {
-      const actor = actorOf(req);
-      let results: BatchResult[] = await recordUsageBatch(web.recorder, actor, body(req));
-      if (results.some((x) => x.status === 402)) {
-        const raw = (body(req).events ?? []) as unknown[];
-        const events = raw.map((e) => {
-          const p = usageEventSchema.safeParse(e);
-          return p.success ? p.data : null;
-        });
-        results = (await autoBillUsage(deps, web.recorder, actor, events, results)) as BatchResult[];
-      }
-      res.json({ results });
+      const results = await recordUsageBatchWithAutoBilling(deps, web.recorder, actorOf(req), body(req));
+      const retryAfter = Math.max(0, ...results.map((r) => ('retryAfterSeconds' in r && r.retryAfterSeconds) || 0));
+      if (retryAfter > 0) res.set('Retry-After', String(retryAfter));
+      res.json({ results: results.map(({ retryAfterSeconds: _r, ...rest }: BatchResult & { retryAfterSeconds?: number }) => rest) });
     },
   };
 }
