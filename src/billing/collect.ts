@@ -121,6 +121,11 @@ export async function startInvoicePayment(deps: Deps, params: { actor: Actor; in
   if (inv.status !== 'open') throw new AppError('invoice_not_payable', 409, `Invoice ${inv.number} is ${inv.status}; it cannot be paid.`);
   const now = deps.clock.now();
   const payment = await deps.db.transaction(async (tx) => {
+    // The invoice row is locked first, so two "Pay now" at once run this one after the other:
+    // the second finds the first's pending payment and reuses it (no unique-index race).
+    const [locked] = await tx.select({ status: invoices.status }).from(invoices).where(eq(invoices.id, inv.id)).for('update');
+    if (locked?.status === 'paid') throw new AppError('invoice_already_paid', 409, `Invoice ${inv.number} is already paid.`);
+    if (locked?.status !== 'open') throw new AppError('invoice_not_payable', 409, `Invoice ${inv.number} cannot be paid now.`);
     // One payment record per invoice reference: a second "Pay now" reuses a pending attempt.
     const [existing] = await tx.select().from(payments).where(and(eq(payments.purpose, 'invoice'), eq(payments.referenceId, inv.id)));
     if (existing?.status === 'pending') return existing;

@@ -83,6 +83,15 @@ describe('invoice collection through the gateway', function () {
     expect((await request(app).post(`/api/v1/invoices/${inv.id}/pay`).set(bearer(key())).send({}).expect(409)).body.error).to.equal('invoice_already_paid');
   });
 
+  it('two "Pay now" at once get the same payment, never an error or a second payment', async () => {
+    const inv = await aprilInvoice(null);
+    const answers = await Promise.all(Array.from({ length: 6 }, () => request(app).post(`/api/v1/invoices/${inv.id}/pay`).set(bearer(key())).send({})));
+    expect(answers.map((a) => a.status)).to.deep.equal(answers.map(() => 201));
+    expect(new Set(answers.map((a) => a.body.paymentId)).size).to.equal(1);
+    const rows = await deps.db.select().from(payments).where(eq(payments.purpose, 'invoice'));
+    expect(rows.map((p) => [p.referenceId, p.status])).to.deep.equal([[inv.id, 'pending']]);
+  });
+
   it('without a saved card the invoice waits open; no charge is attempted', async () => {
     const inv = await aprilInvoice(null);
     expect(inv.status).to.equal('open');
