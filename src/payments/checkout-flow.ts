@@ -5,7 +5,7 @@ import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { getCheckout } from './checkout';
-import { GatewayError, GatewayTimeoutError, type CheckoutStarter, type GatewayKind, type Payment, type PaymentStart, type SavedMethodInfo, type VerifiedOutcome } from './gateway';
+import { GatewayError, GatewayTimeoutError, type CallbackFields, type CheckoutStarter, type GatewayKind, type Payment, type PaymentStart, type SavedMethodInfo, type VerifiedOutcome } from './gateway';
 import { gatewayOf, getGatewayAccount, type GatewayAccount } from './gateway-accounts';
 import { settleAnyPayment } from './settlement';
 
@@ -155,7 +155,7 @@ async function recordRejected(deps: Pick<Deps, 'db' | 'clock'>, payment: Payment
  * The buyer comes back from the gateway (posted form or redirect). Verified by the gateway
  * module (hash, signature or a server-side retrieve), stored raw with the transition, applied once.
  */
-export async function handleCallback(deps: Deps, params: { paymentId: string; body: Record<string, string>; query: Record<string, string> }): Promise<{ outcome: string; payment: Payment; returnPath: string; message: string }> {
+export async function handleCallback(deps: Deps, params: { paymentId: string; body: CallbackFields; query: CallbackFields }): Promise<{ outcome: string; payment: Payment; returnPath: string; message: string }> {
   const checkout = await getCheckout(deps, params.paymentId).catch(() => null);
   if (!checkout) {
     deps.logger.warn('payment callback for an unknown order', { paymentId: params.paymentId });

@@ -88,9 +88,16 @@ export type RefundResult =
   | { status: 'failed'; reason: string; raw: Record<string, unknown> };
 
 /** The request a gateway posted or redirected back to Kontor. */
+/**
+ * A callback's fields as the buyer's browser sent them: a field sent twice stays an array, so the
+ * verifier can refuse it (a bank never repeats a field; an attacker might, hoping one copy is
+ * hashed and the other applied).
+ */
+export type CallbackFields = Record<string, string | string[]>;
+
 export interface CallbackInput {
-  body: Record<string, string>;
-  query: Record<string, string>;
+  body: CallbackFields;
+  query: CallbackFields;
 }
 
 /**

@@ -162,3 +162,27 @@ describe('hostile text: refused at the edge, never fails another tenant', () => 
     expect(malformed.body.error).to.equal('invalid_text');
   });
 });
+
+describe('answers are never sniffed', () => {
+  let deps: TestDeps;
+  let w: World;
+  beforeEach(async () => {
+    await resetData();
+    deps = await makeTestDeps();
+    w = await createWorld(deps);
+  });
+  afterEach(() => deps.close());
+
+  it('JSON answers (the usage hot path and errors included) carry X-Content-Type-Options: nosniff', async () => {
+    const app = createApp(deps);
+    for (const res of [
+      await request(app).get('/api/v1/balance').set(bearer(w.a.key)),
+      await request(app).post('/api/v1/usage').set(bearer(w.a.key)).send({ conversationId: 'c', departmentId: 'dep_missing' }),
+      await request(app).get('/api/v1/nothing-here').set(bearer(w.a.key)),
+      await request(app).get('/healthz'),
+    ]) {
+      expect(res.headers['content-type']).to.match(/json/);
+      expect(res.headers['x-content-type-options']).to.equal('nosniff');
+    }
+  });
+});

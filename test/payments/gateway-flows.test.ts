@@ -317,6 +317,24 @@ describe('payments through the app and the gateway sandboxes', function () {
       expect(await subBalance()).to.equal(before + 500);
     });
 
+    it('a callback with a repeated field reaches the verifier as sent and is refused; the genuine one is then applied', async () => {
+      const before = await subBalance();
+      const { paymentId, goUrl } = await portalBuy();
+      const back = await payAtBank(goUrl);
+      // Every genuine field, plus a second "amount": a copy the hash does not cover.
+      const doubled = new URLSearchParams(back.fields);
+      doubled.append('amount', '0.01');
+      const res = await fetch(back.action, { method: 'POST', body: doubled, redirect: 'manual' });
+      expect(res.status).to.equal(400);
+      expect(await res.text()).to.contain('is not a single text value');
+      expect(await paymentRow(paymentId)).to.include({ status: 'pending' });
+      expect(await subBalance()).to.equal(before);
+      const genuine = await postForm(back.action, back.fields);
+      expect(genuine.status, genuine.html).to.equal(200);
+      expect(await paymentRow(paymentId)).to.include({ status: 'confirmed' });
+      expect(await subBalance()).to.equal(before + 500);
+    });
+
     it('a replayed callback is applied once', async () => {
       const before = await subBalance();
       const { paymentId, goUrl } = await portalBuy();

@@ -159,7 +159,7 @@ export class StripeGateway implements PaymentGateway {
    */
   private async verifyCallbackImpl(payment: Payment, input: CallbackInput): Promise<VerifiedOutcome> {
     const id = input.query.payment_intent ?? input.body.payment_intent;
-    if (!id || !/^pi_[A-Za-z0-9]{1,64}$/.test(id)) throw new GatewayError('invalid_callback', 'The return from Stripe has no valid payment_intent.');
+    if (typeof id !== 'string' || !/^pi_[A-Za-z0-9]{1,64}$/.test(id)) throw new GatewayError('invalid_callback', 'The return from Stripe has no valid payment_intent.');
     if (payment.gatewayReference && payment.gatewayReference !== id) throw new GatewayError('invalid_callback', 'The return from Stripe names another PaymentIntent than this payment\'s.');
     const pi = await this.retrieveIntent(id).catch((err: unknown) => {
       if (err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 404) throw new GatewayError('invalid_callback', `Stripe does not know the PaymentIntent ${id}.`);

@@ -2,6 +2,7 @@ import express, { Router, type Request, type Response } from 'express';
 import type { Deps } from '../../deps';
 import { formatMoney } from '../../lib/money';
 import { goToGateway, handleCallback, handleWebhook } from '../../payments/checkout-flow';
+import type { CallbackFields } from '../../payments/gateway';
 import { errors } from '../../lib/errors';
 import type { WebContext } from '../app';
 import { page } from '../render';
@@ -13,8 +14,9 @@ function anonymousLocals(req: Request, res: Response, next: () => void) {
   next();
 }
 
-const strings = (v: unknown): Record<string, string> =>
-  Object.fromEntries(Object.entries((v ?? {}) as Record<string, unknown>).map(([k, x]) => [k, Array.isArray(x) ? String(x[0] ?? '') : x === undefined || x === null ? '' : String(x)]));
+/** Fields as sent: single values as text, repeated ones as arrays (the verifier decides). */
+const fields = (v: unknown): CallbackFields =>
+  Object.fromEntries(Object.entries((v ?? {}) as Record<string, unknown>).map(([k, x]) => [k, Array.isArray(x) ? x.map(String) : x === undefined || x === null ? '' : String(x)]));
 
 /**
  * The buyer's way to the seller's gateway and back:
@@ -42,7 +44,7 @@ export function paymentRoutes(deps: Deps, web: WebContext): Router {
   });
 
   const callback = async (req: Request, res: Response) => {
-    const result = await handleCallback(deps, { paymentId: String(req.params.paymentId), body: strings(req.body), query: strings(req.query) });
+    const result = await handleCallback(deps, { paymentId: String(req.params.paymentId), body: fields(req.body), query: fields(req.query) });
     const status = result.outcome === 'failed' ? 402 : 200;
     await page(res, 'payments/result', { title: 'Payment', result, money }, status);
   };
