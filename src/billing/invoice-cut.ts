@@ -14,7 +14,7 @@ import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
 import type { Deps } from '../deps';
 import { rowsOf } from '../lib/rows';
-import { bulkArray, newIds } from '../subscriptions/bulk';
+import { bulkArray, newIds } from '../lib/bulk';
 import { PLATFORM_SELLER_KEY } from './accounts';
 import { monthLines, monthOf, nextMonth, previousMonth, totalOf, type ChargeInput, type MonthBounds, type MonthlySubscriptionInput } from './invoice-lines';
 import { addDays, calendarDay, DEFAULT_SELLER_ZONE } from './proration';

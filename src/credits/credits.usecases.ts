@@ -65,6 +65,29 @@ export async function transferToSubAccount(tx: Tx, input: TransferInput, now: Da
   return { pool, balance, mailIds: [await lowBalance(tx, pool, now), await lowBalance(tx, balance, now)] };
 }
 
+/**
+ * Forfeits a sub-account's open lots of one source (what is left of its credit packages or its
+ * monthly grants): the balance gets one "forfeit" entry and the credits go back to the agency's
+ * pool. Credits are never destroyed (the agency bought them from the platform).
+ */
+export async function forfeitToPool(
+  tx: Tx,
+  input: { agencyId: string; subAccountId: string; source: 'purchase' | 'monthly_grant'; reference: string; poolReference: string; note: string },
+  now: Date,
+): Promise<number> {
+  const { pool, balance } = await lockPair(tx, { agencyId: input.agencyId, subAccountId: null }, { agencyId: input.agencyId, subAccountId: input.subAccountId }, now);
+  const lots = await tx.select().from(creditLots).where(and(eq(creditLots.accountId, balance.id), eq(creditLots.source, input.source), gt(creditLots.remaining, 0)));
+  const live = lots.filter((l) => !l.expiresAt || l.expiresAt > now);
+  const total = live.reduce((s, l) => s + l.remaining, 0);
+  if (total === 0) return 0;
+  await tx.update(creditLots).set({ remaining: 0 }).where(inArray(creditLots.id, live.map((l) => l.id)));
+  balance.balance -= total;
+  await tx.insert(creditLedger).values({ accountId: balance.id, agencyId: balance.agencyId, subAccountId: balance.subAccountId, delta: -total, balanceAfter: balance.balance, reason: 'forfeit', reference: input.reference, createdAt: now });
+  await tx.update(creditAccounts).set({ balance: balance.balance, updatedAt: now }).where(eq(creditAccounts.id, balance.id));
+  await creditAccount(tx, pool, { amount: total, source: 'transfer', reason: 'transfer_in', reference: input.poolReference, note: input.note }, now);
+  return total;
+}
+
 export const adjustmentSchema = z.object({
   credits: z
     .number({ error: 'credits must be a whole number of credits.' })

@@ -12,8 +12,7 @@ import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole } from '../auth/policies';
 import { calendarDay, nthAnniversary, startOfDayInstant } from '../billing/proration';
-import { lockPair, transferToSubAccount } from '../credits/credits.usecases';
-import { creditAccount } from '../credits/ledger';
+import { forfeitToPool, transferToSubAccount } from '../credits/credits.usecases';
 import type { Deps } from '../deps';
 import { DAY_MS } from '../lib/clock';
 import { AppError, errors } from '../lib/errors';
@@ -369,22 +368,9 @@ async function forfeitPurchasedCredits(tx: Tx, p: Purchase, now: Date) {
   await returnLots(tx, p, 'purchase', now);
 }
 
-/**
- * Forfeited credits leave the client with a "forfeit" entry and go back to the agency's pool:
- * credits are never destroyed (the agency bought them from the platform).
- */
+/** A package type switch forfeits what is left of the other type (src/credits: forfeitToPool). */
 async function returnLots(tx: Tx, p: Purchase, source: 'purchase' | 'monthly_grant', now: Date) {
-  const { pool, balance } = await lockPair(tx, { agencyId: p.agencyId, subAccountId: null }, { agencyId: p.agencyId, subAccountId: p.subAccountId }, now);
-  const lots = await tx.select().from(creditLots).where(and(eq(creditLots.accountId, balance.id), eq(creditLots.source, source), gt(creditLots.remaining, 0)));
-  const live = lots.filter((l) => !l.expiresAt || l.expiresAt > now);
-  const total = live.reduce((s, l) => s + l.remaining, 0);
-  if (total === 0) return;
-  await tx.update(creditLots).set({ remaining: 0 }).where(inArray(creditLots.id, live.map((l) => l.id)));
-  balance.balance -= total;
-  await tx.execute(sql`insert into credit_ledger (account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, created_at)
-    values (${balance.id}, ${balance.agencyId}, ${balance.subAccountId}, ${-total}, ${balance.balance}, 'forfeit', ${`purchase:${p.id}`}, ${now.toISOString()}::timestamptz)`);
-  await tx.execute(sql`update credit_accounts set balance = ${balance.balance}, updated_at = ${now.toISOString()}::timestamptz where id = ${balance.id}`);
-  await creditAccount(tx, pool, { amount: total, source: 'transfer', reason: 'transfer_in', reference: `forfeit:${p.id}`, note: 'Forfeited by a package type switch' }, now);
+  await forfeitToPool(tx, { agencyId: p.agencyId, subAccountId: p.subAccountId, source, reference: `purchase:${p.id}`, poolReference: `forfeit:${p.id}`, note: 'Forfeited by a package type switch' }, now);
 }
 
 /**

@@ -18,39 +18,9 @@ export interface DueSubscription {
   dueAt: Date;
 }
 
-/** A credit account as the plan sees it; `balance` is updated by the plan. */
-export interface PlanAccount {
-  id: string;
-  agencyId: string;
-  subAccountId: string | null;
-  balance: number;
-  /** Does not exist yet: created by the writes (only if something is credited to it). */
-  isNew: boolean;
-}
-
-export interface PlanLedgerRow {
-  accountId: string;
-  agencyId: string;
-  subAccountId: string | null;
-  delta: number;
-  balanceAfter: number;
-  reason: 'expire' | 'transfer_out' | 'grant';
-  reference: string;
-  idempotencyKey: string | null;
-  /** transfer_out entries name the receiving sub-account in their data. */
-  dataSubAccountId: string | null;
-  at: Date;
-}
-
-export interface PlanLot {
-  id: string;
-  accountId: string;
-  agencyId: string;
-  amount: number;
-  expiresAt: Date;
-  reference: string;
-  at: Date;
-}
+// The credit movements a plan makes are the ledger's set-based form (src/credits/movements.ts).
+export type { MovementAccount as PlanAccount, MovementLedgerRow as PlanLedgerRow, MovementLot as PlanLot } from '../credits/movements';
+import type { MovementAccount as PlanAccount, MovementLedgerRow as PlanLedgerRow, MovementLot as PlanLot } from '../credits/movements';
 
 export interface PlannedGrant {
   agencyId: string;

@@ -4,13 +4,14 @@ import { notifications, subAccounts, subscriptions } from '../../db/schema';
 import { nthAnniversary, startOfDayInstant, type CalendarDay } from '../billing/proration';
 import type { OpenLot } from '../credits/fifo';
 import { applyLowBalanceRule } from '../credits/low-balance';
+import { writeCreditMovements } from '../credits/movements';
 import type { Deps } from '../deps';
 import { newId } from '../lib/ids';
 import { pgArray } from '../lib/pg-array';
 import { rowsOf } from '../lib/rows';
 import { dispatchEmails } from '../mail/outbox';
 import { syncPackageDepartments } from '../purchases/purchases.usecases';
-import { bulkArray, newIds } from './bulk';
+import { bulkArray, newIds } from '../lib/bulk';
 import { grantKey, planGrants, type DueSubscription, type GrantPlan, type PlanAccount } from './grant-plan';
 
 export const SUBSCRIPTION_GRANTS_JOB = 'subscriptions.grant';
@@ -316,58 +317,9 @@ async function grantChunk(
   });
 }
 
-/** The plans, written with one statement per table. */
+/** The plans, written with one statement per table: the credit movements by src/credits, then the subscriptions. */
 async function writePlan(tx: Tx, plan: Omit<GrantPlan, 'short'>, nowIso: string): Promise<void> {
-  const newAccounts = plan.accounts.filter((a) => a.isNew);
-  if (newAccounts.length > 0) {
-    // Balance accounts created on first use, with their balance after this chunk. One created
-    // meanwhile by someone else (not locked by us) fails the owner key: the chunk is retried.
-    await tx.execute(sql`
-      insert into credit_accounts (id, agency_id, sub_account_id, balance, created_at, updated_at)
-      select v.id, v.agency_id, v.sub_account_id, v.balance, ${nowIso}::timestamptz, ${nowIso}::timestamptz
-      from unnest(${bulkArray(newAccounts.map((a) => a.id))}::text[], ${bulkArray(newAccounts.map((a) => a.agencyId))}::text[],
-                  ${bulkArray(newAccounts.map((a) => a.subAccountId))}::text[], ${bulkArray(newAccounts.map((a) => a.balance))}::bigint[])
-        as v(id, agency_id, sub_account_id, balance)
-      order by v.agency_id, v.sub_account_id`);
-  }
-  if (plan.lots.length > 0) {
-    const l = plan.lots;
-    await tx.execute(sql`
-      insert into credit_lots (id, account_id, agency_id, source, amount, remaining, expires_at, reference, created_at)
-      select v.id, v.account_id, v.agency_id, 'monthly_grant', v.amount, v.amount, v.expires_at, v.reference, v.created_at
-      from unnest(${bulkArray(l.map((x) => x.id))}::text[], ${bulkArray(l.map((x) => x.accountId))}::text[], ${bulkArray(l.map((x) => x.agencyId))}::text[],
-                  ${bulkArray(l.map((x) => x.amount))}::bigint[], ${bulkArray(l.map((x) => x.expiresAt))}::timestamptz[], ${bulkArray(l.map((x) => x.reference))}::text[],
-                  ${bulkArray(l.map((x) => x.at))}::timestamptz[])
-        as v(id, account_id, agency_id, amount, expires_at, reference, created_at)`);
-  }
-  if (plan.ledger.length > 0) {
-    // In plan order, so ids follow each account's running balance_after. One "sub" column: the
-    // owner of a grant entry, the receiver named in a transfer_out's data; a grant entry's
-    // idempotency key is its reference (as the plan sets it).
-    const e = plan.ledger;
-    await tx.execute(sql`
-      insert into credit_ledger (account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, idempotency_key, created_at, data)
-      select v.account_id, v.agency_id, case when v.reason = 'grant' then v.sub end, v.delta, v.balance_after, v.reason, v.reference,
-             case when v.reason = 'grant' then v.reference end, v.created_at,
-             case when v.reason = 'transfer_out' then jsonb_build_object('subAccountId', v.sub) end
-      from unnest(${bulkArray(e.map((x) => x.accountId))}::text[], ${bulkArray(e.map((x) => x.agencyId))}::text[], ${bulkArray(e.map((x) => x.subAccountId ?? x.dataSubAccountId))}::text[],
-                  ${bulkArray(e.map((x) => x.delta))}::bigint[], ${bulkArray(e.map((x) => x.balanceAfter))}::bigint[], ${bulkArray(e.map((x) => x.reason))}::text[],
-                  ${bulkArray(e.map((x) => x.reference))}::text[], ${bulkArray(e.map((x) => x.at))}::timestamptz[])
-        as v(account_id, agency_id, sub, delta, balance_after, reason, reference, created_at)`);
-  }
-  if (plan.lotUpdates.length > 0) {
-    await tx.execute(sql`
-      update credit_lots set remaining = v.remaining
-      from unnest(${bulkArray(plan.lotUpdates.map((x) => x.id))}::text[], ${bulkArray(plan.lotUpdates.map((x) => x.remaining))}::bigint[]) as v(id, remaining)
-      where credit_lots.id = v.id`);
-  }
-  const existing = plan.accounts.filter((a) => !a.isNew);
-  if (existing.length > 0) {
-    await tx.execute(sql`
-      update credit_accounts set balance = v.balance, updated_at = ${nowIso}::timestamptz
-      from unnest(${bulkArray(existing.map((a) => a.id))}::text[], ${bulkArray(existing.map((a) => a.balance))}::bigint[]) as v(id, balance)
-      where credit_accounts.id = v.id`);
-  }
+  await writeCreditMovements(tx, { accounts: plan.accounts, lots: plan.lots, ledger: plan.ledger, lotUpdates: plan.lotUpdates }, nowIso);
   if (plan.grants.length > 0) {
     const g = plan.grants;
     await tx.execute(sql`

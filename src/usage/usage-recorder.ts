@@ -5,7 +5,7 @@
 // account: a busy account's events wait for its next batch; a big batch of other accounts
 // (hundreds of events) goes out meanwhile, small ones wait and coalesce.
 // Every answer is sent only after its debit is committed.
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Db, RawSql } from '../../db/client';
 import { creditAccounts } from '../../db/schema';
 import type { AccountOwner } from '../credits/ledger';
@@ -13,8 +13,8 @@ import type { Clock } from '../lib/clock';
 import { newIds } from '../lib/ids';
 import type { Logger } from '../lib/logger';
 import { pgArrayLiteral } from '../lib/pg-array';
-import { rowsOf } from '../lib/rows';
 import { applyLowBalanceRule } from '../credits/low-balance';
+import { applyUsageBatch } from '../credits/usage-apply';
 import { dispatchEmails } from '../mail/outbox';
 import type { Queue } from '../queue';
 
@@ -36,9 +36,6 @@ export const usageErrors = {
   providerSuspended: () => failure(403, 'provider_suspended', 'The agency providing this account is suspended.'),
 };
 
-const APPLY_TEXT =
-  'select codes, charged, balances, crossed from usage_apply($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz)';
-
 interface Submission {
   owner: AccountOwner;
   key: string;
@@ -55,13 +52,6 @@ const refusals: Record<number, () => UsageResult> = {
   4: usageErrors.accountSuspended,
   5: usageErrors.providerSuspended,
 };
-
-interface ApplyRow {
-  codes: number[];
-  charged: (number | string)[];
-  balances: (number | string)[];
-  crossed: string[] | null;
-}
 
 export interface UsageRecorderDeps {
   db: Db;
@@ -202,20 +192,6 @@ export class UsageRecorder {
     }
   }
 
-  /**
-   * One statement: usage_apply locks, checks, debits and writes the whole batch and commits on
-   * its own (no transaction block, so no BEGIN/COMMIT round trips). On Postgres it goes through
-   * postgres.js as a prepared statement with a constant text (parsed and planned once per
-   * connection); on PGlite through drizzle. Same SQL either way; every argument is one array.
-   */
-  private async run(args: string[]): Promise<ApplyRow> {
-    const raw = this.deps.rawSql;
-    if (raw) return ((await raw.unsafe(APPLY_TEXT, args, { prepare: true })) as unknown as ApplyRow[])[0]!;
-    const [a, b, c, d, e, f, g] = args;
-    return rowsOf<ApplyRow>(await this.deps.db.execute(sql`
-      select codes, charged, balances, crossed from usage_apply(${a}::text[], ${b}::text[], ${c}::text[], ${d}::int[], ${e}::text[], ${f}::text[], ${g}::timestamptz)`))[0]!;
-  }
-
   private async apply(batch: Submission[]): Promise<{ results: UsageResult[][]; mailIds: (string | null)[] }> {
     const now = this.deps.clock.now();
     const ownerIndex = new Map<string, number>();
@@ -238,7 +214,7 @@ export class UsageRecorder {
       }
     }
     // Account ids for owners that have none yet (used only by those that record something).
-    const row = await this.run([
+    const row = await applyUsageBatch(this.deps, [
       pgArrayLiteral(owners.map((o) => o.agencyId)), pgArrayLiteral(owners.map((o) => o.subAccountId ?? '')), pgArrayLiteral(newIds('cra', owners.length)),
       pgArrayLiteral(eventOwner), pgArrayLiteral(conversations), pgArrayLiteral(departments), now.toISOString(),
     ]);

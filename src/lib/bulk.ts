@@ -1,9 +1,9 @@
-// Helpers for the grant job's big set-based statements (arrays of 5,000+ values per parameter),
-// where per-value work shows up in the job's wall time.
+// Helpers for big set-based statements (arrays of 5,000+ values per parameter: the grant job's,
+// the credit ledger's bulk writer), where per-value work shows up in the job's wall time.
 import { randomBytes } from 'node:crypto';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
-import { pgArray } from '../lib/pg-array';
+import { pgArray } from './pg-array';
 
 /**
  * pgArray for plain values: one join instead of per-value quoting when no value needs escaping
