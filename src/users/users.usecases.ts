@@ -13,6 +13,7 @@ import { randomToken, sha256 } from '../lib/tokens';
 import { blankToNull, checkbox, email, name, opaqueId, parse } from '../lib/validation';
 import { dispatchEmails, queueEmail } from '../mail/outbox';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
+import { assertAcceptablePassword } from './password-policy';
 
 export type User = typeof users.$inferSelect;
 export type Membership = typeof memberships.$inferSelect;
@@ -27,6 +28,7 @@ export const INVITATION_DAYS = 7;
 /** The operator CLI's first step: a platform owner. Refuses an email that already exists. */
 export async function createPlatformAdmin(deps: Deps, input: { email: string; password: string; name?: string }): Promise<User> {
   const parsed = parse(z.object({ email, password: passwordRule, name: name('Name') }), { name: 'Platform admin', ...input });
+  await assertAcceptablePassword(parsed.password, parsed, 'password');
   const passwordHash = await hashPassword(parsed.password, deps.config.passwordHashCost);
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
@@ -104,6 +106,7 @@ export async function changePassword(deps: Deps, params: { userId: string; input
   if (!(await verifyPassword(input.currentPassword, user.passwordHash))) {
     throw new ValidationError({ currentPassword: 'The current password is not correct.' });
   }
+  await assertAcceptablePassword(input.newPassword, user, 'newPassword');
   const passwordHash = await hashPassword(input.newPassword, deps.config.passwordHashCost);
   const now = deps.clock.now();
   await deps.db.transaction(async (tx) => {
@@ -235,6 +238,7 @@ export async function acceptInvitation(deps: Deps, params: { token: string; inpu
     return user;
   }
   const input = parse(acceptSchema, params.input);
+  await assertAcceptablePassword(input.password, { email: invitation.email, name: input.name }, 'password');
   const passwordHash = await hashPassword(input.password, deps.config.passwordHashCost);
   return deps.db.transaction(async (tx) => {
     const [user] = await tx
