@@ -14,6 +14,7 @@ import { blankToNull, checkbox, email, name, opaqueId, parse } from '../lib/vali
 import { dispatchEmails, queueEmail } from '../mail/outbox';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
 import { assertAcceptablePassword } from './password-policy';
+import { endUserSessions } from './user-sessions';
 
 export type User = typeof users.$inferSelect;
 export type Membership = typeof memberships.$inferSelect;
@@ -99,7 +100,11 @@ export const changePasswordSchema = z
   .refine((v) => v.newPassword === v.confirmPassword, { path: ['confirmPassword'], message: 'The two new passwords do not match.' })
   .refine((v) => v.newPassword !== v.currentPassword, { path: ['newPassword'], message: 'Choose a password different from the current one.' });
 
-export async function changePassword(deps: Deps, params: { userId: string; input: unknown }): Promise<void> {
+/**
+ * Changes the signed-in user's password and ends every other session of theirs (another browser,
+ * a lost phone): only the session the change was made in (`keepSessionId`) stays signed in.
+ */
+export async function changePassword(deps: Deps, params: { userId: string; keepSessionId: string; input: unknown }): Promise<void> {
   const input = parse(changePasswordSchema, params.input);
   const [user] = await deps.db.select().from(users).where(eq(users.id, params.userId));
   if (!user) throw errors.unauthenticated();
@@ -111,8 +116,9 @@ export async function changePassword(deps: Deps, params: { userId: string; input
   const now = deps.clock.now();
   await deps.db.transaction(async (tx) => {
     await tx.update(users).set({ passwordHash, passwordChangedAt: now, updatedAt: now }).where(eq(users.id, user.id));
+    const ended = await endUserSessions(tx, { userId: user.id, keepSessionId: params.keepSessionId });
     const actor: Actor = { kind: 'user', id: user.id, scope: 'platform', agencyId: null, subAccountId: null, role: 'member', billing: false };
-    await recordAudit(tx, actor, { action: 'user.password_changed', targetType: 'user', targetId: user.id, agencyId: null, subAccountId: null }, now);
+    await recordAudit(tx, actor, { action: 'user.password_changed', targetType: 'user', targetId: user.id, agencyId: null, subAccountId: null, data: { otherSessionsEnded: ended } }, now);
   });
 }
 
