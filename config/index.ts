@@ -24,6 +24,7 @@ const schema = z.object({
   TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
+  LOGIN_RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
   PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).optional(),
   SANDBOX_URL: z.string().url().optional(),
   SECRET_KEYS: z.string().optional(),
@@ -50,7 +51,10 @@ export interface Config {
   testClock: boolean;
   trustProxy: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Failed sign-ins per email and client address per 15 minutes. */
   loginRateLimit: number;
+  /** Failed sign-ins per client address per 15 minutes, whatever the emails (offices share one address). */
+  loginRateLimitPerAddress: number;
   /** log2 of scrypt's N: 15 (32 MiB per hash) in production, lower in tests to keep them fast. */
   passwordHashCost: number;
   /**
@@ -106,6 +110,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     loginRateLimit: e.LOGIN_RATE_LIMIT,
+    loginRateLimitPerAddress: e.LOGIN_RATE_LIMIT_PER_ADDRESS,
     passwordHashCost: e.PASSWORD_HASH_COST ?? (e.NODE_ENV === 'test' ? 10 : 15),
     // Buyers' browsers follow sandbox links too, so by default it is the public URL.
     sandboxUrl: isProduction ? null : (e.SANDBOX_URL ?? e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),

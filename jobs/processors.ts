@@ -3,6 +3,7 @@ import type { Deps } from '../src/deps';
 import { dispatchEmails, pendingEmailIds, SEND_MAIL_JOB, sendQueuedEmail } from '../src/mail/outbox';
 import type { Processors } from '../src/queue';
 import { pruneExpiredSessions } from '../src/web/session-store';
+import { pruneSignInFailures } from '../src/users/sign-in-throttle';
 import { GRANT_PURCHASE_JOB, grantPurchase, paidPurchaseIds } from '../src/purchases/purchases.usecases';
 import { SUBSCRIPTION_GRANTS_JOB } from '../src/subscriptions/grants';
 import { runGrantsWithAutoBilling } from '../src/auto-billing/grants-hook';
@@ -52,6 +53,7 @@ export function createProcessors(deps: Deps): Processors {
       const stale = await pendingEmailIds(deps.db, new Date(deps.clock.now().getTime() - 60_000));
       await dispatchEmails(deps.queue, stale);
       await pruneExpiredSessions(deps.db);
+      await pruneSignInFailures(deps.db);
       const now = deps.clock.now().getTime();
       const waiting = await paidPurchaseIds(deps.db, new Date(now - 60_000));
       for (const id of waiting) await deps.queue.enqueue(GRANT_PURCHASE_JOB, { purchaseId: id }, { jobId: `grant:${id}:${Math.floor(now / 60_000)}` });

@@ -45,6 +45,12 @@ describe('operator CLI', function () {
     const err = await cli('admin', 'create', '--email', 'weak@example.test', '--password', 'short').catch((e: { code: number; stderr: string }) => e);
     expect(err).to.include({ code: 1 });
     expect((err as { stderr: string }).stderr).to.contain('password: Use at least 10 characters.');
+    const common = await cli('admin', 'create', '--email', 'common@example.test', '--password', 'password123').catch((e: { code: number; stderr: string }) => e);
+    expect(common).to.include({ code: 1 });
+    expect((common as { stderr: string }).stderr).to.contain('password: This password is one of the most common ones');
+    const own = await cli('admin', 'create', '--email', 'grace.hopper@example.test', '--password', 'graceHopper-1906').catch((e: { code: number; stderr: string }) => e);
+    expect(own).to.include({ code: 1 });
+    expect((own as { stderr: string }).stderr).to.contain('password: Do not use your email address or your name in your password.');
     const dup = await cli('admin', 'create', '--email', email, '--password', 'operator-password').catch((e: { code: number; stderr: string }) => e);
     expect(dup).to.include({ code: 1 });
     expect((dup as { stderr: string }).stderr).to.contain('A user with this email already exists.');

@@ -6,6 +6,7 @@ export * from './sub-accounts';
 export * from './users';
 export * from './api-keys';
 export * from './sessions';
+export * from './sign-in-failures';
 export * from './audit';
 export * from './clock';
 export * from './outbox';

@@ -7,7 +7,9 @@ export const sessions = pgTable(
   {
     sid: text('sid').primaryKey(),
     sess: jsonb('sess').notNull(),
+    /** The signed-in user (passport's id in `sess`), so a password change can end their sessions. */
+    userId: text('user_id'),
     expiresAt: tstz('expires_at').notNull(),
   },
-  (t) => [index('sessions_expires_idx').on(t.expiresAt)],
+  (t) => [index('sessions_expires_idx').on(t.expiresAt), index('sessions_user_idx').on(t.userId)],
 );

@@ -13,6 +13,8 @@ import { randomToken, sha256 } from '../lib/tokens';
 import { blankToNull, checkbox, email, name, opaqueId, parse } from '../lib/validation';
 import { dispatchEmails, queueEmail } from '../mail/outbox';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
+import { assertAcceptablePassword } from './password-policy';
+import { endUserSessions } from './user-sessions';
 
 export type User = typeof users.$inferSelect;
 export type Membership = typeof memberships.$inferSelect;
@@ -27,6 +29,7 @@ export const INVITATION_DAYS = 7;
 /** The operator CLI's first step: a platform owner. Refuses an email that already exists. */
 export async function createPlatformAdmin(deps: Deps, input: { email: string; password: string; name?: string }): Promise<User> {
   const parsed = parse(z.object({ email, password: passwordRule, name: name('Name') }), { name: 'Platform admin', ...input });
+  await assertAcceptablePassword(parsed.password, parsed, 'password');
   const passwordHash = await hashPassword(parsed.password, deps.config.passwordHashCost);
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
@@ -97,19 +100,25 @@ export const changePasswordSchema = z
   .refine((v) => v.newPassword === v.confirmPassword, { path: ['confirmPassword'], message: 'The two new passwords do not match.' })
   .refine((v) => v.newPassword !== v.currentPassword, { path: ['newPassword'], message: 'Choose a password different from the current one.' });
 
-export async function changePassword(deps: Deps, params: { userId: string; input: unknown }): Promise<void> {
+/**
+ * Changes the signed-in user's password and ends every other session of theirs (another browser,
+ * a lost phone): only the session the change was made in (`keepSessionId`) stays signed in.
+ */
+export async function changePassword(deps: Deps, params: { userId: string; keepSessionId: string; input: unknown }): Promise<void> {
   const input = parse(changePasswordSchema, params.input);
   const [user] = await deps.db.select().from(users).where(eq(users.id, params.userId));
   if (!user) throw errors.unauthenticated();
   if (!(await verifyPassword(input.currentPassword, user.passwordHash))) {
     throw new ValidationError({ currentPassword: 'The current password is not correct.' });
   }
+  await assertAcceptablePassword(input.newPassword, user, 'newPassword');
   const passwordHash = await hashPassword(input.newPassword, deps.config.passwordHashCost);
   const now = deps.clock.now();
   await deps.db.transaction(async (tx) => {
     await tx.update(users).set({ passwordHash, passwordChangedAt: now, updatedAt: now }).where(eq(users.id, user.id));
+    const ended = await endUserSessions(tx, { userId: user.id, keepSessionId: params.keepSessionId });
     const actor: Actor = { kind: 'user', id: user.id, scope: 'platform', agencyId: null, subAccountId: null, role: 'member', billing: false };
-    await recordAudit(tx, actor, { action: 'user.password_changed', targetType: 'user', targetId: user.id, agencyId: null, subAccountId: null }, now);
+    await recordAudit(tx, actor, { action: 'user.password_changed', targetType: 'user', targetId: user.id, agencyId: null, subAccountId: null, data: { otherSessionsEnded: ended } }, now);
   });
 }
 
@@ -235,6 +244,7 @@ export async function acceptInvitation(deps: Deps, params: { token: string; inpu
     return user;
   }
   const input = parse(acceptSchema, params.input);
+  await assertAcceptablePassword(input.password, { email: invitation.email, name: input.name }, 'password');
   const passwordHash = await hashPassword(input.password, deps.config.passwordHashCost);
   return deps.db.transaction(async (tx) => {
     const [user] = await tx

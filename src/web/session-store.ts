@@ -15,6 +15,12 @@ export class DbSessionStore extends session.Store {
     super();
   }
 
+  /** passport keeps the signed-in user's id in the session; the column lets it be found by user. */
+  private userIdOf(sess: session.SessionData): string | null {
+    const user = (sess as { passport?: { user?: unknown } }).passport?.user;
+    return typeof user === 'string' ? user : null;
+  }
+
   private expiry(sess: session.SessionData): Date {
     const exp = sess.cookie?.expires;
     return exp ? new Date(exp) : new Date(Date.now() + DEFAULT_TTL_MS);
@@ -29,11 +35,11 @@ export class DbSessionStore extends session.Store {
   }
 
   override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
-    const row = { sid, sess: sess as unknown as Record<string, unknown>, expiresAt: this.expiry(sess) };
+    const row = { sid, sess: sess as unknown as Record<string, unknown>, userId: this.userIdOf(sess), expiresAt: this.expiry(sess) };
     this.db
       .insert(sessions)
       .values(row)
-      .onConflictDoUpdate({ target: sessions.sid, set: { sess: row.sess, expiresAt: row.expiresAt } })
+      .onConflictDoUpdate({ target: sessions.sid, set: { sess: row.sess, userId: row.userId, expiresAt: row.expiresAt } })
       .then(() => cb?.(), (e) => cb?.(e));
   }
 
@@ -42,7 +48,8 @@ export class DbSessionStore extends session.Store {
   }
 
   override touch(sid: string, sess: session.SessionData, cb?: () => void): void {
-    this.db.update(sessions).set({ expiresAt: this.expiry(sess) }).where(eq(sessions.sid, sid)).then(() => cb?.(), () => cb?.());
+    // Also fills user_id on sessions written before the column existed.
+    this.db.update(sessions).set({ expiresAt: this.expiry(sess), userId: this.userIdOf(sess) }).where(eq(sessions.sid, sid)).then(() => cb?.(), () => cb?.());
   }
 }
 

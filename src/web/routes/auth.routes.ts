@@ -1,7 +1,8 @@
 import { Router, type Request, type Response } from 'express';
-import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
+import { ipKeyGenerator } from 'express-rate-limit';
 import type passportLib from 'passport';
 import type { Deps } from '../../deps';
+import { forgiveSignInAttempt, startSignInAttempt } from '../../users/sign-in-throttle';
 import { acceptInvitation, changePassword, findInvitation } from '../../users/users.usecases';
 import { flash, formAction, page } from '../render';
 import { requireUser } from '../middleware';
@@ -22,41 +23,36 @@ export function authRoutes(deps: Deps, passport: InstanceType<typeof passportLib
     await page(res, 'login', { title: 'Sign in', next: safeNext(req.query.next) ?? '' });
   });
 
-  // Failed attempts per email and client address; a success does not count.
-  const loginLimiter = rateLimit({
-    windowMs: 15 * 60 * 1000,
-    limit: deps.config.loginRateLimit,
-    skipSuccessfulRequests: true,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    keyGenerator: (req) => `${ipKeyGenerator(req.ip ?? '')}|${String((req.body as { email?: string })?.email ?? '').trim().toLowerCase()}`,
-    handler: async (req, res) => {
-      await page(res, 'login', {
-        title: 'Sign in',
-        form: { email: (req.body as { email?: string })?.email ?? '' },
-        formError: 'Too many failed sign-in attempts for this email. Wait 15 minutes, then try again.',
-        next: '',
-      }, 429);
-    },
-  });
+  // Failed attempts are counted per client address (whatever the emails) and per address and
+  // email, in the database so every web process shares them; a success does not count.
+  const limited = { address: 'Too many failed sign-in attempts from your network. Wait 15 minutes, then try again.', email: 'Too many failed sign-in attempts for this email. Wait 15 minutes, then try again.' };
 
-  r.post('/login', loginLimiter, async (req, res, next) => {
+  r.post('/login', async (req, res, next) => {
     const body = (req.body ?? {}) as { email?: string; password?: string; next?: string };
     const email = String(body.email ?? '').trim();
     const password = String(body.password ?? '');
     const again = (status: number, errors: Record<string, string>, formError?: string) =>
       page(res, 'login', { title: 'Sign in', form: { email }, errors, formError, next: safeNext(body.next) ?? '' }, status);
+    const verdict = await startSignInAttempt(deps.db, {
+      address: ipKeyGenerator(req.ip ?? ''), email, perAddress: deps.config.loginRateLimitPerAddress, perEmail: deps.config.loginRateLimit,
+    });
+    if (verdict.limited) {
+      res.set('Retry-After', String(verdict.retryAfterSeconds));
+      return again(429, {}, limited[verdict.limited]);
+    }
     if (!email || !password) {
       return again(422, { ...(email ? {} : { email: 'Enter your email.' }), ...(password ? {} : { password: 'Enter your password.' }) });
     }
     passport.authenticate('local', (err: unknown, user: { id: string } | false) => {
       if (err) return next(err);
       if (!user) return void again(401, {}, 'The email or password is not correct.');
-      // A fresh session id on login (passport regenerates it), then go where the user was heading.
-      req.login(user as unknown as Express.User, (loginErr) => {
-        if (loginErr) return next(loginErr);
-        res.redirect(safeNext(body.next) ?? '/');
-      });
+      forgiveSignInAttempt(deps.db, verdict.attempt).then(() => {
+        // A fresh session id on login (passport regenerates it), then go where the user was heading.
+        req.login(user as unknown as Express.User, (loginErr) => {
+          if (loginErr) return next(loginErr);
+          res.redirect(safeNext(body.next) ?? '/');
+        });
+      }, next);
     })(req, res, next);
   });
 
@@ -104,8 +100,8 @@ export function authRoutes(deps: Deps, passport: InstanceType<typeof passportLib
       view: 'profile',
       locals: async () => ({ title: 'Profile' }),
       action: async (req: Request, res: Response) => {
-        await changePassword(deps, { userId: req.user!.user.id, input: req.body });
-        flash(req, 'Your password was changed.');
+        await changePassword(deps, { userId: req.user!.user.id, keepSessionId: req.sessionID, input: req.body });
+        flash(req, 'Your password was changed. You were signed out everywhere else.');
         res.redirect('/profile');
       },
     }),
