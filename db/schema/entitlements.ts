@@ -1,4 +1,4 @@
-import { index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { date, index, integer, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { agencies } from './agencies';
 import { createdAt } from './common';
 
@@ -43,4 +43,35 @@ export const channelIntegrations = pgTable(
     index('channel_integrations_account_idx').on(t.accountId, t.type),
     uniqueIndex('channel_integrations_account_name_key').on(t.accountId, t.type, t.name),
   ],
+);
+
+/**
+ * Chatbot sessions opened against the monthly quota (DESIGN section 6): one row per session the
+ * chat product opened, counted in the quota period it was opened in. The session id makes
+ * opening idempotent (the same session opened twice counts once).
+ */
+export const chatbotSessions = pgTable(
+  'chatbot_sessions',
+  {
+    agencyId: text('agency_id').notNull().references(() => agencies.id),
+    subAccountId: text('sub_account_id'),
+    accountId: text('account_id').notNull(),
+    sessionId: text('session_id').notNull(),
+    /** First day of the quota period it counts in (seller's calendar). */
+    periodStart: date('period_start', { mode: 'string' }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.sessionId] }), index('chatbot_sessions_period_idx').on(t.accountId, t.periodStart)],
+);
+
+/** Sessions used per account and quota period: one row, incremented only while under the limit. */
+export const chatbotSessionCounts = pgTable(
+  'chatbot_session_counts',
+  {
+    agencyId: text('agency_id').notNull().references(() => agencies.id),
+    accountId: text('account_id').notNull(),
+    periodStart: date('period_start', { mode: 'string' }).notNull(),
+    used: integer('used').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.periodStart] })],
 );

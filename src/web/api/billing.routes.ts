@@ -13,6 +13,7 @@ import {
 } from '../../billing/subscriptions.usecases';
 import type { BillingSubscription } from '../../billing/subscriptions.usecases';
 import type { Deps } from '../../deps';
+import { chatbotSessionQuota, openChatbotSession } from '../../entitlements/chatbot-sessions';
 import { getSubAccount } from '../../tenancy/sub-accounts.usecases';
 import {
   addChannel, addRepresentative, listChannels, listRepresentatives, myEntitlementStatus, removeChannel, removeRepresentative, type ChannelIntegration, type Representative,
@@ -143,6 +144,15 @@ export function billingRoutes(deps: Deps): Router {
   // What the account may use, what it uses, and what to do where it is over a limit.
   r.get('/entitlements', async (req, res) => {
     res.json(await myEntitlementStatus(deps, { actor: actorOf(req) }));
+  });
+  // Chatbot sessions (the chat product opens one per conversation its chatbot takes): counted
+  // against the period's quota; opening the same session id again counts nothing.
+  r.get('/chatbot-sessions/quota', async (req, res) => {
+    res.json(await chatbotSessionQuota(deps, { actor: actorOf(req) }));
+  });
+  r.post('/chatbot-sessions', async (req, res) => {
+    const opened = await openChatbotSession(deps, { actor: actorOf(req), input: body(req) });
+    res.status(opened.created ? 201 : 200).json(opened);
   });
   r.get('/representatives', async (req, res) => {
     res.json({ data: (await listRepresentatives(deps, { actor: actorOf(req) })).map(representativeJson) });
