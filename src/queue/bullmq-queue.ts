@@ -55,13 +55,16 @@ export class BullmqQueue implements Queue {
       async (job) => {
         const processor = processors[job.name];
         if (!processor) throw new Error(`no processor for job ${job.name}`);
-        return processor(job.data as JobData);
+        return processor(job.data as JobData, { log: this.logger.child({ job: job.name, jobId: job.id, attempt: job.attemptsMade + 1 }) });
       },
       { connection: this.connection(), prefix: this.prefix, concurrency: opts.concurrency ?? 4 },
     );
     this.worker.on('error', (err) => this.logger.error('job worker error', { error: String(err) }));
+    // By now attemptsMade counts the attempt that failed.
     this.worker.on('failed', (job, err) =>
-      this.logger.error('job failed', { job: job?.name, attempt: job?.attemptsMade, error: err.message }),
+      this.logger
+        .child({ job: job?.name, jobId: job?.id, attempt: job?.attemptsMade })
+        .error('job failed', { err, willRetry: job ? job.attemptsMade < (job.opts.attempts ?? 1) : false }),
     );
     await this.worker.waitUntilReady();
   }

@@ -13,6 +13,7 @@ import { apiRouter } from './api/router';
 import { usageHandlers } from './api/credits.routes';
 import { apiAuth, errorHandler } from './middleware';
 import { guardBodyText, guardUrlText } from './text-guard';
+import { httpLogger, requestId } from './request-log';
 import { accountGate } from './account-gate';
 import { DbSessionStore } from './session-store';
 import { authRoutes } from './routes/auth.routes';
@@ -76,11 +77,13 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   // so none of helmet's page headers (measurable on the usage hot path).
   // Ids in the path, the query and every parsed body are checked for text Postgres cannot store
   // (src/web/text-guard.ts) before any route runs.
-  app.use(guardUrlText);
+  app.use(requestId, guardUrlText);
   const apiJson = [express.json({ limit: '100kb' }), guardBodyText];
   const usage = usageHandlers(deps, web);
   app.post('/api/v1/usage', apiJson, apiAuth(web.keyCache), usage.single);
   app.post('/api/v1/usage/batch', apiJson, apiAuth(web.keyCache), usage.batch);
+  // Everything else has req.log from pino-http (the usage routes above skip its cost).
+  app.use(httpLogger(deps));
   app.use('/api/v1', apiJson, apiRouter(deps, web));
 
   app.use(
@@ -224,8 +227,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
     app.use(base, tenantRoutes(deps, web, base, scope));
   }
 
-  app.use(async (_req, res) => {
-    await page(res, 'error', { title: 'Not found', error: { code: 'not_found', message: 'This page does not exist.' } }, 404);
+  app.use(async (req, res) => {
+    await page(res, 'error', { title: 'Not found', error: { code: 'not_found', message: 'This page does not exist.' }, requestId: String(req.id) }, 404);
   });
   app.use(errorHandler(deps));
   return app;
