@@ -52,6 +52,8 @@ export class InlineQueue implements Queue {
     this.timers.add(timer);
   }
 
+  async ping(): Promise<void> {}
+
   async drain(): Promise<void> {
     if (this.isIdle()) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));

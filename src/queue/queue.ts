@@ -32,6 +32,8 @@ export interface Queue {
   work(processors: Processors, opts?: { concurrency?: number }): Promise<void>;
   /** Registers a repeating job (idempotent: one schedule per id however many processes call it). */
   schedule(id: string, name: string, everyMs: number, data?: JobData): Promise<void>;
+  /** Resolves when the queue's backend answers (Redis PING); the in-process runner always does. */
+  ping(): Promise<void>;
   /** Waits until no job is waiting or running (tests, CLI). */
   drain(): Promise<void>;
   close(): Promise<void>;

@@ -14,6 +14,7 @@ import { usageHandlers } from './api/credits.routes';
 import { apiAuth, errorHandler } from './middleware';
 import { guardBodyText, guardUrlText } from './text-guard';
 import { httpLogger, requestId } from './request-log';
+import { healthRoutes } from './routes/health.routes';
 import { accountGate } from './account-gate';
 import { DbSessionStore } from './session-store';
 import { authRoutes } from './routes/auth.routes';
@@ -110,10 +111,7 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/assets', express.static(path.join(root, 'public'), { maxAge: deps.config.isProduction ? '1d' : 0 }));
   app.use('/assets/vendor/pico', express.static(path.join(root, 'node_modules/@picocss/pico/css'), { maxAge: '7d' }));
   app.use('/assets/vendor/chart.js', express.static(path.join(root, 'node_modules/chart.js/dist'), { maxAge: '7d' }));
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
-  });
-
+  app.use(healthRoutes(deps));
 
   // Gateways post back and send webhooks with no Kontor session or CSRF token: verified instead.
   // The offline gateway sandboxes (outside production) are "other sites" too.
