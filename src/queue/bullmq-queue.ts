@@ -4,12 +4,19 @@ import type { Logger } from '../lib/logger';
 import type { EnqueueOptions, JobData, Processors, Queue } from './queue';
 
 const QUEUE_NAME = 'kontor';
+/** What the readiness probe asks of the queue's Redis client. */
+interface Pingable {
+  readonly isReady: boolean;
+  ping(): Promise<unknown>;
+}
 
 /** BullMQ on Redis, through the node-redis client (the `redis` package). */
 export class BullmqQueue implements Queue {
   readonly kind = 'bullmq' as const;
   private readonly queue: BullQueue;
   private worker: Worker | undefined;
+  /** The queue's own Redis client, asked PING by the readiness probe. */
+  private readonly redis: Pingable;
 
   constructor(
     private readonly redisUrl: string,
@@ -18,16 +25,24 @@ export class BullmqQueue implements Queue {
     /** First retry's delay (doubles each time); tests shorten it. */
     private readonly retryDelayMs = 1000,
   ) {
-    this.queue = new BullQueue(QUEUE_NAME, { connection: this.connection(), prefix });
+    const client = this.client();
+    this.redis = client;
+    this.queue = new BullQueue(QUEUE_NAME, { connection: createNodeRedisClient(client), prefix });
     // An EventEmitter's 'error' without a listener is thrown: a Redis hiccup would end the process.
     this.queue.on('error', (err) => this.logger.error('job queue error (Redis)', { error: String(err) }));
   }
 
-  private connection() {
+  private client() {
     const client = createClient({ url: this.redisUrl });
     // node-redis reconnects by itself; its 'error' events must be listened to or they are thrown.
     client.on('error', (err: unknown) => this.logger.warn('Redis connection error (reconnecting)', { error: String(err) }));
-    return createNodeRedisClient(client);
+    return client;
+  }
+
+  async ping(): Promise<void> {
+    // While disconnected node-redis would queue the command until it reconnects: answer now.
+    if (!this.redis.isReady) throw new Error('Redis is not connected');
+    await this.redis.ping();
   }
 
   async enqueue(name: string, data: JobData, opts: EnqueueOptions = {}): Promise<void> {
@@ -55,13 +70,16 @@ export class BullmqQueue implements Queue {
       async (job) => {
         const processor = processors[job.name];
         if (!processor) throw new Error(`no processor for job ${job.name}`);
-        return processor(job.data as JobData);
+        return processor(job.data as JobData, { log: this.logger.child({ job: job.name, jobId: job.id, attempt: job.attemptsMade + 1 }) });
       },
-      { connection: this.connection(), prefix: this.prefix, concurrency: opts.concurrency ?? 4 },
+      { connection: createNodeRedisClient(this.client()), prefix: this.prefix, concurrency: opts.concurrency ?? 4 },
     );
     this.worker.on('error', (err) => this.logger.error('job worker error', { error: String(err) }));
+    // By now attemptsMade counts the attempt that failed.
     this.worker.on('failed', (job, err) =>
-      this.logger.error('job failed', { job: job?.name, attempt: job?.attemptsMade, error: err.message }),
+      this.logger
+        .child({ job: job?.name, jobId: job?.id, attempt: job?.attemptsMade })
+        .error('job failed', { err, willRetry: job ? job.attemptsMade < (job.opts.attempts ?? 1) : false }),
     );
     await this.worker.waitUntilReady();
   }

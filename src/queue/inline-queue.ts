@@ -2,6 +2,8 @@ import type { Logger } from '../lib/logger';
 import { backoffMs, type EnqueueOptions, type JobData, type Processors, type Queue } from './queue';
 
 interface PendingJob {
+  /** The jobId, or a number of this process's for jobs enqueued without one (for the logs). */
+  id: string;
   name: string;
   data: JobData;
   attempt: number;
@@ -20,6 +22,7 @@ export class InlineQueue implements Queue {
   private concurrency = 1;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
+  private sequence = 0;
 
   constructor(
     private readonly logger: Logger,
@@ -33,7 +36,7 @@ export class InlineQueue implements Queue {
       if (this.liveIds.has(opts.jobId)) return;
       this.liveIds.add(opts.jobId);
     }
-    const job: PendingJob = { name, data, attempt: 1, attempts: opts.attempts ?? 5, jobId: opts.jobId };
+    const job: PendingJob = { id: opts.jobId ?? `inline-${++this.sequence}`, name, data, attempt: 1, attempts: opts.attempts ?? 5, jobId: opts.jobId };
     this.later(job, opts.delayMs ?? 0);
   }
 
@@ -48,6 +51,8 @@ export class InlineQueue implements Queue {
     timer.unref();
     this.timers.add(timer);
   }
+
+  async ping(): Promise<void> {}
 
   async drain(): Promise<void> {
     if (this.isIdle()) return;
@@ -109,12 +114,13 @@ export class InlineQueue implements Queue {
 
   private async run(job: PendingJob) {
     const processor = this.processors?.[job.name];
+    const log = this.logger.child({ job: job.name, jobId: job.id, attempt: job.attempt });
     try {
       if (!processor) throw new Error(`no processor for job ${job.name}`);
-      await processor(job.data);
+      await processor(job.data, { log });
       if (job.jobId) this.liveIds.delete(job.jobId);
     } catch (err) {
-      this.logger.error('job failed', { job: job.name, attempt: job.attempt, error: String(err) });
+      log.error('job failed', { err, willRetry: job.attempt < job.attempts && !this.closed });
       if (job.attempt < job.attempts && !this.closed) {
         this.later({ ...job, attempt: job.attempt + 1 }, backoffMs(job.attempt, this.retryDelayMs));
       } else if (job.jobId) {

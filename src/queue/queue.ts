@@ -3,8 +3,15 @@
  * run the same processors, so a job behaves the same in the demo, in tests and in production.
  * Processors must be idempotent: a job may run again after a crash or a retry.
  */
+import type { Logger } from '../lib/logger';
+
 export type JobData = Record<string, unknown>;
-export type Processor = (data: JobData) => Promise<unknown>;
+/** What both queues give a processor beside its data: a logger whose lines carry the job's name, id and attempt. */
+export interface JobContext {
+  log: Logger;
+}
+/** `ctx` is absent when a processor is called directly (the CLI's `job run`, tests). */
+export type Processor = (data: JobData, ctx?: JobContext) => Promise<unknown>;
 export type Processors = Record<string, Processor>;
 
 export interface EnqueueOptions {
@@ -25,6 +32,8 @@ export interface Queue {
   work(processors: Processors, opts?: { concurrency?: number }): Promise<void>;
   /** Registers a repeating job (idempotent: one schedule per id however many processes call it). */
   schedule(id: string, name: string, everyMs: number, data?: JobData): Promise<void>;
+  /** Resolves when the queue's backend answers (Redis PING); the in-process runner always does. */
+  ping(): Promise<void>;
   /** Waits until no job is waiting or running (tests, CLI). */
   drain(): Promise<void>;
   close(): Promise<void>;

@@ -13,6 +13,8 @@ import { apiRouter } from './api/router';
 import { usageHandlers } from './api/credits.routes';
 import { apiAuth, errorHandler } from './middleware';
 import { guardBodyText, guardUrlText } from './text-guard';
+import { httpLogger, requestId } from './request-log';
+import { healthRoutes } from './routes/health.routes';
 import { accountGate } from './account-gate';
 import { DbSessionStore } from './session-store';
 import { authRoutes } from './routes/auth.routes';
@@ -76,7 +78,7 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   // so none of helmet's page headers (measurable on the usage hot path).
   // Ids in the path, the query and every parsed body are checked for text Postgres cannot store
   // (src/web/text-guard.ts) before any route runs.
-  app.use(guardUrlText);
+  app.use(requestId, guardUrlText);
   // Every answer, JSON and PDF included (helmet, below, covers only pages): never sniffed as HTML.
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -86,6 +88,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   const usage = usageHandlers(deps, web);
   app.post('/api/v1/usage', apiJson, apiAuth(web.keyCache), usage.single);
   app.post('/api/v1/usage/batch', apiJson, apiAuth(web.keyCache), usage.batch);
+  // Everything else has req.log from pino-http (the usage routes above skip its cost).
+  app.use(httpLogger(deps));
   app.use('/api/v1', apiJson, apiRouter(deps, web));
 
   app.use(
@@ -112,10 +116,7 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/assets', express.static(path.join(root, 'public'), { maxAge: deps.config.isProduction ? '1d' : 0 }));
   app.use('/assets/vendor/pico', express.static(path.join(root, 'node_modules/@picocss/pico/css'), { maxAge: '7d' }));
   app.use('/assets/vendor/chart.js', express.static(path.join(root, 'node_modules/chart.js/dist'), { maxAge: '7d' }));
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
-  });
-
+  app.use(healthRoutes(deps));
 
   // Gateways post back and send webhooks with no Kontor session or CSRF token: verified instead.
   // The offline gateway sandboxes (outside production) are "other sites" too.
@@ -229,8 +230,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
     app.use(base, tenantRoutes(deps, web, base, scope));
   }
 
-  app.use(async (_req, res) => {
-    await page(res, 'error', { title: 'Not found', error: { code: 'not_found', message: 'This page does not exist.' } }, 404);
+  app.use(async (req, res) => {
+    await page(res, 'error', { title: 'Not found', error: { code: 'not_found', message: 'This page does not exist.' }, requestId: String(req.id) }, 404);
   });
   app.use(errorHandler(deps));
   return app;

@@ -6,6 +6,8 @@ import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
 import type { Role, Scope } from '../../db/schema';
 import { page } from './render';
+import { scrubUrl } from '../lib/logger';
+import { markLogged, requestLogger } from './request-log';
 
 /** Pages: a signed-in user in the given scope (and role). Anonymous users go to the login page. */
 export function requireUser(scope?: Scope, role?: Role) {
@@ -78,11 +80,18 @@ export function errorHandler(deps: Deps) {
   // Express recognises error handlers by their four parameters.
   return async (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const appErr = toAppError(err);
-    if (appErr.status >= 500) deps.logger.error('request failed', { method: req.method, path: req.originalUrl, error: err instanceof Error ? err.stack : String(err) });
+    const requestId = String(req.id);
+    const log = requestLogger(deps, req);
+    if (appErr.status >= 500) {
+      // The body helps to reproduce a failure; the logger redacts credentials and card data in it.
+      log.error('request failed', { method: req.method, path: scrubUrl(req.originalUrl), body: req.body as unknown, err });
+      markLogged(res);
+    }
     if (res.headersSent) return;
     if (wantsJson(req)) {
       const body: Record<string, unknown> = { error: appErr.code, message: appErr.message };
       if (appErr.details) Object.assign(body, appErr.details);
+      body.requestId = requestId;
       res.status(appErr.status).json(body);
       return;
     }
@@ -92,10 +101,10 @@ export function errorHandler(deps: Deps) {
     const defaults: Record<string, unknown> = { principal: req.user ?? null, csrfToken: '', currentPath: req.path, testClock: null, form: {}, errors: {}, flash: null };
     for (const [k, v] of Object.entries(defaults)) if (!(k in res.locals)) res.locals[k] = v;
     try {
-      await page(res, 'error', { title: 'Error', error: appErr }, appErr.status);
+      await page(res, 'error', { title: 'Error', error: appErr, requestId }, appErr.status);
     } catch (renderErr) {
-      deps.logger.error('error page failed', { error: String(renderErr) });
-      res.status(appErr.status).type('text').send(appErr.message);
+      log.error('error page failed', { err: renderErr });
+      res.status(appErr.status).type('text').send(`${appErr.message}\nReference: ${requestId}`);
     }
   };
 }

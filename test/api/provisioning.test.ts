@@ -92,7 +92,7 @@ describe('API v1: keys, provisioning and errors', () => {
     res = await request(app).post('/api/v1/sub-accounts').set(bearer(world.a.key)).send({ name: 'ok', billingEmail: 'not-an-email' }).expect(422);
     expect(res.body.fields.billingEmail).to.equal('Enter a valid email address.');
     res = await request(app).post('/api/v1/sub-accounts').set(bearer(world.a.key)).set('Content-Type', 'application/json').send('{"name": ').expect(400);
-    expect(res.body).to.deep.equal({ error: 'invalid_json', message: 'The request body is not valid JSON.' });
+    expect(res.body).to.deep.equal({ error: 'invalid_json', message: 'The request body is not valid JSON.', requestId: res.headers['x-request-id'] });
     res = await request(app).post('/api/v1/sub-accounts').set(bearer(world.a.key)).set('Content-Type', 'application/json').send(JSON.stringify({ name: 'x'.repeat(10 * 1024 * 1024) })).expect(413);
     expect(res.body.error).to.equal('payload_too_large');
     res = await request(app).get(`/api/v1/sub-accounts/${'x'.repeat(10_000)}`).set(bearer(world.a.key)).expect(404);

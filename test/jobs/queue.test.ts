@@ -2,17 +2,18 @@ import { expect } from 'chai';
 import { eq } from 'drizzle-orm';
 import { outboxEmails } from '../../db/schema';
 import { createProcessors } from '../../jobs/processors';
-import { createLogger } from '../../src/lib/logger';
+import { createLogger, type Logger } from '../../src/lib/logger';
 import { dispatchEmails, queueEmail, sendQueuedEmail } from '../../src/mail/outbox';
 import { BullmqQueue, InlineQueue, type Queue } from '../../src/queue';
 import { newId } from '../../src/lib/ids';
 import { resetData } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
 import { REDIS_URL, requireOrSkip } from '../support/env';
+import { capturingLogger } from '../support/logs';
 
 const logger = createLogger('silent');
 
-function queueContract(name: string, make: () => Queue | undefined, available: () => boolean) {
+function queueContract(name: string, make: (log?: Logger) => Queue | undefined, available: () => boolean) {
   describe(`${name} queue`, () => {
     let queue: Queue;
     before(function () {
@@ -67,12 +68,38 @@ function queueContract(name: string, make: () => Queue | undefined, available: (
       if (queue instanceof BullmqQueue) await queue.obliterate();
       await queue.close();
     });
+
+    it("a job's log lines and its failures carry the job's name, id and attempt", async () => {
+      const logs = capturingLogger('info');
+      const queue = make(logs.logger)!;
+      let attempts = 0;
+      await queue.work({
+        report: async (_data, ctx) => {
+          attempts++;
+          ctx!.log.info('reporting');
+          if (attempts === 1) throw new Error('first attempt fails');
+        },
+      });
+      await queue.enqueue('report', {}, { jobId: 'report:7', attempts: 2 });
+      await new Promise((r) => setTimeout(r, 50));
+      await queue.drain();
+      if (queue instanceof BullmqQueue) await queue.obliterate();
+      await queue.close();
+      const lines = logs.lines().map(({ job, jobId, attempt, msg, willRetry }) => ({ job, jobId, attempt, msg, willRetry }));
+      const jobId = queue instanceof BullmqQueue ? 'report.7' : 'report:7';
+      expect(lines).to.deep.equal([
+        { job: 'report', jobId, attempt: 1, msg: 'reporting', willRetry: undefined },
+        { job: 'report', jobId, attempt: 1, msg: 'job failed', willRetry: true },
+        { job: 'report', jobId, attempt: 2, msg: 'reporting', willRetry: undefined },
+      ]);
+      expect((logs.lines()[1]!.err as { message: string }).message).to.equal('first attempt fails');
+    });
   });
 }
 
 describe('job layer', () => {
-  queueContract('in-process', () => new InlineQueue(logger), () => true);
-  queueContract('BullMQ', () => (REDIS_URL ? new BullmqQueue(REDIS_URL, logger, `kontor-test-${newId('q')}`) : undefined), () => Boolean(REDIS_URL));
+  queueContract('in-process', (log = logger) => new InlineQueue(log, 10), () => true);
+  queueContract('BullMQ', (log = logger) => (REDIS_URL ? new BullmqQueue(REDIS_URL, log, `kontor-test-${newId('q')}`, 10) : undefined), () => Boolean(REDIS_URL));
 
   describe('email outbox', () => {
     let deps: TestDeps;

@@ -5,24 +5,22 @@ import { createApp } from '../../src/web/app';
 import { resetData } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
 import { signIn } from '../support/http';
+import { capturingLogger } from '../support/logs';
 import { createWorld, type World } from '../support/world';
 
 describe('error pages before the page locals are set', () => {
   let deps: TestDeps;
   let w: World;
   let app: ReturnType<typeof createApp>;
-  let logged: string[];
+  let logged: () => string[];
 
   beforeEach(async () => {
     await resetData();
     deps = await makeTestDeps();
     w = await createWorld(deps);
-    logged = [];
-    const original = deps.logger.error.bind(deps.logger);
-    deps.logger.error = (msg: string, fields?: Record<string, unknown>) => {
-      logged.push(msg);
-      original(msg, fields);
-    };
+    const logs = capturingLogger('warn');
+    deps.logger = logs.logger;
+    logged = () => logs.lines().map((l) => String(l.msg));
     app = createApp(deps);
   });
   afterEach(() => deps.close());
@@ -35,12 +33,12 @@ describe('error pages before the page locals are set', () => {
     const signedIn = await agent.post('/agency/sub-accounts').type('form').send({ _csrf: 'forged', name: 'X' }).expect(403);
     expect(signedIn.text).to.contain('<main');
     expect(signedIn.text).to.contain('This form has expired');
-    expect(logged).to.deep.equal([]);
+    expect(logged()).to.deep.equal([]);
   });
 
   it('a malformed address renders the error page with a 400, not a 500', async () => {
     const res = await request(app).get('/agency/sub-accounts/%E0%A4%A').expect(400);
     expect(res.text).to.contain('<main');
-    expect(logged).to.deep.equal([]);
+    expect(logged()).to.deep.equal([]);
   });
 });
