@@ -65,7 +65,7 @@ describe('lost database connections', function () {
     const report = JSON.parse(out.trim()) as { ok: number; failed: number; okAfterChurn: number; hung: boolean };
     expect(terminated, 'connections were terminated').to.be.greaterThan(10);
     expect(report.failed, 'queries failed while their connection died').to.be.greaterThan(0);
-    expect(report.hung, 'every query settled').to.equal(false);
+    expect(report.hung, `every query settled; child stderr:\n${err}`).to.equal(false);
     expect(report.okAfterChurn, 'queries succeed again once the churn stops').to.be.greaterThan(0);
   });
 
@@ -120,7 +120,7 @@ describe('lost database connections', function () {
       await queue.obliterate().catch(() => {});
       await queue.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
-      expect(code, 'a clean stop on SIGTERM').to.equal(0);
+      expect(code, `a clean stop on SIGTERM; the worker's log:\n${log}`).to.equal(0);
     }
   });
 });
