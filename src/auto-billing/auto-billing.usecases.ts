@@ -1,4 +1,5 @@
 import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { defineJob, noPayload } from '../queue/job';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import {
@@ -618,3 +619,6 @@ export async function reconcileAutoBilling(deps: Deps): Promise<{ resumed: numbe
 
 export const subAccountNames = async (deps: Pick<Deps, 'db'>, ids: string[]) =>
   new Map((ids.length ? await deps.db.select({ id: subAccounts.id, name: subAccounts.name }).from(subAccounts).where(inArray(subAccounts.id, ids)) : []).map((r) => [r.id, r.name]));
+
+/** Charges left pending (a crash, a timeout) and paid top-ups not delivered: finished, once. */
+export const autoBillingReconcileJob = defineJob({ name: 'auto-billing.reconcile', payload: noPayload, handle: (deps) => reconcileAutoBilling(deps) });

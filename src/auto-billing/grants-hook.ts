@@ -1,4 +1,6 @@
 import { sql } from 'drizzle-orm';
+import { defineJob, noPayload } from '../queue/job';
+import { SUBSCRIPTION_GRANTS_JOB } from '../subscriptions/grants';
 import type { Deps } from '../deps';
 import { AppError } from '../lib/errors';
 import { rowsOf } from '../lib/rows';
@@ -32,3 +34,6 @@ export async function runGrantsWithAutoBilling(deps: Deps): Promise<GrantRun & {
   }
   return { ...(await runSubscriptionGrants(deps)), autoBilled };
 }
+
+/** Monthly grants; agencies with auto-billing on top up their pool first when it is short. */
+export const subscriptionGrantsJob = defineJob({ name: SUBSCRIPTION_GRANTS_JOB, payload: noPayload, handle: (deps) => runGrantsWithAutoBilling(deps) });

@@ -10,6 +10,8 @@
 // accounts that already have the month's invoice, and the unique (account, period) key refuses a
 // second one; a killed run left whole batches behind, and a rerun cuts only what is missing.
 // Numbers come from the same locked counter inside the batch's transaction: no gaps.
+import { defineJob, enqueueJob, noPayload } from '../queue/job';
+import { deliverPendingJob } from './invoice-delivery';
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
 import type { Deps } from '../deps';
@@ -20,7 +22,6 @@ import { monthLines, monthOf, nextMonth, previousMonth, totalOf, type ChargeInpu
 import { addDays, calendarDay, DEFAULT_SELLER_ZONE } from './proration';
 
 export const INVOICE_CUT_JOB = 'invoices.cut';
-export const DELIVER_PENDING_JOB = 'invoices.deliver-pending';
 /** Accounts per transaction. */
 export const CUT_BATCH = 50_000;
 
@@ -102,7 +103,7 @@ export async function runInvoiceCut(deps: Deps, opts: { batchSize?: number } = {
       order by v.key
       on conflict (seller_key) do update set last_cut_period = greatest(coalesce(invoice_counters.last_cut_period, ''), excluded.last_cut_period), updated_at = now()`);
   }
-  if (run.invoices > 0) await deps.queue.enqueue(DELIVER_PENDING_JOB, {}, { jobId: `deliver-pending:${Math.floor(now.getTime() / 60_000)}` });
+  if (run.invoices > 0) await enqueueJob(deps.queue, deliverPendingJob, {}, { jobId: `deliver-pending:${Math.floor(now.getTime() / 60_000)}` });
   return run;
 }
 
@@ -325,8 +326,6 @@ async function endFinishedTerms(deps: Pick<Deps, 'db'>, now: Date): Promise<numb
   return rows.length;
 }
 
-/** Draft invoices not delivered yet: one delivery job each (after a cut, or from the tick). */
-export async function pendingDeliveryIds(deps: Pick<Deps, 'db'>, limit = 1000): Promise<string[]> {
-  return rowsOf<{ id: string }>(await deps.db.execute(sql`
-    select id from invoices where status = 'draft' order by created_at, id limit ${limit}`)).map((r) => r.id);
-}
+
+/** The monthly cut (finds its months from the clock). */
+export const invoiceCutJob = defineJob({ name: INVOICE_CUT_JOB, payload: noPayload, handle: (deps) => runInvoiceCut(deps) });

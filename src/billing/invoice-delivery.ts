@@ -1,7 +1,10 @@
 // After an invoice is issued (the monthly cut, a term purchase): its PDF is rendered and emailed
 // through the outbox, then it goes to collection. A job per invoice, idempotent: the outbox key
 // and `delivered_at` make a rerun mail nothing twice; the tick picks up what a crash left behind.
-import { and, eq, lt } from 'drizzle-orm';
+import { z } from 'zod';
+import { defineJob, enqueueJob, noPayload } from '../queue/job';
+import { and, eq, lt, sql } from 'drizzle-orm';
+import { rowsOf } from '../lib/rows';
 import { invoices } from '../../db/schema';
 import type { Deps } from '../deps';
 import { formatMoney } from '../lib/money';
@@ -16,7 +19,7 @@ import { getInvoiceForSystem } from './invoices.usecases';
 export const DELIVER_INVOICE_JOB = 'invoice.deliver';
 
 export async function dispatchInvoiceDelivery(queue: Queue, ids: readonly string[]): Promise<void> {
-  for (const id of ids) await queue.enqueue(DELIVER_INVOICE_JOB, { invoiceId: id }, { jobId: `invoice-deliver:${id}` });
+  for (const id of ids) await enqueueJob(queue, deliverInvoiceJob, { invoiceId: id }, { jobId: `invoice-deliver:${id}` });
 }
 
 const texts = {
@@ -77,3 +80,29 @@ export async function stalledInvoiceIds(deps: Pick<Deps, 'db'>, olderThan: Date)
     .limit(1000);
   return rows.map((r) => r.id);
 }
+
+/** Delivers one issued invoice: PDF, email, then collection from a saved card. */
+export const deliverInvoiceJob = defineJob({
+  name: DELIVER_INVOICE_JOB,
+  payload: z.object({ invoiceId: z.string().min(1) }),
+  handle: (deps, { invoiceId }) => deliverInvoice(deps, invoiceId),
+});
+
+export const DELIVER_PENDING_JOB = 'invoices.deliver-pending';
+
+/** Draft invoices not delivered yet: one delivery job each (after a cut, or from the tick). */
+export async function pendingDeliveryIds(deps: Pick<Deps, 'db'>, limit = 1000): Promise<string[]> {
+  return rowsOf<{ id: string }>(await deps.db.execute(sql`
+    select id from invoices where status = 'draft' order by created_at, id limit ${limit}`)).map((r) => r.id);
+}
+
+/** One delivery job per issued invoice not delivered yet (PDF, email, collection). */
+export const deliverPendingJob = defineJob({
+  name: DELIVER_PENDING_JOB,
+  payload: noPayload,
+  handle: async (deps) => {
+    const ids = await pendingDeliveryIds(deps);
+    await dispatchInvoiceDelivery(deps.queue, ids);
+    return { dispatched: ids.length };
+  },
+});

@@ -1,4 +1,6 @@
 import { and, eq, lt, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { defineJob, enqueueJob } from '../queue/job';
 import type { Db, DbOrTx } from '../../db/client';
 import { outboxEmails } from '../../db/schema';
 import { newId } from '../lib/ids';
@@ -6,6 +8,13 @@ import type { Queue } from '../queue';
 import type { MailMessage, Mailer } from './mailer';
 
 export const SEND_MAIL_JOB = 'mail.send';
+
+/** Sends one queued email (claims it, sends, marks it sent). */
+export const sendMailJob = defineJob({
+  name: SEND_MAIL_JOB,
+  payload: z.object({ id: z.string().min(1) }),
+  handle: (deps, { id }) => sendQueuedEmail({ db: deps.db, mailer: deps.mailer, now: () => deps.clock.now() }, id),
+});
 
 /** Queues an email inside the caller's transaction; returns its id, or null if the key was used. */
 export async function queueEmail(
@@ -34,7 +43,7 @@ export async function queueEmail(
 
 /** After commit: hand the queued emails to the job layer. */
 export async function dispatchEmails(queue: Queue, ids: (string | null)[]): Promise<void> {
-  for (const id of ids) if (id) await queue.enqueue(SEND_MAIL_JOB, { id }, { jobId: `mail:${id}` });
+  for (const id of ids) if (id) await enqueueJob(queue, sendMailJob, { id }, { jobId: `mail:${id}` });
 }
 
 /**

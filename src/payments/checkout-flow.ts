@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { defineJob, noPayload } from '../queue/job';
 import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import { agencies, gatewayAccounts, gatewayWebhooks, paymentEvents, paymentMethods, payments, subAccounts } from '../../db/schema';
 import type { Deps } from '../deps';
@@ -262,3 +263,6 @@ export async function reconcilePayments(deps: Deps): Promise<{ webhooks: number;
   }
   return { webhooks, payments: settled };
 }
+
+/** Confirmed at a gateway but not applied here (lost callback, webhook that failed to apply). */
+export const reconcilePaymentsJob = defineJob({ name: 'payments.reconcile', payload: noPayload, handle: (deps) => reconcilePayments(deps) });

@@ -1,6 +1,7 @@
 // Resold packages: a sub-account buys one of its agency's packages; nothing is granted before the
 // payment is confirmed; a confirmed payment is granted exactly once, and retried (never dropped)
 // when the grant cannot be applied yet (for example the agency's pool is short).
+import { defineJob } from '../queue/job';
 import { and, desc, eq, gt, gte, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Tx } from '../../db/client';
@@ -467,3 +468,10 @@ export async function packageState(deps: Pick<Deps, 'db' | 'clock'>, subAccountI
     subscription: sub ? { id: sub.id, packageId: sub.packageId, startsAt: sub.startsAt, endsAt: sub.endsAt, nextGrantAt: sub.nextGrantAt, monthlyCredits: sub.monthlyCredits } : null,
   };
 }
+
+/** A paid purchase not granted yet (pool short, crash): tried again; it is never dropped. */
+export const grantPurchaseJob = defineJob({
+  name: GRANT_PURCHASE_JOB,
+  payload: z.object({ purchaseId: z.string().min(1) }),
+  handle: (deps, { purchaseId }) => grantPurchase(deps, purchaseId),
+});

@@ -3,6 +3,7 @@
 // back as soon as fewer than two remain. The reason is kept apart from the platform's manual flag
 // (agencies.manual_suspended): `status` is 'suspended' while either holds, and everything that
 // serves (the usage function, the grants, the portal gate) reads `status` only.
+import { defineJob, noPayload } from '../queue/job';
 import { and, asc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
 import { agencies, invoices, subAccounts } from '../../db/schema';
@@ -145,3 +146,6 @@ export async function suspensionOf(deps: Pick<Deps, 'db' | 'clock'>, account: Bi
   const overdue = reasons.includes('overdue') ? await overdueInvoicesOf(deps.db, account, calendarDay(deps.clock.now(), account.zone)) : [];
   return { suspended: reasons.length > 0, reasons, overdue, amountDue: totalsOf(overdue) };
 }
+
+/** Overdue invoices: suspends accounts with two or more, reactivates those with fewer. */
+export const suspensionCheckJob = defineJob({ name: SUSPENSION_CHECK_JOB, payload: noPayload, handle: (deps) => runSuspensionCheck(deps) });

@@ -187,3 +187,26 @@ describe('job layer', () => {
     });
   });
 });
+
+describe('job definitions', () => {
+  it('every job has one definition with a unique name; a payload is checked when queued and when run', async () => {
+    const { jobs, createProcessors } = await import('../../jobs/processors');
+    const { enqueueJob } = await import('../../src/queue/job');
+    const { sendMailJob } = await import('../../src/mail/outbox');
+    const names = jobs.map((j) => j.name);
+    expect(new Set(names).size).to.equal(names.length);
+    const queued: string[] = [];
+    const fake = { enqueue: async (name: string) => void queued.push(name) } as unknown as Queue;
+    let refused: unknown;
+    await enqueueJob(fake, sendMailJob, { id: '' } as { id: string }).catch((err: unknown) => (refused = err));
+    expect(refused).to.be.instanceOf(Error);
+    expect(queued).to.deep.equal([]);
+    await enqueueJob(fake, sendMailJob, { id: 'eml_1' });
+    expect(queued).to.deep.equal(['mail.send']);
+    const processors = createProcessors({} as never);
+    expect(Object.keys(processors).sort()).to.deep.equal([...names].sort());
+    let failed: unknown;
+    await Promise.resolve(processors['invoice.deliver']!({ invoiceId: 42 })).catch((err: unknown) => (failed = err));
+    expect(String(failed)).to.contain('job invoice.deliver: payload does not match its schema: invoiceId');
+  });
+});
