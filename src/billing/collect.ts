@@ -2,6 +2,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { invoices, paymentEvents, payments } from '../../db/schema';
 import type { Actor } from '../auth/actor';
 import { systemActor } from '../auth/actor';
+import { requireBilling } from '../auth/policies';
 import type { Tx } from '../../db/client';
 import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
@@ -113,6 +114,7 @@ export async function settleInvoicePayment(deps: Deps, invoiceId: string, paymen
  */
 export async function startInvoicePayment(deps: Deps, params: { actor: Actor; invoiceId: string; gateway: CheckoutStarter }): Promise<{ paymentId: string; next: PaymentStart }> {
   const { actor } = params;
+  requireBilling(actor);
   if (actor.scope === 'platform') throw errors.notFound('Invoice');
   const [inv] = await deps.db.select().from(invoices).where(eq(invoices.id, params.invoiceId));
   const mine = inv && inv.agencyId === actor.agencyId && (actor.scope === 'sub_account' ? inv.subAccountId === actor.subAccountId : inv.subAccountId === null);

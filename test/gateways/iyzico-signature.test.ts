@@ -13,9 +13,8 @@ import {
   type IyzicoWebhookKind,
 } from '../../src/gateways/iyzico/signature';
 
-// test/gateways -> project root -> ../shared/vectors
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const vectorFile = path.resolve(root, '..', 'shared', 'vectors', 'iyzico.json');
+// The shared conformance vectors, kept in the repository (see test/fixtures/vectors/README.md).
+const vectorFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'vectors', 'iyzico.json');
 
 interface Vectors {
   authorizationHeaderV2: {

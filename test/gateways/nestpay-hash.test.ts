@@ -11,9 +11,8 @@ import {
   type NestpayFields,
 } from '../../src/gateways/nestpay/hash';
 
-// test/gateways -> project root -> ../shared/vectors
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const vectorFile = path.resolve(root, '..', 'shared', 'vectors', 'nestpay-ver3.json');
+// The shared conformance vectors, kept in the repository (see test/fixtures/vectors/README.md).
+const vectorFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'vectors', 'nestpay-ver3.json');
 
 interface RequestVector { name: string; storeKey: string; fields: NestpayFields; hash: string }
 interface ResponseVector { name: string; storeKey: string; fields: NestpayFields; valid: boolean }

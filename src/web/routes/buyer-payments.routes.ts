@@ -6,25 +6,23 @@ import { testCards } from '../../payments/gateway';
 import { getGatewayAccount } from '../../payments/gateway-accounts';
 import { addTestPaymentMethod, buyerOf, listPaymentMethods, makeDefaultPaymentMethod, removePaymentMethod } from '../../payments/payment-methods';
 import type { WebContext } from '../app';
-import { actorOf, requireUser } from '../middleware';
+import { actorOf, billingOnly, requireUser } from '../middleware';
 import { flash } from '../render';
 
 /**
  * A buyer's side of payments on the billing page (/portal/billing, /agency/billing): the saved
  * cards block (listed into res.locals for the page), adding a sandbox test card, making one the
- * default, removing one, and "Pay now" on an open invoice through the seller's gateway.
+ * default, removing one, and "Pay now" on an open invoice through the seller's gateway. All of it
+ * needs the billing permission (DESIGN section 1).
  */
 export function buyerPaymentRoutes(deps: Deps, web: WebContext, scope: 'agency' | 'sub_account'): Router {
   const r = Router();
   const home = scope === 'agency' ? '/agency/billing' : '/portal/billing';
-  r.use(['/billing', '/payment-methods'], requireUser(scope));
+  r.use(['/billing', '/payment-methods'], requireUser(scope), billingOnly);
   r.get('/billing', async (req: Request, res: Response, next: NextFunction) => {
-    const actor = actorOf(req);
-    if (actor.billing) {
-      const buyer = buyerOf(actor);
-      const account = await getGatewayAccount(deps, buyer.sellerAgencyId);
-      res.locals.paymentMethods = { methods: await listPaymentMethods(deps, buyer), testCards, sandbox: deps.config.sandboxUrl !== null && account?.mode === 'test', gateway: account?.kind ?? null };
-    }
+    const buyer = buyerOf(actorOf(req));
+    const account = await getGatewayAccount(deps, buyer.sellerAgencyId);
+    res.locals.paymentMethods = { methods: await listPaymentMethods(deps, buyer), testCards, sandbox: deps.config.sandboxUrl !== null && account?.mode === 'test', gateway: account?.kind ?? null };
     next();
   });
   r.post('/payment-methods', async (req, res) => {

@@ -13,10 +13,10 @@ import { sellerCheckout } from '../../payments/checkout-flow';
 
 const wholeNumber = (label: string) => z.string().trim().regex(/^\d{1,10}$/, `${label}: enter a whole number.`).transform(Number);
 
-/** Platform admin: the catalog agencies buy from. */
+/** Platform admin: the catalog agencies buy from (its packages and prices: a billing screen). */
 export function platformCatalogRoutes(deps: Deps): Router {
   const r = Router();
-  r.use(requireUser('platform'));
+  r.use('/catalog', requireUser('platform'), billingOnly);
   const money = (minor: number, currency: string) => formatMoney(minor, currency, 'en');
   const locals = async () => ({ title: 'Catalog', money, topups: await listTopupPackages(deps), plans: await listPlans(deps), slotPrice: await chatbotSlotPrice(deps) });
   r.get('/catalog', async (_req, res) => {

@@ -14,7 +14,7 @@ import { getCheckout } from '../../payments/checkout';
 import { settleAnyPayment } from '../../payments/settlement';
 import { listSubAccounts } from '../../tenancy/sub-accounts.usecases';
 import type { WebContext } from '../app';
-import { actorOf, requireUser } from '../middleware';
+import { actorOf, billingOnly, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
 import { sellerCheckout } from '../../payments/checkout-flow';
 
@@ -185,10 +185,13 @@ export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
 
 // ---------------------------------------------------------------------------------------------
 
-/** Portal: published packages, buying, purchase history (/portal/packages, /portal/purchases). */
+/**
+ * Portal: published packages, buying, purchase history (/portal/packages, /portal/purchases).
+ * Billing screens: a user without the billing permission sees none of them (DESIGN section 1).
+ */
 export function portalPackageRoutes(deps: Deps, web: WebContext): Router {
   const r = Router();
-  r.use(['/packages', '/purchases'], requireUser('sub_account'));
+  r.use(['/packages', '/purchases'], requireUser('sub_account'), billingOnly);
 
   const listLocals = async (req: Request) => {
     const actor = actorOf(req);
@@ -230,10 +233,8 @@ export function portalPackageRoutes(deps: Deps, web: WebContext): Router {
     }
   });
 
-  // Purchase history shows amounts paid: a billing screen.
   r.get('/purchases', async (req, res) => {
     const actor = actorOf(req);
-    if (!actor.billing) throw errors.billingPermission();
     const [purchases, balance] = await Promise.all([
       listPurchases(deps, { actor }),
       getBalance(deps, { agencyId: actor.agencyId!, subAccountId: actor.subAccountId! }),
