@@ -6,13 +6,14 @@ import { openDatabase } from '../../db/client';
 
 const [url, ms] = process.argv.slice(2);
 const database = await openDatabase({ databaseUrl: url!, poolSize: 8 });
-const counts = { ok: 0, failed: 0, started: 0, okAfterChurn: 0 };
+const counts = { ok: 0, failed: 0, started: 0, okAfterChurn: 0, unsettled: 0 };
 const end = Date.now() + Number(ms);
 let churning = true;
 
 async function loop(i: number) {
   while (Date.now() < end + 3000) {
     counts.started++;
+    counts.unsettled++;
     try {
       if (i % 2) await database.db.execute(sql`select ${i}::int as n`);
       else await database.db.transaction(async (tx) => { await tx.execute(sql`select 1`); await tx.execute(sql`select 2`); });
@@ -20,13 +21,15 @@ async function loop(i: number) {
       if (!churning) counts.okAfterChurn++;
     } catch {
       counts.failed++;
+    } finally {
+      counts.unsettled--;
     }
     await new Promise((r) => setImmediate(r));
   }
 }
 setTimeout(() => (churning = false), Number(ms) + 1000);
 const settled = Promise.all(Array.from({ length: 32 }, (_, i) => loop(i)));
-// A query that never settles would hang here: report it instead of waiting forever.
+// A query that never settles would hang here: report it (and how many) instead of waiting forever.
 const hung = await Promise.race([settled.then(() => false), new Promise((r) => setTimeout(() => r(true), Number(ms) + 20_000))]);
 process.stdout.write(JSON.stringify({ ...counts, hung }) + '\n');
 await database.close().catch(() => {});
