@@ -27,6 +27,7 @@ const schema = z.object({
   LOGIN_RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
   PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).optional(),
   SANDBOX_URL: z.string().url().optional(),
+  SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3100),
   SECRET_KEYS: z.string().optional(),
   GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   USAGE_TOPUP_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(3_000),
@@ -62,6 +63,8 @@ export interface Config {
    * production). Null in production: sandboxes are never used there.
    */
   sandboxUrl: string | null;
+  /** `npm run sandboxes` (the sandboxes alone, outside production) listens here. */
+  sandboxPort: number;
   /**
    * Keys encrypting sellers' gateway secrets at rest: `id:base64-of-32-bytes`, comma separated,
    * the first one current (encrypts), the others only decrypt (rotation: docs/operations.md).
@@ -115,6 +118,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Buyers' browsers follow sandbox links too, so by default it is the public URL.
     sandboxUrl: isProduction ? null : (e.SANDBOX_URL ?? e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
     gatewayTimeoutMs: e.GATEWAY_TIMEOUT_MS,
+    sandboxPort: e.SANDBOX_PORT,
     usageTopupWaitMs: e.USAGE_TOPUP_WAIT_MS,
     secretKeys: parseSecretKeys(e.SECRET_KEYS, isProduction, e.SESSION_SECRET ?? 'kontor-development-secret-not-for-production'),
   };

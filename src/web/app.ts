@@ -26,7 +26,7 @@ import { agencyCreditRoutes, portalCreditRoutes } from './routes/credits.routes'
 import { agencyPackageRoutes, portalPackageRoutes, sandboxRoutes } from './routes/packages.routes';
 import { SandboxGateway } from '../payments/sandbox-gateway';
 import { PayLinks } from '../payments/checkout-flow';
-import { mountSandboxes } from '../payments/sandboxes';
+import { mountSandboxes } from '../../sandboxes/mount';
 import { paymentRoutes, webhookRoutes } from './routes/payments.routes';
 import { paymentSystemRoutes } from './routes/payment-systems.routes';
 import { autoBillingRoutes } from './routes/auto-billing.routes';

@@ -22,16 +22,9 @@ import {
   type StartContext,
   type VerifiedOutcome,
 } from '../../src/payments/gateway';
-import {
-  createIyzicoSandbox,
-  createIyzicoSandboxStore,
-  iyzicoApiUri,
-  iyzicoRegistration,
-  IYZICO_SANDBOX_3DS_PASSWORD,
-  IYZICO_TEST_CARD_NUMBERS,
-  type IyzicoSandboxStore,
-} from '../../src/gateways/iyzico';
-import type { IyzicoSandboxMerchant } from '../../src/gateways/iyzico/sandbox';
+import { iyzicoApiUri, iyzicoRegistration, IYZICO_SANDBOX_3DS_PASSWORD, IYZICO_TEST_CARD_NUMBERS } from '../../src/gateways/iyzico';
+import { createIyzicoSandbox, createIyzicoSandboxStore, type IyzicoSandboxStore } from '../../sandboxes';
+import type { IyzicoSandboxMerchant } from '../../sandboxes';
 import { iyzicoAuthorizationV2, iyzicoWebhookSignatureV3 } from '../../src/gateways/iyzico/signature';
 import { parseIyzicoPrice, toIyzicoPrice } from '../../src/gateways/iyzico/price';
 import { listen } from '../support/server';

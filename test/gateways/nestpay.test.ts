@@ -18,15 +18,10 @@ import {
   type VerifiedOutcome,
 } from '../../src/payments/gateway';
 import { ValidationError } from '../../src/lib/errors';
-import {
-  createNestpaySandbox,
-  nestpayRegistration,
-  nestpaySandboxCards,
-  NESTPAY_SANDBOX_3D_PASSWORD,
-  type NestpaySandboxMerchant,
-} from '../../src/gateways/nestpay';
+import { nestpayRegistration } from '../../src/gateways/nestpay';
+import { createNestpaySandbox, nestpaySandboxCards, NESTPAY_SANDBOX_3D_PASSWORD, type NestpaySandboxMerchant } from '../../sandboxes';
 import { nestpayHashV3 } from '../../src/gateways/nestpay/hash';
-import type { NestpaySandboxRouter } from '../../src/gateways/nestpay/sandbox';
+import type { NestpaySandboxRouter } from '../../sandboxes';
 import { buildCc5, decodeXmlBytes, parseCc5 } from '../../src/gateways/nestpay/xml';
 import { chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../support/browser';
 import { requireOrSkip } from '../support/env';

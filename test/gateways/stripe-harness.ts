@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import type { Payment } from '../../src/payments/gateway';
-import { createStripeSandbox, stripeRegistration, type StripeSandboxMerchant, type StripeSandboxRouter } from '../../src/gateways/stripe';
+import { stripeRegistration } from '../../src/gateways/stripe';
+import { createStripeSandbox, type StripeSandboxMerchant, type StripeSandboxRouter } from '../../sandboxes';
 import { listen } from '../support/server';
 
 export const SELLER = { secretKey: 'sk_test_51KontorSellerAaaaaaaaaaaa', publishableKey: 'pk_test_51KontorSellerAaaaaaaaaaaa', webhookSecret: 'whsec_KontorSellerAwebhookSecret0001' };

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { ValidationError } from '../../src/lib/errors';
 import { GatewayError, GatewayTimeoutError, type PaymentGateway } from '../../src/payments/gateway';
-import { stripeRegistration, stripeSignatureHeader } from '../../src/gateways/stripe';
+import { stripeRegistration } from '../../src/gateways/stripe';
+import { stripeSignatureHeader } from '../../sandboxes';
 import { OTHER_SELLER, SELLER, buyer, callbackUrl, gatewayFor, getPage, makePayment, payOnHostedPage, queryOf, startHarness, submit, waitFor, type Harness } from './stripe-harness';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {

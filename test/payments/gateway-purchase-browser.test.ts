@@ -5,7 +5,7 @@ import request from 'supertest';
 import { creditLedger, gatewayAccounts, paymentEvents, payments, purchases } from '../../db/schema';
 import { getBalance } from '../../src/credits/credits.usecases';
 import { IYZICO_SANDBOX_3DS_PASSWORD } from '../../src/gateways/iyzico';
-import { nestpaySandboxCards, NESTPAY_SANDBOX_3D_PASSWORD } from '../../src/gateways/nestpay';
+import { nestpaySandboxCards, NESTPAY_SANDBOX_3D_PASSWORD } from '../../sandboxes';
 import { credentialsOf, saveGatewayAccount } from '../../src/payments/gateway-accounts';
 import { chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../support/browser';
 import { resetData } from '../support/db';

@@ -5,7 +5,6 @@ import type { CredentialField, GatewayMode, GatewayOptions, GatewayRegistration,
 import { IyzicoGateway, type IyzicoCredentials } from './gateway';
 
 export { IyzicoGateway, iyzicoApiUri, IYZICO_SANDBOX_PATH } from './gateway';
-export { createIyzicoSandbox, createIyzicoSandboxStore, type IyzicoSandboxOptions, type IyzicoSandboxStore } from './sandbox';
 export { IYZICO_TEST_CARDS, TEST_CARD_NUMBERS as IYZICO_TEST_CARD_NUMBERS, IYZICO_SANDBOX_3DS_PASSWORD } from './test-cards';
 
 const credentialFields: readonly CredentialField[] = [

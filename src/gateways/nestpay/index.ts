@@ -1,5 +1,5 @@
 // NestPay 3D_PAY as the core offers it to sellers: its settings form, their validation, and the
-// factory. The gateway itself is in gateway.ts, the offline bank in sandbox.ts.
+// factory. The gateway itself is in gateway.ts; the offline bank is in sandboxes/nestpay.ts.
 import { z } from 'zod';
 import type { CredentialField, GatewayMode, GatewayRegistration } from '../../payments/gateway';
 import { ValidationError } from '../../lib/errors';
@@ -8,7 +8,6 @@ import { assecoTestEndpoints, bankLabels, nestpayBanks, productionEndpoints } fr
 import { NestpayGateway, type NestpayCredentials } from './gateway';
 
 export { NestpayGateway, type NestpayCredentials } from './gateway';
-export { createNestpaySandbox, nestpaySandboxCards, NESTPAY_SANDBOX_3D_PASSWORD, type NestpaySandboxOptions, type NestpaySandboxMerchant } from './sandbox';
 
 const credentialFields: readonly CredentialField[] = [
   {

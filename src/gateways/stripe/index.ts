@@ -4,7 +4,6 @@ import type { GatewayMode, GatewayRegistration } from '../../payments/gateway';
 import { StripeGateway, type StripeCredentials } from './gateway';
 
 export { StripeGateway, PAYMENT_ID_KEY, type StripeCredentials } from './gateway';
-export { createStripeSandbox, stripeSignatureHeader, type StripeSandboxOptions, type StripeSandboxMerchant, type StripeSandboxRouter } from './sandbox';
 export { stripeTestCards, savedTestCardTokens } from './test-cards';
 
 const trimmed = (label: string) => z.string({ error: `${label} is required.` }).trim().min(1, `${label} is required.`);

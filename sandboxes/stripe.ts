@@ -3,13 +3,13 @@ import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
 import express, { type Request, type Response, type Router } from 'express';
 import Stripe from 'stripe';
-import { formatMoney } from '../../lib/money';
-import { canonicalParams, FormParseError, parseStripeForm, type FormParams, type FormValue } from './form';
-import { Account, StripeApiError, StripeSandboxStore, invalidRequest, randomId, type StripeSandboxMerchant } from './sandbox-store';
-import { stripeTestCards } from './test-cards';
+import { formatMoney } from '../src/lib/money';
+import { canonicalParams, FormParseError, parseStripeForm, type FormParams, type FormValue } from '../src/gateways/stripe/form';
+import { Account, StripeApiError, StripeSandboxStore, invalidRequest, randomId, type StripeSandboxMerchant } from './stripe-store';
+import { stripeTestCards } from '../src/gateways/stripe/test-cards';
 
-export type { StripeSandboxMerchant } from './sandbox-store';
-export { StripeSandboxStore, stripeSignatureHeader } from './sandbox-store';
+export type { StripeSandboxMerchant } from './stripe-store';
+export { StripeSandboxStore, stripeSignatureHeader } from './stripe-store';
 
 export interface StripeSandboxOptions {
   /** The merchant a secret key (`Authorization: Bearer sk_test_...`) belongs to, or null. */
@@ -27,7 +27,7 @@ export interface StripeSandboxOptions {
 
 export type StripeSandboxRouter = Router & { store: StripeSandboxStore };
 
-const viewsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../views/sandbox/stripe');
+const viewsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../views/sandbox/stripe');
 const API_VERSION = Stripe.API_VERSION;
 
 /**

@@ -13,9 +13,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
 import express, { type Request, type Response, type Router } from 'express';
-import { formatMoney } from '../../lib/money';
-import { parseIyzicoPrice, toIyzicoPrice } from './price';
-import { iyzicoRequestSignatureV2, iyzicoResponseSignature, iyzicoWebhookSignatureV3, type IyzicoResponseType } from './signature';
+import { formatMoney } from '../src/lib/money';
+import { parseIyzicoPrice, toIyzicoPrice } from '../src/gateways/iyzico/price';
+import { iyzicoRequestSignatureV2, iyzicoResponseSignature, iyzicoWebhookSignatureV3, type IyzicoResponseType } from '../src/gateways/iyzico/signature';
 import {
   findTestCard,
   IYZICO_SANDBOX_3DS_PASSWORD,
@@ -23,9 +23,9 @@ import {
   iyzicoCardBehaviours,
   type IyzicoCardBehaviour,
   type IyzicoTestCard,
-} from './test-cards';
+} from '../src/gateways/iyzico/test-cards';
 
-const viewsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../views/sandbox/iyzico');
+const viewsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../views/sandbox/iyzico');
 
 export interface IyzicoSandboxMerchant {
   secretKey: string;

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { TEST_CARD_EXP, testCardByKey, testCardByToken, type StripeTestCard } from './test-cards';
+import { TEST_CARD_EXP, testCardByKey, testCardByToken, type StripeTestCard } from '../src/gateways/stripe/test-cards';
 
 /**
  * The fake Stripe API's state and rules, kept in memory per merchant account. Objects have

@@ -6,11 +6,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
 import express, { Router, type Request, type Response } from 'express';
-import { formatAmount, parseAmount } from './amounts';
-import { nestpayHashV3, strnatcasecmp } from './hash';
-import { buildCc5Iso88599, extra, parseCc5, text, type Cc5Message } from './xml';
+import { formatAmount, parseAmount } from '../src/gateways/nestpay/amounts';
+import { nestpayHashV3, strnatcasecmp } from '../src/gateways/nestpay/hash';
+import { buildCc5Iso88599, extra, parseCc5, text, type Cc5Message } from '../src/gateways/nestpay/xml';
 
-const viewsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../views/sandbox/nestpay');
+const viewsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../views/sandbox/nestpay');
 
 /** What the sandbox bank knows about a store (the core resolves it from the seller's credentials). */
 export interface NestpaySandboxMerchant {

@@ -1,19 +1,24 @@
 import type { Express } from 'express';
 import { and, eq, sql } from 'drizzle-orm';
-import { gatewayAccounts } from '../../db/schema';
-import type { Deps } from '../deps';
-import { createIyzicoSandbox } from '../gateways/iyzico';
-import { createNestpaySandbox } from '../gateways/nestpay';
-import { createStripeSandbox } from '../gateways/stripe';
-import { credentialsOf, type GatewayAccount } from './gateway-accounts';
+import { gatewayAccounts } from '../db/schema';
+import type { Deps } from '../src/deps';
+import { createIyzicoSandbox } from './iyzico';
+import { createNestpaySandbox } from './nestpay';
+import { createStripeSandbox } from './stripe';
+import { credentialsOf, type GatewayAccount } from '../src/payments/gateway-accounts';
 
 /**
- * The offline gateway sandboxes, served by this app outside production (config.sandboxUrl set).
- * Each finds its "merchant" among the sellers' test-mode payment systems, by the identifier the
- * client library sends (NestPay clientid, iyzico API key), with the seller's real decrypted secrets.
+ * The offline gateway sandboxes, served outside production (config.sandboxUrl set): by the web app
+ * itself, or alone by sandboxes/server.ts. Each finds its "merchant" among the sellers' test-mode
+ * payment systems, by the identifier the client library sends (NestPay clientid, iyzico API key),
+ * with the seller's real decrypted secrets.
+ * `pagesUrl`: where buyers' browsers reach the sandbox pages (default: the app's public URL);
+ * `webhookBase`: where the sandboxes deliver webhooks (default: config.sandboxUrl, the app itself).
  */
-export function mountSandboxes(app: Express, deps: Deps): void {
+export function mountSandboxes(app: Express, deps: Deps, urls: { pagesUrl?: string; webhookBase?: string } = {}): void {
   if (deps.config.sandboxUrl === null) return;
+  const pagesUrl = urls.pagesUrl ?? deps.config.publicUrl;
+  const webhookBase = urls.webhookBase ?? deps.config.sandboxUrl;
   const find = async (kind: GatewayAccount['kind'], field: string, value: string): Promise<{ account: GatewayAccount; creds: Record<string, string> } | null> => {
     const [account] = await deps.db
       .select()
@@ -22,7 +27,7 @@ export function mountSandboxes(app: Express, deps: Deps): void {
       .limit(1);
     return account ? { account, creds: credentialsOf(deps, account) } : null;
   };
-  const webhookUrl = (account: GatewayAccount) => `${deps.config.sandboxUrl}/webhooks/${account.id}`;
+  const webhookUrl = (account: GatewayAccount) => `${webhookBase}/webhooks/${account.id}`;
 
   // Stripe's fake API answers /v1/* at the root (stripe-node has no base path) and its pages under
   // /sandbox/stripe; anything else goes on to the app. Secret keys are sealed, so the merchant is
@@ -36,7 +41,7 @@ export function mountSandboxes(app: Express, deps: Deps): void {
       }
       return null;
     },
-    publicUrl: deps.config.publicUrl,
+    publicUrl: pagesUrl,
     hangMs: deps.config.gatewayTimeoutMs + 1_000,
   }));
   app.use('/sandbox/nestpay', createNestpaySandbox({
@@ -50,7 +55,7 @@ export function mountSandboxes(app: Express, deps: Deps): void {
       const m = await find('iyzico', 'apiKey', apiKey);
       return m ? { secretKey: m.creds.secretKey ?? '', webhookUrl: webhookUrl(m.account) } : null;
     },
-    publicUrl: `${deps.config.publicUrl}/sandbox/iyzico`,
+    publicUrl: `${pagesUrl}/sandbox/iyzico`,
     slowAnswerMs: deps.config.gatewayTimeoutMs + 1_000,
     onWebhookError: (url, error) => deps.logger.warn('sandbox webhook delivery failed', { url, error }),
   }));
