@@ -1,4 +1,4 @@
-import { apiKeys, agencies, billingPackages, departments, memberships, subAccountDepartments, subAccounts, users, type Role, type Scope } from '../../db/schema';
+import { apiKeys, agencies, billingPackages, platformPlans, departments, memberships, subAccountDepartments, subAccounts, users, type Role, type Scope } from '../../db/schema';
 import { transferToSubAccount } from '../credits/credits.usecases';
 import { creditAccount, lockAccount } from '../credits/ledger';
 import { systemActor } from '../auth/actor';
@@ -63,6 +63,11 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
     await addUser('admin@kontor.test', 'Platform Admin', 'platform', 'owner', true, null, null);
     await addKey(DEMO_KEYS.platform, 'platform', null, null, 'Demo platform key');
 
+    // The platform's plans the demo agencies are on (picked from this list in the platform console).
+    await tx.insert(platformPlans).values([
+      { id: newId('pln'), code: 'agency-starter', name: 'Agency Starter', resellingModule: false, includedChatbots: 1, monthlyCredits: 5_000, priceMinor: 49_900, currency: 'TRY', createdAt: now, updatedAt: now },
+      { id: newId('pln'), code: 'agency-pro', name: 'Agency Pro', resellingModule: true, includedChatbots: 5, monthlyCredits: 25_000, priceMinor: 149_900, currency: 'TRY', createdAt: now, updatedAt: now },
+    ]).onConflictDoNothing();
     await tx.insert(agencies).values([
       { id: atlas, platformId, name: 'Atlas Digital', resellingModule: true, planCode: 'agency-pro', billingEmail: 'billing@atlas.test', ccEmails: ['finance@atlas.test'], createdAt: now, updatedAt: now },
       { id: bosphorus, platformId, name: 'Bosphorus Media', resellingModule: false, planCode: 'agency-starter', billingEmail: 'hello@bosphorus.test', locale: 'tr', createdAt: now, updatedAt: now },

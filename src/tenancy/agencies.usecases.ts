@@ -1,11 +1,12 @@
 import { desc, eq, lt } from 'drizzle-orm';
 import { z } from 'zod';
-import { agencies, platform } from '../../db/schema';
+import { agencies, platform, platformPlans } from '../../db/schema';
+import type { Tx } from '../../db/client';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireRole, requireScope } from '../auth/policies';
 import type { Deps } from '../deps';
-import { errors } from '../lib/errors';
+import { ValidationError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { blankToNull, checkbox, name, optionalEmail, parse } from '../lib/validation';
 
@@ -24,6 +25,16 @@ export async function getPlatformId(deps: Pick<Deps, 'db'>): Promise<string> {
   return row.id;
 }
 
+/**
+ * An agency's plan is one of the platform's plans, picked from the list (never free text): a
+ * published plan, or the plan the agency is on already (a retired plan is kept, not newly given).
+ */
+async function checkPlan(tx: Tx, code: string | null, current: string | null): Promise<void> {
+  if (code === null || code === current) return;
+  const [plan] = await tx.select({ published: platformPlans.published }).from(platformPlans).where(eq(platformPlans.code, code));
+  if (!plan?.published) throw new ValidationError({ planCode: 'Pick one of the platform\'s published plans from the list.' });
+}
+
 export async function createAgency(deps: Deps, params: { actor: Actor; input: unknown }): Promise<Agency> {
   requireScope(params.actor, 'platform');
   requireRole(params.actor, 'admin');
@@ -31,6 +42,7 @@ export async function createAgency(deps: Deps, params: { actor: Actor; input: un
   const platformId = await getPlatformId(deps);
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
+    await checkPlan(tx, input.planCode, null);
     const [agency] = await tx
       .insert(agencies)
       .values({ id: newId('agy'), platformId, ...input, createdAt: now, updatedAt: now })
@@ -74,6 +86,7 @@ export async function updateAgencyFlags(deps: Deps, params: { actor: Actor; agen
   return deps.db.transaction(async (tx) => {
     const [before] = await tx.select().from(agencies).where(eq(agencies.id, params.agencyId)).for('update');
     if (!before) throw errors.notFound('Agency');
+    await checkPlan(tx, input.planCode, before.planCode);
     // The manual flag is one of two reasons to be suspended; two overdue invoices are the other
     // (src/suspension). Lifting the flag leaves an agency suspended for its invoices suspended.
     const status = input.suspended || before.overdueSuspendedAt ? 'suspended' : 'active';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
-import { agencies, auditLog, subAccounts } from '../../db/schema';
+import { agencies, auditLog, platformPlans, subAccounts } from '../../db/schema';
 import { createApp } from '../../src/web/app';
 import { resetData } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
@@ -33,7 +33,33 @@ describe('consoles: platform admin, agency, portal', () => {
     expect(page.text).to.contain('Fresh Agency');
   });
 
+  it('an agency\'s plan is picked from the platform\'s published plans; free text is refused and changes nothing', async () => {
+    const now = deps.clock.now();
+    await deps.db.insert(platformPlans).values([
+      { id: 'pln_gold', code: 'gold', name: 'Gold Agency', priceMinor: 1000, currency: 'TRY', createdAt: now, updatedAt: now },
+      { id: 'pln_old', code: 'retired', name: 'Old Plan', priceMinor: 500, currency: 'TRY', published: false, createdAt: now, updatedAt: now },
+    ]).onConflictDoNothing();
+    const { agent, csrf } = await signIn(app, w.platformAdmin.email);
+    const page = await agent.get(`/platform/agencies/${w.b.id}`).expect(200);
+    expect(page.text).to.contain('<option value="gold"');
+    expect(page.text).to.contain('Gold Agency');
+    expect(page.text).not.to.contain('Old Plan'); // a retired plan is not offered
+    for (const planCode of ['nonexistent-plan', 'retired']) {
+      const refused = await agent.post(`/platform/agencies/${w.b.id}/flags`).type('form').send({ _csrf: csrf, planCode }).expect(422);
+      expect(refused.text).to.contain('Pick one of the platform&#39;s published plans from the list.');
+    }
+    const [row] = await deps.db.select().from(agencies).where(eq(agencies.id, w.b.id));
+    expect(row!.planCode).to.equal(null);
+    const api = await request(app).post('/api/v1/agencies').set(bearer(w.platformKey)).send({ name: 'Typo Plan Agency', planCode: 'glod' }).expect(422);
+    expect(api.body.fields.planCode).to.contain('published plans');
+    await agent.post(`/platform/agencies/${w.b.id}/flags`).type('form').send({ _csrf: csrf, planCode: 'gold' }).expect(302);
+    const list = await agent.get('/platform/agencies').expect(200);
+    expect(list.text).to.contain('Gold Agency');
+  });
+
   it('the platform admin suspends an agency and toggles its reselling module, audit-logged', async () => {
+    const now = deps.clock.now();
+    await deps.db.insert(platformPlans).values({ id: 'pln_gold', code: 'gold', name: 'Gold Agency', priceMinor: 1000, currency: 'TRY', createdAt: now, updatedAt: now }).onConflictDoNothing();
     const { agent, csrf } = await signIn(app, w.platformAdmin.email);
     await agent.post(`/platform/agencies/${w.b.id}/flags`).type('form').send({ _csrf: csrf, suspended: 'on', resellingModule: 'on', planCode: 'gold' }).expect(302);
     const [row] = await deps.db.select().from(agencies).where(eq(agencies.id, w.b.id));

@@ -1,5 +1,6 @@
 import { Router, type Request } from 'express';
 import { createApiKey, listApiKeys, resolveKeyOwner } from '../../api-keys/api-keys.usecases';
+import { listPlans } from '../../catalog/catalog.usecases';
 import type { Deps } from '../../deps';
 import { createAgency, getAgency, listAgencies, updateAgencyFlags } from '../../tenancy/agencies.usecases';
 import { inviteUser, listMembers } from '../../users/users.usecases';
@@ -12,7 +13,11 @@ export function platformRoutes(deps: Deps): Router {
 
   r.get('/', (_req, res) => res.redirect('/platform/agencies'));
 
-  const listLocals = async (req: Request) => ({ title: 'Agencies', agencies: await listAgencies(deps, { actor: actorOf(req) }) });
+  const plans = async () => (await listPlans(deps)).filter((p) => p.published);
+  const listLocals = async (req: Request) => {
+    const all = await listPlans(deps);
+    return { title: 'Agencies', agencies: await listAgencies(deps, { actor: actorOf(req) }), plans: all.filter((p) => p.published), planNames: Object.fromEntries(all.map((p) => [p.code, p.name])) };
+  };
   r.get('/agencies', async (req, res) => {
     await page(res, 'platform/agencies', await listLocals(req));
   });
@@ -38,6 +43,7 @@ export function platformRoutes(deps: Deps): Router {
       agency,
       members: await listMembers(deps, { actor: { ...actor, scope: 'agency', agencyId: agency.id } }),
       keys: await listApiKeys(deps, { owner }),
+      plans: await plans(),
     };
   };
   r.get('/agencies/:id', async (req, res) => {
