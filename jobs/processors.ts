@@ -2,7 +2,7 @@
 // kept beside its use case; this file lists them, and defines the tick that schedules the rest.
 // The same processors run on BullMQ workers and in-process.
 import type { Deps } from '../src/deps';
-import { autoBillingReconcileJob } from '../src/auto-billing/auto-billing.usecases';
+import { autoBillingReconcileJob } from '../src/auto-billing/charge';
 import { subscriptionGrantsJob } from '../src/auto-billing/grants-hook';
 import { invoiceCutJob } from '../src/billing/invoice-cut';
 import { deliverInvoiceJob, deliverPendingJob, dispatchInvoiceDelivery, stalledInvoiceIds } from '../src/billing/invoice-delivery';

@@ -5,7 +5,7 @@ import type { Deps } from '../deps';
 import { AppError } from '../lib/errors';
 import { rowsOf } from '../lib/rows';
 import { runSubscriptionGrants, type GrantRun } from '../subscriptions/grants';
-import { ensureFunds } from './auto-billing.usecases';
+import { ensureFunds } from './charge';
 
 /**
  * The monthly grant job with auto-billing (trigger 2): before granting, every agency with

@@ -5,7 +5,7 @@ import type { Deps } from '../deps';
 import { AppError } from '../lib/errors';
 import type { UsageEvent, UsageRecorder, UsageResult } from '../usage/usage-recorder';
 import { recordUsage, recordUsageBatch, usageEventSchema, usageOwner, type BatchResult } from '../usage/usage.usecases';
-import { ensureFunds } from './auto-billing.usecases';
+import { ensureFunds } from './charge';
 
 /**
  * POST /api/v1/usage: records one event; refused for lack of credits with auto-billing on, buys

@@ -24,7 +24,7 @@ import { getPackage, requireReselling, type PackageVersion } from '../packages/p
 import type { CheckoutStarter, PaymentStart } from '../payments/gateway';
 import { createPayment, settlePayment } from '../payments/payments.usecases';
 import type { SettlementHandler } from '../payments/settlement';
-import { ensureFunds } from '../auto-billing/auto-billing.usecases';
+import { ensureFunds } from '../auto-billing/charge';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
 import { purchaseEmail } from './purchase-email';
 

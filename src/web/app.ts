@@ -33,7 +33,7 @@ import { autoBillingRoutes } from './routes/auto-billing.routes';
 import { walletRoutes } from './routes/wallets.routes';
 import { sellerPaymentRoutes } from './routes/seller-payments.routes';
 import { buyerPaymentRoutes } from './routes/buyer-payments.routes';
-import { subAccountsQualify } from '../auto-billing/auto-billing.usecases';
+import { subAccountsQualify } from '../auto-billing/settings';
 import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.routes';
 import { page } from './render';
 import { buyerBillingRoutes, sellerInvoiceRoutes } from './routes/billing.routes';

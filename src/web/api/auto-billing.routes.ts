@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
-import type { AutoBillingCharge, AutoBillingView } from '../../auto-billing/auto-billing.usecases';
-import { listAutoBillingCharges, updateAutoBilling, viewAutoBilling } from '../../auto-billing/auto-billing.usecases';
+import type { AutoBillingCharge, AutoBillingView } from '../../auto-billing/settings';
+import { listAutoBillingCharges, updateAutoBilling, viewAutoBilling } from '../../auto-billing/settings';
 import type { Deps } from '../../deps';
 import { actorOf } from '../middleware';
 

@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import { listAutoBillingCharges, updateAutoBilling, viewAutoBilling } from '../../auto-billing/auto-billing.usecases';
+import { listAutoBillingCharges, updateAutoBilling, viewAutoBilling } from '../../auto-billing/settings';
 import type { Deps } from '../../deps';
 import { errors, ValidationError } from '../../lib/errors';
 import { formatMoney, parseMoneyToMinor } from '../../lib/money';
