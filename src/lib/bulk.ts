@@ -1,6 +1,5 @@
 // Helpers for big set-based statements (arrays of 5,000+ values per parameter: the grant job's,
 // the credit ledger's bulk writer), where per-value work shows up in the job's wall time.
-import { randomBytes } from 'node:crypto';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import { pgArray } from './pg-array';
@@ -20,24 +19,4 @@ export function bulkArray(values: readonly (string | number | Date | null)[]): S
   const strings = values.map((v) => (v instanceof Date ? v.toISOString() : v));
   for (const s of strings) if (typeof s !== 'string' || s.includes('"') || s.includes('\\')) return pgArray(values);
   return sql`${sql.param(`{"${strings.join('","')}"}`)}`;
-}
-
-const alphabet = '0123456789abcdefghjkmnpqrstvwxyz'; // as src/lib/ids.ts
-
-/** `n` ids in newId's format (prefix, 10 time characters, 80 random bits), from one randomBytes call. */
-export function newIds(prefix: string, n: number): string[] {
-  let t = Date.now();
-  let time = '';
-  for (let i = 0; i < 10; i++) {
-    time = alphabet[t % 32] + time;
-    t = Math.floor(t / 32);
-  }
-  const bytes = randomBytes(16 * n);
-  const ids = new Array<string>(n);
-  for (let k = 0; k < n; k++) {
-    let rand = '';
-    for (let j = 0; j < 16; j++) rand += alphabet[bytes[k * 16 + j]! & 31];
-    ids[k] = `${prefix}_${time}${rand}`;
-  }
-  return ids;
 }

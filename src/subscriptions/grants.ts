@@ -11,7 +11,8 @@ import { pgArray } from '../lib/pg-array';
 import { rowsOf } from '../lib/rows';
 import { dispatchEmails } from '../mail/outbox';
 import { syncPackageDepartments } from '../purchases/purchases.usecases';
-import { bulkArray, newIds } from '../lib/bulk';
+import { bulkArray } from '../lib/bulk';
+import { newIds } from '../lib/ids';
 import { grantKey, planGrants, type DueSubscription, type GrantPlan, type PlanAccount } from './grant-plan';
 
 export const SUBSCRIPTION_GRANTS_JOB = 'subscriptions.grant';

@@ -13,6 +13,7 @@ import { findUncleanText } from '../../src/web/text-guard';
 import { resetData } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
 import { bearer } from '../support/http';
+import { usageSetup } from '../support/usage';
 import { assertLedgerInvariant } from '../support/invariants';
 import { createWorld, type World } from '../support/world';
 
@@ -34,12 +35,21 @@ describe('hostile text: refused at the edge, never fails another tenant', () => 
   let app: ReturnType<typeof createApp>;
   const api = () => request(app);
 
-  const department = async (agencyKey: string, name: string, creditsPerRequest: number) =>
-    (await api().post('/api/v1/departments').set(bearer(agencyKey)).send({ name, creditsPerRequest }).expect(201)).body.id as string;
-  const enable = (agencyKey: string, subId: string, departmentIds: string[]) =>
-    api().put(`/api/v1/sub-accounts/${subId}/departments`).set(bearer(agencyKey)).send({ departmentIds }).expect(200);
-  const fillPool = (agencyId: string, credits: number) =>
-    api().post(`/api/v1/agencies/${agencyId}/adjustments`).set(bearer(w.platformKey)).send({ credits, reason: 'seed' }).expect(201);
+  /** One funded client in each agency, with one enabled department each (credits per request given). */
+  const twoClients = async (credits: number, aCost: number, bCost: number) => {
+    const u = usageSetup(() => app, w.platformKey);
+    const [a1] = w.a.subs;
+    const [b1] = w.b.subs;
+    await u.fillPool(w.a.id, 100);
+    await u.fillPool(w.b.id, 100);
+    await u.fund(w.a.key, a1.id, credits);
+    await u.fund(w.b.key, b1.id, credits);
+    const aDept = await u.department(w.a.key, 'Sales', aCost);
+    const bDept = await u.department(w.b.key, 'Support', bCost);
+    await u.enable(w.a.key, a1.id, [aDept]);
+    await u.enable(w.b.key, b1.id, [bDept]);
+    return { a1, b1, aDept, bDept };
+  };
 
   beforeEach(async () => {
     await resetData();
@@ -62,16 +72,7 @@ describe('hostile text: refused at the edge, never fails another tenant', () => 
   });
 
   it('a bad submission in a shared group commit fails alone; the other tenants in the batch are applied', async () => {
-    await fillPool(w.a.id, 100);
-    await fillPool(w.b.id, 100);
-    const [a1] = w.a.subs;
-    const [b1] = w.b.subs;
-    await api().post(`/api/v1/sub-accounts/${a1.id}/adjustments`).set(bearer(w.a.key)).send({ credits: 10, reason: 'seed' }).expect(201);
-    await api().post(`/api/v1/sub-accounts/${b1.id}/adjustments`).set(bearer(w.b.key)).send({ credits: 10, reason: 'seed' }).expect(201);
-    const aDept = await department(w.a.key, 'Sales', 2);
-    const bDept = await department(w.b.key, 'Support', 3);
-    await enable(w.a.key, a1.id, [aDept]);
-    await enable(w.b.key, b1.id, [bDept]);
+    const { a1, b1, aDept, bDept } = await twoClients(10, 2, 3);
 
     // maxInFlight 1: the warm-up goes alone, everything submitted meanwhile shares the next statement.
     // The recorder is called directly, behind the edge, as a bug letting bad text through would.
@@ -94,16 +95,7 @@ describe('hostile text: refused at the edge, never fails another tenant', () => 
   });
 
   it('usage with a NUL or a lone surrogate answers 400 invalid_text and charges nothing, while another agency keeps being served', async () => {
-    await fillPool(w.a.id, 100);
-    await fillPool(w.b.id, 100);
-    const [a1] = w.a.subs;
-    const [b1] = w.b.subs;
-    await api().post(`/api/v1/sub-accounts/${a1.id}/adjustments`).set(bearer(w.a.key)).send({ credits: 50, reason: 'seed' }).expect(201);
-    await api().post(`/api/v1/sub-accounts/${b1.id}/adjustments`).set(bearer(w.b.key)).send({ credits: 50, reason: 'seed' }).expect(201);
-    const aDept = await department(w.a.key, 'Sales', 1);
-    const bDept = await department(w.b.key, 'Support', 1);
-    await enable(w.a.key, a1.id, [aDept]);
-    await enable(w.b.key, b1.id, [bDept]);
+    const { a1, b1, aDept, bDept } = await twoClients(50, 1, 1);
 
     const evil = Array.from({ length: 10 }, (_, i) =>
       api().post('/api/v1/usage').set(bearer(a1.key)).send({ conversationId: i % 2 ? `evil\u0000${i}` : `half\ud800${i}`, departmentId: aDept }));
