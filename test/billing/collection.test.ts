@@ -67,6 +67,23 @@ describe('invoice collection through the gateway', function () {
     expect(await deps.db.select().from(payments).where(eq(payments.purpose, 'invoice'))).to.have.length(1);
   });
 
+  it('a charge confirmed but not yet marked on the invoice (crash between the two) is finished on the next run, never charged again', async () => {
+    const inv = await aprilInvoice('visa');
+    const [charge] = await deps.db.select().from(payments).where(and(eq(payments.purpose, 'invoice'), eq(payments.referenceId, inv.id)));
+    // What a worker killed (or a connection lost) after the payment's commit and before the invoice's leaves behind.
+    await deps.db.update(invoices).set({ status: 'open', paymentId: null, paidAt: null }).where(eq(invoices.id, inv.id));
+    // The buyer presses "Pay now" meanwhile: told it is paid, no second payment.
+    expect((await request(app).post(`/api/v1/invoices/${inv.id}/pay`).set(bearer(key())).send({}).expect(409)).body.error).to.equal('invoice_already_paid');
+    await deps.db.update(invoices).set({ status: 'open', paymentId: null, paidAt: null }).where(eq(invoices.id, inv.id));
+    // The delivery job runs again (BullMQ retry or stalled-job recovery): the invoice is marked paid by that charge.
+    const { collectInvoice } = await import('../../src/billing/collect');
+    expect(await collectInvoice(deps, inv.id)).to.equal('charged');
+    const [after] = await deps.db.select().from(invoices).where(eq(invoices.id, inv.id));
+    expect(after).to.include({ status: 'paid', paymentId: charge!.id });
+    const all = await deps.db.select().from(payments).where(eq(payments.purpose, 'invoice'));
+    expect(all.map((p) => [p.id, p.status, p.referenceId])).to.deep.equal([[charge!.id, 'confirmed', inv.id]]);
+  });
+
   it('a declined card leaves the invoice open; the buyer pays it by hand through the gateway', async () => {
     const inv = await aprilInvoice('declined');
     expect(inv.status).to.equal('open');
