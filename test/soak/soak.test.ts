@@ -43,6 +43,9 @@ describe('soak: three web processes and two workers under traffic, kills and los
     const timer = setTimeout(() => child.kill('SIGTERM'), 400_000);
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     clearTimeout(timer);
+    // The figures go to the run's log (requests, kills, invoices, emails, checks), not only on failure.
+    const figures = /^Soak: [\s\S]*?(?=^SOAK_RESULT|^last log lines)/m.exec(out)?.[0];
+    if (figures) process.stdout.write(figures.replace(/^/gm, '      '));
     const line = /^SOAK_RESULT (.*)$/m.exec(out)?.[1];
     expect(line, `the script's output:\n${out}`).to.be.a('string');
     const result = JSON.parse(line!) as SoakResult;
