@@ -82,15 +82,16 @@ async function chargeSavedCard(deps: Deps, inv: Invoice): Promise<CollectOutcome
   const at = deps.clock.now();
   if (result.status !== 'succeeded') {
     await deps.db.transaction(async (tx) => {
-      await tx.update(payments).set({ status: 'failed', failureReason: result.reason }).where(and(eq(payments.id, charging.id), eq(payments.status, 'pending')));
-      await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: charging.id, fromStatus: 'pending', toStatus: 'failed', raw: result.raw, createdAt: at });
+      const moved = await tx.update(payments).set({ status: 'failed', failureReason: result.reason }).where(and(eq(payments.id, charging.id), eq(payments.status, 'pending'))).returning({ id: payments.id });
+      if (moved.length) await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: charging.id, fromStatus: 'pending', toStatus: 'failed', raw: result.raw, createdAt: at });
     });
     deps.logger.info('invoice card charge declined; the invoice stays open', { invoiceId: inv.id, reason: result.reason });
     return 'declined';
   }
   await deps.db.transaction(async (tx) => {
-    await tx.update(payments).set({ status: 'confirmed', confirmedAt: at, gatewayReference: result.gatewayReference }).where(and(eq(payments.id, charging.id), eq(payments.status, 'pending')));
-    await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: charging.id, fromStatus: 'pending', toStatus: 'confirmed', raw: result.raw, createdAt: at });
+    // Another run of this collection may have recorded it first: the transition is recorded once.
+    const moved = await tx.update(payments).set({ status: 'confirmed', confirmedAt: at, gatewayReference: result.gatewayReference }).where(and(eq(payments.id, charging.id), eq(payments.status, 'pending'))).returning({ id: payments.id });
+    if (moved.length) await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: charging.id, fromStatus: 'pending', toStatus: 'confirmed', raw: result.raw, createdAt: at });
   });
   await settleInvoicePayment(deps, inv.id, charging.id);
   return 'charged';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { and, eq } from 'drizzle-orm';
 import request from 'supertest';
-import { accountCharges, invoices, payments } from '../../db/schema';
+import { accountCharges, invoices, paymentEvents, payments } from '../../db/schema';
 import { systemActor } from '../../src/auth/actor';
 import { saveGatewayAccount } from '../../src/payments/gateway-accounts';
 import { settleAnyPayment } from '../../src/payments/settlement';
@@ -82,6 +82,22 @@ describe('invoice collection through the gateway', function () {
     expect(after).to.include({ status: 'paid', paymentId: charge!.id });
     const all = await deps.db.select().from(payments).where(eq(payments.purpose, 'invoice'));
     expect(all.map((p) => [p.id, p.status, p.referenceId])).to.deep.equal([[charge!.id, 'confirmed', inv.id]]);
+  });
+
+  it('two collections of one invoice at once (a stalled job run again) record its confirmation once', async () => {
+    const inv = await aprilInvoice('visa');
+    const [charge] = await deps.db.select().from(payments).where(and(eq(payments.purpose, 'invoice'), eq(payments.referenceId, inv.id)));
+    // A run that crashed after the gateway charged and before anything was recorded here.
+    await deps.db.update(invoices).set({ status: 'open', paymentId: null, paidAt: null }).where(eq(invoices.id, inv.id));
+    await deps.db.update(payments).set({ status: 'pending', confirmedAt: null }).where(eq(payments.id, charge!.id));
+    await deps.db.delete(paymentEvents).where(and(eq(paymentEvents.paymentId, charge!.id), eq(paymentEvents.toStatus, 'confirmed')));
+    const { collectInvoice } = await import('../../src/billing/collect');
+    const runs = await Promise.allSettled([collectInvoice(deps, inv.id), collectInvoice(deps, inv.id)]);
+    expect(runs.filter((r) => r.status === 'fulfilled').length).to.be.at.least(1);
+    const confirmations = await deps.db.select().from(paymentEvents).where(and(eq(paymentEvents.paymentId, charge!.id), eq(paymentEvents.fromStatus, 'pending'), eq(paymentEvents.toStatus, 'confirmed')));
+    expect(confirmations).to.have.length(1);
+    const [after] = await deps.db.select().from(invoices).where(eq(invoices.id, inv.id));
+    expect(after).to.include({ status: 'paid', paymentId: charge!.id });
   });
 
   it('a declined card leaves the invoice open; the buyer pays it by hand through the gateway', async () => {
