@@ -53,7 +53,13 @@ async function chargeSavedCard(deps: Deps, inv: Invoice): Promise<CollectOutcome
   // One automatic charge per invoice, however often collection runs (its key is unique per gateway).
   const [byRef] = await deps.db.select().from(payments).where(and(eq(payments.purpose, 'invoice'), eq(payments.referenceId, inv.id)));
   let payment = byRef && byRef.idempotencyKey === idempotencyKey ? byRef : undefined;
-  if (payment && payment.status !== 'pending') return payment.status === 'confirmed' ? 'charged' : 'declined';
+  if (payment && payment.status === 'confirmed') {
+    // Charged, but the invoice was not marked paid (a crash or a lost connection between the two
+    // transactions below): finish that now, never charge again.
+    await settleInvoicePayment(deps, inv.id, payment.id);
+    return 'charged';
+  }
+  if (payment && payment.status !== 'pending') return 'declined';
   if (!payment) {
     if (byRef?.status === 'pending') return 'open'; // the buyer is paying it by hand right now
     payment = await deps.db.transaction(async (tx) => {
@@ -77,15 +83,16 @@ async function chargeSavedCard(deps: Deps, inv: Invoice): Promise<CollectOutcome
   const at = deps.clock.now();
   if (result.status !== 'succeeded') {
     await deps.db.transaction(async (tx) => {
-      await tx.update(payments).set({ status: 'failed', failureReason: result.reason }).where(and(eq(payments.id, charging.id), eq(payments.status, 'pending')));
-      await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: charging.id, fromStatus: 'pending', toStatus: 'failed', raw: result.raw, createdAt: at });
+      const moved = await tx.update(payments).set({ status: 'failed', failureReason: result.reason }).where(and(eq(payments.id, charging.id), eq(payments.status, 'pending'))).returning({ id: payments.id });
+      if (moved.length) await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: charging.id, fromStatus: 'pending', toStatus: 'failed', raw: result.raw, createdAt: at });
     });
     deps.logger.info('invoice card charge declined; the invoice stays open', { invoiceId: inv.id, reason: result.reason });
     return 'declined';
   }
   await deps.db.transaction(async (tx) => {
-    await tx.update(payments).set({ status: 'confirmed', confirmedAt: at, gatewayReference: result.gatewayReference }).where(and(eq(payments.id, charging.id), eq(payments.status, 'pending')));
-    await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: charging.id, fromStatus: 'pending', toStatus: 'confirmed', raw: result.raw, createdAt: at });
+    // Another run of this collection may have recorded it first: the transition is recorded once.
+    const moved = await tx.update(payments).set({ status: 'confirmed', confirmedAt: at, gatewayReference: result.gatewayReference }).where(and(eq(payments.id, charging.id), eq(payments.status, 'pending'))).returning({ id: payments.id });
+    if (moved.length) await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: charging.id, fromStatus: 'pending', toStatus: 'confirmed', raw: result.raw, createdAt: at });
   });
   await settleInvoicePayment(deps, inv.id, charging.id);
   return 'charged';
@@ -130,13 +137,19 @@ export async function startInvoicePayment(deps: Deps, params: { actor: Actor; in
     if (locked?.status !== 'open') throw new AppError('invoice_not_payable', 409, `Invoice ${inv.number} cannot be paid now.`);
     // One payment record per invoice reference: a second "Pay now" reuses a pending attempt.
     const [existing] = await tx.select().from(payments).where(and(eq(payments.purpose, 'invoice'), eq(payments.referenceId, inv.id)));
-    if (existing?.status === 'pending') return existing;
+    // A confirmed one is returned too: the invoice is then marked paid below, never paid twice.
+    if (existing?.status === 'pending' || existing?.status === 'confirmed') return existing;
     if (existing) await freeInvoiceReference(tx, existing.id, inv.id);
     return createPayment(tx, {
       sellerAgencyId: inv.sellerAgencyId, buyerAgencyId: inv.agencyId, buyerSubAccountId: inv.subAccountId, purpose: 'invoice', referenceId: inv.id,
       amountMinor: inv.totalMinor, currency: inv.currency, gateway: params.gateway.kind, gatewayAccountId: params.gateway.accountId ?? null,
     }, now);
   });
+  if (payment.status === 'confirmed') {
+    // Paid already (the automatic charge went through but a crash kept the invoice open).
+    await settleInvoicePayment(deps, inv.id, payment.id);
+    throw new AppError('invoice_already_paid', 409, `Invoice ${inv.number} is already paid.`);
+  }
   return { paymentId: payment.id, next: await params.gateway.start(payment) };
 }
 

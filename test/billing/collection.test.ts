@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { and, eq } from 'drizzle-orm';
 import request from 'supertest';
-import { accountCharges, invoices, payments } from '../../db/schema';
+import { accountCharges, invoices, paymentEvents, payments } from '../../db/schema';
 import { systemActor } from '../../src/auth/actor';
 import { saveGatewayAccount } from '../../src/payments/gateway-accounts';
 import { settleAnyPayment } from '../../src/payments/settlement';
@@ -65,6 +65,39 @@ describe('invoice collection through the gateway', function () {
     const { collectInvoice } = await import('../../src/billing/collect');
     expect(await collectInvoice(deps, inv.id)).to.equal('already');
     expect(await deps.db.select().from(payments).where(eq(payments.purpose, 'invoice'))).to.have.length(1);
+  });
+
+  it('a charge confirmed but not yet marked on the invoice (crash between the two) is finished on the next run, never charged again', async () => {
+    const inv = await aprilInvoice('visa');
+    const [charge] = await deps.db.select().from(payments).where(and(eq(payments.purpose, 'invoice'), eq(payments.referenceId, inv.id)));
+    // What a worker killed (or a connection lost) after the payment's commit and before the invoice's leaves behind.
+    await deps.db.update(invoices).set({ status: 'open', paymentId: null, paidAt: null }).where(eq(invoices.id, inv.id));
+    // The buyer presses "Pay now" meanwhile: told it is paid, no second payment.
+    expect((await request(app).post(`/api/v1/invoices/${inv.id}/pay`).set(bearer(key())).send({}).expect(409)).body.error).to.equal('invoice_already_paid');
+    await deps.db.update(invoices).set({ status: 'open', paymentId: null, paidAt: null }).where(eq(invoices.id, inv.id));
+    // The delivery job runs again (BullMQ retry or stalled-job recovery): the invoice is marked paid by that charge.
+    const { collectInvoice } = await import('../../src/billing/collect');
+    expect(await collectInvoice(deps, inv.id)).to.equal('charged');
+    const [after] = await deps.db.select().from(invoices).where(eq(invoices.id, inv.id));
+    expect(after).to.include({ status: 'paid', paymentId: charge!.id });
+    const all = await deps.db.select().from(payments).where(eq(payments.purpose, 'invoice'));
+    expect(all.map((p) => [p.id, p.status, p.referenceId])).to.deep.equal([[charge!.id, 'confirmed', inv.id]]);
+  });
+
+  it('two collections of one invoice at once (a stalled job run again) record its confirmation once', async () => {
+    const inv = await aprilInvoice('visa');
+    const [charge] = await deps.db.select().from(payments).where(and(eq(payments.purpose, 'invoice'), eq(payments.referenceId, inv.id)));
+    // A run that crashed after the gateway charged and before anything was recorded here.
+    await deps.db.update(invoices).set({ status: 'open', paymentId: null, paidAt: null }).where(eq(invoices.id, inv.id));
+    await deps.db.update(payments).set({ status: 'pending', confirmedAt: null }).where(eq(payments.id, charge!.id));
+    await deps.db.delete(paymentEvents).where(and(eq(paymentEvents.paymentId, charge!.id), eq(paymentEvents.toStatus, 'confirmed')));
+    const { collectInvoice } = await import('../../src/billing/collect');
+    const runs = await Promise.allSettled([collectInvoice(deps, inv.id), collectInvoice(deps, inv.id)]);
+    expect(runs.filter((r) => r.status === 'fulfilled').length).to.be.at.least(1);
+    const confirmations = await deps.db.select().from(paymentEvents).where(and(eq(paymentEvents.paymentId, charge!.id), eq(paymentEvents.fromStatus, 'pending'), eq(paymentEvents.toStatus, 'confirmed')));
+    expect(confirmations).to.have.length(1);
+    const [after] = await deps.db.select().from(invoices).where(eq(invoices.id, inv.id));
+    expect(after).to.include({ status: 'paid', paymentId: charge!.id });
   });
 
   it('a declined card leaves the invoice open; the buyer pays it by hand through the gateway', async () => {
