@@ -40,7 +40,9 @@ describe('auto-billing', function () {
     server = createServer();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    deps = await makeTestDeps({ config: { PUBLIC_URL: base, SANDBOX_URL: base, GATEWAY_TIMEOUT_MS: '1500' } });
+    // Usage waits up to 10 s for a top-up here (3 s by default): these cases are about what the engine
+    // buys, on a machine that may be loaded; the short wait has its own test below.
+    deps = await makeTestDeps({ config: { PUBLIC_URL: base, SANDBOX_URL: base, GATEWAY_TIMEOUT_MS: '1500', USAGE_TOPUP_WAIT_MS: '10000' } });
     w = await createWorld(deps);
     server.on('request', createApp(deps));
     // The platform sells through the Stripe sandbox, agency A too (to its clients).
