@@ -157,7 +157,12 @@ async function recordRejected(deps: Pick<Deps, 'db' | 'clock'>, payment: Payment
  * module (hash, signature or a server-side retrieve), stored raw with the transition, applied once.
  */
 export async function handleCallback(deps: Deps, params: { paymentId: string; body: CallbackFields; query: CallbackFields }): Promise<{ outcome: string; payment: Payment; returnPath: string; message: string }> {
-  const checkout = await getCheckout(deps, params.paymentId).catch(() => null);
+  // Only "no such payment" means an unknown order; a database error (a lost connection) must not
+  // tell a buyer who paid that nothing was granted: it fails as a 500 and the callback is retried.
+  const checkout = await getCheckout(deps, params.paymentId).catch((err: unknown) => {
+    if (err instanceof AppError && err.code === 'not_found') return null;
+    throw err;
+  });
   if (!checkout) {
     deps.logger.warn('payment callback for an unknown order', { paymentId: params.paymentId });
     throw new AppError('unknown_order', 404, 'This payment is unknown: nothing was granted.');
