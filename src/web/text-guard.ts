@@ -32,7 +32,13 @@ export function findUncleanText(value: unknown, path = '', depth = 0): string | 
 }
 
 export const invalidText = (field: string) =>
-  new AppError('invalid_text', 400, `The text in "${field}" contains a NUL character or broken Unicode; send plain text.`, { field });
+  new AppError(
+    'invalid_text', 400,
+    field === 'path'
+      ? 'This address contains a NUL character or broken Unicode; check the link you followed.'
+      : `The text in "${field}" contains a NUL character or broken Unicode; send plain text.`,
+    { field },
+  );
 
 /** Raw bytes (a webhook body kept as sent): refused when they hold a NUL byte or are not UTF-8. */
 export function assertCleanBytes(bytes: Buffer, field = 'body'): void {
