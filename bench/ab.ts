@@ -294,9 +294,10 @@ async function main() {
   const keyWidth = Math.max(24, ...keys.map((k) => k.key.length));
   const cols = runs.map((r) => `${r.side}${r.round}`);
   const w = 9;
-  const head = [''.padEnd(keyWidth), ...cols.map((c) => c.padStart(w)), 'median A'.padStart(w + 1), 'median B'.padStart(w + 1), 'B/A'.padStart(6), '  B slower?'];
+  const head = [''.padEnd(keyWidth), ...cols.map((c) => c.padStart(w)), 'median A'.padStart(w + 1), 'median B'.padStart(w + 1), 'B/A'.padStart(6), 'paired'.padStart(7), '  B slower? (by the medians)'];
   log('');
-  log(`Side by side (A = ${refA} ${shaA.slice(0, 7)}, B = ${refB} ${shaB.slice(0, 7)}; columns in the order they ran; * = the figure compared, the others are same-run baselines):`);
+  log(`Side by side (A = ${refA} ${shaA.slice(0, 7)}, B = ${refB} ${shaB.slice(0, 7)}; columns in the order they ran; * = the figure compared, the others are same-run baselines;`);
+  log('B/A: median of B over median of A; paired: the median over rounds of B over the A run just before it):');
   log(head.join(' '));
   const row = (label: string, xs: number[], extra: string[] = []) => log([label.padEnd(keyWidth), ...xs.map((x) => fmt(x).padStart(w)), ...extra].join(' '));
   row('load average (1 min) before', runs.map((r) => r.loadBefore));
@@ -305,12 +306,15 @@ async function main() {
     const a = median(of('A').map((r) => value(r, k.key)).filter(Number.isFinite));
     const b = median(of('B').map((r) => value(r, k.key)).filter(Number.isFinite));
     const ratio = b / a;
+    // Each round's B over the A run just before it, then the median: drift between rounds cancels.
+    const paired = median(of('B').map((r) => value(r, k.key) / value(runs.find((x) => x.side === 'A' && x.round === r.round)!, k.key)).filter(Number.isFinite));
     const slower = k.better === 'lower' ? ratio > 1 : ratio < 1;
     const pct = Math.abs((k.better === 'lower' ? ratio - 1 : 1 - ratio) * 100);
     row(`${k.primary ? '* ' : '  '}${k.key}`, runs.map((r) => value(r, k.key)), [
       fmt(a).padStart(w + 1),
       fmt(b).padStart(w + 1),
       ratio.toFixed(2).padStart(6),
+      paired.toFixed(2).padStart(7),
       `  ${slower ? `slower by ${pct.toFixed(0)}%` : `faster by ${pct.toFixed(0)}%`}`,
     ]);
   }
