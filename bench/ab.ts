@@ -12,6 +12,7 @@
 //   npx tsx bench/ab.ts grants|invoices|usage [refA=96784b3] [refB=HEAD]
 //   BENCH_AB_ROUNDS   rounds of A then B (default 3)
 //   BENCH_AB_KEEP     1: keep the worktrees (reused by the next run at the same commits)
+//   BENCH_AB_FROM_LOGS  a folder of an earlier run's raw outputs: prints its figures again, runs nothing
 //   BENCH_AB_DIR      worktrees, the node_modules cache and each run's raw output (default <tmpdir>/kontor-ab)
 //   BENCH_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/kontor_bench_ab_<bench>, dropped at the end
 //                       (a database of its own: another engineer's run of the same bench does not collide)
@@ -110,6 +111,18 @@ function parseUsage(out: string): Parsed {
   add('pgbench 10k, tps', col('pgbench naive tx, 10k rows', 0), 'higher', false);
   add('hot / bare', hot / bareHot, 'higher', false);
   add('10k / bare', spread / bareSpread, 'higher', false);
+  // "CPU per answered request, us": server, Postgres, load generator, idle. The server's column is
+  // the least disturbed by other processes (Postgres's counts every Postgres process on the machine).
+  const cpu = new Map<string, number>();
+  const table = out.split(/^CPU per answered request.*$/m)[1] ?? '';
+  for (const line of table.split('\n').slice(2, 6)) {
+    const cols = line.trim().split(/\s{2,}/);
+    if (cols.length === 5) cpu.set(cols[0]!, num(cols[1]!));
+  }
+  add('app server CPU/request hot, us', cpu.get('usage API, 1 hot sub-account') ?? NaN, 'lower', false);
+  add('app server CPU/request 10k, us', cpu.get('usage API, 10k sub-accounts') ?? NaN, 'lower', false);
+  add('bare server CPU/request 1 key, us', cpu.get('bare Express, 1 key') ?? NaN, 'lower', false);
+  add('bare server CPU/request 10k, us', cpu.get('bare Express, 10k keys') ?? NaN, 'lower', false);
   for (const [label, r] of rows) if (r[4] !== '0') problems.push(`${label}: non-2xx ${r[4]}`);
   const correct = /^Correctness after the load[\s\S]*?: (OK|BROKEN)\s*$/m.exec(out);
   if (!correct) problems.push('no correctness line');
@@ -184,15 +197,32 @@ interface Run {
 /** One run of bench/<bench>.ts in a worktree; its output is kept in logDir. */
 async function runBench(dir: string, bench: string, env: NodeJS.ProcessEnv, logFile: string): Promise<{ out: string; seconds: number }> {
   const t0 = Date.now();
+  const load = os.loadavg()[0]!;
   const child = spawn(path.join(dir, 'node_modules', '.bin', 'tsx'), [`bench/${bench}.ts`], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
-  fs.writeFileSync(logFile, `${out}\n--- stderr ---\n${err}`);
+  fs.writeFileSync(logFile, `${META} load=${load.toFixed(2)} seconds=${((Date.now() - t0) / 1000).toFixed(1)} dir=${dir}\n${out}\n--- stderr ---\n${err}`);
   if (code !== 0) throw new Error(`bench/${bench}.ts in ${dir} exited with ${code}; output in ${logFile}\n${err.slice(-2000)}`);
   return { out, seconds: (Date.now() - t0) / 1000 };
+}
+
+const META = '# bench/ab.ts run:';
+
+/** The runs of an earlier A/B, from its raw outputs (round<N>-<A|B>.txt): figures printed again. */
+function runsFromLogs(dir: string, parse: (out: string) => Parsed): Run[] {
+  const runs: Run[] = [];
+  for (const f of fs.readdirSync(dir)) {
+    const m = /^round(\d+)-(A|B)\.txt$/.exec(f);
+    if (!m) continue;
+    const text = fs.readFileSync(path.join(dir, f), 'utf8');
+    const meta = text.startsWith(META) ? text.slice(0, text.indexOf('\n')) : '';
+    const field = (k: string) => Number(new RegExp(`${k}=([\\d.]+)`).exec(meta)?.[1] ?? NaN);
+    runs.push({ side: m[2] as 'A' | 'B', round: Number(m[1]), loadBefore: field('load'), seconds: field('seconds'), parsed: parse(text.split('\n--- stderr ---\n')[0]!) });
+  }
+  return runs.sort((a, b) => a.round - b.round || a.side.localeCompare(b.side));
 }
 
 const median = (xs: number[]) => {
@@ -224,6 +254,16 @@ async function main() {
     process.stderr.write(`usage: npx tsx bench/ab.ts <${Object.keys(BENCHES).join('|')}> [refA] [refB]\n`);
     process.exit(2);
   }
+  const fromLogs = process.env.BENCH_AB_FROM_LOGS;
+  const { runs, nameA, nameB } = fromLogs
+    ? { runs: runsFromLogs(path.resolve(fromLogs), spec.parse), nameA: 'A', nameB: 'B' }
+    : await runAB(bench, spec, refA, refB);
+  if (fromLogs) log(`Figures of an earlier A/B of bench/${bench}.ts, read again from the raw outputs in ${fromLogs}.`);
+  printSideBySide(runs, nameA, nameB, !fromLogs);
+}
+
+/** Worktrees at both commits, then rounds of A then B; the worktrees go at the end unless kept. */
+async function runAB(bench: string, spec: (typeof BENCHES)[string], refA: string, refB: string): Promise<{ runs: Run[]; nameA: string; nameB: string }> {
   const rounds = Math.max(1, Number(process.env.BENCH_AB_ROUNDS ?? 3));
   const keep = ['1', 'true', 'yes'].includes(process.env.BENCH_AB_KEEP ?? '');
   const base = path.resolve(process.env.BENCH_AB_DIR ?? path.join(os.tmpdir(), 'kontor-ab'));
@@ -286,7 +326,10 @@ async function main() {
     if (!keep && !process.env.BENCH_DATABASE_URL) await dropDatabase(dbUrl);
   }
 
-  // --- side by side ---------------------------------------------------------------------------
+  return { runs, nameA: `${refA} ${shaA.slice(0, 7)}`, nameB: `${refB} ${shaB.slice(0, 7)}` };
+}
+
+function printSideBySide(runs: Run[], nameA: string, nameB: string, live: boolean) {
   const keys: Figure[] = [];
   for (const r of runs) for (const f of r.parsed.figures) if (!keys.some((k) => k.key === f.key)) keys.push(f);
   const value = (r: Run, key: string) => r.parsed.figures.find((f) => f.key === key)?.value ?? NaN;
@@ -296,7 +339,7 @@ async function main() {
   const w = 9;
   const head = [''.padEnd(keyWidth), ...cols.map((c) => c.padStart(w)), 'median A'.padStart(w + 1), 'median B'.padStart(w + 1), 'B/A'.padStart(6), 'paired'.padStart(7), '  B slower? (by the medians)'];
   log('');
-  log(`Side by side (A = ${refA} ${shaA.slice(0, 7)}, B = ${refB} ${shaB.slice(0, 7)}; columns in the order they ran; * = the figure compared, the others are same-run baselines;`);
+  log(`Side by side (A = ${nameA}, B = ${nameB}; columns in the order they ran; * = the figure compared, the others are same-run baselines;`);
   log('B/A: median of B over median of A; paired: the median over rounds of B over the A run just before it):');
   log(head.join(' '));
   const row = (label: string, xs: number[], extra: string[] = []) => log([label.padEnd(keyWidth), ...xs.map((x) => fmt(x).padStart(w)), ...extra].join(' '));
@@ -329,7 +372,7 @@ async function main() {
   log(`Spread between runs of the same code (max/min - 1), the noise to read B/A against: ${spreads.join('; ')}.`);
   const problems = runs.flatMap((r) => r.parsed.problems.map((p) => `${r.side}${r.round} ${p}`));
   log(problems.length ? `Problems reported by the runs: ${problems.join('; ')}` : 'Every run reported its correctness checks as passed.');
-  log(`Load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} (1 / 5 / 15 min).`);
+  if (live) log(`Load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} (1 / 5 / 15 min).`);
 }
 
 await main();
