@@ -78,12 +78,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   // so none of helmet's page headers (measurable on the usage hot path).
   // Ids in the path, the query and every parsed body are checked for text Postgres cannot store
   // (src/web/text-guard.ts) before any route runs.
+  // requestId also sets X-Content-Type-Options: nosniff on every answer (src/web/request-log.ts).
   app.use(requestId, guardUrlText);
-  // Every answer, JSON and PDF included (helmet, below, covers only pages): never sniffed as HTML.
-  app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    next();
-  });
   const apiJson = [express.json({ limit: '100kb' }), guardBodyText];
   const usage = usageHandlers(deps, web);
   app.post('/api/v1/usage', apiJson, apiAuth(web.keyCache), usage.single);

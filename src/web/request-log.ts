@@ -27,6 +27,9 @@ function newRequestId(req: IncomingMessage, res: ServerResponse): string {
  */
 export function requestId(req: Request, res: Response, next: NextFunction): void {
   req.id = newRequestId(req, res);
+  // Every answer, JSON and PDF included (helmet covers only pages): never sniffed as HTML. Set
+  // here, in the one layer every request passes first, rather than in a layer of its own.
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   next();
 }
 
@@ -38,7 +41,8 @@ export function requestId(req: Request, res: Response, next: NextFunction): void
 export function httpLogger(deps: Deps): HttpLogger {
   return pinoHttp({
     logger: deps.logger.pino,
-    genReqId: (req, res) => newRequestId(req, res),
+    // requestId (mounted first) has chosen the id already: reuse it, never make a second one.
+    genReqId: (req, res) => (req as Request).id ?? newRequestId(req, res),
     // pino-http's child logger would otherwise replace our err serializer (which scrubs secrets).
     wrapSerializers: false,
     serializers: {
