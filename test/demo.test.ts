@@ -27,6 +27,6 @@ describe('demo world', () => {
     const offered = (await request(app).get('/api/v1/packages').set(bearer(DEMO_KEYS.atlasClient)).expect(200)).body.data.map((p: { name: string }) => p.name);
     expect(offered).to.include.members(['Chatbot 20k', 'Chatbot 50k yearly', 'Extra representative']);
     const plans = (await request(app).get('/api/v1/packages?seller=platform').set(bearer(DEMO_KEYS.atlas)).expect(200)).body.data.map((p: { name: string }) => p.name);
-    expect(plans).to.deep.equal(['Agency Starter', 'Agency Pro']);
+    expect(plans).to.deep.equal(['Support desk 3', 'Support desk 10']);
   });
 });

@@ -22,45 +22,6 @@ export type AddonModule = (typeof addonModules)[number];
 export const quantityUnits = ['representative', 'whatsapp_channel', 'instagram_channel', 'messenger_channel'] as const;
 export type QuantityUnit = (typeof quantityUnits)[number];
 
-/**
- * What a seller sells on the billing engine: monthly (postpaid, prorated by day) or term
- * (3/6/12 months prepaid at 10/20/30% off) packages, monthly add-ons and per-unit quantities,
- * and one-off extra chatbot sessions (price per block of `chatbot_sessions`). What a buyer
- * subscribes to is copied onto the subscription: editing an item never changes what was sold.
- */
-export const billingPackages = pgTable(
-  'billing_packages',
-  {
-    id: text('id').primaryKey(),
-    sellerAgencyId: text('seller_agency_id').references(() => agencies.id),
-    name: text('name').notNull(),
-    kind: text('kind', { enum: billingKinds }).notNull(),
-    billing: text('billing', { enum: billingModels }).notNull(),
-    termMonths: integer('term_months'),
-    monthlyPriceMinor: bigint('monthly_price_minor', { mode: 'number' }).notNull(),
-    currency: text('currency', { enum: currencies }).notNull(),
-    /** Chatbot sessions per month (a package), or per block (extra sessions). >0 makes a package a chatbot package. */
-    chatbotSessions: integer('chatbot_sessions').notNull().default(0),
-    representatives: integer('representatives').notNull().default(0),
-    whatsappChannels: integer('whatsapp_channels').notNull().default(0),
-    instagramChannels: integer('instagram_channels').notNull().default(0),
-    messengerChannels: integer('messenger_channels').notNull().default(0),
-    modules: text('modules').array().notNull().default([]),
-    /** A quantity item's unit (price per unit per month). */
-    unit: text('unit', { enum: quantityUnits }),
-    published: boolean('published').notNull().default(true),
-    archivedAt: tstz('archived_at'),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
-  },
-  (t) => [
-    index('billing_packages_seller_idx').on(t.sellerAgencyId),
-    check('billing_packages_price', sql`${t.monthlyPriceMinor} > 0`),
-    check('billing_packages_term', sql`(${t.billing} = 'term') = (${t.termMonths} is not null) and (${t.termMonths} is null or ${t.termMonths} in (3, 6, 12))`),
-    check('billing_packages_shape', sql`(${t.kind} = 'extra_sessions') = (${t.billing} = 'one_off') and (${t.kind} = 'quantity') = (${t.unit} is not null)`),
-  ],
-);
-
 export const billingSubscriptionStatuses = ['active', 'cancelled', 'changed', 'ended', 'refunded'] as const;
 export type BillingSubscriptionStatus = (typeof billingSubscriptionStatuses)[number];
 

@@ -15,6 +15,7 @@ export * from './departments';
 export * from './usage';
 export * from './notifications';
 export * from './catalog';
+export * from './offers';
 export * from './packages';
 export * from './payments';
 export * from './purchases';

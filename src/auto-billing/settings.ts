@@ -5,12 +5,13 @@ import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import {
-  agencies, autoBillingCharges, autoBillingSettings, packages, packageVersions, paymentMethods, platform, topupPackages,
+  agencies, autoBillingCharges, autoBillingSettings, paymentMethods, platform,
 } from '../../db/schema';
 import type { DbOrTx } from '../../db/client';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole } from '../auth/policies';
+import { chatbotSlotOffer, offersOf } from '../catalog/offers';
 import type { AccountOwner } from '../credits/ledger';
 import type { Deps } from '../deps';
 import { AppError, ValidationError } from '../lib/errors';
@@ -47,11 +48,14 @@ export interface Offer {
 export async function offerOf(deps: { db: DbOrTx }, owner: AccountOwner, currency: string | null): Promise<Offer> {
   if (!owner.subAccountId) {
     const [p] = await deps.db.select().from(platform).limit(1);
-    const rows = await deps.db.select().from(topupPackages).where(and(isNull(topupPackages.sellerAgencyId), isNull(topupPackages.archivedAt)));
+    const rows = await offersOf(deps.db, null, { kinds: ['topup'], publishedOnly: true });
+    const slot = await chatbotSlotOffer(deps.db);
     const cur = currency ?? p?.currency ?? 'USD';
     return {
-      packages: rows.filter((r) => r.currency === cur).map((r) => ({ id: r.id, credits: r.credits, priceMinor: r.priceMinor, currency: r.currency, name: `${r.credits.toLocaleString('en-US')} credits` })),
-      slotPriceMinor: p && p.currency === cur ? p.chatbotSlotPriceMinor : 0,
+      packages: rows
+        .filter((r) => r.version.currency === cur)
+        .map((r) => ({ id: r.id, credits: r.version.credits, priceMinor: r.version.priceMinor, currency: r.version.currency, name: `${r.version.credits.toLocaleString('en-US')} credits` })),
+      slotPriceMinor: slot && slot.version.currency === cur ? slot.version.priceMinor : 0,
       currency: cur,
       timeZone: p?.timeZone || 'Europe/Istanbul',
     };
@@ -64,12 +68,10 @@ export async function offerOf(deps: { db: DbOrTx }, owner: AccountOwner, currenc
 
 /** An agency's published credit packages without chatbots: what its clients' auto-billing buys. */
 async function creditPackagesOf(deps: { db: DbOrTx }, agencyId: string) {
-  const rows = await deps.db
-    .select({ id: packages.id, credits: packageVersions.credits, priceMinor: packageVersions.priceMinor, currency: packageVersions.currency, name: packageVersions.name })
-    .from(packages)
-    .innerJoin(packageVersions, eq(packageVersions.id, packages.currentVersionId))
-    .where(and(eq(packages.agencyId, agencyId), eq(packages.published, true), isNull(packages.archivedAt), eq(packageVersions.type, 'credit'), eq(packageVersions.chatbots, 0), sql`${packageVersions.credits} > 0`));
-  return rows;
+  const rows = await offersOf(deps.db, agencyId, { kinds: ['credit_pack'], publishedOnly: true });
+  return rows
+    .filter((r) => r.version.chatbots === 0 && r.version.credits > 0)
+    .map((r) => ({ id: r.id, credits: r.version.credits, priceMinor: r.version.priceMinor, currency: r.version.currency, name: r.version.name }));
 }
 
 /** Sub-account auto-billing exists only while the agency has it on and publishes a credit package. */

@@ -6,7 +6,7 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Tx } from '../../db/client';
-import { accountCharges, agencies, billingPackages, billingPeriods, billingSubscriptions, invoices, subAccounts } from '../../db/schema';
+import { accountCharges, agencies, billingPeriods, billingSubscriptions, invoices, subAccounts } from '../../db/schema';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole } from '../auth/policies';
@@ -16,7 +16,7 @@ import { newId } from '../lib/ids';
 import { formatMoney } from '../lib/money';
 import { opaqueId, parse, wholeNumber } from '../lib/validation';
 import { billingAccount, buyerAccount, type BillingAccount } from './accounts';
-import { getBillingPackage, type BillingPackage } from './billing-packages.usecases';
+import { extraSessionOffers, getBillingPackage, type BillingPackage } from '../catalog/billing-offers';
 import { entitlementsOn, hasChatbotPackage, type Entitlements } from './entitlements';
 import { issueTermInvoice } from './invoices.usecases';
 import { dispatchInvoiceDelivery } from './invoice-delivery';
@@ -281,16 +281,7 @@ export async function buyExtraSessions(deps: Deps, params: { actor: Actor; input
   requireBilling(params.actor);
   const account = await buyerAccount(deps.db, params.actor);
   const input = parse(extraSessionsSchema, params.input);
-  const offers = await deps.db
-    .select()
-    .from(billingPackages)
-    .where(and(
-      eq(billingPackages.kind, 'extra_sessions'), eq(billingPackages.published, true), isNull(billingPackages.archivedAt),
-      account.sellerAgencyId ? eq(billingPackages.sellerAgencyId, account.sellerAgencyId) : isNull(billingPackages.sellerAgencyId),
-      input.packageId ? eq(billingPackages.id, input.packageId) : undefined,
-    ))
-    .orderBy(asc(billingPackages.monthlyPriceMinor), asc(billingPackages.id));
-  const offer = offers[0];
+  const offer = (await extraSessionOffers(deps.db, account.sellerAgencyId)).find((o) => !input.packageId || o.id === input.packageId);
   if (!offer) throw input.packageId ? errors.notFound('Package') : conflict('extra_sessions_not_offered', 'Your provider does not sell extra sessions.');
   const now = deps.clock.now();
   const today = calendarDay(now, account.zone);

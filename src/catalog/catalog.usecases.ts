@@ -1,8 +1,7 @@
-import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Tx } from '../../db/client';
-import { agencies, agencyOrders, currencies, platform, platformPlans, topupPackages } from '../../db/schema';
-import { recordAudit } from '../audit/audit.repository';
+import type { DbOrTx, Tx } from '../../db/client';
+import { agencies, agencyOrders, currencies, offers, offerVersions, platform, type Currency } from '../../db/schema';
 import type { Actor } from '../auth/actor';
 import { agencyIdOf, requireBilling, requireRole, requireScope } from '../auth/policies';
 import { creditAccount, lockAccount } from '../credits/ledger';
@@ -10,79 +9,95 @@ import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { MAX_PRICE_MINOR } from '../lib/money';
-import { checkbox, name, opaqueId, parse, wholeNumber } from '../lib/validation';
+import { checkbox, opaqueId, parse, wholeNumber } from '../lib/validation';
 import type { CheckoutStarter, PaymentStart } from '../payments/gateway';
 import { createPayment, settlePayment } from '../payments/payments.usecases';
 import type { SettlementHandler } from '../payments/settlement';
+import { chatbotSlotOffer, createOffer, offersOf, setChatbotSlotOffer, type OfferView } from './offers';
 
-const currency = z.enum(currencies, { error: `currency must be one of ${currencies.join(', ')}.` });
-
-export type TopupPackage = typeof topupPackages.$inferSelect;
-export type PlatformPlan = typeof platformPlans.$inferSelect;
 export type AgencyOrder = typeof agencyOrders.$inferSelect;
 
-export const topupSchema = z.object({ credits: wholeNumber('credits', 1, 1_000_000_000), priceMinor: wholeNumber('priceMinor', 1, MAX_PRICE_MINOR), currency });
+/** A platform top-up: credits into an agency's pool. */
+export interface TopupPackage {
+  id: string;
+  credits: number;
+  priceMinor: number;
+  currency: Currency;
+  name: string;
+  versionId: string;
+  createdAt: Date;
+}
+/** An agency plan of the platform's catalog; `resellingModule` is its "reselling" feature. */
+export interface PlatformPlan {
+  id: string;
+  code: string;
+  name: string;
+  resellingModule: boolean;
+  includedChatbots: number;
+  monthlyCredits: number;
+  priceMinor: number;
+  currency: Currency;
+  published: boolean;
+  versionId: string;
+}
+
+const topupOf = (o: OfferView): TopupPackage => ({
+  id: o.id, credits: o.version.credits, priceMinor: o.version.priceMinor, currency: o.version.currency, name: o.version.name, versionId: o.version.id, createdAt: o.createdAt,
+});
+export const planOf = (o: OfferView): PlatformPlan => ({
+  id: o.id, code: o.code ?? '', name: o.version.name, resellingModule: o.version.modules.includes('reselling'), includedChatbots: o.version.chatbots,
+  monthlyCredits: o.version.credits, priceMinor: o.version.priceMinor, currency: o.version.currency, published: o.published, versionId: o.version.id,
+});
 
 /** The platform's credit top-ups that agencies buy into their pool. */
 export async function createTopupPackage(deps: Deps, params: { actor: Actor; input: unknown }): Promise<TopupPackage> {
   requireScope(params.actor, 'platform');
   requireRole(params.actor, 'admin');
-  const input = parse(topupSchema, params.input);
-  const now = deps.clock.now();
-  return deps.db.transaction(async (tx) => {
-    const [row] = await tx.insert(topupPackages).values({ id: newId('top'), sellerAgencyId: null, ...input, createdAt: now }).returning();
-    await recordAudit(tx, params.actor, { action: 'topup_package.created', targetType: 'topup_package', targetId: row!.id, data: input }, now);
-    return row!;
-  });
+  const input = (params.input && typeof params.input === 'object' ? params.input : {}) as Record<string, unknown>;
+  return topupOf(await createOffer(deps, { actor: params.actor, input: { ...input, kind: 'topup' }, audit: 'topup_package.created' }));
 }
 
 export async function listTopupPackages(deps: Pick<Deps, 'db'>): Promise<TopupPackage[]> {
-  return deps.db.select().from(topupPackages).where(and(isNull(topupPackages.sellerAgencyId), isNull(topupPackages.archivedAt))).orderBy(asc(topupPackages.credits));
+  return (await offersOf(deps.db, null, { kinds: ['topup'], publishedOnly: true })).map(topupOf).sort((a, b) => a.credits - b.credits || a.id.localeCompare(b.id));
 }
 
-export const planSchema = z.object({
-  code: z.string().trim().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'code: lower-case letters, digits and dashes.'),
-  name: name('Name'),
-  resellingModule: checkbox.default(false),
-  includedChatbots: wholeNumber('includedChatbots', 0, 10_000).default(0),
-  monthlyCredits: wholeNumber('monthlyCredits', 0, 1_000_000_000).default(0),
-  priceMinor: wholeNumber('priceMinor', 0, MAX_PRICE_MINOR),
-  currency,
-});
-
-/** Agency plans (what the platform sells agencies); billing them is the billing engine's work. */
+/** Agency plans (what the platform sells agencies): `resellingModule` and the rest become the plan offer's terms. */
 export async function createPlan(deps: Deps, params: { actor: Actor; input: unknown }): Promise<PlatformPlan> {
   requireScope(params.actor, 'platform');
   requireRole(params.actor, 'admin');
-  const input = parse(planSchema, params.input);
-  const now = deps.clock.now();
-  return deps.db.transaction(async (tx) => {
-    const [row] = await tx.insert(platformPlans).values({ id: newId('pln'), ...input, createdAt: now, updatedAt: now }).onConflictDoNothing().returning();
-    if (!row) throw errors.conflict('plan_code_taken', `A plan with code ${input.code} exists already.`);
-    await recordAudit(tx, params.actor, { action: 'plan.created', targetType: 'plan', targetId: row.id, data: input }, now);
-    return row;
-  });
+  const { resellingModule, includedChatbots, monthlyCredits, ...rest } = (params.input && typeof params.input === 'object' ? params.input : {}) as Record<string, unknown>;
+  const reselling = parse(z.object({ r: checkbox.default(false) }), { r: resellingModule }).r;
+  const input = { ...rest, kind: 'plan', chatbots: includedChatbots, credits: monthlyCredits, modules: reselling ? ['reselling'] : [], published: rest.published ?? true };
+  return planOf(await createOffer(deps, { actor: params.actor, input, audit: 'plan.created' }));
 }
 
+/** The platform's plans (retired ones excluded), cheapest first. */
 export async function listPlans(deps: Pick<Deps, 'db'>): Promise<PlatformPlan[]> {
-  return deps.db.select().from(platformPlans).orderBy(asc(platformPlans.priceMinor));
+  return (await offersOf(deps.db, null, { kinds: ['plan'] })).map(planOf).sort((a, b) => a.priceMinor - b.priceMinor || a.id.localeCompare(b.id));
+}
+
+/** A plan by its code, retired or not (an agency keeps a retired plan it is on). */
+export async function planByCode(db: DbOrTx, code: string): Promise<(PlatformPlan & { retired: boolean }) | undefined> {
+  const [row] = await db
+    .select({ o: offers, v: offerVersions })
+    .from(offers)
+    .innerJoin(offerVersions, eq(offerVersions.id, offers.currentVersionId))
+    .where(and(isNull(offers.sellerAgencyId), eq(offers.kind, 'plan'), eq(offers.code, code)));
+  return row && { ...planOf({ ...row.o, version: row.v }), retired: row.o.archivedAt !== null };
 }
 
 export async function setChatbotSlotPrice(deps: Deps, params: { actor: Actor; input: unknown }): Promise<{ priceMinor: number; currency: string }> {
   requireScope(params.actor, 'platform');
   requireRole(params.actor, 'admin');
-  const input = parse(z.object({ priceMinor: wholeNumber('priceMinor', 1, MAX_PRICE_MINOR), currency }), params.input);
-  const now = deps.clock.now();
-  await deps.db.transaction(async (tx) => {
-    await tx.update(platform).set({ chatbotSlotPriceMinor: input.priceMinor, currency: input.currency, updatedAt: now });
-    await recordAudit(tx, params.actor, { action: 'chatbot_slot_price.set', targetType: 'platform', targetId: null, data: input }, now);
-  });
-  return input;
+  const input = parse(z.object({ priceMinor: wholeNumber('priceMinor', 1, MAX_PRICE_MINOR), currency: z.enum(currencies, { error: `currency must be one of ${currencies.join(', ')}.` }) }), params.input);
+  const slot = await setChatbotSlotOffer(deps, { actor: params.actor, ...input });
+  return { priceMinor: slot.version.priceMinor, currency: slot.version.currency };
 }
 
 export async function chatbotSlotPrice(deps: Pick<Deps, 'db'>): Promise<{ priceMinor: number; currency: string }> {
-  const [row] = await deps.db.select({ priceMinor: platform.chatbotSlotPriceMinor, currency: platform.currency }).from(platform).limit(1);
-  return { priceMinor: row?.priceMinor ?? 0, currency: row?.currency ?? 'USD' };
+  const slot = await chatbotSlotOffer(deps.db);
+  const [p] = slot ? [] : await deps.db.select({ currency: platform.currency }).from(platform).limit(1);
+  return slot ? { priceMinor: slot.version.priceMinor, currency: slot.version.currency } : { priceMinor: 0, currency: p?.currency ?? 'USD' };
 }
 
 export const orderSchema = z.discriminatedUnion('kind', [
@@ -99,7 +114,7 @@ export async function startAgencyOrder(deps: Deps, params: { actor: Actor; input
   let amountMinor: number;
   let cur: (typeof currencies)[number];
   if (input.kind === 'topup') {
-    const [pkg] = await deps.db.select().from(topupPackages).where(and(eq(topupPackages.id, input.topupPackageId), isNull(topupPackages.sellerAgencyId), isNull(topupPackages.archivedAt)));
+    const pkg = (await listTopupPackages(deps)).find((t) => t.id === input.topupPackageId);
     if (!pkg) throw errors.notFound('Top-up package');
     credits = pkg.credits * input.quantity;
     amountMinor = pkg.priceMinor * input.quantity;

@@ -1,4 +1,6 @@
-import { apiKeys, agencies, billingPackages, platformPlans, departments, memberships, subAccountDepartments, subAccounts, users, type Role, type Scope } from '../../db/schema';
+import { apiKeys, agencies, departments, memberships, subAccountDepartments, subAccounts, users, type Role, type Scope } from '../../db/schema';
+import type { OfferKind } from '../../db/schema';
+import { insertOffer } from '../catalog/offers';
 import { transferToSubAccount } from '../credits/credits.usecases';
 import { creditAccount, lockAccount } from '../credits/ledger';
 import { systemActor } from '../auth/actor';
@@ -64,12 +66,11 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
     await addKey(DEMO_KEYS.platform, 'platform', null, null, 'Demo platform key');
 
     // The platform's plans the demo agencies are on (picked from this list in the platform console).
-    await tx.insert(platformPlans).values([
-      { id: newId('pln'), code: 'agency-starter', name: 'Agency Starter', resellingModule: false, includedChatbots: 1, monthlyCredits: 5_000, priceMinor: 49_900, currency: 'TRY', createdAt: now, updatedAt: now },
-      { id: newId('pln'), code: 'agency-pro', name: 'Agency Pro', resellingModule: true, includedChatbots: 5, monthlyCredits: 25_000, priceMinor: 149_900, currency: 'TRY', createdAt: now, updatedAt: now },
-    ]).onConflictDoNothing();
+    // Atlas resells because its plan includes the reselling module (no hand-granted flag).
+    await insertOffer(tx, { sellerAgencyId: null, kind: 'plan', code: 'agency-starter', terms: { name: 'Agency Starter', chatbots: 1, credits: 5_000, priceMinor: 49_900, currency: 'TRY' } }, now);
+    await insertOffer(tx, { sellerAgencyId: null, kind: 'plan', code: 'agency-pro', terms: { name: 'Agency Pro', chatbots: 5, credits: 25_000, modules: ['reselling'], priceMinor: 149_900, currency: 'TRY' } }, now);
     await tx.insert(agencies).values([
-      { id: atlas, platformId, name: 'Atlas Digital', resellingModule: true, planCode: 'agency-pro', billingEmail: 'billing@atlas.test', ccEmails: ['finance@atlas.test'], createdAt: now, updatedAt: now },
+      { id: atlas, platformId, name: 'Atlas Digital', resellingModule: false, planCode: 'agency-pro', billingEmail: 'billing@atlas.test', ccEmails: ['finance@atlas.test'], createdAt: now, updatedAt: now },
       { id: bosphorus, platformId, name: 'Bosphorus Media', resellingModule: false, planCode: 'agency-starter', billingEmail: 'hello@bosphorus.test', locale: 'tr', createdAt: now, updatedAt: now },
     ]);
     await addUser('owner@atlas.test', 'Ayla Atlas', 'agency', 'owner', true, atlas, null);
@@ -88,19 +89,17 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
     await creditAccount(tx, pool, { amount: 50_000, source: 'topup', reason: 'grant', reference: 'demo', note: 'Demo top-up' }, now);
 
     // Billing-engine packages: the platform's plans for agencies, Atlas's for its clients.
-    const pkg = (sellerAgencyId: string | null, name: string, extra: Partial<typeof billingPackages.$inferInsert>) =>
-      ({ id: newId('bpk'), sellerAgencyId, name, kind: 'package' as const, billing: 'monthly' as const, currency: 'TRY' as const, monthlyPriceMinor: 0, createdAt: now, updatedAt: now, ...extra });
-    await tx.insert(billingPackages).values([
-      pkg(null, 'Agency Starter', { monthlyPriceMinor: 99_900, currency: 'USD', representatives: 3 }),
-      pkg(null, 'Agency Pro', { monthlyPriceMinor: 249_900, currency: 'USD', representatives: 10, chatbotSessions: 50_000 }),
-      pkg(atlas, 'Chatbot 20k', { monthlyPriceMinor: 150_000, chatbotSessions: 20_000 }),
-      pkg(atlas, 'Chatbot 50k', { monthlyPriceMinor: 300_000, chatbotSessions: 50_000 }),
-      pkg(atlas, 'Chatbot 50k yearly', { billing: 'term', termMonths: 12, monthlyPriceMinor: 300_000, chatbotSessions: 50_000 }),
-      pkg(atlas, 'Live support 5', { monthlyPriceMinor: 120_000, representatives: 5, whatsappChannels: 1, instagramChannels: 1 }),
-      pkg(atlas, 'Ticket system', { kind: 'addon', monthlyPriceMinor: 25_000, modules: ['ticket_system'] }),
-      pkg(atlas, 'Extra representative', { kind: 'quantity', unit: 'representative', monthlyPriceMinor: 30_000 }),
-      pkg(atlas, 'Extra 1,000 chatbot sessions', { kind: 'extra_sessions', billing: 'one_off', monthlyPriceMinor: 9_900, chatbotSessions: 1000 }),
-    ]);
+    const pkg = (sellerAgencyId: string | null, name: string, kind: OfferKind, terms: Partial<Parameters<typeof insertOffer>[1]['terms']>) =>
+      insertOffer(tx, { sellerAgencyId, kind, terms: { name, billing: 'monthly', currency: 'TRY', priceMinor: 0, ...terms } }, now);
+    await pkg(null, 'Support desk 3', 'package', { priceMinor: 99_900, currency: 'USD', representatives: 3 });
+    await pkg(null, 'Support desk 10', 'package', { priceMinor: 249_900, currency: 'USD', representatives: 10, chatbotSessions: 50_000 });
+    await pkg(atlas, 'Chatbot 20k', 'package', { priceMinor: 150_000, chatbotSessions: 20_000 });
+    await pkg(atlas, 'Chatbot 50k', 'package', { priceMinor: 300_000, chatbotSessions: 50_000 });
+    await pkg(atlas, 'Chatbot 50k yearly', 'package', { billing: 'term', termMonths: 12, priceMinor: 300_000, chatbotSessions: 50_000 });
+    await pkg(atlas, 'Live support 5', 'package', { priceMinor: 120_000, representatives: 5, whatsappChannels: 1, instagramChannels: 1 });
+    await pkg(atlas, 'Ticket system', 'addon', { priceMinor: 25_000, modules: ['ticket_system'] });
+    await pkg(atlas, 'Extra representative', 'quantity', { unit: 'representative', priceMinor: 30_000 });
+    await pkg(atlas, 'Extra 1,000 chatbot sessions', 'extra_sessions', { priceMinor: 9_900, chatbotSessions: 1000 });
 
     const clients = [
       { agency: atlas, name: 'Cafe Lumen', email: 'owner@lumen.test', key: DEMO_KEYS.atlasClient },

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { agencies, agencyOrders, invoices, packageVersions, payments, purchases, subAccounts } from '../../db/schema';
+import { agencies, agencyOrders, invoices, offerVersions, payments, purchases, subAccounts } from '../../db/schema';
 import type { Deps } from '../deps';
 import { errors } from '../lib/errors';
 import type { Payment } from './gateway';
@@ -19,9 +19,9 @@ export async function getCheckout(deps: Pick<Deps, 'db'>, paymentId: string): Pr
   if (!payment) throw errors.notFound('Payment');
   if (payment.purpose === 'package_purchase') {
     const [row] = await deps.db
-      .select({ name: packageVersions.name, type: packageVersions.type, buyer: subAccounts.name })
+      .select({ name: offerVersions.name, type: purchases.type, buyer: subAccounts.name })
       .from(purchases)
-      .innerJoin(packageVersions, eq(packageVersions.id, purchases.packageVersionId))
+      .innerJoin(offerVersions, eq(offerVersions.id, purchases.packageVersionId))
       .innerJoin(subAccounts, eq(subAccounts.id, purchases.subAccountId))
       .where(eq(purchases.id, payment.referenceId));
     return { payment, description: `${row?.name ?? 'Package'} (${row?.type === 'subscription' ? 'subscription' : 'credit package'})`, buyerName: row?.buyer ?? '', returnPath: '/portal/purchases' };

@@ -3,7 +3,7 @@ import type { Tx } from '../../db/client';
 import { subAccounts, users, type agencies } from '../../db/schema';
 import { formatMoney } from '../lib/money';
 import { queueEmail } from '../mail/outbox';
-import type { PackageVersion } from '../packages/packages.usecases';
+import type { PackageVersion } from '../catalog/resold-packages';
 import type { Purchase } from './purchases.usecases';
 
 type Agency = typeof agencies.$inferSelect;

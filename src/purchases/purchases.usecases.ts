@@ -6,7 +6,7 @@ import { and, desc, eq, gt, gte, inArray, isNull, lt, ne, sql } from 'drizzle-or
 import { z } from 'zod';
 import type { Tx } from '../../db/client';
 import {
-  agencies, creditLots, departments, packageVersions, payments, purchases, subAccountDepartments, subAccounts, subscriptions, users,
+  agencies, creditLots, departments, offerVersions, payments, purchases, subAccountDepartments, subAccounts, subscriptions, users,
   type PurchaseStatus,
 } from '../../db/schema';
 import { recordAudit } from '../audit/audit.repository';
@@ -20,7 +20,7 @@ import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { checkbox, opaqueId, parse } from '../lib/validation';
 import { dispatchEmails, queueEmail } from '../mail/outbox';
-import { getPackage, requireReselling, type PackageVersion } from '../packages/packages.usecases';
+import { getPackage, packageVersion, requireReselling, type PackageVersion } from '../catalog/resold-packages';
 import type { CheckoutStarter, PaymentStart } from '../payments/gateway';
 import { createPayment, settlePayment } from '../payments/payments.usecases';
 import type { SettlementHandler } from '../payments/settlement';
@@ -228,7 +228,7 @@ export async function grantPurchase(deps: Deps, purchaseId: string, autoBilled =
       if (!p) throw errors.notFound('Purchase');
       if (p.status === 'granted') return 'already' as const;
       if (p.status !== 'paid') return 'not_paid' as const;
-      const [v] = await tx.select().from(packageVersions).where(eq(packageVersions.id, p.packageVersionId));
+      const v = await packageVersion(tx, p.packageVersionId);
       const [agency] = await tx.select().from(agencies).where(eq(agencies.id, p.agencyId)).for('update');
       const zone = agency!.timeZone;
       const ids: (string | null)[] = [];
@@ -295,7 +295,7 @@ export async function grantPurchase(deps: Deps, purchaseId: string, autoBilled =
 async function purchaseNeeds(deps: Deps, purchaseId: string, now: Date): Promise<{ agencyId: string; credits: number; chatbots: number } | null> {
   const [p] = await deps.db.select().from(purchases).where(eq(purchases.id, purchaseId));
   if (!p) return null;
-  const [v] = await deps.db.select().from(packageVersions).where(eq(packageVersions.id, p.packageVersionId));
+  const v = await packageVersion(deps.db, p.packageVersionId);
   if (!v) return null;
   const state = await holdings(deps.db, p.subAccountId, now);
   const renewal = v.type === 'subscription' && state.activeSubscription ? state.activeSubscription : null;
@@ -389,9 +389,9 @@ export async function syncPackageDepartments(tx: Tx, agencyId: string, subAccoun
     subs.forEach((r) => r.ids.forEach((id) => covered.add(id)));
   } else if (state.purchasedCredits > 0) {
     const bought = await tx
-      .select({ ids: packageVersions.departmentIds })
+      .select({ ids: offerVersions.departmentIds })
       .from(purchases)
-      .innerJoin(packageVersions, eq(packageVersions.id, purchases.packageVersionId))
+      .innerJoin(offerVersions, eq(offerVersions.id, purchases.packageVersionId))
       .where(and(eq(purchases.subAccountId, subAccountId), eq(purchases.status, 'granted'), eq(purchases.type, 'credit')));
     bought.forEach((r) => r.ids.forEach((id) => covered.add(id)));
   }
@@ -429,10 +429,10 @@ export async function listPurchases(deps: Pick<Deps, 'db'>, params: { actor: Act
   if (subId) await getSubAccount(deps, { actor, subAccountId: subId });
   else if (actor.scope === 'platform') throw errors.wrongScope('agency or sub-account');
   const rows = await deps.db
-    .select({ p: purchases, packageName: packageVersions.name, subAccountName: subAccounts.name, buyerEmail: users.email, s: subscriptions })
+    .select({ p: purchases, packageName: offerVersions.name, subAccountName: subAccounts.name, buyerEmail: users.email, s: subscriptions })
     .from(purchases)
     .leftJoin(subscriptions, eq(subscriptions.purchaseId, purchases.id))
-    .innerJoin(packageVersions, eq(packageVersions.id, purchases.packageVersionId))
+    .innerJoin(offerVersions, eq(offerVersions.id, purchases.packageVersionId))
     .innerJoin(subAccounts, eq(subAccounts.id, purchases.subAccountId))
     .leftJoin(users, eq(users.id, purchases.buyerUserId))
     .where(and(

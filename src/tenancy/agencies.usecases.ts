@@ -1,10 +1,11 @@
 import { desc, eq, lt } from 'drizzle-orm';
 import { z } from 'zod';
-import { agencies, platform, platformPlans } from '../../db/schema';
+import { agencies, platform } from '../../db/schema';
 import type { Tx } from '../../db/client';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireRole, requireScope } from '../auth/policies';
+import { planByCode } from '../catalog/catalog.usecases';
 import type { Deps } from '../deps';
 import { ValidationError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
@@ -31,8 +32,8 @@ export async function getPlatformId(deps: Pick<Deps, 'db'>): Promise<string> {
  */
 async function checkPlan(tx: Tx, code: string | null, current: string | null): Promise<void> {
   if (code === null || code === current) return;
-  const [plan] = await tx.select({ published: platformPlans.published }).from(platformPlans).where(eq(platformPlans.code, code));
-  if (!plan?.published) throw new ValidationError({ planCode: 'Pick one of the platform\'s published plans from the list.' });
+  const plan = await planByCode(tx, code);
+  if (!plan?.published || plan.retired) throw new ValidationError({ planCode: 'Pick one of the platform\'s published plans from the list.' });
 }
 
 export async function createAgency(deps: Deps, params: { actor: Actor; input: unknown }): Promise<Agency> {

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
-import { agencies, agencyOrders, topupPackages } from '../../db/schema';
+import { agencies, agencyOrders, offers } from '../../db/schema';
+import { listTopupPackages } from '../../src/catalog/catalog.usecases';
 import { settleAnyPayment } from '../../src/payments/settlement';
 import { createApp } from '../../src/web/app';
 import { resetData } from '../support/db';
@@ -34,7 +35,7 @@ describe('platform catalog: top-ups and chatbot slots bought by agencies', () =>
       expect((await api().post('/api/v1/topup-packages').set(bearer(w.platformKey)).send(bad).expect(422)).body.error).to.equal('validation_failed');
     }
     await api().post('/api/v1/topup-packages').set(bearer(w.a.key)).send({ credits: 10, priceMinor: 10, currency: 'USD' }).expect(403);
-    expect((await deps.db.select({ n: sql<number>`count(*)::int` }).from(topupPackages))[0]!.n).to.equal(0);
+    expect((await deps.db.select({ n: sql<number>`count(*)::int` }).from(offers))[0]!.n).to.equal(0);
     const top = await api().post('/api/v1/topup-packages').set(bearer(w.platformKey)).send({ credits: 2000, priceMinor: 1000, currency: 'USD' }).expect(201);
     expect(top.body).to.include({ credits: 2000, priceMinor: 1000, currency: 'USD' });
     expect((await api().get('/api/v1/topup-packages').set(bearer(w.a.key)).expect(200)).body.data).to.have.length(1);
@@ -84,7 +85,7 @@ describe('platform catalog: top-ups and chatbot slots bought by agencies', () =>
       expect(res.text).to.contain('enter an amount such as 199.90');
     }
     await admin.agent.post('/platform/catalog/topups').type('form').send({ _csrf: admin.csrf, credits: '2000', price: '1,250.5', currency: 'USD' }).expect(302);
-    const [top] = await deps.db.select().from(topupPackages);
+    const [top] = await listTopupPackages(deps);
     expect(top).to.include({ credits: 2000, priceMinor: 125_050 });
     const owner = await signIn(app, w.a.owner.email);
     const store = await owner.agent.get('/agency/store').expect(200);

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
-import { agencies, auditLog, platformPlans, subAccounts } from '../../db/schema';
+import { agencies, auditLog, subAccounts } from '../../db/schema';
+import { planByCode } from '../../src/catalog/catalog.usecases';
+import { insertOffer } from '../../src/catalog/offers';
 import { createApp } from '../../src/web/app';
 import { resetData } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
@@ -35,10 +37,8 @@ describe('consoles: platform admin, agency, portal', () => {
 
   it('an agency\'s plan is picked from the platform\'s published plans; free text is refused and changes nothing', async () => {
     const now = deps.clock.now();
-    await deps.db.insert(platformPlans).values([
-      { id: 'pln_gold', code: 'gold', name: 'Gold Agency', priceMinor: 1000, currency: 'TRY', createdAt: now, updatedAt: now },
-      { id: 'pln_old', code: 'retired', name: 'Old Plan', priceMinor: 500, currency: 'TRY', published: false, createdAt: now, updatedAt: now },
-    ]).onConflictDoNothing();
+    await insertOffer(deps.db, { sellerAgencyId: null, kind: 'plan', code: 'gold', terms: { name: 'Gold Agency', priceMinor: 1000, currency: 'TRY' } }, now);
+    await insertOffer(deps.db, { sellerAgencyId: null, kind: 'plan', code: 'retired', published: false, terms: { name: 'Old Plan', priceMinor: 500, currency: 'TRY' } }, now);
     const { agent, csrf } = await signIn(app, w.platformAdmin.email);
     const page = await agent.get(`/platform/agencies/${w.b.id}`).expect(200);
     expect(page.text).to.contain('<option value="gold"');
@@ -59,7 +59,7 @@ describe('consoles: platform admin, agency, portal', () => {
 
   it('the platform admin suspends an agency and toggles its reselling module, audit-logged', async () => {
     const now = deps.clock.now();
-    await deps.db.insert(platformPlans).values({ id: 'pln_gold', code: 'gold', name: 'Gold Agency', priceMinor: 1000, currency: 'TRY', createdAt: now, updatedAt: now }).onConflictDoNothing();
+    if (!(await planByCode(deps.db, 'gold'))) await insertOffer(deps.db, { sellerAgencyId: null, kind: 'plan', code: 'gold', terms: { name: 'Gold Agency', priceMinor: 1000, currency: 'TRY' } }, now);
     const { agent, csrf } = await signIn(app, w.platformAdmin.email);
     await agent.post(`/platform/agencies/${w.b.id}/flags`).type('form').send({ _csrf: csrf, suspended: 'on', resellingModule: 'on', planCode: 'gold' }).expect(302);
     const [row] = await deps.db.select().from(agencies).where(eq(agencies.id, w.b.id));

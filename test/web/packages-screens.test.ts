@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { and, eq, sql } from 'drizzle-orm';
 import request from 'supertest';
 import {
-  creditLedger, memberships, packages, packageVersions, paymentEvents, payments, purchases, subAccountDepartments, subscriptions, users,
+  creditLedger, memberships, offers as packages, offerVersions as packageVersions, paymentEvents, payments, purchases, subAccountDepartments, subscriptions, users,
 } from '../../db/schema';
 import { newId } from '../../src/lib/ids';
 import { hashPassword } from '../../src/lib/password';
@@ -89,7 +89,7 @@ describe('package, purchase and sandbox checkout screens', () => {
 
     await owner.agent.post('/agency/packages').type('form').send({ ...form, price: '199.9' }).expect(302);
     const [v] = await deps.db.select().from(packageVersions);
-    expect(v).to.include({ name: 'Kept name', type: 'credit', priceMinor: 19990, currency: 'USD', credits: 500, termMonths: null, chatbots: 0, version: 1 });
+    expect(v).to.include({ name: 'Kept name', billing: 'one_off', priceMinor: 19990, currency: 'USD', credits: 500, termMonths: null, chatbots: 0, version: 1 });
     expect([...v!.departmentIds].sort()).to.deep.equal([support, sales].sort());
     const list = await owner.agent.get('/agency/packages').expect(200);
     expect(list.text).to.contain('Package Kept name created and published.').and.contain('USD 199.90').and.contain('Sales, Support').and.contain('v1');
@@ -274,7 +274,7 @@ describe('package, purchase and sandbox checkout screens', () => {
     const list = await owner.agent.get('/agency/packages').expect(200);
     expect(list.text).to.contain('saved as version 2. Existing buyers keep the version they bought.').and.contain('TRY 19.50').and.contain('v2');
 
-    const versions = await deps.db.select().from(packageVersions).where(eq(packageVersions.packageId, pkg.id));
+    const versions = await deps.db.select().from(packageVersions).where(eq(packageVersions.offerId, pkg.id));
     expect(versions.map((v) => [v.version, v.priceMinor, v.credits]).sort()).to.deep.equal([[1, 1500, 30], [2, 1950, 40]]);
     const [kept] = await deps.db.select().from(purchases).where(eq(purchases.id, bought.id));
     expect(kept!.packageVersionId).to.equal(versions.find((v) => v.version === 1)!.id);
@@ -285,7 +285,7 @@ describe('package, purchase and sandbox checkout screens', () => {
 
     // Unpublishing alone: no version 3, and the portal no longer lists it.
     await owner.agent.post(`/agency/packages/${pkg.id}`).type('form').send({ ...form, price: '19.50', credits: '40', published: undefined }).expect(302);
-    expect(await deps.db.select().from(packageVersions).where(eq(packageVersions.packageId, pkg.id))).to.have.length(2);
+    expect(await deps.db.select().from(packageVersions).where(eq(packageVersions.offerId, pkg.id))).to.have.length(2);
     expect((await client.agent.get('/portal/packages').expect(200)).text).not.to.contain(`data-package="${pkg.id}"`);
     await assertLedgerInvariant(deps.db);
   });
@@ -298,7 +298,7 @@ describe('package, purchase and sandbox checkout screens', () => {
     const edit = await bOwner.agent.get(`/agency/packages/${pkg.id}/edit`).expect(404);
     expect(edit.text).to.contain('Package not found.');
     await bOwner.agent.post(`/agency/packages/${pkg.id}`).type('form').send({ _csrf: bOwner.csrf, name: 'Stolen', type: 'credit', price: '1', currency: 'TRY', credits: '1' }).expect(404);
-    const [v] = await deps.db.select().from(packageVersions).where(eq(packageVersions.packageId, pkg.id));
+    const [v] = await deps.db.select().from(packageVersions).where(eq(packageVersions.offerId, pkg.id));
     expect(v!.name).to.equal('Private to A');
     expect((await bOwner.agent.get('/agency/packages').expect(200)).text).not.to.contain('Private to A');
     const bClient = await signIn(app, w.b.subs[0].owner.email);

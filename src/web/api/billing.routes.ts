@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import type { BillingAddress } from '../../billing/billing-addresses.usecases';
 import { addBillingAddress, listBillingAddresses, updateBillingAddress } from '../../billing/billing-addresses.usecases';
-import type { BillingPackage } from '../../billing/billing-packages.usecases';
+import type { BillingPackage } from '../../catalog/billing-offers';
 import { formatInvoiceNumber } from '../../billing/invoice-numbers';
 import { renderInvoicePdf } from '../../billing/invoice-pdf';
 import { getInvoice, listInvoices, listIssuedInvoices, recordBankTransfer, type Invoice, type InvoiceWithLines } from '../../billing/invoices.usecases';

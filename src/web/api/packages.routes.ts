@@ -1,9 +1,9 @@
 import { Router, type Request } from 'express';
-import { createPackage, getPackage, listPackages, updatePackage, type PackageView } from '../../packages/packages.usecases';
+import { createPackage, getPackage, listPackages, updatePackage, type PackageView } from '../../catalog/resold-packages';
 import { listPurchases, recordOfflinePurchase, type Purchase, type PurchaseRow } from '../../purchases/purchases.usecases';
 import type { Deps } from '../../deps';
 import { actorOf, requireKeyScope } from '../middleware';
-import { createBillingPackage, getBillingPackage, isBillingPackageId, listBillingPackages, updateBillingPackage } from '../../billing/billing-packages.usecases';
+import { createBillingPackage, getBillingPackage, isBillingPackageId, listBillingPackages, updateBillingPackage } from '../../catalog/billing-offers';
 import { billingPackageJson } from './billing.routes';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;

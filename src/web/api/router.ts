@@ -11,6 +11,7 @@ import { agencyJson, apiKeyJson, packageStateJson, subAccountJson } from './seri
 import { packageState } from '../../purchases/purchases.usecases';
 import type { WebContext } from '../app';
 import { creditRoutes } from './credits.routes';
+import { offerRoutes } from './offers.routes';
 import { packageRoutes } from './packages.routes';
 import { catalogRoutes } from './catalog.routes';
 import { paymentApiRoutes } from './payments.routes';
@@ -110,6 +111,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   });
 
   r.use(creditRoutes(deps));
+  r.use(offerRoutes(deps));
   r.use(packageRoutes(deps));
   r.use(catalogRoutes(deps, web));
   r.use(paymentApiRoutes(deps, web));

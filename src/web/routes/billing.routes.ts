@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Scope } from '../../../db/schema';
 import { buyerAccount } from '../../billing/accounts';
 import { addBillingAddress, listBillingAddresses, updateBillingAddress } from '../../billing/billing-addresses.usecases';
-import { listBillingPackages } from '../../billing/billing-packages.usecases';
+import { listBillingPackages } from '../../catalog/billing-offers';
 import { formatInvoiceNumber } from '../../billing/invoice-numbers';
 import { getInvoice, invoiceStatusLabel, listInvoices, listIssuedInvoices, recordBankTransfer } from '../../billing/invoices.usecases';
 import { predictInvoice } from '../../billing/prediction';

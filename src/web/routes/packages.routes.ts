@@ -8,7 +8,7 @@ import { AppError, errors, ValidationError, type FieldErrors } from '../../lib/e
 import { formatMoney, parseMoneyToMinor } from '../../lib/money';
 import {
   createPackage, createPackageSchema, getPackage, listPackages, requireReselling, updatePackage, type PackageView,
-} from '../../packages/packages.usecases';
+} from '../../catalog/resold-packages';
 import { holdings, listPurchases, startPurchase } from '../../purchases/purchases.usecases';
 import { getCheckout } from '../../payments/checkout';
 import { settleAnyPayment } from '../../payments/settlement';

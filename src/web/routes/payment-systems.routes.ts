@@ -4,7 +4,7 @@ import { requireBilling, requireRole } from '../../auth/policies';
 import { gatewayRegistrations } from '../../gateways';
 import { getGatewayAccount, saveGatewayAccount, viewOf } from '../../payments/gateway-accounts';
 import { actorOf, requireUser } from '../middleware';
-import { requireReselling } from '../../packages/packages.usecases';
+import { requireReselling } from '../../catalog/resold-packages';
 import { flash, formAction, page } from '../render';
 
 /**
