@@ -153,7 +153,7 @@ async function main(): Promise<boolean> {
   const atlasId = String(atlas!.id);
   const deps = await sql`select id, credits_per_request from departments where agency_id = ${atlasId}`;
   const departmentIds = deps.map((d) => String(d.id));
-  const bpk = Object.fromEntries((await sql`select id, name from billing_packages`).map((r) => [String(r.name), String(r.id)]));
+  const bpk = Object.fromEntries((await sql`select o.id, v.name from offers o join offer_versions v on v.id = o.current_version_id where o.kind = 'package'`).map((r) => [String(r.name), String(r.id)]));
   await must(DEMO_KEYS.platform, 'POST', `/api/v1/agencies/${atlasId}/adjustments`, { credits: 1_000_000, reason: 'soak' });
   const topup = await must(DEMO_KEYS.platform, 'POST', '/api/v1/topup-packages', { credits: 2000, priceMinor: 1000, currency: 'USD' });
   const creditPack = await must(DEMO_KEYS.atlas, 'POST', '/api/v1/packages', { name: 'Soak pack', type: 'credit', priceMinor: 9990, currency: 'TRY', credits: 500, departmentIds, published: true });
@@ -167,7 +167,7 @@ async function main(): Promise<boolean> {
     if (i <= 3) await must(key, 'POST', '/api/v1/subscriptions', { packageId: bpk[i === 1 ? 'Live support 5' : 'Chatbot 20k'] });
     subs.push({ id, key });
   }
-  await must(DEMO_KEYS.atlas, 'POST', '/api/v1/subscriptions', { packageId: bpk['Agency Starter'] });
+  await must(DEMO_KEYS.atlas, 'POST', '/api/v1/subscriptions', { packageId: bpk['Support desk 3'] });
   timings.setupSeconds = (Date.now() - t0) / 1000 - timings.startSeconds;
 
   // --- traffic -------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ describe('consoles: platform admin, agency, portal', () => {
   it('the package screens need the billing permission and the reselling module', async () => {
     const owner = await signIn(app, w.a.owner.email); // billing, module on
     const page = await owner.agent.get('/agency/packages').expect(200);
-    expect(page.text).to.contain('packages you resell to your sub-accounts').and.contain('New package');
+    expect(page.text).to.contain('Everything you sell to your sub-accounts').and.contain('New package');
     const member = await signIn(app, w.a.member.email); // no billing
     const denied = await member.agent.get('/agency/packages').expect(403);
     expect(denied.text).to.contain('This needs the billing permission.');

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   chatbotSlotPrice, createPlan, createTopupPackage, listAgencyOrders, listPlans, listTopupPackages, setChatbotSlotPrice, startAgencyOrder,
 } from '../../catalog/catalog.usecases';
+import { listBillingPackages } from '../../catalog/billing-offers';
 import type { Deps } from '../../deps';
 import { formatMoney, moneyField } from '../../lib/money';
 import { parse } from '../../lib/validation';
@@ -18,9 +19,14 @@ export function platformCatalogRoutes(deps: Deps): Router {
   const r = Router();
   r.use('/catalog', requireUser('platform'), billingOnly);
   const money = (minor: number, currency: string) => formatMoney(minor, currency, 'en');
-  const locals = async () => ({ title: 'Catalog', money, topups: await listTopupPackages(deps), plans: await listPlans(deps), slotPrice: await chatbotSlotPrice(deps) });
-  r.get('/catalog', async (_req, res) => {
-    await page(res, 'platform/catalog', await locals());
+  const locals = async (req: Request) => {
+    const buyersOnly = req.query.view === 'buyers';
+    const billed = (await listBillingPackages(deps, { actor: actorOf(req) })).filter((p) => !buyersOnly || p.published);
+    const plans = (await listPlans(deps)).filter((p) => !buyersOnly || p.published);
+    return { title: 'Catalog', money, topups: await listTopupPackages(deps), plans, slotPrice: await chatbotSlotPrice(deps), billed, buyersOnly, offerActions: buyersOnly ? null : '/platform/offers' };
+  };
+  r.get('/catalog', async (req, res) => {
+    await page(res, 'platform/catalog', await locals(req));
   });
   r.post('/catalog/topups', formAction({
     view: 'platform/catalog', locals,

@@ -9,6 +9,7 @@ import { formatMoney, parseMoneyToMinor } from '../../lib/money';
 import {
   createPackage, createPackageSchema, getPackage, listPackages, requireReselling, updatePackage, type PackageView,
 } from '../../catalog/resold-packages';
+import { listBillingPackages } from '../../catalog/billing-offers';
 import { holdings, listPurchases, startPurchase } from '../../purchases/purchases.usecases';
 import { getCheckout } from '../../payments/checkout';
 import { settleAnyPayment } from '../../payments/settlement';
@@ -137,8 +138,12 @@ export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
 
   const listLocals = async (req: Request) => {
     const actor = actorOf(req);
-    const [packages, departments] = await Promise.all([listPackages(deps, { actor }), listDepartments(deps, { actor })]);
-    return { title: 'Packages', packages, departments, departmentNames: Object.fromEntries(departments.map((d) => [d.id, d.name])), currencies, money: moneyFor(req) };
+    const buyersOnly = req.query.view === 'buyers';
+    const [all, departments, allBilled] = await Promise.all([listPackages(deps, { actor }), listDepartments(deps, { actor }), listBillingPackages(deps, { actor })]);
+    const packages = buyersOnly ? all.filter((p) => p.published) : all;
+    const billed = buyersOnly ? allBilled.filter((p) => p.published) : allBilled;
+    const canEdit = actor.role !== 'member';
+    return { title: 'Packages', packages, billed, buyersOnly, offerActions: canEdit && !buyersOnly ? '/agency/offers' : null, departments, departmentNames: Object.fromEntries(departments.map((d) => [d.id, d.name])), currencies, money: moneyFor(req) };
   };
   r.get('/packages', async (req, res) => {
     await page(res, 'agency/packages', await listLocals(req));
