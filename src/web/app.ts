@@ -36,6 +36,7 @@ import { buyerPaymentRoutes } from './routes/buyer-payments.routes';
 import { subAccountsQualify } from '../auto-billing/settings';
 import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.routes';
 import { agencyOfferRoutes, platformOfferRoutes } from './routes/offers.routes';
+import { dashboardRoutes } from './routes/dashboard.routes';
 import { page } from './render';
 import { buyerBillingRoutes, sellerInvoiceRoutes } from './routes/billing.routes';
 import { ApiKeyCache } from '../api-keys/key-cache';
@@ -199,7 +200,9 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   // A suspended or over-limit buyer reaches only its billing pages (and profile, logout above).
   app.use('/agency', accountGate(deps, '/agency', 'agency'));
   app.use('/portal', accountGate(deps, '/portal', 'sub_account'));
+  app.use('/platform', dashboardRoutes(deps, 'platform'));
   app.use('/platform', platformRoutes(deps));
+  app.use('/agency', dashboardRoutes(deps, 'agency'));
   app.use('/agency', agencyRoutes(deps, web));
   app.use('/agency', agencyCreditRoutes(deps));
   app.use('/portal', portalCreditRoutes(deps));

@@ -14,8 +14,6 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
   const r = Router();
   r.use(requireUser('agency'));
 
-  r.get('/', (_req, res) => res.redirect('/agency/sub-accounts'));
-
   const listLocals = async (req: Request) => ({
     title: 'Sub-accounts',
     subAccounts: await listSubAccounts(deps, { actor: actorOf(req) }),

@@ -11,7 +11,6 @@ export function platformRoutes(deps: Deps): Router {
   const r = Router();
   r.use(requireUser('platform'));
 
-  r.get('/', (_req, res) => res.redirect('/platform/agencies'));
 
   const plans = async () => (await listPlans(deps)).filter((p) => p.published);
   const listLocals = async (req: Request) => {
