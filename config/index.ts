@@ -31,7 +31,11 @@ const schema = z.object({
   SECRET_KEYS: z.string().optional(),
   GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   USAGE_TOPUP_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(3_000),
+  API_RATE_LIMITS: z.string().default(''),
 });
+
+/** Route groups an API key's requests are limited by. */
+export type RateGroup = 'usage' | 'read' | 'write';
 
 export interface Config {
   env: 'development' | 'test' | 'production';
@@ -76,6 +80,8 @@ export interface Config {
    * answers 402 topup_pending with Retry-After and the charge goes on; the retry is served.
    */
   usageTopupWaitMs: number;
+  /** Requests per API key and minute, by route group (API_RATE_LIMITS="usage=600000,read=6000,write=1200", the defaults). */
+  apiRateLimits: Record<RateGroup, number>;
 }
 
 export class ConfigError extends Error {
@@ -120,6 +126,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gatewayTimeoutMs: e.GATEWAY_TIMEOUT_MS,
     sandboxPort: e.SANDBOX_PORT,
     usageTopupWaitMs: e.USAGE_TOPUP_WAIT_MS,
+    apiRateLimits: parseRateLimits(e.API_RATE_LIMITS),
     secretKeys: parseSecretKeys(e.SECRET_KEYS, isProduction, e.SESSION_SECRET ?? 'kontor-development-secret-not-for-production'),
   };
 }
@@ -140,4 +147,17 @@ function parseSecretKeys(value: string | undefined, isProduction: boolean, sessi
   });
   if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new ConfigError('Invalid configuration:\n  SECRET_KEYS: key ids must be unique');
   return keys;
+}
+
+/** API_RATE_LIMITS: "usage=600000,read=6000,write=1200" (requests per key and minute); unnamed groups keep their default. */
+function parseRateLimits(value: string): Record<RateGroup, number> {
+  const limits: Record<RateGroup, number> = { usage: 600_000, read: 6_000, write: 1_200 };
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [k, v] = part.split('=');
+    if (!(k === 'usage' || k === 'read' || k === 'write') || !/^\d{1,9}$/.test(v ?? '') || Number(v) < 1) {
+      throw new ConfigError(`Invalid configuration:\n  API_RATE_LIMITS: "${part}" must be usage=, read= or write= a whole number of requests per minute`);
+    }
+    limits[k] = Number(v);
+  }
+  return limits;
 }

@@ -41,6 +41,7 @@ import { page } from './render';
 import { buyerBillingRoutes, sellerInvoiceRoutes } from './routes/billing.routes';
 import { ApiKeyCache } from '../api-keys/key-cache';
 import { UsageRecorder } from '../usage/usage-recorder';
+import { createRateLimiter, type RateLimiter } from './rate-limit';
 import './types';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -53,6 +54,8 @@ export interface WebContext {
   gateway: SandboxGateway;
   /** Signed links that start a payment at the seller's gateway. */
   payLinks: PayLinks;
+  /** Requests per API key and minute, shared through Redis when configured. */
+  rateLimiter: RateLimiter;
 }
 
 export function createWebContext(deps: Deps): WebContext {
@@ -65,6 +68,7 @@ export function createWebContext(deps: Deps): WebContext {
     recorder: new UsageRecorder(deps),
     gateway: new SandboxGateway(deps.config.sessionSecret, deps.config.publicUrl),
     payLinks: new PayLinks(deps.config.sessionSecret, deps.config.publicUrl),
+    rateLimiter: createRateLimiter(deps.config, deps.logger, () => deps.clock.now().getTime()),
   };
 }
 
@@ -84,8 +88,9 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use(requestId, guardUrlText);
   const apiJson = [express.json({ limit: '100kb' }), guardBodyText];
   const usage = usageHandlers(deps, web);
-  app.post('/api/v1/usage', apiJson, apiAuth(web.keyCache), usage.single);
-  app.post('/api/v1/usage/batch', apiJson, apiAuth(web.keyCache), usage.batch);
+  const usageLimit = web.rateLimiter.middleware('usage');
+  app.post('/api/v1/usage', apiJson, apiAuth(web.keyCache), usageLimit, usage.single);
+  app.post('/api/v1/usage/batch', apiJson, apiAuth(web.keyCache), usageLimit, usage.batch);
   // Everything else has req.log from pino-http (the usage routes above skip its cost).
   app.use(httpLogger(deps));
   app.use('/api/v1', apiJson, apiRouter(deps, web));

@@ -32,6 +32,7 @@ const pageParams = (req: Request) => ({
 export function apiRouter(deps: Deps, web: WebContext): Router {
   const r = Router();
   r.use(apiAuth(web.keyCache));
+  r.use(web.rateLimiter.middleware('by-method'));
 
   r.get('/me', (req, res) => {
     const a = actorOf(req);
