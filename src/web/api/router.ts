@@ -15,6 +15,7 @@ import { offerRoutes } from './offers.routes';
 import { packageRoutes } from './packages.routes';
 import { catalogRoutes } from './catalog.routes';
 import { paymentApiRoutes } from './payments.routes';
+import { paymentSystemApiRoutes } from './payment-systems.routes';
 import { autoBillingApiRoutes } from './auto-billing.routes';
 import { walletApiRoutes } from './wallets.routes';
 import { billingRoutes } from './billing.routes';
@@ -116,6 +117,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   r.use(packageRoutes(deps));
   r.use(catalogRoutes(deps, web));
   r.use(paymentApiRoutes(deps, web));
+  r.use(paymentSystemApiRoutes(deps));
   r.use(autoBillingApiRoutes(deps));
   r.use(walletApiRoutes(deps, web));
   r.use(billingRoutes(deps));
