@@ -4,62 +4,50 @@ import { expect } from 'chai';
 import { eq } from 'drizzle-orm';
 import request from 'supertest';
 import { auditLog, gatewayAccounts } from '../../db/schema';
-import { createApp } from '../../src/web/app';
-import { resetData } from '../support/db';
-import { makeTestDeps, type TestDeps } from '../support/deps';
 import { IYZICO, NESTPAY, STRIPE } from '../support/gateways';
 import { bearer } from '../support/http';
-import { createWorld, type World } from '../support/world';
+import { worldAppPerTest } from '../support/world-app';
 
 describe('payment systems through the API', () => {
-  let deps: TestDeps;
-  let w: World;
-  let app: ReturnType<typeof createApp>;
-  const api = () => request(app);
+  const t = worldAppPerTest();
+  const api = () => request(t.app);
 
-  beforeEach(async () => {
-    await resetData();
-    deps = await makeTestDeps();
-    w = await createWorld(deps);
-    app = createApp(deps);
-  });
-  afterEach(() => deps.close());
 
   it('lists what can be configured, saves sealed credentials and never answers a secret again', async () => {
-    const empty = (await api().get('/api/v1/payment-systems').set(bearer(w.a.key)).expect(200)).body;
+    const empty = (await api().get('/api/v1/payment-systems').set(bearer(t.w.a.key)).expect(200)).body;
     expect(empty.paymentSystem).to.equal(null);
     expect(empty.available.map((g: { kind: string }) => g.kind)).to.include.members(['nestpay', 'iyzico', 'stripe']);
-    const saved = (await api().put('/api/v1/payment-systems').set(bearer(w.a.key)).send({ kind: 'iyzico', mode: 'test', ...IYZICO }).expect(200)).body;
+    const saved = (await api().put('/api/v1/payment-systems').set(bearer(t.w.a.key)).send({ kind: 'iyzico', mode: 'test', ...IYZICO }).expect(200)).body;
     expect(saved.paymentSystem).to.include({ kind: 'iyzico', mode: 'test' });
     expect(saved.paymentSystem.webhookUrl).to.match(/\/webhooks\/gwa_/);
     expect(JSON.stringify(saved)).to.not.contain(IYZICO.secretKey);
-    const read = (await api().get('/api/v1/payment-systems').set(bearer(w.a.key)).expect(200)).body;
+    const read = (await api().get('/api/v1/payment-systems').set(bearer(t.w.a.key)).expect(200)).body;
     expect(JSON.stringify(read)).to.contain(IYZICO.apiKey).and.not.contain(IYZICO.secretKey);
-    const [row] = await deps.db.select().from(gatewayAccounts);
+    const [row] = await t.deps.db.select().from(gatewayAccounts);
     expect(row!.secrets).to.not.contain(IYZICO.secretKey);
     // A blank secret keeps the stored one; the audit log names what changed, never the values.
-    await api().put('/api/v1/payment-systems').set(bearer(w.a.key)).send({ kind: 'iyzico', mode: 'test', apiKey: IYZICO.apiKey, secretKey: '' }).expect(200);
-    const audits = await deps.db.select().from(auditLog).where(eq(auditLog.action, 'gateway.configured'));
+    await api().put('/api/v1/payment-systems').set(bearer(t.w.a.key)).send({ kind: 'iyzico', mode: 'test', apiKey: IYZICO.apiKey, secretKey: '' }).expect(200);
+    const audits = await t.deps.db.select().from(auditLog).where(eq(auditLog.action, 'gateway.configured'));
     expect(audits).to.have.length(2);
     expect(JSON.stringify(audits)).to.not.contain(IYZICO.secretKey);
   });
 
   it('bad credentials answer 422 with a message per field and save nothing', async () => {
-    const nestpay = await api().put('/api/v1/payment-systems').set(bearer(w.platformKey)).send({ kind: 'nestpay', mode: 'test', bank: 'akbank', clientId: NESTPAY.clientId, storeKey: '', apiUser: '', apiPassword: 'x' }).expect(422);
+    const nestpay = await api().put('/api/v1/payment-systems').set(bearer(t.w.platformKey)).send({ kind: 'nestpay', mode: 'test', bank: 'akbank', clientId: NESTPAY.clientId, storeKey: '', apiUser: '', apiPassword: 'x' }).expect(422);
     expect(nestpay.body.fields).to.have.property('storeKey');
-    const stripe = await api().put('/api/v1/payment-systems').set(bearer(w.platformKey)).send({ kind: 'stripe', mode: 'production', ...STRIPE }).expect(422);
+    const stripe = await api().put('/api/v1/payment-systems').set(bearer(t.w.platformKey)).send({ kind: 'stripe', mode: 'production', ...STRIPE }).expect(422);
     expect(JSON.stringify(stripe.body)).to.not.contain(STRIPE.secretKey);
-    await api().put('/api/v1/payment-systems').set(bearer(w.platformKey)).send({ kind: 'stripe', mode: 'test', secretKey: 42 }).expect(422);
-    await api().put('/api/v1/payment-systems').set(bearer(w.platformKey)).send({ kind: 'paypal', mode: 'test' }).expect(422);
-    expect(await deps.db.select().from(gatewayAccounts)).to.have.length(0);
+    await api().put('/api/v1/payment-systems').set(bearer(t.w.platformKey)).send({ kind: 'stripe', mode: 'test', secretKey: 42 }).expect(422);
+    await api().put('/api/v1/payment-systems').set(bearer(t.w.platformKey)).send({ kind: 'paypal', mode: 'test' }).expect(422);
+    expect(await t.deps.db.select().from(gatewayAccounts)).to.have.length(0);
   });
 
   it('each seller sees only its own; clients and agencies without the reselling module cannot', async () => {
-    await api().put('/api/v1/payment-systems').set(bearer(w.platformKey)).send({ kind: 'stripe', mode: 'test', ...STRIPE }).expect(200);
-    expect((await api().get('/api/v1/payment-systems').set(bearer(w.a.key)).expect(200)).body.paymentSystem).to.equal(null);
-    expect((await api().get('/api/v1/payment-systems').set(bearer(w.platformKey)).expect(200)).body.paymentSystem.kind).to.equal('stripe');
-    await api().get('/api/v1/payment-systems').set(bearer(w.a.subs[0].key)).expect(403);
-    await api().put('/api/v1/payment-systems').set(bearer(w.b.key)).send({ kind: 'iyzico', mode: 'test', ...IYZICO }).expect(403);
-    expect(await deps.db.select().from(gatewayAccounts)).to.have.length(1);
+    await api().put('/api/v1/payment-systems').set(bearer(t.w.platformKey)).send({ kind: 'stripe', mode: 'test', ...STRIPE }).expect(200);
+    expect((await api().get('/api/v1/payment-systems').set(bearer(t.w.a.key)).expect(200)).body.paymentSystem).to.equal(null);
+    expect((await api().get('/api/v1/payment-systems').set(bearer(t.w.platformKey)).expect(200)).body.paymentSystem.kind).to.equal('stripe');
+    await api().get('/api/v1/payment-systems').set(bearer(t.w.a.subs[0].key)).expect(403);
+    await api().put('/api/v1/payment-systems').set(bearer(t.w.b.key)).send({ kind: 'iyzico', mode: 'test', ...IYZICO }).expect(403);
+    expect(await t.deps.db.select().from(gatewayAccounts)).to.have.length(1);
   });
 });

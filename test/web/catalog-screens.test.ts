@@ -5,32 +5,20 @@ import { expect } from 'chai';
 import { eq } from 'drizzle-orm';
 import request from 'supertest';
 import { offers } from '../../db/schema';
-import { createApp } from '../../src/web/app';
-import { resetData } from '../support/db';
-import { makeTestDeps, type TestDeps } from '../support/deps';
 import { bearer, signIn } from '../support/http';
-import { createWorld, type World } from '../support/world';
+import { worldAppPerTest } from '../support/world-app';
 
 describe('catalog screens of the one catalog', () => {
-  let deps: TestDeps;
-  let w: World;
-  let app: ReturnType<typeof createApp>;
-  const offer = async (key: string, input: Record<string, unknown>) => (await request(app).post('/api/v1/offers').set(bearer(key)).send(input).expect(201)).body.id as string;
-  const stateOf = async (id: string) => (await deps.db.select({ published: offers.published, archivedAt: offers.archivedAt }).from(offers).where(eq(offers.id, id)))[0]!;
+  const t = worldAppPerTest();
+  const offer = async (key: string, input: Record<string, unknown>) => (await request(t.app).post('/api/v1/offers').set(bearer(key)).send(input).expect(201)).body.id as string;
+  const stateOf = async (id: string) => (await t.deps.db.select({ published: offers.published, archivedAt: offers.archivedAt }).from(offers).where(eq(offers.id, id)))[0]!;
 
-  beforeEach(async () => {
-    await resetData();
-    deps = await makeTestDeps();
-    w = await createWorld(deps);
-    app = createApp(deps);
-  });
-  afterEach(() => deps.close());
 
   it('the agency sees every offer it sells on one page, and exactly what its clients see', async () => {
-    await offer(w.a.key, { kind: 'credit_pack', name: 'Credits 500', priceMinor: 1490, currency: 'TRY', credits: 500, published: true });
-    await offer(w.a.key, { kind: 'package', name: 'Chatbot 20k', priceMinor: 150_000, currency: 'TRY', billing: 'monthly', chatbotSessions: 20_000, published: true });
-    await offer(w.a.key, { kind: 'addon', name: 'Ticket desk draft', priceMinor: 25_000, currency: 'TRY', billing: 'monthly', modules: ['ticket_system'] });
-    const owner = await signIn(app, w.a.owner.email);
+    await offer(t.w.a.key, { kind: 'credit_pack', name: 'Credits 500', priceMinor: 1490, currency: 'TRY', credits: 500, published: true });
+    await offer(t.w.a.key, { kind: 'package', name: 'Chatbot 20k', priceMinor: 150_000, currency: 'TRY', billing: 'monthly', chatbotSessions: 20_000, published: true });
+    await offer(t.w.a.key, { kind: 'addon', name: 'Ticket desk draft', priceMinor: 25_000, currency: 'TRY', billing: 'monthly', modules: ['ticket_system'] });
+    const owner = await signIn(t.app, t.w.a.owner.email);
     const all = await owner.agent.get('/agency/packages').expect(200);
     expect(all.text).to.contain('Credits 500').and.contain('Chatbot 20k').and.contain('20,000 chatbot sessions / month').and.contain('Ticket desk draft').and.contain('ticket system');
     expect(all.text).to.contain('TRY 1,500.00 / month');
@@ -38,23 +26,23 @@ describe('catalog screens of the one catalog', () => {
     expect(seen.text).to.contain('Credits 500').and.contain('Chatbot 20k').and.not.contain('Ticket desk draft');
     expect(seen.text).to.contain('What your clients see');
     // The same names the client's own screens list.
-    const client = await signIn(app, w.a.subs[0].owner.email);
+    const client = await signIn(t.app, t.w.a.subs[0].owner.email);
     expect((await client.agent.get('/portal/packages').expect(200)).text).to.contain('Credits 500');
     expect((await client.agent.get('/portal/billing').expect(200)).text).to.contain('Chatbot 20k').and.not.contain('Ticket desk draft');
   });
 
   it('publish, unpublish and retire from the page; members without billing and other agencies cannot', async () => {
-    const id = await offer(w.a.key, { kind: 'package', name: 'Chatbot 50k', priceMinor: 300_000, currency: 'TRY', billing: 'monthly', chatbotSessions: 50_000 });
-    const owner = await signIn(app, w.a.owner.email);
+    const id = await offer(t.w.a.key, { kind: 'package', name: 'Chatbot 50k', priceMinor: 300_000, currency: 'TRY', billing: 'monthly', chatbotSessions: 50_000 });
+    const owner = await signIn(t.app, t.w.a.owner.email);
     await owner.agent.post(`/agency/offers/${id}/publish`).type('form').send({ _csrf: owner.csrf }).expect(302);
     expect(await stateOf(id)).to.include({ published: true });
     expect((await owner.agent.get('/agency/packages').expect(200)).text).to.contain('Chatbot 50k is published');
     await owner.agent.post(`/agency/offers/${id}/unpublish`).type('form').send({ _csrf: owner.csrf }).expect(302);
     expect(await stateOf(id)).to.include({ published: false });
 
-    const member = await signIn(app, w.a.member.email);
+    const member = await signIn(t.app, t.w.a.member.email);
     await member.agent.post(`/agency/offers/${id}/publish`).type('form').send({ _csrf: member.csrf }).expect(403);
-    const other = await signIn(app, w.b.owner.email);
+    const other = await signIn(t.app, t.w.b.owner.email);
     await other.agent.post(`/agency/offers/${id}/retire`).type('form').send({ _csrf: other.csrf }).expect(403); // no reselling module
     expect(await stateOf(id)).to.include({ published: false, archivedAt: null });
 
@@ -66,16 +54,16 @@ describe('catalog screens of the one catalog', () => {
   });
 
   it('the platform\'s catalog page lists its plans and billed items, with what agencies see', async () => {
-    await offer(w.platformKey, { kind: 'plan', code: 'gold', name: 'Gold', priceMinor: 99_900, currency: 'TRY', modules: ['reselling'] });
-    await offer(w.platformKey, { kind: 'plan', code: 'hidden', name: 'Hidden plan', priceMinor: 1_000, currency: 'TRY', published: false });
-    const desk = await offer(w.platformKey, { kind: 'package', name: 'Support desk 3', priceMinor: 99_900, currency: 'USD', billing: 'monthly', representatives: 3 });
-    const admin = await signIn(app, w.platformAdmin.email);
+    await offer(t.w.platformKey, { kind: 'plan', code: 'gold', name: 'Gold', priceMinor: 99_900, currency: 'TRY', modules: ['reselling'] });
+    await offer(t.w.platformKey, { kind: 'plan', code: 'hidden', name: 'Hidden plan', priceMinor: 1_000, currency: 'TRY', published: false });
+    const desk = await offer(t.w.platformKey, { kind: 'package', name: 'Support desk 3', priceMinor: 99_900, currency: 'USD', billing: 'monthly', representatives: 3 });
+    const admin = await signIn(t.app, t.w.platformAdmin.email);
     const page = await admin.agent.get('/platform/catalog').expect(200);
     expect(page.text).to.contain('Gold').and.contain('Hidden plan').and.contain('not offered').and.contain('Support desk 3').and.contain('3 representatives');
     await admin.agent.post(`/platform/offers/${desk}/unpublish`).type('form').send({ _csrf: admin.csrf }).expect(302);
     const seen = await admin.agent.get('/platform/catalog?view=buyers').expect(200);
     expect(seen.text).to.contain('Gold').and.not.contain('Hidden plan').and.not.contain('>Support desk 3<');
-    const agencyView = (await request(app).get('/api/v1/offers?seller=platform').set(bearer(w.a.key)).expect(200)).body.data.map((o: { version: { name: string } }) => o.version.name);
+    const agencyView = (await request(t.app).get('/api/v1/offers?seller=platform').set(bearer(t.w.a.key)).expect(200)).body.data.map((o: { version: { name: string } }) => o.version.name);
     expect(agencyView).to.deep.equal(['Gold']);
   });
 });

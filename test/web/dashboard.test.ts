@@ -3,40 +3,28 @@
 // permission keep the client list as their home. The platform sees its agencies.
 import { expect } from 'chai';
 import request from 'supertest';
-import { createApp } from '../../src/web/app';
-import { resetData } from '../support/db';
-import { makeTestDeps, type TestDeps } from '../support/deps';
 import { bearer, signIn } from '../support/http';
-import { createWorld, type World } from '../support/world';
+import { worldAppPerTest } from '../support/world-app';
 
 describe('home dashboards', () => {
-  let deps: TestDeps;
-  let w: World;
-  let app: ReturnType<typeof createApp>;
-  const api = () => request(app);
+  const t = worldAppPerTest();
+  const api = () => request(t.app);
 
-  beforeEach(async () => {
-    await resetData();
-    deps = await makeTestDeps();
-    w = await createWorld(deps);
-    app = createApp(deps);
-  });
-  afterEach(() => deps.close());
 
   it('the agency sees its low pool, the purchase waiting for it and its recurring revenue; never another agency\'s', async () => {
-    await api().post(`/api/v1/agencies/${w.a.id}/adjustments`).set(bearer(w.platformKey)).send({ credits: 500, reason: 'start' }).expect(201);
-    await api().put('/api/v1/low-balance-threshold').set(bearer(w.a.key)).send({ threshold: 1000 }).expect(200);
-    const pack = (await api().post('/api/v1/offers').set(bearer(w.a.key)).send({ kind: 'credit_pack', name: 'Credits 2k', priceMinor: 4990, currency: 'TRY', credits: 2000, published: true }).expect(201)).body.id;
-    const waiting = await api().post(`/api/v1/sub-accounts/${w.a.subs[0].id}/purchases`).set(bearer(w.a.key)).send({ packageId: pack, payment: 'offline' }).expect(201);
+    await api().post(`/api/v1/agencies/${t.w.a.id}/adjustments`).set(bearer(t.w.platformKey)).send({ credits: 500, reason: 'start' }).expect(201);
+    await api().put('/api/v1/low-balance-threshold').set(bearer(t.w.a.key)).send({ threshold: 1000 }).expect(200);
+    const pack = (await api().post('/api/v1/offers').set(bearer(t.w.a.key)).send({ kind: 'credit_pack', name: 'Credits 2k', priceMinor: 4990, currency: 'TRY', credits: 2000, published: true }).expect(201)).body.id;
+    const waiting = await api().post(`/api/v1/sub-accounts/${t.w.a.subs[0].id}/purchases`).set(bearer(t.w.a.key)).send({ packageId: pack, payment: 'offline' }).expect(201);
     expect(waiting.body.status).to.equal('paid');
-    const monthly = (await api().post('/api/v1/offers').set(bearer(w.a.key)).send({ kind: 'package', name: 'Chatbot 20k', priceMinor: 150_000, currency: 'TRY', billing: 'monthly', chatbotSessions: 20_000, published: true }).expect(201)).body.id;
-    await api().post('/api/v1/subscriptions').set(bearer(w.a.subs[1].key)).send({ packageId: monthly }).expect(201);
+    const monthly = (await api().post('/api/v1/offers').set(bearer(t.w.a.key)).send({ kind: 'package', name: 'Chatbot 20k', priceMinor: 150_000, currency: 'TRY', billing: 'monthly', chatbotSessions: 20_000, published: true }).expect(201)).body.id;
+    await api().post('/api/v1/subscriptions').set(bearer(t.w.a.subs[1].key)).send({ packageId: monthly }).expect(201);
 
-    const owner = await signIn(app, w.a.owner.email);
+    const owner = await signIn(t.app, t.w.a.owner.email);
     const home = await owner.agent.get('/agency').expect(200);
     const text = home.text;
     expect(text).to.contain('500 credits').and.contain('Below your alert of 1,000');
-    expect(text).to.contain('Paid purchases waiting for credits').and.contain(w.a.subs[0].name).and.contain('Credits 2k').and.contain('2,000');
+    expect(text).to.contain('Paid purchases waiting for credits').and.contain(t.w.a.subs[0].name).and.contain('Credits 2k').and.contain('2,000');
     expect(text).to.contain('TRY 1,500.00'); // MRR: the running monthly subscription
     expect(text).to.not.contain('Nothing is waiting on you');
     const trend = JSON.parse(/<script type="application\/json" id="pool-chart-data">([^<]*)<\/script>/.exec(text)![1]!) as { points: { day: string; balance: number }[] };
@@ -44,16 +32,16 @@ describe('home dashboards', () => {
     expect(trend.points.at(-1)!.balance).to.equal(500);
     expect(trend.points[0]!.balance).to.equal(0);
 
-    const other = await signIn(app, w.b.owner.email);
+    const other = await signIn(t.app, t.w.b.owner.email);
     const theirs = (await other.agent.get('/agency').expect(200)).text;
-    expect(theirs).to.contain('Nothing is waiting on you').and.not.contain(w.a.subs[0].name).and.not.contain('Credits 2k');
+    expect(theirs).to.contain('Nothing is waiting on you').and.not.contain(t.w.a.subs[0].name).and.not.contain('Credits 2k');
 
-    const member = await signIn(app, w.a.member.email);
+    const member = await signIn(t.app, t.w.a.member.email);
     await member.agent.get('/agency').expect(302).expect('Location', '/agency/sub-accounts');
   });
 
   it('the platform sees its agencies and the money of the month', async () => {
-    const admin = await signIn(app, w.platformAdmin.email);
+    const admin = await signIn(t.app, t.w.platformAdmin.email);
     const home = (await admin.agent.get('/platform').expect(200)).text;
     expect(home).to.contain('Monthly recurring revenue').and.contain('Agencies').and.contain('Nothing is waiting on you');
     expect(home).to.not.contain('pool-chart-data');
