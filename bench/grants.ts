@@ -26,7 +26,7 @@ import { createLogger } from '../src/lib/logger';
 import { rowsOf } from '../src/lib/rows';
 import { createMailer } from '../src/mail/mailer';
 import { InlineQueue } from '../src/queue';
-import { runSubscriptionGrants } from '../src/subscriptions/grants';
+import { runSubscriptionGrants } from '../src/monthly-grants/grants';
 
 const DB_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/kontor_bench_grants';
 const SIZES = (process.env.BENCH_SIZES ?? '10000,50000,100000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);

@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { defineJob, noPayload } from '../queue/job';
-import { SUBSCRIPTION_GRANTS_JOB } from '../subscriptions/grants';
+import { SUBSCRIPTION_GRANTS_JOB } from '../monthly-grants/grants';
 import type { Deps } from '../deps';
 import { AppError } from '../lib/errors';
 import { rowsOf } from '../lib/rows';
-import { runSubscriptionGrants, type GrantRun } from '../subscriptions/grants';
+import { runSubscriptionGrants, type GrantRun } from '../monthly-grants/grants';
 import { ensureFunds } from './charge';
 
 /**

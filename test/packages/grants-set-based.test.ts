@@ -5,7 +5,7 @@ import { agencies, creditAccounts, creditLedger, creditLots, notifications, subA
 import { nthAnniversary, startOfDayInstant } from '../../src/billing/proration';
 import { getBalance } from '../../src/credits/credits.usecases';
 import { newId } from '../../src/lib/ids';
-import { runSubscriptionGrants } from '../../src/subscriptions/grants';
+import { runSubscriptionGrants } from '../../src/monthly-grants/grants';
 import { createApp } from '../../src/web/app';
 import { resetData, rowsOf } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';

@@ -5,7 +5,7 @@ import { agencies, creditLedger, notifications, outboxEmails, purchases, subAcco
 import { createProcessors } from '../../jobs/processors';
 import { DAY_MS } from '../../src/lib/clock';
 import { grantSubscriptionMonth, settlePurchasePayment } from '../../src/purchases/purchases.usecases';
-import { runSubscriptionGrants } from '../../src/subscriptions/grants';
+import { runSubscriptionGrants } from '../../src/monthly-grants/grants';
 import { createApp } from '../../src/web/app';
 import { resetData, rowsOf } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
