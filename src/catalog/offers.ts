@@ -5,7 +5,7 @@
 import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { DbOrTx } from '../../db/client';
-import { addonModules, agencies, currencies, departments, offers, offerVersions, quantityUnits, type OfferBilling, type OfferKind } from '../../db/schema';
+import { addonModules, agencies, creditAccounts, currencies, departments, offers, offerVersions, quantityUnits, type OfferBilling, type OfferKind } from '../../db/schema';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { agencyIdOf, requireBilling, requireRole } from '../auth/policies';
@@ -374,4 +374,23 @@ export async function offerHistory(deps: Pick<Deps, 'db'>, params: { actor: Acto
   const own = params.actor.scope === 'platform' ? offer.sellerAgencyId === null : offer.sellerAgencyId === params.actor.agencyId && params.actor.scope === 'agency';
   if (!own) throw errors.notFound('Offer');
   return deps.db.select().from(offerVersions).where(eq(offerVersions.offerId, offer.id)).orderBy(desc(offerVersions.version));
+}
+
+/**
+ * Whether the agency's pool covers one sale of a resold offer (its credits now, for a prepaid
+ * subscription its first month). Publishing one it does not cover is allowed; the seller is
+ * warned, because a paid purchase would wait for credits.
+ */
+export async function poolCoverage(db: DbOrTx, offer: { sellerAgencyId: string | null; kind: OfferKind; credits: number }): Promise<{ covered: boolean; pool: number; needed: number }> {
+  const needed = offer.kind === 'credit_pack' || offer.kind === 'prepaid_subscription' ? offer.credits : 0;
+  if (!offer.sellerAgencyId || needed === 0) return { covered: true, pool: 0, needed };
+  const [acc] = await db.select({ balance: creditAccounts.balance }).from(creditAccounts).where(and(eq(creditAccounts.agencyId, offer.sellerAgencyId), isNull(creditAccounts.subAccountId)));
+  const pool = acc?.balance ?? 0;
+  return { covered: pool >= needed, pool, needed };
+}
+
+/** The warning a seller reads after publishing an offer its pool does not cover, or null. */
+export function coverageWarning(name: string, c: { covered: boolean; pool: number; needed: number }): string | null {
+  if (c.covered) return null;
+  return `${name} needs ${c.needed.toLocaleString('en-US')} credits per sale and your pool has ${c.pool.toLocaleString('en-US')}: a client who pays now waits until the pool is topped up. Buy credits or turn on auto-billing.`;
 }

@@ -141,4 +141,16 @@ describe('the one catalog API', () => {
     await api().post('/api/v1/offers').set(bearer(t.w.b.key)).send(pack).expect(403);
     expect((await api().get('/api/v1/offers').set(bearer(t.w.b.subs[0].key)).expect(200)).body.data).to.deep.equal([]);
   });
+
+  it('publishing a resold offer the pool does not cover is allowed with a warning; a covered one has none', async () => {
+    const big = (await api().post('/api/v1/offers').set(bearer(t.w.a.key)).send({ kind: 'credit_pack', name: 'Big pack', priceMinor: 1000, currency: 'TRY', credits: 5000 }).expect(201)).body;
+    expect(big.warnings, 'a draft warns nobody').to.deep.equal([]);
+    const published = (await api().patch(`/api/v1/offers/${big.id}`).set(bearer(t.w.a.key)).send({ published: true }).expect(200)).body;
+    expect(published.published).to.equal(true);
+    expect(published.warnings).to.have.length(1);
+    expect(published.warnings[0]).to.include({ code: 'pool_does_not_cover', poolCredits: 0, creditsPerSale: 5000 });
+    expect(published.warnings[0].message).to.contain('Buy credits or turn on auto-billing');
+    await api().post(`/api/v1/agencies/${t.w.a.id}/adjustments`).set(bearer(t.w.platformKey)).send({ credits: 5000, reason: 'stock' }).expect(201);
+    expect((await api().patch(`/api/v1/offers/${big.id}`).set(bearer(t.w.a.key)).send({ name: 'Big pack 5k' }).expect(200)).body.warnings).to.deep.equal([]);
+  });
 });

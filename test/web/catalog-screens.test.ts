@@ -66,4 +66,12 @@ describe('catalog screens of the one catalog', () => {
     const agencyView = (await request(t.app).get('/api/v1/offers?seller=platform').set(bearer(t.w.a.key)).expect(200)).body.data.map((o: { version: { name: string } }) => o.version.name);
     expect(agencyView).to.deep.equal(['Gold']);
   });
+
+  it('publishing a package the pool cannot cover says so and points to buying credits or auto-billing', async () => {
+    const id = await offer(t.w.a.key, { kind: 'credit_pack', name: 'Credits 9k', priceMinor: 9000, currency: 'TRY', credits: 9000 });
+    const owner = await signIn(t.app, t.w.a.owner.email);
+    await owner.agent.post(`/agency/offers/${id}/publish`).type('form').send({ _csrf: owner.csrf }).expect(302);
+    const page = (await owner.agent.get('/agency/packages').expect(200)).text;
+    expect(page).to.contain('Credits 9k is published').and.contain('needs 9,000 credits per sale and your pool has 0').and.contain('Buy credits or turn on auto-billing');
+  });
 });

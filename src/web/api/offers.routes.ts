@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { offerKinds, type OfferKind } from '../../../db/schema';
-import { createOffer, getOffer, listOffers, offerHistory, retireOffer, reviseOffer, type OfferVersion, type OfferView } from '../../catalog/offers';
+import { coverageWarning, createOffer, getOffer, listOffers, offerHistory, poolCoverage, retireOffer, reviseOffer, type OfferVersion, type OfferView } from '../../catalog/offers';
 import type { Deps } from '../../deps';
 import { parse } from '../../lib/validation';
 import { actorOf } from '../middleware';
@@ -44,11 +44,17 @@ export function offerRoutes(deps: Deps): Router {
   r.get('/offers/:id/versions', async (req, res) => {
     res.json({ data: (await offerHistory(deps, { actor: actorOf(req), offerId: String(req.params.id) })).map(offerVersionJson) });
   });
+  // A published resold offer the agency's pool does not cover carries a warning (a buyer who pays
+  // would wait for credits); nothing is refused.
+  const withWarnings = async (o: OfferView) => {
+    const c = o.published ? await poolCoverage(deps.db, { sellerAgencyId: o.sellerAgencyId, kind: o.kind, credits: o.version.credits }) : { covered: true, pool: 0, needed: 0 };
+    return { ...offerJson(o), warnings: c.covered ? [] : [{ code: 'pool_does_not_cover', message: coverageWarning(o.version.name, c)!, poolCredits: c.pool, creditsPerSale: c.needed }] };
+  };
   r.post('/offers', async (req, res) => {
-    res.status(201).json(offerJson(await createOffer(deps, { actor: actorOf(req), input: body(req) })));
+    res.status(201).json(await withWarnings(await createOffer(deps, { actor: actorOf(req), input: body(req) })));
   });
   r.patch('/offers/:id', async (req, res) => {
-    res.json(offerJson(await reviseOffer(deps, { actor: actorOf(req), offerId: String(req.params.id), input: body(req) })));
+    res.json(await withWarnings(await reviseOffer(deps, { actor: actorOf(req), offerId: String(req.params.id), input: body(req) })));
   });
   r.post('/offers/:id/retire', async (req, res) => {
     await retireOffer(deps, { actor: actorOf(req), offerId: String(req.params.id) });

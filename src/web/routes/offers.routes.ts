@@ -1,7 +1,7 @@
 // Publishing, unpublishing and retiring an offer of the one catalog from the seller's screens:
 // the agency's packages page and the platform's catalog page post here.
 import { Router, type Request, type Response } from 'express';
-import { retireOffer, reviseOffer } from '../../catalog/offers';
+import { coverageWarning, poolCoverage, retireOffer, reviseOffer } from '../../catalog/offers';
 import type { Deps } from '../../deps';
 import { actorOf, billingOnly, requireUser } from '../middleware';
 import { flash } from '../render';
@@ -14,7 +14,8 @@ function offerActions(deps: Deps, back: string): Router {
   };
   r.post('/offers/:id/publish', act(async (req) => {
     const o = await reviseOffer(deps, { actor: actorOf(req), offerId: String(req.params.id), input: { published: true } });
-    return `${o.version.name} is published: buyers can see and buy it.`;
+    const warning = coverageWarning(o.version.name, await poolCoverage(deps.db, { sellerAgencyId: o.sellerAgencyId, kind: o.kind, credits: o.version.credits }));
+    return `${o.version.name} is published: buyers can see and buy it.${warning ? ` ${warning}` : ''}`;
   }));
   r.post('/offers/:id/unpublish', act(async (req) => {
     const o = await reviseOffer(deps, { actor: actorOf(req), offerId: String(req.params.id), input: { published: false } });

@@ -10,6 +10,7 @@ import {
   createPackage, createPackageSchema, getPackage, listPackages, requireReselling, updatePackage, type PackageView,
 } from '../../catalog/resold-packages';
 import { listBillingPackages } from '../../catalog/billing-offers';
+import { coverageWarning, poolCoverage } from '../../catalog/offers';
 import { holdings, listPurchases, startPurchase } from '../../purchases/purchases.usecases';
 import { getCheckout } from '../../payments/checkout';
 import { settleAnyPayment } from '../../payments/settlement';
@@ -152,7 +153,8 @@ export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
     view: 'agency/packages', locals: listLocals,
     action: async (req, res) => {
       const pkg = await withFormErrors(() => createPackage(deps, { actor: actorOf(req), input: packageInput(req.body) }));
-      flash(req, `Package ${pkg.version.name} created${pkg.published ? ' and published' : ' (not published yet)'}.`);
+      const warning = pkg.published ? coverageWarning(pkg.version.name, await poolCoverage(deps.db, { sellerAgencyId: pkg.agencyId, kind: pkg.version.type === 'subscription' ? 'prepaid_subscription' : 'credit_pack', credits: pkg.version.credits })) : null;
+      flash(req, `Package ${pkg.version.name} created${pkg.published ? ' and published' : ' (not published yet)'}.${warning ? ` ${warning}` : ''}`);
       res.redirect('/agency/packages');
     },
   }));
@@ -172,9 +174,10 @@ export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
       const before = await getPackage(deps, { actor, packageId: String(req.params.id) });
       const after = await withFormErrors(() => updatePackage(deps, { actor, packageId: before.id, input: packageInput(req.body) }));
       const versioned = after.version.version !== before.version.version;
-      flash(req, versioned
+      const warning = after.published ? coverageWarning(after.version.name, await poolCoverage(deps.db, { sellerAgencyId: after.agencyId, kind: after.version.type === 'subscription' ? 'prepaid_subscription' : 'credit_pack', credits: after.version.credits })) : null;
+      flash(req, (versioned
         ? `Package ${after.version.name} saved as version ${after.version.version}. Existing buyers keep the version they bought.`
-        : `Package ${after.version.name} saved.`);
+        : `Package ${after.version.name} saved.`) + (warning ? ` ${warning}` : ''));
       res.redirect('/agency/packages');
     },
   }));
