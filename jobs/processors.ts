@@ -9,6 +9,7 @@ import { deliverInvoiceJob, deliverPendingJob, dispatchInvoiceDelivery, stalledI
 import { dispatchEmails, pendingEmailIds, sendMailJob } from '../src/mail/outbox';
 import { reconcilePaymentsJob } from '../src/payments/checkout-flow';
 import { grantPurchaseJob, paidPurchaseIds } from '../src/purchases/purchases.usecases';
+import { grantWaitingJob } from '../src/purchases/waiting-grants';
 import type { Processors } from '../src/queue';
 import { defineJob, enqueueJob, noPayload, processorsOf, type JobDefinition } from '../src/queue/job';
 import { suspensionCheckJob } from '../src/suspension/suspension.usecases';
@@ -53,7 +54,7 @@ export const tickJob = defineJob({
 
 /** Every job the workers run. */
 export const jobs: readonly JobDefinition[] = [
-  sendMailJob, tickJob, grantPurchaseJob, subscriptionGrantsJob, reconcilePaymentsJob, autoBillingReconcileJob,
+  sendMailJob, tickJob, grantPurchaseJob, grantWaitingJob, subscriptionGrantsJob, reconcilePaymentsJob, autoBillingReconcileJob,
   invoiceCutJob, deliverPendingJob, deliverInvoiceJob, suspensionCheckJob,
 ] as unknown as readonly JobDefinition[];
 

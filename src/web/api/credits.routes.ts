@@ -6,6 +6,7 @@ import {
   archiveDepartment, createDepartment, enabledDepartmentIds, listDepartments, setSubAccountDepartments, updateDepartment, type Department,
 } from '../../departments/departments.usecases';
 import type { Deps } from '../../deps';
+import { poolCredited } from '../../purchases/waiting-grants';
 import { getSubAccount } from '../../tenancy/sub-accounts.usecases';
 import { recordUsageBatchWithAutoBilling, recordUsageWithAutoBilling } from '../../auto-billing/usage-hook';
 import type { BatchResult } from '../../usage/usage.usecases';
@@ -83,6 +84,7 @@ export function creditRoutes(deps: Deps): Router {
   });
   r.post('/agencies/:id/adjustments', requireKeyScope('platform'), async (req, res) => {
     const result = await adjustAgencyPool(deps, { actor: actorOf(req), agencyId: String(req.params.id), input: body(req), idempotencyKey: idem(req) });
+    if (!result.replayed) await poolCredited(deps, String(req.params.id));
     res.status(result.replayed ? 200 : 201).json(result);
   });
 
