@@ -32,6 +32,8 @@ export interface IyzicoSandboxMerchant {
   /** Where this merchant's webhooks go (iyzico panel: Settings > Merchant notifications). */
   webhookUrl?: string | null;
   merchantId?: number;
+  /** The merchant's name as iyzico shows it to the buyer. */
+  name?: string;
 }
 
 export interface IyzicoSandboxOptions {
@@ -93,6 +95,8 @@ export interface SandboxForm {
   callbackUrl: string;
   buyer: { id: string; name: string; surname: string; email: string };
   itemName: string;
+  /** Who is paid, shown on the checkout form. */
+  merchantName?: string;
   items: { itemId: string; priceMinor: number }[];
   cardUserKey?: string;
   createdAt: number;
@@ -434,6 +438,7 @@ export function createIyzicoSandbox(opts: IyzicoSandboxOptions): Router {
       callbackUrl,
       buyer: order.buyer,
       itemName: order.itemName,
+      ...(a.merchant.name ? { merchantName: a.merchant.name } : {}),
       items: order.items,
       ...(s(body.cardUserKey) ? { cardUserKey: s(body.cardUserKey) } : {}),
       createdAt: now(),

@@ -6,6 +6,7 @@ import { createIyzicoSandbox } from './iyzico';
 import { createNestpaySandbox } from './nestpay';
 import { createStripeSandbox } from './stripe';
 import { credentialsOf, type GatewayAccount } from '../src/payments/gateway-accounts';
+import { sellerTerms } from '../src/billing/accounts';
 
 /**
  * The offline gateway sandboxes, served outside production (config.sandboxUrl set): by the web app
@@ -37,7 +38,7 @@ export function mountSandboxes(app: Express, deps: Deps, urls: { pagesUrl?: stri
       const rows = await deps.db.select().from(gatewayAccounts).where(and(eq(gatewayAccounts.kind, 'stripe'), eq(gatewayAccounts.mode, 'test')));
       for (const account of rows) {
         const creds = credentialsOf(deps, account);
-        if (creds.secretKey === secretKey) return { id: account.id, webhookSecret: creds.webhookSecret ?? '', webhookUrl: webhookUrl(account) };
+        if (creds.secretKey === secretKey) return { id: account.id, webhookSecret: creds.webhookSecret ?? '', webhookUrl: webhookUrl(account), name: (await sellerTerms(deps.db, account.sellerAgencyId)).name };
       }
       return null;
     },
@@ -47,13 +48,14 @@ export function mountSandboxes(app: Express, deps: Deps, urls: { pagesUrl?: stri
   app.use('/sandbox/nestpay', createNestpaySandbox({
     resolveMerchant: async (clientId) => {
       const m = await find('nestpay', 'clientId', clientId);
-      return m ? { storeKey: m.creds.storeKey ?? '', apiUser: m.creds.apiUser ?? '', apiPassword: m.creds.apiPassword ?? '', name: m.account.sellerAgencyId ?? 'Kontor platform' } : null;
+      // The bank shows the merchant's registered name to the card holder: the seller's name, never its id.
+      return m ? { storeKey: m.creds.storeKey ?? '', apiUser: m.creds.apiUser ?? '', apiPassword: m.creds.apiPassword ?? '', name: (await sellerTerms(deps.db, m.account.sellerAgencyId)).name } : null;
     },
   }));
   app.use('/sandbox/iyzico', createIyzicoSandbox({
     resolveMerchant: async (apiKey) => {
       const m = await find('iyzico', 'apiKey', apiKey);
-      return m ? { secretKey: m.creds.secretKey ?? '', webhookUrl: webhookUrl(m.account) } : null;
+      return m ? { secretKey: m.creds.secretKey ?? '', webhookUrl: webhookUrl(m.account), name: (await sellerTerms(deps.db, m.account.sellerAgencyId)).name } : null;
     },
     publicUrl: `${pagesUrl}/sandbox/iyzico`,
     slowAnswerMs: deps.config.gatewayTimeoutMs + 1_000,

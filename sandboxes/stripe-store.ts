@@ -16,6 +16,8 @@ export interface StripeSandboxMerchant {
   webhookSecret: string;
   /** Where events are posted (Kontor's webhook route for this seller); null sends none. */
   webhookUrl: string | null;
+  /** The business name Stripe's pages show the buyer (the account's public details). */
+  name?: string;
 }
 
 type Obj = Record<string, unknown>;
@@ -126,6 +128,8 @@ export class Account {
   readonly attachments = new Map<string, string>();
   readonly idempotency = new Map<string, IdempotencyEntry>();
   readonly events: StripeEventObject[] = [];
+  /** The business name shown on payment pages. */
+  name: string | undefined;
   constructor(readonly id: string, public secretKey: string) {}
 }
 
@@ -217,6 +221,7 @@ export class StripeSandboxStore {
       this.accounts.set(merchant.id, acct);
     }
     acct.secretKey = secretKey;
+    acct.name = merchant.name;
     return acct;
   }
 

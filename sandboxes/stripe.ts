@@ -278,6 +278,7 @@ function pageRouter(store: StripeSandboxStore, opts: StripeSandboxOptions): Rout
 
   const payLocals = (rec: NonNullable<ReturnType<typeof loadPayment>>['rec'], returnUrl: string, error?: string) => ({
     pi: rec.obj,
+    merchantName: store.accountOf(rec.obj.id)?.name ?? null,
     returnUrl,
     cards: stripeTestCards,
     error,

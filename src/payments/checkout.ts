@@ -2,6 +2,8 @@ import { eq } from 'drizzle-orm';
 import { agencies, agencyOrders, invoices, offerVersions, payments, purchases, subAccounts } from '../../db/schema';
 import type { Deps } from '../deps';
 import { errors } from '../lib/errors';
+import { sellerTerms } from '../billing/accounts';
+import { formatInvoiceNumber } from '../billing/invoice-numbers';
 import type { Payment } from './gateway';
 
 export interface Checkout {
@@ -9,6 +11,8 @@ export interface Checkout {
   /** What is being paid for, in words. */
   description: string;
   buyerName: string;
+  /** Who is paid, as buyers know it (the agency's name, or the platform's). */
+  sellerName: string;
   /** Where the buyer goes back to after paying. */
   returnPath: string;
 }
@@ -17,6 +21,11 @@ export interface Checkout {
 export async function getCheckout(deps: Pick<Deps, 'db'>, paymentId: string): Promise<Checkout> {
   const [payment] = await deps.db.select().from(payments).where(eq(payments.id, paymentId));
   if (!payment) throw errors.notFound('Payment');
+  const sellerName = (await sellerTerms(deps.db, payment.sellerAgencyId)).name;
+  return { ...(await describe(deps, payment)), sellerName };
+}
+
+async function describe(deps: Pick<Deps, 'db'>, payment: Payment): Promise<Omit<Checkout, 'sellerName'>> {
   if (payment.purpose === 'package_purchase') {
     const [row] = await deps.db
       .select({ name: offerVersions.name, type: purchases.type, buyer: subAccounts.name })
@@ -31,7 +40,7 @@ export async function getCheckout(deps: Pick<Deps, 'db'>, paymentId: string): Pr
     const [who] = payment.buyerSubAccountId
       ? await deps.db.select({ name: subAccounts.name }).from(subAccounts).where(eq(subAccounts.id, payment.buyerSubAccountId))
       : await deps.db.select({ name: agencies.name }).from(agencies).where(eq(agencies.id, payment.buyerAgencyId));
-    return { payment, description: `Invoice ${inv?.number ?? ''}`.trim(), buyerName: who?.name ?? '', returnPath: payment.buyerSubAccountId ? '/portal/billing' : '/agency/billing' };
+    return { payment, description: inv ? `Invoice ${formatInvoiceNumber(inv.number)}` : 'Invoice', buyerName: who?.name ?? '', returnPath: payment.buyerSubAccountId ? '/portal/billing' : '/agency/billing' };
   }
   if (payment.purpose === 'wallet_topup') {
     const [who] = payment.buyerSubAccountId

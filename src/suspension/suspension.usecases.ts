@@ -125,7 +125,7 @@ export async function runSuspensionCheck(deps: Pick<Deps, 'db' | 'clock' | 'queu
 
 export interface SuspensionView {
   suspended: boolean;
-  /** overdue: its own invoices; manual: the platform's flag; provider: its agency is suspended. */
+  /** overdue: its own invoices; manual: the platform's flag (an agency), the agency's (a client); provider: its agency is suspended. */
   reasons: ('overdue' | 'manual' | 'provider')[];
   overdue: OverdueInvoice[];
   amountDue: { currency: string; minor: number }[];
@@ -138,6 +138,8 @@ export async function suspensionOf(deps: Pick<Deps, 'db' | 'clock'>, account: Bi
   if (account.subAccountId) {
     const [sub] = await deps.db.select({ overdue: subAccounts.overdueSuspendedAt, status: subAccounts.status }).from(subAccounts).where(eq(subAccounts.id, account.subAccountId));
     if (sub?.overdue) reasons.push('overdue');
+    // Suspended by its agency by hand (src/suspension/manual-suspension.ts): status without the overdue reason.
+    if (sub?.status === 'suspended' && !sub.overdue) reasons.push('manual');
     if (agency?.status === 'suspended') reasons.push('provider');
   } else {
     if (agency?.overdue) reasons.push('overdue');

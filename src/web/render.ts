@@ -9,6 +9,11 @@ export async function page(res: Response, view: string, locals: Record<string, u
   res.status(status).type('html').send(html);
 }
 
+/** A view's HTML alone (no layout), for pages that show another view inside their own. */
+export function renderPartial(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {
+  return renderView(res, view, locals);
+}
+
 function renderView(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {
   return new Promise((resolve, reject) => res.app.render(view, locals, (err, html) => (err ? reject(err) : resolve(html))));
 }

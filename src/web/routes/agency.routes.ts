@@ -7,18 +7,23 @@ import { agencyBalances, getBalance } from '../../credits/credits.usecases';
 import { getAgency, updateAgencySettings } from '../../tenancy/agencies.usecases';
 import { enabledDepartmentIds, listDepartments } from '../../departments/departments.usecases';
 import { actorOf, requireUser } from '../middleware';
-import { flash, formAction, page } from '../render';
+import { flash, formAction, page, renderPartial } from '../render';
+import { clientOverview, clientStateLabel, clientStates, viewClientPortal } from '../../tenancy/client-overview';
+import { reactivateSubAccount, suspendSubAccount } from '../../suspension/manual-suspension';
+import { formatMoney } from '../../lib/money';
+import { formatInvoiceNumber } from '../../billing/invoice-numbers';
 import type { WebContext } from '../app';
 
 export function agencyRoutes(deps: Deps, web: WebContext): Router {
   const r = Router();
   r.use(requireUser('agency'));
 
-  const listLocals = async (req: Request) => ({
-    title: 'Sub-accounts',
-    subAccounts: await listSubAccounts(deps, { actor: actorOf(req) }),
-    balances: await agencyBalances(deps, actorOf(req).agencyId!),
-  });
+  const listLocals = async (req: Request) => {
+    const subs = await listSubAccounts(deps, { actor: actorOf(req) });
+    // The state the client's portal is in (over limits locks it too), not only the status column.
+    const states = await clientStates(deps, { actor: actorOf(req), subs });
+    return { title: 'Sub-accounts', subAccounts: subs, states, clientStateLabel, balances: await agencyBalances(deps, actorOf(req).agencyId!) };
+  };
   r.get('/sub-accounts', async (req, res) => {
     await page(res, 'agency/sub-accounts', await listLocals(req));
   });
@@ -47,6 +52,10 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
       title: sub.name,
       sub,
       balance,
+      overview: await clientOverview(deps, { actor, subAccountId: sub.id }),
+      clientStateLabel,
+      formatInvoiceNumber,
+      money: (minor: number, currency: string) => formatMoney(minor, currency, req.user?.user.locale === 'tr' ? 'tr' : 'en'),
       departments,
       enabled,
       members: await listMembers(deps, { actor, subAccountId: sub.id }),
@@ -68,6 +77,44 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
       },
     }),
   );
+  // Suspension by hand (agency admins with the billing permission; audit-logged in the use case).
+  r.post(
+    '/sub-accounts/:id/suspend',
+    formAction({
+      view: 'agency/sub-account',
+      locals: detailLocals,
+      action: async (req, res) => {
+        const sub = await suspendSubAccount(deps, { actor: actorOf(req), subAccountId: String(req.params.id), input: req.body });
+        flash(req, `${sub.name} is suspended: its portal shows only its billing pages and its usage is refused until you reactivate it.`);
+        res.redirect(`/agency/sub-accounts/${sub.id}`);
+      },
+    }),
+  );
+  r.post(
+    '/sub-accounts/:id/reactivate',
+    formAction({
+      view: 'agency/sub-account',
+      locals: detailLocals,
+      action: async (req, res) => {
+        const sub = await reactivateSubAccount(deps, { actor: actorOf(req), subAccountId: String(req.params.id) });
+        flash(req, `${sub.name} is active again.`);
+        res.redirect(`/agency/sub-accounts/${sub.id}`);
+      },
+    }),
+  );
+  // "View the portal as this client": the portal home rendered for the agency, read only. It is a
+  // GET under /agency with the agency's own session: no portal route accepts that session, so
+  // nothing can be done as the client from here, whatever the page shows.
+  r.get('/sub-accounts/:id/portal', async (req, res) => {
+    const view = await viewClientPortal(deps, { actor: actorOf(req), subAccountId: String(req.params.id) });
+    const principal = req.user!;
+    const asClient = {
+      ...principal, agencyName: view.agencyName, tenantName: view.sub.name,
+      actor: { ...principal.actor, scope: 'sub_account' as const, subAccountId: view.sub.id, role: 'member' as const, billing: false },
+    };
+    const portalHtml = await renderPartial(res, 'portal/home', { ...res.locals, principal: asClient, sub: view.sub, balance: view.balance, readOnly: true });
+    await page(res, 'agency/sub-account-portal', { title: `${view.sub.name}: portal (read only)`, sub: view.sub, portalHtml });
+  });
   r.post('/sub-accounts/:id/api-keys', async (req, res) => {
     const actor = actorOf(req);
     const owner = await resolveKeyOwner(deps, actor, { subAccountId: String(req.params.id) });

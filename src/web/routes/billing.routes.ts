@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { Scope } from '../../../db/schema';
 import { buyerAccount } from '../../billing/accounts';
+import { buyerNames } from '../../tenancy/buyer-names';
 import { addBillingAddress, listBillingAddresses, updateBillingAddress } from '../../billing/billing-addresses.usecases';
 import { listBillingPackages } from '../../catalog/billing-offers';
 import { formatInvoiceNumber } from '../../billing/invoice-numbers';
@@ -141,10 +142,18 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
   const r = Router();
   r.use('/invoices', requireUser(scope), billingOnly);
   const home = `${base}/invoices`;
-  const locals = async (req: Request) => ({
-    title: 'Issued invoices', base, invoices: await listIssuedInvoices(deps, { actor: actorOf(req) }), formatInvoiceNumber, invoiceStatusLabel,
-    money: (m: number, c: string) => formatMoney(m, c, localeOf(req)),
-  });
+  const locals = async (req: Request) => {
+    const actor = actorOf(req);
+    const issued = await listIssuedInvoices(deps, { actor });
+    // People read the buyer's name, never its id: the view prints `accountId`, so it carries the
+    // name here (accountName and accountHref for a view that links the client's page).
+    const names = await buyerNames(deps, { actor, accountIds: issued.map((i) => i.accountId) });
+    const invoices = issued.map((i) => {
+      const accountName = names.get(i.accountId) ?? 'Unknown account';
+      return { ...i, accountId: accountName, accountName, accountHref: scope === 'agency' ? `/agency/sub-accounts/${i.accountId}` : `/platform/agencies/${i.accountId}` };
+    });
+    return { title: 'Issued invoices', base, invoices, formatInvoiceNumber, invoiceStatusLabel, money: (m: number, c: string) => formatMoney(m, c, localeOf(req)) };
+  };
   r.get('/invoices', async (req, res) => {
     await page(res, 'billing/issued', await locals(req));
   });

@@ -3,6 +3,7 @@ import {
   adjustmentFormSchema, adjustSubAccountCredits, getBalance, historyCsv, listCreditHistory, resolveCreditOwner, setLowBalanceThreshold,
 } from '../../credits/credits.usecases';
 import type { AccountOwner } from '../../credits/ledger';
+import { labelReferences } from '../../credits/references';
 import {
   archiveDepartment, createDepartment, departmentFormSchema, listDepartments, setSubAccountDepartments, updateDepartment,
 } from '../../departments/departments.usecases';
@@ -15,9 +16,12 @@ import { actorOf, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
 
 /** Balance, lots and filtered history of one account, as page locals. */
-async function creditLocals(deps: Deps, owner: AccountOwner, query: unknown) {
+async function creditLocals(deps: Deps, req: Request, owner: AccountOwner, query: unknown) {
   const [balance, history] = await Promise.all([getBalance(deps, owner), listCreditHistory(deps, owner, query)]);
-  return { balance, entries: history.entries, filter: history.filter, reasons: ledgerReasons };
+  const actor = actorOf(req);
+  // References read as names with links ("Purchase of Starter for Cafe Lumen"), never raw ids.
+  const references = await labelReferences(deps.db, { agencyId: owner.agencyId, scope: actor.scope, billing: actor.billing }, history.entries.map((e) => e.reference));
+  return { balance, entries: history.entries, filter: history.filter, reasons: ledgerReasons, references };
 }
 
 async function sendCsv(deps: Deps, res: Response, owner: AccountOwner, query: unknown, name: string) {
@@ -36,7 +40,7 @@ export function agencyCreditRoutes(deps: Deps): Router {
   r.use(requireUser('agency'));
 
   const poolOwner = (req: Request) => resolveCreditOwner(deps, actorOf(req));
-  const poolLocals = async (req: Request) => ({ title: 'Credits', ...(await creditLocals(deps, await poolOwner(req), req.query)), csvBase: '/agency/credits.csv', thresholdAction: '/agency/credits/threshold' });
+  const poolLocals = async (req: Request) => ({ title: 'Credits', ...(await creditLocals(deps, req, await poolOwner(req), req.query)), csvBase: '/agency/credits.csv', thresholdAction: '/agency/credits/threshold' });
   r.get('/credits', async (req, res) => {
     await page(res, 'credits', await poolLocals(req));
   });
@@ -54,7 +58,7 @@ export function agencyCreditRoutes(deps: Deps): Router {
   const subLocals = async (req: Request) => {
     const sub = await getSubAccount(deps, { actor: actorOf(req), subAccountId: String(req.params.id) });
     return {
-      title: `${sub.name}: credits`, sub, ...(await creditLocals(deps, await subOwner(req), req.query)),
+      title: `${sub.name}: credits`, sub, ...(await creditLocals(deps, req, await subOwner(req), req.query)),
       csvBase: `/agency/sub-accounts/${sub.id}/credits.csv`, thresholdAction: `/agency/sub-accounts/${sub.id}/credits/threshold`,
       adjustAction: `/agency/sub-accounts/${sub.id}/credits/adjustments`,
       // One key per rendered form: a double submit applies the adjustment once.
@@ -127,7 +131,7 @@ export function portalCreditRoutes(deps: Deps): Router {
   const r = Router();
   r.use(requireUser('sub_account'));
   const owner = (req: Request) => resolveCreditOwner(deps, actorOf(req));
-  const locals = async (req: Request) => ({ title: 'Credits', ...(await creditLocals(deps, await owner(req), req.query)), csvBase: '/portal/credits.csv', thresholdAction: '/portal/credits/threshold' });
+  const locals = async (req: Request) => ({ title: 'Credits', ...(await creditLocals(deps, req, await owner(req), req.query)), csvBase: '/portal/credits.csv', thresholdAction: '/portal/credits/threshold' });
   r.get('/credits', async (req, res) => {
     await page(res, 'credits', await locals(req));
   });

@@ -2,6 +2,7 @@ import express, { Router, type Request, type Response } from 'express';
 import type { Deps } from '../../deps';
 import { formatMoney } from '../../lib/money';
 import { goToGateway, handleCallback, handleWebhook } from '../../payments/checkout-flow';
+import { getCheckout } from '../../payments/checkout';
 import type { CallbackFields } from '../../payments/gateway';
 import { errors } from '../../lib/errors';
 import type { WebContext } from '../app';
@@ -35,7 +36,7 @@ export function paymentRoutes(deps: Deps, web: WebContext): Router {
     if (!web.payLinks.verify(paymentId, req.query.sig)) throw errors.notFound('Payment');
     const next = await goToGateway(deps, { paymentId, ip: req.ip ?? '127.0.0.1', standIn: web.gateway });
     if (next.kind === 'redirect') return res.redirect(next.url);
-    if (next.kind === 'settled') return page(res, 'payments/result', { title: 'Payment', result: next, money });
+    if (next.kind === 'settled') return page(res, 'payments/result', { title: 'Payment', result: next, checkout: await getCheckout(deps, paymentId), money });
     // The form posts to the bank's 3D gate: allow exactly that origin as a form target.
     const origin = new URL(next.action).origin;
     const csp = res.getHeader('content-security-policy');
@@ -44,9 +45,11 @@ export function paymentRoutes(deps: Deps, web: WebContext): Router {
   });
 
   const callback = async (req: Request, res: Response) => {
-    const result = await handleCallback(deps, { paymentId: String(req.params.paymentId), body: fields(req.body), query: fields(req.query) });
+    const paymentId = String(req.params.paymentId);
+    const result = await handleCallback(deps, { paymentId, body: fields(req.body), query: fields(req.query) });
     const status = result.outcome === 'failed' ? 402 : 200;
-    await page(res, 'payments/result', { title: 'Payment', result, money }, status);
+    // What was paid for and to whom, by name (the payment id means nothing to the buyer).
+    await page(res, 'payments/result', { title: 'Payment', result, checkout: await getCheckout(deps, paymentId), money }, status);
   };
   r.get('/callback/:paymentId', callback);
   r.post('/callback/:paymentId', callback);

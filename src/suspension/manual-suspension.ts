@@ -1,0 +1,62 @@
+// An agency suspends one of its clients by hand, and lifts that suspension (issue 16).
+//
+// sub_accounts has no column of its own for a manual flag (agencies have manual_suspended): a
+// client suspended by hand is one whose `status` is 'suspended' while `overdue_suspended_at` is
+// empty. Everything that serves reads `status`, so the suspension holds at once. Known gap until
+// a `sub_accounts.manual_suspended` column exists: when the overdue rule later suspends and then
+// reactivates the same client (its invoices paid), the manual suspension is lifted with it.
+import { and, eq } from 'drizzle-orm';
+import { subAccounts } from '../../db/schema';
+import { recordAudit } from '../audit/audit.repository';
+import type { Actor } from '../auth/actor';
+import { requireBilling, requireRole, requireScope } from '../auth/policies';
+import type { Deps } from '../deps';
+import { errors } from '../lib/errors';
+import { name as text, parse } from '../lib/validation';
+import { z } from 'zod';
+import type { SubAccount } from '../tenancy/sub-accounts.usecases';
+
+const reasonSchema = z.object({ reason: text('Reason') });
+
+/** Whether the client's suspension (if any) was set by hand rather than by its overdue invoices. */
+export const isManuallySuspended = (sub: Pick<SubAccount, 'status' | 'overdueSuspendedAt'>) => sub.status === 'suspended' && sub.overdueSuspendedAt === null;
+
+function requireAgencyBillingAdmin(actor: Actor): string {
+  requireScope(actor, 'agency');
+  requireRole(actor, 'admin');
+  requireBilling(actor);
+  return actor.agencyId!;
+}
+
+/** Suspends one of the actor's clients at once; audit-logged with the reason given. */
+export async function suspendSubAccount(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; subAccountId: string; input: unknown }): Promise<SubAccount> {
+  const agencyId = requireAgencyBillingAdmin(params.actor);
+  const { reason } = parse(reasonSchema, params.input);
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const [sub] = await tx.select().from(subAccounts).where(and(eq(subAccounts.id, params.subAccountId), eq(subAccounts.agencyId, agencyId))).for('update');
+    if (!sub) throw errors.notFound('Sub-account');
+    if (sub.status === 'suspended') throw errors.conflict('already_suspended', `${sub.name} is already suspended.`);
+    const [row] = await tx.update(subAccounts).set({ status: 'suspended', suspendedAt: now, updatedAt: now }).where(eq(subAccounts.id, sub.id)).returning();
+    await recordAudit(tx, params.actor, { action: 'account.suspended', targetType: 'sub_account', targetId: sub.id, agencyId, subAccountId: sub.id, data: { reason: 'manual', note: reason } }, now);
+    return row!;
+  });
+}
+
+/**
+ * Lifts a suspension set by hand. A client suspended for its overdue invoices comes back when
+ * they are paid, not by this action (the agency would otherwise serve a client that owes it).
+ */
+export async function reactivateSubAccount(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; subAccountId: string }): Promise<SubAccount> {
+  const agencyId = requireAgencyBillingAdmin(params.actor);
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const [sub] = await tx.select().from(subAccounts).where(and(eq(subAccounts.id, params.subAccountId), eq(subAccounts.agencyId, agencyId))).for('update');
+    if (!sub) throw errors.notFound('Sub-account');
+    if (sub.status !== 'suspended') throw errors.conflict('not_suspended', `${sub.name} is not suspended.`);
+    if (!isManuallySuspended(sub)) throw errors.conflict('suspended_for_overdue_invoices', `${sub.name} is suspended for overdue invoices: it comes back as soon as they are paid (or marked paid).`);
+    const [row] = await tx.update(subAccounts).set({ status: 'active', suspendedAt: null, updatedAt: now }).where(eq(subAccounts.id, sub.id)).returning();
+    await recordAudit(tx, params.actor, { action: 'account.reactivated', targetType: 'sub_account', targetId: sub.id, agencyId, subAccountId: sub.id, data: { reason: 'manual' } }, now);
+    return row!;
+  });
+}
