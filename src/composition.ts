@@ -2,6 +2,7 @@
 // and for the tests (test/support/deps.ts). Payments settle a payment and hand it to the domain
 // that sold the thing; the domains register here, so payments never imports them.
 import { settleInvoice } from './billing/collect';
+import { settleOverduePayment } from './billing/overdue-payment';
 import { settleAgencyOrder } from './catalog/catalog.usecases';
 import type { SettlementHandlers } from './payments/settlement';
 import { settlePurchase } from './purchases/purchases.usecases';
@@ -10,6 +11,7 @@ import { settleWalletTopup } from './wallets/wallets.usecases';
 export const settlementHandlers: SettlementHandlers = {
   package_purchase: settlePurchase,
   invoice: settleInvoice,
+  invoice_batch: settleOverduePayment,
   wallet_topup: settleWalletTopup,
   // An agency's orders from the platform; auto_topup too, as before: a reconciled off-session
   // top-up confirmed at the gateway applies its order the same way.
