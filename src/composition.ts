@@ -4,6 +4,7 @@
 import { eq } from 'drizzle-orm';
 import { payments } from '../db/schema';
 import { settleInvoice } from './billing/collect';
+import { settleOverduePayment } from './billing/overdue-payment';
 import { settleAgencyOrder } from './catalog/catalog.usecases';
 import type { SettlementHandler, SettlementHandlers } from './payments/settlement';
 import { settlePurchase } from './purchases/purchases.usecases';
@@ -23,6 +24,7 @@ const thenGrantWaiting = (settle: SettlementHandler): SettlementHandler => async
 export const settlementHandlers: SettlementHandlers = {
   package_purchase: settlePurchase,
   invoice: settleInvoice,
+  invoice_batch: settleOverduePayment,
   wallet_topup: settleWalletTopup,
   // An agency's orders from the platform; auto_topup too, as before: a reconciled off-session
   // top-up confirmed at the gateway applies its order the same way.

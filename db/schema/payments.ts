@@ -5,7 +5,9 @@ import { createdAt, tstz } from './common';
 
 export const paymentStatuses = ['pending', 'confirmed', 'failed', 'refunded'] as const;
 export type PaymentStatus = (typeof paymentStatuses)[number];
-export const paymentPurposes = ['package_purchase', 'topup', 'chatbot_slots', 'invoice', 'auto_topup', 'wallet_topup'] as const;
+// `invoice_batch`: one payment of several invoices ("Pay all overdue", src/billing/overdue-payment.ts).
+// The column is plain text: a new purpose needs no migration.
+export const paymentPurposes = ['package_purchase', 'topup', 'chatbot_slots', 'invoice', 'auto_topup', 'wallet_topup', 'invoice_batch'] as const;
 export type PaymentPurpose = (typeof paymentPurposes)[number];
 
 /**

@@ -13,7 +13,7 @@ import { dispatchEmails } from '../mail/outbox';
 import { applyOverdueRule } from '../suspension/suspension.usecases';
 import { buyerAccount, type BillingAccount } from './accounts';
 import { allocateInvoiceNumbers } from './invoice-numbers';
-import { addDays, calendarDay, termDiscountPercent, type TermMonths } from './proration';
+import { addDays, calendarDay, daysBetween, termDiscountPercent, type TermMonths } from './proration';
 import type { BillingSubscription } from './subscriptions.usecases';
 
 export type Invoice = typeof invoices.$inferSelect;
@@ -145,3 +145,19 @@ export async function recordBankTransfer(deps: Pick<Deps, 'db' | 'clock'>, param
 }
 
 export const invoiceStatusLabel: Record<InvoiceStatus, string> = { draft: 'being issued', open: 'awaiting payment', paid: 'paid', void: 'void', refunded: 'refunded' };
+
+/**
+ * Days an unpaid invoice is past its due day on `today` (a calendar day in its seller's zone):
+ * due on the 10th, it is 1 day overdue on the 11th. 0 when not overdue (paid, void, or not due yet).
+ */
+export function overdueDays(inv: Pick<Invoice, 'status' | 'dueDay'>, today: string): number {
+  if (inv.status !== 'open' && inv.status !== 'draft') return 0;
+  return Math.max(0, daysBetween(inv.dueDay, today));
+}
+
+/** The status as people read it: "Overdue by 12 days" instead of "awaiting payment" once past due. */
+export function invoiceStatusText(inv: Pick<Invoice, 'status' | 'dueDay'>, today: string): string {
+  const days = overdueDays(inv, today);
+  if (days > 0) return `Overdue by ${days} ${days === 1 ? 'day' : 'days'}`;
+  return invoiceStatusLabel[inv.status];
+}

@@ -91,6 +91,11 @@ function fromDayNumber(n: number): CalendarDay {
   return formatDay(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate());
 }
 
+/** Whole calendar days from `from` to `to` (negative when `to` is earlier). */
+export function daysBetween(from: CalendarDay, to: CalendarDay): number {
+  return toDayNumber(to) - toDayNumber(from);
+}
+
 export function addDays(day: CalendarDay, n: number): CalendarDay {
   if (!Number.isInteger(n)) throw new ProrationError('INVALID_DAYS', `days to add must be an integer, got ${n}`);
   return fromDayNumber(toDayNumber(day) + n);

@@ -14,13 +14,14 @@ import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { formatMoney } from '../lib/money';
-import { opaqueId, parse, wholeNumber } from '../lib/validation';
+import { checkbox, opaqueId, parse, wholeNumber } from '../lib/validation';
 import { billingAccount, buyerAccount, type BillingAccount } from './accounts';
 import { extraSessionOffers, getBillingPackage, type BillingPackage } from '../catalog/billing-offers';
 import { entitlementsOn, hasChatbotPackage, type Entitlements } from './entitlements';
 import { issueTermInvoice } from './invoices.usecases';
 import { dispatchInvoiceDelivery } from './invoice-delivery';
 import { addDays, calendarDay, extraSessionExpiry, termEndDay, termMonthOn, termPrice, type TermMonths } from './proration';
+import { requireNotSuspended } from '../suspension/suspension.usecases';
 
 export type BillingSubscription = typeof billingSubscriptions.$inferSelect;
 export type BillingPeriod = typeof billingPeriods.$inferSelect;
@@ -86,7 +87,60 @@ async function insertPeriod(tx: Tx, sub: Pick<BillingSubscription, 'id' | 'agenc
   await tx.insert(billingPeriods).values({ id: newId('bpr'), subscriptionId: sub.id, agencyId: sub.agencyId, accountId: sub.accountId, sellerAgencyId: sub.sellerAgencyId, fromDay, throughDay, createdAt: now });
 }
 
-export const startSchema = z.object({ packageId: opaqueId, quantity: wholeNumber('quantity', 1, 10_000).default(1) });
+export const startSchema = z.object({ packageId: opaqueId, quantity: wholeNumber('quantity', 1, 10_000).default(1), confirmSwitch: checkbox.default(false) });
+
+type Shape = Pick<BillingPackage, 'kind' | 'chatbotSessions' | 'representatives' | 'whatsappChannels' | 'instagramChannels' | 'messengerChannels'> & { modules: readonly string[]; unit: string | null };
+
+/**
+ * One package family, in its monthly and its term versions (docs/decisions.md): the catalog keeps
+ * them as separate offers, so a family is recognised by what the item gives, not by its name:
+ * the same kind, and for a package the same chatbot sessions, representatives and channels (and
+ * modules); for an add-on the same modules; for a quantity the same unit.
+ */
+export function sameFamily(a: Shape, b: Shape): boolean {
+  if (a.kind !== b.kind || a.kind === 'extra_sessions') return false;
+  const modules = (x: Shape) => [...x.modules].sort().join(',');
+  if (a.kind === 'quantity') return a.unit === b.unit;
+  if (modules(a) !== modules(b)) return false;
+  if (a.kind === 'addon') return true;
+  return a.chatbotSessions === b.chatbotSessions && a.representatives === b.representatives && a.whatsappChannels === b.whatsappChannels
+    && a.instagramChannels === b.instagramChannels && a.messengerChannels === b.messengerChannels;
+}
+
+/** Billed today or later: a period still open, or ending today or after (a cancellation today). */
+const billedFrom = (s: SubscriptionView, today: string) => s.status !== 'refunded' && s.periods.some((p) => p.throughDay === null || p.throughDay >= today);
+
+export interface SwitchPlan {
+  /** The monthly subscriptions of the same family that the term replaces. */
+  replaces: { subscriptionId: string; name: string; quantity: number; endsOn: string }[];
+  startsOn: string;
+}
+
+/**
+ * What buying `pkg` today does to the family it belongs to: a term replaces the monthly versions
+ * held (they end the day before the term starts, so no day is billed twice), and nothing else may
+ * overlap a term of the family. Throws the refusals; returns the switch to confirm, if any.
+ */
+function planSwitch(subs: SubscriptionView[], pkg: BillingPackage, today: string): SwitchPlan | null {
+  const family = subs.filter((s) => s.packageId !== pkg.id && billedFrom(s, today) && sameFamily(s, pkg));
+  const term = family.find((s) => s.billing === 'term');
+  if (term) {
+    throw conflict('family_term_held', `You hold ${term.name}, prepaid through ${term.termLastDay}; ${pkg.name} would bill the same days twice. Buy it after the term ends (from ${addDays(term.termLastDay!, 1)}).`, { subscriptionId: term.id, termLastDay: term.termLastDay });
+  }
+  if (pkg.billing !== 'term' || family.length === 0) return null;
+  // A change made today: the old package is billed through today and the new one starts tomorrow.
+  const pending = family.find((s) => s.status === 'changed' || s.startDay > today);
+  if (pending) {
+    throw conflict('change_pending', `${pending.name} was changed today, so today is already billed; ${pkg.name} can replace it from tomorrow (${addDays(today, 1)}).`);
+  }
+  return { replaces: family.map((s) => ({ subscriptionId: s.id, name: s.name, quantity: s.quantity, endsOn: addDays(today, -1) })), startsOn: today };
+}
+
+/** The confirmation a switch needs, in words (the API's message, the confirm page's text). */
+export function switchMessage(plan: SwitchPlan, pkg: Pick<BillingPackage, 'name'>): string {
+  const names = plan.replaces.map((r) => `${r.name}${r.quantity > 1 ? ` x ${r.quantity}` : ''}`).join(', ');
+  return `${pkg.name} replaces ${names}: the monthly package ends on ${plan.replaces[0]!.endsOn} (billed through that day) and ${pkg.name} starts today, ${plan.startsOn}, invoiced now for its whole term. No day is billed twice. Confirm the switch to go on.`;
+}
 
 /**
  * Starts a subscription today: a monthly one is billed from today (postpaid, on the next 1st's
@@ -103,12 +157,23 @@ export async function startSubscription(deps: Deps, params: { actor: Actor; inpu
   const today = calendarDay(now, account.zone);
   const { sub, invoiceId } = await deps.db.transaction(async (tx) => {
     await lockBuyer(tx, account);
+    await requireNotSuspended({ db: tx, clock: deps.clock }, account, `starting ${pkg.name}`);
     const subs = await accountSubscriptions(tx, account.accountId);
     if (subs.some((s) => s.packageId === pkg.id && isLive(s, today))) throw conflict('already_subscribed', `You already have ${pkg.name}. Change its quantity or package instead.`);
-    checkCurrency(subs, today, pkg.currency);
-    const [row] = await tx.insert(billingSubscriptions).values(insertSubscriptionValues(account, pkg, { quantity: input.quantity, startDay: today, now })).returning();
+    const plan = planSwitch(subs, pkg, today);
+    const replaced = plan?.replaces ?? [];
+    if (plan && !input.confirmSwitch) throw conflict('switch_confirmation_required', switchMessage(plan, pkg), { replaces: plan.replaces, startsOn: plan.startsOn });
+    checkCurrency(subs.filter((s) => !replaced.some((r) => r.subscriptionId === s.id)), today, pkg.currency);
+    const [row] = await tx.insert(billingSubscriptions).values(insertSubscriptionValues(account, pkg, { quantity: input.quantity, startDay: today, now, changedFromId: replaced[0]?.subscriptionId })).returning();
     const sub = row!;
     await insertPeriod(tx, sub, today, sub.termLastDay, now);
+    for (const r of replaced) {
+      // The monthly version is billed through yesterday; a period that had not begun before today goes.
+      await tx.delete(billingPeriods).where(and(eq(billingPeriods.subscriptionId, r.subscriptionId), sql`${billingPeriods.fromDay} >= ${today}::date`));
+      await tx.update(billingPeriods).set({ throughDay: r.endsOn }).where(and(eq(billingPeriods.subscriptionId, r.subscriptionId), sql`(${billingPeriods.throughDay} is null or ${billingPeriods.throughDay} >= ${today}::date)`));
+      await tx.update(billingSubscriptions).set({ status: 'changed', changedToId: sub.id, updatedAt: now }).where(eq(billingSubscriptions.id, r.subscriptionId));
+      await recordAudit(tx, params.actor, { action: 'subscription.switched_to_term', targetType: 'billing_subscription', targetId: r.subscriptionId, agencyId: account.agencyId, subAccountId: account.subAccountId, data: { day: today, endsOn: r.endsOn, toSubscriptionId: sub.id, packageId: pkg.id } }, now);
+    }
     const invoiceId = sub.billing === 'term' ? await issueTermInvoice(tx, { account, sub, now }) : null;
     await recordAudit(tx, params.actor, { action: 'subscription.started', targetType: 'billing_subscription', targetId: sub.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: { packageId: pkg.id, quantity: input.quantity, day: today, invoiceId } }, now);
     return { sub, invoiceId };
@@ -158,6 +223,7 @@ export async function reactivateSubscription(deps: Deps, params: { actor: Actor;
   await deps.db.transaction(async (tx) => {
     await lockBuyer(tx, account);
     const sub = await ownSubscription(tx, account, params.subscriptionId);
+    await requireNotSuspended({ db: tx, clock: deps.clock }, account, `reactivating ${sub.name}`);
     if (sub.status !== 'cancelled') throw conflict('not_cancelled', sub.status === 'active' ? 'This subscription is active; only a cancelled one can be reactivated.' : `This subscription is ${sub.status} and cannot be reactivated.`);
     const subs = await accountSubscriptions(tx, account.accountId);
     if (subs.some((s) => s.id !== sub.id && s.packageId === sub.packageId && isLive(s, today))) throw conflict('already_subscribed', `You already have ${sub.name} in another subscription.`);
@@ -195,6 +261,7 @@ export async function changeSubscription(deps: Deps, params: { actor: Actor; sub
   const newId_ = await deps.db.transaction(async (tx) => {
     await lockBuyer(tx, account);
     const sub = await ownSubscription(tx, account, params.subscriptionId);
+    await requireNotSuspended({ db: tx, clock: deps.clock }, account, pkg.id === sub.packageId ? `changing the quantity of ${sub.name}` : `changing ${sub.name} to ${pkg.name}`);
     if (sub.billing === 'term') throw conflict('term_not_changeable', 'A term package cannot be changed; it ends by itself at the end of its term.');
     if (sub.status !== 'active') throw conflict('not_active', `This subscription is ${sub.status === 'changed' ? 'already replaced by a package change' : sub.status}; only an active one can be changed.`);
     if (sub.startDay > today) throw conflict('change_pending', `This package starts tomorrow (${sub.startDay}) after today's change; it can be changed from then on.`);
@@ -287,6 +354,7 @@ export async function buyExtraSessions(deps: Deps, params: { actor: Actor; input
   const today = calendarDay(now, account.zone);
   const charge = await deps.db.transaction(async (tx) => {
     await lockBuyer(tx, account);
+    await requireNotSuspended({ db: tx, clock: deps.clock }, account, 'buying extra sessions');
     const subs = await accountSubscriptions(tx, account.accountId);
     if (!hasChatbotPackage(subs, today)) throw conflict('chatbot_package_required', 'Extra sessions need an active chatbot package. Subscribe to a chatbot package first.');
     checkCurrency(subs, today, offer.currency);

@@ -4,7 +4,9 @@ import type { DbOrTx, Tx } from '../../db/client';
 import { agencies, agencyOrders, currencies, offers, offerVersions, platform, type Currency } from '../../db/schema';
 import type { Actor } from '../auth/actor';
 import { agencyIdOf, requireBilling, requireRole, requireScope } from '../auth/policies';
+import { billingAccount } from '../billing/accounts';
 import { creditAccount, lockAccount } from '../credits/ledger';
+import { requireNotSuspended } from '../suspension/suspension.usecases';
 import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
@@ -127,6 +129,8 @@ export async function startAgencyOrder(deps: Deps, params: { actor: Actor; input
   }
   const now = deps.clock.now();
   const { order, payment } = await deps.db.transaction(async (tx) => {
+    await tx.select({ id: agencies.id }).from(agencies).where(eq(agencies.id, agencyId)).for('update');
+    await requireNotSuspended({ db: tx, clock: deps.clock }, await billingAccount(tx, agencyId, null), input.kind === 'topup' ? 'buying credits' : 'buying chatbot slots');
     const [o] = await tx.insert(agencyOrders).values({
       id: newId('ord'), agencyId, kind: input.kind, topupPackageId: input.kind === 'topup' ? input.topupPackageId : null, quantity: input.quantity, credits, amountMinor, currency: cur, createdAt: now,
     }).returning();

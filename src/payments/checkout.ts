@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { agencies, agencyOrders, invoices, offerVersions, payments, purchases, subAccounts } from '../../db/schema';
 import type { Deps } from '../deps';
 import { errors } from '../lib/errors';
@@ -41,6 +41,16 @@ async function describe(deps: Pick<Deps, 'db'>, payment: Payment): Promise<Omit<
       ? await deps.db.select({ name: subAccounts.name }).from(subAccounts).where(eq(subAccounts.id, payment.buyerSubAccountId))
       : await deps.db.select({ name: agencies.name }).from(agencies).where(eq(agencies.id, payment.buyerAgencyId));
     return { payment, description: inv ? `Invoice ${formatInvoiceNumber(inv.number)}` : 'Invoice', buyerName: who?.name ?? '', returnPath: payment.buyerSubAccountId ? '/portal/billing' : '/agency/billing' };
+  }
+  if (payment.purpose === 'invoice_batch') {
+    // "Pay all overdue": the reference lists the invoices (`overdue:<id>,<id>[;<attempt>]`).
+    const ids = payment.referenceId.replace(/^overdue:/, '').split(';')[0]!.split(',').filter(Boolean);
+    const rows = ids.length ? await deps.db.select({ number: invoices.number }).from(invoices).where(inArray(invoices.id, ids)) : [];
+    const [who] = payment.buyerSubAccountId
+      ? await deps.db.select({ name: subAccounts.name }).from(subAccounts).where(eq(subAccounts.id, payment.buyerSubAccountId))
+      : await deps.db.select({ name: agencies.name }).from(agencies).where(eq(agencies.id, payment.buyerAgencyId));
+    const numbers = rows.map((r) => r.number).sort((a, b) => a - b).join(', ');
+    return { payment, description: `${rows.length} overdue invoices (${numbers})`, buyerName: who?.name ?? '', returnPath: payment.buyerSubAccountId ? '/portal/billing' : '/agency/billing' };
   }
   if (payment.purpose === 'wallet_topup') {
     const [who] = payment.buyerSubAccountId

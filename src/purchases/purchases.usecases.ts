@@ -12,7 +12,9 @@ import {
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole } from '../auth/policies';
+import { billingAccount } from '../billing/accounts';
 import { calendarDay, nthAnniversary, startOfDayInstant } from '../billing/proration';
+import { requireNotSuspended } from '../suspension/suspension.usecases';
 import { forfeitToPool, transferToSubAccount } from '../credits/credits.usecases';
 import type { Deps } from '../deps';
 import { DAY_MS } from '../lib/clock';
@@ -97,6 +99,7 @@ export async function startPurchase(deps: Deps, params: { actor: Actor; input: u
   const { purchase, payment } = await deps.db.transaction(async (tx) => {
     // Serialise this sub-account's purchases: a double submit finds the first one.
     await tx.select({ id: subAccounts.id }).from(subAccounts).where(eq(subAccounts.id, actor.subAccountId!)).for('update');
+    await requireNotSuspended({ db: tx, clock: deps.clock }, await billingAccount(tx, actor.agencyId!, actor.subAccountId!), `buying ${pkg.version.name}`);
     const [recent] = await tx
       .select()
       .from(purchases)

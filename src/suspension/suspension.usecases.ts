@@ -5,7 +5,7 @@
 // serves (the usage function, the grants, the portal gate) reads `status` only.
 import { defineJob, noPayload } from '../queue/job';
 import { and, asc, eq, inArray, lt, sql } from 'drizzle-orm';
-import type { Tx } from '../../db/client';
+import type { DbOrTx, Tx } from '../../db/client';
 import { agencies, invoices, subAccounts } from '../../db/schema';
 import { recordAudit } from '../audit/audit.repository';
 import { systemActor, type Actor } from '../auth/actor';
@@ -13,6 +13,7 @@ import { billingAccount, invoiceRecipients, type BillingAccount } from '../billi
 import { formatInvoiceNumber } from '../billing/invoice-numbers';
 import { calendarDay } from '../billing/proration';
 import type { Deps } from '../deps';
+import { AppError } from '../lib/errors';
 import { formatMoney } from '../lib/money';
 import { rowsOf } from '../lib/rows';
 import { dispatchEmails, queueEmail } from '../mail/outbox';
@@ -125,28 +126,70 @@ export async function runSuspensionCheck(deps: Pick<Deps, 'db' | 'clock' | 'queu
 
 export interface SuspensionView {
   suspended: boolean;
-  /** overdue: its own invoices; manual: the platform's flag (an agency), the agency's (a client); provider: its agency is suspended. */
+  /**
+   * overdue: its own invoices; manual: suspended by hand (an agency by the platform's flag, a
+   * sub-account by its agency: `status` suspended without an overdue reason); provider: its
+   * agency is suspended.
+   */
   reasons: ('overdue' | 'manual' | 'provider')[];
   overdue: OverdueInvoice[];
   amountDue: { currency: string; minor: number }[];
 }
 
-/** Why an account cannot be served now, for the invoice page and the portal gate. */
-export async function suspensionOf(deps: Pick<Deps, 'db' | 'clock'>, account: BillingAccount): Promise<SuspensionView> {
-  const [agency] = await deps.db.select({ status: agencies.status, manual: agencies.manualSuspended, overdue: agencies.overdueSuspendedAt }).from(agencies).where(eq(agencies.id, account.agencyId));
+/** Why an account cannot be served now, for the invoice page, the portal gate and the buying guard. */
+export async function suspensionOf(deps: { db: DbOrTx; clock: Deps['clock'] }, account: BillingAccount): Promise<SuspensionView> {
+  const { db } = deps;
+  const [agency] = await db.select({ status: agencies.status, manual: agencies.manualSuspended, overdue: agencies.overdueSuspendedAt }).from(agencies).where(eq(agencies.id, account.agencyId));
   const reasons: SuspensionView['reasons'] = [];
   if (account.subAccountId) {
-    const [sub] = await deps.db.select({ overdue: subAccounts.overdueSuspendedAt, status: subAccounts.status }).from(subAccounts).where(eq(subAccounts.id, account.subAccountId));
+    const [sub] = await db.select({ overdue: subAccounts.overdueSuspendedAt, status: subAccounts.status }).from(subAccounts).where(eq(subAccounts.id, account.subAccountId));
     if (sub?.overdue) reasons.push('overdue');
-    // Suspended by its agency by hand (src/suspension/manual-suspension.ts): status without the overdue reason.
-    if (sub?.status === 'suspended' && !sub.overdue) reasons.push('manual');
+    // A sub-account has no manual flag of its own (yet): suspended with no overdue reason is by hand.
+    else if (sub?.status === 'suspended') reasons.push('manual');
     if (agency?.status === 'suspended') reasons.push('provider');
   } else {
     if (agency?.overdue) reasons.push('overdue');
     if (agency?.manual) reasons.push('manual');
   }
-  const overdue = reasons.includes('overdue') ? await overdueInvoicesOf(deps.db, account, calendarDay(deps.clock.now(), account.zone)) : [];
+  const overdue = reasons.includes('overdue') ? await overdueInvoicesOf(db, account, calendarDay(deps.clock.now(), account.zone)) : [];
   return { suspended: reasons.length > 0, reasons, overdue, amountDue: totalsOf(overdue) };
+}
+
+/**
+ * What lifts the suspension, in words, one sentence per reason: the same text on the billing
+ * page and in the `account_suspended` error, so a person and an integrator read the same thing.
+ */
+export function suspensionLift(view: SuspensionView, account: Pick<BillingAccount, 'sellerName' | 'locale'>): string[] {
+  const out: string[] = [];
+  if (view.reasons.includes('overdue')) {
+    const money = view.amountDue.map((a) => formatMoney(a.minor, a.currency, account.locale)).join(' + ');
+    out.push(`${view.overdue.length} invoices are overdue (${money}). Paying them lifts ${view.reasons.length > 1 ? 'this part of ' : ''}the suspension at once: it ends as soon as fewer than ${OVERDUE_INVOICES_TO_SUSPEND} invoices remain overdue ("Pay all overdue" on the billing page pays them in one payment).`);
+  }
+  if (view.reasons.includes('manual')) {
+    out.push(`${account.sellerName} suspended this account by hand; only ${account.sellerName} can lift it: contact them.`);
+  }
+  if (view.reasons.includes('provider')) out.push(`Your provider ${account.sellerName} is suspended; its services, and new purchases from it, resume when its own account is active again.`);
+  return out;
+}
+
+/** Suspended accounts can pay invoices and manage cards and billing addresses, nothing else. */
+export const SUSPENDED_CAN = 'Until then you can pay invoices and manage cards and billing addresses, nothing else.';
+
+/**
+ * The guard of every buying action (new subscriptions, changes, reactivations, extra sessions,
+ * quantities, package purchases, top-ups): a suspended buyer is refused with 403
+ * `account_suspended`, a message saying what lifts it, and the reasons and overdue invoices in
+ * `details`. Called inside the action's transaction, after the buyer's row lock, so a suspension
+ * that lands between a page load and a click is still seen.
+ */
+export async function requireNotSuspended(deps: { db: DbOrTx; clock: Deps['clock'] }, account: BillingAccount, action: string): Promise<void> {
+  const view = await suspensionOf(deps, account);
+  if (!view.suspended) return;
+  throw new AppError('account_suspended', 403, `This account is suspended, so ${action} is not possible. ${suspensionLift(view, account).join(' ')} ${SUSPENDED_CAN}`, {
+    reasons: view.reasons,
+    overdueInvoices: view.overdue.map((i) => ({ id: i.id, number: formatInvoiceNumber(i.number), dueDay: i.dueDay, totalMinor: i.totalMinor, currency: i.currency })),
+    amountDue: view.amountDue,
+  });
 }
 
 /** Overdue invoices: suspends accounts with two or more, reactivates those with fewer. */

@@ -4,6 +4,8 @@ import type { Tx } from '../../db/client';
 import { currencies, walletEntries, wallets, walletTopups } from '../../db/schema';
 import type { Actor } from '../auth/actor';
 import { requireBilling } from '../auth/policies';
+import { billingAccount } from '../billing/accounts';
+import { requireNotSuspended } from '../suspension/suspension.usecases';
 import type { Deps } from '../deps';
 import { AppError, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
@@ -54,6 +56,7 @@ export async function startWalletTopup(deps: Deps, params: { actor: Actor; input
   const [existing] = await deps.db.select().from(wallets).where(eq(wallets.ownerKey, key));
   if (existing && existing.currency !== input.currency) throw new ValidationError({ currency: `Your WhatsApp balance is kept in ${existing.currency}; top it up in ${existing.currency}.` });
   const now = deps.clock.now();
+  await requireNotSuspended(deps, await billingAccount(deps.db, b.agencyId, b.subAccountId), 'topping up the WhatsApp balance');
   const { topupId, payment } = await deps.db.transaction(async (tx) => {
     const topupId = newId('wtp');
     await tx.insert(walletTopups).values({ id: topupId, ownerKey: key, agencyId: b.agencyId, subAccountId: b.subAccountId, amountMinor: input.amountMinor, currency: input.currency, createdAt: now });

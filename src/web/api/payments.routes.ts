@@ -5,6 +5,7 @@ import { refundPayment } from '../../payments/refunds';
 import { addTestPaymentMethod, buyerOf, listPaymentMethods, makeDefaultPaymentMethod, paymentMethodJson, removePaymentMethod } from '../../payments/payment-methods';
 import { requireBilling } from '../../auth/policies';
 import { startInvoicePayment } from '../../billing/collect';
+import { startOverduePayment } from '../../billing/overdue-payment';
 import { sellerCheckout } from '../../payments/checkout-flow';
 import type { WebContext } from '../app';
 import { actorOf } from '../middleware';
@@ -21,6 +22,13 @@ export const paymentJson = (p: Payment) => ({
 export function paymentApiRoutes(deps: Deps, web: WebContext): Router {
   const r = Router();
   // The buyer pays an open invoice through its seller's gateway (the answer holds the pay link).
+  // Every overdue invoice of the caller in one payment; pressed twice, the same payment.
+  r.post('/invoices/pay-overdue', async (req, res) => {
+    const actor = actorOf(req);
+    const gateway = await sellerCheckout(deps, web.payLinks, web.gateway, buyerOf(actor).sellerAgencyId);
+    const { paymentId, invoices, amountMinor, currency, next } = await startOverduePayment(deps, { actor, gateway });
+    res.status(201).json({ paymentId, invoices, amountMinor, currency, checkoutUrl: next.kind === 'redirect' ? next.url : null });
+  });
   r.post('/invoices/:id/pay', async (req, res) => {
     const actor = actorOf(req);
     const gateway = await sellerCheckout(deps, web.payLinks, web.gateway, buyerOf(actor).sellerAgencyId);

@@ -3,25 +3,36 @@ import type { Scope } from '../../../db/schema';
 import { buyerAccount } from '../../billing/accounts';
 import { buyerNames } from '../../tenancy/buyer-names';
 import { addBillingAddress, listBillingAddresses, updateBillingAddress } from '../../billing/billing-addresses.usecases';
-import { listBillingPackages } from '../../catalog/billing-offers';
+import { getBillingPackage, listBillingPackages, type BillingPackage } from '../../catalog/billing-offers';
+import { AppError } from '../../lib/errors';
 import { formatInvoiceNumber } from '../../billing/invoice-numbers';
-import { getInvoice, invoiceStatusLabel, listInvoices, listIssuedInvoices, recordBankTransfer } from '../../billing/invoices.usecases';
+import { getInvoice, invoiceStatusLabel, invoiceStatusText, listInvoices, listIssuedInvoices, overdueDays, recordBankTransfer, type Invoice } from '../../billing/invoices.usecases';
+import { sellerTerms } from '../../billing/accounts';
+import { calendarDay } from '../../billing/proration';
 import { predictInvoice } from '../../billing/prediction';
 import { termPrice, type TermMonths } from '../../billing/proration';
 import {
-  buyExtraSessions, cancelSubscription, changeSubscription, listSubscriptions, reactivateSubscription, refundTermSubscription, startSubscription,
+  buyExtraSessions, cancelSubscription, changeSubscription, listSubscriptions, reactivateSubscription, refundTermSubscription, sameFamily, startSubscription,
 } from '../../billing/subscriptions.usecases';
 import type { Deps } from '../../deps';
 import { addonModules } from '../../../db/schema';
 import { roleAtLeast } from '../../auth/actor';
 import { addChannel, addRepresentative, entitlementStatus, listChannels, listRepresentatives, removeChannel, removeRepresentative } from '../../entitlements/entitlements.usecases';
 import { noun } from '../../entitlements/limits';
-import { suspensionOf } from '../../suspension/suspension.usecases';
+import { SUSPENDED_CAN, suspensionLift, suspensionOf } from '../../suspension/suspension.usecases';
 import { getWallet } from '../../wallets/wallets.usecases';
 import { formatMoney } from '../../lib/money';
 import { sendInvoicePdf } from '../api/billing.routes';
 import { actorOf, billingOnly, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
+
+/** An invoice's status as read on its page: "Overdue by N days" in its seller's calendar. */
+function invoiceStatusOf(deps: Deps) {
+  return async (inv: Invoice) => {
+    const today = calendarDay(deps.clock.now(), (await sellerTerms(deps.db, inv.sellerAgencyId)).zone);
+    return { statusText: invoiceStatusText(inv, today), overdue: overdueDays(inv, today) > 0 };
+  };
+}
 
 const localeOf = (req: Request) => (req.user?.user.locale === 'tr' ? 'tr' : 'en');
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
@@ -34,6 +45,7 @@ const num = (v: unknown) => (typeof v === 'string' && /^\d{1,6}$/.test(v.trim())
  */
 export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scope: Scope): Router {
   const r = Router();
+  const statusOf = invoiceStatusOf(deps);
   r.use('/billing', requireUser(scope), billingOnly);
   const home = `${base}/billing`;
 
@@ -54,29 +66,66 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
       getWallet(deps, actor),
     ]);
     const today = entitlements.day;
+    // Days overdue are counted in the seller's calendar: `today` is the day in the seller's zone.
+    const overdue = past.filter((i) => overdueDays(i, today) > 0);
+    const overdueTotal = [...overdue.reduce((m, i) => m.set(i.currency, (m.get(i.currency) ?? 0) + i.totalMinor), new Map<string, number>())].map(([currency, minor]) => ({ currency, minor }));
     const current = subs.filter((s) => s.status !== 'refunded' && s.periods.some((p) => p.throughDay === null || p.throughDay >= today) && (s.billing === 'monthly' || s.status === 'active'));
     return {
       title: 'Billing', money, account, today, base, subs: current, offers, entitlements, addresses, past, prediction, formatInvoiceNumber, invoiceStatusLabel,
       termPrice: (monthly: number, months: number) => termPrice(monthly, months as TermMonths), mainPackages: current.filter((s) => s.kind === 'package'),
       additional: current.filter((s) => s.kind !== 'package'),
       suspension, reps, channels, wallet, addonModules, noun, canManageTeam: roleAtLeast(actor, 'admin'),
+      overdue, overdueTotal, overdueDays: (i: Invoice) => overdueDays(i, today), statusText: (i: Invoice) => invoiceStatusText(i, today),
+      // A suspended account pays and manages cards and addresses; the buying forms are not shown.
+      canBuy: !suspension.suspended, lift: suspensionLift(suspension, account), suspendedCan: SUSPENDED_CAN,
+      // A term offer whose monthly version the buyer holds: its card says it switches (after a confirmation).
+      switchesFrom: (o: BillingPackage) => (o.billing === 'term' ? current.filter((s) => s.billing === 'monthly' && s.status === 'active' && sameFamily(s, o)).map((s) => s.name) : []),
     };
   };
-  const form = (action: (req: Request, res: Response) => Promise<string>) =>
-    formAction({
+  /** A billing form: the action's message is flashed on the billing page (null: it answered itself). */
+  const form = (action: (req: Request, res: Response) => Promise<string | null>) => {
+    const handle = formAction({
       view: 'billing/index',
       locals: (req) => locals(req),
       action: async (req, res) => {
-        flash(req, await action(req, res));
+        const message = await action(req, res);
+        if (message === null) return;
+        flash(req, message);
         res.redirect(home);
       },
     });
+    return async (req: Request, res: Response) => {
+      try {
+        await handle(req, res);
+      } catch (err) {
+        // A suspended account's refusal (403) is shown on the billing page, with what lifts it.
+        if (!(err instanceof AppError && err.code === 'account_suspended')) throw err;
+        await page(res, 'billing/index', { ...(await locals(req)), formError: err.message }, err.status);
+      }
+    };
+  };
 
   r.get('/billing', async (req, res) => {
     await page(res, 'billing/index', await locals(req));
   });
-  r.post('/billing/subscriptions', form(async (req) => {
-    const sub = await startSubscription(deps, { actor: actorOf(req), input: { packageId: str(req.body.packageId), quantity: req.body.quantity === undefined ? undefined : num(req.body.quantity) } });
+  r.post('/billing/subscriptions', form(async (req, res) => {
+    const actor = actorOf(req);
+    const input = { packageId: str(req.body.packageId), quantity: req.body.quantity === undefined ? undefined : num(req.body.quantity), confirmSwitch: req.body.confirmSwitch === 'on' };
+    let sub;
+    try {
+      sub = await startSubscription(deps, { actor, input });
+    } catch (err) {
+      // A term of a package held monthly: the switch is confirmed on its own page first.
+      if (!(err instanceof AppError && err.code === 'switch_confirmation_required')) throw err;
+      const pkg = await getBillingPackage(deps, { actor, packageId: input.packageId });
+      const details = err.details as { replaces: { name: string; quantity: number; endsOn: string }[]; startsOn: string };
+      await page(res, 'billing/confirm-switch', {
+        title: 'Confirm the switch', base, pkg, message: err.message, replaces: details.replaces, startsOn: details.startsOn, quantity: str(req.body.quantity),
+        money: (minor: number, currency: string) => formatMoney(minor, currency, localeOf(req)), termPrice: (m: number, n: number) => termPrice(m, n as TermMonths),
+      }, 409);
+      return null;
+    }
+    if (sub.billing === 'term' && sub.changedFromId) return `${sub.name} bought: your monthly version ended yesterday and the term runs from today. Its invoice has been issued and emailed.`;
     return sub.billing === 'term' ? `${sub.name} bought; its invoice has been issued and emailed.` : `${sub.name} started today; it is billed from today on your next invoice.`;
   }));
   r.post('/billing/subscriptions/:id/cancel', form(async (req) => {
@@ -129,7 +178,7 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
   });
   r.get('/billing/invoices/:id', async (req, res) => {
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
-    await page(res, 'billing/invoice', { title: `Invoice ${formatInvoiceNumber(inv.number)}`, inv, money: (m: number) => formatMoney(m, inv.currency, localeOf(req)), formatInvoiceNumber, invoiceStatusLabel, back: home, pdf: `${home}/invoices/${inv.id}/pdf` });
+    await page(res, 'billing/invoice', { title: `Invoice ${formatInvoiceNumber(inv.number)}`, inv, ...(await statusOf(inv)), money: (m: number) => formatMoney(m, inv.currency, localeOf(req)), formatInvoiceNumber, invoiceStatusLabel, back: home, pdf: `${home}/invoices/${inv.id}/pdf` });
   });
   r.get('/billing/invoices/:id/pdf', async (req, res) => {
     await sendInvoicePdf(deps, res, await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) }));
@@ -140,6 +189,7 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
 /** A seller's issued invoices: the platform's to agencies, an agency's to its sub-accounts. */
 export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', scope: Scope): Router {
   const r = Router();
+  const statusOf = invoiceStatusOf(deps);
   r.use('/invoices', requireUser(scope), billingOnly);
   const home = `${base}/invoices`;
   const locals = async (req: Request) => {
@@ -152,7 +202,13 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
       const accountName = names.get(i.accountId) ?? 'Unknown account';
       return { ...i, accountId: accountName, accountName, accountHref: scope === 'agency' ? `/agency/sub-accounts/${i.accountId}` : `/platform/agencies/${i.accountId}` };
     });
-    return { title: 'Issued invoices', base, invoices, formatInvoiceNumber, invoiceStatusLabel, money: (m: number, c: string) => formatMoney(m, c, localeOf(req)) };
+    // The seller's own calendar: an invoice is overdue from the day after its due day there.
+    const today = calendarDay(deps.clock.now(), (await sellerTerms(deps.db, actor.scope === 'platform' ? null : actor.agencyId)).zone);
+    return {
+      title: 'Issued invoices', base, invoices, formatInvoiceNumber, invoiceStatusLabel,
+      overdueDays: (i: Invoice) => overdueDays(i, today), statusText: (i: Invoice) => invoiceStatusText(i, today),
+      money: (m: number, c: string) => formatMoney(m, c, localeOf(req)),
+    };
   };
   r.get('/invoices', async (req, res) => {
     await page(res, 'billing/issued', await locals(req));
@@ -175,7 +231,7 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
   }));
   r.get('/invoices/:id', async (req, res) => {
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
-    await page(res, 'billing/invoice', { title: `Invoice ${formatInvoiceNumber(inv.number)}`, inv, money: (m: number) => formatMoney(m, inv.currency, localeOf(req)), formatInvoiceNumber, invoiceStatusLabel, back: home, pdf: `${home}/${inv.id}/pdf` });
+    await page(res, 'billing/invoice', { title: `Invoice ${formatInvoiceNumber(inv.number)}`, inv, ...(await statusOf(inv)), money: (m: number) => formatMoney(m, inv.currency, localeOf(req)), formatInvoiceNumber, invoiceStatusLabel, back: home, pdf: `${home}/${inv.id}/pdf` });
   });
   r.get('/invoices/:id/pdf', async (req, res) => {
     await sendInvoicePdf(deps, res, await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) }));

@@ -1,5 +1,6 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { startInvoicePayment } from '../../billing/collect';
+import { startOverduePayment } from '../../billing/overdue-payment';
 import type { Deps } from '../../deps';
 import { sellerCheckout } from '../../payments/checkout-flow';
 import { testCards } from '../../payments/gateway';
@@ -39,6 +40,13 @@ export function buyerPaymentRoutes(deps: Deps, web: WebContext, scope: 'agency' 
     await removePaymentMethod(deps, { actor: actorOf(req), id: String(req.params.id) });
     flash(req, 'Card removed.');
     res.redirect(home);
+  });
+  // "Pay all overdue": one payment for every overdue invoice (src/billing/overdue-payment.ts).
+  r.post('/billing/pay-overdue', async (req, res) => {
+    const actor = actorOf(req);
+    const gateway = await sellerCheckout(deps, web.payLinks, web.gateway, buyerOf(actor).sellerAgencyId);
+    const { next } = await startOverduePayment(deps, { actor, gateway });
+    res.redirect(next.kind === 'redirect' ? next.url : home);
   });
   r.post('/billing/invoices/:id/pay', async (req, res) => {
     const actor = actorOf(req);
