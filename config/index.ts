@@ -22,6 +22,7 @@ const schema = z.object({
   DEMO: bool.optional(),
   TEST_CLOCK: bool.optional(),
   TRUST_PROXY: bool.default(false),
+  TRUST_HOST_HEADER: bool.default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
   LOGIN_RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
@@ -55,6 +56,11 @@ export interface Config {
   demo: boolean;
   testClock: boolean;
   trustProxy: boolean;
+  /**
+   * Whether the Host header names the site: only behind a proxy that routes known host names to
+   * this app (and rejects others). Then an agency's portal domain shows that agency's brand.
+   */
+  trustHostHeader: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Failed sign-ins per email and client address per 15 minutes. */
   loginRateLimit: number;
@@ -117,6 +123,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     demo: e.DEMO ?? !isProduction,
     testClock: e.TEST_CLOCK ?? !isProduction,
     trustProxy: e.TRUST_PROXY,
+    trustHostHeader: e.TRUST_HOST_HEADER,
     logLevel: e.LOG_LEVEL,
     loginRateLimit: e.LOGIN_RATE_LIMIT,
     loginRateLimitPerAddress: e.LOGIN_RATE_LIMIT_PER_ADDRESS,

@@ -16,6 +16,9 @@ export const outboxEmails = pgTable(
     subject: text('subject').notNull(),
     text: text('text').notNull(),
     html: text('html'),
+    /** The From display name (the address is the platform's technical one); null: the configured MAIL_FROM as is. */
+    fromName: text('from_name'),
+    replyTo: text('reply_to'),
     attachments: jsonb('attachments').notNull().default([]),
     status: text('status', { enum: ['pending', 'sent', 'failed'] }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),

@@ -15,3 +15,18 @@ document.addEventListener('submit', (event) => {
   form.dataset.submitting = '1';
 });
 
+
+// Navigation groups: one open at a time, closed by a click elsewhere or Escape.
+const navGroups = () => document.querySelectorAll('details[data-nav-group]');
+document.addEventListener('toggle', (event) => {
+  const opened = event.target;
+  if (!(opened instanceof HTMLDetailsElement) || !opened.matches('[data-nav-group]') || !opened.open) return;
+  for (const d of navGroups()) if (d !== opened) d.open = false;
+}, true);
+document.addEventListener('click', (event) => {
+  for (const d of navGroups()) if (d.open && !d.contains(event.target)) d.open = false;
+});
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape') return;
+  for (const d of navGroups()) if (d.open) { d.open = false; d.querySelector('summary')?.focus(); }
+});

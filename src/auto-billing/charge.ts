@@ -389,7 +389,7 @@ async function notify(tx: Tx, s: AutoBillingSettings, owner: AccountOwner, kind:
   const fallback = await accountRecipients(tx, owner.agencyId, owner.subAccountId);
   const to = s.notifyEmails.length ? s.notifyEmails : fallback.to;
   if (to.length === 0) return null;
-  return queueEmail(tx, { idempotencyKey: key, agencyId: owner.agencyId, at: now, message: { to, cc: s.notifyEmails.length ? [] : fallback.cc, subject: `Auto-billing: ${fallback.name}`, text: `${message}\n` } });
+  return queueEmail(tx, { idempotencyKey: key, agencyId: owner.agencyId, subAccountId: owner.subAccountId, at: now, message: { to, cc: s.notifyEmails.length ? [] : fallback.cc, subject: `Auto-billing: ${fallback.name}`, text: `${message}\n` } });
 }
 
 /**

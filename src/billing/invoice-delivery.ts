@@ -52,7 +52,7 @@ export async function deliverInvoice(deps: Deps, invoiceId: string): Promise<'de
     const what = inv.kind === 'monthly' ? `${inv.periodStart} - ${inv.periodEnd}` : `term ${inv.periodStart} - ${inv.periodEnd}`;
     const id = to.length === 0 ? null : await queueEmail(tx, {
       idempotencyKey: `invoice:${inv.id}`,
-      agencyId: inv.agencyId,
+      agencyId: inv.agencyId, subAccountId: inv.subAccountId,
       at: now,
       message: {
         to, cc, subject: t.subject(n, seller.name, amount), text: t.body({ buyer: account.buyerName, n, what, amount, due: inv.dueDay }),

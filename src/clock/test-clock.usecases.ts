@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../../db/client';
-import { testClock } from '../../db/schema';
+import { platform, testClock } from '../../db/schema';
 import type { Actor } from '../auth/actor';
 import { requireRole, requireScope } from '../auth/policies';
 import type { Deps } from '../deps';
@@ -47,4 +47,15 @@ export async function moveTestClock(deps: Deps, params: { actor: Actor; input: u
   const row = { id: ROW_ID, frozenAt: clock.frozenAt, offsetMs: clock.offsetMs, updatedAt: new Date() };
   await deps.db.insert(testClock).values(row).onConflictDoUpdate({ target: testClock.id, set: row });
   return { now: clock.now(), frozen: clock.frozenAt !== null };
+}
+
+/**
+ * The test clock as platform staff read it: a date and time in the platform's time zone
+ * ("10 Mar 2026, 12:00 GMT+3"), never a raw ISO string.
+ */
+export async function formatTestClock(db: Db, at: Date): Promise<{ iso: string; label: string; zone: string }> {
+  const [row] = await db.select({ zone: platform.timeZone }).from(platform).limit(1);
+  const zone = row?.zone || 'UTC';
+  const label = new Intl.DateTimeFormat('en-GB', { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: zone, timeZoneName: 'short' }).format(at);
+  return { iso: at.toISOString(), label, zone };
 }

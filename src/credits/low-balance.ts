@@ -34,7 +34,7 @@ export async function applyLowBalanceRule(tx: Tx, a: LowBalanceState, now: Date)
   if (to.length === 0) return null;
   return queueEmail(tx, {
     idempotencyKey: `low-balance:${noticeId}`,
-    agencyId: a.agencyId,
+    agencyId: a.agencyId, subAccountId: a.subAccountId,
     at: now,
     message: {
       to, cc,

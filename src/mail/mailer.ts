@@ -19,6 +19,12 @@ export interface MailMessage {
   html?: string;
   attachments?: MailAttachment[];
   /**
+   * The From display name instead of the configured one (an agency's name on mail to its
+   * clients); the address stays the configured MAIL_FROM address, the one the SMTP relay may send as.
+   */
+  fromName?: string;
+  replyTo?: string;
+  /**
    * A stable id of this message (the outbox row's id): it becomes the Message-ID header, so a
    * message sent twice (at-least-once delivery after a crash) is recognisably the same message.
    */
@@ -70,10 +76,18 @@ function wrap(transport: Transporter, from: string, destination: string): Mailer
   };
 }
 
+/** The address inside a configured From ("Kontor <no-reply@kontor.local>" or a bare address). */
+export function fromAddress(from: string): string {
+  return (/<([^>]+)>\s*$/.exec(from)?.[1] ?? from).trim();
+}
+
 function toNodemailer(m: MailMessage, from: string) {
   const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'localhost';
   return {
     ...(m.id ? { messageId: `<${m.id}@${domain}>` } : {}),
+    // nodemailer quotes and encodes the name: a name can never add a header.
+    ...(m.fromName ? { from: { name: m.fromName, address: fromAddress(from) } } : {}),
+    ...(m.replyTo ? { replyTo: m.replyTo } : {}),
     to: m.to,
     ...(m.cc?.length ? { cc: m.cc } : {}),
     subject: m.subject,

@@ -5,6 +5,7 @@ import type { Db, DbOrTx } from '../../db/client';
 import { outboxEmails } from '../../db/schema';
 import { newId } from '../lib/ids';
 import type { Queue } from '../queue';
+import { clientMailSender } from '../branding/brand';
 import type { MailMessage, Mailer } from './mailer';
 
 export const SEND_MAIL_JOB = 'mail.send';
@@ -16,12 +17,20 @@ export const sendMailJob = defineJob({
   handle: (deps, { id }) => sendQueuedEmail({ db: deps.db, mailer: deps.mailer, now: () => deps.clock.now() }, id),
 });
 
-/** Queues an email inside the caller's transaction; returns its id, or null if the key was used. */
+/**
+ * Queues an email inside the caller's transaction; returns its id, or null if the key was used.
+ * `subAccountId`: the mail goes to that client of `agencyId` (its people or its billing address),
+ * so it is signed by the agency (white label, DESIGN section 11): the agency's sender name on the
+ * platform's address, and its reply-to. Mail to agencies and platform staff is signed by Kontor.
+ */
 export async function queueEmail(
   db: DbOrTx,
-  input: { idempotencyKey: string; agencyId?: string | null; message: MailMessage; at: Date },
+  input: { idempotencyKey: string; agencyId?: string | null; subAccountId?: string | null; message: MailMessage; at: Date },
 ): Promise<string | null> {
   const id = newId('eml');
+  const sender = input.subAccountId && input.agencyId ? await clientMailSender(db, input.agencyId) : null;
+  const fromName = input.message.fromName ?? sender?.fromName ?? null;
+  const replyTo = input.message.replyTo ?? sender?.replyTo ?? null;
   const rows = await db
     .insert(outboxEmails)
     .values({
@@ -33,6 +42,8 @@ export async function queueEmail(
       subject: input.message.subject,
       text: input.message.text,
       html: input.message.html ?? null,
+      fromName,
+      replyTo,
       attachments: input.message.attachments ?? [],
       createdAt: input.at,
     })
@@ -67,6 +78,8 @@ export async function sendQueuedEmail(deps: { db: Db; mailer: Mailer; now: () =>
       subject: row.subject,
       text: row.text,
       ...(row.html ? { html: row.html } : {}),
+      ...(row.fromName ? { fromName: row.fromName } : {}),
+      ...(row.replyTo ? { replyTo: row.replyTo } : {}),
       attachments: row.attachments as MailMessage['attachments'],
     });
     await tx.update(outboxEmails).set({ status: 'sent', sentAt: deps.now(), attempts: sql`${outboxEmails.attempts} + 1` }).where(eq(outboxEmails.id, id));

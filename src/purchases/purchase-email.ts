@@ -35,7 +35,7 @@ export async function purchaseEmail(tx: Tx, p: { purchase: Purchase; version: Pa
   const client = sub?.name ?? 'client';
   return queueEmail(tx, {
     idempotencyKey: `purchase-granted:${p.purchase.id}`,
-    agencyId: p.purchase.agencyId,
+    agencyId: p.purchase.agencyId, subAccountId: p.purchase.subAccountId,
     at: p.now,
     message: {
       to: [...new Set(to)],

@@ -84,7 +84,7 @@ export async function applyOverdueRule(tx: Tx, ref: AccountRef, p: { now: Date; 
       subject: `${account.buyerName}: your account is active again`,
       text: `Hello,\n\nThank you for your payment. Your services are running again${row.manual ? ', apart from the suspension set by the platform' : ''}.\n\n${account.sellerName}`,
     };
-  const mailId = await queueEmail(tx, { idempotencyKey: `account.${change}:${id}:${p.now.toISOString()}`, agencyId: ref.agencyId, message: { to: to.to, cc: to.cc, ...message }, at: p.now });
+  const mailId = await queueEmail(tx, { idempotencyKey: `account.${change}:${id}:${p.now.toISOString()}`, agencyId: ref.agencyId, subAccountId: ref.subAccountId, message: { to: to.to, cc: to.cc, ...message }, at: p.now });
   return { change, mailIds: [mailId] };
 }
 

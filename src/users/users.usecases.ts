@@ -12,6 +12,7 @@ import { dummyHash, hashPassword, verifyPassword } from '../lib/password';
 import { randomToken, sha256 } from '../lib/tokens';
 import { blankToNull, checkbox, email, name, opaqueId, parse } from '../lib/validation';
 import { dispatchEmails, queueEmail } from '../mail/outbox';
+import { brandOf, type Brand } from '../branding/brand';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
 import { assertAcceptablePassword } from './password-policy';
 import { endUserSessions } from './user-sessions';
@@ -64,13 +65,15 @@ export interface SessionPrincipal {
   actor: Actor;
   tenantName: string;
   agencyName: string | null;
+  /** What this user sees as "who runs this": the agency's brand for a client, else null (the platform's). */
+  brand: Brand | null;
   memberships: { id: string; label: string }[];
 }
 
 /** Resolves a session to its user and active membership (one query per request). */
 export async function loadPrincipal(db: Db, userId: string, membershipId: string | undefined): Promise<SessionPrincipal | null> {
   const rows = await db
-    .select({ user: users, membership: memberships, agencyName: agencies.name, subAccountName: subAccounts.name })
+    .select({ user: users, membership: memberships, agencyName: agencies.name, subAccountName: subAccounts.name, brandDisplayName: agencies.brandDisplayName, brandLogoUrl: agencies.brandLogoUrl, brandColor: agencies.brandColor, supportEmail: agencies.supportEmail })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .leftJoin(agencies, eq(agencies.id, memberships.agencyId))
@@ -81,12 +84,15 @@ export async function loadPrincipal(db: Db, userId: string, membershipId: string
   const active = rows.find((r) => r.membership.id === membershipId) ?? rows[0]!;
   const m = active.membership;
   const label = (r: (typeof rows)[number]) =>
-    r.membership.scope === 'platform' ? 'Platform' : r.membership.scope === 'agency' ? r.agencyName! : `${r.subAccountName} (${r.agencyName})`;
+    r.membership.scope === 'platform' ? 'Platform' : r.membership.scope === 'agency' ? r.agencyName! : `${r.subAccountName} (${r.brandDisplayName || r.agencyName})`;
   return {
     user: { id: active.user.id, email: active.user.email, name: active.user.name, locale: active.user.locale },
     actor: { kind: 'user', id: active.user.id, scope: m.scope, agencyId: m.agencyId, subAccountId: m.subAccountId, role: m.role, billing: m.billing, membershipId: m.id },
     tenantName: label(active),
     agencyName: active.agencyName,
+    brand: m.scope === 'sub_account' && m.agencyId
+      ? brandOf({ id: m.agencyId, name: active.agencyName ?? '', brandDisplayName: active.brandDisplayName, brandLogoUrl: active.brandLogoUrl, brandColor: active.brandColor, supportEmail: active.supportEmail })
+      : null,
     memberships: rows.map((r) => ({ id: r.membership.id, label: label(r) })),
   };
 }
@@ -178,7 +184,12 @@ export async function inviteUser(deps: Deps, params: { actor: Actor; input: unkn
 
   const token = randomToken();
   const now = deps.clock.now();
-  const acceptUrl = `${deps.config.publicUrl}/invitations/${token}`;
+  // A client is invited by its agency, under the agency's brand and, when it has one (and the
+  // deployment routes by host name), on the agency's portal domain; it never reads "Kontor".
+  const agencyBrandRow = scope === 'sub_account' ? (await deps.db.select({ name: agencies.name, displayName: agencies.brandDisplayName, portalDomain: agencies.portalDomain }).from(agencies).where(eq(agencies.id, agencyId!)))[0] : undefined;
+  const portalBase = agencyBrandRow?.portalDomain && deps.config.trustHostHeader ? `${new URL(deps.config.publicUrl).protocol}//${agencyBrandRow.portalDomain}` : deps.config.publicUrl;
+  const acceptUrl = `${portalBase}/invitations/${token}`;
+  const where = agencyBrandRow ? `${tenantName} (${agencyBrandRow.displayName || agencyBrandRow.name})` : `${tenantName} on Kontor`;
   const result = await deps.db.transaction(async (tx) => {
     const [already] = await tx
       .select({ id: memberships.id })
@@ -203,11 +214,12 @@ export async function inviteUser(deps: Deps, params: { actor: Actor; input: unkn
     const mailId = await queueEmail(tx, {
       idempotencyKey: `invitation:${id}`,
       agencyId,
+      subAccountId,
       at: now,
       message: {
         to: [input.email],
-        subject: `You are invited to ${tenantName} on Kontor`,
-        text: `Hello,\n\nYou have been invited to join ${tenantName} on Kontor as ${input.role}${input.billing ? ' with the billing permission' : ''}.\n\nAccept the invitation and choose your password here (valid for ${INVITATION_DAYS} days):\n${acceptUrl}\n\nIf you did not expect this, ignore this email.\n`,
+        subject: `You are invited to ${where}`,
+        text: `Hello,\n\nYou have been invited to join ${where} as ${input.role}${input.billing ? ' with the billing permission' : ''}.\n\nAccept the invitation and choose your password here (valid for ${INVITATION_DAYS} days):\n${acceptUrl}\n\nIf you did not expect this, ignore this email.\n`,
       },
     });
     return { id, mailId };

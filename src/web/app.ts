@@ -38,6 +38,8 @@ import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.route
 import { agencyOfferRoutes, platformOfferRoutes } from './routes/offers.routes';
 import { dashboardRoutes } from './routes/dashboard.routes';
 import { page } from './render';
+import { brandLocals, brandStylesheet } from './brand';
+import { formatTestClock } from '../clock/test-clock.usecases';
 import { buyerBillingRoutes, sellerInvoiceRoutes } from './routes/billing.routes';
 import { ApiKeyCache } from '../api-keys/key-cache';
 import { UsageRecorder } from '../usage/usage-recorder';
@@ -120,6 +122,7 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/assets/vendor/pico', express.static(path.join(root, 'node_modules/@picocss/pico/css'), { maxAge: '7d' }));
   app.use('/assets/vendor/chart.js', express.static(path.join(root, 'node_modules/chart.js/dist'), { maxAge: '7d' }));
   app.use(healthRoutes(deps));
+  app.get('/brand/:hex.css', brandStylesheet);
 
   // Gateways post back and send webhooks with no Kontor session or CSRF token: verified instead.
   // The offline gateway sandboxes (outside production) are "other sites" too.
@@ -186,13 +189,20 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
     res.locals.csrfToken = generateToken(req);
     res.locals.principal = req.user ?? null;
     res.locals.currentPath = req.path;
-    res.locals.testClock = deps.testClock ? deps.clock.now() : null;
+    res.locals.testClock = null;
     res.locals.form = {};
     res.locals.errors = {};
     res.locals.flash = req.session.flash ?? null;
     if (req.session.flash) delete req.session.flash;
     next();
   });
+  // The test clock is platform staff's tool: only they see it, in the platform's time zone.
+  app.use(async (req, res, next) => {
+    if (deps.testClock && req.user?.actor.scope === 'platform' && req.method === 'GET') res.locals.testClock = await formatTestClock(deps.db, deps.clock.now());
+    next();
+  });
+  // Clients see their agency's brand, never the platform's (DESIGN section 11).
+  app.use(brandLocals(deps));
 
   // A client sees "Auto-billing" only while its agency offers it (DESIGN section 5).
   app.use(async (req, res, next) => {

@@ -8,6 +8,8 @@ import type { Role, Scope } from '../../db/schema';
 import { page } from './render';
 import { scrubUrl } from '../lib/logger';
 import { markLogged, requestLogger } from './request-log';
+import { requestBrand, useBrand } from './brand';
+import { PLATFORM_BRAND } from '../branding/brand';
 
 /** Pages: a signed-in user in the given scope (and role). Anonymous users go to the login page. */
 export function requireUser(scope?: Scope, role?: Role) {
@@ -69,7 +71,7 @@ export function toAppError(err: unknown): AppError {
   if (e?.type === 'entity.too.large') return new AppError('payload_too_large', 413, 'The request body is too large (100 KB at most).');
   if (e?.type === 'entity.parse.failed') return new AppError('invalid_json', 400, 'The request body is not valid JSON.');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported_encoding', 415, 'Unsupported body encoding.');
-  if (e?.code === 'EBADCSRFTOKEN') return new AppError('csrf_invalid', 403, 'This form has expired or was not sent from Kontor. Reload the page and try again.');
+  if (e?.code === 'EBADCSRFTOKEN') return new AppError('csrf_invalid', 403, 'This form has expired or was not sent from this site. Reload the page and try again.');
   if (e?.status === 404) return errors.notFound('Page');
   // Express and its parsers mark the client's mistakes (a malformed URL, say) with a 4xx status.
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new AppError('bad_request', e.status, 'The request could not be read. Check the address and try again.');
@@ -100,6 +102,8 @@ export function errorHandler(deps: Deps) {
     // renders the normal page: the layout finds every local it reads.
     const defaults: Record<string, unknown> = { principal: req.user ?? null, csrfToken: '', currentPath: req.path, testClock: null, form: {}, errors: {}, flash: null };
     for (const [k, v] of Object.entries(defaults)) if (!(k in res.locals)) res.locals[k] = v;
+    // A client's error page is under its agency's brand too (an early error has none set yet).
+    if (!res.locals.brand) useBrand(res, await requestBrand(deps, req).catch(() => PLATFORM_BRAND));
     try {
       await page(res, 'error', { title: 'Error', error: appErr, requestId }, appErr.status);
     } catch (renderErr) {

@@ -4,7 +4,7 @@ import { AppError, ValidationError } from '../lib/errors';
 /** Renders a view inside the one layout. */
 export async function page(res: Response, view: string, locals: Record<string, unknown> = {}, status = 200): Promise<void> {
   const all = { ...res.locals, ...locals };
-  const body = await renderView(res, view, all);
+  const body = withScrollingTables(await renderView(res, view, all));
   const html = await renderView(res, 'layout', { ...all, body });
   res.status(status).type('html').send(html);
 }
@@ -12,6 +12,14 @@ export async function page(res: Response, view: string, locals: Record<string, u
 /** A view's HTML alone (no layout), for pages that show another view inside their own. */
 export function renderPartial(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {
   return renderView(res, view, locals);
+}
+
+/**
+ * Every table of a page in a box of its own that scrolls sideways: a wide table (a long package
+ * name, many columns) then never pushes the page wider than a phone's screen.
+ */
+export function withScrollingTables(html: string): string {
+  return html.replace(/<table\b/g, '<div class="table-scroll"><table').replace(/<\/table>/g, '</table></div>');
 }
 
 function renderView(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {

@@ -62,7 +62,7 @@ describe('sign-in, sessions and passwords', () => {
     const { agent } = await signIn(app, world.a.owner.email);
     const before = await deps.db.select({ n: sql<number>`count(*)::int` }).from(auditLog);
     const res = await agent.post('/agency/sub-accounts').type('form').send({ _csrf: 'forged', name: 'Forged Co' }).expect(403);
-    expect(res.text).to.contain('This form has expired or was not sent from Kontor');
+    expect(res.text).to.contain('This form has expired or was not sent from this site');
     expect(res.text).not.to.match(/at .*\.ts:\d+/); // no stack trace
     const after = await deps.db.select({ n: sql<number>`count(*)::int` }).from(auditLog);
     expect(after[0]!.n).to.equal(before[0]!.n);

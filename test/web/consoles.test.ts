@@ -124,7 +124,7 @@ describe('consoles: platform admin, agency, portal', () => {
     const link = /http:\/\/kontor\.test(\/invitations\/[\w-]+)/.exec(mail!.raw.replace(/=\r?\n/g, ''))![1]!;
     const b = await signIn(app, w.b.owner.email);
     const form = await b.agent.get(link).expect(200);
-    expect(form.text).to.contain('You already have a Kontor account');
+    expect(form.text).to.contain('You already have an account with this email address');
     await b.agent.post(link).type('form').send({ _csrf: b.csrf, password: 'wrong-password!' }).expect(422);
     await b.agent.post(link).type('form').send({ _csrf: b.csrf, password: 'correct-horse-battery' }).expect(302);
     const profile = await b.agent.get('/profile').expect(200);

@@ -5,6 +5,7 @@ import { createSubAccount, getSubAccount, listSubAccounts } from '../../tenancy/
 import { inviteUser, listMembers } from '../../users/users.usecases';
 import { agencyBalances, getBalance } from '../../credits/credits.usecases';
 import { getAgency, updateAgencySettings } from '../../tenancy/agencies.usecases';
+import { updateAgencyBrand } from '../../branding/brand.usecases';
 import { enabledDepartmentIds, listDepartments } from '../../departments/departments.usecases';
 import { actorOf, requireUser } from '../middleware';
 import { flash, formAction, page, renderPartial } from '../render';
@@ -145,6 +146,18 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
         const body = req.body as Record<string, unknown>;
         await updateAgencySettings(deps, { actor: actorOf(req), input: { ...body, restrictDepartmentsToPackages: body.restrictDepartmentsToPackages ?? '' } });
         flash(req, 'Settings saved.');
+        res.redirect('/agency/settings');
+      },
+    }),
+  );
+  r.post(
+    '/settings/brand',
+    formAction({
+      view: 'agency/settings',
+      locals: settingsLocals,
+      action: async (req, res) => {
+        await updateAgencyBrand(deps, { actor: actorOf(req), input: req.body });
+        flash(req, 'Brand saved: your clients see it from now on.');
         res.redirect('/agency/settings');
       },
     }),

@@ -6,6 +6,8 @@ import { forgiveSignInAttempt, startSignInAttempt } from '../../users/sign-in-th
 import { acceptInvitation, changePassword, findInvitation } from '../../users/users.usecases';
 import { flash, formAction, page } from '../render';
 import { requireUser } from '../middleware';
+import { useBrand } from '../brand';
+import { PLATFORM_BRAND, agencyBrand } from '../../branding/brand';
 
 const homeOf = (req: Request) =>
   !req.user ? '/login' : req.user.actor.scope === 'platform' ? '/platform' : req.user.actor.scope === 'agency' ? '/agency' : '/portal';
@@ -70,12 +72,14 @@ export function authRoutes(deps: Deps, passport: InstanceType<typeof passportLib
     req.session.save(() => res.redirect('/'));
   });
 
-  const invitationLocals = async (req: Request) => {
+  const invitationLocals = async (req: Request, res: Response) => {
     const { invitation, userExists } = await findInvitation(deps, String(req.params.token));
+    // A client's invitation is its agency's page.
+    if (invitation.scope === 'sub_account' && invitation.agencyId) useBrand(res, (await agencyBrand(deps.db, invitation.agencyId)) ?? PLATFORM_BRAND);
     return { title: 'Accept invitation', invitation: { email: invitation.email, role: invitation.role }, userExists, token: req.params.token };
   };
   r.get('/invitations/:token', async (req, res) => {
-    await page(res, 'invitation', await invitationLocals(req));
+    await page(res, 'invitation', await invitationLocals(req, res));
   });
   r.post(
     '/invitations/:token',

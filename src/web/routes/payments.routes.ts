@@ -7,13 +7,21 @@ import type { CallbackFields } from '../../payments/gateway';
 import { errors } from '../../lib/errors';
 import type { WebContext } from '../app';
 import { page } from '../render';
+import { useBrand } from '../brand';
+import { PLATFORM_BRAND, paymentBrand } from '../../branding/brand';
 import { assertCleanBytes, guardBodyText } from '../text-guard';
 
 /** Pages served without a session (the buyer may come back from a bank on another site). */
 function anonymousLocals(req: Request, res: Response, next: () => void) {
-  Object.assign(res.locals, { principal: null, csrfToken: '', flash: null, currentPath: req.path, testClock: null, form: {}, errors: {} });
+  Object.assign(res.locals, { principal: null, csrfToken: '', flash: null, currentPath: req.path, testClock: null, form: {}, errors: {}, brand: PLATFORM_BRAND });
   next();
 }
+
+/** A payment's pages are the seller's: an agency's client pays the agency, under its brand. */
+const sellerBrand = (deps: Deps) => async (req: Request, res: Response, next: () => void) => {
+  useBrand(res, await paymentBrand(deps.db, String(req.params.paymentId)));
+  next();
+};
 
 /** Fields as sent: single values as text, repeated ones as arrays (the verifier decides). */
 const fields = (v: unknown): CallbackFields =>
@@ -31,7 +39,7 @@ export function paymentRoutes(deps: Deps, web: WebContext): Router {
   r.use(express.urlencoded({ extended: false, limit: '64kb' }), guardBodyText);
   const money = (minor: number, currency: string) => formatMoney(minor, currency, 'en');
 
-  r.get('/go/:paymentId', async (req, res) => {
+  r.get('/go/:paymentId', sellerBrand(deps), async (req, res) => {
     const paymentId = String(req.params.paymentId);
     if (!web.payLinks.verify(paymentId, req.query.sig)) throw errors.notFound('Payment');
     const next = await goToGateway(deps, { paymentId, ip: req.ip ?? '127.0.0.1', standIn: web.gateway });
@@ -41,7 +49,7 @@ export function paymentRoutes(deps: Deps, web: WebContext): Router {
     const origin = new URL(next.action).origin;
     const csp = res.getHeader('content-security-policy');
     if (typeof csp === 'string') res.setHeader('content-security-policy', csp.replace("form-action 'self'", `form-action 'self' ${origin}`));
-    return res.render('payments/post-to-gateway', { start: { action: next.action, fields: next.fields }, lang: next.lang });
+    return res.render('payments/post-to-gateway', { start: { action: next.action, fields: next.fields }, lang: next.lang, brand: res.locals.brand });
   });
 
   const callback = async (req: Request, res: Response) => {
@@ -51,8 +59,8 @@ export function paymentRoutes(deps: Deps, web: WebContext): Router {
     // What was paid for and to whom, by name (the payment id means nothing to the buyer).
     await page(res, 'payments/result', { title: 'Payment', result, checkout: await getCheckout(deps, paymentId), money }, status);
   };
-  r.get('/callback/:paymentId', callback);
-  r.post('/callback/:paymentId', callback);
+  r.get('/callback/:paymentId', sellerBrand(deps), callback);
+  r.post('/callback/:paymentId', sellerBrand(deps), callback);
   return r;
 }
 
