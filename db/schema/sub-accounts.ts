@@ -1,4 +1,4 @@
-import { index, integer, pgTable, text, unique } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, pgTable, text, unique } from 'drizzle-orm/pg-core';
 import { agencies } from './agencies';
 import { createdAt, tstz, updatedAt } from './common';
 import { accountStatusEnum } from './enums';
@@ -11,6 +11,8 @@ export const subAccounts = pgTable(
     name: text('name').notNull(),
     status: accountStatusEnum('status').notNull().default('active'),
     suspendedAt: tstz('suspended_at'),
+    /** Suspended by its agency by hand (src/suspension/manual-suspension.ts); only the agency lifts it. */
+    manualSuspended: boolean('manual_suspended').notNull().default(false),
     /** Set while two or more of its invoices are overdue (the suspension check); `status` follows. */
     overdueSuspendedAt: tstz('overdue_suspended_at'),
     billingEmail: text('billing_email'),

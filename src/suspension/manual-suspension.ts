@@ -1,10 +1,9 @@
 // An agency suspends one of its clients by hand, and lifts that suspension (issue 16).
 //
-// sub_accounts has no column of its own for a manual flag (agencies have manual_suspended): a
-// client suspended by hand is one whose `status` is 'suspended' while `overdue_suspended_at` is
-// empty. Everything that serves reads `status`, so the suspension holds at once. Known gap until
-// a `sub_accounts.manual_suspended` column exists: when the overdue rule later suspends and then
-// reactivates the same client (its invoices paid), the manual suspension is lifted with it.
+// The hand-set reason is `sub_accounts.manual_suspended` (as `agencies.manual_suspended` is the
+// platform's); the overdue rule sets `overdue_suspended_at`. `status` is 'suspended' while either
+// holds, and everything that serves reads `status`, so the suspension holds at once. Paying
+// overdue invoices never lifts a suspension set by hand; lifting it never lifts an overdue one.
 import { and, eq } from 'drizzle-orm';
 import { subAccounts } from '../../db/schema';
 import { recordAudit } from '../audit/audit.repository';
@@ -19,7 +18,7 @@ import type { SubAccount } from '../tenancy/sub-accounts.usecases';
 const reasonSchema = z.object({ reason: text('Reason') });
 
 /** Whether the client's suspension (if any) was set by hand rather than by its overdue invoices. */
-export const isManuallySuspended = (sub: Pick<SubAccount, 'status' | 'overdueSuspendedAt'>) => sub.status === 'suspended' && sub.overdueSuspendedAt === null;
+export const isManuallySuspended = (sub: Pick<SubAccount, 'manualSuspended'>) => sub.manualSuspended;
 
 function requireAgencyBillingAdmin(actor: Actor): string {
   requireScope(actor, 'agency');
@@ -36,8 +35,8 @@ export async function suspendSubAccount(deps: Pick<Deps, 'db' | 'clock'>, params
   return deps.db.transaction(async (tx) => {
     const [sub] = await tx.select().from(subAccounts).where(and(eq(subAccounts.id, params.subAccountId), eq(subAccounts.agencyId, agencyId))).for('update');
     if (!sub) throw errors.notFound('Sub-account');
-    if (sub.status === 'suspended') throw errors.conflict('already_suspended', `${sub.name} is already suspended.`);
-    const [row] = await tx.update(subAccounts).set({ status: 'suspended', suspendedAt: now, updatedAt: now }).where(eq(subAccounts.id, sub.id)).returning();
+    if (sub.manualSuspended) throw errors.conflict('already_suspended', `${sub.name} is already suspended.`);
+    const [row] = await tx.update(subAccounts).set({ manualSuspended: true, status: 'suspended', suspendedAt: sub.suspendedAt ?? now, updatedAt: now }).where(eq(subAccounts.id, sub.id)).returning();
     await recordAudit(tx, params.actor, { action: 'account.suspended', targetType: 'sub_account', targetId: sub.id, agencyId, subAccountId: sub.id, data: { reason: 'manual', note: reason } }, now);
     return row!;
   });
@@ -55,7 +54,9 @@ export async function reactivateSubAccount(deps: Pick<Deps, 'db' | 'clock'>, par
     if (!sub) throw errors.notFound('Sub-account');
     if (sub.status !== 'suspended') throw errors.conflict('not_suspended', `${sub.name} is not suspended.`);
     if (!isManuallySuspended(sub)) throw errors.conflict('suspended_for_overdue_invoices', `${sub.name} is suspended for overdue invoices: it comes back as soon as they are paid (or marked paid).`);
-    const [row] = await tx.update(subAccounts).set({ status: 'active', suspendedAt: null, updatedAt: now }).where(eq(subAccounts.id, sub.id)).returning();
+    // Lifting the hand-set reason: still suspended while its invoices are overdue.
+    const still = sub.overdueSuspendedAt !== null;
+    const [row] = await tx.update(subAccounts).set({ manualSuspended: false, status: still ? 'suspended' : 'active', suspendedAt: still ? sub.suspendedAt : null, updatedAt: now }).where(eq(subAccounts.id, sub.id)).returning();
     await recordAudit(tx, params.actor, { action: 'account.reactivated', targetType: 'sub_account', targetId: sub.id, agencyId, subAccountId: sub.id, data: { reason: 'manual' } }, now);
     return row!;
   });

@@ -51,7 +51,7 @@ export async function applyOverdueRule(tx: Tx, ref: AccountRef, p: { now: Date; 
   const account = await billingAccount(tx, ref.agencyId, ref.subAccountId);
   const table = ref.subAccountId ? subAccounts : agencies;
   const [row] = ref.subAccountId
-    ? await tx.select({ overdueSuspendedAt: subAccounts.overdueSuspendedAt, manual: sql<boolean>`false`, suspendedAt: subAccounts.suspendedAt }).from(subAccounts).where(eq(subAccounts.id, ref.subAccountId)).for('update')
+    ? await tx.select({ overdueSuspendedAt: subAccounts.overdueSuspendedAt, manual: subAccounts.manualSuspended, suspendedAt: subAccounts.suspendedAt }).from(subAccounts).where(eq(subAccounts.id, ref.subAccountId)).for('update')
     : await tx.select({ overdueSuspendedAt: agencies.overdueSuspendedAt, manual: agencies.manualSuspended, suspendedAt: agencies.suspendedAt }).from(agencies).where(eq(agencies.id, ref.agencyId)).for('update');
   if (!row) return { change: null, mailIds: [] };
   const today = calendarDay(p.now, account.zone);
@@ -82,7 +82,7 @@ export async function applyOverdueRule(tx: Tx, ref: AccountRef, p: { now: Date; 
     }
     : {
       subject: `${account.buyerName}: your account is active again`,
-      text: `Hello,\n\nThank you for your payment. Your services are running again${row.manual ? ', apart from the suspension set by the platform' : ''}.\n\n${account.sellerName}`,
+      text: `Hello,\n\nThank you for your payment. Your services are running again${row.manual ? `, apart from the suspension set by ${ref.subAccountId ? account.sellerName : 'the platform'}` : ''}.\n\n${account.sellerName}`,
     };
   const mailId = await queueEmail(tx, { idempotencyKey: `account.${change}:${id}:${p.now.toISOString()}`, agencyId: ref.agencyId, subAccountId: ref.subAccountId, message: { to: to.to, cc: to.cc, ...message }, at: p.now });
   return { change, mailIds: [mailId] };
@@ -142,10 +142,9 @@ export async function suspensionOf(deps: { db: DbOrTx; clock: Deps['clock'] }, a
   const [agency] = await db.select({ status: agencies.status, manual: agencies.manualSuspended, overdue: agencies.overdueSuspendedAt }).from(agencies).where(eq(agencies.id, account.agencyId));
   const reasons: SuspensionView['reasons'] = [];
   if (account.subAccountId) {
-    const [sub] = await db.select({ overdue: subAccounts.overdueSuspendedAt, status: subAccounts.status }).from(subAccounts).where(eq(subAccounts.id, account.subAccountId));
+    const [sub] = await db.select({ overdue: subAccounts.overdueSuspendedAt, manual: subAccounts.manualSuspended }).from(subAccounts).where(eq(subAccounts.id, account.subAccountId));
     if (sub?.overdue) reasons.push('overdue');
-    // A sub-account has no manual flag of its own (yet): suspended with no overdue reason is by hand.
-    else if (sub?.status === 'suspended') reasons.push('manual');
+    if (sub?.manual) reasons.push('manual');
     if (agency?.status === 'suspended') reasons.push('provider');
   } else {
     if (agency?.overdue) reasons.push('overdue');
