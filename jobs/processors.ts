@@ -10,6 +10,7 @@ import { dispatchEmails, pendingEmailIds, sendMailJob } from '../src/mail/outbox
 import { reconcilePaymentsJob } from '../src/payments/checkout-flow';
 import { grantPurchaseJob, paidPurchaseIds } from '../src/purchases/purchases.usecases';
 import { grantWaitingJob } from '../src/purchases/waiting-grants';
+import { pruneIdempotencyKeys } from '../src/api-keys/idempotency-keys';
 import type { Processors } from '../src/queue';
 import { defineJob, enqueueJob, noPayload, processorsOf, type JobDefinition } from '../src/queue/job';
 import { suspensionCheckJob } from '../src/suspension/suspension.usecases';
@@ -33,6 +34,7 @@ export const tickJob = defineJob({
     await dispatchEmails(deps.queue, stale);
     await pruneExpiredSessions(deps.db);
     await pruneSignInFailures(deps.db);
+    await pruneIdempotencyKeys(deps);
     const now = deps.clock.now().getTime();
     const minute = Math.floor(now / 60_000);
     const waiting = await paidPurchaseIds(deps.db, new Date(now - 60_000));

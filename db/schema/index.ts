@@ -23,3 +23,4 @@ export * from './auto-billing';
 export * from './wallets';
 export * from './billing';
 export * from './entitlements';
+export * from './idempotency';

@@ -11,6 +11,7 @@ import { agencyJson, apiKeyJson, packageStateJson, subAccountJson } from './seri
 import { packageState } from '../../purchases/purchases.usecases';
 import type { WebContext } from '../app';
 import { creditRoutes } from './credits.routes';
+import { idempotency } from './idempotency';
 import { offerRoutes } from './offers.routes';
 import { packageRoutes } from './packages.routes';
 import { catalogRoutes } from './catalog.routes';
@@ -34,6 +35,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   const r = Router();
   r.use(apiAuth(web.keyCache));
   r.use(web.rateLimiter.middleware('by-method'));
+  r.use(idempotency(deps));
 
   r.get('/me', (req, res) => {
     const a = actorOf(req);
