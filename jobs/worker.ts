@@ -1,5 +1,6 @@
 // Worker entry (Procfile "worker"): consumes the BullMQ queue with every processor and keeps the
-// repeating scheduler registered. Stops gracefully: running jobs finish, then connections close.
+// repeating scheduler registered. Each attempt of a job has a deadline (JOB_TIMEOUT_MS; longer for
+// the sweeps). Stops gracefully: running jobs finish, then connections close.
 import { loadConfig } from '../config';
 import { installProcessGuards } from '../src/lib/process-guards';
 import { startRuntime } from '../src/runtime';
@@ -12,9 +13,9 @@ installProcessGuards(deps.logger, 'worker');
 if (deps.queue.kind !== 'bullmq') {
   deps.logger.warn('REDIS_URL is not set: the web process runs jobs in-process, a separate worker is not needed');
 }
-await deps.queue.work(createProcessors(deps), { concurrency: 4 });
+await deps.queue.work(createProcessors(deps), { concurrency: 4, timeoutMs: config.jobTimeoutMs });
 await deps.queue.schedule('tick', TICK_JOB, TICK_EVERY_MS);
-deps.logger.info('worker started', { queue: deps.queue.kind });
+deps.logger.info('worker started', { queue: deps.queue.kind, jobTimeoutMs: config.jobTimeoutMs });
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -24,7 +24,7 @@ const runtime = await startRuntime(config);
 const { deps, database } = runtime;
 installProcessGuards(deps.logger, 'web');
 if (deps.queue.kind === 'inline') {
-  await deps.queue.work(createProcessors(deps));
+  await deps.queue.work(createProcessors(deps), { timeoutMs: config.jobTimeoutMs });
   await deps.queue.schedule('tick', TICK_JOB, TICK_EVERY_MS);
 }
 
