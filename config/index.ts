@@ -35,6 +35,7 @@ const schema = z.object({
   API_RATE_LIMITS: z.string().default(''),
   // 10 minutes: DEFAULT_JOB_TIMEOUT_MS in src/queue/queue.ts (config imports none of our layers).
   JOB_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(24 * 3_600_000).default(600_000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(25_000),
 });
 
 /** Route groups an API key's requests are limited by. */
@@ -95,6 +96,11 @@ export interface Config {
    * longer one: jobs/processors.ts). Past it the attempt fails and is retried with back-off.
    */
   jobTimeoutMs: number;
+  /**
+   * How long a web or worker process may take to stop on SIGTERM/SIGINT (finish requests and
+   * jobs, close connections). Past it the process logs what was still running and exits 1.
+   */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -142,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     usageTopupWaitMs: e.USAGE_TOPUP_WAIT_MS,
     apiRateLimits: parseRateLimits(e.API_RATE_LIMITS),
     jobTimeoutMs: e.JOB_TIMEOUT_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     secretKeys: parseSecretKeys(e.SECRET_KEYS, isProduction, e.SESSION_SECRET ?? 'kontor-development-secret-not-for-production'),
   };
 }

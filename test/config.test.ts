@@ -37,10 +37,11 @@ describe('configuration', () => {
     expect(two.secretKeys.map((k) => k.id)).to.deep.equal(['new', 'old']);
   });
 
-  it('bounds background jobs: a deadline per job attempt (10 minutes)', () => {
-    expect(loadConfig({})).to.include({ jobTimeoutMs: 600_000 });
+  it('bounds background jobs and shutdowns: a deadline per job attempt (10 minutes) and per stop (25 s)', () => {
+    expect(loadConfig({})).to.include({ jobTimeoutMs: 600_000, shutdownTimeoutMs: 25_000 });
     expect(DEFAULT_JOB_TIMEOUT_MS, "the queue's own default (tests, CLI) is the same").to.equal(600_000);
-    expect(loadConfig({ JOB_TIMEOUT_MS: '15000' })).to.include({ jobTimeoutMs: 15_000 });
+    expect(loadConfig({ JOB_TIMEOUT_MS: '15000', SHUTDOWN_TIMEOUT_MS: '5000' })).to.include({ jobTimeoutMs: 15_000, shutdownTimeoutMs: 5_000 });
     expect(() => loadConfig({ JOB_TIMEOUT_MS: '0' })).to.throw(ConfigError, /JOB_TIMEOUT_MS/);
+    expect(() => loadConfig({ SHUTDOWN_TIMEOUT_MS: 'soon' })).to.throw(ConfigError, /SHUTDOWN_TIMEOUT_MS/);
   });
 });
