@@ -8,7 +8,7 @@ import { BullmqQueue, InlineQueue, JobTimeoutError, type Queue } from '../../src
 import { newId } from '../../src/lib/ids';
 import { resetData } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
-import { REDIS_URL, requireOrSkip } from '../support/env';
+import { DATABASE_URL, REDIS_URL, requireOrSkip } from '../support/env';
 import { capturingLogger } from '../support/logs';
 
 const logger = createLogger('silent');
@@ -243,6 +243,31 @@ describe('job layer', () => {
       } finally {
         await fast.close();
       }
+    });
+
+    it('a send that finds the email held by another attempt still sending it fails, to be retried, instead of completing', async function () {
+      requireOrSkip(this, Boolean(DATABASE_URL), 'Postgres (DATABASE_URL): two sessions at once (PGlite has one)');
+      const at = deps.clock.now();
+      const id = await deps.db.transaction((tx) => queueEmail(tx, { idempotencyKey: 'test:held', at, message: { to: ['held@example.test'], subject: 'Held', text: 'x' } }));
+      const send = () => sendQueuedEmail({ db: deps.db, mailer: deps.mailer, now: () => at }, id!);
+      // An earlier attempt, abandoned at its deadline, still holds the row and then fails.
+      let release: () => void = () => {};
+      let holding: () => void = () => {};
+      const held = new Promise<void>((r) => (holding = r));
+      const earlier = deps.db.transaction(async (tx) => {
+        await tx.select().from(outboxEmails).where(eq(outboxEmails.id, id!)).for('update');
+        holding();
+        await new Promise<void>((r) => (release = r));
+        throw new Error('SMTP timed out');
+      }).catch(() => 'failed');
+      await held;
+      let err: unknown;
+      await send().catch((e: unknown) => (err = e));
+      expect(String(err)).to.contain('is being sent by another attempt');
+      release();
+      expect(await earlier).to.equal('failed');
+      expect(await send(), 'the retry sends it').to.equal('sent');
+      expect(await send(), 'and a later run skips it').to.equal('skipped');
     });
 
     it('keeps an email pending when the SMTP server is unreachable, for a later retry', async () => {
