@@ -177,7 +177,7 @@ function recordingQueue(): Queue & { enqueued: string[] } {
   return {
     kind: 'inline', enqueued,
     enqueue: async (name) => void enqueued.push(name),
-    work: async () => {}, schedule: async () => {}, ping: async () => {}, drain: async () => {}, close: async () => {},
+    work: async () => {}, running: () => [], schedule: async () => {}, ping: async () => {}, drain: async () => {}, close: async () => {},
   };
 }
 

@@ -33,6 +33,9 @@ const schema = z.object({
   GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   USAGE_TOPUP_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(3_000),
   API_RATE_LIMITS: z.string().default(''),
+  // 10 minutes: DEFAULT_JOB_TIMEOUT_MS in src/queue/queue.ts (config imports none of our layers).
+  JOB_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(24 * 3_600_000).default(600_000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(25_000),
 });
 
 /** Route groups an API key's requests are limited by. */
@@ -88,6 +91,16 @@ export interface Config {
   usageTopupWaitMs: number;
   /** Requests per API key and minute, by route group (API_RATE_LIMITS="usage=600000,read=6000,write=1200", the defaults). */
   apiRateLimits: Record<RateGroup, number>;
+  /**
+   * Deadline of one attempt of a background job (the sweeps over every account have their own,
+   * longer one: jobs/processors.ts). Past it the attempt fails and is retried with back-off.
+   */
+  jobTimeoutMs: number;
+  /**
+   * How long a web or worker process may take to stop on SIGTERM/SIGINT (finish requests and
+   * jobs, close connections). Past it the process logs what was still running and exits 1.
+   */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -134,6 +147,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sandboxPort: e.SANDBOX_PORT,
     usageTopupWaitMs: e.USAGE_TOPUP_WAIT_MS,
     apiRateLimits: parseRateLimits(e.API_RATE_LIMITS),
+    jobTimeoutMs: e.JOB_TIMEOUT_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     secretKeys: parseSecretKeys(e.SECRET_KEYS, isProduction, e.SESSION_SECRET ?? 'kontor-development-secret-not-for-production'),
   };
 }

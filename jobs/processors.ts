@@ -54,10 +54,20 @@ export const tickJob = defineJob({
   },
 });
 
-/** Every job the workers run. */
+/**
+ * Deadline of one attempt of the sweeps: jobs that walk every subscription, account or overdue
+ * invoice, or call a gateway (up to GATEWAY_TIMEOUT_MS each) for every pending payment or charge.
+ * At scale they legitimately run for minutes (100k accounts: about 10 s on a quiet machine, a few
+ * times that under load, more when months are caught up), longer than JOB_TIMEOUT_MS is meant for.
+ * An hour still ends an attempt whose work never settles.
+ */
+export const SWEEP_TIMEOUT_MS = 60 * 60_000;
+const sweep = <D extends JobDefinition>(job: D): D => ({ ...job, timeoutMs: SWEEP_TIMEOUT_MS });
+
+/** Every job the workers run. The others get the worker's JOB_TIMEOUT_MS per attempt. */
 export const jobs: readonly JobDefinition[] = [
-  sendMailJob, tickJob, grantPurchaseJob, grantWaitingJob, subscriptionGrantsJob, reconcilePaymentsJob, autoBillingReconcileJob,
-  invoiceCutJob, deliverPendingJob, deliverInvoiceJob, suspensionCheckJob,
+  sendMailJob, tickJob, grantPurchaseJob, grantWaitingJob, sweep(subscriptionGrantsJob), sweep(reconcilePaymentsJob), sweep(autoBillingReconcileJob),
+  sweep(invoiceCutJob), deliverPendingJob, deliverInvoiceJob, sweep(suspensionCheckJob),
 ] as unknown as readonly JobDefinition[];
 
 export function createProcessors(deps: Deps): Processors {

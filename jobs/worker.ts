@@ -1,7 +1,10 @@
 // Worker entry (Procfile "worker"): consumes the BullMQ queue with every processor and keeps the
-// repeating scheduler registered. Stops gracefully: running jobs finish, then connections close.
+// repeating scheduler registered. Each attempt of a job has a deadline (JOB_TIMEOUT_MS; longer for
+// the sweeps). Stops gracefully: running jobs finish, then connections close; if that takes more
+// than SHUTDOWN_TIMEOUT_MS it logs the jobs still running and exits 1 (src/lib/shutdown.ts).
 import { loadConfig } from '../config';
 import { installProcessGuards } from '../src/lib/process-guards';
+import { stopOnSignals } from '../src/lib/shutdown';
 import { startRuntime } from '../src/runtime';
 import { createProcessors, TICK_EVERY_MS, TICK_JOB } from './processors';
 
@@ -12,17 +15,14 @@ installProcessGuards(deps.logger, 'worker');
 if (deps.queue.kind !== 'bullmq') {
   deps.logger.warn('REDIS_URL is not set: the web process runs jobs in-process, a separate worker is not needed');
 }
-await deps.queue.work(createProcessors(deps), { concurrency: 4 });
+await deps.queue.work(createProcessors(deps), { concurrency: 4, timeoutMs: config.jobTimeoutMs });
 await deps.queue.schedule('tick', TICK_JOB, TICK_EVERY_MS);
-deps.logger.info('worker started', { queue: deps.queue.kind });
+deps.logger.info('worker started', { queue: deps.queue.kind, jobTimeoutMs: config.jobTimeoutMs });
 
-let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, async () => {
-    if (stopping) return;
-    stopping = true;
-    deps.logger.info('worker stopping', { signal });
-    await runtime.close();
-    process.exit(0);
-  });
-}
+stopOnSignals({
+  logger: deps.logger,
+  role: 'worker',
+  timeoutMs: config.shutdownTimeoutMs,
+  steps: runtime.closeSteps,
+  inProgress: () => ({ runningJobs: deps.queue.running() }),
+});

@@ -10,12 +10,15 @@ import { loadTestClock } from './clock/test-clock.usecases';
 import type { Deps } from './deps';
 import { systemClock, TestClock } from './lib/clock';
 import { createLogger } from './lib/logger';
+import type { ShutdownStep } from './lib/shutdown';
 import { createMailer } from './mail/mailer';
 import { createQueue } from './queue';
 
 export interface Runtime {
   deps: Deps;
   database: Database;
+  /** What close() does, step by step (a process's stop names the step it is waiting for). */
+  closeSteps: ShutdownStep[];
   close(): Promise<void>;
 }
 
@@ -51,14 +54,23 @@ export async function startRuntime(config: Config, opts: { migrate?: boolean; bo
     logger,
     settlement: settlementHandlers,
   };
+  const closeSteps: ShutdownStep[] = [
+    {
+      name: 'job queue (running jobs finish)',
+      run: async () => {
+        if (clockTimer) clearInterval(clockTimer);
+        await deps.queue.close();
+      },
+    },
+    { name: 'mailer', run: async () => deps.mailer.close() },
+    { name: 'database', run: () => database.close() },
+  ];
   return {
     deps,
     database,
+    closeSteps,
     async close() {
-      if (clockTimer) clearInterval(clockTimer);
-      await deps.queue.close();
-      deps.mailer.close();
-      await database.close();
+      for (const step of closeSteps) await step.run();
     },
   };
 }

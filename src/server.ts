@@ -6,6 +6,7 @@ import { departments, users } from '../db/schema';
 import { createProcessors, TICK_EVERY_MS, TICK_JOB } from '../jobs/processors';
 import { DEMO_KEY_LIST, DEMO_KEYS, DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './demo/seed';
 import { installProcessGuards } from './lib/process-guards';
+import { stopOnSignals } from './lib/shutdown';
 import { startRuntime } from './runtime';
 import { createApp, createWebContext } from './web/app';
 
@@ -24,7 +25,7 @@ const runtime = await startRuntime(config);
 const { deps, database } = runtime;
 installProcessGuards(deps.logger, 'web');
 if (deps.queue.kind === 'inline') {
-  await deps.queue.work(createProcessors(deps));
+  await deps.queue.work(createProcessors(deps), { timeoutMs: config.jobTimeoutMs });
   await deps.queue.schedule('tick', TICK_JOB, TICK_EVERY_MS);
 }
 
@@ -58,18 +59,18 @@ const server = app.listen(config.port, config.host, async () => {
   out();
 });
 
-let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    // Stop taking requests, let queued usage commit, record key usage, then close the database.
-    server.close();
-    void web.recorder
-      .whenIdle()
-      .then(() => web.keyCache.flushUsage())
-      .then(() => runtime.close())
-      .then(() => process.exit(0));
-    setTimeout(() => process.exit(0), 10_000).unref();
-  });
-}
+// Stop taking requests, let queued usage commit, record key usage, then the runtime's steps (jobs
+// running in-process finish, connections close). Past SHUTDOWN_TIMEOUT_MS: logged, exit 1.
+stopOnSignals({
+  logger: deps.logger,
+  role: 'web',
+  timeoutMs: config.shutdownTimeoutMs,
+  steps: [
+    // Not awaited: close() would wait for every kept-alive connection; the steps below are the work that must finish.
+    { name: 'stop taking requests', run: async () => void server.close() },
+    { name: 'queued usage commits', run: () => web.recorder.whenIdle() },
+    { name: 'API key usage recorded', run: () => web.keyCache.flushUsage() },
+    ...runtime.closeSteps,
+  ],
+  inProgress: () => ({ runningJobs: deps.queue.running() }),
+});

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { ConfigError, loadConfig } from '../config';
+import { DEFAULT_JOB_TIMEOUT_MS } from '../src/queue';
 
 describe('configuration', () => {
   it('has working defaults for the demo: PGlite under ./data, in-process jobs, demo data, test clock', () => {
@@ -34,5 +35,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ SECRET_KEYS: `a:${Buffer.alloc(32).toString('base64')},a:${Buffer.alloc(32, 1).toString('base64')}` })).to.throw(ConfigError, /unique/);
     const two = loadConfig({ SECRET_KEYS: `new:${Buffer.alloc(32, 1).toString('base64')}, old:${Buffer.alloc(32, 2).toString('base64')}` });
     expect(two.secretKeys.map((k) => k.id)).to.deep.equal(['new', 'old']);
+  });
+
+  it('bounds background jobs and shutdowns: a deadline per job attempt (10 minutes) and per stop (25 s)', () => {
+    expect(loadConfig({})).to.include({ jobTimeoutMs: 600_000, shutdownTimeoutMs: 25_000 });
+    expect(DEFAULT_JOB_TIMEOUT_MS, "the queue's own default (tests, CLI) is the same").to.equal(600_000);
+    expect(loadConfig({ JOB_TIMEOUT_MS: '15000', SHUTDOWN_TIMEOUT_MS: '5000' })).to.include({ jobTimeoutMs: 15_000, shutdownTimeoutMs: 5_000 });
+    expect(() => loadConfig({ JOB_TIMEOUT_MS: '0' })).to.throw(ConfigError, /JOB_TIMEOUT_MS/);
+    expect(() => loadConfig({ SHUTDOWN_TIMEOUT_MS: 'soon' })).to.throw(ConfigError, /SHUTDOWN_TIMEOUT_MS/);
   });
 });

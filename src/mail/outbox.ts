@@ -58,8 +58,12 @@ export async function dispatchEmails(queue: Queue, ids: (string | null)[]): Prom
 }
 
 /**
- * The mail.send job. Claims the row (a second worker skips it), sends, marks it sent. A crash
- * between sending and marking can resend one message: SMTP offers no better than at-least-once.
+ * The mail.send job. Claims the row, sends, marks it sent. A crash between sending and marking
+ * can resend one message: SMTP offers no better than at-least-once. An email already sent is
+ * skipped; one that another attempt holds (a run whose deadline passed but whose send is still
+ * going on) fails this attempt, to be retried: completing it would leave the email pending with
+ * its job done if the other attempt then fails, and BullMQ ignores a re-dispatch of a completed
+ * job for a day.
  */
 export async function sendQueuedEmail(deps: { db: Db; mailer: Mailer; now: () => Date }, id: string): Promise<'sent' | 'skipped'> {
   return deps.db.transaction(async (tx) => {
@@ -68,7 +72,11 @@ export async function sendQueuedEmail(deps: { db: Db; mailer: Mailer; now: () =>
       .from(outboxEmails)
       .where(and(eq(outboxEmails.id, id), eq(outboxEmails.status, 'pending')))
       .for('update', { skipLocked: true });
-    if (!row) return 'skipped';
+    if (!row) {
+      const [other] = await tx.select({ status: outboxEmails.status }).from(outboxEmails).where(eq(outboxEmails.id, id));
+      if (other?.status === 'pending') throw new Error(`email ${id} is being sent by another attempt (its row is locked): this attempt fails and is retried`);
+      return 'skipped';
+    }
     // A send error propagates: the transaction rolls back, the row stays pending and the job
     // layer retries with back-off.
     await deps.mailer.send({

@@ -1,7 +1,7 @@
 import { Queue as BullQueue, Worker, createNodeRedisClient } from 'bullmq';
 import { createClient } from 'redis';
 import type { Logger } from '../lib/logger';
-import type { EnqueueOptions, JobData, Processors, Queue } from './queue';
+import { DEFAULT_JOB_TIMEOUT_MS, runWithDeadline, type EnqueueOptions, type JobData, type Processors, type Queue, type RunningJob, type WorkOptions } from './queue';
 
 const QUEUE_NAME = 'kontor';
 /** What the readiness probe asks of the queue's Redis client. */
@@ -15,6 +15,9 @@ export class BullmqQueue implements Queue {
   readonly kind = 'bullmq' as const;
   private readonly queue: BullQueue;
   private worker: Worker | undefined;
+  /** The attempts running in this process, by a sequence number of ours. */
+  private readonly inProgress = new Map<number, { name: string; id: string | undefined; attempt: number; since: number }>();
+  private sequence = 0;
   /** The queue's own Redis client, asked PING by the readiness probe. */
   private readonly redis: Pingable;
 
@@ -64,13 +67,23 @@ export class BullmqQueue implements Queue {
     });
   }
 
-  async work(processors: Processors, opts: { concurrency?: number } = {}): Promise<void> {
+  async work(processors: Processors, opts: WorkOptions = {}): Promise<void> {
+    const defaultTimeoutMs = opts.timeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
     this.worker = new Worker(
       QUEUE_NAME,
       async (job) => {
         const processor = processors[job.name];
         if (!processor) throw new Error(`no processor for job ${job.name}`);
-        return processor(job.data as JobData, { log: this.logger.child({ job: job.name, jobId: job.id, attempt: job.attemptsMade + 1 }) });
+        const attempt = { name: job.name, id: job.id, attempt: job.attemptsMade + 1 };
+        const key = ++this.sequence;
+        this.inProgress.set(key, { ...attempt, since: Date.now() });
+        try {
+          // BullMQ renews the job's lock for as long as this promise is pending: without a
+          // deadline a processor that never settles would keep its job active forever.
+          return await runWithDeadline(attempt, processor, job.data as JobData, this.logger.child({ job: job.name, jobId: job.id, attempt: attempt.attempt }), processor.timeoutMs ?? defaultTimeoutMs);
+        } finally {
+          this.inProgress.delete(key);
+        }
       },
       { connection: createNodeRedisClient(this.client()), prefix: this.prefix, concurrency: opts.concurrency ?? 4 },
     );
@@ -82,6 +95,11 @@ export class BullmqQueue implements Queue {
         .error('job failed', { err, willRetry: job ? job.attemptsMade < (job.opts.attempts ?? 1) : false }),
     );
     await this.worker.waitUntilReady();
+  }
+
+  running(): RunningJob[] {
+    const now = Date.now();
+    return [...this.inProgress.values()].map(({ since, ...job }) => ({ ...job, runningMs: now - since }));
   }
 
   async schedule(id: string, name: string, everyMs: number, data: JobData = {}): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Logger } from '../lib/logger';
-import { backoffMs, type EnqueueOptions, type JobData, type Processors, type Queue } from './queue';
+import { backoffMs, DEFAULT_JOB_TIMEOUT_MS, runWithDeadline, type EnqueueOptions, type JobData, type Processors, type Queue, type RunningJob, type WorkOptions } from './queue';
 
 interface PendingJob {
   /** The jobId, or a number of this process's for jobs enqueued without one (for the logs). */
@@ -18,8 +18,9 @@ export class InlineQueue implements Queue {
   private readonly waiting: PendingJob[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly liveIds = new Set<string>();
-  private running = 0;
+  private readonly active = new Set<{ job: PendingJob; since: number }>();
   private concurrency = 1;
+  private timeoutMs = DEFAULT_JOB_TIMEOUT_MS;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
   private sequence = 0;
@@ -40,10 +41,16 @@ export class InlineQueue implements Queue {
     this.later(job, opts.delayMs ?? 0);
   }
 
-  async work(processors: Processors, opts: { concurrency?: number } = {}): Promise<void> {
+  async work(processors: Processors, opts: WorkOptions = {}): Promise<void> {
     this.processors = processors;
     this.concurrency = opts.concurrency ?? 2;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
     this.pump();
+  }
+
+  running(): RunningJob[] {
+    const now = Date.now();
+    return [...this.active].map(({ job, since }) => ({ name: job.name, id: job.id, attempt: job.attempt, runningMs: now - since }));
   }
 
   async schedule(id: string, name: string, everyMs: number, data: JobData = {}): Promise<void> {
@@ -71,7 +78,7 @@ export class InlineQueue implements Queue {
   private delayed = 0;
 
   private isIdle() {
-    return this.running === 0 && this.waiting.length === 0 && this.delayed === 0;
+    return this.active.size === 0 && this.waiting.length === 0 && this.delayed === 0;
   }
 
   private later(job: PendingJob, delayMs: number) {
@@ -94,11 +101,12 @@ export class InlineQueue implements Queue {
 
   private pump() {
     if (!this.processors) return;
-    while (this.running < this.concurrency && this.waiting.length > 0) {
+    while (this.active.size < this.concurrency && this.waiting.length > 0) {
       const job = this.waiting.shift()!;
-      this.running++;
+      const entry = { job, since: Date.now() };
+      this.active.add(entry);
       void this.run(job).finally(() => {
-        this.running--;
+        this.active.delete(entry);
         this.pump();
         this.settle();
       });
@@ -117,7 +125,7 @@ export class InlineQueue implements Queue {
     const log = this.logger.child({ job: job.name, jobId: job.id, attempt: job.attempt });
     try {
       if (!processor) throw new Error(`no processor for job ${job.name}`);
-      await processor(job.data, { log });
+      await runWithDeadline(job, processor, job.data, log, processor.timeoutMs ?? this.timeoutMs);
       if (job.jobId) this.liveIds.delete(job.jobId);
     } catch (err) {
       log.error('job failed', { err, willRetry: job.attempt < job.attempts && !this.closed });

@@ -11,6 +11,11 @@ export interface JobDefinition<P extends z.ZodType<JobData> = z.ZodType<JobData>
   readonly name: string;
   readonly payload: P;
   readonly handle: (deps: Deps, data: z.output<P>, ctx?: JobContext) => Promise<unknown>;
+  /**
+   * Deadline of one attempt when the worker's default (`JOB_TIMEOUT_MS`, 10 minutes) is too short
+   * for this job: past it the attempt fails and is retried (src/queue/queue.ts, WorkOptions).
+   */
+  readonly timeoutMs?: number;
 }
 
 export function defineJob<P extends z.ZodType<JobData>>(def: JobDefinition<P>): JobDefinition<P> {
@@ -30,11 +35,12 @@ export function processorsOf(deps: Deps, jobs: readonly JobDefinition[]): Proces
   const out: Processors = {};
   for (const job of jobs) {
     if (out[job.name]) throw new Error(`two jobs are named ${job.name}`);
-    out[job.name] = async (data, ctx) => {
+    const run = async (data: JobData, ctx?: JobContext) => {
       const parsed = job.payload.safeParse(data);
       if (!parsed.success) throw new Error(`job ${job.name}: payload does not match its schema: ${parsed.error.issues.map((i) => `${i.path.join('.') || '_'}: ${i.message}`).join('; ')}`);
       return job.handle(deps, parsed.data, ctx);
     };
+    out[job.name] = job.timeoutMs === undefined ? run : Object.assign(run, { timeoutMs: job.timeoutMs });
   }
   return out;
 }

@@ -4,14 +4,25 @@ import { outboxEmails } from '../../db/schema';
 import { createProcessors } from '../../jobs/processors';
 import { createLogger, type Logger } from '../../src/lib/logger';
 import { dispatchEmails, queueEmail, sendQueuedEmail } from '../../src/mail/outbox';
-import { BullmqQueue, InlineQueue, type Queue } from '../../src/queue';
+import { BullmqQueue, InlineQueue, JobTimeoutError, type Queue } from '../../src/queue';
 import { newId } from '../../src/lib/ids';
 import { resetData } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
-import { REDIS_URL, requireOrSkip } from '../support/env';
+import { DATABASE_URL, REDIS_URL, requireOrSkip } from '../support/env';
 import { capturingLogger } from '../support/logs';
 
 const logger = createLogger('silent');
+
+/** Fails with `what` instead of waiting for mocha's timeout when `p` takes longer than `ms`. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} (still waiting after ${ms} ms)`)), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function queueContract(name: string, make: (log?: Logger) => Queue | undefined, available: () => boolean) {
   describe(`${name} queue`, () => {
@@ -94,6 +105,66 @@ function queueContract(name: string, make: (log?: Logger) => Queue | undefined, 
       ]);
       expect((logs.lines()[1]!.err as { message: string }).message).to.equal('first attempt fails');
     });
+
+    it('fails an attempt that outlives its deadline (its work never settles) and retries it; the stuck attempt holds up nothing', async () => {
+      const logs = capturingLogger('info');
+      const queue = make(logs.logger)!;
+      let runs = 0;
+      let aborted: unknown;
+      const never = new Promise<never>(() => {});
+      await queue.work({
+        // First attempt: a query lost with its connection, as postgres.js can leave one (docs/operations.md).
+        send: async (_data, ctx) => {
+          runs++;
+          if (runs > 1) return 'sent';
+          ctx!.signal!.addEventListener('abort', () => (aborted = ctx!.signal!.reason));
+          return never;
+        },
+      }, { timeoutMs: 300 });
+      const started = Date.now();
+      await queue.enqueue('send', {}, { jobId: 'send:1', attempts: 3 });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(queue.running().map((j) => ({ name: j.name, attempt: j.attempt }))).to.deep.equal([{ name: 'send', attempt: 1 }]);
+      await within(queue.drain(), 5000, 'the stuck job is still running: its attempt has no deadline');
+      expect(runs, 'the retry ran').to.equal(2);
+      expect(Date.now() - started).to.be.at.least(300);
+      expect(queue.running()).to.deep.equal([]);
+      expect(aborted, "the stuck attempt's signal was aborted").to.be.instanceOf(JobTimeoutError);
+      const jobId = queue instanceof BullmqQueue ? 'send.1' : 'send:1';
+      const failed = logs.lines().filter((l) => l.msg === 'job failed');
+      expect(failed.map(({ job, jobId, attempt, willRetry }) => ({ job, jobId, attempt, willRetry }))).to.deep.equal([{ job: 'send', jobId, attempt: 1, willRetry: true }]);
+      expect((failed[0]!.err as { type: string; message: string }).message).to.equal(`job send (id ${jobId}, attempt 1) did not finish within 300 ms: attempt failed, its work abandoned`);
+      // A stuck attempt no longer blocks close(): it waits for running jobs, and this one has ended.
+      await queue.enqueue('send', {}, { jobId: 'send:2', attempts: 1 });
+      runs = 0;
+      await new Promise((r) => setTimeout(r, 100));
+      if (queue instanceof BullmqQueue) await queue.obliterate();
+      await within(queue.close(), 3000, 'close() waits for a stuck job forever');
+    });
+
+    it("a job's own timeoutMs replaces the worker's default deadline", async () => {
+      const logs = capturingLogger('info');
+      const queue = make(logs.logger)!;
+      const finished: string[] = [];
+      const work = (name: string) => async () => {
+        await new Promise((r) => setTimeout(r, 500));
+        finished.push(name);
+      };
+      await queue.work({ long: Object.assign(work('long'), { timeoutMs: 5000 }), short: work('short') }, { timeoutMs: 200 });
+      await queue.enqueue('long', {}, { attempts: 1 });
+      await queue.enqueue('short', {}, { attempts: 1 });
+      await new Promise((r) => setTimeout(r, 50));
+      await queue.drain();
+      await new Promise((r) => setTimeout(r, 500)); // the abandoned attempt of "short" ends on its own
+      if (queue instanceof BullmqQueue) await queue.obliterate();
+      await queue.close();
+      expect(finished.sort()).to.deep.equal(['long', 'short']);
+      const lines = logs.lines().map(({ job, msg }) => ({ job, msg }));
+      expect(lines).to.deep.equal([
+        { job: 'short', msg: 'job failed' },
+        { job: 'short', msg: 'job attempt finished after its deadline (it was failed and retried)' },
+      ]);
+    });
   });
 }
 
@@ -172,6 +243,31 @@ describe('job layer', () => {
       } finally {
         await fast.close();
       }
+    });
+
+    it('a send that finds the email held by another attempt still sending it fails, to be retried, instead of completing', async function () {
+      requireOrSkip(this, Boolean(DATABASE_URL), 'Postgres (DATABASE_URL): two sessions at once (PGlite has one)');
+      const at = deps.clock.now();
+      const id = await deps.db.transaction((tx) => queueEmail(tx, { idempotencyKey: 'test:held', at, message: { to: ['held@example.test'], subject: 'Held', text: 'x' } }));
+      const send = () => sendQueuedEmail({ db: deps.db, mailer: deps.mailer, now: () => at }, id!);
+      // An earlier attempt, abandoned at its deadline, still holds the row and then fails.
+      let release: () => void = () => {};
+      let holding: () => void = () => {};
+      const held = new Promise<void>((r) => (holding = r));
+      const earlier = deps.db.transaction(async (tx) => {
+        await tx.select().from(outboxEmails).where(eq(outboxEmails.id, id!)).for('update');
+        holding();
+        await new Promise<void>((r) => (release = r));
+        throw new Error('SMTP timed out');
+      }).catch(() => 'failed');
+      await held;
+      let err: unknown;
+      await send().catch((e: unknown) => (err = e));
+      expect(String(err)).to.contain('is being sent by another attempt');
+      release();
+      expect(await earlier).to.equal('failed');
+      expect(await send(), 'the retry sends it').to.equal('sent');
+      expect(await send(), 'and a later run skips it').to.equal('skipped');
     });
 
     it('keeps an email pending when the SMTP server is unreachable, for a later retry', async () => {
