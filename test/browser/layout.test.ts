@@ -75,7 +75,7 @@ describe('browser: layout at 1366 and 390 pixels', function () {
         expect(new Set(tops).size, 'one row of navigation').to.equal(1);
       }
       const groups = await page.locator('.nav-links > li').allTextContents();
-      expect(groups.map((g) => g.trim().split(/\s+/)[0])).to.deep.equal(['Clients', 'Catalog', 'Money', 'Settings']);
+      expect(groups.map((g) => g.trim().split(/\s+/)[0])).to.deep.equal(['Home', 'Clients', 'Catalog', 'Money', 'Settings']);
       await page.locator('summary', { hasText: 'Money' }).click();
       await page.screenshot({ path: path.join(SHOTS, `agency-menu-${width}.png`) });
       await page.getByRole('link', { name: 'Invoices' }).click();
