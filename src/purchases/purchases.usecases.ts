@@ -315,9 +315,16 @@ async function recordGrantFailure(deps: Deps, purchaseId: string, message: strin
     await tx.execute(sql`insert into notifications (id, agency_id, sub_account_id, kind, message, data, created_at)
       values (${newId('ntf')}, ${p.agencyId}, null, 'purchase_grant_failed', ${`A paid purchase could not be applied yet: ${message} It is retried automatically.`}, ${JSON.stringify({ purchaseId })}::jsonb, ${now.toISOString()}::timestamptz)`);
     if (!agency?.billingEmail) return null;
+    // Names, never ids: the client and the package it paid for.
+    const [what] = await tx.select({ client: subAccounts.name, pkg: offerVersions.name }).from(purchases)
+      .innerJoin(subAccounts, eq(subAccounts.id, purchases.subAccountId)).innerJoin(offerVersions, eq(offerVersions.id, purchases.packageVersionId)).where(eq(purchases.id, p.id));
+    const who = what ? `${what.client} paid for ${what.pkg}` : 'A client paid for a package';
     return queueEmail(tx, {
       idempotencyKey: `grant-failed:${p.id}`, agencyId: p.agencyId, at: now,
-      message: { to: [agency.billingEmail], cc: agency.ccEmails, subject: 'A paid purchase is waiting for credits', text: `A client paid for a package, but it could not be applied: ${message}\nTop up your pool; Kontor retries it automatically.\nPurchase: ${p.id}\n` },
+      message: {
+        to: [agency.billingEmail], cc: agency.ccEmails, subject: 'A paid purchase is waiting for credits',
+        text: `${who}, but it could not be applied yet: ${message}\nTop up your pool (Buy credits) or turn on auto-billing: the purchase is applied as soon as the pool covers it. Your home page lists every purchase waiting.\n`,
+      },
     });
   });
   await dispatchEmails(deps.queue, [mailId]);
