@@ -46,4 +46,20 @@ describe('home dashboards', () => {
     expect(home).to.contain('Monthly recurring revenue').and.contain('Agencies').and.contain('Nothing is waiting on you');
     expect(home).to.not.contain('pool-chart-data');
   });
+
+  it('the client\'s home shows what it holds, the month\'s invoice estimate and what needs its action', async () => {
+    const monthly = (await api().post('/api/v1/offers').set(bearer(t.w.a.key)).send({ kind: 'package', name: 'Chatbot 20k', priceMinor: 150_000, currency: 'TRY', billing: 'monthly', chatbotSessions: 20_000, published: true }).expect(201)).body.id;
+    await api().post('/api/v1/subscriptions').set(bearer(t.w.a.subs[0].key)).send({ packageId: monthly }).expect(201);
+    const pack = (await api().post('/api/v1/offers').set(bearer(t.w.a.key)).send({ kind: 'credit_pack', name: 'Credits 2k', priceMinor: 4990, currency: 'TRY', credits: 2000, published: true }).expect(201)).body.id;
+    await api().post(`/api/v1/sub-accounts/${t.w.a.subs[0].id}/purchases`).set(bearer(t.w.a.key)).send({ packageId: pack, payment: 'offline' }).expect(201);
+    await api().put('/api/v1/low-balance-threshold').set(bearer(t.w.a.subs[0].key)).send({ threshold: 100 }).expect(200);
+    const client = await signIn(t.app, t.w.a.subs[0].owner.email);
+    const home = (await client.agent.get('/portal').expect(200)).text;
+    expect(home).to.contain('Chatbot 20k').and.contain('TRY 1,500.00 a month');
+    expect(home).to.match(/data-testid="invoice-estimate">TRY [\d,]+\.\d\d</);
+    expect(home).to.contain('Credits 2k is paid; its credits arrive as soon as').and.contain('Buy credits');
+    const empty = await signIn(t.app, t.w.a.subs[1].owner.email);
+    const quiet = (await empty.agent.get('/portal').expect(200)).text;
+    expect(quiet).to.contain('Nothing needs your action.').and.contain('No package yet');
+  });
 });
