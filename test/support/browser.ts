@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { PASSWORD } from './world';
+import { resetData } from './db';
+import { requireOrSkip } from './env';
+import { startLiveApp, type LiveApp } from './live-app';
+import { createWorld, PASSWORD, type World } from './world';
 
 /** Debian's Chromium (never a downloaded browser build). */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -24,4 +27,28 @@ export async function signIn(page: Page, base: string, email: string): Promise<v
   await page.fill('input[name=password]', PASSWORD);
   await page.click('button[type=submit]');
   await page.waitForLoadState('load');
+}
+
+/**
+ * For a browser suite: a fresh database, the two-agency world, the app on a local port and
+ * Chromium, once for the suite (registers its before/after; skips without Chromium). Read the
+ * fields inside hooks and tests.
+ */
+export function browserWorld(): { deps: LiveApp['deps']; w: World; base: string; browser: Browser } {
+  const ctx = {} as { deps: LiveApp['deps']; w: World; base: string; browser: Browser };
+  let live: LiveApp | undefined;
+  before(async function () {
+    requireOrSkip(this, chromiumAvailable(), CHROMIUM_MISSING);
+    await resetData();
+    live = await startLiveApp();
+    ctx.deps = live.deps;
+    ctx.base = live.base;
+    ctx.w = await createWorld(live.deps);
+    ctx.browser = await launchChromium();
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    await live?.close();
+  });
+  return ctx;
 }
