@@ -122,7 +122,8 @@ export async function runChecks(sql: Sql, input: { usageOk: UsageOk[]; createdPu
 
   // 5. Emails: every outbox message sent; each mail file is an outbox message (Message-ID), each sent one has a file.
   const outbox = await sql<{ id: string; status: string }[]>`select id, status from outbox_emails`;
-  const files = input.mailDirs.flatMap((d) => (fs.existsSync(d) ? fs.readdirSync(d).map((f) => path.join(d, f)) : []));
+  // Messages only: a worker killed while writing one leaves a .part file, never a half .eml.
+  const files = input.mailDirs.flatMap((d) => (fs.existsSync(d) ? fs.readdirSync(d).filter((f) => f.endsWith('.eml')).map((f) => path.join(d, f)) : []));
   const delivered = new Map<string, number>();
   for (const f of files) {
     const id = /^Message-ID: <([^@>]+)@/im.exec(fs.readFileSync(f, 'utf8'))?.[1] ?? `(no Message-ID in ${f})`;

@@ -58,7 +58,9 @@ export function createMailer(opts: { smtpUrl?: string | undefined; from: string;
       const safeTo = (message.to[0] ?? 'nobody').replace(/[^a-z0-9@._-]/gi, '_');
       // Unique per message: two messages to one address in the same millisecond are two files.
       const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${safeTo}-${randomBytes(4).toString('hex')}.eml`);
-      await fs.writeFile(file, info.message as Buffer);
+      // Written aside, then renamed: a process killed while writing leaves no half message behind.
+      await fs.writeFile(`${file}.part`, info.message as Buffer);
+      await fs.rename(`${file}.part`, file);
       return { messageId: info.messageId };
     },
     close: () => transport.close(),

@@ -141,7 +141,7 @@ describe('suspension holds: a suspended account pays, and buys nothing', functio
     await b.start(w.a.key, plan).expect(201);
 
     // A sub-account suspended by hand (status, no overdue invoices).
-    await deps.db.update(subAccounts).set({ status: 'suspended', suspendedAt: deps.clock.now() }).where(eq(subAccounts.id, w.a.subs[1].id));
+    await deps.db.update(subAccounts).set({ status: 'suspended', manualSuspended: true, suspendedAt: deps.clock.now() }).where(eq(subAccounts.id, w.a.subs[1].id));
     const hand = await b.start(w.a.subs[1].key, own).expect(403);
     expect(hand.body.reasons).to.deep.equal(['manual']);
     expect(hand.body.message).to.contain(`${w.a.name} suspended this account by hand; only ${w.a.name} can lift it`);

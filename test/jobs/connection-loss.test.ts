@@ -191,7 +191,7 @@ describe('lost database connections', function () {
       // passed its deadline) is sent again, with the same Message-ID (the outbox id) for the
       // receiver to recognise it.
       const mailDir = path.join(dataDir, 'mail');
-      const messageIds = new Set(fs.readdirSync(mailDir).map((f) => /^Message-ID: <([^@>]+)@/im.exec(fs.readFileSync(path.join(mailDir, f), 'utf8'))?.[1]));
+      const messageIds = new Set(fs.readdirSync(mailDir).filter((f) => f.endsWith('.eml')).map((f) => /^Message-ID: <([^@>]+)@/im.exec(fs.readFileSync(path.join(mailDir, f), 'utf8'))?.[1]));
       expect([...messageIds].sort()).to.deep.equal([...ids].sort());
     } finally {
       await killer?.stop().catch(() => 0);
