@@ -74,4 +74,32 @@ describe('catalog screens of the one catalog', () => {
     const page = (await owner.agent.get('/agency/packages').expect(200)).text;
     expect(page).to.contain('Credits 9k is published').and.contain('needs 9,000 credits per sale and your pool has 0').and.contain('Buy credits or turn on auto-billing');
   });
+
+  it('sellers create billed items from the page; bad input keeps the form and writes nothing', async () => {
+    const owner = await signIn(t.app, t.w.a.owner.email);
+    const count = async () => (await t.deps.db.select({ id: offers.id }).from(offers)).length;
+    const bad = await owner.agent.post('/agency/packages/billed').type('form')
+      .send({ _csrf: owner.csrf, kind: 'package', name: 'Chatbot 5k', billing: 'monthly', price: '12,5.0', currency: 'TRY', chatbotSessions: 'many' }).expect(422);
+    expect(bad.text).to.contain('value="Chatbot 5k"').and.contain('Enter a whole number (0 or more).');
+    const term = await owner.agent.post('/agency/packages/billed').type('form')
+      .send({ _csrf: owner.csrf, kind: 'package', name: 'Chatbot 5k yearly', billing: 'term', termMonths: '', price: '500', currency: 'TRY', chatbotSessions: '5000' }).expect(422);
+    expect(term.text).to.contain('A term package needs termMonths');
+    const addon = await owner.agent.post('/agency/packages/billed').type('form').send({ _csrf: owner.csrf, kind: 'addon', name: 'Nothing inside', billing: 'monthly', price: '10', currency: 'TRY' }).expect(422);
+    expect(addon.text).to.contain('An add-on needs at least one module.');
+    expect(await count()).to.equal(0);
+    await owner.agent.post('/agency/packages/billed').type('form')
+      .send({ _csrf: owner.csrf, kind: 'package', name: 'Chatbot 5k', billing: 'term', termMonths: '6', price: '1,250.50', currency: 'TRY', chatbotSessions: '5000', published: 'on' }).expect(302);
+    expect((await owner.agent.get('/agency/packages').expect(200)).text).to.contain('Chatbot 5k created and published');
+    await owner.agent.post('/agency/packages/billed').type('form')
+      .send({ _csrf: owner.csrf, kind: 'addon', name: 'Tickets and mail', billing: 'monthly', price: '99', currency: 'TRY', modules: ['ticket_system', 'mail_integration'] }).expect(302);
+    const page = (await owner.agent.get('/agency/packages').expect(200)).text;
+    expect(page).to.contain('Tickets and mail created as a draft').and.contain('6-month term').and.contain('TRY 1,250.50 / month');
+    const rows = await t.deps.db.select().from(offers);
+    expect(rows.map((r) => [r.kind, r.published]).sort()).to.deep.equal([['addon', false], ['package', true]]);
+    const client = await signIn(t.app, t.w.a.subs[0].owner.email);
+    expect((await client.agent.get('/portal/billing').expect(200)).text).to.contain('Chatbot 5k').and.not.contain('Tickets and mail');
+    const admin = await signIn(t.app, t.w.platformAdmin.email);
+    await admin.agent.post('/platform/catalog/billed').type('form').send({ _csrf: admin.csrf, kind: 'quantity', name: 'Extra seat', billing: 'monthly', price: '30', currency: 'USD', unit: 'representative', published: 'on' }).expect(302);
+    expect((await admin.agent.get('/platform/catalog').expect(200)).text).to.contain('Extra seat').and.contain('1 representative per unit');
+  });
 });

@@ -4,6 +4,8 @@ import {
   chatbotSlotPrice, createPlan, createTopupPackage, listAgencyOrders, listPlans, listTopupPackages, setChatbotSlotPrice, startAgencyOrder,
 } from '../../catalog/catalog.usecases';
 import { listBillingPackages } from '../../catalog/billing-offers';
+import { addonModules, currencies, quantityUnits } from '../../../db/schema';
+import { createBilledOffer } from './offers.routes';
 import type { Deps } from '../../deps';
 import { formatMoney, moneyField } from '../../lib/money';
 import { parse } from '../../lib/validation';
@@ -23,11 +25,21 @@ export function platformCatalogRoutes(deps: Deps): Router {
     const buyersOnly = req.query.view === 'buyers';
     const billed = (await listBillingPackages(deps, { actor: actorOf(req) })).filter((p) => !buyersOnly || p.published);
     const plans = (await listPlans(deps)).filter((p) => !buyersOnly || p.published);
-    return { title: 'Catalog', money, topups: await listTopupPackages(deps), plans, slotPrice: await chatbotSlotPrice(deps), billed, buyersOnly, offerActions: buyersOnly ? null : '/platform/offers' };
+    return {
+      title: 'Catalog', money, topups: await listTopupPackages(deps), plans, slotPrice: await chatbotSlotPrice(deps), billed, buyersOnly, offerActions: buyersOnly ? null : '/platform/offers',
+      billedAction: '/platform/catalog/billed', addonModules, quantityUnits, currencies,
+    };
   };
   r.get('/catalog', async (req, res) => {
     await page(res, 'platform/catalog', await locals(req));
   });
+  r.post('/catalog/billed', formAction({
+    view: 'platform/catalog', locals,
+    action: async (req, res) => {
+      flash(req, await createBilledOffer(deps, req));
+      res.redirect('/platform/catalog');
+    },
+  }));
   r.post('/catalog/topups', formAction({
     view: 'platform/catalog', locals,
     action: async (req, res) => {

@@ -1,7 +1,9 @@
 // Publishing, unpublishing and retiring an offer of the one catalog from the seller's screens:
 // the agency's packages page and the platform's catalog page post here.
 import { Router, type Request, type Response } from 'express';
-import { coverageWarning, poolCoverage, retireOffer, reviseOffer } from '../../catalog/offers';
+import { coverageWarning, createOffer, poolCoverage, retireOffer, reviseOffer } from '../../catalog/offers';
+import { ValidationError, type FieldErrors } from '../../lib/errors';
+import { parseMoneyToMinor } from '../../lib/money';
 import type { Deps } from '../../deps';
 import { actorOf, billingOnly, requireUser } from '../middleware';
 import { flash } from '../render';
@@ -42,4 +44,44 @@ export function platformOfferRoutes(deps: Deps): Router {
   r.use('/offers', requireUser('platform'), billingOnly);
   r.use(offerActions(deps, '/platform/catalog'));
   return r;
+}
+
+const BILLED_KINDS = ['package', 'addon', 'quantity', 'extra_sessions'] as const;
+const COUNTS = ['chatbotSessions', 'representatives', 'whatsappChannels', 'instagramChannels', 'messengerChannels'] as const;
+
+/**
+ * The "new billed item" form -> createOffer input (a package, add-on, per-unit item or extra
+ * sessions). Form-level problems (a price that is not money, a count that is not a whole number)
+ * are reported with the use case's own, all at once.
+ */
+export function billedOfferInput(body: unknown): Record<string, unknown> {
+  const b = (body ?? {}) as Record<string, unknown>;
+  const text = (k: string) => (typeof b[k] === 'string' ? (b[k] as string).trim() : '');
+  const fields: FieldErrors = {};
+  const kind = text('kind');
+  if (!(BILLED_KINDS as readonly string[]).includes(kind)) fields.kind = 'Choose what you sell: a package, an add-on, a per-unit item or extra sessions.';
+  const price = parseMoneyToMinor(b.price);
+  if (typeof price === 'string') fields.price = price;
+  const counts: Record<string, number> = {};
+  for (const k of COUNTS) {
+    const s = text(k);
+    if (s === '') continue;
+    if (!/^\d{1,9}$/.test(s)) fields[k] = 'Enter a whole number (0 or more).';
+    else counts[k] = Number(s);
+  }
+  const billing = kind === 'extra_sessions' ? undefined : text('billing') || 'monthly';
+  const term = text('termMonths');
+  const modules = b.modules === undefined ? [] : Array.isArray(b.modules) ? b.modules.map(String) : [String(b.modules)];
+  if (Object.keys(fields).length) throw new ValidationError(fields);
+  return {
+    kind, name: typeof b.name === 'string' ? b.name : '', priceMinor: price, currency: text('currency'), ...counts, modules,
+    ...(billing ? { billing } : {}), ...(billing === 'term' ? { termMonths: Number(term) || null } : {}),
+    ...(kind === 'quantity' ? { unit: text('unit') || null } : {}), published: b.published === 'on',
+  };
+}
+
+/** Creates a billed item from the form; answers the flash text (with the pool warning when it applies). */
+export async function createBilledOffer(deps: Deps, req: Request): Promise<string> {
+  const o = await createOffer(deps, { actor: actorOf(req), input: billedOfferInput(req.body) });
+  return `${o.version.name} created${o.published ? ' and published' : ' as a draft (publish it when ready)'}.`;
 }

@@ -11,6 +11,8 @@ import {
 } from '../../catalog/resold-packages';
 import { listBillingPackages } from '../../catalog/billing-offers';
 import { coverageWarning, poolCoverage } from '../../catalog/offers';
+import { addonModules, quantityUnits } from '../../../db/schema';
+import { createBilledOffer } from './offers.routes';
 import { holdings, listPurchases, startPurchase } from '../../purchases/purchases.usecases';
 import { getCheckout } from '../../payments/checkout';
 import { settleAnyPayment } from '../../payments/settlement';
@@ -144,7 +146,7 @@ export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
     const packages = buyersOnly ? all.filter((p) => p.published) : all;
     const billed = buyersOnly ? allBilled.filter((p) => p.published) : allBilled;
     const canEdit = actor.role !== 'member';
-    return { title: 'Packages', packages, billed, buyersOnly, offerActions: canEdit && !buyersOnly ? '/agency/offers' : null, departments, departmentNames: Object.fromEntries(departments.map((d) => [d.id, d.name])), currencies, money: moneyFor(req) };
+    return { title: 'Packages', packages, billed, buyersOnly, offerActions: canEdit && !buyersOnly ? '/agency/offers' : null, billedAction: '/agency/packages/billed', addonModules, quantityUnits, departments, departmentNames: Object.fromEntries(departments.map((d) => [d.id, d.name])), currencies, money: moneyFor(req) };
   };
   r.get('/packages', async (req, res) => {
     await page(res, 'agency/packages', await listLocals(req));
@@ -164,6 +166,13 @@ export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
     const [pkg, departments] = await Promise.all([getPackage(deps, { actor, packageId: String(req.params.id) }), listDepartments(deps, { actor })]);
     return { title: `Edit ${pkg.version.name}`, pkg, departments, currencies, form: packageForm(pkg), money: moneyFor(req) };
   };
+  r.post('/packages/billed', formAction({
+    view: 'agency/packages', locals: listLocals,
+    action: async (req, res) => {
+      flash(req, await createBilledOffer(deps, req));
+      res.redirect('/agency/packages');
+    },
+  }));
   r.get('/packages/:id/edit', async (req, res) => {
     await page(res, 'agency/package-form', await editLocals(req));
   });
