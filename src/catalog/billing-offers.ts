@@ -7,7 +7,7 @@ import type { AddonModule, BillingKind, BillingModel, QuantityUnit } from '../..
 import type { Actor } from '../auth/actor';
 import type { Deps } from '../deps';
 import { errors, ValidationError } from '../lib/errors';
-import { billingEngineKinds, createOffer, getOffer, listOffers, offersOf, reviseOffer, sellerOf, type OfferView } from './offers';
+import { billingEngineKinds, createOffer, getOffer, listOffers, offersOf, reviseOffer, sellerOf, sellerOffer, type OfferView } from './offers';
 
 /** A billing-engine offer with its current terms; `monthlyPriceMinor` is the price per month (per block for extra sessions). */
 export interface BillingPackage {
@@ -70,8 +70,7 @@ export async function updateBillingPackage(deps: Deps, params: { actor: Actor; p
   const raw = asOfferInput(params.input);
   const unknown = Object.keys(raw).filter((k) => !['name', 'priceMinor', 'published'].includes(k));
   if (unknown.length) throw new ValidationError(Object.fromEntries(unknown.map((k) => [k, 'Only the name, the price and publishing can be changed here.'])));
-  const [own] = (await offersOf(deps.db, sellerAgencyId, { kinds: billingEngineKinds })).filter((o) => o.id === params.packageId);
-  if (!own) throw errors.notFound('Package');
+  const own = await sellerOffer(deps.db, sellerAgencyId, params.packageId, billingEngineKinds).catch(() => { throw errors.notFound('Package'); });
   return billingPackageOf(await reviseOffer(deps, { actor: params.actor, offerId: own.id, input: raw, audit: 'billing_package.updated' }));
 }
 
@@ -98,8 +97,8 @@ export async function getBillingPackage(deps: Pick<Deps, 'db'>, params: { actor:
 /** getOffer, where a sub-account buys its agency's billing offers with or without the reselling module. */
 async function getOfferAny(deps: Pick<Deps, 'db'>, actor: Actor, offerId: string): Promise<OfferView | undefined> {
   if (actor.scope === 'sub_account') {
-    const [o] = (await offersOf(deps.db, actor.agencyId!, { kinds: billingEngineKinds, publishedOnly: true })).filter((x) => x.id === offerId);
-    return o;
+    const o = await sellerOffer(deps.db, actor.agencyId!, offerId, billingEngineKinds).catch(() => undefined);
+    return o?.published ? o : undefined;
   }
   return getOffer(deps, { actor, offerId }).catch(() => undefined);
 }

@@ -137,7 +137,7 @@ function termsOf(kind: OfferKind, input: Record<string, unknown>): Terms {
     instagramChannels: v.instagramChannels ?? 0,
     messengerChannels: v.messengerChannels ?? 0,
     modules: [...new Set(v.modules ?? [])],
-    unit: kind === 'quantity' ? (v.unit ?? null) : (v.unit ?? null),
+    unit: v.unit ?? null,
   };
   return terms;
 }
@@ -207,7 +207,6 @@ export async function createOffer(deps: Deps, params: { actor: Actor; input: unk
   const id = newId(ID_PREFIX[kind]);
   const versionId = newId('ofv');
   await deps.db.transaction(async (tx) => {
-    if (kind === 'chatbot_slot') await tx.execute(sql`select pg_advisory_xact_lock(hashtext('kontor:chatbot_slot_offer'))`);
     const [row] = await tx
       .insert(offers)
       .values({ id, sellerAgencyId, kind, code: kind === 'plan' ? input.code! : null, currentVersionId: versionId, published, createdAt: now, updatedAt: now })

@@ -13,6 +13,7 @@ import { clientOverview, clientStateLabel, clientStates, viewClientPortal } from
 import { reactivateSubAccount, suspendSubAccount } from '../../suspension/manual-suspension';
 import { formatMoney } from '../../lib/money';
 import { clientHome } from '../../dashboard/client-home';
+import { localeOf, moneyFor } from '../locale';
 import { formatInvoiceNumber } from '../../billing/invoice-numbers';
 import type { WebContext } from '../app';
 
@@ -114,9 +115,8 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
       ...principal, agencyName: view.agencyName, tenantName: view.sub.name,
       actor: { ...principal.actor, scope: 'sub_account' as const, subAccountId: view.sub.id, role: 'member' as const, billing: false },
     };
-    const locale = principal.user.locale === 'tr' ? 'tr' : 'en';
-    const home = await clientHome(deps, { agencyId: view.sub.agencyId, subAccountId: view.sub.id }, locale);
-    const portalHtml = await renderPartial(res, 'portal/home', { ...res.locals, principal: asClient, sub: view.sub, home, money: (minor: number, currency: string) => formatMoney(minor, currency, locale), readOnly: true });
+    const home = await clientHome(deps, { agencyId: view.sub.agencyId, subAccountId: view.sub.id }, localeOf(req));
+    const portalHtml = await renderPartial(res, 'portal/home', { ...res.locals, principal: asClient, sub: view.sub, home, money: moneyFor(req), readOnly: true });
     await page(res, 'agency/sub-account-portal', { title: `${view.sub.name}: portal (read only)`, sub: view.sub, portalHtml });
   });
   r.post('/sub-accounts/:id/api-keys', async (req, res) => {

@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { localeOf } from '../locale';
 import type { Scope } from '../../../db/schema';
 import { buyerAccount } from '../../billing/accounts';
 import { buyerNames } from '../../tenancy/buyer-names';
@@ -34,7 +35,6 @@ function invoiceStatusOf(deps: Deps) {
   };
 }
 
-const localeOf = (req: Request) => (req.user?.user.locale === 'tr' ? 'tr' : 'en');
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 const num = (v: unknown) => (typeof v === 'string' && /^\d{1,6}$/.test(v.trim()) ? Number(v.trim()) : v);
 

@@ -4,11 +4,9 @@ import { Router, type Request, type Response } from 'express';
 import { DateTime } from 'luxon';
 import { sellerDashboard } from '../../dashboard/dashboard';
 import type { Deps } from '../../deps';
-import { formatMoney } from '../../lib/money';
+import { localeOf, moneyFor } from '../locale';
 import { actorOf, requireUser } from '../middleware';
 import { page } from '../render';
-
-const localeOf = (req: Request) => (req.user?.user.locale === 'tr' ? 'tr' : 'en');
 
 export function dashboardRoutes(deps: Deps, scope: 'agency' | 'platform'): Router {
   const r = Router();
@@ -19,7 +17,7 @@ export function dashboardRoutes(deps: Deps, scope: 'agency' | 'platform'): Route
     const d = await sellerDashboard(deps, { actor });
     const locale = localeOf(req) === 'tr' ? 'tr-TR' : 'en-GB';
     const day = (at: Date) => DateTime.fromJSDate(at).setZone(d.zone).setLocale(locale).toLocaleString(DateTime.DATE_MED);
-    await page(res, `${scope}/home`, { title: 'Home', d, base, who: scope === 'agency' ? 'clients' : 'agencies', money: (minor: number, currency: string) => formatMoney(minor, currency, localeOf(req)), day });
+    await page(res, `${scope}/home`, { title: 'Home', d, base, who: scope === 'agency' ? 'clients' : 'agencies', money: moneyFor(req), day });
   });
   return r;
 }

@@ -1,11 +1,12 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import { moneyFor } from '../locale';
 import { currencies, purchaseStatuses } from '../../../db/schema';
 import type { Actor } from '../../auth/actor';
 import { getBalance } from '../../credits/credits.usecases';
 import { listDepartments } from '../../departments/departments.usecases';
 import type { Deps } from '../../deps';
 import { AppError, errors, ValidationError, type FieldErrors } from '../../lib/errors';
-import { formatMoney, parseMoneyToMinor } from '../../lib/money';
+import { parseMoneyToMinor } from '../../lib/money';
 import {
   createPackage, createPackageSchema, getPackage, listPackages, requireReselling, updatePackage, type PackageView,
 } from '../../catalog/resold-packages';
@@ -102,8 +103,6 @@ async function withFormErrors<T>(run: () => Promise<T>): Promise<T> {
 
 // ---------------------------------------------------------------------------------------------
 
-const localeOf = (req: Request) => (req.user?.user.locale === 'tr' ? 'tr' : 'en');
-const moneyFor = (req: Request) => (minor: number, currency: string) => formatMoney(minor, currency, localeOf(req));
 
 async function departmentNames(deps: Deps, actor: Actor): Promise<Record<string, string>> {
   return Object.fromEntries((await listDepartments(deps, { actor })).map((d) => [d.id, d.name]));
@@ -134,6 +133,13 @@ const packageForm = (p: PackageView) => ({
   published: p.published ? 'on' : undefined,
 });
 
+/** A published package the agency's pool cannot cover one sale of: the warning to show, or null. */
+async function publishedWarning(deps: Deps, pkg: PackageView): Promise<string | null> {
+  if (!pkg.published) return null;
+  const kind = pkg.version.type === 'subscription' ? 'prepaid_subscription' : 'credit_pack';
+  return coverageWarning(pkg.version.name, await poolCoverage(deps.db, { sellerAgencyId: pkg.agencyId, kind, credits: pkg.version.credits }));
+}
+
 /** Agency: package screens (/agency/packages...) and purchases (/agency/purchases). */
 export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
   const r = Router();
@@ -155,7 +161,7 @@ export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
     view: 'agency/packages', locals: listLocals,
     action: async (req, res) => {
       const pkg = await withFormErrors(() => createPackage(deps, { actor: actorOf(req), input: packageInput(req.body) }));
-      const warning = pkg.published ? coverageWarning(pkg.version.name, await poolCoverage(deps.db, { sellerAgencyId: pkg.agencyId, kind: pkg.version.type === 'subscription' ? 'prepaid_subscription' : 'credit_pack', credits: pkg.version.credits })) : null;
+      const warning = await publishedWarning(deps, pkg);
       flash(req, `Package ${pkg.version.name} created${pkg.published ? ' and published' : ' (not published yet)'}.${warning ? ` ${warning}` : ''}`);
       res.redirect('/agency/packages');
     },
@@ -183,7 +189,7 @@ export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
       const before = await getPackage(deps, { actor, packageId: String(req.params.id) });
       const after = await withFormErrors(() => updatePackage(deps, { actor, packageId: before.id, input: packageInput(req.body) }));
       const versioned = after.version.version !== before.version.version;
-      const warning = after.published ? coverageWarning(after.version.name, await poolCoverage(deps.db, { sellerAgencyId: after.agencyId, kind: after.version.type === 'subscription' ? 'prepaid_subscription' : 'credit_pack', credits: after.version.credits })) : null;
+      const warning = await publishedWarning(deps, after);
       flash(req, (versioned
         ? `Package ${after.version.name} saved as version ${after.version.version}. Existing buyers keep the version they bought.`
         : `Package ${after.version.name} saved.`) + (warning ? ` ${warning}` : ''));
