@@ -13,13 +13,14 @@ export const users = pgTable(
     email: text('email').notNull(),
     name: text('name').notNull(),
     passwordHash: text('password_hash').notNull(),
-    locale: text('locale').notNull().default('en'),
+    /** The language the user chose in their profile ('en', 'tr'); null: their agency's, else their browser's. */
+    locale: text('locale'),
     passwordChangedAt: tstz('password_changed_at'),
     lastLoginAt: tstz('last_login_at'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex('users_email_key').on(t.email)],
+  (t) => [uniqueIndex('users_email_key').on(t.email), check('users_locale_check', sql`${t.locale} IS NULL OR ${t.locale} IN ('en', 'tr')`)],
 );
 
 /** A user's place in one tenant: platform staff, agency staff or a sub-account user. */

@@ -38,10 +38,10 @@ export const moneyField = (label: string) =>
     return minor;
   });
 
-/** Formats integer minor units for people; arithmetic never happens on this string. */
+/** Formats integer minor units for people (TRY 1.083,87 in Turkish, TRY 1,083.87 in English); arithmetic never happens on this string. */
 export function formatMoney(minor: number, currency: string, locale: string): string {
   const major = Math.trunc(minor / 100);
   const cents = String(Math.abs(minor % 100)).padStart(2, '0');
   const whole = major.toLocaleString(locale === 'tr' ? 'tr-TR' : 'en-US');
-  return locale === 'tr' ? `${whole},${cents} ${currency}` : `${currency} ${whole}.${cents}`;
+  return locale === 'tr' ? `${currency} ${whole},${cents}` : `${currency} ${whole}.${cents}`;
 }

@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '../../db/client';
-import { agencies, invitations, memberships, subAccounts, users, type Role, type Scope } from '../../db/schema';
+import { agencies, invitations, memberships, platform, subAccounts, users, type Role, type Scope } from '../../db/schema';
 import { recordAudit } from '../audit/audit.repository';
 import { roleAtLeast, type Actor } from '../auth/actor';
 import { requireRole } from '../auth/policies';
@@ -67,13 +67,17 @@ export interface SessionPrincipal {
   agencyName: string | null;
   /** What this user sees as "who runs this": the agency's brand for a client, else null (the platform's). */
   brand: Brand | null;
+  /** The language of the user's agency (agency staff and its clients), the default when the user chose none. */
+  agencyLocale: string | null;
+  /** The seller's time zone, in which this user reads dates: the agency's for agency staff and clients, else the platform's. */
+  timeZone: string;
   memberships: { id: string; label: string }[];
 }
 
 /** Resolves a session to its user and active membership (one query per request). */
 export async function loadPrincipal(db: Db, userId: string, membershipId: string | undefined): Promise<SessionPrincipal | null> {
   const rows = await db
-    .select({ user: users, membership: memberships, agencyName: agencies.name, subAccountName: subAccounts.name, brandDisplayName: agencies.brandDisplayName, brandLogoUrl: agencies.brandLogoUrl, brandColor: agencies.brandColor, supportEmail: agencies.supportEmail })
+    .select({ user: users, membership: memberships, agencyName: agencies.name, subAccountName: subAccounts.name, brandDisplayName: agencies.brandDisplayName, brandLogoUrl: agencies.brandLogoUrl, brandColor: agencies.brandColor, supportEmail: agencies.supportEmail, agencyLocale: agencies.locale, agencyZone: agencies.timeZone, platformZone: sql<string | null>`(select ${platform.timeZone} from ${platform} limit 1)` })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .leftJoin(agencies, eq(agencies.id, memberships.agencyId))
@@ -94,6 +98,8 @@ export async function loadPrincipal(db: Db, userId: string, membershipId: string
       ? brandOf({ id: m.agencyId, name: active.agencyName ?? '', brandDisplayName: active.brandDisplayName, brandLogoUrl: active.brandLogoUrl, brandColor: active.brandColor, supportEmail: active.supportEmail })
       : null,
     memberships: rows.map((r) => ({ id: r.membership.id, label: label(r) })),
+    agencyLocale: m.scope === 'platform' ? null : active.agencyLocale,
+    timeZone: (m.scope === 'platform' ? null : active.agencyZone) ?? active.platformZone ?? 'Europe/Istanbul',
   };
 }
 

@@ -38,6 +38,7 @@ import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.route
 import { agencyOfferRoutes, platformOfferRoutes } from './routes/offers.routes';
 import { dashboardRoutes } from './routes/dashboard.routes';
 import { page } from './render';
+import { languageLocals, languageRoutes } from './language';
 import { brandLocals, brandStylesheet } from './brand';
 import { formatTestClock } from '../clock/test-clock.usecases';
 import { buyerBillingRoutes, sellerInvoiceRoutes } from './routes/billing.routes';
@@ -196,6 +197,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
     if (req.session.flash) delete req.session.flash;
     next();
   });
+  app.use(languageLocals());
+  app.use(languageRoutes(deps));
   // The test clock is platform staff's tool: only they see it, in the platform's time zone.
   app.use(async (req, res, next) => {
     if (deps.testClock && req.user?.actor.scope === 'platform' && req.method === 'GET') res.locals.testClock = await formatTestClock(deps.db, deps.clock.now());

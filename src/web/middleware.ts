@@ -4,6 +4,8 @@ import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole, requireScope } from '../auth/policies';
 import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
+import { formatterFor } from '../i18n/format';
+import { LANGUAGES, localize, pickLanguage, tFor } from '../i18n/i18n';
 import type { Role, Scope } from '../../db/schema';
 import { page } from './render';
 import { scrubUrl } from '../lib/logger';
@@ -90,9 +92,13 @@ export function errorHandler(deps: Deps) {
       markLogged(res);
     }
     if (res.headersSent) return;
+    // The API and early errors have no language set yet: Accept-Language decides (codes never change).
+    const t = req.t ?? tFor(pickLanguage({ acceptLanguage: req.get('accept-language') }));
     if (wantsJson(req)) {
-      const body: Record<string, unknown> = { error: appErr.code, message: appErr.message };
+      const body: Record<string, unknown> = { error: appErr.code, message: localize(t, appErr.message, appErr.details) };
       if (appErr.details) Object.assign(body, appErr.details);
+      const fields = appErr.details?.fields as Record<string, string> | undefined;
+      if (fields) body.fields = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, localize(t, v)]));
       body.requestId = requestId;
       res.status(appErr.status).json(body);
       return;
@@ -100,15 +106,16 @@ export function errorHandler(deps: Deps) {
     if (appErr.code === 'unauthenticated') return res.redirect('/login');
     // An error raised before the page locals were set (a CSRF refusal, a malformed URL) still
     // renders the normal page: the layout finds every local it reads.
-    const defaults: Record<string, unknown> = { principal: req.user ?? null, csrfToken: '', currentPath: req.path, testClock: null, form: {}, errors: {}, flash: null };
+    const lang = req.lang ?? pickLanguage({ acceptLanguage: req.get('accept-language') });
+    const defaults: Record<string, unknown> = { principal: req.user ?? null, csrfToken: '', currentPath: req.path, testClock: null, form: {}, errors: {}, flash: null, lang, t, fmt: formatterFor(lang), localize: (m: string, p?: Record<string, unknown>) => localize(t, m, p), languages: LANGUAGES };
     for (const [k, v] of Object.entries(defaults)) if (!(k in res.locals)) res.locals[k] = v;
     // A client's error page is under its agency's brand too (an early error has none set yet).
     if (!res.locals.brand) useBrand(res, await requestBrand(deps, req).catch(() => PLATFORM_BRAND));
     try {
-      await page(res, 'error', { title: 'Error', error: appErr, requestId }, appErr.status);
+      await page(res, 'error', { title: t('common:error.title'), error: appErr, requestId }, appErr.status);
     } catch (renderErr) {
       log.error('error page failed', { err: renderErr });
-      res.status(appErr.status).type('text').send(`${appErr.message}\nReference: ${requestId}`);
+      res.status(appErr.status).type('text').send(`${localize(t, appErr.message, appErr.details)}\n${t('common:error.reference')}: ${requestId}`);
     }
   };
 }

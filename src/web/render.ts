@@ -1,8 +1,10 @@
 import type { Request, Response } from 'express';
 import { AppError, ValidationError } from '../lib/errors';
+import { applyLanguage } from './language';
 
 /** Renders a view inside the one layout. */
 export async function page(res: Response, view: string, locals: Record<string, unknown> = {}, status = 200): Promise<void> {
+  if (!res.locals.t) applyLanguage(res.req, res);
   const all = { ...res.locals, ...locals };
   const body = withScrollingTables(await renderView(res, view, all));
   const html = await renderView(res, 'layout', { ...all, body });

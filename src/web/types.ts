@@ -1,4 +1,6 @@
 import type { Actor } from '../auth/actor';
+import type { Formatter } from '../i18n/format';
+import type { Lang, Translate } from '../i18n/i18n';
 import type { SessionPrincipal } from '../users/users.usecases';
 
 declare global {
@@ -10,6 +12,10 @@ declare global {
     interface Request {
       /** Set by API-key auth (API) or from the session user (pages). */
       actor?: Actor;
+      /** The reader's language, its catalog and its formats (src/web/language.ts). */
+      lang: Lang;
+      t: Translate;
+      fmt: Formatter;
     }
   }
 }
@@ -19,6 +25,8 @@ declare module 'express-session' {
     flash?: { type: 'success' | 'error'; message: string; secret?: string };
     membershipId?: string;
     csrf?: boolean;
+    /** A visitor's choice in the header's language switch (a signed-in user's is in their profile). */
+    lang?: 'en' | 'tr';
   }
 }
 

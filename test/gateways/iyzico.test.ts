@@ -497,7 +497,7 @@ describe('iyzico checkout in headless Chromium', function () {
     try {
       const page = await browser.newPage();
       await page.goto(start.url);
-      expect(await page.getByTestId('iyzico-amount').textContent()).to.include('125,50 TRY');
+      expect(await page.getByTestId('iyzico-amount').textContent()).to.include('TRY 125,50');
       await page.getByTestId('iyzico-card-number').fill(DECLINED);
       await Promise.all([page.waitForURL(`${w.base}/payments/callback/${payment.id}`), page.getByTestId('iyzico-pay').click()]);
       const body = JSON.parse((await page.locator('body').textContent()) ?? '{}') as { outcome: VerifiedOutcome };
