@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import i18next, { type TFunction } from 'i18next';
+import { formatterFor } from './format';
 
 /**
  * The product's languages (DESIGN section 11). Every text people read comes from the catalogs in
@@ -38,6 +39,9 @@ void i18n.init({
   interpolation: { escapeValue: false },
   returnNull: false,
 });
+// "{{renewableFrom, day}}": a calendar day (YYYY-MM-DD) a domain put in an error's details, read
+// in the reader's language ("1 Ara 2026" / "1 Dec 2026"). Domains stay free of formatting.
+i18n.services.formatter?.add('day', (value: unknown, lng: string | undefined) => formatterFor(isLang(lng) ? lng : 'en').day(String(value)));
 
 export type Translate = TFunction;
 

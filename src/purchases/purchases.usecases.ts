@@ -13,11 +13,10 @@ import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole } from '../auth/policies';
 import { billingAccount } from '../billing/accounts';
-import { calendarDay, nthAnniversary, startOfDayInstant } from '../billing/proration';
+import { addDays, calendarDay, daysBetween, nthAnniversary, startOfDayInstant } from '../billing/proration';
 import { requireNotSuspended } from '../suspension/suspension.usecases';
 import { forfeitToPool, transferToSubAccount } from '../credits/credits.usecases';
 import type { Deps } from '../deps';
-import { DAY_MS } from '../lib/clock';
 import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { checkbox, opaqueId, parse } from '../lib/validation';
@@ -63,12 +62,20 @@ export async function holdings(db: Deps['db'] | Tx, subAccountId: string, now: D
  * forfeits the rest of the other type, only after an explicit confirmation); a subscription is
  * renewed only when 30 days or less remain.
  */
-export function checkPurchaseRules(version: Pick<PackageVersion, 'type'>, state: HoldingState, now: Date, confirmForfeit: boolean): { forfeits: string | null } {
+/** The seller's (agency's) time zone, in which a term's days are counted. */
+async function sellerZone(deps: Deps, agencyId: string): Promise<string> {
+  const [a] = await deps.db.select({ zone: agencies.timeZone }).from(agencies).where(eq(agencies.id, agencyId));
+  return a?.zone ?? 'Europe/Istanbul';
+}
+
+export function checkPurchaseRules(version: Pick<PackageVersion, 'type'>, state: HoldingState, now: Date, confirmForfeit: boolean, zone: string): { forfeits: string | null } {
   if (version.type === 'subscription' && state.activeSubscription) {
-    const remainingMs = state.activeSubscription.endsAt.getTime() - now.getTime();
-    if (remainingMs > RENEWAL_WINDOW_DAYS * DAY_MS) {
-      const from = new Date(state.activeSubscription.endsAt.getTime() - RENEWAL_WINDOW_DAYS * DAY_MS);
-      throw new AppError('renewal_too_early', 409, `Your subscription can be renewed when 30 days or less remain, from ${from.toISOString().slice(0, 10)}.`, { renewableFrom: from.toISOString() });
+    // Calendar days in the seller's zone (DESIGN section 4): the term's last day is the day before
+    // it ends; renewal is allowed on day D when (last day - D) <= 30.
+    const lastDay = calendarDay(new Date(state.activeSubscription.endsAt.getTime() - 1), zone);
+    if (daysBetween(calendarDay(now, zone), lastDay) > RENEWAL_WINDOW_DAYS) {
+      const renewableFrom = addDays(lastDay, -RENEWAL_WINDOW_DAYS);
+      throw new AppError('renewal_too_early', 409, 'errors:renewal_too_early', { renewableFrom });
     }
   }
   let forfeits: string | null = null;
@@ -95,7 +102,7 @@ export async function startPurchase(deps: Deps, params: { actor: Actor; input: u
   const input = parse(buySchema, params.input);
   const pkg = await getPackage(deps, { actor, packageId: input.packageId });
   const now = deps.clock.now();
-  checkPurchaseRules(pkg.version, await holdings(deps.db, actor.subAccountId!, now), now, input.confirmForfeit);
+  checkPurchaseRules(pkg.version, await holdings(deps.db, actor.subAccountId!, now), now, input.confirmForfeit, await sellerZone(deps, actor.agencyId!));
   const { purchase, payment } = await deps.db.transaction(async (tx) => {
     // Serialise this sub-account's purchases: a double submit finds the first one.
     await tx.select({ id: subAccounts.id }).from(subAccounts).where(eq(subAccounts.id, actor.subAccountId!)).for('update');
@@ -200,7 +207,7 @@ export async function recordOfflinePurchase(deps: Deps, params: { actor: Actor; 
   }
   const pkg = await getPackage(deps, { actor, packageId: input.packageId });
   const now = deps.clock.now();
-  checkPurchaseRules(pkg.version, await holdings(deps.db, sub.id, now), now, input.confirmForfeit);
+  checkPurchaseRules(pkg.version, await holdings(deps.db, sub.id, now), now, input.confirmForfeit, await sellerZone(deps, sub.agencyId));
   const purchase = await deps.db.transaction(async (tx) => {
     const row = await insertPurchase(tx, { actor, version: pkg.version, method: 'offline', now, subAccountId: sub.id, status: 'paid', idempotencyKey: key });
     const pay = await createPayment(tx, {

@@ -160,21 +160,39 @@ describe('resold packages: purchases, rules and monthly grants', () => {
     expect(await enabled()).to.deep.equal([]);
   });
 
-  it('a subscription is renewable at 30 days before its end and not at 31; the new term starts where the old ends', async () => {
+  it('a subscription is renewable when its last day is 30 days away and not 31 (calendar days); the new term starts where the old ends', async () => {
     await setup('2026-01-15T09:00:00Z');
     const pkg = await subPkg(3);
     await buyOffline(pkg.id).expect(201);
     const [s] = await deps.db.select().from(subscriptions);
     expect(s!.endsAt.toISOString()).to.equal('2026-04-14T21:00:00.000Z'); // 15 April 00:00 Istanbul
-    deps.testClock.set(new Date(s!.endsAt.getTime() - 31 * DAY_MS));
+    // The last day is 14 April: 14 March (31 days before) is too early, 15 March is allowed.
+    deps.testClock.set(new Date('2026-03-14T20:59:00Z')); // 23:59 on 14 March in Istanbul
     const early = await buyOffline(pkg.id).expect(409);
     expect(early.body.error).to.equal('renewal_too_early');
-    deps.testClock.set(new Date(s!.endsAt.getTime() - 30 * DAY_MS));
+    expect(early.body.renewableFrom).to.equal('2026-03-15');
+    deps.testClock.set(new Date('2026-03-14T21:00:00Z')); // 00:00 on 15 March in Istanbul
     await buyOffline(pkg.id).expect(201);
     const all = await deps.db.select().from(subscriptions).orderBy(subscriptions.startsAt);
     expect(all).to.have.length(2);
     expect(all[1]!.startsAt.toISOString()).to.equal(s!.endsAt.toISOString());
     expect(all[1]!.endsAt.toISOString()).to.equal('2026-07-14T21:00:00.000Z');
+  });
+
+  it('renewal days are calendar days in the seller\'s zone: a term whose last day is the 31st renews from the 1st, and the refusal names that day', async () => {
+    await setup('2026-10-01T09:00:00Z');
+    const pkg = await subPkg(3);
+    await buyOffline(pkg.id).expect(201);
+    const [s] = await deps.db.select().from(subscriptions);
+    expect(s!.endsAt.toISOString()).to.equal('2026-12-31T21:00:00.000Z'); // the last day is 31 December (Istanbul)
+    deps.testClock.set(new Date('2026-11-30T20:59:00Z')); // 23:59 on 30 November in Istanbul: 31 days before the last day
+    const early = await buyOffline(pkg.id).expect(409);
+    expect(early.body).to.include({ error: 'renewal_too_early', renewableFrom: '2026-12-01' });
+    expect(early.body.message).to.equal('Your subscription can be renewed when 30 days or less remain, from 1 Dec 2026.');
+    const tr = await buyOffline(pkg.id).set('accept-language', 'tr').expect(409);
+    expect(tr.body.message).to.contain('1 Ara 2026');
+    deps.testClock.set(new Date('2026-11-30T21:00:00Z')); // 00:00 on 1 December in Istanbul (still 30 November in UTC)
+    await buyOffline(pkg.id).expect(201);
   });
 
   it('monthly grants: on each anniversary (clamped to short months), the previous lot expires, reruns grant nothing, the term ends', async () => {

@@ -5,6 +5,7 @@ import type { Actor } from '../../auth/actor';
 import { getBalance } from '../../credits/credits.usecases';
 import { listDepartments } from '../../departments/departments.usecases';
 import type { Deps } from '../../deps';
+import { localize } from '../../i18n/i18n';
 import { AppError, errors, ValidationError, type FieldErrors } from '../../lib/errors';
 import { parseMoneyToMinor } from '../../lib/money';
 import {
@@ -250,7 +251,7 @@ export function portalPackageRoutes(deps: Deps, web: WebContext): Router {
         return page(res, 'portal/confirm-forfeit', { title: 'Confirm the switch', pkg, forfeits, departmentNames: names, money: moneyFor(req) }, 409);
       }
       if (err instanceof AppError && err.code === 'renewal_too_early') {
-        return page(res, 'portal/packages', { ...(await listLocals(req)), formError: err.message }, 409);
+        return page(res, 'portal/packages', { ...(await listLocals(req)), formError: localize(req.t, err.message, err.details) }, 409);
       }
       throw err;
     }
