@@ -11,7 +11,8 @@ import { calendarDay } from '../billing/proration';
 import { accountSubscriptions } from '../billing/subscriptions.usecases';
 import type { Deps } from '../deps';
 import { entitlementStatus } from '../entitlements/entitlements.usecases';
-import { formatMoney } from '../lib/money';
+import { formatterFor } from '../i18n/format';
+import { tFor, type Lang } from '../i18n/i18n';
 import { holdings } from '../purchases/purchases.usecases';
 import { suspensionOf } from '../suspension/suspension.usecases';
 
@@ -27,11 +28,15 @@ export interface ClientHome {
   actions: { text: string; href: string; label: string }[];
 }
 
-export async function clientHome(deps: Pick<Deps, 'db' | 'clock'>, ref: { agencyId: string; subAccountId: string }, locale: string): Promise<ClientHome> {
+/** The texts are written in `lang` (the reader's), days in the seller's zone. */
+export async function clientHome(deps: Pick<Deps, 'db' | 'clock'>, ref: { agencyId: string; subAccountId: string }, lang: Lang): Promise<ClientHome> {
   const now = deps.clock.now();
   const account = await billingAccount(deps.db, ref.agencyId, ref.subAccountId);
   const today = calendarDay(now, account.zone);
-  const money = (minor: number, currency: string) => formatMoney(minor, currency, locale);
+  const t = tFor(lang);
+  const fmt = formatterFor(lang, account.zone);
+  const money = fmt.money;
+  const item = (what: string, n: number) => t(`dashboard:client.item.${what}`, { count: n, n: fmt.number(n) });
   // Reads as the client would (the agency's preview passes its client's reference, not its own actor).
   const asClient: Actor = { kind: 'system', id: 'client-home', scope: 'sub_account', agencyId: ref.agencyId, subAccountId: ref.subAccountId, role: 'member', billing: true };
 
@@ -42,11 +47,11 @@ export async function clientHome(deps: Pick<Deps, 'db' | 'clock'>, ref: { agency
 
   const subs = subscriptionsInEffect(await accountSubscriptions(deps.db, account.accountId), today);
   const holding = subs.map((s) => ({
-    name: s.quantity > 1 ? `${s.name} x ${s.quantity}` : s.name,
-    detail: s.billing === 'term' ? `prepaid term until ${s.termLastDay}` : `${money(s.monthlyPriceMinor * s.quantity, s.currency)} a month`,
+    name: s.quantity > 1 ? t('dashboard:client.times', { name: s.name, quantity: fmt.number(s.quantity) }) : s.name,
+    detail: s.billing === 'term' ? t('dashboard:client.termUntil', { day: fmt.day(s.termLastDay) }) : t('dashboard:client.perMonth', { amount: money(s.monthlyPriceMinor * s.quantity, s.currency) }),
   }));
   const prepaid = await holdings(deps.db, ref.subAccountId, now);
-  if (prepaid.activeSubscription) holding.push({ name: 'Prepaid subscription', detail: `credits every month until ${calendarDay(prepaid.activeSubscription.endsAt, account.zone)}` });
+  if (prepaid.activeSubscription) holding.push({ name: t('dashboard:client.prepaid'), detail: t('dashboard:client.prepaidUntil', { day: fmt.date(prepaid.activeSubscription.endsAt) }) });
 
   const prediction = subs.some((s) => s.billing === 'monthly') ? await predictInvoice(deps, { actor: asClient }) : null;
   const invoice = prediction?.currency ? { currency: prediction.currency, soFarMinor: prediction.soFarMinor, estimateMinor: prediction.estimateMinor, cutOffDay: prediction.cutOffDay } : null;
@@ -55,21 +60,28 @@ export async function clientHome(deps: Pick<Deps, 'db' | 'clock'>, ref: { agency
   const suspension = await suspensionOf(deps, account);
   if (suspension.overdue.length) {
     const owed = suspension.amountDue.map((a) => money(a.minor, a.currency)).join(' + ');
+    const count = suspension.overdue.length;
     actions.push({
-      text: suspension.suspended
-        ? `Your account is paused: ${suspension.overdue.length} invoices are overdue (${owed}). Paying brings it back at once.`
-        : `${suspension.overdue.length === 1 ? 'One invoice is' : `${suspension.overdue.length} invoices are`} overdue (${owed}).`,
-      href: '/portal/billing', label: 'Pay overdue invoices',
+      text: t(suspension.suspended ? 'dashboard:client.pausedOverdue' : 'dashboard:client.overdue', { count, n: fmt.number(count), owed }),
+      href: '/portal/billing', label: t('dashboard:client.payOverdue'),
     });
   } else if (suspension.suspended) {
-    actions.push({ text: `Your account is paused by ${suspension.reasons.includes('provider') ? 'your provider\'s own suspension' : account.sellerName}. Contact ${account.sellerName} to lift it.`, href: '/portal/billing', label: 'See why' });
+    const key = suspension.reasons.includes('provider') ? 'dashboard:client.pausedByProvider' : 'dashboard:client.pausedBySeller';
+    actions.push({ text: t(key, { seller: account.sellerName }), href: '/portal/billing', label: t('dashboard:client.seeWhy') });
   }
   const status = await entitlementStatus(deps, account);
-  for (const l of status.overLimits) actions.push({ text: l.guidance, href: '/portal/billing', label: 'Fix it on the billing page' });
+  for (const l of status.overLimits) {
+    actions.push({
+      text: t('dashboard:client.overLimit', { used: item(l.item, l.used), limit: fmt.number(l.limit), remove: item(l.item, l.over), add: fmt.number(l.over) }),
+      href: '/portal/billing', label: t('dashboard:client.fixOnBilling'),
+    });
+  }
   const waiting = await deps.db.select({ name: offerVersions.name }).from(purchases).innerJoin(offerVersions, eq(offerVersions.id, purchases.packageVersionId))
     .where(and(eq(purchases.subAccountId, ref.subAccountId), eq(purchases.status, 'paid')));
-  for (const w of waiting) actions.push({ text: `${w.name} is paid; its credits arrive as soon as ${account.sellerName} has topped up (automatically, nothing to do).`, href: '/portal/purchases', label: 'See the purchase' });
-  if (threshold !== null && balance < threshold) actions.push({ text: `Your balance (${balance.toLocaleString('en-US')} credits) is below your alert of ${threshold.toLocaleString('en-US')}.`, href: '/portal/packages', label: 'Buy credits' });
+  for (const w of waiting) actions.push({ text: t('dashboard:client.waitingCredits', { name: w.name, seller: account.sellerName }), href: '/portal/purchases', label: t('dashboard:client.seePurchase') });
+  if (threshold !== null && balance < threshold) {
+    actions.push({ text: t('dashboard:client.lowBalance', { count: balance, n: fmt.number(balance), threshold: fmt.number(threshold) }), href: '/portal/packages', label: t('dashboard:client.buyCredits') });
+  }
 
   return { zone: account.zone, balance, threshold, holding, invoice, actions };
 }

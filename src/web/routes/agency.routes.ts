@@ -9,11 +9,9 @@ import { updateAgencyBrand } from '../../branding/brand.usecases';
 import { enabledDepartmentIds, listDepartments } from '../../departments/departments.usecases';
 import { actorOf, requireUser } from '../middleware';
 import { flash, formAction, page, renderPartial } from '../render';
-import { clientOverview, clientStateLabel, clientStates, viewClientPortal } from '../../tenancy/client-overview';
+import { clientOverview, clientStates, viewClientPortal } from '../../tenancy/client-overview';
 import { reactivateSubAccount, suspendSubAccount } from '../../suspension/manual-suspension';
-import { formatMoney } from '../../lib/money';
 import { clientHome } from '../../dashboard/client-home';
-import { localeOf, moneyFor } from '../locale';
 import { formatInvoiceNumber } from '../../billing/invoice-numbers';
 import type { WebContext } from '../app';
 
@@ -25,7 +23,7 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
     const subs = await listSubAccounts(deps, { actor: actorOf(req) });
     // The state the client's portal is in (over limits locks it too), not only the status column.
     const states = await clientStates(deps, { actor: actorOf(req), subs });
-    return { title: 'Sub-accounts', subAccounts: subs, states, clientStateLabel, balances: await agencyBalances(deps, actorOf(req).agencyId!) };
+    return { title: req.t('nav:subAccounts'), subAccounts: subs, states, balances: await agencyBalances(deps, actorOf(req).agencyId!) };
   };
   r.get('/sub-accounts', async (req, res) => {
     await page(res, 'agency/sub-accounts', await listLocals(req));
@@ -37,7 +35,7 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
       locals: listLocals,
       action: async (req, res) => {
         const sub = await createSubAccount(deps, { actor: actorOf(req), input: req.body });
-        flash(req, `Sub-account ${sub.name} created.`);
+        flash(req, req.t('agency:flash.subAccountCreated', { name: sub.name }));
         res.redirect(`/agency/sub-accounts/${sub.id}`);
       },
     }),
@@ -56,9 +54,8 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
       sub,
       balance,
       overview: await clientOverview(deps, { actor, subAccountId: sub.id }),
-      clientStateLabel,
       formatInvoiceNumber,
-      money: (minor: number, currency: string) => formatMoney(minor, currency, req.user?.user.locale === 'tr' ? 'tr' : 'en'),
+      money: req.fmt.money,
       departments,
       enabled,
       members: await listMembers(deps, { actor, subAccountId: sub.id }),
@@ -75,7 +72,7 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
       locals: detailLocals,
       action: async (req, res) => {
         const inv = await inviteUser(deps, { actor: actorOf(req), input: { ...(req.body as object), subAccountId: String(req.params.id) } });
-        flash(req, `Invitation sent to ${inv.email}.`);
+        flash(req, req.t('team:flash.invited', { email: inv.email }));
         res.redirect(`/agency/sub-accounts/${req.params.id}`);
       },
     }),
@@ -88,7 +85,7 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
       locals: detailLocals,
       action: async (req, res) => {
         const sub = await suspendSubAccount(deps, { actor: actorOf(req), subAccountId: String(req.params.id), input: req.body });
-        flash(req, `${sub.name} is suspended: its portal shows only its billing pages and its usage is refused until you reactivate it.`);
+        flash(req, req.t('agency:flash.suspended', { name: sub.name }));
         res.redirect(`/agency/sub-accounts/${sub.id}`);
       },
     }),
@@ -100,7 +97,7 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
       locals: detailLocals,
       action: async (req, res) => {
         const sub = await reactivateSubAccount(deps, { actor: actorOf(req), subAccountId: String(req.params.id) });
-        flash(req, `${sub.name} is active again.`);
+        flash(req, req.t('agency:flash.reactivated', { name: sub.name }));
         res.redirect(`/agency/sub-accounts/${sub.id}`);
       },
     }),
@@ -115,15 +112,15 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
       ...principal, agencyName: view.agencyName, tenantName: view.sub.name,
       actor: { ...principal.actor, scope: 'sub_account' as const, subAccountId: view.sub.id, role: 'member' as const, billing: false },
     };
-    const home = await clientHome(deps, { agencyId: view.sub.agencyId, subAccountId: view.sub.id }, localeOf(req));
-    const portalHtml = await renderPartial(res, 'portal/home', { ...res.locals, principal: asClient, sub: view.sub, home, money: moneyFor(req), readOnly: true });
-    await page(res, 'agency/sub-account-portal', { title: `${view.sub.name}: portal (read only)`, sub: view.sub, portalHtml });
+    const home = await clientHome(deps, { agencyId: view.sub.agencyId, subAccountId: view.sub.id }, req.lang);
+    const portalHtml = await renderPartial(res, 'portal/home', { ...res.locals, principal: asClient, sub: view.sub, home, money: req.fmt.money, readOnly: true });
+    await page(res, 'agency/sub-account-portal', { title: req.t('agency:portalView.title', { name: view.sub.name }), sub: view.sub, portalHtml });
   });
   r.post('/sub-accounts/:id/api-keys', async (req, res) => {
     const actor = actorOf(req);
     const owner = await resolveKeyOwner(deps, actor, { subAccountId: String(req.params.id) });
     const { key } = await createApiKey(deps, { actor, owner, input: req.body });
-    flash(req, 'Sub-account API key created. Copy it now: it will not be shown again.', 'success', key);
+    flash(req, 'team:flash.subAccountKeyCreated', 'success', key);
     res.redirect(`/agency/sub-accounts/${req.params.id}`);
   });
   r.post('/sub-accounts/:id/api-keys/:keyId/revoke', async (req, res) => {
@@ -131,11 +128,11 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
     const owner = await resolveKeyOwner(deps, actor, { subAccountId: String(req.params.id) });
     const key = await revokeApiKey(deps, { actor, owner, keyId: String(req.params.keyId) });
     web.keyCache.invalidateKey(key.id);
-    flash(req, 'API key revoked.');
+    flash(req, 'team:flash.keyRevoked');
     res.redirect(`/agency/sub-accounts/${req.params.id}`);
   });
 
-  const settingsLocals = async (req: Request) => ({ title: 'Settings', agency: await getAgency(deps, { actor: actorOf(req), agencyId: actorOf(req).agencyId! }) });
+  const settingsLocals = async (req: Request) => ({ title: req.t('nav:agencySettings'), agency: await getAgency(deps, { actor: actorOf(req), agencyId: actorOf(req).agencyId! }) });
   r.get('/settings', async (req, res) => {
     await page(res, 'agency/settings', await settingsLocals(req));
   });
@@ -148,7 +145,7 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
         // An unticked checkbox sends nothing: on this form that means "off".
         const body = req.body as Record<string, unknown>;
         await updateAgencySettings(deps, { actor: actorOf(req), input: { ...body, restrictDepartmentsToPackages: body.restrictDepartmentsToPackages ?? '' } });
-        flash(req, 'Settings saved.');
+        flash(req, 'agency:flash.settingsSaved');
         res.redirect('/agency/settings');
       },
     }),
@@ -160,7 +157,7 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
       locals: settingsLocals,
       action: async (req, res) => {
         await updateAgencyBrand(deps, { actor: actorOf(req), input: req.body });
-        flash(req, 'Brand saved: your clients see it from now on.');
+        flash(req, 'agency:flash.brandSaved');
         res.redirect('/agency/settings');
       },
     }),

@@ -7,26 +7,26 @@ import { listBillingPackages } from '../../catalog/billing-offers';
 import { addonModules, currencies, quantityUnits } from '../../../db/schema';
 import { createBilledOffer } from './offers.routes';
 import type { Deps } from '../../deps';
-import { formatMoney, moneyField } from '../../lib/money';
+import { moneyField } from '../../lib/money';
 import { parse } from '../../lib/validation';
 import type { WebContext } from '../app';
 import { actorOf, billingOnly, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
 import { sellerCheckout } from '../../payments/checkout-flow';
 
-const wholeNumber = (label: string) => z.string().trim().regex(/^\d{1,10}$/, `${label}: enter a whole number.`).transform(Number);
+/** A count typed in a form; the message is a catalog key naming the field. */
+const wholeNumber = (field: 'credits' | 'includedChatbots' | 'monthlyCredits') => z.string().trim().regex(/^\d{1,10}$/, `catalog:error.whole.${field}`).transform(Number);
 
 /** Platform admin: the catalog agencies buy from (its packages and prices: a billing screen). */
 export function platformCatalogRoutes(deps: Deps): Router {
   const r = Router();
   r.use('/catalog', requireUser('platform'), billingOnly);
-  const money = (minor: number, currency: string) => formatMoney(minor, currency, 'en');
   const locals = async (req: Request) => {
     const buyersOnly = req.query.view === 'buyers';
     const billed = (await listBillingPackages(deps, { actor: actorOf(req) })).filter((p) => !buyersOnly || p.published);
     const plans = (await listPlans(deps)).filter((p) => !buyersOnly || p.published);
     return {
-      title: 'Catalog', money, topups: await listTopupPackages(deps), plans, slotPrice: await chatbotSlotPrice(deps), billed, buyersOnly, offerActions: buyersOnly ? null : '/platform/offers',
+      title: req.t('nav:catalog'), money: req.fmt.money, topups: await listTopupPackages(deps), plans, slotPrice: await chatbotSlotPrice(deps), billed, buyersOnly, offerActions: buyersOnly ? null : '/platform/offers',
       billedAction: '/platform/catalog/billed', addonModules, quantityUnits, currencies,
     };
   };
@@ -43,9 +43,9 @@ export function platformCatalogRoutes(deps: Deps): Router {
   r.post('/catalog/topups', formAction({
     view: 'platform/catalog', locals,
     action: async (req, res) => {
-      const form = parse(z.object({ credits: wholeNumber('Credits'), price: moneyField('Price'), currency: z.string() }), req.body);
+      const form = parse(z.object({ credits: wholeNumber('credits'), price: moneyField('Price'), currency: z.string() }), req.body);
       await createTopupPackage(deps, { actor: actorOf(req), input: { credits: form.credits, priceMinor: form.price, currency: form.currency } });
-      flash(req, 'Top-up package created.');
+      flash(req, 'catalog:flash.topupCreated');
       res.redirect('/platform/catalog');
     },
   }));
@@ -53,9 +53,9 @@ export function platformCatalogRoutes(deps: Deps): Router {
     view: 'platform/catalog', locals,
     action: async (req, res) => {
       const b = req.body as Record<string, string>;
-      const form = parse(z.object({ price: moneyField('Price'), includedChatbots: wholeNumber('Included chatbots'), monthlyCredits: wholeNumber('Monthly credits') }), b);
+      const form = parse(z.object({ price: moneyField('Price'), includedChatbots: wholeNumber('includedChatbots'), monthlyCredits: wholeNumber('monthlyCredits') }), b);
       await createPlan(deps, { actor: actorOf(req), input: { code: b.code, name: b.name, resellingModule: b.resellingModule, currency: b.currency, priceMinor: form.price, includedChatbots: form.includedChatbots, monthlyCredits: form.monthlyCredits } });
-      flash(req, 'Plan created.');
+      flash(req, 'catalog:flash.planCreated');
       res.redirect('/platform/catalog');
     },
   }));
@@ -64,7 +64,7 @@ export function platformCatalogRoutes(deps: Deps): Router {
     action: async (req, res) => {
       const form = parse(z.object({ slotPrice: moneyField('Price'), currency: z.string() }), req.body);
       await setChatbotSlotPrice(deps, { actor: actorOf(req), input: { priceMinor: form.slotPrice, currency: form.currency } });
-      flash(req, 'Chatbot slot price saved.');
+      flash(req, 'catalog:flash.slotPriceSaved');
       res.redirect('/platform/catalog');
     },
   }));
@@ -76,8 +76,8 @@ export function agencyStoreRoutes(deps: Deps, web: WebContext): Router {
   const r = Router();
   r.use('/store', requireUser('agency'), billingOnly);
   const locals = async (req: Request) => ({
-    title: 'Buy credits',
-    money: (minor: number, currency: string) => formatMoney(minor, currency, 'en'),
+    title: req.t('nav:buyCredits'),
+    money: req.fmt.money,
     topups: await listTopupPackages(deps),
     slotPrice: await chatbotSlotPrice(deps),
     orders: await listAgencyOrders(deps, { actor: actorOf(req) }),

@@ -1,7 +1,7 @@
 // Publishing, unpublishing and retiring an offer of the one catalog from the seller's screens:
 // the agency's packages page and the platform's catalog page post here.
 import { Router, type Request, type Response } from 'express';
-import { coverageWarning, createOffer, poolCoverage, retireOffer, reviseOffer } from '../../catalog/offers';
+import { createOffer, poolCoverage, retireOffer, reviseOffer } from '../../catalog/offers';
 import { ValidationError, type FieldErrors } from '../../lib/errors';
 import { parseMoneyToMinor } from '../../lib/money';
 import type { Deps } from '../../deps';
@@ -16,16 +16,16 @@ function offerActions(deps: Deps, back: string): Router {
   };
   r.post('/offers/:id/publish', act(async (req) => {
     const o = await reviseOffer(deps, { actor: actorOf(req), offerId: String(req.params.id), input: { published: true } });
-    const warning = coverageWarning(o.version.name, await poolCoverage(deps.db, { sellerAgencyId: o.sellerAgencyId, kind: o.kind, credits: o.version.credits }));
-    return `${o.version.name} is published: buyers can see and buy it.${warning ? ` ${warning}` : ''}`;
+    const warning = poolWarning(req, o.version.name, await poolCoverage(deps.db, { sellerAgencyId: o.sellerAgencyId, kind: o.kind, credits: o.version.credits }));
+    return withWarning(req, req.t('offers:flash.published', { name: o.version.name }), warning);
   }));
   r.post('/offers/:id/unpublish', act(async (req) => {
     const o = await reviseOffer(deps, { actor: actorOf(req), offerId: String(req.params.id), input: { published: false } });
-    return `${o.version.name} is a draft again: buyers no longer see it; what they hold is unchanged.`;
+    return req.t('offers:flash.unpublished', { name: o.version.name });
   }));
   r.post('/offers/:id/retire', act(async (req) => {
     await retireOffer(deps, { actor: actorOf(req), offerId: String(req.params.id) });
-    return 'Retired: nobody can buy it any more; buyers keep what they hold.';
+    return 'offers:flash.retired';
   }));
   return r;
 }
@@ -59,14 +59,14 @@ export function billedOfferInput(body: unknown): Record<string, unknown> {
   const text = (k: string) => (typeof b[k] === 'string' ? (b[k] as string).trim() : '');
   const fields: FieldErrors = {};
   const kind = text('kind');
-  if (!(BILLED_KINDS as readonly string[]).includes(kind)) fields.kind = 'Choose what you sell: a package, an add-on, a per-unit item or extra sessions.';
+  if (!(BILLED_KINDS as readonly string[]).includes(kind)) fields.kind = 'offers:error.kind';
   const price = parseMoneyToMinor(b.price);
   if (typeof price === 'string') fields.price = price;
   const counts: Record<string, number> = {};
   for (const k of COUNTS) {
     const s = text(k);
     if (s === '') continue;
-    if (!/^\d{1,9}$/.test(s)) fields[k] = 'Enter a whole number (0 or more).';
+    if (!/^\d{1,9}$/.test(s)) fields[k] = 'offers:error.wholeNumber';
     else counts[k] = Number(s);
   }
   const billing = kind === 'extra_sessions' ? undefined : text('billing') || 'monthly';
@@ -83,5 +83,17 @@ export function billedOfferInput(body: unknown): Record<string, unknown> {
 /** Creates a billed item from the form; answers the flash text (with the pool warning when it applies). */
 export async function createBilledOffer(deps: Deps, req: Request): Promise<string> {
   const o = await createOffer(deps, { actor: actorOf(req), input: billedOfferInput(req.body) });
-  return `${o.version.name} created${o.published ? ' and published' : ' as a draft (publish it when ready)'}.`;
+  return req.t(o.published ? 'offers:flash.createdPublished' : 'offers:flash.createdDraft', { name: o.version.name });
 }
+
+/**
+ * The warning a seller reads after publishing an offer its pool does not cover (a client who pays
+ * waits for the pool), in the reader's language; null when the pool covers a sale.
+ */
+export function poolWarning(req: Request, name: string, c: { covered: boolean; pool: number; needed: number }): string | null {
+  if (c.covered) return null;
+  return req.t('offers:poolWarning', { name, needed: req.fmt.number(c.needed), pool: req.fmt.number(c.pool) });
+}
+
+/** A flash message followed by the pool warning, when there is one. */
+export const withWarning = (req: Request, message: string, warning: string | null): string => (warning ? req.t('offers:withWarning', { message, warning }) : message);

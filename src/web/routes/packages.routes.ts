@@ -1,5 +1,4 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { moneyFor } from '../locale';
 import { currencies, purchaseStatuses } from '../../../db/schema';
 import type { Actor } from '../../auth/actor';
 import { getBalance } from '../../credits/credits.usecases';
@@ -12,9 +11,9 @@ import {
   createPackage, createPackageSchema, getPackage, listPackages, requireReselling, updatePackage, type PackageView,
 } from '../../catalog/resold-packages';
 import { listBillingPackages } from '../../catalog/billing-offers';
-import { coverageWarning, poolCoverage } from '../../catalog/offers';
+import { poolCoverage } from '../../catalog/offers';
 import { addonModules, quantityUnits } from '../../../db/schema';
-import { createBilledOffer } from './offers.routes';
+import { createBilledOffer, poolWarning, withWarning } from './offers.routes';
 import { holdings, listPurchases, startPurchase } from '../../purchases/purchases.usecases';
 import { getCheckout } from '../../payments/checkout';
 import { settleAnyPayment } from '../../payments/settlement';
@@ -52,11 +51,11 @@ export function packageInput(body: unknown): Record<string, unknown> {
   const b = (body ?? {}) as Record<string, unknown>;
   const text = (k: string) => (typeof b[k] === 'string' ? (b[k] as string).trim() : '');
   const fields: FieldErrors = {};
-  const count = (k: string, label: string, blank?: number): number | undefined => {
+  const count = (k: 'credits' | 'chatbots', blank?: number): number | undefined => {
     const s = text(k);
     if (s === '' && blank !== undefined) return blank;
     if (!/^\d{1,13}$/.test(s)) {
-      fields[k] = `Enter a whole number of ${label} (0 or more).`;
+      fields[k] = `catalog:error.wholeNumber.${k}`;
       return undefined;
     }
     return Number(s);
@@ -67,8 +66,8 @@ export function packageInput(body: unknown): Record<string, unknown> {
   let termMonths: number | null = null;
   if (type === 'subscription') {
     const s = text('termMonths');
-    if (s === '') fields.termMonths = 'A subscription needs a term in months (1 to 36).';
-    else if (!/^\d{1,3}$/.test(s)) fields.termMonths = 'Enter the term as a whole number of months (1 to 36).';
+    if (s === '') fields.termMonths = 'catalog:error.termRequired';
+    else if (!/^\d{1,3}$/.test(s)) fields.termMonths = 'catalog:error.termWhole';
     else termMonths = Number(s);
   }
   const input = {
@@ -76,9 +75,9 @@ export function packageInput(body: unknown): Record<string, unknown> {
     type,
     priceMinor: typeof price === 'number' ? price : undefined,
     currency: text('currency'),
-    credits: count('credits', 'credits'),
+    credits: count('credits'),
     termMonths, // a credit package has no term: a term typed before switching the type is ignored
-    chatbots: count('chatbots', 'chatbots', 0),
+    chatbots: count('chatbots', 0),
     departmentIds: listOf(b.departmentIds),
     published: b.published === 'on',
   };
@@ -115,7 +114,7 @@ function resellingGate(deps: Deps) {
     try {
       await requireReselling(deps, actorOf(req));
     } catch (err) {
-      if (err instanceof AppError && err.code === 'module_required') return page(res, 'agency/upgrade', { title: 'Packages' }, 403);
+      if (err instanceof AppError && err.code === 'module_required') return page(res, 'agency/upgrade', { title: req.t('nav:packages') }, 403);
       throw err;
     }
     next();
@@ -134,11 +133,11 @@ const packageForm = (p: PackageView) => ({
   published: p.published ? 'on' : undefined,
 });
 
-/** A published package the agency's pool cannot cover one sale of: the warning to show, or null. */
-async function publishedWarning(deps: Deps, pkg: PackageView): Promise<string | null> {
+/** A published package the agency's pool cannot cover one sale of: the warning to show (in the reader's language), or null. */
+async function publishedWarning(deps: Deps, req: Request, pkg: PackageView): Promise<string | null> {
   if (!pkg.published) return null;
   const kind = pkg.version.type === 'subscription' ? 'prepaid_subscription' : 'credit_pack';
-  return coverageWarning(pkg.version.name, await poolCoverage(deps.db, { sellerAgencyId: pkg.agencyId, kind, credits: pkg.version.credits }));
+  return poolWarning(req, pkg.version.name, await poolCoverage(deps.db, { sellerAgencyId: pkg.agencyId, kind, credits: pkg.version.credits }));
 }
 
 /** Agency: package screens (/agency/packages...) and purchases (/agency/purchases). */
@@ -153,7 +152,7 @@ export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
     const packages = buyersOnly ? all.filter((p) => p.published) : all;
     const billed = buyersOnly ? allBilled.filter((p) => p.published) : allBilled;
     const canEdit = actor.role !== 'member';
-    return { title: 'Packages', packages, billed, buyersOnly, offerActions: canEdit && !buyersOnly ? '/agency/offers' : null, billedAction: '/agency/packages/billed', addonModules, quantityUnits, departments, departmentNames: Object.fromEntries(departments.map((d) => [d.id, d.name])), currencies, money: moneyFor(req) };
+    return { title: req.t('nav:packages'), packages, billed, buyersOnly, offerActions: canEdit && !buyersOnly ? '/agency/offers' : null, billedAction: '/agency/packages/billed', addonModules, quantityUnits, departments, departmentNames: Object.fromEntries(departments.map((d) => [d.id, d.name])), currencies, money: req.fmt.money };
   };
   r.get('/packages', async (req, res) => {
     await page(res, 'agency/packages', await listLocals(req));
@@ -162,8 +161,8 @@ export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
     view: 'agency/packages', locals: listLocals,
     action: async (req, res) => {
       const pkg = await withFormErrors(() => createPackage(deps, { actor: actorOf(req), input: packageInput(req.body) }));
-      const warning = await publishedWarning(deps, pkg);
-      flash(req, `Package ${pkg.version.name} created${pkg.published ? ' and published' : ' (not published yet)'}.${warning ? ` ${warning}` : ''}`);
+      const created = req.t(pkg.published ? 'catalog:flash.createdPublished' : 'catalog:flash.createdDraft', { name: pkg.version.name });
+      flash(req, withWarning(req, created, await publishedWarning(deps, req, pkg)));
       res.redirect('/agency/packages');
     },
   }));
@@ -171,7 +170,7 @@ export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
   const editLocals = async (req: Request) => {
     const actor = actorOf(req);
     const [pkg, departments] = await Promise.all([getPackage(deps, { actor, packageId: String(req.params.id) }), listDepartments(deps, { actor })]);
-    return { title: `Edit ${pkg.version.name}`, pkg, departments, currencies, form: packageForm(pkg), money: moneyFor(req) };
+    return { title: req.t('catalog:edit.title', { name: pkg.version.name }), pkg, departments, currencies, form: packageForm(pkg), money: req.fmt.money };
   };
   r.post('/packages/billed', formAction({
     view: 'agency/packages', locals: listLocals,
@@ -190,10 +189,10 @@ export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
       const before = await getPackage(deps, { actor, packageId: String(req.params.id) });
       const after = await withFormErrors(() => updatePackage(deps, { actor, packageId: before.id, input: packageInput(req.body) }));
       const versioned = after.version.version !== before.version.version;
-      const warning = await publishedWarning(deps, after);
-      flash(req, (versioned
-        ? `Package ${after.version.name} saved as version ${after.version.version}. Existing buyers keep the version they bought.`
-        : `Package ${after.version.name} saved.`) + (warning ? ` ${warning}` : ''));
+      const saved = versioned
+        ? req.t('catalog:flash.savedVersion', { name: after.version.name, version: after.version.version })
+        : req.t('catalog:flash.saved', { name: after.version.name });
+      flash(req, withWarning(req, saved, await publishedWarning(deps, req, after)));
       res.redirect('/agency/packages');
     },
   }));
@@ -202,7 +201,7 @@ export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
     const actor = actorOf(req);
     const filter = { status: typeof req.query.status === 'string' ? req.query.status : '', subAccountId: typeof req.query.subAccountId === 'string' ? req.query.subAccountId : '' };
     const [purchases, subAccounts] = await Promise.all([listPurchases(deps, { actor, filter }), listSubAccounts(deps, { actor, limit: 500 })]);
-    await page(res, 'agency/purchases', { title: 'Purchases', purchases, subAccounts, filter, statuses: purchaseStatuses, money: moneyFor(req) });
+    await page(res, 'agency/purchases', { title: req.t('nav:purchases'), purchases, subAccounts, filter, statuses: purchaseStatuses, money: req.fmt.money });
   });
   return r;
 }
@@ -226,7 +225,7 @@ export function portalPackageRoutes(deps: Deps, web: WebContext): Router {
       getBalance(deps, { agencyId: actor.agencyId!, subAccountId: actor.subAccountId! }),
       holdings(deps.db, actor.subAccountId!, now),
     ]);
-    return { title: 'Packages', packages, departmentNames: names, balance, held, money: moneyFor(req) };
+    return { title: req.t('nav:packages'), packages, departmentNames: names, balance, held, money: req.fmt.money };
   };
   r.get('/packages', async (req, res) => {
     await page(res, 'portal/packages', await listLocals(req));
@@ -242,13 +241,13 @@ export function portalPackageRoutes(deps: Deps, web: WebContext): Router {
         res.redirect(next.url);
         return;
       }
-      flash(req, 'Purchase recorded.');
+      flash(req, 'catalog:flash.purchaseRecorded');
       res.redirect('/portal/purchases');
     } catch (err) {
       if (err instanceof AppError && err.code === 'forfeit_confirmation_required') {
         const [pkg, names] = await Promise.all([getPackage(deps, { actor, packageId }), departmentNames(deps, actor)]);
         const forfeits = String((err.details as { forfeits?: string } | undefined)?.forfeits ?? err.message);
-        return page(res, 'portal/confirm-forfeit', { title: 'Confirm the switch', pkg, forfeits, departmentNames: names, money: moneyFor(req) }, 409);
+        return page(res, 'portal/confirm-forfeit', { title: req.t('catalog:portal.confirmSwitch'), pkg, forfeits, departmentNames: names, money: req.fmt.money }, 409);
       }
       if (err instanceof AppError && err.code === 'renewal_too_early') {
         return page(res, 'portal/packages', { ...(await listLocals(req)), formError: localize(req.t, err.message, err.details) }, 409);
@@ -263,7 +262,7 @@ export function portalPackageRoutes(deps: Deps, web: WebContext): Router {
       listPurchases(deps, { actor }),
       getBalance(deps, { agencyId: actor.agencyId!, subAccountId: actor.subAccountId! }),
     ]);
-    await page(res, 'portal/purchases', { title: 'Purchases', purchases, balance, money: moneyFor(req) });
+    await page(res, 'portal/purchases', { title: req.t('nav:purchases'), purchases, balance, money: req.fmt.money });
   });
   return r;
 }
@@ -281,7 +280,7 @@ export function sandboxRoutes(deps: Deps, web: WebContext): Router {
     const paymentId = String(req.params.paymentId);
     verified(paymentId, req.query.sig);
     const checkout = await getCheckout(deps, paymentId);
-    await page(res, 'sandbox/checkout', { title: 'Sandbox payment', paymentId, sig: req.query.sig, checkout, money: moneyFor(req) });
+    await page(res, 'sandbox/checkout', { title: 'Sandbox payment', paymentId, sig: req.query.sig, checkout, money: req.fmt.money });
   });
 
   r.post('/checkout/:paymentId', async (req, res) => {
@@ -289,13 +288,13 @@ export function sandboxRoutes(deps: Deps, web: WebContext): Router {
     const body = (req.body ?? {}) as Record<string, unknown>;
     verified(paymentId, body.sig);
     const decision = body.decision;
-    if (decision !== 'pay' && decision !== 'decline') throw errors.badRequest('invalid_decision', 'Choose Pay or Decline.');
+    if (decision !== 'pay' && decision !== 'decline') throw errors.badRequest('invalid_decision', 'catalog:error.chooseDecision');
     const { returnPath } = await getCheckout(deps, paymentId);
     const result = await settleAnyPayment(deps, { paymentId, approved: decision === 'pay', reason: 'declined in sandbox', raw: { decision, via: 'sandbox' } });
-    if (result.outcome === 'already') flash(req, 'This payment was already settled: nothing changed.', 'error');
-    else if (result.outcome === 'failed') flash(req, 'Payment declined: nothing was charged.', 'error');
-    else if (result.grant === 'waiting') flash(req, 'Payment confirmed: the package will be applied shortly (your provider is topping up its credits).');
-    else flash(req, result.purpose === 'package_purchase' ? 'Payment confirmed: package applied.' : 'Payment confirmed: your order is applied.');
+    if (result.outcome === 'already') flash(req, 'catalog:flash.alreadySettled', 'error');
+    else if (result.outcome === 'failed') flash(req, 'catalog:flash.declined', 'error');
+    else if (result.grant === 'waiting') flash(req, 'catalog:flash.confirmedWaiting');
+    else flash(req, result.purpose === 'package_purchase' ? 'catalog:flash.confirmedApplied' : 'catalog:flash.confirmedOrder');
     res.redirect(returnPath);
   });
   return r;

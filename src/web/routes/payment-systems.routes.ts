@@ -23,7 +23,7 @@ export function paymentSystemRoutes(deps: Deps, scope: 'platform' | 'agency'): R
     if (scope === 'agency') await requireReselling(deps, actorOf(req));
     const account = await getGatewayAccount(deps, sellerOf(req));
     return {
-      title: 'Payment systems',
+      title: req.t('nav:paymentSystems'),
       base,
       account: account ? viewOf(account) : null,
       registrations: gatewayRegistrations,
@@ -44,7 +44,7 @@ export function paymentSystemRoutes(deps: Deps, scope: 'platform' | 'agency'): R
       requireRole(actor, 'admin');
       if (scope === 'agency') await requireReselling(deps, actor);
       const saved = await saveGatewayAccount(deps, actor, sellerOf(req), req.body as Record<string, string>);
-      flash(req, `Payment system saved: ${saved.kind} (${saved.mode} mode).`);
+      flash(req, req.t('paymentSystems:flash.saved', { kind: saved.kind, mode: req.t(`paymentSystems:modeWord.${saved.mode}`) }));
       res.redirect(base);
     },
   }));

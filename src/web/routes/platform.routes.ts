@@ -15,7 +15,7 @@ export function platformRoutes(deps: Deps): Router {
   const plans = async () => (await listPlans(deps)).filter((p) => p.published);
   const listLocals = async (req: Request) => {
     const all = await listPlans(deps);
-    return { title: 'Agencies', agencies: await listAgencies(deps, { actor: actorOf(req) }), plans: all.filter((p) => p.published), planNames: Object.fromEntries(all.map((p) => [p.code, p.name])) };
+    return { title: req.t('nav:agencies'), agencies: await listAgencies(deps, { actor: actorOf(req) }), plans: all.filter((p) => p.published), planNames: Object.fromEntries(all.map((p) => [p.code, p.name])) };
   };
   r.get('/agencies', async (req, res) => {
     await page(res, 'platform/agencies', await listLocals(req));
@@ -27,7 +27,7 @@ export function platformRoutes(deps: Deps): Router {
       locals: listLocals,
       action: async (req, res) => {
         const agency = await createAgency(deps, { actor: actorOf(req), input: req.body });
-        flash(req, `Agency ${agency.name} created. Invite its owner below.`);
+        flash(req, req.t('platform:flash.agencyCreated', { name: agency.name }));
         res.redirect(`/platform/agencies/${agency.id}`);
       },
     }),
@@ -55,7 +55,7 @@ export function platformRoutes(deps: Deps): Router {
       locals: detailLocals,
       action: async (req, res) => {
         await updateAgencyFlags(deps, { actor: actorOf(req), agencyId: String(req.params.id), input: req.body });
-        flash(req, 'Agency updated.');
+        flash(req, 'platform:flash.agencyUpdated');
         res.redirect(`/platform/agencies/${req.params.id}`);
       },
     }),
@@ -67,7 +67,7 @@ export function platformRoutes(deps: Deps): Router {
       locals: detailLocals,
       action: async (req, res) => {
         const inv = await inviteUser(deps, { actor: actorOf(req), input: req.body, agencyIdForPlatform: String(req.params.id) });
-        flash(req, `Invitation sent to ${inv.email}.`);
+        flash(req, req.t('team:flash.invited', { email: inv.email }));
         res.redirect(`/platform/agencies/${req.params.id}`);
       },
     }),
@@ -76,7 +76,7 @@ export function platformRoutes(deps: Deps): Router {
     const actor = actorOf(req);
     const owner = await resolveKeyOwner(deps, actor, { agencyId: String(req.params.id) });
     const { key } = await createApiKey(deps, { actor, owner, input: req.body });
-    flash(req, 'Agency API key created. Copy it now: it will not be shown again.', 'success', key);
+    flash(req, 'team:flash.agencyKeyCreated', 'success', key);
     res.redirect(`/platform/agencies/${req.params.id}`);
   });
   return r;

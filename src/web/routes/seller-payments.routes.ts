@@ -1,6 +1,5 @@
 import { Router, type Request } from 'express';
 import type { Deps } from '../../deps';
-import { formatMoney } from '../../lib/money';
 import { listSellerPayments, refundPayment } from '../../payments/refunds';
 import { actorOf, billingOnly, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
@@ -11,8 +10,8 @@ export function sellerPaymentRoutes(deps: Deps, scope: 'platform' | 'agency'): R
   const base = `/${scope}/payments`;
   r.use('/payments', requireUser(scope), billingOnly);
   const locals = async (req: Request) => ({
-    title: 'Payments received', base, payments: await listSellerPayments(deps, actorOf(req)),
-    money: (minor: number, currency: string) => formatMoney(minor, currency, 'en'),
+    title: req.t('paymentSystems:received.title'), base, payments: await listSellerPayments(deps, actorOf(req)),
+    money: req.fmt.money,
   });
   r.get('/payments', async (req, res) => {
     await page(res, 'seller-payments', await locals(req));
@@ -21,7 +20,7 @@ export function sellerPaymentRoutes(deps: Deps, scope: 'platform' | 'agency'): R
     view: 'seller-payments', locals,
     action: async (req, res) => {
       const p = await refundPayment(deps, { actor: actorOf(req), paymentId: String(req.params.id), reason: (req.body as Record<string, string>).reason });
-      flash(req, `Payment refunded: ${formatMoney(p.refundedMinor, p.currency, 'en')}.`);
+      flash(req, req.t('paymentSystems:flash.refunded', { amount: req.fmt.money(p.refundedMinor, p.currency) }));
       res.redirect(base);
     },
   }));

@@ -16,7 +16,7 @@ export function tenantRoutes(deps: Deps, web: WebContext, base: string, scope: S
   r.use(['/team', '/api-keys'], requireUser(scope));
 
   const teamLocals = async (req: Request) => ({
-    title: 'Team',
+    title: req.t('nav:team'),
     base,
     members: await listMembers(deps, { actor: actorOf(req) }),
   });
@@ -31,14 +31,14 @@ export function tenantRoutes(deps: Deps, web: WebContext, base: string, scope: S
       action: async (req, res) => {
         const body = { ...(req.body as object), subAccountId: undefined };
         const inv = await inviteUser(deps, { actor: actorOf(req), input: body });
-        flash(req, `Invitation sent to ${inv.email}.`);
+        flash(req, req.t('team:flash.invited', { email: inv.email }));
         res.redirect(`${base}/team`);
       },
     }),
   );
 
   const keysLocals = async (req: Request) => ({
-    title: 'API keys',
+    title: req.t('nav:apiKeys'),
     base,
     keys: await listApiKeys(deps, { owner: await resolveKeyOwner(deps, actorOf(req), {}) }),
   });
@@ -53,7 +53,7 @@ export function tenantRoutes(deps: Deps, web: WebContext, base: string, scope: S
       action: async (req, res) => {
         const actor = actorOf(req);
         const { key } = await createApiKey(deps, { actor, owner: await resolveKeyOwner(deps, actor, {}), input: req.body });
-        flash(req, 'API key created. Copy it now: it will not be shown again.', 'success', key);
+        flash(req, 'team:flash.keyCreated', 'success', key);
         res.redirect(`${base}/api-keys`);
       },
     }),
@@ -62,7 +62,7 @@ export function tenantRoutes(deps: Deps, web: WebContext, base: string, scope: S
     const actor = actorOf(req);
     const key = await revokeApiKey(deps, { actor, owner: await resolveKeyOwner(deps, actor, {}), keyId: String(req.params.id) });
     web.keyCache.invalidateKey(key.id);
-    flash(req, 'API key revoked.');
+    flash(req, 'team:flash.keyRevoked');
     res.redirect(`${base}/api-keys`);
   });
   return r;

@@ -1,7 +1,8 @@
 import { Router, type Request } from 'express';
 import type { Deps } from '../../deps';
 import { ValidationError } from '../../lib/errors';
-import { formatMoney, parseMoneyToMinor } from '../../lib/money';
+import { parseMoneyToMinor } from '../../lib/money';
+import { localize } from '../../i18n/i18n';
 import { sellerCheckout } from '../../payments/checkout-flow';
 import { buyerOf } from '../../payments/payment-methods';
 import { getWallet, startWalletTopup } from '../../wallets/wallets.usecases';
@@ -15,8 +16,8 @@ export function walletRoutes(deps: Deps, web: WebContext, scope: 'agency' | 'sub
   const base = scope === 'agency' ? '/agency/whatsapp' : '/portal/whatsapp';
   r.use('/whatsapp', requireUser(scope), billingOnly);
   const locals = async (req: Request) => ({
-    title: 'WhatsApp balance', base, wallet: await getWallet(deps, actorOf(req)),
-    money: (minor: number, currency: string) => formatMoney(minor, currency, 'en'),
+    title: req.t('paymentSystems:wallet.title'), base, wallet: await getWallet(deps, actorOf(req)),
+    money: req.fmt.money,
   });
   r.get('/whatsapp', async (req, res) => {
     await page(res, 'whatsapp', await locals(req));
@@ -26,7 +27,7 @@ export function walletRoutes(deps: Deps, web: WebContext, scope: 'agency' | 'sub
     action: async (req, res) => {
       const b = req.body as Record<string, string>;
       const minor = parseMoneyToMinor(b.amount);
-      if (typeof minor === 'string') throw new ValidationError({ amount: `Amount: ${minor.replace(/price/g, 'amount')}` });
+      if (typeof minor === 'string') throw new ValidationError({ amount: req.t('paymentSystems:wallet.amountError', { problem: localize(req.t, minor) }) });
       const actor = actorOf(req);
       const gateway = await sellerCheckout(deps, web.payLinks, web.gateway, buyerOf(actor).sellerAgencyId);
       const t = await startWalletTopup(deps, { actor, input: { amountMinor: minor, currency: b.currency }, gateway });
