@@ -19,11 +19,11 @@ describe('browser: agency owner', function () {
     expect(page.url()).to.contain('/login');
     await page.fill('input[name=email]', t.w.a.owner.email);
     await page.fill('input[name=password]', 'wrong-password');
-    await page.click('button[type=submit]');
+    await page.click('form[action="/login"] button[type=submit]');
     await page.getByText('The email or password is not correct.').waitFor();
     expect(await page.inputValue('input[name=email]')).to.equal(t.w.a.owner.email);
     await page.fill('input[name=password]', PASSWORD);
-    await page.click('button[type=submit]');
+    await page.click('form[action="/login"] button[type=submit]');
     await page.waitForURL(`${t.base}/agency/sub-accounts`);
     const rows = await page.locator('[data-testid=sub-accounts] tbody tr').allTextContents();
     expect(rows.join(' ')).to.contain(t.w.a.subs[0].name).and.contain(t.w.a.subs[1].name).and.not.contain(t.w.b.subs[0].name);
