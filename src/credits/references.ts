@@ -4,6 +4,8 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { agencyOrders, creditLots, offerVersions, purchases, subAccounts, subscriptions } from '../../db/schema';
 import type { DbOrTx } from '../../db/client';
+import { formatterFor, type Formatter } from '../i18n/format';
+import { tFor, type Translate } from '../i18n/i18n';
 
 export interface ReferenceLabel {
   label: string;
@@ -18,9 +20,10 @@ export interface ReferenceContext {
   scope: 'platform' | 'agency' | 'sub_account';
   /** Whether the reader may open billing pages (purchases, store, auto-billing). */
   billing: boolean;
+  /** The reader's language and formats (English and UTC when not given). */
+  t?: Translate;
+  fmt?: Formatter;
 }
-
-const day = (d: Date) => d.toISOString().slice(0, 10);
 
 /** Labels for the given references (duplicates and nulls allowed); unknown ones get a plain word. */
 export async function labelReferences(db: DbOrTx, ctx: ReferenceContext, references: readonly (string | null)[]): Promise<Map<string, ReferenceLabel>> {
@@ -62,34 +65,37 @@ export async function labelReferences(db: DbOrTx, ctx: ReferenceContext, referen
   const subscriptionOf = byId(subscribed);
   const orderOf = byId(orders);
   const lotOf = byId(lots);
-  const forClient = (name: string) => (portal ? '' : ` for ${name}`);
+  const t = ctx.t ?? tFor('en');
+  const fmt = ctx.fmt ?? formatterFor('en', 'UTC');
+  // A client reads its own purchases; the agency reads whose they are.
+  const named = (key: string, name: string, client: string) => (portal ? t(`credits:ref.${key}`, { name }) : t(`credits:ref.${key}For`, { name, client }));
 
   for (const ref of unique) {
     const [kind, id, index] = ref.split(':');
     let label: ReferenceLabel;
     if (kind === 'purchase') {
       const p = purchaseOf.get(id ?? '');
-      label = { label: p ? `Purchase of ${p.name}${forClient(p.buyer)}` : 'Purchase', href: link(`/agency/purchases${p ? `?subAccountId=${p.subAccountId}` : ''}`, '/portal/purchases') };
+      label = { label: p ? named('purchaseOf', p.name, p.buyer) : t('credits:ref.purchase'), href: link(`/agency/purchases${p ? `?subAccountId=${p.subAccountId}` : ''}`, '/portal/purchases') };
     } else if (kind === 'subscription') {
       const s = subscriptionOf.get(id ?? '');
-      const month = index !== undefined && /^\d+$/.test(index) ? `, month ${Number(index) + 1}` : '';
-      label = { label: s ? `Subscription to ${s.name}${forClient(s.buyer)}${month}` : `Subscription${month}`, href: link(`/agency/purchases${s ? `?subAccountId=${s.subAccountId}` : ''}`, '/portal/purchases') };
+      const what = s ? named('subscriptionTo', s.name, s.buyer) : t('credits:ref.subscription');
+      label = { label: index !== undefined && /^\d+$/.test(index) ? t('credits:ref.month', { label: what, n: Number(index) + 1 }) : what, href: link(`/agency/purchases${s ? `?subAccountId=${s.subAccountId}` : ''}`, '/portal/purchases') };
     } else if (kind === 'order') {
       const o = orderOf.get(id ?? '');
-      const what = !o ? '' : o.kind === 'topup' ? `: ${o.credits.toLocaleString('en-US')} credits` : `: ${o.quantity} chatbot slot${o.quantity === 1 ? '' : 's'}`;
-      label = { label: `Order from the platform${what}`, href: link('/agency/store', '/portal/credits') };
+      const what = !o ? t('credits:ref.order') : o.kind === 'topup' ? t('credits:ref.orderCredits', { n: fmt.number(o.credits) }) : t('credits:ref.orderChatbots', { count: o.quantity });
+      label = { label: what, href: link('/agency/store', '/portal/credits') };
     } else if (kind === 'auto') {
-      label = { label: 'Automatic top-up', href: link('/agency/auto-billing', '/portal/auto-billing') };
+      label = { label: t('credits:ref.auto'), href: link('/agency/auto-billing', '/portal/auto-billing') };
     } else if (kind === 'adjustment') {
-      label = { label: 'Adjustment', href: null };
+      label = { label: t('credits:ref.adjustment'), href: null };
     } else if (kind === 'grants') {
-      label = { label: 'Package grants', href: null };
+      label = { label: t('credits:ref.grants'), href: null };
     } else if (kind?.startsWith('lot_')) {
       const l = lotOf.get(ref);
-      label = { label: l ? `Credits received ${day(l.createdAt)} (${l.source.replace('_', ' ')})` : 'Expired credits', href: null };
+      label = { label: l ? t('credits:ref.lot', { date: fmt.date(l.createdAt), source: t(`credits:source.${l.source}`) }) : t('credits:ref.expired'), href: null };
     } else {
       // Anything else written by hand or by a future caller: a word, never a raw id.
-      label = { label: /^[a-z]{2,4}_[0-9a-z]{6,}/.test(ref) ? 'Reference' : ref.replace(/[a-z]{2,4}_[0-9a-z]{6,}/g, '…'), href: null };
+      label = { label: /^[a-z]{2,4}_[0-9a-z]{6,}/.test(ref) ? t('credits:ref.other') : ref.replace(/[a-z]{2,4}_[0-9a-z]{6,}/g, '…'), href: null };
     }
     out.set(ref, label);
   }

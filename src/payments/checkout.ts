@@ -5,6 +5,8 @@ import { errors } from '../lib/errors';
 import { sellerTerms } from '../billing/accounts';
 import { formatInvoiceNumber } from '../billing/invoice-numbers';
 import type { Payment } from './gateway';
+import { formatterFor } from '../i18n/format';
+import { isLang, tFor, type Lang } from '../i18n/i18n';
 
 export interface Checkout {
   payment: Payment;
@@ -15,6 +17,11 @@ export interface Checkout {
   sellerName: string;
   /** Where the buyer goes back to after paying. */
   returnPath: string;
+  /**
+   * The language the buyer reads the payment in (the payment pages have no session): the
+   * seller's, else the buying agency's; the description is written in it.
+   */
+  lang: Lang;
 }
 
 /** The payment behind a (signature-checked) checkout link, with what it pays for. */
@@ -22,10 +29,21 @@ export async function getCheckout(deps: Pick<Deps, 'db'>, paymentId: string): Pr
   const [payment] = await deps.db.select().from(payments).where(eq(payments.id, paymentId));
   if (!payment) throw errors.notFound('Payment');
   const sellerName = (await sellerTerms(deps.db, payment.sellerAgencyId)).name;
-  return { ...(await describe(deps, payment)), sellerName };
+  const lang = await buyerLanguage(deps, payment);
+  return { ...(await describe(deps, payment, lang)), sellerName, lang };
 }
 
-async function describe(deps: Pick<Deps, 'db'>, payment: Payment): Promise<Omit<Checkout, 'sellerName'>> {
+/** The seller's language, else the buying agency's (as the gateway is told, src/payments/checkout-flow.ts). */
+async function buyerLanguage(deps: Pick<Deps, 'db'>, payment: Payment): Promise<Lang> {
+  const ids = [payment.sellerAgencyId, payment.buyerAgencyId].filter((id): id is string => !!id);
+  const rows = await deps.db.select({ id: agencies.id, locale: agencies.locale }).from(agencies).where(inArray(agencies.id, ids));
+  const localeOf = (id: string | null) => rows.find((r) => r.id === id)?.locale ?? null;
+  const locale = localeOf(payment.sellerAgencyId) ?? localeOf(payment.buyerAgencyId);
+  return isLang(locale) ? locale : 'en';
+}
+
+async function describe(deps: Pick<Deps, 'db'>, payment: Payment, lang: Lang): Promise<Omit<Checkout, 'sellerName' | 'lang'>> {
+  const t = tFor(lang);
   if (payment.purpose === 'package_purchase') {
     const [row] = await deps.db
       .select({ name: offerVersions.name, type: purchases.type, buyer: subAccounts.name })
@@ -33,14 +51,14 @@ async function describe(deps: Pick<Deps, 'db'>, payment: Payment): Promise<Omit<
       .innerJoin(offerVersions, eq(offerVersions.id, purchases.packageVersionId))
       .innerJoin(subAccounts, eq(subAccounts.id, purchases.subAccountId))
       .where(eq(purchases.id, payment.referenceId));
-    return { payment, description: `${row?.name ?? 'Package'} (${row?.type === 'subscription' ? 'subscription' : 'credit package'})`, buyerName: row?.buyer ?? '', returnPath: '/portal/purchases' };
+    return { payment, description: t('payments:item.package', { name: row?.name ?? t('payments:item.packageUnnamed'), type: t(row?.type === 'subscription' ? 'payments:item.subscription' : 'payments:item.creditPackage') }), buyerName: row?.buyer ?? '', returnPath: '/portal/purchases' };
   }
   if (payment.purpose === 'invoice') {
     const [inv] = await deps.db.select({ number: invoices.number }).from(invoices).where(eq(invoices.id, payment.referenceId.split(':')[0]!));
     const [who] = payment.buyerSubAccountId
       ? await deps.db.select({ name: subAccounts.name }).from(subAccounts).where(eq(subAccounts.id, payment.buyerSubAccountId))
       : await deps.db.select({ name: agencies.name }).from(agencies).where(eq(agencies.id, payment.buyerAgencyId));
-    return { payment, description: inv ? `Invoice ${formatInvoiceNumber(inv.number)}` : 'Invoice', buyerName: who?.name ?? '', returnPath: payment.buyerSubAccountId ? '/portal/billing' : '/agency/billing' };
+    return { payment, description: inv ? t('payments:item.invoice', { number: formatInvoiceNumber(inv.number) }) : t('payments:item.invoiceUnnamed'), buyerName: who?.name ?? '', returnPath: payment.buyerSubAccountId ? '/portal/billing' : '/agency/billing' };
   }
   if (payment.purpose === 'invoice_batch') {
     // "Pay all overdue": the reference lists the invoices (`overdue:<id>,<id>[;<attempt>]`).
@@ -50,19 +68,19 @@ async function describe(deps: Pick<Deps, 'db'>, payment: Payment): Promise<Omit<
       ? await deps.db.select({ name: subAccounts.name }).from(subAccounts).where(eq(subAccounts.id, payment.buyerSubAccountId))
       : await deps.db.select({ name: agencies.name }).from(agencies).where(eq(agencies.id, payment.buyerAgencyId));
     const numbers = rows.map((r) => r.number).sort((a, b) => a - b).join(', ');
-    return { payment, description: `${rows.length} overdue invoices (${numbers})`, buyerName: who?.name ?? '', returnPath: payment.buyerSubAccountId ? '/portal/billing' : '/agency/billing' };
+    return { payment, description: t('payments:item.overdue', { count: rows.length, numbers }), buyerName: who?.name ?? '', returnPath: payment.buyerSubAccountId ? '/portal/billing' : '/agency/billing' };
   }
   if (payment.purpose === 'wallet_topup') {
     const [who] = payment.buyerSubAccountId
       ? await deps.db.select({ name: subAccounts.name }).from(subAccounts).where(eq(subAccounts.id, payment.buyerSubAccountId))
       : await deps.db.select({ name: agencies.name }).from(agencies).where(eq(agencies.id, payment.buyerAgencyId));
-    return { payment, description: 'WhatsApp balance top-up', buyerName: who?.name ?? '', returnPath: payment.buyerSubAccountId ? '/portal/whatsapp' : '/agency/whatsapp' };
+    return { payment, description: t('payments:item.walletTopup'), buyerName: who?.name ?? '', returnPath: payment.buyerSubAccountId ? '/portal/whatsapp' : '/agency/whatsapp' };
   }
   const [order] = await deps.db
     .select({ kind: agencyOrders.kind, credits: agencyOrders.credits, quantity: agencyOrders.quantity, buyer: agencies.name })
     .from(agencyOrders)
     .innerJoin(agencies, eq(agencies.id, agencyOrders.agencyId))
     .where(eq(agencyOrders.id, payment.referenceId));
-  const description = order?.kind === 'topup' ? `${order.credits.toLocaleString('en-US')} credits for your pool` : `${order?.quantity ?? 0} chatbot slot(s)`;
+  const description = order?.kind === 'topup' ? t('payments:item.poolCredits', { n: formatterFor(lang).number(order.credits) }) : t('payments:item.chatbotSlots', { count: order?.quantity ?? 0 });
   return { payment, description, buyerName: order?.buyer ?? '', returnPath: '/agency/store' };
 }

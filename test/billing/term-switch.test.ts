@@ -90,7 +90,7 @@ describe('no double billing: a term version of a package held monthly switches i
     // The term's card says it replaces the monthly one.
     expect((await agent.get('/portal/billing').expect(200)).text).to.contain('data-testid="switch-hint">Replaces your monthly Chatbot 50k from today');
     const confirm = await agent.post('/portal/billing/subscriptions').type('form').send({ _csrf: csrf, packageId: yearly.id }).expect(409);
-    expect(confirm.text).to.contain('data-testid="confirm-switch"').and.contain('ends on <strong>2026-03-19</strong>').and.contain('TRY 252.00');
+    expect(confirm.text).to.contain('data-testid="confirm-switch"').and.contain('ends on <strong>19 Mar 2026</strong>').and.contain('TRY 252.00');
     expect(confirm.text).to.contain('name="confirmSwitch" value="on"').and.contain('Keep the monthly package');
     expect(await deps.db.select().from(billingSubscriptions)).to.have.length(1);
     await agent.post('/portal/billing/subscriptions').type('form').send({ _csrf: csrf, packageId: yearly.id, confirmSwitch: 'on' }).expect(302);

@@ -197,7 +197,7 @@ describe('entitlements: limits, suspension and reactivation', () => {
     // The client keeps its billing pages; its other pages go there.
     const { agent } = await signIn(createApp(deps), w.a.subs[0].owner.email);
     await agent.get('/portal').expect(302).expect('Location', '/portal/billing');
-    expect((await agent.get('/portal/billing').expect(200)).text).to.contain("Your provider's account is suspended");
+    expect((await agent.get('/portal/billing').expect(200)).text).to.contain('Your provider&#39;s account is suspended');
     await b.api().get('/api/v1/invoices').set(bearer(w.a.subs[0].key)).expect(200);
 
     // The platform suspends it by hand too; paying then leaves the manual flag in force.

@@ -26,6 +26,7 @@ import { buildCc5, decodeXmlBytes, parseCc5 } from '../../src/gateways/nestpay/x
 import { chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../support/browser';
 import { requireOrSkip } from '../support/env';
 import { listen } from '../support/server';
+import { tFor } from '../../src/i18n/i18n';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -534,7 +535,7 @@ describe('nestpay in a real browser', function () {
     app.get('/checkout/:id', async (req, res) => {
       const p = payments.get(req.params.id)!;
       const start = await gateway.start(p, ctx(base, p, { lang: 'en' }));
-      res.type('html').send(await ejs.renderFile(path.join(root, 'views/payments/post-to-gateway.ejs'), { start, lang: 'en' }));
+      res.type('html').send(await ejs.renderFile(path.join(root, 'views/payments/post-to-gateway.ejs'), { start, lang: 'en', t: tFor('en') }));
     });
     // The bank's post-back is a cross-site POST: no session, no CSRF token, only the hash.
     app.post('/payments/callback/:id', express.urlencoded({ extended: false }), async (req, res) => {

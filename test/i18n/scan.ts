@@ -32,6 +32,9 @@ export function viewFindings(file: string): string[] {
   const found: string[] = [];
   // Code inside <% %>: literals that read as words.
   for (const m of src.matchAll(/<%[-=_]?([\s\S]*?)[-_]?%>/g)) {
+    // An EJS comment (<%# %>) is for developers and never reaches the page.
+    if (m[0].startsWith('<%#')) continue;
+    // A catalog key ("billing:title", "autoBilling:status."), named as localize() reads them.
     for (const lit of literalsIn(m[1]!)) if (WORDS_FOR_PEOPLE.test(lit) && !/^[a-z][a-zA-Z]*:[\w.]+$/.test(lit) && !/^[\w./-]+$/.test(lit.replace(/[A-Z]/g, 'x')) ) found.push(`code: ${lit}`);
   }
   const html = src.replace(/<%[\s\S]*?%>/g, ' ').replace(/<script\b[\s\S]*?<\/script>/g, ' ').replace(/<style\b[\s\S]*?<\/style>/g, ' ');

@@ -65,7 +65,7 @@ describe('browser: portal purchase through each payment gateway', function () {
     await page.goto(`${live.base}/login`);
     await page.fill('input[name=email]', email);
     await page.fill('input[name=password]', PASSWORD);
-    await page.click('button[type=submit]');
+    await page.click('form[action="/login"] button[type=submit]');
     await page.waitForURL((url) => url.pathname.startsWith(landing));
   }
 

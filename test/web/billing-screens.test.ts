@@ -42,7 +42,7 @@ describe('web: invoice screens', () => {
     page = await agent.get('/portal/billing').expect(200);
     expect(page.text).to.contain('Chatbot 20k started today');
     const [sub] = await deps.db.select().from(billingSubscriptions).where(eq(billingSubscriptions.accountId, w.a.subs[0].id));
-    expect(page.text).to.contain(`data-subscription="${sub!.id}"`).and.contain('renews monthly, next invoice 2026-04-01');
+    expect(page.text).to.contain(`data-subscription="${sub!.id}"`).and.contain('renews monthly, next invoice 1 Apr 2026');
     // 1 free + 2 representatives, 20,000 sessions.
     expect(page.text).to.match(/<strong>3<\/strong> representatives/);
 
@@ -64,7 +64,7 @@ describe('web: invoice screens', () => {
     moveTo(deps, '2026-03-16');
     await agent.post(`/portal/billing/subscriptions/${next!.id}/cancel`).type('form').send({ _csrf: csrf }).expect(302);
     page = await agent.get('/portal/billing').expect(200);
-    expect(page.text).to.contain('cancelled, ends 2026-03-16').and.contain('Reactivate');
+    expect(page.text).to.contain('cancelled, ends 16 Mar 2026').and.contain('Reactivate');
 
     moveTo(deps, '2026-04-01');
     await tick(deps);

@@ -22,19 +22,19 @@ export function authRoutes(deps: Deps, passport: InstanceType<typeof passportLib
 
   r.get('/login', async (req, res) => {
     if (req.user) return res.redirect(homeOf(req));
-    await page(res, 'login', { title: 'Sign in', next: safeNext(req.query.next) ?? '' });
+    await page(res, 'login', { title: req.t('auth:signIn'), next: safeNext(req.query.next) ?? '' });
   });
 
   // Failed attempts are counted per client address (whatever the emails) and per address and
   // email, in the database so every web process shares them; a success does not count.
-  const limited = { address: 'Too many failed sign-in attempts from your network. Wait 15 minutes, then try again.', email: 'Too many failed sign-in attempts for this email. Wait 15 minutes, then try again.' };
+  const limited = { address: 'auth:error.tooManyFromNetwork', email: 'auth:error.tooManyForEmail' };
 
   r.post('/login', async (req, res, next) => {
     const body = (req.body ?? {}) as { email?: string; password?: string; next?: string };
     const email = String(body.email ?? '').trim();
     const password = String(body.password ?? '');
     const again = (status: number, errors: Record<string, string>, formError?: string) =>
-      page(res, 'login', { title: 'Sign in', form: { email }, errors, formError, next: safeNext(body.next) ?? '' }, status);
+      page(res, 'login', { title: req.t('auth:signIn'), form: { email }, errors, formError, next: safeNext(body.next) ?? '' }, status);
     const verdict = await startSignInAttempt(deps.db, {
       address: ipKeyGenerator(req.ip ?? ''), email, perAddress: deps.config.loginRateLimitPerAddress, perEmail: deps.config.loginRateLimit,
     });
@@ -43,11 +43,11 @@ export function authRoutes(deps: Deps, passport: InstanceType<typeof passportLib
       return again(429, {}, limited[verdict.limited]);
     }
     if (!email || !password) {
-      return again(422, { ...(email ? {} : { email: 'Enter your email.' }), ...(password ? {} : { password: 'Enter your password.' }) });
+      return again(422, { ...(email ? {} : { email: 'auth:error.enterEmail' }), ...(password ? {} : { password: 'auth:error.enterPassword' }) });
     }
     passport.authenticate('local', (err: unknown, user: { id: string } | false) => {
       if (err) return next(err);
-      if (!user) return void again(401, {}, 'The email or password is not correct.');
+      if (!user) return void again(401, {}, 'auth:error.wrongCredentials');
       forgiveSignInAttempt(deps.db, verdict.attempt).then(() => {
         // A fresh session id on login (passport regenerates it), then go where the user was heading.
         req.login(user as unknown as Express.User, (loginErr) => {
@@ -76,7 +76,7 @@ export function authRoutes(deps: Deps, passport: InstanceType<typeof passportLib
     const { invitation, userExists } = await findInvitation(deps, String(req.params.token));
     // A client's invitation is its agency's page.
     if (invitation.scope === 'sub_account' && invitation.agencyId) useBrand(res, (await agencyBrand(deps.db, invitation.agencyId)) ?? PLATFORM_BRAND);
-    return { title: 'Accept invitation', invitation: { email: invitation.email, role: invitation.role }, userExists, token: req.params.token };
+    return { title: req.t('auth:invitation.title'), invitation: { email: invitation.email, role: invitation.role }, userExists, token: req.params.token };
   };
   r.get('/invitations/:token', async (req, res) => {
     await page(res, 'invitation', await invitationLocals(req, res));
@@ -88,24 +88,24 @@ export function authRoutes(deps: Deps, passport: InstanceType<typeof passportLib
       locals: invitationLocals,
       action: async (req, res) => {
         await acceptInvitation(deps, { token: String(req.params.token), input: req.body });
-        flash(req, 'Invitation accepted. Sign in with your email and password.');
+        flash(req, 'auth:flash.invitationAccepted');
         res.redirect('/login');
       },
     }),
   );
 
-  r.get('/profile', requireUser(), async (_req, res) => {
-    await page(res, 'profile', { title: 'Profile' });
+  r.get('/profile', requireUser(), async (req, res) => {
+    await page(res, 'profile', { title: req.t('auth:profile.title') });
   });
   r.post(
     '/profile/password',
     requireUser(),
     formAction({
       view: 'profile',
-      locals: async () => ({ title: 'Profile' }),
+      locals: async (req) => ({ title: req.t('auth:profile.title') }),
       action: async (req: Request, res: Response) => {
         await changePassword(deps, { userId: req.user!.user.id, keepSessionId: req.sessionID, input: req.body });
-        flash(req, 'Your password was changed. You were signed out everywhere else.');
+        flash(req, 'auth:flash.passwordChanged');
         res.redirect('/profile');
       },
     }),

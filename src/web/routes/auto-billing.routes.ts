@@ -2,7 +2,8 @@ import { Router, type Request } from 'express';
 import { listAutoBillingCharges, updateAutoBilling, viewAutoBilling } from '../../auto-billing/settings';
 import type { Deps } from '../../deps';
 import { errors, ValidationError } from '../../lib/errors';
-import { formatMoney, parseMoneyToMinor } from '../../lib/money';
+import { parseMoneyToMinor } from '../../lib/money';
+import { localize } from '../../i18n/i18n';
 import { addTestPaymentMethod, buyerOf, listPaymentMethods, makeDefaultPaymentMethod, removePaymentMethod } from '../../payments/payment-methods';
 import { testCards } from '../../payments/gateway';
 import { actorOf, billingOnly, requireUser } from '../middleware';
@@ -24,8 +25,8 @@ export function autoBillingRoutes(deps: Deps, scope: 'agency' | 'sub_account'): 
     if (!view.available) throw errors.notFound('Page');
     const [methods, charges] = await Promise.all([listPaymentMethods(deps, buyerOf(actor)), listAutoBillingCharges(deps, actor)]);
     return {
-      title: 'Auto-billing', base, view, methods, charges, testCards, sandbox: deps.config.sandboxUrl !== null,
-      money: (minor: number, currency: string) => formatMoney(minor, currency, 'en'),
+      title: req.t('autoBilling:title'), base, view, methods, charges, testCards, sandbox: deps.config.sandboxUrl !== null,
+      money: (minor: number, currency: string) => req.fmt.money(minor, currency),
     };
   };
   r.get('/auto-billing', async (req, res) => {
@@ -39,7 +40,7 @@ export function autoBillingRoutes(deps: Deps, scope: 'agency' | 'sub_account'): 
       let cap: number | null | undefined;
       if (b.monthlyCap && b.monthlyCap.trim() !== '') {
         const parsed = parseMoneyToMinor(b.monthlyCap);
-        if (typeof parsed === 'string') throw new ValidationError({ monthlyCap: `Monthly cap: ${parsed.replace(/price/g, 'amount')}` });
+        if (typeof parsed === 'string') throw new ValidationError({ monthlyCap: req.t('autoBilling:flash.capInvalid', { problem: localize(req.t, parsed).replace(/price/g, 'amount') }) });
         cap = parsed;
       } else cap = null;
       const notifyEmails = (b.notifyEmails ?? '').split(/[\s,;]+/).map((e) => e.trim()).filter(Boolean);
@@ -50,7 +51,7 @@ export function autoBillingRoutes(deps: Deps, scope: 'agency' | 'sub_account'): 
         if (err instanceof ValidationError && err.fields.monthlyCapMinor) throw new ValidationError({ ...err.fields, monthlyCap: err.fields.monthlyCapMinor }, err.message);
         throw err;
       }
-      flash(req, enabled ? 'Auto-billing is on.' : 'Auto-billing is off.');
+      flash(req, enabled ? 'autoBilling:flash.on' : 'autoBilling:flash.off');
       res.redirect(base);
     },
   }));
@@ -58,18 +59,18 @@ export function autoBillingRoutes(deps: Deps, scope: 'agency' | 'sub_account'): 
     view: 'auto-billing', locals,
     action: async (req, res) => {
       const m = await addTestPaymentMethod(deps, { actor: actorOf(req), input: { testCard: (req.body as Record<string, string>).testCard } });
-      flash(req, `Test card ${m.brand} •••• ${m.last4} saved.`);
+      flash(req, req.t('autoBilling:flash.testCardSaved', { brand: m.brand, last4: m.last4 }));
       res.redirect(base);
     },
   }));
   r.post('/auto-billing/methods/:id/default', async (req, res) => {
     await makeDefaultPaymentMethod(deps, { actor: actorOf(req), id: String(req.params.id) });
-    flash(req, 'Default payment method changed.');
+    flash(req, 'autoBilling:flash.defaultChanged');
     res.redirect(base);
   });
   r.post('/auto-billing/methods/:id/delete', async (req, res) => {
     await removePaymentMethod(deps, { actor: actorOf(req), id: String(req.params.id) });
-    flash(req, 'Payment method removed.');
+    flash(req, 'autoBilling:flash.removed');
     res.redirect(base);
   });
   return r;

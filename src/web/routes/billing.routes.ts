@@ -1,5 +1,4 @@
 import { Router, type Request, type Response } from 'express';
-import { localeOf } from '../locale';
 import type { Scope } from '../../../db/schema';
 import { buyerAccount } from '../../billing/accounts';
 import { buyerNames } from '../../tenancy/buyer-names';
@@ -7,7 +6,7 @@ import { addBillingAddress, listBillingAddresses, updateBillingAddress } from '.
 import { getBillingPackage, listBillingPackages, type BillingPackage } from '../../catalog/billing-offers';
 import { AppError } from '../../lib/errors';
 import { formatInvoiceNumber } from '../../billing/invoice-numbers';
-import { getInvoice, invoiceStatusLabel, invoiceStatusText, listInvoices, listIssuedInvoices, overdueDays, recordBankTransfer, type Invoice } from '../../billing/invoices.usecases';
+import { getInvoice, listInvoices, listIssuedInvoices, overdueDays, recordBankTransfer, type Invoice } from '../../billing/invoices.usecases';
 import { sellerTerms } from '../../billing/accounts';
 import { calendarDay } from '../../billing/proration';
 import { predictInvoice } from '../../billing/prediction';
@@ -19,10 +18,8 @@ import type { Deps } from '../../deps';
 import { addonModules } from '../../../db/schema';
 import { roleAtLeast } from '../../auth/actor';
 import { addChannel, addRepresentative, entitlementStatus, listChannels, listRepresentatives, removeChannel, removeRepresentative } from '../../entitlements/entitlements.usecases';
-import { noun } from '../../entitlements/limits';
-import { SUSPENDED_CAN, suspensionLift, suspensionOf } from '../../suspension/suspension.usecases';
+import { OVERDUE_INVOICES_TO_SUSPEND, suspensionOf } from '../../suspension/suspension.usecases';
 import { getWallet } from '../../wallets/wallets.usecases';
-import { formatMoney } from '../../lib/money';
 import { sendInvoicePdf } from '../api/billing.routes';
 import { actorOf, billingOnly, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
@@ -31,7 +28,8 @@ import { flash, formAction, page } from '../render';
 function invoiceStatusOf(deps: Deps) {
   return async (inv: Invoice) => {
     const today = calendarDay(deps.clock.now(), (await sellerTerms(deps.db, inv.sellerAgencyId)).zone);
-    return { statusText: invoiceStatusText(inv, today), overdue: overdueDays(inv, today) > 0 };
+    const overdueBy = overdueDays(inv, today);
+    return { overdueBy, overdue: overdueBy > 0 };
   };
 }
 
@@ -51,7 +49,7 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
 
   const locals = async (req: Request) => {
     const actor = actorOf(req);
-    const money = (minor: number, currency: string) => formatMoney(minor, currency, localeOf(req));
+    const money = (minor: number, currency: string) => req.fmt.money(minor, currency);
     const account = await buyerAccount(deps.db, actor);
     const [subs, offers, entitlements, addresses, past, prediction, suspension, reps, channels, wallet] = await Promise.all([
       listSubscriptions(deps, { actor }),
@@ -71,13 +69,13 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
     const overdueTotal = [...overdue.reduce((m, i) => m.set(i.currency, (m.get(i.currency) ?? 0) + i.totalMinor), new Map<string, number>())].map(([currency, minor]) => ({ currency, minor }));
     const current = subs.filter((s) => s.status !== 'refunded' && s.periods.some((p) => p.throughDay === null || p.throughDay >= today) && (s.billing === 'monthly' || s.status === 'active'));
     return {
-      title: 'Billing', money, account, today, base, subs: current, offers, entitlements, addresses, past, prediction, formatInvoiceNumber, invoiceStatusLabel,
+      title: req.t('billing:title'), money, account, today, base, subs: current, offers, entitlements, addresses, past, prediction, formatInvoiceNumber,
       termPrice: (monthly: number, months: number) => termPrice(monthly, months as TermMonths), mainPackages: current.filter((s) => s.kind === 'package'),
       additional: current.filter((s) => s.kind !== 'package'),
-      suspension, reps, channels, wallet, addonModules, noun, canManageTeam: roleAtLeast(actor, 'admin'),
-      overdue, overdueTotal, overdueDays: (i: Invoice) => overdueDays(i, today), statusText: (i: Invoice) => invoiceStatusText(i, today),
+      suspension, reps, channels, wallet, addonModules, canManageTeam: roleAtLeast(actor, 'admin'),
+      overdue, overdueTotal, overdueDays: (i: Invoice) => overdueDays(i, today),
       // A suspended account pays and manages cards and addresses; the buying forms are not shown.
-      canBuy: !suspension.suspended, lift: suspensionLift(suspension, account), suspendedCan: SUSPENDED_CAN,
+      canBuy: !suspension.suspended, overdueToSuspend: OVERDUE_INVOICES_TO_SUSPEND,
       // A term offer whose monthly version the buyer holds: its card says it switches (after a confirmation).
       switchesFrom: (o: BillingPackage) => (o.billing === 'term' ? current.filter((s) => s.billing === 'monthly' && s.status === 'active' && sameFamily(s, o)).map((s) => s.name) : []),
     };
@@ -120,65 +118,66 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
       const pkg = await getBillingPackage(deps, { actor, packageId: input.packageId });
       const details = err.details as { replaces: { name: string; quantity: number; endsOn: string }[]; startsOn: string };
       await page(res, 'billing/confirm-switch', {
-        title: 'Confirm the switch', base, pkg, message: err.message, replaces: details.replaces, startsOn: details.startsOn, quantity: str(req.body.quantity),
-        money: (minor: number, currency: string) => formatMoney(minor, currency, localeOf(req)), termPrice: (m: number, n: number) => termPrice(m, n as TermMonths),
+        title: req.t('billing:switch.pageTitle'), base, pkg, replaces: details.replaces, startsOn: details.startsOn, quantity: str(req.body.quantity),
+        money: (minor: number, currency: string) => req.fmt.money(minor, currency), termPrice: (m: number, n: number) => termPrice(m, n as TermMonths),
       }, 409);
       return null;
     }
-    if (sub.billing === 'term' && sub.changedFromId) return `${sub.name} bought: your monthly version ended yesterday and the term runs from today. Its invoice has been issued and emailed.`;
-    return sub.billing === 'term' ? `${sub.name} bought; its invoice has been issued and emailed.` : `${sub.name} started today; it is billed from today on your next invoice.`;
+    if (sub.billing === 'term' && sub.changedFromId) return req.t('billing:flash.termSwitched', { name: sub.name });
+    return req.t(sub.billing === 'term' ? 'billing:flash.termBought' : 'billing:flash.started', { name: sub.name });
   }));
   r.post('/billing/subscriptions/:id/cancel', form(async (req) => {
     const sub = await cancelSubscription(deps, { actor: actorOf(req), subscriptionId: String(req.params.id) });
-    return `${sub.name} cancelled: billed through today, usable until today ends.`;
+    return req.t('billing:flash.cancelled', { name: sub.name });
   }));
   r.post('/billing/subscriptions/:id/reactivate', form(async (req) => {
     const sub = await reactivateSubscription(deps, { actor: actorOf(req), subscriptionId: String(req.params.id) });
-    return `${sub.name} reactivated: billed again from today.`;
+    return req.t('billing:flash.reactivated', { name: sub.name });
   }));
   r.post('/billing/subscriptions/:id/change', form(async (req) => {
     const sub = await changeSubscription(deps, { actor: actorOf(req), subscriptionId: String(req.params.id), input: { packageId: str(req.body.packageId), ...(req.body.quantity ? { quantity: num(req.body.quantity) } : {}) } });
-    return `Changed to ${sub.name} from ${sub.startDay}. Today the higher-priced of the two applies.`;
+    return req.t('billing:flash.changed', { name: sub.name, date: req.fmt.day(sub.startDay) });
   }));
   r.post('/billing/extra-sessions', form(async (req) => {
     const c = await buyExtraSessions(deps, { actor: actorOf(req), input: { quantity: num(req.body.quantity) } });
-    return `${(c.sessions ?? 0).toLocaleString('en-US')} extra sessions added; they can be used until the end of the month.`;
+    return req.t('billing:flash.extraSessions', { n: req.fmt.number(c.sessions ?? 0) });
   }));
   r.post('/billing/representatives', form(async (req) => {
     const rep = await addRepresentative(deps, { actor: actorOf(req), input: { name: req.body.name, email: req.body.email } });
-    return `${rep.name} added as a representative.`;
+    return req.t('billing:flash.representativeAdded', { name: rep.name });
   }));
   r.post('/billing/representatives/:id/delete', form(async (req) => {
     const rep = await removeRepresentative(deps, { actor: actorOf(req), representativeId: String(req.params.id) });
-    return `${rep.name} removed.`;
+    return req.t('billing:flash.removed', { name: rep.name });
   }));
   r.post('/billing/channels', form(async (req) => {
     const ch = await addChannel(deps, { actor: actorOf(req), input: { type: req.body.type, name: req.body.name } });
-    return `${ch.name} integrated.`;
+    return req.t('billing:flash.channelAdded', { name: ch.name });
   }));
   r.post('/billing/channels/:id/delete', form(async (req) => {
     const ch = await removeChannel(deps, { actor: actorOf(req), channelId: String(req.params.id) });
-    return `${ch.name} removed.`;
+    return req.t('billing:flash.removed', { name: ch.name });
   }));
   r.post('/billing/addresses', form(async (req) => {
     await addBillingAddress(deps, { actor: actorOf(req), input: req.body });
-    return 'Billing address added.';
+    return 'billing:flash.addressAdded';
   }));
   r.post('/billing/addresses/:id', form(async (req) => {
     await updateBillingAddress(deps, { actor: actorOf(req), addressId: String(req.params.id), input: req.body });
-    return 'Billing address saved.';
+    return 'billing:flash.addressSaved';
   }));
 
   r.get('/billing/upcoming', async (req, res) => {
     const actor = actorOf(req);
     const prediction = await predictInvoice(deps, { actor });
-    const money = (minor: number, currency: string | null) => formatMoney(minor, currency ?? '', localeOf(req));
-    const chart = { currency: prediction.currency, today: prediction.today, points: prediction.chart };
-    await page(res, 'billing/upcoming', { title: 'Invoice prediction', prediction, money, base, chartJson: JSON.stringify(chart) });
+    const money = (minor: number, currency: string | null) => req.fmt.money(minor, currency ?? '');
+    const labels = { soFar: req.t('billing:upcoming.chartSoFar'), estimate: req.t('billing:upcoming.chartEstimate') };
+    const chart = { currency: prediction.currency, today: prediction.today, points: prediction.chart, labels };
+    await page(res, 'billing/upcoming', { title: req.t('billing:upcoming.title'), prediction, money, base, chartJson: JSON.stringify(chart) });
   });
   r.get('/billing/invoices/:id', async (req, res) => {
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
-    await page(res, 'billing/invoice', { title: `Invoice ${formatInvoiceNumber(inv.number)}`, inv, ...(await statusOf(inv)), money: (m: number) => formatMoney(m, inv.currency, localeOf(req)), formatInvoiceNumber, invoiceStatusLabel, back: home, pdf: `${home}/invoices/${inv.id}/pdf` });
+    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/invoices/${inv.id}/pdf` });
   });
   r.get('/billing/invoices/:id/pdf', async (req, res) => {
     await sendInvoicePdf(deps, res, await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) }));
@@ -199,15 +198,15 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
     // name here (accountName and accountHref for a view that links the client's page).
     const names = await buyerNames(deps, { actor, accountIds: issued.map((i) => i.accountId) });
     const invoices = issued.map((i) => {
-      const accountName = names.get(i.accountId) ?? 'Unknown account';
+      const accountName = names.get(i.accountId) ?? req.t('billing:issued.unknownAccount');
       return { ...i, accountId: accountName, accountName, accountHref: scope === 'agency' ? `/agency/sub-accounts/${i.accountId}` : `/platform/agencies/${i.accountId}` };
     });
     // The seller's own calendar: an invoice is overdue from the day after its due day there.
     const today = calendarDay(deps.clock.now(), (await sellerTerms(deps.db, actor.scope === 'platform' ? null : actor.agencyId)).zone);
     return {
-      title: 'Issued invoices', base, invoices, formatInvoiceNumber, invoiceStatusLabel,
-      overdueDays: (i: Invoice) => overdueDays(i, today), statusText: (i: Invoice) => invoiceStatusText(i, today),
-      money: (m: number, c: string) => formatMoney(m, c, localeOf(req)),
+      title: req.t('billing:issued.title'), base, invoices, formatInvoiceNumber,
+      overdueDays: (i: Invoice) => overdueDays(i, today),
+      money: (m: number, c: string) => req.fmt.money(m, c),
     };
   };
   r.get('/invoices', async (req, res) => {
@@ -217,7 +216,7 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
     view: 'billing/issued', locals,
     action: async (req, res) => {
       const inv = await recordBankTransfer(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
-      flash(req, `Invoice ${formatInvoiceNumber(inv.number)} marked paid (bank transfer received).`);
+      flash(req, req.t('billing:flash.markedPaid', { number: formatInvoiceNumber(inv.number) }));
       res.redirect(home);
     },
   }));
@@ -225,13 +224,13 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
     view: 'billing/issued', locals,
     action: async (req, res) => {
       await refundTermSubscription(deps, { actor: actorOf(req), subscriptionId: str(req.body.subscriptionId), input: { reason: req.body.reason } });
-      flash(req, 'Term purchase refunded; its invoice is voided (or marked refunded if it was paid).');
+      flash(req, 'billing:flash.termRefunded');
       res.redirect(home);
     },
   }));
   r.get('/invoices/:id', async (req, res) => {
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
-    await page(res, 'billing/invoice', { title: `Invoice ${formatInvoiceNumber(inv.number)}`, inv, ...(await statusOf(inv)), money: (m: number) => formatMoney(m, inv.currency, localeOf(req)), formatInvoiceNumber, invoiceStatusLabel, back: home, pdf: `${home}/${inv.id}/pdf` });
+    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf` });
   });
   r.get('/invoices/:id/pdf', async (req, res) => {
     await sendInvoicePdf(deps, res, await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) }));

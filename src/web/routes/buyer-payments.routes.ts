@@ -28,17 +28,17 @@ export function buyerPaymentRoutes(deps: Deps, web: WebContext, scope: 'agency' 
   });
   r.post('/payment-methods', async (req, res) => {
     const m = await addTestPaymentMethod(deps, { actor: actorOf(req), input: { testCard: (req.body as Record<string, string>).testCard } });
-    flash(req, `Card ${m.brand} •••• ${m.last4} saved: it pays your invoices automatically.`);
+    flash(req, req.t('billing:cards.saved', { brand: m.brand, last4: m.last4 }));
     res.redirect(home);
   });
   r.post('/payment-methods/:id/default', async (req, res) => {
     await makeDefaultPaymentMethod(deps, { actor: actorOf(req), id: String(req.params.id) });
-    flash(req, 'Default card changed.');
+    flash(req, 'billing:cards.defaultChanged');
     res.redirect(home);
   });
   r.post('/payment-methods/:id/delete', async (req, res) => {
     await removePaymentMethod(deps, { actor: actorOf(req), id: String(req.params.id) });
-    flash(req, 'Card removed.');
+    flash(req, 'billing:cards.removed');
     res.redirect(home);
   });
   // "Pay all overdue": one payment for every overdue invoice (src/billing/overdue-payment.ts).

@@ -20,7 +20,7 @@ async function creditLocals(deps: Deps, req: Request, owner: AccountOwner, query
   const [balance, history] = await Promise.all([getBalance(deps, owner), listCreditHistory(deps, owner, query)]);
   const actor = actorOf(req);
   // References read as names with links ("Purchase of Starter for Cafe Lumen"), never raw ids.
-  const references = await labelReferences(deps.db, { agencyId: owner.agencyId, scope: actor.scope, billing: actor.billing }, history.entries.map((e) => e.reference));
+  const references = await labelReferences(deps.db, { agencyId: owner.agencyId, scope: actor.scope, billing: actor.billing, t: req.t, fmt: req.fmt }, history.entries.map((e) => e.reference));
   return { balance, entries: history.entries, filter: history.filter, reasons: ledgerReasons, references };
 }
 
@@ -40,7 +40,7 @@ export function agencyCreditRoutes(deps: Deps): Router {
   r.use(requireUser('agency'));
 
   const poolOwner = (req: Request) => resolveCreditOwner(deps, actorOf(req));
-  const poolLocals = async (req: Request) => ({ title: 'Credits', ...(await creditLocals(deps, req, await poolOwner(req), req.query)), csvBase: '/agency/credits.csv', thresholdAction: '/agency/credits/threshold' });
+  const poolLocals = async (req: Request) => ({ title: req.t('credits:title'), ...(await creditLocals(deps, req, await poolOwner(req), req.query)), csvBase: '/agency/credits.csv', thresholdAction: '/agency/credits/threshold' });
   r.get('/credits', async (req, res) => {
     await page(res, 'credits', await poolLocals(req));
   });
@@ -49,7 +49,7 @@ export function agencyCreditRoutes(deps: Deps): Router {
     view: 'credits', locals: poolLocals,
     action: async (req, res) => {
       await setLowBalanceThreshold(deps, { actor: actorOf(req), owner: await poolOwner(req), input: thresholdInput(req) });
-      flash(req, 'Low-balance threshold saved.');
+      flash(req, 'credits:flash.thresholdSaved');
       res.redirect('/agency/credits');
     },
   }));
@@ -58,7 +58,7 @@ export function agencyCreditRoutes(deps: Deps): Router {
   const subLocals = async (req: Request) => {
     const sub = await getSubAccount(deps, { actor: actorOf(req), subAccountId: String(req.params.id) });
     return {
-      title: `${sub.name}: credits`, sub, ...(await creditLocals(deps, req, await subOwner(req), req.query)),
+      title: req.t('credits:titleOf', { name: sub.name }), sub, ...(await creditLocals(deps, req, await subOwner(req), req.query)),
       csvBase: `/agency/sub-accounts/${sub.id}/credits.csv`, thresholdAction: `/agency/sub-accounts/${sub.id}/credits/threshold`,
       adjustAction: `/agency/sub-accounts/${sub.id}/credits/adjustments`,
       // One key per rendered form: a double submit applies the adjustment once.
@@ -75,7 +75,7 @@ export function agencyCreditRoutes(deps: Deps): Router {
       const form = parse(adjustmentFormSchema, req.body);
       const key = String((req.body as { idempotencyKey?: string }).idempotencyKey ?? '').slice(0, 100) || null;
       const result = await adjustSubAccountCredits(deps, { actor: actorOf(req), subAccountId: String(req.params.id), input: form, idempotencyKey: key });
-      flash(req, `Adjusted by ${form.credits > 0 ? '+' : ''}${form.credits} credits. Balance: ${result.balance}; pool: ${result.poolBalance}.`);
+      flash(req, req.t('credits:flash.adjusted', { delta: (form.credits > 0 ? '+' : '') + req.fmt.number(form.credits), balance: req.fmt.number(result.balance), pool: req.fmt.number(result.poolBalance ?? 0) }));
       res.redirect(`/agency/sub-accounts/${req.params.id}/credits`);
     },
   }));
@@ -83,12 +83,12 @@ export function agencyCreditRoutes(deps: Deps): Router {
     view: 'credits', locals: subLocals,
     action: async (req, res) => {
       await setLowBalanceThreshold(deps, { actor: actorOf(req), owner: await subOwner(req), input: thresholdInput(req) });
-      flash(req, 'Low-balance threshold saved.');
+      flash(req, 'credits:flash.thresholdSaved');
       res.redirect(`/agency/sub-accounts/${req.params.id}/credits`);
     },
   }));
 
-  const deptLocals = async (req: Request) => ({ title: 'Departments', departments: await listDepartments(deps, { actor: actorOf(req) }) });
+  const deptLocals = async (req: Request) => ({ title: req.t('credits:departments.title'), departments: await listDepartments(deps, { actor: actorOf(req) }) });
   r.get('/departments', async (req, res) => {
     await page(res, 'agency/departments', await deptLocals(req));
   });
@@ -97,7 +97,7 @@ export function agencyCreditRoutes(deps: Deps): Router {
     action: async (req, res) => {
       const form = parse(departmentFormSchema, req.body);
       const dep = await createDepartment(deps, { actor: actorOf(req), input: form });
-      flash(req, `Department ${dep.name} created.`);
+      flash(req, req.t('credits:departments.created', { name: dep.name }));
       res.redirect('/agency/departments');
     },
   }));
@@ -106,13 +106,13 @@ export function agencyCreditRoutes(deps: Deps): Router {
     action: async (req, res) => {
       const form = parse(departmentFormSchema, req.body);
       await updateDepartment(deps, { actor: actorOf(req), departmentId: String(req.params.id), input: form });
-      flash(req, 'Department saved.');
+      flash(req, 'credits:departments.saved');
       res.redirect('/agency/departments');
     },
   }));
   r.post('/departments/:id/archive', async (req, res) => {
     await archiveDepartment(deps, { actor: actorOf(req), departmentId: String(req.params.id) });
-    flash(req, 'Department archived: usage in it is refused from now on.');
+    flash(req, 'credits:departments.archived');
     res.redirect('/agency/departments');
   });
 
@@ -120,7 +120,7 @@ export function agencyCreditRoutes(deps: Deps): Router {
     const raw = (req.body as { departmentIds?: string | string[] }).departmentIds;
     const departmentIds = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
     await setSubAccountDepartments(deps, { actor: actorOf(req), subAccountId: String(req.params.id), input: { departmentIds } });
-    flash(req, 'Departments saved.');
+    flash(req, 'credits:departments.assigned');
     res.redirect(`/agency/sub-accounts/${req.params.id}`);
   });
   return r;
@@ -131,7 +131,7 @@ export function portalCreditRoutes(deps: Deps): Router {
   const r = Router();
   r.use(requireUser('sub_account'));
   const owner = (req: Request) => resolveCreditOwner(deps, actorOf(req));
-  const locals = async (req: Request) => ({ title: 'Credits', ...(await creditLocals(deps, req, await owner(req), req.query)), csvBase: '/portal/credits.csv', thresholdAction: '/portal/credits/threshold' });
+  const locals = async (req: Request) => ({ title: req.t('credits:title'), ...(await creditLocals(deps, req, await owner(req), req.query)), csvBase: '/portal/credits.csv', thresholdAction: '/portal/credits/threshold' });
   r.get('/credits', async (req, res) => {
     await page(res, 'credits', await locals(req));
   });
@@ -140,7 +140,7 @@ export function portalCreditRoutes(deps: Deps): Router {
     view: 'credits', locals,
     action: async (req, res) => {
       await setLowBalanceThreshold(deps, { actor: actorOf(req), owner: await owner(req), input: thresholdInput(req) });
-      flash(req, 'Low-balance threshold saved.');
+      flash(req, 'credits:flash.thresholdSaved');
       res.redirect('/portal/credits');
     },
   }));

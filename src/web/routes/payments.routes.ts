@@ -1,12 +1,12 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { Deps } from '../../deps';
-import { formatMoney } from '../../lib/money';
 import { goToGateway, handleCallback, handleWebhook } from '../../payments/checkout-flow';
-import { getCheckout } from '../../payments/checkout';
+import { getCheckout, type Checkout } from '../../payments/checkout';
 import type { CallbackFields } from '../../payments/gateway';
 import { errors } from '../../lib/errors';
 import type { WebContext } from '../app';
 import { page } from '../render';
+import { applyLanguage } from '../language';
 import { useBrand } from '../brand';
 import { PLATFORM_BRAND, paymentBrand } from '../../branding/brand';
 import { assertCleanBytes, guardBodyText } from '../text-guard';
@@ -33,31 +33,38 @@ const fields = (v: unknown): CallbackFields =>
  * - GET|POST /payments/callback/:id  the gateway sends the buyer back here (verified, applied once)
  * Mounted before sessions and CSRF: a bank posts back cross-site, with no Kontor cookie or token.
  */
+/** The payment's outcome, in the buyer's language (the seller's: the buyer comes back without a session). */
+function result(res: Response, outcome: { outcome: string; payment: { amountMinor: number; currency: string; status: string }; returnPath: string; message: string }, checkout: Checkout, status = 200): Promise<void> {
+  applyLanguage(res.req, res, checkout.lang);
+  return page(res, 'payments/result', { title: res.locals.t('payments:title'), result: outcome, checkout }, status);
+}
+
 export function paymentRoutes(deps: Deps, web: WebContext): Router {
   const r = Router();
   r.use(anonymousLocals);
   r.use(express.urlencoded({ extended: false, limit: '64kb' }), guardBodyText);
-  const money = (minor: number, currency: string) => formatMoney(minor, currency, 'en');
 
   r.get('/go/:paymentId', sellerBrand(deps), async (req, res) => {
     const paymentId = String(req.params.paymentId);
     if (!web.payLinks.verify(paymentId, req.query.sig)) throw errors.notFound('Payment');
     const next = await goToGateway(deps, { paymentId, ip: req.ip ?? '127.0.0.1', standIn: web.gateway });
     if (next.kind === 'redirect') return res.redirect(next.url);
-    if (next.kind === 'settled') return page(res, 'payments/result', { title: 'Payment', result: next, checkout: await getCheckout(deps, paymentId), money });
+    if (next.kind === 'settled') return result(res, next, await getCheckout(deps, paymentId));
     // The form posts to the bank's 3D gate: allow exactly that origin as a form target.
     const origin = new URL(next.action).origin;
     const csp = res.getHeader('content-security-policy');
     if (typeof csp === 'string') res.setHeader('content-security-policy', csp.replace("form-action 'self'", `form-action 'self' ${origin}`));
-    return res.render('payments/post-to-gateway', { start: { action: next.action, fields: next.fields }, lang: next.lang, brand: res.locals.brand });
+    // The buyer reads the seller's language (no session here): the gateway is told the same one.
+    applyLanguage(req, res, next.lang);
+    return res.render('payments/post-to-gateway', { start: { action: next.action, fields: next.fields }, brand: res.locals.brand });
   });
 
   const callback = async (req: Request, res: Response) => {
     const paymentId = String(req.params.paymentId);
-    const result = await handleCallback(deps, { paymentId, body: fields(req.body), query: fields(req.query) });
-    const status = result.outcome === 'failed' ? 402 : 200;
+    const outcome = await handleCallback(deps, { paymentId, body: fields(req.body), query: fields(req.query) });
+    const status = outcome.outcome === 'failed' ? 402 : 200;
     // What was paid for and to whom, by name (the payment id means nothing to the buyer).
-    await page(res, 'payments/result', { title: 'Payment', result, checkout: await getCheckout(deps, paymentId), money }, status);
+    await result(res, outcome, await getCheckout(deps, paymentId), status);
   };
   r.get('/callback/:paymentId', sellerBrand(deps), callback);
   r.post('/callback/:paymentId', sellerBrand(deps), callback);
