@@ -16,6 +16,7 @@ import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { email, name, parse } from '../lib/validation';
 import { itemOfChannel, limitLines, limitReachedMessage, overLimitGuidance, type CountedItem, type LimitLine, type Usage } from './limits';
+import { msg } from '../lib/message';
 
 export type Representative = typeof representatives.$inferSelect;
 export type ChannelIntegration = typeof channelIntegrations.$inferSelect;
@@ -97,7 +98,7 @@ export async function addRepresentative(deps: Pick<Deps, 'db' | 'clock'>, params
     await lockAccount(tx, account);
     await checkRoom(tx, deps, account, 'representatives');
     const [dup] = await tx.select({ id: representatives.id }).from(representatives).where(and(repsOf(account), eq(representatives.email, input.email)));
-    if (dup) throw new AppError('already_exists', 409, `${input.email} is already a representative.`, { fields: { email: 'Already a representative.' } });
+    if (dup) throw new AppError('already_exists', 409, msg('errors:representative.exists', { email: input.email }), { fields: { email: 'Already a representative.' } });
     const [row] = await tx.insert(representatives).values({ id: newId('rep'), agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, ...input, createdAt: now }).returning();
     await recordAudit(tx, params.actor, { action: 'representative.added', targetType: 'representative', targetId: row!.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: input }, now);
     return row!;
@@ -141,7 +142,7 @@ export async function addChannel(deps: Pick<Deps, 'db' | 'clock'>, params: { act
     await lockAccount(tx, account);
     await checkRoom(tx, deps, account, itemOfChannel[input.type]);
     const [dup] = await tx.select({ id: channelIntegrations.id }).from(channelIntegrations).where(and(channelsOf(account), eq(channelIntegrations.type, input.type), eq(channelIntegrations.name, input.name)));
-    if (dup) throw new AppError('already_exists', 409, `${input.name} is already integrated.`, { fields: { name: 'Already integrated.' } });
+    if (dup) throw new AppError('already_exists', 409, msg('errors:channel.exists', { name: input.name }), { fields: { name: 'Already integrated.' } });
     const [row] = await tx.insert(channelIntegrations).values({ id: newId('chn'), agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, ...input, createdAt: now }).returning();
     await recordAudit(tx, params.actor, { action: 'channel.added', targetType: 'channel_integration', targetId: row!.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: input }, now);
     return row!;
