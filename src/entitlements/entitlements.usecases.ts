@@ -17,6 +17,7 @@ import { newId } from '../lib/ids';
 import { email, name, parse } from '../lib/validation';
 import { itemOfChannel, limitLines, limitReachedMessage, overLimitGuidance, type CountedItem, type LimitLine, type Usage } from './limits';
 import { msg } from '../lib/message';
+import { localize, tFor } from '../i18n/i18n';
 
 export type Representative = typeof representatives.$inferSelect;
 export type ChannelIntegration = typeof channelIntegrations.$inferSelect;
@@ -40,7 +41,8 @@ export async function usageOf(db: Deps['db'] | Tx, account: BillingAccount): Pro
 export interface EntitlementStatus extends CurrentEntitlements {
   limits: LimitLine[];
   /** The limits the account is over, each with what to do. Empty when within every limit. */
-  overLimits: (LimitLine & { guidance: string })[];
+  /** guidance: text in the buyer's agency's language (pages); guidanceMessage: the message, read in another reader's language (the API). */
+  overLimits: (LimitLine & { guidance: string; guidanceMessage: string })[];
   /** Chatbots: a sub-account's allocation from its agency, an agency's slots from the platform. */
   chatbots: { limit: number; used: number | null };
   /** Departments the account may use (an agency's own; a sub-account's enabled ones). Not capped by packages. */
@@ -66,7 +68,7 @@ export async function entitlementStatus(deps: Pick<Deps, 'db' | 'clock'>, accoun
     depts = Number(d?.n ?? 0);
   }
   return {
-    ...e, limits, overLimits: limits.filter((l) => l.over > 0).map((l) => ({ ...l, guidance: overLimitGuidance(l) })), chatbots, departments: { used: depts, limit: null },
+    ...e, limits, overLimits: limits.filter((l) => l.over > 0).map((l) => ({ ...l, guidance: localize(tFor(account.locale), overLimitGuidance(l)), guidanceMessage: overLimitGuidance(l) })), chatbots, departments: { used: depts, limit: null },
   };
 }
 

@@ -18,6 +18,7 @@ import { money, msg } from '../lib/message';
 import { rowsOf } from '../lib/rows';
 import { mailLanguage, mailWriter } from '../mail/language';
 import { dispatchEmails, queueEmail } from '../mail/outbox';
+import { localize, tFor } from '../i18n/i18n';
 
 export const SUSPENSION_CHECK_JOB = 'suspension.check';
 /** How many overdue invoices suspend an account. */
@@ -159,11 +160,17 @@ export async function suspensionOf(deps: { db: DbOrTx; clock: Deps['clock'] }, a
   return { suspended: reasons.length > 0, reasons, overdue, amountDue: totalsOf(overdue) };
 }
 
+/** What lifts the suspension, in the buyer's agency's language (the billing page's text). */
+export function suspensionLift(view: SuspensionView, account: Pick<BillingAccount, 'sellerName' | 'locale'>): string[] {
+  const t = tFor(account.locale);
+  return suspensionLiftMessages(view, account).map((m) => localize(t, m));
+}
+
 /**
  * What lifts the suspension, one message per reason (read with `localize`): the same text on the billing
  * page and in the `account_suspended` error, so a person and an integrator read the same thing.
  */
-export function suspensionLift(view: SuspensionView, account: Pick<BillingAccount, 'sellerName' | 'locale'>): string[] {
+export function suspensionLiftMessages(view: SuspensionView, account: Pick<BillingAccount, 'sellerName'>): string[] {
   const out: string[] = [];
   if (view.reasons.includes('overdue')) {
     const amounts = view.amountDue.map((a) => money(a.minor, a.currency));
@@ -201,7 +208,7 @@ export const SUSPENDED_CAN = 'Until then you can pay invoices and manage cards a
 export async function requireNotSuspended(deps: { db: DbOrTx; clock: Deps['clock'] }, account: BillingAccount, action: SuspendedAction): Promise<void> {
   const view = await suspensionOf(deps, account);
   if (!view.suspended) return;
-  throw new AppError('account_suspended', 403, msg('errors:suspension.refused', { action, lift: suspensionLift(view, account), can: SUSPENDED_CAN }), {
+  throw new AppError('account_suspended', 403, msg('errors:suspension.refused', { action, lift: suspensionLiftMessages(view, account), can: SUSPENDED_CAN }), {
     reasons: view.reasons,
     overdueInvoices: view.overdue.map((i) => ({ id: i.id, number: formatInvoiceNumber(i.number), dueDay: i.dueDay, totalMinor: i.totalMinor, currency: i.currency })),
     amountDue: view.amountDue,

@@ -20,6 +20,7 @@ import {
   addChannel, addRepresentative, listChannels, listRepresentatives, myEntitlementStatus, removeChannel, removeRepresentative, type ChannelIntegration, type Representative,
 } from '../../entitlements/entitlements.usecases';
 import { actorOf } from '../middleware';
+import { apiT, apiText } from './text';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
@@ -146,7 +147,9 @@ export function billingRoutes(deps: Deps): Router {
   });
   // What the account may use, what it uses, and what to do where it is over a limit.
   r.get('/entitlements', async (req, res) => {
-    res.json(await myEntitlementStatus(deps, { actor: actorOf(req) }));
+    const { overLimits, ...status } = await myEntitlementStatus(deps, { actor: actorOf(req) });
+    const t = apiT(req);
+    res.json({ ...status, overLimits: overLimits.map(({ guidanceMessage, ...l }) => ({ ...l, guidance: apiText(t, guidanceMessage) })) });
   });
   // Chatbot sessions (the chat product opens one per conversation its chatbot takes): counted
   // against the period's quota; opening the same session id again counts nothing.
