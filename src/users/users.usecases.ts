@@ -196,7 +196,8 @@ export async function inviteUser(deps: Deps, params: { actor: Actor; input: unkn
   const agencyBrandRow = scope === 'sub_account' ? (await deps.db.select({ name: agencies.name, displayName: agencies.brandDisplayName, portalDomain: agencies.portalDomain }).from(agencies).where(eq(agencies.id, agencyId!)))[0] : undefined;
   const portalBase = agencyBrandRow?.portalDomain && deps.config.trustHostHeader ? `${new URL(deps.config.publicUrl).protocol}//${agencyBrandRow.portalDomain}` : deps.config.publicUrl;
   const acceptUrl = `${portalBase}/invitations/${token}`;
-  const where = agencyBrandRow ? `${tenantName} (${agencyBrandRow.displayName || agencyBrandRow.name})` : [tenantName, 'on Kontor'].join(' ');
+  // A client's people are invited to their agency's brand (white label); others to Kontor.
+  const brand = agencyBrandRow ? agencyBrandRow.displayName || agencyBrandRow.name : null;
   const result = await deps.db.transaction(async (tx) => {
     const [already] = await tx
       .select({ id: memberships.id })
@@ -220,6 +221,7 @@ export async function inviteUser(deps: Deps, params: { actor: Actor; input: unkn
     await recordAudit(tx, actor, { action: 'user.invited', targetType: 'invitation', targetId: id, agencyId, subAccountId, data: { email: input.email, role: input.role, billing: input.billing } }, now);
     // In the invitee's language when they already chose one, else the agency's.
     const w = mailWriter(await mailLanguage(tx, agencyId, [input.email]));
+    const where = w.t(brand ? 'email:invitation.whereBrand' : 'email:invitation.whereKontor', { name: tenantName, brand });
     const mailId = await queueEmail(tx, {
       idempotencyKey: `invitation:${id}`,
       agencyId,
