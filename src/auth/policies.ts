@@ -13,7 +13,7 @@ export function requireScope(actor: Actor, scope: Actor['scope']): void {
 }
 
 export function requireRole(actor: Actor, role: Role): void {
-  if (!roleAtLeast(actor, role)) throw errors.forbidden(`This needs the ${role} role or higher.`);
+  if (!roleAtLeast(actor, role)) throw errors.forbidden(`errors:roleNeeded.${role}`);
 }
 
 export function requireBilling(actor: Actor): void {

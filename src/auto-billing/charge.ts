@@ -8,12 +8,13 @@ import {
 import type { DbOrTx, Tx } from '../../db/client';
 import { transferToSubAccount } from '../credits/credits.usecases';
 import { creditAccount, lockAccount, type AccountOwner } from '../credits/ledger';
-import { accountRecipients } from '../credits/low-balance';
+import { accountName, accountRecipients } from '../credits/low-balance';
 import type { Deps } from '../deps';
 import { AppError } from '../lib/errors';
 import { newId } from '../lib/ids';
-import { formatMoney } from '../lib/money';
+import { money, msg } from '../lib/message';
 import { rowsOf } from '../lib/rows';
+import { mailLanguage, mailWriter } from '../mail/language';
 import { dispatchEmails, queueEmail } from '../mail/outbox';
 import { GatewayTimeoutError, type ChargeResult } from '../payments/gateway';
 import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
@@ -94,7 +95,7 @@ export async function ensureFunds(deps: Deps, need: Need): Promise<EnsureResult>
       await deliver(deps, step.charge.id, step.charge.status as 'succeeded' | 'on_invoice');
       continue;
     }
-    if (step.kind === 'backoff') throw new AppError('auto_billing_backoff', 402, `Automatic top-up paused after a declined charge; next try after ${step.until.toISOString()}.`);
+    if (step.kind === 'backoff') throw new AppError('auto_billing_backoff', 402, msg('errors:autoBilling.backoff', { until: step.until.toISOString() }));
     if (step.kind === 'refuse') throw await refuse(deps, settings, need, step.code, step.message, step.extra);
     if (deadline === undefined) await runCharge(deps, step.charge, settings);
     else await chargeWithin(deps, step.charge, settings, deadline);
@@ -212,7 +213,7 @@ async function refuse(deps: Deps, settings: AutoBillingSettings, need: Need, cod
         id: newId('abc'), ownerKey: settings.ownerKey, agencyId: need.owner.agencyId, subAccountId: need.owner.subAccountId, trigger: need.trigger, reference: need.reference,
         amountMinor: extra.amountMinor ?? 0, currency: extra.currency ?? settings.currency ?? 'USD', status: 'refused', failureReason: code, month, createdAt: now, completedAt: now,
       });
-      return [await notify(tx, settings, need.owner, 'auto_billing_refused', `Automatic top-up not made: ${message}`, { code }, now, `auto-refused:${settings.ownerKey}:${month}:${code}`)];
+      return [await notify(tx, settings, need.owner, 'auto_billing_refused', msg('email:notice.autoBillingRefused', { reason: message }), { code }, now, `auto-refused:${settings.ownerKey}:${month}:${code}`)];
     });
     await dispatchEmails(deps.queue, mailIds);
   }
@@ -275,7 +276,7 @@ async function runCharge(deps: Deps, charge: AutoBillingCharge, settings: AutoBi
   await settleCharge(deps, charge.id, result);
   if (result.status !== 'succeeded') {
     const [after] = await deps.db.select().from(autoBillingSettings).where(eq(autoBillingSettings.ownerKey, settings.ownerKey));
-    throw new AppError('auto_billing_declined', 402, `The automatic top-up was declined: ${result.reason}.${after && !after.enabled ? ' Auto-billing is now switched off.' : ''}`);
+    throw new AppError('auto_billing_declined', 402, msg(after && !after.enabled ? 'errors:autoBilling.declinedOff' : 'errors:autoBilling.declined', { reason: result.reason }));
   }
 }
 
@@ -296,8 +297,12 @@ async function chargeableMethod(deps: Pick<Deps, 'db'>, settings: AutoBillingSet
   return methods.find((m) => m.id === settings.paymentMethodId) ?? methods[0];
 }
 
-const describe = (c: Pick<AutoBillingCharge, 'credits' | 'chatbots'>) =>
-  [c.credits > 0 ? `${c.credits.toLocaleString('en-US')} credits` : null, c.chatbots > 0 ? `${c.chatbots} chatbot slot(s)` : null].filter(Boolean).join(' and ') || 'top-up';
+/** What a charge bought, as a message ("2,000 credits and 1 chatbot slot"). */
+const describe = (c: Pick<AutoBillingCharge, 'credits' | 'chatbots'>) => {
+  const credits = c.credits > 0 ? msg('email:topup.credits', { count: c.credits }) : null;
+  const chatbots = c.chatbots > 0 ? msg('email:topup.chatbots', { count: c.chatbots }) : null;
+  return credits && chatbots ? msg('email:topup.both', { credits, chatbots }) : (credits ?? chatbots ?? 'email:topup.nothing');
+};
 
 /** Records the gateway's answer: success delivers; a decline backs off and, the third time, switches off. */
 export async function settleCharge(deps: Deps, chargeId: string, result: ChargeResult): Promise<void> {
@@ -329,13 +334,13 @@ export async function settleCharge(deps: Deps, chargeId: string, result: ChargeR
     await tx.update(autoBillingSettings).set({
       consecutiveDeclines: declines,
       retryAfter: new Date(now.getTime() + (DECLINE_BACKOFF_MS[Math.min(declines, DECLINE_BACKOFF_MS.length - 1)] ?? 0)),
-      ...(off ? { enabled: false, disabledReason: `Switched off after ${declines} declined charges in a row (last: ${result.reason}).` } : {}),
+      ...(off ? { enabled: false, disabledReason: msg('errors:autoBilling.switchedOff', { count: declines, reason: result.reason }) } : {}),
       updatedAt: now,
     }).where(eq(autoBillingSettings.ownerKey, s.ownerKey));
     const owner = { agencyId: charge.agencyId, subAccountId: charge.subAccountId };
     const message = off
-      ? `Automatic top-up declined (${result.reason}) for the ${declines}th time in a row: auto-billing is now switched off. Update your payment method and switch it on again.`
-      : `Automatic top-up of ${describe(charge)} for ${formatMoney(charge.amountMinor, charge.currency, 'en')} was declined (${result.reason}). Next try in ${Math.round((DECLINE_BACKOFF_MS[declines] ?? 0) / 60_000)} minutes at the earliest.`;
+      ? msg('email:notice.autoBillingOff', { reason: result.reason, count: declines })
+      : msg('email:notice.autoBillingDeclined', { what: describe(charge), amount: money(charge.amountMinor, charge.currency), reason: result.reason, minutes: Math.round((DECLINE_BACKOFF_MS[declines] ?? 0) / 60_000) });
     return [await notify(tx, s, owner, off ? 'auto_billing_disabled' : 'auto_billing_declined', message, { chargeId: charge.id, declines }, now, `auto-declined:${charge.id}`)];
   });
   await dispatchEmails(deps.queue, mailIds);
@@ -370,26 +375,36 @@ async function deliver(deps: Deps, chargeId: string, status: 'succeeded' | 'on_i
     }
     // On the open invoice: the cut bills it with the month's invoice, in full.
     if (status === 'on_invoice' && charge.amountMinor > 0) {
-      await chargeTopupOnAccount(tx, { agencyId: charge.agencyId, subAccountId: charge.subAccountId, description: `Automatic top-up: ${describe(charge)}`, quantity: 1, unitPriceMinor: charge.amountMinor, currency: charge.currency as 'TRY' | 'USD' | 'EUR', now });
+      // The invoice line is stored text: written in the buyer's agency's language.
+      const w = mailWriter(await mailLanguage(tx, charge.agencyId, []));
+      await chargeTopupOnAccount(tx, { agencyId: charge.agencyId, subAccountId: charge.subAccountId, description: w.text(msg('email:topup.line', { what: describe(charge) })), quantity: 1, unitPriceMinor: charge.amountMinor, currency: charge.currency as 'TRY' | 'USD' | 'EUR', now });
     }
     await tx.update(autoBillingCharges).set({ status, completedAt: charge.completedAt ?? now, deliveredAt: now }).where(eq(autoBillingCharges.id, charge.id));
     const [s] = await tx.select().from(autoBillingSettings).where(eq(autoBillingSettings.ownerKey, charge.ownerKey));
-    const why = { purchase: 'a purchase needed more than was available', monthly_grant: 'a monthly grant needed more than was available', agency_usage: 'your chatbot ran out of credits', sub_account_usage: 'your chatbot ran out of credits' }[charge.trigger];
-    const how = status === 'on_invoice' ? 'added to your open invoice' : 'charged to your saved card';
-    const message = `Automatic top-up: bought ${describe(charge)} for ${formatMoney(charge.amountMinor, charge.currency, 'en')} (${how}) because ${why}.`;
+    const why = `email:topup.why.${charge.trigger === 'sub_account_usage' ? 'agency_usage' : charge.trigger}`;
+    const how = status === 'on_invoice' ? 'email:topup.onInvoice' : 'email:topup.charged';
+    const message = msg('email:notice.autoBillingCharged', { what: describe(charge), amount: money(charge.amountMinor, charge.currency), how, why });
     if (s) ids.push(await notify(tx, s, { agencyId: charge.agencyId, subAccountId: charge.subAccountId }, 'auto_billing_charged', message, { chargeId: charge.id, status }, now, `auto-charged:${charge.id}`));
     return ids;
   });
   await dispatchEmails(deps.queue, mailIds);
 }
 
-/** One in-app notice and one email (to the notification addresses, else the account's billing contacts). */
+/**
+ * One in-app notice and one email (to the notification addresses, else the account's billing
+ * contacts). The notice keeps the message (read later in its reader's language); the email is
+ * written in its recipients' language.
+ */
 async function notify(tx: Tx, s: AutoBillingSettings, owner: AccountOwner, kind: string, message: string, data: Record<string, unknown>, now: Date, key: string): Promise<string | null> {
   await tx.insert(notifications).values({ id: newId('ntf'), agencyId: owner.agencyId, subAccountId: owner.subAccountId, kind, message, data, createdAt: now });
   const fallback = await accountRecipients(tx, owner.agencyId, owner.subAccountId);
   const to = s.notifyEmails.length ? s.notifyEmails : fallback.to;
   if (to.length === 0) return null;
-  return queueEmail(tx, { idempotencyKey: key, agencyId: owner.agencyId, subAccountId: owner.subAccountId, at: now, message: { to, cc: s.notifyEmails.length ? [] : fallback.cc, subject: `Auto-billing: ${fallback.name}`, text: `${message}\n` } });
+  const w = mailWriter(await mailLanguage(tx, owner.agencyId, to));
+  return queueEmail(tx, {
+    idempotencyKey: key, agencyId: owner.agencyId, subAccountId: owner.subAccountId, at: now,
+    message: { to, cc: s.notifyEmails.length ? [] : fallback.cc, subject: w.t('email:autoBilling.subject', { name: accountName(w, fallback) }), text: w.t('email:autoBilling.body', { notice: w.text(message) }) },
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 // The auto-billing decision, pure: from what an operation needs, what the account holds, what the
 // seller sells and the account's limits, whether to buy and what. No database, no clock of its
 // own: src/auto-billing/charge.ts reads the state under the account's lock and acts on the answer.
-import { formatMoney } from '../lib/money';
+import { money, msg } from '../lib/message';
 import { selectTopups, type TopupPackage } from './select-topups';
 
 export interface TopupOffer {
@@ -52,7 +52,7 @@ export function decideTopup(input: DecisionInput): TopupDecision {
   let items: ReturnType<typeof selectTopups>['items'] = [];
   let credits = 0;
   if (deficitCredits > 0) {
-    if (offer.packages.length === 0) return { kind: 'refuse', code: 'no_topup_packages', message: `No top-up package is on sale in ${offer.currency}.` };
+    if (offer.packages.length === 0) return { kind: 'refuse', code: 'no_topup_packages', message: msg('errors:autoBilling.noPackages', { currency: offer.currency }) };
     const selection = selectTopups(deficitCredits, offer.packages);
     items = selection.items;
     credits = selection.totalCredits;
@@ -61,10 +61,10 @@ export function decideTopup(input: DecisionInput): TopupDecision {
   const amountMinor = items.reduce((sum, i) => sum + i.priceMinor, 0) + deficitChatbots * offer.slotPriceMinor;
   const cap = input.monthlyCapMinor;
   if (cap !== null && input.spentThisMonthMinor + amountMinor > cap) {
-    const money = (m: number) => formatMoney(m, offer.currency, 'en');
+    const m = (minor: number) => money(minor, offer.currency);
     return {
       kind: 'refuse', code: 'auto_billing_cap_reached', amountMinor,
-      message: `The monthly auto-billing cap of ${money(cap)} would be exceeded (spent ${money(input.spentThisMonthMinor)}, this top-up ${money(amountMinor)}).`,
+      message: msg('errors:autoBilling.capExceeded', { cap: m(cap), spent: m(input.spentThisMonthMinor), amount: m(amountMinor) }),
     };
   }
   return { kind: 'buy', deficitCredits, deficitChatbots, items, credits, chatbots: deficitChatbots, amountMinor };

@@ -16,6 +16,7 @@ import type { AccountOwner } from '../credits/ledger';
 import type { Deps } from '../deps';
 import { AppError, ValidationError } from '../lib/errors';
 import { MAX_PRICE_MINOR } from '../lib/money';
+import { msg } from '../lib/message';
 import { parse } from '../lib/validation';
 import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
 import type { TopupPackage } from './select-topups';
@@ -143,7 +144,7 @@ export async function updateAutoBilling(deps: Deps, params: { actor: Actor; inpu
   const current = await getAutoBillingSettings(deps, owner);
   const offer = await offerOf(deps, owner, input.currency ?? current.currency);
   if (input.currency && !offer.packages.length && !offer.slotPriceMinor) {
-    throw new ValidationError({ currency: `Nothing is sold in ${input.currency}: the cap must be in the currency of the top-up packages.` });
+    throw new ValidationError({ currency: msg('errors:autoBilling.nothingSoldIn', { currency: input.currency }) });
   }
   const cap = input.monthlyCapMinor === undefined ? current.monthlyCapMinor : input.monthlyCapMinor;
   const fields: Record<string, string> = {};

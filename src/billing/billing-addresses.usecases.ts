@@ -9,14 +9,14 @@ import { requireBilling } from '../auth/policies';
 import type { Deps } from '../deps';
 import { errors } from '../lib/errors';
 import { newId } from '../lib/ids';
-import { blankToNull, checkbox, parse } from '../lib/validation';
+import { blankToNull, checkbox, parse, required as requiredField, tooLong } from '../lib/validation';
 import { buyerAccount } from './accounts';
 
 export type BillingAddress = typeof billingAddresses.$inferSelect;
 
 const required = (label: string, max = 200) =>
-  z.string({ error: `${label} is required.` }).trim().min(1, `${label} is required.`).max(max, `${label} is too long (${max} characters at most).`);
-const optional = (label: string, max = 200) => blankToNull(z.string().trim().max(max, `${label} is too long (${max} characters at most).`));
+  z.string({ error: requiredField(label) }).trim().min(1, requiredField(label)).max(max, tooLong(label, max));
+const optional = (label: string, max = 200) => blankToNull(z.string().trim().max(max, tooLong(label, max)));
 
 export const addressSchema = z.object({
   name: required('Name (person or company)'),

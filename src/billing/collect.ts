@@ -13,6 +13,8 @@ import { createPayment, settlePayment } from '../payments/payments.usecases';
 import type { SettlementHandler } from '../payments/settlement';
 import { defaultPaymentMethod } from '../payments/payment-methods';
 import { markInvoicePaid, type Invoice } from './invoices.usecases';
+import { msg } from '../lib/message';
+import { formatInvoiceNumber } from './invoice-numbers';
 
 export type CollectOutcome = 'open' | 'paid' | 'already' | 'charged' | 'declined' | 'pending';
 
@@ -126,15 +128,15 @@ export async function startInvoicePayment(deps: Deps, params: { actor: Actor; in
   const [inv] = await deps.db.select().from(invoices).where(eq(invoices.id, params.invoiceId));
   const mine = inv && inv.agencyId === actor.agencyId && (actor.scope === 'sub_account' ? inv.subAccountId === actor.subAccountId : inv.subAccountId === null);
   if (!inv || !mine) throw errors.notFound('Invoice');
-  if (inv.status === 'paid') throw new AppError('invoice_already_paid', 409, `Invoice ${inv.number} is already paid.`);
-  if (inv.status !== 'open') throw new AppError('invoice_not_payable', 409, `Invoice ${inv.number} is ${inv.status}; it cannot be paid.`);
+  if (inv.status === 'paid') throw new AppError('invoice_already_paid', 409, msg('errors:invoice.alreadyPaid', { n: formatInvoiceNumber(inv.number) }));
+  if (inv.status !== 'open') throw new AppError('invoice_not_payable', 409, msg('errors:invoice.notPayable', { n: formatInvoiceNumber(inv.number), status: `errors:invoice.status.${inv.status}` }));
   const now = deps.clock.now();
   const payment = await deps.db.transaction(async (tx) => {
     // The invoice row is locked first, so two "Pay now" at once run this one after the other:
     // the second finds the first's pending payment and reuses it (no unique-index race).
     const [locked] = await tx.select({ status: invoices.status }).from(invoices).where(eq(invoices.id, inv.id)).for('update');
-    if (locked?.status === 'paid') throw new AppError('invoice_already_paid', 409, `Invoice ${inv.number} is already paid.`);
-    if (locked?.status !== 'open') throw new AppError('invoice_not_payable', 409, `Invoice ${inv.number} cannot be paid now.`);
+    if (locked?.status === 'paid') throw new AppError('invoice_already_paid', 409, msg('errors:invoice.alreadyPaid', { n: formatInvoiceNumber(inv.number) }));
+    if (locked?.status !== 'open') throw new AppError('invoice_not_payable', 409, msg('errors:invoice.notPayableNow', { n: formatInvoiceNumber(inv.number) }));
     // One payment record per invoice reference: a second "Pay now" reuses a pending attempt.
     const [existing] = await tx.select().from(payments).where(and(eq(payments.purpose, 'invoice'), eq(payments.referenceId, inv.id)));
     // A confirmed one is returned too: the invoice is then marked paid below, never paid twice.
@@ -148,7 +150,7 @@ export async function startInvoicePayment(deps: Deps, params: { actor: Actor; in
   if (payment.status === 'confirmed') {
     // Paid already (the automatic charge went through but a crash kept the invoice open).
     await settleInvoicePayment(deps, inv.id, payment.id);
-    throw new AppError('invoice_already_paid', 409, `Invoice ${inv.number} is already paid.`);
+    throw new AppError('invoice_already_paid', 409, msg('errors:invoice.alreadyPaid', { n: formatInvoiceNumber(inv.number) }));
   }
   return { paymentId: payment.id, next: await params.gateway.start(payment) };
 }

@@ -7,7 +7,7 @@ import { and, eq, lt, sql } from 'drizzle-orm';
 import { rowsOf } from '../lib/rows';
 import { invoices } from '../../db/schema';
 import type { Deps } from '../deps';
-import { formatMoney } from '../lib/money';
+import { mailLanguage, mailWriter } from '../mail/language';
 import { dispatchEmails, queueEmail } from '../mail/outbox';
 import type { Queue } from '../queue';
 import { billingAccount, invoiceRecipients, sellerTerms } from './accounts';
@@ -22,19 +22,6 @@ export async function dispatchInvoiceDelivery(queue: Queue, ids: readonly string
   for (const id of ids) await enqueueJob(queue, deliverInvoiceJob, { invoiceId: id }, { jobId: `invoice-deliver:${id}` });
 }
 
-const texts = {
-  en: {
-    subject: (n: string, seller: string, amount: string) => `Invoice ${n} from ${seller}: ${amount}`,
-    body: (a: { buyer: string; n: string; what: string; amount: string; due: string }) =>
-      `Hello ${a.buyer},\n\nyour invoice ${a.n} (${a.what}) is attached.\n\nAmount: ${a.amount}\nDue date: ${a.due}\n\nYou can also review it on your invoices page.\n`,
-  },
-  tr: {
-    subject: (n: string, seller: string, amount: string) => `${seller} faturası ${n}: ${amount}`,
-    body: (a: { buyer: string; n: string; what: string; amount: string; due: string }) =>
-      `Merhaba ${a.buyer},\n\n${a.n} numaralı faturanız (${a.what}) ektedir.\n\nTutar: ${a.amount}\nSon ödeme tarihi: ${a.due}\n\nFaturayı faturalar sayfanızda da inceleyebilirsiniz.\n`,
-  },
-} as const;
-
 /** The delivery job: PDF + email once, then collection. */
 export async function deliverInvoice(deps: Deps, invoiceId: string): Promise<'delivered' | 'already'> {
   const now = deps.clock.now();
@@ -44,18 +31,20 @@ export async function deliverInvoice(deps: Deps, invoiceId: string): Promise<'de
     const inv = await getInvoiceForSystem(tx, invoiceId);
     const account = await billingAccount(tx, inv.agencyId, inv.subAccountId);
     const seller = await sellerTerms(tx, inv.sellerAgencyId);
-    const pdf = await renderInvoicePdf(inv, { sellerName: seller.name, buyerName: account.buyerName, locale: account.locale });
     const { to, cc } = await invoiceRecipients(tx, inv.agencyId, inv.subAccountId);
+    // The buyer's language (its people's own choice, else its agency's), days in the seller's zone.
+    const lang = await mailLanguage(tx, inv.agencyId, to);
+    const pdf = await renderInvoicePdf(inv, { sellerName: seller.name, buyerName: account.buyerName, locale: lang });
+    const w = mailWriter(lang, seller.zone);
     const n = formatInvoiceNumber(inv.number);
-    const amount = formatMoney(inv.totalMinor, inv.currency, account.locale);
-    const t = texts[account.locale];
-    const what = inv.kind === 'monthly' ? `${inv.periodStart} - ${inv.periodEnd}` : `term ${inv.periodStart} - ${inv.periodEnd}`;
+    const amount = w.fmt.money(inv.totalMinor, inv.currency);
+    const what = w.t(inv.kind === 'monthly' ? 'email:invoice.period' : 'email:invoice.term', { from: w.fmt.day(inv.periodStart), to: w.fmt.day(inv.periodEnd) });
     const id = to.length === 0 ? null : await queueEmail(tx, {
       idempotencyKey: `invoice:${inv.id}`,
       agencyId: inv.agencyId, subAccountId: inv.subAccountId,
       at: now,
       message: {
-        to, cc, subject: t.subject(n, seller.name, amount), text: t.body({ buyer: account.buyerName, n, what, amount, due: inv.dueDay }),
+        to, cc, subject: w.t('email:invoice.subject', { n, seller: seller.name, amount }), text: w.t('email:invoice.body', { buyer: account.buyerName, n, what, amount, due: w.fmt.day(inv.dueDay) }),
         attachments: [{ filename: `${n}.pdf`, content: pdf.toString('base64'), encoding: 'base64', contentType: 'application/pdf' }],
       },
     });

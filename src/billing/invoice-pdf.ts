@@ -2,7 +2,8 @@
 // email attachment); nothing is stored, the invoice rows are the record.
 import fs from 'node:fs';
 import PDFDocument from 'pdfkit';
-import { formatMoney } from '../lib/money';
+import { formatterFor } from '../i18n/format';
+import { tFor } from '../i18n/i18n';
 import { formatInvoiceNumber } from './invoice-numbers';
 import type { InvoiceWithLines } from './invoices.usecases';
 
@@ -18,11 +19,13 @@ export interface InvoiceParties {
   locale: 'en' | 'tr';
 }
 
-const statusText: Record<string, string> = { draft: 'Issued', open: 'Awaiting payment', paid: 'Paid', void: 'Void', refunded: 'Refunded' };
-
+/** Every label from the `pdf` catalog in the buyer's language; amounts and days through its formats. */
 export function renderInvoicePdf(inv: InvoiceWithLines, parties: InvoiceParties): Promise<Buffer> {
-  const money = (minor: number) => formatMoney(minor, inv.currency, parties.locale);
-  const doc = new PDFDocument({ size: 'A4', margin: 50, info: { Title: `Invoice ${formatInvoiceNumber(inv.number)}`, Author: parties.sellerName } });
+  const t = tFor(parties.locale);
+  const fmt = formatterFor(parties.locale);
+  const money = (minor: number) => fmt.money(minor, inv.currency);
+  const n = formatInvoiceNumber(inv.number);
+  const doc = new PDFDocument({ size: 'A4', margin: 50, lang: parties.locale, info: { Title: t('pdf:title', { n }), Author: parties.sellerName } });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve, reject) => {
@@ -32,34 +35,34 @@ export function renderInvoicePdf(inv: InvoiceWithLines, parties: InvoiceParties)
 
   doc.font(fonts.bold).fontSize(18).text(parties.sellerName);
   doc.moveDown(0.5).font(fonts.regular).fontSize(10);
-  doc.text(`Invoice ${formatInvoiceNumber(inv.number)}`);
-  doc.text(`Issued: ${inv.issueDay}    Due: ${inv.dueDay}`);
-  doc.text(inv.kind === 'monthly' ? `Period: ${inv.periodStart} to ${inv.periodEnd}` : `Term: ${inv.periodStart} to ${inv.periodEnd} (prepaid)`);
-  doc.text(`Status: ${statusText[inv.status] ?? inv.status}`);
+  doc.text(t('pdf:title', { n }));
+  doc.text(t('pdf:dates', { issued: fmt.day(inv.issueDay), due: fmt.day(inv.dueDay) }));
+  doc.text(t(inv.kind === 'monthly' ? 'pdf:period' : 'pdf:term', { from: fmt.day(inv.periodStart), to: fmt.day(inv.periodEnd) }));
+  doc.text(t('pdf:status', { status: t(`pdf:statuses.${inv.status}`, { defaultValue: inv.status }) }));
   doc.moveDown();
-  doc.font(fonts.bold).text('Billed to');
+  doc.font(fonts.bold).text(t('pdf:billedTo'));
   doc.font(fonts.regular).text(parties.buyerName);
   const a = inv.billingAddress as Record<string, string | null> | null;
   if (a) {
-    for (const line of [a.name, a.line1, a.line2, [a.postalCode, a.city].filter(Boolean).join(' '), a.country, a.taxId ? `Tax id: ${a.taxId}` : null]) if (line) doc.text(line);
+    for (const line of [a.name, a.line1, a.line2, [a.postalCode, a.city].filter(Boolean).join(' '), a.country, a.taxId ? t('pdf:taxId', { id: a.taxId }) : null]) if (line) doc.text(line);
   }
   doc.moveDown();
 
   const cols = { desc: 50, days: 330, amount: 430 };
   const header = doc.y;
-  doc.font(fonts.bold).text('Description', cols.desc, header).text('Days', cols.days, header).text('Amount', cols.amount, header, { width: 115, align: 'right' });
+  doc.font(fonts.bold).text(t('pdf:description'), cols.desc, header).text(t('pdf:days'), cols.days, header).text(t('pdf:amount'), cols.amount, header, { width: 115, align: 'right' });
   doc.font(fonts.regular);
   for (const l of inv.lines) {
     const y = doc.y + 4;
-    const period = l.fromDay ? `${l.fromDay} to ${l.throughDay}` : '';
-    doc.text(`${l.description}${period ? `\n${period}` : ''}`, cols.desc, y, { width: 270 });
+    const period = l.fromDay ? t('pdf:lineDays', { from: fmt.day(l.fromDay), to: fmt.day(l.throughDay) }) : '';
+    doc.text(period ? [l.description, period].join('\n') : l.description, cols.desc, y, { width: 270 });
     const after = doc.y;
-    doc.text(l.activeDays !== null ? `${l.activeDays}/${l.daysInMonth}` : '', cols.days, y).text(money(l.amountMinor), cols.amount, y, { width: 115, align: 'right' });
+    doc.text(l.activeDays !== null ? t('pdf:activeDays', { active: l.activeDays, month: l.daysInMonth }) : '', cols.days, y).text(money(l.amountMinor), cols.amount, y, { width: 115, align: 'right' });
     doc.y = Math.max(after, doc.y);
   }
   doc.moveDown();
-  doc.font(fonts.bold).text(`Total: ${money(inv.totalMinor)}`, cols.desc, doc.y, { width: 495, align: 'right' });
-  doc.moveDown(2).font(fonts.regular).fontSize(8).text('Monthly items are billed for the calendar days they were active: monthly price x active days / days in the month, rounded once per line.', cols.desc);
+  doc.font(fonts.bold).text(t('pdf:total', { amount: money(inv.totalMinor) }), cols.desc, doc.y, { width: 495, align: 'right' });
+  doc.moveDown(2).font(fonts.regular).fontSize(8).text(t('pdf:prorationNote'), cols.desc);
   doc.end();
   return done;
 }

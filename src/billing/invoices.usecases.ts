@@ -11,10 +11,11 @@ import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { dispatchEmails } from '../mail/outbox';
 import { applyOverdueRule } from '../suspension/suspension.usecases';
-import { buyerAccount, type BillingAccount } from './accounts';
-import { allocateInvoiceNumbers } from './invoice-numbers';
+import { buyerAccount, sellerTerms, type BillingAccount } from './accounts';
+import { allocateInvoiceNumbers, formatInvoiceNumber } from './invoice-numbers';
 import { addDays, calendarDay, daysBetween, termDiscountPercent, type TermMonths } from './proration';
 import type { BillingSubscription } from './subscriptions.usecases';
+import { msg } from '../lib/message';
 
 export type Invoice = typeof invoices.$inferSelect;
 export type InvoiceLine = typeof invoiceLines.$inferSelect;
@@ -122,8 +123,8 @@ export async function markInvoicePaid(
     const [inv] = await tx.select().from(invoices).where(eq(invoices.id, params.invoiceId)).for('update');
     // The system (gateway callbacks) may settle any invoice; people and keys only their own sales.
     if (!inv || (params.by.kind !== 'system' && !isSeller(params.by, inv))) throw errors.notFound('Invoice');
-    if (inv.status === 'paid') throw new AppError('invoice_already_paid', 409, `Invoice ${inv.number} is already paid${inv.paidAt ? ` (${inv.paidAt.toISOString().slice(0, 10)})` : ''}.`);
-    if (inv.status !== 'open' && inv.status !== 'draft') throw new AppError('invoice_not_payable', 409, `Invoice ${inv.number} is ${inv.status}; it cannot be paid.`);
+    if (inv.status === 'paid') throw new AppError('invoice_already_paid', 409, inv.paidAt ? msg('errors:invoice.alreadyPaidOn', { n: formatInvoiceNumber(inv.number), at: inv.paidAt.toISOString(), zone: (await sellerTerms(tx, inv.sellerAgencyId)).zone }) : msg('errors:invoice.alreadyPaid', { n: formatInvoiceNumber(inv.number) }));
+    if (inv.status !== 'open' && inv.status !== 'draft') throw new AppError('invoice_not_payable', 409, msg('errors:invoice.notPayable', { n: formatInvoiceNumber(inv.number), status: `errors:invoice.status.${inv.status}` }));
     const [row] = await tx.update(invoices).set({ status: 'paid', paidAt: now, paymentId: params.paymentId, updatedAt: now }).where(eq(invoices.id, inv.id)).returning();
     await recordAudit(tx, params.by, { action: 'invoice.paid', targetType: 'invoice', targetId: inv.id, agencyId: inv.agencyId, subAccountId: inv.subAccountId, data: { paymentId: params.paymentId, amountMinor: inv.totalMinor, currency: inv.currency } }, now);
     // Every payment path ends here: an account suspended for its invoices comes back in the

@@ -20,6 +20,7 @@ import { applyOverdueRule, overdueInvoicesOf } from '../suspension/suspension.us
 import { buyerAccount } from './accounts';
 import { formatInvoiceNumber } from './invoice-numbers';
 import { calendarDay } from './proration';
+import { msg } from '../lib/message';
 
 export const OVERDUE_REFERENCE_PREFIX = 'overdue:';
 
@@ -61,7 +62,7 @@ export async function startOverduePayment(deps: Deps, params: { actor: Actor; ga
     if (list.length === 0) throw new AppError('nothing_overdue', 409, 'No invoice is overdue: there is nothing to pay at once.');
     const currencies = [...new Set(list.map((i) => i.currency))];
     if (currencies.length > 1) {
-      throw new AppError('mixed_currencies', 409, `Your overdue invoices are in ${currencies.join(' and ')}; one payment has one currency. Pay them one by one with "Pay now".`);
+      throw new AppError('mixed_currencies', 409, msg('errors:invoice.mixedCurrencies', { currencies: currencies.join(', ') }));
     }
     const referenceId = overdueReference(list.map((i) => i.id));
     const [existing] = await tx.select().from(payments).where(and(eq(payments.purpose, 'invoice_batch'), eq(payments.referenceId, referenceId)));

@@ -21,7 +21,8 @@ import { entitlementsOn, hasChatbotPackage, type Entitlements } from './entitlem
 import { issueTermInvoice } from './invoices.usecases';
 import { dispatchInvoiceDelivery } from './invoice-delivery';
 import { addDays, calendarDay, extraSessionExpiry, termEndDay, termMonthOn, termPrice, type TermMonths } from './proration';
-import { requireNotSuspended } from '../suspension/suspension.usecases';
+import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
+import { msg } from '../lib/message';
 
 export type BillingSubscription = typeof billingSubscriptions.$inferSelect;
 export type BillingPeriod = typeof billingPeriods.$inferSelect;
@@ -62,7 +63,7 @@ const isLive = (s: SubscriptionView, today: string) => s.status === 'active' && 
 
 function checkCurrency(subs: SubscriptionView[], today: string, currency: string, ignoreId?: string): void {
   const other = subs.find((s) => s.id !== ignoreId && isLive(s, today) && s.currency !== currency);
-  if (other) throw conflict('currency_mismatch', `Your other packages are billed in ${other.currency}; this one is in ${currency}. One invoice has one currency.`);
+  if (other) throw conflict('currency_mismatch', msg('errors:subscription.currencyMismatch', { other: other.currency, currency }));
 }
 
 /** Only the buyer's own seller's published packages can be bought (an agency never buys its own). */
@@ -125,21 +126,21 @@ function planSwitch(subs: SubscriptionView[], pkg: BillingPackage, today: string
   const family = subs.filter((s) => s.packageId !== pkg.id && billedFrom(s, today) && sameFamily(s, pkg));
   const term = family.find((s) => s.billing === 'term');
   if (term) {
-    throw conflict('family_term_held', `You hold ${term.name}, prepaid through ${term.termLastDay}; ${pkg.name} would bill the same days twice. Buy it after the term ends (from ${addDays(term.termLastDay!, 1)}).`, { subscriptionId: term.id, termLastDay: term.termLastDay });
+    throw conflict('family_term_held', msg('errors:subscription.termHeld', { term: term.name, through: term.termLastDay, pkg: pkg.name, from: addDays(term.termLastDay!, 1) }), { subscriptionId: term.id, termLastDay: term.termLastDay });
   }
   if (pkg.billing !== 'term' || family.length === 0) return null;
   // A change made today: the old package is billed through today and the new one starts tomorrow.
   const pending = family.find((s) => s.status === 'changed' || s.startDay > today);
   if (pending) {
-    throw conflict('change_pending', `${pending.name} was changed today, so today is already billed; ${pkg.name} can replace it from tomorrow (${addDays(today, 1)}).`);
+    throw conflict('change_pending', msg('errors:subscription.changedToday', { pending: pending.name, pkg: pkg.name, from: addDays(today, 1) }));
   }
   return { replaces: family.map((s) => ({ subscriptionId: s.id, name: s.name, quantity: s.quantity, endsOn: addDays(today, -1) })), startsOn: today };
 }
 
-/** The confirmation a switch needs, in words (the API's message, the confirm page's text). */
+/** The confirmation a switch needs, as a message (the API's message, the confirm page's text). */
 export function switchMessage(plan: SwitchPlan, pkg: Pick<BillingPackage, 'name'>): string {
-  const names = plan.replaces.map((r) => `${r.name}${r.quantity > 1 ? ` x ${r.quantity}` : ''}`).join(', ');
-  return `${pkg.name} replaces ${names}: the monthly package ends on ${plan.replaces[0]!.endsOn} (billed through that day) and ${pkg.name} starts today, ${plan.startsOn}, invoiced now for its whole term. No day is billed twice. Confirm the switch to go on.`;
+  const names = plan.replaces.map((r) => (r.quantity > 1 ? [r.name, 'x', r.quantity].join(' ') : r.name)).join(', ');
+  return msg('errors:subscription.confirmSwitch', { pkg: pkg.name, names, endsOn: plan.replaces[0]!.endsOn, startsOn: plan.startsOn });
 }
 
 /**
@@ -157,9 +158,9 @@ export async function startSubscription(deps: Deps, params: { actor: Actor; inpu
   const today = calendarDay(now, account.zone);
   const { sub, invoiceId } = await deps.db.transaction(async (tx) => {
     await lockBuyer(tx, account);
-    await requireNotSuspended({ db: tx, clock: deps.clock }, account, `starting ${pkg.name}`);
+    await requireNotSuspended({ db: tx, clock: deps.clock }, account, suspendedAction.starting(pkg.name));
     const subs = await accountSubscriptions(tx, account.accountId);
-    if (subs.some((s) => s.packageId === pkg.id && isLive(s, today))) throw conflict('already_subscribed', `You already have ${pkg.name}. Change its quantity or package instead.`);
+    if (subs.some((s) => s.packageId === pkg.id && isLive(s, today))) throw conflict('already_subscribed', msg('errors:subscription.alreadyHaveChange', { name: pkg.name }));
     const plan = planSwitch(subs, pkg, today);
     const replaced = plan?.replaces ?? [];
     if (plan && !input.confirmSwitch) throw conflict('switch_confirmation_required', switchMessage(plan, pkg), { replaces: plan.replaces, startsOn: plan.startsOn });
@@ -195,8 +196,8 @@ export async function cancelSubscription(deps: Deps, params: { actor: Actor; sub
     await lockBuyer(tx, account);
     const sub = await ownSubscription(tx, account, params.subscriptionId);
     if (sub.billing === 'term') throw conflict('term_not_cancellable', 'Term packages cannot be cancelled; they end by themselves at the end of the term. For an accidental purchase, contact your provider.');
-    if (sub.status === 'cancelled') throw conflict('already_cancelled', `This subscription was already cancelled; it is billed through ${lastDay(sub) ?? 'its last day'}.`);
-    if (sub.status !== 'active') throw conflict('not_active', `This subscription is ${sub.status === 'changed' ? 'replaced by a package change' : sub.status}; there is nothing to cancel.`);
+    if (sub.status === 'cancelled') throw conflict('already_cancelled', lastDay(sub) ? msg('errors:subscription.alreadyCancelled', { through: lastDay(sub) }) : 'errors:subscription.alreadyCancelledNoDay');
+    if (sub.status !== 'active') throw conflict('not_active', msg('errors:subscription.nothingToCancel', { status: `errors:subscription.status.${sub.status}` }));
     const open = sub.periods.find((p) => p.throughDay === null);
     if (open && open.fromDay > today) {
       await tx.delete(billingPeriods).where(and(eq(billingPeriods.subscriptionId, sub.id), sql`${billingPeriods.fromDay} > ${today}::date`));
@@ -223,10 +224,10 @@ export async function reactivateSubscription(deps: Deps, params: { actor: Actor;
   await deps.db.transaction(async (tx) => {
     await lockBuyer(tx, account);
     const sub = await ownSubscription(tx, account, params.subscriptionId);
-    await requireNotSuspended({ db: tx, clock: deps.clock }, account, `reactivating ${sub.name}`);
-    if (sub.status !== 'cancelled') throw conflict('not_cancelled', sub.status === 'active' ? 'This subscription is active; only a cancelled one can be reactivated.' : `This subscription is ${sub.status} and cannot be reactivated.`);
+    await requireNotSuspended({ db: tx, clock: deps.clock }, account, suspendedAction.reactivating(sub.name));
+    if (sub.status !== 'cancelled') throw conflict('not_cancelled', sub.status === 'active' ? 'This subscription is active; only a cancelled one can be reactivated.' : msg('errors:subscription.notReactivatable', { status: `errors:subscription.status.${sub.status}` }));
     const subs = await accountSubscriptions(tx, account.accountId);
-    if (subs.some((s) => s.id !== sub.id && s.packageId === sub.packageId && isLive(s, today))) throw conflict('already_subscribed', `You already have ${sub.name} in another subscription.`);
+    if (subs.some((s) => s.id !== sub.id && s.packageId === sub.packageId && isLive(s, today))) throw conflict('already_subscribed', msg('errors:subscription.alreadyHaveOther', { name: sub.name }));
     checkCurrency(subs, today, sub.currency, sub.id);
     const from = sub.startDay > today ? sub.startDay : today;
     const last = sub.periods.at(-1);
@@ -261,17 +262,17 @@ export async function changeSubscription(deps: Deps, params: { actor: Actor; sub
   const newId_ = await deps.db.transaction(async (tx) => {
     await lockBuyer(tx, account);
     const sub = await ownSubscription(tx, account, params.subscriptionId);
-    await requireNotSuspended({ db: tx, clock: deps.clock }, account, pkg.id === sub.packageId ? `changing the quantity of ${sub.name}` : `changing ${sub.name} to ${pkg.name}`);
+    await requireNotSuspended({ db: tx, clock: deps.clock }, account, pkg.id === sub.packageId ? suspendedAction.changingQuantity(sub.name) : suspendedAction.changing(sub.name, pkg.name));
     if (sub.billing === 'term') throw conflict('term_not_changeable', 'A term package cannot be changed; it ends by itself at the end of its term.');
-    if (sub.status !== 'active') throw conflict('not_active', `This subscription is ${sub.status === 'changed' ? 'already replaced by a package change' : sub.status}; only an active one can be changed.`);
-    if (sub.startDay > today) throw conflict('change_pending', `This package starts tomorrow (${sub.startDay}) after today's change; it can be changed from then on.`);
+    if (sub.status !== 'active') throw conflict('not_active', msg('errors:subscription.notChangeable', { status: sub.status === 'changed' ? 'errors:subscription.status.alreadyChanged' : `errors:subscription.status.${sub.status}` }));
+    if (sub.startDay > today) throw conflict('change_pending', msg('errors:subscription.startsTomorrow', { from: sub.startDay }));
     const quantity = input.quantity ?? (pkg.id === sub.packageId ? sub.quantity : 1);
     if (pkg.kind !== 'quantity' && quantity !== 1) throw new AppError('validation_failed', 422, 'Only quantity items take a quantity.', { fields: { quantity: 'Only quantity items take a quantity.' } });
-    if (pkg.id === sub.packageId && quantity === sub.quantity) throw conflict('same_package', `You already have ${sub.name}${sub.kind === 'quantity' ? ` x ${sub.quantity}` : ''}; choose another package${sub.kind === 'quantity' ? ' or quantity' : ''}.`);
+    if (pkg.id === sub.packageId && quantity === sub.quantity) throw conflict('same_package', sub.kind === 'quantity' ? msg('errors:subscription.samePackageQuantity', { name: sub.name, quantity: sub.quantity }) : msg('errors:subscription.samePackage', { name: sub.name }));
     if (pkg.billing !== 'monthly') throw conflict('change_to_term', 'A monthly package can be changed to another monthly package. To move to a term package, buy it and cancel this one.');
-    if (pkg.kind !== sub.kind || pkg.unit !== sub.unit) throw conflict('incompatible_change', `A ${sub.kind} can only be changed to another ${sub.kind}${sub.unit ? ` of ${sub.unit.replace('_', ' ')}s` : ''}.`);
+    if (pkg.kind !== sub.kind || pkg.unit !== sub.unit) throw conflict('incompatible_change', sub.unit ? `errors:subscription.incompatibleUnit.${sub.unit}` : `errors:subscription.incompatible.${sub.kind}`);
     const subs = await accountSubscriptions(tx, account.accountId);
-    if (pkg.id !== sub.packageId && subs.some((s) => s.packageId === pkg.id && isLive(s, today))) throw conflict('already_subscribed', `You already have ${pkg.name}.`);
+    if (pkg.id !== sub.packageId && subs.some((s) => s.packageId === pkg.id && isLive(s, today))) throw conflict('already_subscribed', msg('errors:subscription.alreadyHave', { name: pkg.name }));
     checkCurrency(subs, today, pkg.currency, sub.id);
     await tx.update(billingPeriods).set({ throughDay: today }).where(and(eq(billingPeriods.subscriptionId, sub.id), isNull(billingPeriods.throughDay)));
     const [row] = await tx.insert(billingSubscriptions).values(insertSubscriptionValues(account, pkg, { quantity, startDay: tomorrow, now, changedFromId: sub.id })).returning();
@@ -310,7 +311,7 @@ export async function refundTermSubscription(deps: Deps, params: { actor: Actor;
     const sub = await ownSubscription(tx, account, found.id);
     if (sub.billing !== 'term') throw conflict('not_a_term', 'Only term packages are refunded this way; monthly packages are cancelled by the buyer.');
     if (sub.status === 'refunded') throw conflict('already_refunded', 'This purchase was already refunded.');
-    if (sub.status !== 'active') throw conflict('not_active', `This term has ${sub.status}; there is nothing to refund.`);
+    if (sub.status !== 'active') throw conflict('not_active', msg('errors:subscription.nothingToRefund', { status: `errors:subscription.termStatus.${sub.status}` }));
     const through = today < sub.startDay ? sub.startDay : today;
     await tx.update(billingPeriods).set({ throughDay: through }).where(eq(billingPeriods.subscriptionId, sub.id));
     await tx.update(billingSubscriptions).set({ status: 'refunded', cancelledAt: now, updatedAt: now }).where(eq(billingSubscriptions.id, sub.id));
@@ -354,7 +355,7 @@ export async function buyExtraSessions(deps: Deps, params: { actor: Actor; input
   const today = calendarDay(now, account.zone);
   const charge = await deps.db.transaction(async (tx) => {
     await lockBuyer(tx, account);
-    await requireNotSuspended({ db: tx, clock: deps.clock }, account, 'buying extra sessions');
+    await requireNotSuspended({ db: tx, clock: deps.clock }, account, suspendedAction.buyingExtraSessions);
     const subs = await accountSubscriptions(tx, account.accountId);
     if (!hasChatbotPackage(subs, today)) throw conflict('chatbot_package_required', 'Extra sessions need an active chatbot package. Subscribe to a chatbot package first.');
     checkCurrency(subs, today, offer.currency);

@@ -6,18 +6,19 @@ import type { Actor } from '../auth/actor';
 import { requireScope } from '../auth/policies';
 import type { Deps } from '../deps';
 import { ValidationError, errors } from '../lib/errors';
-import { blankToNull, parse } from '../lib/validation';
+import { blankToNull, parse, tooLong } from '../lib/validation';
+import { msg } from '../lib/message';
 
 /** Text that ends up in a page title or an email header: one line, no angle brackets or quotes. */
 const oneLine = (label: string, max: number) =>
   z
-    .string({ error: `${label} must be text.` })
+    .string({ error: msg('errors:field.text', { label }) })
     .trim()
-    .max(max, `${label} is too long (${max} characters at most).`)
-    .refine((v) => !/[\p{Cc}<>"]/u.test(v), `${label} cannot contain line breaks, quotes or angle brackets.`);
+    .max(max, tooLong(label, max))
+    .refine((v) => !/[\p{Cc}<>"]/u.test(v), msg('errors:field.oneLine', { label }));
 
 const optionalEmailNamed = (label: string) =>
-  blankToNull(z.string({ error: `${label} must be an email address.` }).trim().max(254, `${label} is too long.`).pipe(z.email(`${label} must be a valid email address (name@example.com).`)).transform((v) => v.toLowerCase()));
+  blankToNull(z.string({ error: msg('errors:field.emailText', { label }) }).trim().max(254, msg('errors:field.tooLongShort', { label })).pipe(z.email(msg('errors:field.email', { label }))).transform((v) => v.toLowerCase()));
 
 const HOST = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 

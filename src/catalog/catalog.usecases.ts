@@ -6,7 +6,7 @@ import type { Actor } from '../auth/actor';
 import { agencyIdOf, requireBilling, requireRole, requireScope } from '../auth/policies';
 import { billingAccount } from '../billing/accounts';
 import { creditAccount, lockAccount } from '../credits/ledger';
-import { requireNotSuspended } from '../suspension/suspension.usecases';
+import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
 import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
@@ -130,7 +130,7 @@ export async function startAgencyOrder(deps: Deps, params: { actor: Actor; input
   const now = deps.clock.now();
   const { order, payment } = await deps.db.transaction(async (tx) => {
     await tx.select({ id: agencies.id }).from(agencies).where(eq(agencies.id, agencyId)).for('update');
-    await requireNotSuspended({ db: tx, clock: deps.clock }, await billingAccount(tx, agencyId, null), input.kind === 'topup' ? 'buying credits' : 'buying chatbot slots');
+    await requireNotSuspended({ db: tx, clock: deps.clock }, await billingAccount(tx, agencyId, null), input.kind === 'topup' ? suspendedAction.buyingCredits : suspendedAction.buyingChatbotSlots);
     const [o] = await tx.insert(agencyOrders).values({
       id: newId('ord'), agencyId, kind: input.kind, topupPackageId: input.kind === 'topup' ? input.topupPackageId : null, quantity: input.quantity, credits, amountMinor, currency: cur, createdAt: now,
     }).returning();

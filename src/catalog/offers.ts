@@ -14,6 +14,7 @@ import { errors, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { MAX_PRICE_MINOR } from '../lib/money';
 import { checkbox, name, opaqueId, parse, wholeNumber } from '../lib/validation';
+import { msg } from '../lib/message';
 
 export type Offer = typeof offers.$inferSelect;
 export type OfferVersion = typeof offerVersions.$inferSelect;
@@ -109,7 +110,7 @@ function shapeRules(kind: OfferKind, t: Terms): Record<string, string> {
     if (t.billing === 'term' && !t.termMonths) bad.termMonths = 'A term package needs termMonths: 3, 6 or 12.';
     if (t.billing !== 'term' && t.termMonths) bad.termMonths = 'Only term packages have termMonths.';
   }
-  if (kind === 'quantity' && !t.unit) bad.unit = `A quantity item needs a unit: ${quantityUnits.join(', ')}.`;
+  if (kind === 'quantity' && !t.unit) bad.unit = msg('errors:offer.unitNeeded', { units: quantityUnits.join(', ') });
   if (kind !== 'quantity' && t.unit) bad.unit = 'Only quantity items have a unit.';
   if (kind === 'addon' && t.modules.length === 0) bad.modules = 'An add-on needs at least one module.';
   if (kind === 'extra_sessions' && t.chatbotSessions < 1) bad.chatbotSessions = 'Extra sessions need the number of sessions in one block (chatbotSessions, 1 or more).';
@@ -184,7 +185,7 @@ async function checkDepartments(db: DbOrTx, agencyId: string | null, ids: string
   if (!agencyId) throw new ValidationError({ departmentIds: 'The platform has no departments to include.' });
   const own = await db.select({ id: departments.id }).from(departments).where(and(eq(departments.agencyId, agencyId), inArray(departments.id, ids), isNull(departments.archivedAt)));
   const unknown = ids.filter((id) => !own.some((d) => d.id === id));
-  if (unknown.length) throw new ValidationError({ departmentIds: `Unknown departments: ${unknown.join(', ')}.` });
+  if (unknown.length) throw new ValidationError({ departmentIds: msg('errors:departments.unknown', { ids: unknown.join(', ') }) });
 }
 
 const kindSchema = z.object({ kind: z.enum([...new Set([...agencyOfferKinds, ...platformOfferKinds])] as [OfferKind, ...OfferKind[]], { error: 'kind must be one of the catalog\'s kinds.' }) });
@@ -197,7 +198,7 @@ export async function createOffer(deps: Deps, params: { actor: Actor; input: unk
   const sellerAgencyId = await sellerOf(deps, params.actor);
   const { kind } = parse(kindSchema, params.input);
   const allowed: readonly OfferKind[] = sellerAgencyId ? agencyOfferKinds : platformOfferKinds;
-  if (!allowed.includes(kind)) throw new ValidationError({ kind: sellerAgencyId ? `An agency sells ${agencyOfferKinds.join(', ')}.` : `The platform sells ${platformOfferKinds.join(', ')}.` });
+  if (!allowed.includes(kind)) throw new ValidationError({ kind: msg(sellerAgencyId ? 'errors:offer.agencySells' : 'errors:offer.platformSells', { kinds: (sellerAgencyId ? agencyOfferKinds : platformOfferKinds).join(', ') }) });
   const input = parse(offerSchemas[kind], params.input) as Record<string, unknown> & { published?: boolean; code?: string };
   const terms = termsOf(kind, input);
   checkShape(kind, terms);
@@ -212,7 +213,7 @@ export async function createOffer(deps: Deps, params: { actor: Actor; input: unk
       .values({ id, sellerAgencyId, kind, code: kind === 'plan' ? input.code! : null, currentVersionId: versionId, published, createdAt: now, updatedAt: now })
       .onConflictDoNothing()
       .returning({ id: offers.id });
-    if (!row) throw errors.conflict('plan_code_taken', `A plan with code ${input.code} exists already.`);
+    if (!row) throw errors.conflict('plan_code_taken', msg('errors:offer.planCodeTaken', { code: input.code }));
     await tx.insert(offerVersions).values({ id: versionId, offerId: id, sellerAgencyId, version: 1, ...terms, createdAt: now });
     await recordAudit(tx, params.actor, { action: params.audit ?? 'offer.created', targetType: 'offer', targetId: id, data: { kind, ...terms, published } }, now);
   });
@@ -388,8 +389,8 @@ export async function poolCoverage(db: DbOrTx, offer: { sellerAgencyId: string |
   return { covered: pool >= needed, pool, needed };
 }
 
-/** The warning a seller reads after publishing an offer its pool does not cover, or null. */
+/** The warning a seller reads after publishing an offer its pool does not cover (a message), or null. */
 export function coverageWarning(name: string, c: { covered: boolean; pool: number; needed: number }): string | null {
   if (c.covered) return null;
-  return `${name} needs ${c.needed.toLocaleString('en-US')} credits per sale and your pool has ${c.pool.toLocaleString('en-US')}: a client who pays now waits until the pool is topped up. Buy credits or turn on auto-billing.`;
+  return msg('errors:offer.poolShort', { name, needed: c.needed, pool: c.pool });
 }

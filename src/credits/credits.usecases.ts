@@ -16,11 +16,12 @@ import {
   type AccountOwner, type CreditAccount,
 } from './ledger';
 import { applyLowBalanceRule } from './low-balance';
+import { msg } from '../lib/message';
 
 export const MAX_CREDITS = 1_000_000_000_000;
 
-const insufficient = (e: InsufficientCredits, whose: string) =>
-  new AppError('insufficient_credits', 402, `The ${whose} has ${e.available} credits; ${e.needed} are needed.`, { available: e.available, needed: e.needed });
+const insufficient = (e: InsufficientCredits, whose: 'pool' | 'subAccount') =>
+  new AppError('insufficient_credits', 402, msg(`errors:credits.insufficient.${whose}`, { has: e.available, need: e.needed }), { available: e.available, needed: e.needed });
 
 const lowBalance = (tx: Tx, a: CreditAccount, now: Date) =>
   applyLowBalanceRule(tx, { id: a.id, agencyId: a.agencyId, subAccountId: a.subAccountId, balance: a.balance, threshold: a.lowBalanceThreshold, notified: a.lowBalanceNotified }, now);
@@ -58,7 +59,7 @@ export async function transferToSubAccount(tx: Tx, input: TransferInput, now: Da
   try {
     await debitAccount(tx, pool, input.credits, { reason: 'transfer_out', reference: input.reference, note: input.note ?? null, data: { subAccountId: input.subAccountId } }, now);
   } catch (e) {
-    if (e instanceof InsufficientCredits) throw insufficient(e, "agency's pool");
+    if (e instanceof InsufficientCredits) throw insufficient(e, 'pool');
     throw e;
   }
   await creditAccount(tx, balance, { amount: input.credits, source: input.source, expiresAt: input.expiresAt ?? null, reason: input.reason, reference: input.reference, idempotencyKey: input.idempotencyKey ?? null, note: input.note ?? null }, now);
@@ -149,7 +150,7 @@ export async function adjustSubAccountCredits(
       try {
         await debitAccount(tx, balance, -input.credits, { reason: 'adjustment', reference, idempotencyKey: key, note: input.reason }, now);
       } catch (e) {
-        if (e instanceof InsufficientCredits) throw insufficient(e, 'sub-account');
+        if (e instanceof InsufficientCredits) throw insufficient(e, 'subAccount');
         throw e;
       }
       await creditAccount(tx, pool, { amount: -input.credits, source: 'transfer', reason: 'transfer_in', reference, note: input.reason }, now);
@@ -187,7 +188,7 @@ export async function adjustAgencyPool(
       try {
         await debitAccount(tx, pool, -input.credits, entry, now);
       } catch (e) {
-        if (e instanceof InsufficientCredits) throw insufficient(e, "agency's pool");
+        if (e instanceof InsufficientCredits) throw insufficient(e, 'pool');
         throw e;
       }
     }

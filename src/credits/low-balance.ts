@@ -2,6 +2,8 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client';
 import { agencies, memberships, notifications, subAccounts, users } from '../../db/schema';
 import { newId } from '../lib/ids';
+import { msg } from '../lib/message';
+import { mailLanguage, mailWriter, type MailWriter } from '../mail/language';
 import { queueEmail } from '../mail/outbox';
 
 export interface LowBalanceState {
@@ -26,20 +28,23 @@ export async function applyLowBalanceRule(tx: Tx, a: LowBalanceState, now: Date)
   if (a.notified) return null;
   await tx.execute(sql`update credit_accounts set low_balance_notified = true where id = ${a.id}`);
   const noticeId = newId('ntf');
-  const message = `Credit balance is ${a.balance}, below the threshold of ${a.threshold}.`;
+  // The in-app notice is read later in its reader's language: it is stored as a message.
+  const message = msg('email:notice.lowBalance', { balance: a.balance, threshold: a.threshold });
   await tx.insert(notifications).values({
     id: noticeId, agencyId: a.agencyId, subAccountId: a.subAccountId, kind: 'low_balance', message, data: { balance: a.balance, threshold: a.threshold }, createdAt: now,
   });
-  const { to, cc, name } = await accountRecipients(tx, a.agencyId, a.subAccountId);
+  const recipients = await accountRecipients(tx, a.agencyId, a.subAccountId);
+  const { to, cc } = recipients;
   if (to.length === 0) return null;
+  const w = mailWriter(await mailLanguage(tx, a.agencyId, to));
   return queueEmail(tx, {
     idempotencyKey: `low-balance:${noticeId}`,
     agencyId: a.agencyId, subAccountId: a.subAccountId,
     at: now,
     message: {
       to, cc,
-      subject: `Low credit balance: ${name}`,
-      text: `${message}\n\nTop up or buy a credit package to keep the chatbot answering.\n`,
+      subject: w.t('email:lowBalance.subject', { name: accountName(w, recipients) }),
+      text: w.t('email:lowBalance.body', { notice: w.text(message) }),
     },
   });
 }
@@ -49,11 +54,17 @@ export async function accountRecipients(tx: DbOrTx, agencyId: string, subAccount
   if (subAccountId) {
     const [sub] = await tx.select({ email: subAccounts.billingEmail, name: subAccounts.name }).from(subAccounts).where(eq(subAccounts.id, subAccountId));
     const to = sub?.email ? [sub.email] : await owners(tx, agencyId, subAccountId);
-    return { to, cc: [], name: sub?.name ?? 'account' };
+    return { to, cc: [], name: sub?.name ?? null, pool: false };
   }
   const [agency] = await tx.select({ email: agencies.billingEmail, cc: agencies.ccEmails, name: agencies.name }).from(agencies).where(eq(agencies.id, agencyId));
   const to = agency?.email ? [agency.email] : await owners(tx, agencyId, null);
-  return { to, cc: agency?.email ? agency.cc : [], name: `${agency?.name ?? 'agency'} pool` };
+  return { to, cc: agency?.email ? agency.cc : [], name: agency?.name ?? null, pool: true };
+}
+
+/** The account as a mail names it: the client's name, or the agency's pool. */
+export function accountName(w: MailWriter, r: { name: string | null; pool: boolean }): string {
+  if (r.pool) return r.name ? w.t('email:account.pool', { name: r.name }) : w.t('email:account.somePool');
+  return r.name ?? w.t('email:account.someAccount');
 }
 
 async function owners(tx: DbOrTx, agencyId: string, subAccountId: string | null): Promise<string[]> {

@@ -9,6 +9,7 @@ import { errors, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { name, opaqueId, parse } from '../lib/validation';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
+import { msg } from '../lib/message';
 
 export type Department = typeof departments.$inferSelect;
 
@@ -90,7 +91,7 @@ export async function setSubAccountDepartments(deps: Deps, params: { actor: Acto
     ? await deps.db.select({ id: departments.id }).from(departments).where(and(eq(departments.agencyId, agencyId), inArray(departments.id, ids), isNull(departments.archivedAt)))
     : [];
   const unknown = ids.filter((id) => !own.some((d) => d.id === id));
-  if (unknown.length) throw new ValidationError({ departmentIds: `Unknown departments: ${unknown.join(', ')}.` });
+  if (unknown.length) throw new ValidationError({ departmentIds: msg('errors:departments.unknown', { ids: unknown.join(', ') }) });
   const now = deps.clock.now();
   await deps.db.transaction(async (tx) => {
     await tx.delete(subAccountDepartments).where(eq(subAccountDepartments.subAccountId, sub.id));

@@ -15,6 +15,7 @@ import { currentEntitlements } from '../billing/subscriptions.usecases';
 import type { Deps } from '../deps';
 import { AppError } from '../lib/errors';
 import { parse } from '../lib/validation';
+import { msg } from '../lib/message';
 
 export const openSessionSchema = z.object({
   sessionId: z.string({ error: 'sessionId must be a string.' }).min(1, 'sessionId must not be empty.').max(200, 'sessionId is too long (200 characters at most).'),
@@ -109,5 +110,5 @@ const exhausted = (q: Omit<SessionQuota, 'used'>) =>
   new AppError('chatbot_sessions_exhausted', 402,
     q.limit === 0
       ? 'This account has no chatbot sessions: add a chatbot package first.'
-      : `All ${q.limit.toLocaleString('en-US')} chatbot sessions of this period (${q.periodStart} to ${q.periodEnd}) are used. Buy extra sessions, upgrade the chatbot package, or wait for the next period.`,
+      : msg('errors:sessions.exhausted', { count: q.limit, from: q.periodStart, to: q.periodEnd }),
     { limit: q.limit, periodStart: q.periodStart, periodEnd: q.periodEnd });

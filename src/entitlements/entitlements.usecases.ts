@@ -16,6 +16,8 @@ import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { email, name, parse } from '../lib/validation';
 import { itemOfChannel, limitLines, limitReachedMessage, overLimitGuidance, type CountedItem, type LimitLine, type Usage } from './limits';
+import { msg } from '../lib/message';
+import { localize, tFor } from '../i18n/i18n';
 
 export type Representative = typeof representatives.$inferSelect;
 export type ChannelIntegration = typeof channelIntegrations.$inferSelect;
@@ -39,7 +41,8 @@ export async function usageOf(db: Deps['db'] | Tx, account: BillingAccount): Pro
 export interface EntitlementStatus extends CurrentEntitlements {
   limits: LimitLine[];
   /** The limits the account is over, each with what to do. Empty when within every limit. */
-  overLimits: (LimitLine & { guidance: string })[];
+  /** guidance: text in the buyer's agency's language (pages); guidanceMessage: the message, read in another reader's language (the API). */
+  overLimits: (LimitLine & { guidance: string; guidanceMessage: string })[];
   /** Chatbots: a sub-account's allocation from its agency, an agency's slots from the platform. */
   chatbots: { limit: number; used: number | null };
   /** Departments the account may use (an agency's own; a sub-account's enabled ones). Not capped by packages. */
@@ -65,7 +68,7 @@ export async function entitlementStatus(deps: Pick<Deps, 'db' | 'clock'>, accoun
     depts = Number(d?.n ?? 0);
   }
   return {
-    ...e, limits, overLimits: limits.filter((l) => l.over > 0).map((l) => ({ ...l, guidance: overLimitGuidance(l) })), chatbots, departments: { used: depts, limit: null },
+    ...e, limits, overLimits: limits.filter((l) => l.over > 0).map((l) => ({ ...l, guidance: localize(tFor(account.locale), overLimitGuidance(l)), guidanceMessage: overLimitGuidance(l) })), chatbots, departments: { used: depts, limit: null },
   };
 }
 
@@ -97,7 +100,7 @@ export async function addRepresentative(deps: Pick<Deps, 'db' | 'clock'>, params
     await lockAccount(tx, account);
     await checkRoom(tx, deps, account, 'representatives');
     const [dup] = await tx.select({ id: representatives.id }).from(representatives).where(and(repsOf(account), eq(representatives.email, input.email)));
-    if (dup) throw new AppError('already_exists', 409, `${input.email} is already a representative.`, { fields: { email: 'Already a representative.' } });
+    if (dup) throw new AppError('already_exists', 409, msg('errors:representative.exists', { email: input.email }), { fields: { email: 'Already a representative.' } });
     const [row] = await tx.insert(representatives).values({ id: newId('rep'), agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, ...input, createdAt: now }).returning();
     await recordAudit(tx, params.actor, { action: 'representative.added', targetType: 'representative', targetId: row!.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: input }, now);
     return row!;
@@ -141,7 +144,7 @@ export async function addChannel(deps: Pick<Deps, 'db' | 'clock'>, params: { act
     await lockAccount(tx, account);
     await checkRoom(tx, deps, account, itemOfChannel[input.type]);
     const [dup] = await tx.select({ id: channelIntegrations.id }).from(channelIntegrations).where(and(channelsOf(account), eq(channelIntegrations.type, input.type), eq(channelIntegrations.name, input.name)));
-    if (dup) throw new AppError('already_exists', 409, `${input.name} is already integrated.`, { fields: { name: 'Already integrated.' } });
+    if (dup) throw new AppError('already_exists', 409, msg('errors:channel.exists', { name: input.name }), { fields: { name: 'Already integrated.' } });
     const [row] = await tx.insert(channelIntegrations).values({ id: newId('chn'), agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, ...input, createdAt: now }).returning();
     await recordAudit(tx, params.actor, { action: 'channel.added', targetType: 'channel_integration', targetId: row!.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: input }, now);
     return row!;

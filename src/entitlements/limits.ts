@@ -2,19 +2,15 @@
 // downgrade or a cancellation) is told exactly how many to delete, or how many to add by upgrading.
 import type { Entitlements } from '../billing/entitlements';
 import type { ChannelType } from '../../db/schema';
+import { msg } from '../lib/message';
 
 export const countedItems = ['representatives', 'whatsappChannels', 'instagramChannels', 'messengerChannels'] as const;
 export type CountedItem = (typeof countedItems)[number];
 
 export const itemOfChannel: Record<ChannelType, CountedItem> = { whatsapp: 'whatsappChannels', instagram: 'instagramChannels', messenger: 'messengerChannels' };
 
-const nouns: Record<CountedItem, [string, string]> = {
-  representatives: ['representative', 'representatives'],
-  whatsappChannels: ['WhatsApp channel', 'WhatsApp channels'],
-  instagramChannels: ['Instagram channel', 'Instagram channels'],
-  messengerChannels: ['Messenger channel', 'Messenger channels'],
-};
-export const noun = (item: CountedItem, n: number) => `${n} ${nouns[item][n === 1 ? 0 : 1]}`;
+/** "3 representatives", "1 WhatsApp channel": a message with the count (errors:limits.item.*). */
+export const noun = (item: CountedItem, n: number) => msg(`errors:limits.item.${item}`, { count: n });
 
 export type Usage = Record<CountedItem, number>;
 
@@ -29,10 +25,10 @@ export interface LimitLine {
 export const limitLines = (e: Pick<Entitlements, CountedItem>, used: Usage): LimitLine[] =>
   countedItems.map((item) => ({ item, limit: e[item], used: used[item], over: Math.max(0, used[item] - e[item]) }));
 
-/** "You have 3 representatives and your plan allows 2: delete 1, or add 1 by upgrading." */
+/** "You have 3 representatives and your plan allows 2: delete 1, or add 1 by upgrading." (a message) */
 export const overLimitGuidance = (l: LimitLine) =>
-  `You have ${noun(l.item, l.used)} and your plan allows ${l.limit}: delete ${noun(l.item, l.over)}, or add ${l.over} by upgrading your package.`;
+  msg('errors:limits.over', { have: noun(l.item, l.used), limit: l.limit, remove: noun(l.item, l.over), over: l.over });
 
 /** The refusal for adding one more at the limit, with the exact numbers. */
 export const limitReachedMessage = (item: CountedItem, limit: number, used: number) =>
-  `Your plan allows ${noun(item, limit)} and you have ${used}. Upgrade your package or buy more to add another.`;
+  msg('errors:limits.reached', { allowed: noun(item, limit), used });

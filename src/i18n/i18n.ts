@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import i18next, { type TFunction } from 'i18next';
 import { formatterFor } from './format';
+import { readMessage } from '../lib/message';
 
 /**
  * The product's languages (DESIGN section 11). Every text people read comes from the catalogs in
@@ -39,9 +40,20 @@ void i18n.init({
   interpolation: { escapeValue: false },
   returnNull: false,
 });
-// "{{renewableFrom, day}}": a calendar day (YYYY-MM-DD) a domain put in an error's details, read
-// in the reader's language ("1 Ara 2026" / "1 Dec 2026"). Domains stay free of formatting.
-i18n.services.formatter?.add('day', (value: unknown, lng: string | undefined) => formatterFor(isLang(lng) ? lng : 'en').day(String(value)));
+
+// Values inside messages read as the language reads them (src/lib/message.ts).
+const zoneOf = (o: unknown) => (typeof (o as { zone?: unknown })?.zone === 'string' ? (o as { zone: string }).zone : undefined);
+const langOf = (lng: string | undefined): Lang => (lng === 'tr' ? 'tr' : 'en');
+const moneyText = (v: unknown, lang: Lang): string => {
+  // Amounts in several currencies read as one sum: "USD 10.00 + EUR 5.00".
+  if (Array.isArray(v)) return v.map((x) => moneyText(x, lang)).join(' + ');
+  const m = v as { minor?: unknown; currency?: unknown };
+  return typeof m?.minor === 'number' && typeof m.currency === 'string' ? formatterFor(lang).money(m.minor, m.currency) : String(v);
+};
+i18n.services.formatter?.add('money', (v: unknown, lng) => moneyText(v, langOf(lng)));
+i18n.services.formatter?.add('date', (v: unknown, lng, o) => formatterFor(langOf(lng), zoneOf(o)).date(new Date(String(v))));
+i18n.services.formatter?.add('day', (v: unknown, lng) => formatterFor(langOf(lng)).day(String(v)));
+i18n.services.formatter?.add('dateTime', (v: unknown, lng, o) => formatterFor(langOf(lng), zoneOf(o)).dateTime(new Date(String(v))));
 
 export type Translate = TFunction;
 
@@ -49,17 +61,29 @@ export type Translate = TFunction;
 export const tFor = (lang: Lang): Translate => i18n.getFixedT(lang);
 
 /**
- * A message for people, in the reader's language. Domains answer in one of two ways:
- * - a catalog key ("ns:key", e.g. "errors:price_too_high") with its parameters;
+ * A message for people, in the reader's language. Domains answer in one of three ways:
+ * - a catalog key ("ns:key", e.g. "errors:forbidden"), its parameters given here (an AppError's details);
+ * - a key with its parameters in one string (`msg(key, params)` of src/lib/message.ts);
  * - a fixed English sentence (most validation and refusal messages): it is its own key in the
  *   `messages` catalog, whose Turkish file maps each sentence to its translation.
- * A sentence no catalog has is shown as written (a test keeps every fixed sentence in the catalogs).
+ * Parameters that are messages themselves (or lists of them) are translated first, and a `label` parameter (a form
+ * field's name) is read from `errors:label.*`. A sentence no catalog has is shown as written
+ * (a test keeps every fixed sentence in the catalogs).
  */
 export function localize(t: Translate, message: string, params: Record<string, unknown> = {}): string {
-  if (KEY.test(message)) return t(message, { ...params, defaultValue: message }) as string;
-  return t(message, { ...params, ns: 'messages', keySeparator: false, nsSeparator: false, defaultValue: message }) as string;
+  const read = readMessage(message);
+  const all: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries({ ...params, ...read.params })) {
+    if (k === 'label' && typeof v === 'string') all[k] = t(`errors:label.${v}`, { defaultValue: v }) as string;
+    else if (typeof v === 'string') all[k] = v !== message && isMessage(v) ? localize(t, v) : v;
+    // A list of messages (sentences) reads as one text.
+    else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && isMessage(x))) all[k] = (v as string[]).map((x) => localize(t, x)).join(' ');
+    else all[k] = v;
+  }
+  if (read.key) return t(read.key, { ...all, defaultValue: message }) as string;
+  return t(message, { ...all, ns: 'messages', keySeparator: false, nsSeparator: false, defaultValue: message }) as string;
 }
-const KEY = /^[a-z][a-zA-Z]*:[a-zA-Z0-9_.]+$/;
+const isMessage = (v: string) => readMessage(v).key !== null || i18n.exists(v, { ns: 'messages', keySeparator: false, nsSeparator: false });
 
 /**
  * The language a person reads: their own choice, else their agency's, else what their browser

@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { msg } from './message';
+import { required } from './validation';
 
 /** The largest price anything in Kontor accepts: 1,000,000,000.00 in major units. */
 export const MAX_PRICE_MINOR = 100_000_000_000;
+const MAX_PRICE_MAJOR = MAX_PRICE_MINOR / 100;
 const MAX_MAJOR_DIGITS = String(MAX_PRICE_MINOR / 100).length;
-const MAX_PRICE_TEXT = `${(MAX_PRICE_MINOR / 100).toLocaleString('en-US')}.00`;
 
 /**
  * A price typed by a person to integer minor units, without floats: the string is split into
@@ -20,19 +22,19 @@ export function parseMoneyToMinor(raw: unknown): number | string {
   const fraction = m[3] ?? '';
   if (fraction.length > 2) return 'Use at most 2 decimals, for example 199.90.';
   const whole = m[2]!.replace(/^0+/, '');
-  if (whole.length > MAX_MAJOR_DIGITS) return `The price must be at most ${MAX_PRICE_TEXT}.`;
+  if (whole.length > MAX_MAJOR_DIGITS) return msg('errors:price.tooHigh', { max: MAX_PRICE_MAJOR });
   const minor = Number(whole || '0') * 100 + Number(fraction.padEnd(2, '0'));
   if (minor === 0) return 'The price must be more than zero.';
-  if (minor > MAX_PRICE_MINOR) return `The price must be at most ${MAX_PRICE_TEXT}.`;
+  if (minor > MAX_PRICE_MINOR) return msg('errors:price.tooHigh', { max: MAX_PRICE_MAJOR });
   return minor;
 }
 
 /** A form field holding a positive price (see parseMoneyToMinor). */
 export const moneyField = (label: string) =>
-  z.string({ error: `${label} is required.` }).transform((v, ctx) => {
+  z.string({ error: required(label) }).transform((v, ctx) => {
     const minor = parseMoneyToMinor(v);
     if (typeof minor === 'string') {
-      ctx.addIssue({ code: 'custom', message: `${label}: enter an amount such as 199.90 (at most two decimals).` });
+      ctx.addIssue({ code: 'custom', message: msg('errors:field.amount', { label }) });
       return z.NEVER;
     }
     return minor;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from './errors';
+import { msg } from './message';
 
 /** Parses input with a zod schema; failures become a ValidationError with one message per field. */
 export function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
@@ -15,8 +16,12 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S
   throw new ValidationError(fields);
 }
 
+/** Field messages naming the field (its label is translated too: errors:label.*). */
+export const required = (label: string) => msg('errors:field.required', { label });
+export const tooLong = (label: string, max: number) => msg('errors:field.tooLong', { label, max });
+
 export const name = (label: string) =>
-  z.string({ error: `${label} is required.` }).trim().min(1, `${label} is required.`).max(200, `${label} is too long (200 characters at most).`);
+  z.string({ error: required(label) }).trim().min(1, required(label)).max(200, tooLong(label, 200));
 
 export const email = z
   .string({ error: 'Email is required.' })
@@ -43,7 +48,7 @@ export const opaqueId = z.string({ error: 'Must be a string id.' }).min(1, 'Must
 /** A whole number in a range, with messages naming the field. */
 export const wholeNumber = (label: string, min: number, max: number) =>
   z
-    .number({ error: `${label} must be a whole number.` })
-    .int(`${label} must be a whole number.`)
-    .min(min, `${label} must be at least ${min}.`)
-    .max(max, `${label} must be at most ${max.toLocaleString('en-US')}.`);
+    .number({ error: msg('errors:field.wholeNumber', { label }) })
+    .int(msg('errors:field.wholeNumber', { label }))
+    .min(min, msg('errors:field.atLeast', { label, min }))
+    .max(max, msg('errors:field.atMost', { label, max }));

@@ -14,6 +14,7 @@ import { syncPackageDepartments } from '../purchases/purchases.usecases';
 import { bulkArray } from '../lib/bulk';
 import { newIds } from '../lib/ids';
 import { grantKey, planGrants, type DueSubscription, type GrantPlan, type PlanAccount } from './grant-plan';
+import { msg } from '../lib/message';
 
 export const SUBSCRIPTION_GRANTS_JOB = 'subscriptions.grant';
 
@@ -309,7 +310,7 @@ async function grantChunk(
       failed += left.length;
       await tx.insert(notifications).values({
         id: newId('ntf'), agencyId, subAccountId: null, kind: 'grant_failed',
-        message: `${left.length === 1 ? 'A monthly grant' : `${left.length} monthly grants`} could not be made: the agency's pool has ${available} credits; ${needed} are needed for the next one. ${left.length === 1 ? 'It is' : 'They are'} retried on the next run.`,
+        message: msg('email:notice.grantsShort', { count: left.length, available, needed }),
         data: { count: left.length, available, needed, subscriptionIds: left.slice(0, 100).map((s) => s.id) },
         createdAt: now,
       });

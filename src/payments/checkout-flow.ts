@@ -9,6 +9,7 @@ import { getCheckout } from './checkout';
 import { GatewayError, GatewayTimeoutError, type CallbackFields, type CheckoutStarter, type GatewayKind, type Payment, type PaymentStart, type SavedMethodInfo, type VerifiedOutcome } from './gateway';
 import { gatewayOf, getGatewayAccount, type GatewayAccount } from './gateway-accounts';
 import { settleAnyPayment } from './settlement';
+import { msg } from '../lib/message';
 
 /**
  * Signed "pay this" links (`/payments/go/:id?sig=`): the buyer's browser is sent there after a
@@ -81,7 +82,7 @@ export async function goToGateway(deps: Deps, params: { paymentId: string; ip: s
   const checkout = await getCheckout(deps, params.paymentId);
   const { payment } = checkout;
   if (payment.status !== 'pending') {
-    return { kind: 'settled', outcome: 'already', payment, returnPath: checkout.returnPath, message: `This payment is already ${payment.status}: nothing to pay.` };
+    return { kind: 'settled', outcome: 'already', payment, returnPath: checkout.returnPath, message: msg('errors:payment.alreadySettled', { status: `errors:payment.status.${payment.status}` }) };
   }
   if (!payment.gatewayAccountId) {
     const next = await params.standIn.start(payment);
@@ -141,7 +142,7 @@ async function applyOutcome(deps: Deps, payment: Payment, outcome: VerifiedOutco
   const message = result.outcome === 'already'
     ? 'This payment was already settled: nothing changed.'
     : result.outcome === 'failed'
-      ? `Payment not completed: ${after?.failureReason ?? 'declined'}. Nothing was granted.`
+      ? msg('errors:payment.notCompleted', { reason: after?.failureReason ?? 'errors:payment.declined' })
       : result.grant === 'waiting'
         ? 'Payment confirmed: the package will be applied shortly (your provider is topping up its credits).'
         : 'Payment confirmed: your order is applied.';
@@ -184,7 +185,7 @@ export async function handleCallback(deps: Deps, params: { paymentId: string; bo
     }
     await recordRejected(deps, payment, err.code, raw);
     deps.logger.warn('payment callback refused', { paymentId: payment.id, code: err.code, reason: err.message });
-    throw new AppError(err.code, 400, `The payment answer could not be verified (${err.message}). Nothing was granted.`);
+    throw new AppError(err.code, 400, msg('errors:payment.unverified', { detail: err.message }));
   }
   return { ...(await applyOutcome(deps, payment, outcome, raw)), returnPath: checkout.returnPath };
 }
@@ -202,7 +203,7 @@ export async function handleWebhook(deps: Deps, params: { accountId: string; raw
   } catch (err) {
     if (!(err instanceof GatewayError)) throw err;
     deps.logger.warn('webhook refused', { accountId: account.id, code: err.code });
-    throw new AppError(err.code, 400, `The webhook could not be verified: ${err.message}`);
+    throw new AppError(err.code, 400, msg('errors:payment.webhookUnverified', { detail: err.message }));
   }
   const headers = Object.fromEntries(Object.entries(params.headers).filter((e): e is [string, string] => typeof e[1] === 'string'));
   const [stored] = await deps.db

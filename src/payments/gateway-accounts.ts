@@ -9,6 +9,7 @@ import { AppError, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import type { GatewayMode, PaymentGateway } from './gateway';
 import { SecretBox, secretHint } from './secret-box';
+import { msg } from '../lib/message';
 
 export type GatewayAccount = typeof gatewayAccounts.$inferSelect;
 
@@ -103,7 +104,7 @@ export function credentialsOf(deps: Pick<Deps, 'config'>, row: GatewayAccount): 
 /** The gateway implementation for a stored account, with the process's sandbox and timeout. */
 export function gatewayOf(deps: Pick<Deps, 'config'>, row: GatewayAccount): PaymentGateway {
   const registration = registrationOf(row.kind);
-  if (!registration) throw new AppError('gateway_unavailable', 503, `The payment system "${row.kind}" is not available.`);
+  if (!registration) throw new AppError('gateway_unavailable', 503, msg('errors:payment.systemUnavailable', { kind: row.kind }));
   return registration.create(credentialsOf(deps, row), { mode: row.mode, sandboxUrl: deps.config.sandboxUrl, timeoutMs: deps.config.gatewayTimeoutMs });
 }
 

@@ -9,6 +9,7 @@ import { newId } from '../lib/ids';
 import { GatewayTimeoutError, type Payment } from './gateway';
 import { gatewayOf } from './gateway-accounts';
 import { gatewayAccounts } from '../../db/schema';
+import { msg } from '../lib/message';
 
 /**
  * A seller's admin refunds a confirmed payment in full, through the gateway it was paid with
@@ -27,7 +28,7 @@ export async function refundPayment(deps: Deps, params: { actor: Actor; paymentI
   const sellerOk = payment && (actor.scope === 'platform' ? payment.sellerAgencyId === null : actor.scope === 'agency' && payment.sellerAgencyId === actor.agencyId);
   if (!payment || !sellerOk) throw errors.notFound('Payment');
   if (payment.status === 'refunded') throw errors.conflict('already_refunded', 'This payment was already refunded: nothing changed.');
-  if (payment.status !== 'confirmed') throw errors.conflict('not_refundable', `Only a confirmed payment can be refunded; this one is ${payment.status}.`);
+  if (payment.status !== 'confirmed') throw errors.conflict('not_refundable', msg('errors:payment.notRefundable', { status: `errors:payment.status.${payment.status}` }));
 
   const idempotencyKey = `refund:${payment.id}`;
   let gatewayReference: string | null = null;
@@ -41,7 +42,7 @@ export async function refundPayment(deps: Deps, params: { actor: Actor; paymentI
       if (err instanceof GatewayTimeoutError) throw new AppError('gateway_timeout', 504, 'The payment system did not answer in time. Try again: the refund cannot happen twice.');
       throw err;
     }
-    if (result.status === 'failed') throw new AppError('refund_failed', 402, `The payment system refused the refund: ${result.reason}`);
+    if (result.status === 'failed') throw new AppError('refund_failed', 402, msg('errors:payment.refundRefused', { reason: result.reason }));
     gatewayReference = result.gatewayReference;
   }
   const now = deps.clock.now();

@@ -1,38 +1,26 @@
 import { eq } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
 import { subAccounts, users, type agencies } from '../../db/schema';
-import { formatMoney } from '../lib/money';
+import { mailLanguage, mailWriter } from '../mail/language';
 import { queueEmail } from '../mail/outbox';
 import type { PackageVersion } from '../catalog/resold-packages';
 import type { Purchase } from './purchases.usecases';
 
 type Agency = typeof agencies.$inferSelect;
 
-const texts = {
-  en: {
-    subject: (pkg: string, client: string) => `Purchase confirmed: ${pkg} for ${client}`,
-    body: (a: { client: string; pkg: string; type: string; amount: string; credits: number; term: number | null; id: string }) =>
-      `${a.client} bought ${a.pkg}.\n\nType: ${a.type === 'credit' ? 'credit package' : `subscription, ${a.term} month(s), credits granted monthly`}\nCredits: ${a.credits.toLocaleString('en-US')}\nAmount: ${a.amount}\nPurchase: ${a.id}\n\nThe package has been applied to the account.\n`,
-  },
-  tr: {
-    subject: (pkg: string, client: string) => `Satın alma onaylandı: ${client} için ${pkg}`,
-    body: (a: { client: string; pkg: string; type: string; amount: string; credits: number; term: number | null; id: string }) =>
-      `${a.client}, ${a.pkg} paketini satın aldı.\n\nTür: ${a.type === 'credit' ? 'kredi paketi' : `abonelik, ${a.term} ay, krediler her ay tanımlanır`}\nKredi: ${a.credits.toLocaleString('tr-TR')}\nTutar: ${a.amount}\nSatın alma no: ${a.id}\n\nPaket hesaba uygulandı.\n`,
-  },
-} as const;
-
 /**
  * After a purchase is granted: one email to the agency's general address with its CC addresses,
- * and the buyer (the user who bought, or the sub-account's billing address), in the agency's language.
+ * and the buyer (the user who bought, or the sub-account's billing address), in their language
+ * (their own choice, else the agency's).
  */
 export async function purchaseEmail(tx: Tx, p: { purchase: Purchase; version: PackageVersion; agency: Agency; now: Date }): Promise<string | null> {
   const [sub] = await tx.select({ name: subAccounts.name, billingEmail: subAccounts.billingEmail }).from(subAccounts).where(eq(subAccounts.id, p.purchase.subAccountId));
   const [buyer] = p.purchase.buyerUserId ? await tx.select({ email: users.email }).from(users).where(eq(users.id, p.purchase.buyerUserId)) : [];
-  const locale = p.agency.locale === 'tr' ? 'tr' : 'en';
-  const t = texts[locale];
   const to = [p.agency.billingEmail, buyer?.email ?? sub?.billingEmail].filter((e): e is string => Boolean(e));
   if (to.length === 0) return null;
-  const client = sub?.name ?? 'client';
+  const w = mailWriter(await mailLanguage(tx, p.agency.id, to), p.agency.timeZone);
+  const client = sub?.name ?? w.t('email:purchase.someClient');
+  const type = p.version.type === 'credit' ? w.t('email:purchase.typeCredit') : w.t('email:purchase.typeSubscription', { count: p.version.termMonths ?? 1 });
   return queueEmail(tx, {
     idempotencyKey: `purchase-granted:${p.purchase.id}`,
     agencyId: p.purchase.agencyId, subAccountId: p.purchase.subAccountId,
@@ -40,8 +28,8 @@ export async function purchaseEmail(tx: Tx, p: { purchase: Purchase; version: Pa
     message: {
       to: [...new Set(to)],
       cc: p.agency.ccEmails.filter((c) => !to.includes(c)),
-      subject: t.subject(p.version.name, client),
-      text: t.body({ client, pkg: p.version.name, type: p.version.type, amount: formatMoney(p.purchase.priceMinor, p.purchase.currency, locale), credits: p.version.credits, term: p.version.termMonths, id: p.purchase.id }),
+      subject: w.t('email:purchase.subject', { pkg: p.version.name, client }),
+      text: w.t('email:purchase.body', { client, pkg: p.version.name, type, credits: w.fmt.number(p.version.credits), amount: w.fmt.money(p.purchase.priceMinor, p.purchase.currency), id: p.purchase.id }),
     },
   });
 }

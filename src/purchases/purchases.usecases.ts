@@ -14,7 +14,7 @@ import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole } from '../auth/policies';
 import { billingAccount } from '../billing/accounts';
 import { addDays, calendarDay, daysBetween, nthAnniversary, startOfDayInstant } from '../billing/proration';
-import { requireNotSuspended } from '../suspension/suspension.usecases';
+import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
 import { forfeitToPool, transferToSubAccount } from '../credits/credits.usecases';
 import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
@@ -28,6 +28,8 @@ import type { SettlementHandler } from '../payments/settlement';
 import { ensureFunds } from '../auto-billing/charge';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
 import { purchaseEmail } from './purchase-email';
+import { msg } from '../lib/message';
+import { mailLanguage, mailWriter } from '../mail/language';
 
 export const GRANT_PURCHASE_JOB = 'purchase.grant';
 export const RENEWAL_WINDOW_DAYS = 30;
@@ -75,13 +77,13 @@ export function checkPurchaseRules(version: Pick<PackageVersion, 'type'>, state:
     const lastDay = calendarDay(new Date(state.activeSubscription.endsAt.getTime() - 1), zone);
     if (daysBetween(calendarDay(now, zone), lastDay) > RENEWAL_WINDOW_DAYS) {
       const renewableFrom = addDays(lastDay, -RENEWAL_WINDOW_DAYS);
-      throw new AppError('renewal_too_early', 409, 'errors:renewal_too_early', { renewableFrom });
+      throw new AppError('renewal_too_early', 409, msg('errors:purchase.renewalTooEarly', { days: RENEWAL_WINDOW_DAYS, from: renewableFrom }), { renewableFrom });
     }
   }
   let forfeits: string | null = null;
   if (version.type === 'credit' && state.activeSubscription) forfeits = 'Buying a credit package ends your subscription now; its remaining monthly credits are forfeited.';
   if (version.type === 'subscription' && !state.activeSubscription && state.purchasedCredits > 0) {
-    forfeits = `Buying a subscription forfeits the ${state.purchasedCredits.toLocaleString('en-US')} credits left from your credit packages.`;
+    forfeits = msg('errors:purchase.forfeitsCredits', { credits: state.purchasedCredits });
   }
   if (forfeits && !confirmForfeit) throw new AppError('forfeit_confirmation_required', 409, forfeits, { forfeits });
   return { forfeits };
@@ -106,7 +108,7 @@ export async function startPurchase(deps: Deps, params: { actor: Actor; input: u
   const { purchase, payment } = await deps.db.transaction(async (tx) => {
     // Serialise this sub-account's purchases: a double submit finds the first one.
     await tx.select({ id: subAccounts.id }).from(subAccounts).where(eq(subAccounts.id, actor.subAccountId!)).for('update');
-    await requireNotSuspended({ db: tx, clock: deps.clock }, await billingAccount(tx, actor.agencyId!, actor.subAccountId!), `buying ${pkg.version.name}`);
+    await requireNotSuspended({ db: tx, clock: deps.clock }, await billingAccount(tx, actor.agencyId!, actor.subAccountId!), suspendedAction.buying(pkg.version.name));
     const [recent] = await tx
       .select()
       .from(purchases)
@@ -293,7 +295,7 @@ export async function grantPurchase(deps: Deps, purchaseId: string, autoBilled =
         }
       } catch (billingErr) {
         if (!(billingErr instanceof AppError)) throw billingErr;
-        reason = `${err.message} Auto-billing: ${billingErr.message}`;
+        reason = msg('errors:purchase.grantFailedAutoBilling', { reason: err.message, autoBilling: billingErr.message });
       }
     }
     await recordGrantFailure(deps, purchaseId, reason, now);
@@ -320,17 +322,18 @@ async function recordGrantFailure(deps: Deps, purchaseId: string, message: strin
     if (!p || p.grantAttempts !== 1) return null; // the agency is told once, on the first failure
     const [agency] = await tx.select().from(agencies).where(eq(agencies.id, p.agencyId));
     await tx.execute(sql`insert into notifications (id, agency_id, sub_account_id, kind, message, data, created_at)
-      values (${newId('ntf')}, ${p.agencyId}, null, 'purchase_grant_failed', ${`A paid purchase could not be applied yet: ${message} It is retried automatically.`}, ${JSON.stringify({ purchaseId })}::jsonb, ${now.toISOString()}::timestamptz)`);
+      values (${newId('ntf')}, ${p.agencyId}, null, 'purchase_grant_failed', ${msg('email:notice.grantFailed', { reason: message })}, ${JSON.stringify({ purchaseId })}::jsonb, ${now.toISOString()}::timestamptz)`);
     if (!agency?.billingEmail) return null;
     // Names, never ids: the client and the package it paid for.
     const [what] = await tx.select({ client: subAccounts.name, pkg: offerVersions.name }).from(purchases)
       .innerJoin(subAccounts, eq(subAccounts.id, purchases.subAccountId)).innerJoin(offerVersions, eq(offerVersions.id, purchases.packageVersionId)).where(eq(purchases.id, p.id));
-    const who = what ? `${what.client} paid for ${what.pkg}` : 'A client paid for a package';
+    const w = mailWriter(await mailLanguage(tx, agency.id, [agency.billingEmail]), agency.timeZone);
+    const who = what ? w.t('email:grantFailed.who', { client: what.client, pkg: what.pkg }) : w.t('email:grantFailed.someone');
     return queueEmail(tx, {
       idempotencyKey: `grant-failed:${p.id}`, agencyId: p.agencyId, at: now,
       message: {
-        to: [agency.billingEmail], cc: agency.ccEmails, subject: 'A paid purchase is waiting for credits',
-        text: `${who}, but it could not be applied yet: ${message}\nTop up your pool (Buy credits) or turn on auto-billing: the purchase is applied as soon as the pool covers it. Your home page lists every purchase waiting.\n`,
+        to: [agency.billingEmail], cc: agency.ccEmails, subject: w.t('email:grantFailed.subject'),
+        text: w.t('email:grantFailed.body', { who, reason: w.text(message) }),
       },
     });
   });
@@ -346,7 +349,7 @@ async function allocateChatbots(tx: Tx, p: Purchase, chatbots: number, slots: nu
   }
   const [used] = await tx.select({ n: sql<number>`coalesce(sum(${subAccounts.chatbots}), 0)::int` }).from(subAccounts).where(eq(subAccounts.agencyId, p.agencyId));
   const free = slots - Number(used?.n ?? 0);
-  if (free < chatbots) throw new AppError('insufficient_chatbots', 402, `The agency has ${free} free chatbot slots; ${chatbots} are needed.`);
+  if (free < chatbots) throw new AppError('insufficient_chatbots', 402, msg('errors:purchase.chatbotSlotsShort', { free, needed: chatbots }));
   await tx.update(subAccounts).set({ chatbots: sql`${subAccounts.chatbots} + ${chatbots}` }).where(eq(subAccounts.id, p.subAccountId));
 }
 

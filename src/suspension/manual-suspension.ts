@@ -14,6 +14,7 @@ import { errors } from '../lib/errors';
 import { name as text, parse } from '../lib/validation';
 import { z } from 'zod';
 import type { SubAccount } from '../tenancy/sub-accounts.usecases';
+import { msg } from '../lib/message';
 
 const reasonSchema = z.object({ reason: text('Reason') });
 
@@ -35,7 +36,7 @@ export async function suspendSubAccount(deps: Pick<Deps, 'db' | 'clock'>, params
   return deps.db.transaction(async (tx) => {
     const [sub] = await tx.select().from(subAccounts).where(and(eq(subAccounts.id, params.subAccountId), eq(subAccounts.agencyId, agencyId))).for('update');
     if (!sub) throw errors.notFound('Sub-account');
-    if (sub.manualSuspended) throw errors.conflict('already_suspended', `${sub.name} is already suspended.`);
+    if (sub.manualSuspended) throw errors.conflict('already_suspended', msg('errors:suspension.alreadySuspended', { name: sub.name }));
     const [row] = await tx.update(subAccounts).set({ manualSuspended: true, status: 'suspended', suspendedAt: sub.suspendedAt ?? now, updatedAt: now }).where(eq(subAccounts.id, sub.id)).returning();
     await recordAudit(tx, params.actor, { action: 'account.suspended', targetType: 'sub_account', targetId: sub.id, agencyId, subAccountId: sub.id, data: { reason: 'manual', note: reason } }, now);
     return row!;
@@ -52,8 +53,8 @@ export async function reactivateSubAccount(deps: Pick<Deps, 'db' | 'clock'>, par
   return deps.db.transaction(async (tx) => {
     const [sub] = await tx.select().from(subAccounts).where(and(eq(subAccounts.id, params.subAccountId), eq(subAccounts.agencyId, agencyId))).for('update');
     if (!sub) throw errors.notFound('Sub-account');
-    if (sub.status !== 'suspended') throw errors.conflict('not_suspended', `${sub.name} is not suspended.`);
-    if (!isManuallySuspended(sub)) throw errors.conflict('suspended_for_overdue_invoices', `${sub.name} is suspended for overdue invoices: it comes back as soon as they are paid (or marked paid).`);
+    if (sub.status !== 'suspended') throw errors.conflict('not_suspended', msg('errors:suspension.notSuspended', { name: sub.name }));
+    if (!isManuallySuspended(sub)) throw errors.conflict('suspended_for_overdue_invoices', msg('errors:suspension.forOverdue', { name: sub.name }));
     // Lifting the hand-set reason: still suspended while its invoices are overdue.
     const still = sub.overdueSuspendedAt !== null;
     const [row] = await tx.update(subAccounts).set({ manualSuspended: false, status: still ? 'suspended' : 'active', suspendedAt: still ? sub.suspendedAt : null, updatedAt: now }).where(eq(subAccounts.id, sub.id)).returning();

@@ -14,9 +14,11 @@ import { formatInvoiceNumber } from '../billing/invoice-numbers';
 import { calendarDay } from '../billing/proration';
 import type { Deps } from '../deps';
 import { AppError } from '../lib/errors';
-import { formatMoney } from '../lib/money';
+import { money, msg } from '../lib/message';
 import { rowsOf } from '../lib/rows';
+import { mailLanguage, mailWriter } from '../mail/language';
 import { dispatchEmails, queueEmail } from '../mail/outbox';
+import { localize, tFor } from '../i18n/i18n';
 
 export const SUSPENSION_CHECK_JOB = 'suspension.check';
 /** How many overdue invoices suspend an account. */
@@ -73,16 +75,20 @@ export async function applyOverdueRule(tx: Tx, ref: AccountRef, p: { now: Date; 
   }, p.now);
   const to = await invoiceRecipients(tx, ref.agencyId, ref.subAccountId);
   if (to.to.length === 0) return { change, mailIds: [] };
-  const money = amount.map((a) => formatMoney(a.minor, a.currency, account.locale)).join(' + ');
+  // In the buyer's language (its people's own choice, else its agency's), days in the seller's zone.
+  const w = mailWriter(await mailLanguage(tx, ref.agencyId, to.to), account.zone);
+  const total = amount.map((a) => w.fmt.money(a.minor, a.currency)).join(' + ');
   const message = due
     ? {
-      subject: `${account.buyerName}: your account is suspended for unpaid invoices`,
-      text: `Hello,\n\n${overdue.length} invoices from ${account.sellerName} are past their due date (${overdue.map((i) => `${formatInvoiceNumber(i.number)}, due ${i.dueDay}`).join('; ')}). `
-        + `Your services are paused until they are paid: ${money} in total.\n\nPay them from the billing page; the account comes back as soon as fewer than ${OVERDUE_INVOICES_TO_SUSPEND} remain overdue.\n\n${account.sellerName}`,
+      subject: w.t('email:suspended.subject', { buyer: account.buyerName }),
+      text: w.t('email:suspended.body', {
+        count: overdue.length, seller: account.sellerName, total, min: OVERDUE_INVOICES_TO_SUSPEND,
+        invoices: overdue.map((i) => w.t('email:suspended.invoice', { n: formatInvoiceNumber(i.number), due: w.fmt.day(i.dueDay) })).join('; '),
+      }),
     }
     : {
-      subject: `${account.buyerName}: your account is active again`,
-      text: `Hello,\n\nThank you for your payment. Your services are running again${row.manual ? `, apart from the suspension set by ${ref.subAccountId ? account.sellerName : 'the platform'}` : ''}.\n\n${account.sellerName}`,
+      subject: w.t('email:reactivated.subject', { buyer: account.buyerName }),
+      text: w.t(row.manual ? 'email:reactivated.bodyManualRemains' : 'email:reactivated.body', { seller: account.sellerName, by: ref.subAccountId ? account.sellerName : w.t('email:reactivated.platform') }),
     };
   const mailId = await queueEmail(tx, { idempotencyKey: `account.${change}:${id}:${p.now.toISOString()}`, agencyId: ref.agencyId, subAccountId: ref.subAccountId, message: { to: to.to, cc: to.cc, ...message }, at: p.now });
   return { change, mailIds: [mailId] };
@@ -154,22 +160,40 @@ export async function suspensionOf(deps: { db: DbOrTx; clock: Deps['clock'] }, a
   return { suspended: reasons.length > 0, reasons, overdue, amountDue: totalsOf(overdue) };
 }
 
+/** What lifts the suspension, in the buyer's agency's language (the billing page's text). */
+export function suspensionLift(view: SuspensionView, account: Pick<BillingAccount, 'sellerName' | 'locale'>): string[] {
+  const t = tFor(account.locale);
+  return suspensionLiftMessages(view, account).map((m) => localize(t, m));
+}
+
 /**
- * What lifts the suspension, in words, one sentence per reason: the same text on the billing
+ * What lifts the suspension, one message per reason (read with `localize`): the same text on the billing
  * page and in the `account_suspended` error, so a person and an integrator read the same thing.
  */
-export function suspensionLift(view: SuspensionView, account: Pick<BillingAccount, 'sellerName' | 'locale'>): string[] {
+export function suspensionLiftMessages(view: SuspensionView, account: Pick<BillingAccount, 'sellerName'>): string[] {
   const out: string[] = [];
   if (view.reasons.includes('overdue')) {
-    const money = view.amountDue.map((a) => formatMoney(a.minor, a.currency, account.locale)).join(' + ');
-    out.push(`${view.overdue.length} invoices are overdue (${money}). Paying them lifts ${view.reasons.length > 1 ? 'this part of ' : ''}the suspension at once: it ends as soon as fewer than ${OVERDUE_INVOICES_TO_SUSPEND} invoices remain overdue ("Pay all overdue" on the billing page pays them in one payment).`);
+    const amounts = view.amountDue.map((a) => money(a.minor, a.currency));
+    out.push(msg(view.reasons.length > 1 ? 'errors:suspension.overduePart' : 'errors:suspension.overdue', { count: view.overdue.length, amounts, min: OVERDUE_INVOICES_TO_SUSPEND }));
   }
-  if (view.reasons.includes('manual')) {
-    out.push(`${account.sellerName} suspended this account by hand; only ${account.sellerName} can lift it: contact them.`);
-  }
-  if (view.reasons.includes('provider')) out.push(`Your provider ${account.sellerName} is suspended; its services, and new purchases from it, resume when its own account is active again.`);
+  if (view.reasons.includes('manual')) out.push(msg('errors:suspension.manual', { seller: account.sellerName }));
+  if (view.reasons.includes('provider')) out.push(msg('errors:suspension.provider', { seller: account.sellerName }));
   return out;
 }
+
+/** What a suspended buyer tried, for the refusal ("starting Chatbot 5k is not possible"). */
+export type SuspendedAction = string;
+export const suspendedAction = {
+  starting: (name: string) => msg('errors:suspension.action.starting', { name }),
+  reactivating: (name: string) => msg('errors:suspension.action.reactivating', { name }),
+  changingQuantity: (name: string) => msg('errors:suspension.action.changingQuantity', { name }),
+  changing: (from: string, to: string) => msg('errors:suspension.action.changing', { from, to }),
+  buyingExtraSessions: 'errors:suspension.action.buyingExtraSessions',
+  buying: (name: string) => msg('errors:suspension.action.buying', { name }),
+  buyingCredits: 'errors:suspension.action.buyingCredits',
+  buyingChatbotSlots: 'errors:suspension.action.buyingChatbotSlots',
+  toppingUpWhatsApp: 'errors:suspension.action.toppingUpWhatsApp',
+};
 
 /** Suspended accounts can pay invoices and manage cards and billing addresses, nothing else. */
 export const SUSPENDED_CAN = 'Until then you can pay invoices and manage cards and billing addresses, nothing else.';
@@ -181,10 +205,10 @@ export const SUSPENDED_CAN = 'Until then you can pay invoices and manage cards a
  * `details`. Called inside the action's transaction, after the buyer's row lock, so a suspension
  * that lands between a page load and a click is still seen.
  */
-export async function requireNotSuspended(deps: { db: DbOrTx; clock: Deps['clock'] }, account: BillingAccount, action: string): Promise<void> {
+export async function requireNotSuspended(deps: { db: DbOrTx; clock: Deps['clock'] }, account: BillingAccount, action: SuspendedAction): Promise<void> {
   const view = await suspensionOf(deps, account);
   if (!view.suspended) return;
-  throw new AppError('account_suspended', 403, `This account is suspended, so ${action} is not possible. ${suspensionLift(view, account).join(' ')} ${SUSPENDED_CAN}`, {
+  throw new AppError('account_suspended', 403, msg('errors:suspension.refused', { action, lift: suspensionLiftMessages(view, account), can: SUSPENDED_CAN }), {
     reasons: view.reasons,
     overdueInvoices: view.overdue.map((i) => ({ id: i.id, number: formatInvoiceNumber(i.number), dueDay: i.dueDay, totalMinor: i.totalMinor, currency: i.currency })),
     amountDue: view.amountDue,

@@ -4,6 +4,7 @@ import type { AccountOwner } from '../credits/ledger';
 import { AppError, errors } from '../lib/errors';
 import { opaqueId, parse } from '../lib/validation';
 import type { UsageEvent, UsageRecorder, UsageResult } from './usage-recorder';
+import { msg } from '../lib/message';
 
 export const MAX_BATCH = 1000;
 
@@ -32,7 +33,7 @@ export type BatchResult = UsageResult | { status: 422; error: 'validation_failed
 export async function recordUsageBatch(recorder: UsageRecorder, actor: Actor, input: unknown): Promise<BatchResult[]> {
   const owner = usageOwner(actor);
   const { events } = parse(z.object({ events: z.array(z.unknown(), { error: 'events must be a list.' }) }), input);
-  if (events.length > MAX_BATCH) throw new AppError('batch_too_large', 422, `A batch holds at most ${MAX_BATCH} events; this one has ${events.length}.`);
+  if (events.length > MAX_BATCH) throw new AppError('batch_too_large', 422, msg('errors:usage.batchTooLarge', { max: MAX_BATCH, count: events.length }));
   const results: (BatchResult | null)[] = events.map(() => null);
   const valid: { index: number; event: UsageEvent }[] = [];
   events.forEach((raw, index) => {

@@ -16,6 +16,7 @@ import { brandOf, type Brand } from '../branding/brand';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
 import { assertAcceptablePassword } from './password-policy';
 import { endUserSessions } from './user-sessions';
+import { mailLanguage, mailWriter } from '../mail/language';
 
 export type User = typeof users.$inferSelect;
 export type Membership = typeof memberships.$inferSelect;
@@ -195,7 +196,8 @@ export async function inviteUser(deps: Deps, params: { actor: Actor; input: unkn
   const agencyBrandRow = scope === 'sub_account' ? (await deps.db.select({ name: agencies.name, displayName: agencies.brandDisplayName, portalDomain: agencies.portalDomain }).from(agencies).where(eq(agencies.id, agencyId!)))[0] : undefined;
   const portalBase = agencyBrandRow?.portalDomain && deps.config.trustHostHeader ? `${new URL(deps.config.publicUrl).protocol}//${agencyBrandRow.portalDomain}` : deps.config.publicUrl;
   const acceptUrl = `${portalBase}/invitations/${token}`;
-  const where = agencyBrandRow ? `${tenantName} (${agencyBrandRow.displayName || agencyBrandRow.name})` : `${tenantName} on Kontor`;
+  // A client's people are invited to their agency's brand (white label); others to Kontor.
+  const brand = agencyBrandRow ? agencyBrandRow.displayName || agencyBrandRow.name : null;
   const result = await deps.db.transaction(async (tx) => {
     const [already] = await tx
       .select({ id: memberships.id })
@@ -217,6 +219,9 @@ export async function inviteUser(deps: Deps, params: { actor: Actor; input: unkn
       expiresAt: new Date(now.getTime() + INVITATION_DAYS * 86_400_000), createdAt: now,
     });
     await recordAudit(tx, actor, { action: 'user.invited', targetType: 'invitation', targetId: id, agencyId, subAccountId, data: { email: input.email, role: input.role, billing: input.billing } }, now);
+    // In the invitee's language when they already chose one, else the agency's.
+    const w = mailWriter(await mailLanguage(tx, agencyId, [input.email]));
+    const where = w.t(brand ? 'email:invitation.whereBrand' : 'email:invitation.whereKontor', { name: tenantName, brand });
     const mailId = await queueEmail(tx, {
       idempotencyKey: `invitation:${id}`,
       agencyId,
@@ -224,8 +229,8 @@ export async function inviteUser(deps: Deps, params: { actor: Actor; input: unkn
       at: now,
       message: {
         to: [input.email],
-        subject: `You are invited to ${where}`,
-        text: `Hello,\n\nYou have been invited to join ${where} as ${input.role}${input.billing ? ' with the billing permission' : ''}.\n\nAccept the invitation and choose your password here (valid for ${INVITATION_DAYS} days):\n${acceptUrl}\n\nIf you did not expect this, ignore this email.\n`,
+        subject: w.t('email:invitation.subject', { where }),
+        text: w.t(input.billing ? 'email:invitation.bodyBilling' : 'email:invitation.body', { where, role: w.t(`email:invitation.role.${input.role}`), days: INVITATION_DAYS, url: acceptUrl }),
       },
     });
     return { id, mailId };

@@ -5,7 +5,7 @@ import { currencies, walletEntries, wallets, walletTopups } from '../../db/schem
 import type { Actor } from '../auth/actor';
 import { requireBilling } from '../auth/policies';
 import { billingAccount } from '../billing/accounts';
-import { requireNotSuspended } from '../suspension/suspension.usecases';
+import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
 import type { Deps } from '../deps';
 import { AppError, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
@@ -15,6 +15,7 @@ import type { CheckoutStarter, PaymentStart } from '../payments/gateway';
 import { createPayment, settlePayment } from '../payments/payments.usecases';
 import type { SettlementHandler } from '../payments/settlement';
 import { buyerOf } from '../payments/payment-methods';
+import { msg } from '../lib/message';
 
 export type Wallet = typeof wallets.$inferSelect;
 export type WalletEntry = typeof walletEntries.$inferSelect;
@@ -54,9 +55,9 @@ export async function startWalletTopup(deps: Deps, params: { actor: Actor; input
   const input = parse(topupSchema, params.input);
   const key = ownerKeyOf(b.agencyId, b.subAccountId);
   const [existing] = await deps.db.select().from(wallets).where(eq(wallets.ownerKey, key));
-  if (existing && existing.currency !== input.currency) throw new ValidationError({ currency: `Your WhatsApp balance is kept in ${existing.currency}; top it up in ${existing.currency}.` });
+  if (existing && existing.currency !== input.currency) throw new ValidationError({ currency: msg('errors:wallet.currency', { currency: existing.currency }) });
   const now = deps.clock.now();
-  await requireNotSuspended(deps, await billingAccount(deps.db, b.agencyId, b.subAccountId), 'topping up the WhatsApp balance');
+  await requireNotSuspended(deps, await billingAccount(deps.db, b.agencyId, b.subAccountId), suspendedAction.toppingUpWhatsApp);
   const { topupId, payment } = await deps.db.transaction(async (tx) => {
     const topupId = newId('wtp');
     await tx.insert(walletTopups).values({ id: topupId, ownerKey: key, agencyId: b.agencyId, subAccountId: b.subAccountId, amountMinor: input.amountMinor, currency: input.currency, createdAt: now });
@@ -98,7 +99,7 @@ export async function debitWallet(deps: Deps, params: { actor: Actor; input: unk
   const key = ownerKeyOf(b.agencyId, b.subAccountId);
   return deps.db.transaction(async (tx) => {
     const [w] = await tx.select().from(wallets).where(eq(wallets.ownerKey, key)).for('update');
-    if (!w || w.balanceMinor < input.amountMinor) throw new AppError('insufficient_funds', 402, `The WhatsApp balance is ${w?.balanceMinor ?? 0}; ${input.amountMinor} is needed.`);
+    if (!w || w.balanceMinor < input.amountMinor) throw new AppError('insufficient_funds', 402, msg('errors:wallet.insufficient', { balance: w?.balanceMinor ?? 0, needed: input.amountMinor }));
     return moveWallet(tx, { ownerKey: key, agencyId: b.agencyId, subAccountId: b.subAccountId, currency: w.currency, deltaMinor: -input.amountMinor, reason: 'debit', reference: input.reference, idempotencyKey: params.idempotencyKey ? `debit:${params.idempotencyKey}` : null }, deps.clock.now());
   });
 }

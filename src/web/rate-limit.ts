@@ -8,6 +8,8 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createClient } from 'redis';
 import type { Config, RateGroup } from '../../config';
 import type { Logger } from '../lib/logger';
+import { msg } from '../lib/message';
+import { localize, pickLanguage, tFor } from '../i18n/i18n';
 
 const WINDOW_MS = 60_000;
 const FLUSH_MS = 200;
@@ -133,7 +135,7 @@ export class RateLimiter {
       res.setHeader('Retry-After', String(r.resetSeconds));
       res.status(429).json({
         error: 'rate_limited',
-        message: `Too many requests with this API key: ${r.limit} per minute on ${g} routes. Try again in ${r.resetSeconds} s.`,
+        message: localize(tFor(pickLanguage({ acceptLanguage: req.get('accept-language') })), msg('errors:rateLimited', { limit: r.limit, group: `errors:rateGroup.${g}`, seconds: r.resetSeconds })),
         limit: r.limit,
         retryAfterSeconds: r.resetSeconds,
       });

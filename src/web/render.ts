@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { AppError, ValidationError } from '../lib/errors';
 import { applyLanguage } from './language';
+import { localize } from '../i18n/i18n';
 
 /** Renders a view inside the one layout. */
 export async function page(res: Response, view: string, locals: Record<string, unknown> = {}, status = 200): Promise<void> {
@@ -48,9 +49,12 @@ export function formAction(opts: {
     } catch (err) {
       const formLevel = err instanceof AppError && [402, 409, 422].includes(err.status);
       if (!(err instanceof ValidationError) && !formLevel) throw err;
-      const fields = err instanceof ValidationError ? err.fields : {};
+      // Messages are read here, in the reader's language: a view may print them as they come.
+      if (!res.locals.t) applyLanguage(req, res);
+      const t = req.t;
+      const fields = Object.fromEntries(Object.entries(err instanceof ValidationError ? err.fields : {}).map(([k, v]) => [k, localize(t, v)]));
       const { _csrf: _ignored, password: _p, currentPassword: _c, newPassword: _n, confirmPassword: _cp, ...form } = (req.body ?? {}) as Record<string, unknown>;
-      await page(res, opts.view, { ...(await opts.locals(req, res)), form, errors: fields, formError: fields._ ?? (err as AppError).message }, (err as AppError).status);
+      await page(res, opts.view, { ...(await opts.locals(req, res)), form, errors: fields, formError: fields._ ?? localize(t, (err as AppError).message, (err as AppError).details) }, (err as AppError).status);
     }
   };
 }

@@ -5,6 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../lib/errors';
+import { msg } from '../lib/message';
 
 /** True when the text can be stored and shown as sent: no NUL, no unpaired surrogate. */
 export function isCleanText(s: string): boolean {
@@ -36,7 +37,7 @@ export const invalidText = (field: string) =>
     'invalid_text', 400,
     field === 'path'
       ? 'This address contains a NUL character or broken Unicode; check the link you followed.'
-      : `The text in "${field}" contains a NUL character or broken Unicode; send plain text.`,
+      : msg('errors:invalidText', { field }),
     { field },
   );
 

@@ -10,6 +10,7 @@ import { resetData } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
 import { assertLedgerInvariant } from '../support/invariants';
 import { createWorld, type World } from '../support/world';
+import { localize, tFor } from '../../src/i18n/i18n';
 
 const STRIPE = { secretKey: 'sk_test_51KontorPlatformAaaaaaaaaa', publishableKey: 'pk_test_51KontorPlatformAaaaaaaaaa', webhookSecret: 'whsec_KontorPlatformWebhookSecret01' };
 const AGENCY_STRIPE = { secretKey: 'sk_test_51KontorAgencyAaaaaaaaaaaaa', publishableKey: 'pk_test_51KontorAgencyAaaaaaaaaaaaa', webhookSecret: 'whsec_KontorAgencyAWebhookSecret01' };
@@ -82,7 +83,8 @@ describe('auto-billing', function () {
     expect(await gatewayCharges()).to.have.length(1);
     const notices = await deps.db.select().from(notifications).where(and(eq(notifications.agencyId, w.a.id), eq(notifications.kind, 'auto_billing_charged')));
     expect(notices).to.have.length(1);
-    expect(notices[0]!.message).to.match(/2,000 credits for USD 10\.00/);
+    // Notices keep the message; each reader reads it in their language.
+    expect(localize(tFor('en'), notices[0]!.message)).to.match(/2,000 credits for USD 10\.00/);
     await deps.queue.drain();
     const mails = await deps.db.select().from(outboxEmails).where(sql`${outboxEmails.subject} like 'Auto-billing:%'`);
     expect(mails).to.have.length(1);
@@ -190,7 +192,7 @@ describe('auto-billing', function () {
     expect(r.body.message).to.match(/switched off/);
     const [s] = await deps.db.select().from(autoBillingSettings).where(eq(autoBillingSettings.ownerKey, `agency:${w.a.id}`));
     expect(s).to.include({ enabled: false, consecutiveDeclines: 3 });
-    expect(s!.disabledReason).to.match(/3 declined/);
+    expect(localize(tFor('en'), s!.disabledReason!)).to.match(/3 declined/);
     deps.testClock.advance(7 * 3600_000);
     expect((await use('5')).body.error).to.equal('insufficient_credits');
     expect(await pool()).to.equal(0);

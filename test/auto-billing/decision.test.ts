@@ -1,6 +1,7 @@
 // The auto-billing decision alone (pure): what to buy, or why not. Hand-worked cases.
 import { expect } from 'chai';
 import { decideTopup, type DecisionInput } from '../../src/auto-billing/decision';
+import { localize, tFor } from '../../src/i18n/i18n';
 
 const now = new Date('2026-03-10T09:00:00Z');
 const base: DecisionInput = {
@@ -37,7 +38,7 @@ describe('auto-billing decision (pure)', () => {
   it('the cap is never exceeded: spent 9,500 of 10,000, a $10 top-up is refused; with $10 left the $10 top-up fits exactly', () => {
     const refused = decideTopup({ ...base, monthlyCapMinor: 10_000, spentThisMonthMinor: 9_500 });
     expect(refused).to.deep.include({ kind: 'refuse', code: 'auto_billing_cap_reached', amountMinor: 1_000 });
-    expect((refused as { message: string }).message).to.equal('The monthly auto-billing cap of USD 100.00 would be exceeded (spent USD 95.00, this top-up USD 10.00).');
+    expect(localize(tFor('en'), (refused as { message: string }).message)).to.equal('The monthly auto-billing cap of USD 100.00 would be exceeded (spent USD 95.00, this top-up USD 10.00).');
     expect(decideTopup({ ...base, monthlyCapMinor: 10_000, spentThisMonthMinor: 9_000 }).kind).to.equal('buy');
   });
 

@@ -41,7 +41,7 @@ describe('no double billing: a term version of a package held monthly switches i
     moveTo(deps, '2026-03-20');
     const refused = await b.start(key(), yearly.id).expect(409);
     expect(refused.body.error).to.equal('switch_confirmation_required');
-    expect(refused.body.message).to.contain('the monthly package ends on 2026-03-19').and.contain('starts today, 2026-03-20').and.contain('No day is billed twice');
+    expect(refused.body.message).to.contain('the monthly package ends on 19 Mar 2026').and.contain('starts today, 20 Mar 2026').and.contain('No day is billed twice');
     expect(refused.body.replaces).to.deep.equal([{ subscriptionId: m.id, name: 'Chatbot 50k', quantity: 1, endsOn: '2026-03-19' }]);
     expect(await deps.db.select().from(billingSubscriptions)).to.have.length(1);
     expect((await b.invoices(key()))).to.have.length(0);
@@ -77,7 +77,7 @@ describe('no double billing: a term version of a package held monthly switches i
     expect(await deps.db.select().from(billingPeriods).where(eq(billingPeriods.subscriptionId, m.id))).to.have.length(0);
     const again = await b.start(key(), monthly.id).expect(409);
     expect(again.body.error).to.equal('family_term_held');
-    expect(again.body.message).to.contain('prepaid through 2027-03-09');
+    expect(again.body.message).to.contain('prepaid through 9 Mar 2027');
     // Another family (other sessions) is not touched by the rule.
     const other = await b.createPackage(w.a.key, { name: 'Chatbot 20k', billing: 'monthly', monthlyPriceMinor: 1000, chatbotSessions: 20_000 });
     await b.start(key(), other.id).expect(201);

@@ -30,6 +30,7 @@ import { parseIyzicoPrice, toIyzicoPrice } from '../../src/gateways/iyzico/price
 import { listen } from '../support/server';
 import { chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../support/browser';
 import { requireOrSkip } from '../support/env';
+import { localize, tFor } from '../../src/i18n/i18n';
 
 const VISA = '4543590000000006';
 const MASTERCARD = '5528790000000008';
@@ -514,7 +515,8 @@ describe('iyzico registration', () => {
     try {
       fn();
     } catch (err) {
-      if (err instanceof ValidationError) return err.fields;
+      // Field messages are read as an English reader reads them.
+      if (err instanceof ValidationError) return Object.fromEntries(Object.entries(err.fields).map(([k, v]) => [k, localize(tFor('en'), v)]));
       throw err;
     }
     throw new Error('expected a ValidationError');

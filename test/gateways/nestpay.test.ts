@@ -26,7 +26,7 @@ import { buildCc5, decodeXmlBytes, parseCc5 } from '../../src/gateways/nestpay/x
 import { chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../support/browser';
 import { requireOrSkip } from '../support/env';
 import { listen } from '../support/server';
-import { tFor } from '../../src/i18n/i18n';
+import { localize, tFor } from '../../src/i18n/i18n';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -444,7 +444,8 @@ describe('nestpay credentials', () => {
     try {
       return nestpayRegistration.parseCredentials(input, mode);
     } catch (e) {
-      if (e instanceof ValidationError) return e.fields;
+      // Field messages are read as an English reader reads them.
+      if (e instanceof ValidationError) return Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, localize(tFor('en'), v)]));
       throw e;
     }
   };

@@ -4,6 +4,7 @@ import { GatewayError, GatewayTimeoutError, type PaymentGateway } from '../../sr
 import { stripeRegistration } from '../../src/gateways/stripe';
 import { stripeSignatureHeader } from '../../sandboxes';
 import { OTHER_SELLER, SELLER, buyer, callbackUrl, gatewayFor, getPage, makePayment, payOnHostedPage, queryOf, startHarness, submit, waitFor, type Harness } from './stripe-harness';
+import { localize, tFor } from '../../src/i18n/i18n';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
@@ -39,7 +40,7 @@ describe('Stripe gateway against the fake Stripe API (stripe-node over HTTP)', (
       })() as ValidationError;
       expect(err).to.be.instanceOf(ValidationError);
       expect(Object.keys(err.fields).sort()).to.deep.equal(['publishableKey', 'secretKey', 'webhookSecret']);
-      expect(err.fields.secretKey).to.match(/Secret key is required/);
+      expect(localize(tFor('en'), err.fields.secretKey!)).to.match(/Secret key is required/);
     });
 
     it('refuses malformed keys with a message saying what is expected', () => {

@@ -59,12 +59,32 @@ function literalsIn(code: string): string[] {
 
 export const isSentence = (s: string) => /^[A-Z][^\n]*\s[^\n]*[.!?]$/.test(s.trim()) && /[a-z]{2,}/.test(s);
 
+/**
+ * Text that is never shown to people, by where it is written (narrow rules, never by wording):
+ * - what is logged: the arguments of a logger's call (`logger.warn(...)`, `log.error(...)`);
+ * - the message of an error that is not an AppError (`new Error(...)`, `new GatewayError(...)`):
+ *   the error handler answers people with "Something went wrong" for those, and a gateway's
+ *   protocol diagnostics (a wrong signature, an unexpected answer) are for the operator and the
+ *   logs; when a refusal quotes one, the refusal itself is a catalog sentence.
+ */
+const LOGGER = /^(?:[\w.]*\.)?(?:logger|log)\.(?:debug|info|warn|error|fatal)$/;
+const PEOPLES_ERRORS = new Set(['AppError', 'ValidationError']);
+function forOperators(n: ts.Node): boolean {
+  for (let p: ts.Node | undefined = n.parent; p && !ts.isBlock(p) && !ts.isSourceFile(p); p = p.parent) {
+    if (ts.isCallExpression(p) && LOGGER.test(p.expression.getText())) return true;
+    if (ts.isNewExpression(p) && ts.isIdentifier(p.expression) && /Error$/.test(p.expression.text) && !PEOPLES_ERRORS.has(p.expression.text)) return true;
+    if (ts.isFunctionLike(p)) return false;
+  }
+  return false;
+}
+
 /** Sentences in a TypeScript file, from its syntax tree (comments are not literals). */
 export function sourceSentences(file: string): { fixed: string[]; built: string[] } {
   const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
   const fixed: string[] = [];
   const built: string[] = [];
   const visit = (n: ts.Node) => {
+    if ((ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n) || ts.isTemplateExpression(n)) && forOperators(n)) return;
     if (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)) {
       if (isSentence(n.text)) fixed.push(n.text);
     } else if (ts.isTemplateExpression(n)) {

@@ -12,6 +12,7 @@ import { makeTestDeps, type TestDeps } from '../support/deps';
 import { bearer } from '../support/http';
 import { assertLedgerInvariant } from '../support/invariants';
 import { createWorld, type World } from '../support/world';
+import { localize, tFor } from '../../src/i18n/i18n';
 
 const NY = 'America/New_York';
 const IST = 'Europe/Istanbul';
@@ -206,7 +207,7 @@ describe('monthly grants, set-based', () => {
     expect(notices).to.have.length(1);
     expect(notices[0]!.agencyId).to.equal(w.a.id);
     expect(notices[0]!.data).to.deep.include({ count: 2, available: 100, needed: 150 });
-    expect(notices[0]!.message).to.contain("pool has 100 credits; 150 are needed");
+    expect(localize(tFor('en'), notices[0]!.message)).to.contain("pool has 100 credits; 150 are needed");
     await assertLedgerInvariant(deps.db);
 
     // Still short: nothing granted, one more notice for this run.

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { ValidationError } from '../../lib/errors';
-import { parse } from '../../lib/validation';
+import { parse, required as requiredField, tooLong } from '../../lib/validation';
 import type { CredentialField, GatewayMode, GatewayOptions, GatewayRegistration, PaymentGateway } from '../../payments/gateway';
 import { IyzicoGateway, type IyzicoCredentials } from './gateway';
+import { msg } from '../../lib/message';
 
 export { IyzicoGateway, iyzicoApiUri, IYZICO_SANDBOX_PATH } from './gateway';
 export { IYZICO_TEST_CARDS, TEST_CARD_NUMBERS as IYZICO_TEST_CARD_NUMBERS, IYZICO_SANDBOX_3DS_PASSWORD } from './test-cards';
@@ -21,11 +22,11 @@ const credentialFields: readonly CredentialField[] = [
 
 const key = (label: string) =>
   z
-    .string({ error: `${label} is required.` })
+    .string({ error: requiredField(label) })
     .trim()
-    .min(1, `${label} is required.`)
-    .max(200, `${label} is too long (200 characters at most).`)
-    .regex(/^\S+$/, `${label} cannot contain spaces.`);
+    .min(1, requiredField(label))
+    .max(200, tooLong(label, 200))
+    .regex(/^\S+$/, msg('errors:field.noSpaces', { label }));
 
 const schema = z.object({
   apiKey: key('API key'),

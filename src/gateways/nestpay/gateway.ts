@@ -21,6 +21,7 @@ import { currencyFromNumeric, currencyToNumeric, formatAmount, parseAmount, pars
 import { apiUrlForGate, assecoTestEndpoints, productionEndpoints, sandboxEndpoints, type NestpayBank, type NestpayEndpoints } from './endpoints';
 import { isNestpayApproved, nestpayHashV3 } from './hash';
 import { buildCc5, decodeXmlBytes, extra, parseCc5, text, type Cc5Message } from './xml';
+import { msg } from '../../lib/message';
 
 export interface NestpayCredentials {
   bank: NestpayBank;
@@ -79,32 +80,32 @@ export class NestpayGateway implements PaymentGateway {
     const body: Record<string, string> = {};
     for (const [key, value] of Object.entries(input.body ?? {})) {
       // A repeated field arrives as an array: the bank never posts one, so the post is not its own.
-      if (typeof value !== 'string') throw invalid(`The callback field "${key}" is not a single text value.`);
+      if (typeof value !== 'string') throw new GatewayError('invalid_callback', `The callback field "${key}" is not a single text value.`);
       body[key] = value;
     }
     const oid = body.oid;
-    if (!oid) throw invalid('The callback has no oid (order id).');
-    if (oid !== payment.id) throw invalid(`The callback is for order "${oid}", not for payment ${payment.id}.`);
-    if (!Object.keys(body).some((k) => k.toLowerCase() === 'hash')) throw invalid('The callback has no HASH.');
+    if (!oid) throw new GatewayError('invalid_callback', 'The callback has no oid (order id).');
+    if (oid !== payment.id) throw new GatewayError('invalid_callback', `The callback is for order "${oid}", not for payment ${payment.id}.`);
+    if (!Object.keys(body).some((k) => k.toLowerCase() === 'hash')) throw new GatewayError('invalid_callback', 'The callback has no HASH.');
     if (body.clientid !== undefined && body.clientid !== this.credentials.clientId) {
-      throw invalid(`The callback is for another store (clientid ${body.clientid}).`);
+      throw new GatewayError('invalid_callback', `The callback is for another store (clientid ${body.clientid}).`);
     }
     // Every posted field is hashed, empty ones as "": nothing is dropped or trimmed here.
     const verdict = isNestpayApproved(body, this.credentials.storeKey);
     if (verdict.reason === 'hash_mismatch') {
-      throw invalid('The callback HASH does not match its fields: it was altered or not signed with this store key.');
+      throw new GatewayError('invalid_callback', 'The callback HASH does not match its fields: it was altered or not signed with this store key.');
     }
     const amountMinor = parseAmount(body.amount);
-    if (amountMinor === null) throw invalid(`The callback amount "${body.amount ?? ''}" is not an amount such as 12.50.`);
+    if (amountMinor === null) throw new GatewayError('invalid_callback', `The callback amount "${body.amount ?? ''}" is not an amount such as 12.50.`);
     const currency = currencyFromNumeric(body.currency);
-    if (!currency) throw invalid(`The callback currency "${body.currency ?? ''}" is not TRY (949), USD (840) or EUR (978).`);
+    if (!currency) throw new GatewayError('invalid_callback', `The callback currency "${body.currency ?? ''}" is not TRY (949), USD (840) or EUR (978).`);
 
     const outcome: VerifiedOutcome = { paymentId: payment.id, approved: verdict.approved, amountMinor, currency };
     if (body.TransId) outcome.gatewayReference = body.TransId;
     if (verdict.reason === '3d_failed') {
-      outcome.reason = verdict.message ?? `3D Secure authentication failed (mdStatus ${body.mdStatus || 'missing'}).`;
+      outcome.reason = verdict.message ?? msg('errors:bank.threeDFailed', { status: body.mdStatus || '-' });
     } else if (verdict.reason === 'declined') {
-      outcome.reason = verdict.message ?? `The bank did not approve the payment (ProcReturnCode ${body.ProcReturnCode || 'missing'}).`;
+      outcome.reason = verdict.message ?? msg('errors:bank.declined', { code: body.ProcReturnCode || '-' });
       // The same payment can reach the gate twice (the pay link opened again after a lost or
       // refused post-back): the bank then refuses the duplicate oid although it holds the first
       // sale. Ask the bank before failing: a sale it holds is the answer; no answer leaves the
@@ -114,7 +115,7 @@ export class NestpayGateway implements PaymentGateway {
         held = await this.retrieve(payment);
       } catch (err) {
         if (!(err instanceof GatewayError)) throw err;
-        return { ...outcome, pending: true, reason: `${outcome.reason} The bank could not be asked about the order: ${err.message}` };
+        return { ...outcome, pending: true, reason: msg('errors:bank.notAsked', { reason: outcome.reason, detail: err.message }) };
       }
       if (held.approved) return { ...held, currency };
     }
@@ -149,11 +150,11 @@ export class NestpayGateway implements PaymentGateway {
     }
     if (state === 'PN') return { ...base, pending: true, reason: 'The bank reports the order as pending.', ...reference };
     if (['D', 'ERR'].includes(state) || (['A', 'C', 'S'].includes(state) && extra(res, 'PROC_RET_CD') !== '00')) {
-      const msg = extra(res, 'HOSTMSG') || `The bank did not approve the payment (code ${extra(res, 'PROC_RET_CD') || state}).`;
-      return { ...base, reason: msg, ...reference };
+      const reason = extra(res, 'HOSTMSG') || msg('errors:bank.declinedCode', { code: extra(res, 'PROC_RET_CD') || state });
+      return { ...base, reason, ...reference };
     }
     if (['V', 'CNCL'].includes(state)) return { ...base, reason: 'The payment was voided at the bank.', ...reference };
-    return { ...base, pending: true, reason: `The bank reports an unknown order state "${state}".`, ...reference };
+    return { ...base, pending: true, reason: msg('errors:bank.unknownState', { state }), ...reference };
   }
 
   async saveTestCard(): Promise<SavedMethodInfo> {
@@ -189,7 +190,7 @@ export class NestpayGateway implements PaymentGateway {
     }
     return {
       status: 'failed',
-      reason: text(res, 'ErrMsg') || `The bank refused the refund (ProcReturnCode ${text(res, 'ProcReturnCode') || 'missing'}).`,
+      reason: text(res, 'ErrMsg') || msg('errors:bank.refundRefused', { code: text(res, 'ProcReturnCode') || '-' }),
       raw,
     };
   }
@@ -248,8 +249,6 @@ function checkCallbackUrl(url: string, mode: GatewayOptions['mode']): void {
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new GatewayError('invalid_callback_url', `The callback URL must be http(s), not ${u.protocol}`);
 }
-
-const invalid = (message: string) => new GatewayError('invalid_callback', message);
 
 const offSessionUnsupported = () =>
   new GatewayError(

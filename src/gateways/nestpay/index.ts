@@ -3,9 +3,10 @@
 import { z } from 'zod';
 import type { CredentialField, GatewayMode, GatewayRegistration } from '../../payments/gateway';
 import { ValidationError } from '../../lib/errors';
-import { parse } from '../../lib/validation';
+import { parse, required as requiredField, tooLong } from '../../lib/validation';
 import { assecoTestEndpoints, bankLabels, nestpayBanks, productionEndpoints } from './endpoints';
 import { NestpayGateway, type NestpayCredentials } from './gateway';
+import { msg } from '../../lib/message';
 
 export { NestpayGateway, type NestpayCredentials } from './gateway';
 
@@ -27,26 +28,26 @@ const credentialFields: readonly CredentialField[] = [
     label: 'Test 3D gate URL',
     secret: false,
     required: false,
-    help: `Leave empty for the shared test gate ${assecoTestEndpoints.gate}. The API is /fim/api on the same host.`,
+    help: msg('errors:nestpay.helpTestGate', { url: assecoTestEndpoints.gate }),
   },
   {
     name: 'gateUrlProduction',
     label: 'Production 3D gate URL',
     secret: false,
     required: false,
-    help: `Leave empty for your bank's gate (e.g. ${productionEndpoints.isbank.gate}). HTTPS only.`,
+    help: msg('errors:nestpay.helpProductionGate', { url: productionEndpoints.isbank.gate }),
   },
 ];
 
 const required = (label: string, max: number) =>
-  z.string({ error: `${label} is required.` }).trim().min(1, `${label} is required.`).max(max, `${label} is too long (${max} characters at most).`);
+  z.string({ error: requiredField(label) }).trim().min(1, requiredField(label)).max(max, tooLong(label, max));
 
 const optionalUrl = (label: string) =>
   z.preprocess(
     (v) => (v === undefined || v === null || (typeof v === 'string' && v.trim() === '') ? undefined : typeof v === 'string' ? v.trim() : v),
     z
-      .string({ error: `${label} must be a URL.` })
-      .max(500, `${label} is too long.`)
+      .string({ error: msg('errors:field.url', { label }) })
+      .max(500, msg('errors:field.tooLongShort', { label }))
       .refine((v) => {
         try {
           const u = new URL(v);
@@ -54,7 +55,7 @@ const optionalUrl = (label: string) =>
         } catch {
           return false;
         }
-      }, `${label} must be a full http(s) URL such as https://bank.example/fim/est3Dgate.`)
+      }, msg('errors:nestpay.gateUrl', { label }))
       .optional(),
   );
 

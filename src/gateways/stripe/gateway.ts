@@ -18,6 +18,7 @@ import {
   type WebhookEvent,
 } from '../../payments/gateway';
 import { savedTestCardTokens } from './test-cards';
+import { msg } from '../../lib/message';
 
 export interface StripeCredentials {
   secretKey: string;
@@ -278,7 +279,7 @@ export class StripeGateway implements PaymentGateway {
     if (pi.status === 'succeeded') return { status: 'succeeded', gatewayReference: pi.id, raw: raw(pi) };
     if (pi.status === 'requires_action') return { status: 'requires_action', reason: 'The card needs the cardholder to authenticate (3D Secure).', raw: raw(pi) };
     if (pi.status === 'processing') throw new GatewayError('charge_processing', `Stripe is still processing ${pi.id}; retrieve it later.`);
-    return { status: 'declined', reason: pi.last_payment_error?.message ?? `Stripe answered with status ${pi.status}.`, raw: raw(pi) };
+    return { status: 'declined', reason: pi.last_payment_error?.message ?? msg('errors:stripe.status', { status: pi.status }), raw: raw(pi) };
   }
 
   private async refundImpl(payment: Payment, amountMinor: number, idempotencyKey: string): Promise<RefundResult> {
@@ -301,7 +302,7 @@ export class StripeGateway implements PaymentGateway {
     }
     // Card refunds are `succeeded` at once; `pending` is accepted by Stripe and only settles later.
     if (refund.status === 'succeeded' || refund.status === 'pending') return { status: 'succeeded', gatewayReference: refund.id, raw: raw(refund) };
-    return { status: 'failed', reason: refund.failure_reason ?? `Stripe refund ${refund.status ?? 'failed'}.`, raw: raw(refund) };
+    return { status: 'failed', reason: refund.failure_reason ?? msg('errors:stripe.refund', { status: refund.status ?? 'failed' }), raw: raw(refund) };
   }
 
   // ---- helpers ------------------------------------------------------------------------------------
@@ -391,7 +392,7 @@ export class StripeGateway implements PaymentGateway {
       case 'succeeded':
         return { ...base, approved: true, savedMethod: await this.savedMethodOf(pi) };
       case 'canceled':
-        return { ...base, reason: pi.last_payment_error?.message ?? (pi.cancellation_reason === 'abandoned' ? 'The payment was canceled.' : `The payment was canceled (${pi.cancellation_reason ?? 'no reason'}).`) };
+        return { ...base, reason: pi.last_payment_error?.message ?? (pi.cancellation_reason === 'abandoned' ? 'The payment was canceled.' : msg('errors:stripe.canceled', { reason: pi.cancellation_reason ?? '-' })) };
       default:
         return { ...base, pending: true, ...(pi.last_payment_error?.message ? { reason: pi.last_payment_error.message } : {}) };
     }

@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { ValidationError, type FieldErrors } from '../../lib/errors';
 import type { GatewayMode, GatewayRegistration } from '../../payments/gateway';
 import { StripeGateway, type StripeCredentials } from './gateway';
+import { required } from '../../lib/validation';
 
 export { StripeGateway, PAYMENT_ID_KEY, type StripeCredentials } from './gateway';
 export { stripeTestCards, savedTestCardTokens } from './test-cards';
 
-const trimmed = (label: string) => z.string({ error: `${label} is required.` }).trim().min(1, `${label} is required.`);
+const trimmed = (label: string) => z.string({ error: required(label) }).trim().min(1, required(label));
 
 const schema = z.object({
   secretKey: trimmed('Secret key').regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]{8,}$/, 'Secret key: paste the key that starts with sk_test_ or sk_live_ (a restricted key rk_... works too).'),

@@ -3,10 +3,12 @@ import type { AutoBillingCharge, AutoBillingView } from '../../auto-billing/sett
 import { listAutoBillingCharges, updateAutoBilling, viewAutoBilling } from '../../auto-billing/settings';
 import type { Deps } from '../../deps';
 import { actorOf } from '../middleware';
+import { apiT, apiText } from './text';
+import { tFor, type Translate } from '../../i18n/i18n';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
-export const autoBillingJson = (v: AutoBillingView) => ({
+export const autoBillingJson = (v: AutoBillingView, t: Translate = tFor('en')) => ({
   available: v.available,
   unavailableReason: v.unavailableReason,
   enabled: v.settings.enabled,
@@ -17,14 +19,14 @@ export const autoBillingJson = (v: AutoBillingView) => ({
   spentThisMonthMinor: v.spentThisMonthMinor,
   consecutiveDeclines: v.settings.consecutiveDeclines,
   retryAfter: v.settings.retryAfter?.toISOString() ?? null,
-  disabledReason: v.settings.disabledReason,
+  disabledReason: apiText(t, v.settings.disabledReason),
   /** The seller's gateway cannot charge a saved card: top-ups go on the open invoice. */
   onInvoice: v.onInvoice,
 });
 
-export const autoBillingChargeJson = (c: AutoBillingCharge) => ({
+export const autoBillingChargeJson = (c: AutoBillingCharge, t: Translate = tFor('en')) => ({
   id: c.id, trigger: c.trigger, status: c.status, deficitCredits: c.deficitCredits, deficitChatbots: c.deficitChatbots, credits: c.credits, chatbots: c.chatbots,
-  items: c.items, amountMinor: c.amountMinor, currency: c.currency, paymentId: c.paymentId, failureReason: c.failureReason,
+  items: c.items, amountMinor: c.amountMinor, currency: c.currency, paymentId: c.paymentId, failureReason: apiText(t, c.failureReason),
   createdAt: c.createdAt.toISOString(), completedAt: c.completedAt?.toISOString() ?? null, deliveredAt: c.deliveredAt?.toISOString() ?? null,
 });
 
@@ -32,13 +34,13 @@ export const autoBillingChargeJson = (c: AutoBillingCharge) => ({
 export function autoBillingApiRoutes(deps: Deps): Router {
   const r = Router();
   r.get('/auto-billing', async (req, res) => {
-    res.json(autoBillingJson(await viewAutoBilling(deps, actorOf(req))));
+    res.json(autoBillingJson(await viewAutoBilling(deps, actorOf(req)), apiT(req)));
   });
   r.put('/auto-billing', async (req, res) => {
-    res.json(autoBillingJson(await updateAutoBilling(deps, { actor: actorOf(req), input: body(req) })));
+    res.json(autoBillingJson(await updateAutoBilling(deps, { actor: actorOf(req), input: body(req) }), apiT(req)));
   });
   r.get('/auto-billing/charges', async (req, res) => {
-    res.json({ data: (await listAutoBillingCharges(deps, actorOf(req))).map(autoBillingChargeJson) });
+    res.json({ data: (await listAutoBillingCharges(deps, actorOf(req))).map((c) => autoBillingChargeJson(c, apiT(req))) });
   });
   return r;
 }

@@ -4,6 +4,7 @@ import { addBillingAddress, listBillingAddresses, updateBillingAddress } from '.
 import type { BillingPackage } from '../../catalog/billing-offers';
 import { formatInvoiceNumber } from '../../billing/invoice-numbers';
 import { renderInvoicePdf } from '../../billing/invoice-pdf';
+import { fromAcceptLanguage } from '../../i18n/i18n';
 import { getInvoice, listInvoices, listIssuedInvoices, recordBankTransfer, type Invoice, type InvoiceWithLines } from '../../billing/invoices.usecases';
 import { billingAccount, sellerTerms } from '../../billing/accounts';
 import { predictInvoice, type Prediction } from '../../billing/prediction';
@@ -19,6 +20,7 @@ import {
   addChannel, addRepresentative, listChannels, listRepresentatives, myEntitlementStatus, removeChannel, removeRepresentative, type ChannelIntegration, type Representative,
 } from '../../entitlements/entitlements.usecases';
 import { actorOf } from '../middleware';
+import { apiT, apiText } from './text';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
@@ -107,11 +109,13 @@ export const addressJson = (a: BillingAddress) => ({
   id: a.id, name: a.name, line1: a.line1, line2: a.line2, city: a.city, postalCode: a.postalCode, country: a.country, taxId: a.taxId, isDefault: a.isDefault,
 });
 
-/** An invoice as a PDF response (the buyer's or the seller's). */
+/** An invoice as a PDF response (the buyer's or the seller's), in the reader's language. */
 export async function sendInvoicePdf(deps: Deps, res: import('express').Response, inv: InvoiceWithLines): Promise<void> {
   const account = await billingAccount(deps.db, inv.agencyId, inv.subAccountId);
   const seller = await sellerTerms(deps.db, inv.sellerAgencyId);
-  const pdf = await renderInvoicePdf(inv, { sellerName: seller.name, buyerName: account.buyerName, locale: account.locale });
+  // A page's reader has a language; an API call asks by Accept-Language, else the buyer's agency's.
+  const locale = res.req.lang ?? fromAcceptLanguage(res.req.get('accept-language')) ?? account.locale;
+  const pdf = await renderInvoicePdf(inv, { sellerName: seller.name, buyerName: account.buyerName, locale });
   res.type('application/pdf').set('Content-Disposition', `inline; filename="${formatInvoiceNumber(inv.number)}.pdf"`).send(pdf);
 }
 
@@ -143,7 +147,9 @@ export function billingRoutes(deps: Deps): Router {
   });
   // What the account may use, what it uses, and what to do where it is over a limit.
   r.get('/entitlements', async (req, res) => {
-    res.json(await myEntitlementStatus(deps, { actor: actorOf(req) }));
+    const { overLimits, ...status } = await myEntitlementStatus(deps, { actor: actorOf(req) });
+    const t = apiT(req);
+    res.json({ ...status, overLimits: overLimits.map(({ guidanceMessage, ...l }) => ({ ...l, guidance: apiText(t, guidanceMessage) })) });
   });
   // Chatbot sessions (the chat product opens one per conversation its chatbot takes): counted
   // against the period's quota; opening the same session id again counts nothing.

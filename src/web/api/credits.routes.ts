@@ -14,6 +14,7 @@ import type { WebContext } from '../app';
 import { actorOf, requireKeyScope } from '../middleware';
 import { packageState } from '../../purchases/purchases.usecases';
 import { packageStateJson } from './serializers';
+import { apiT, apiText } from './text';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const idem = (req: Request) => req.get('idempotency-key') ?? null;
@@ -37,13 +38,14 @@ export function usageHandlers(deps: Deps, web: WebContext) {
       const result = await recordUsageWithAutoBilling(deps, web.recorder, actorOf(req), body(req));
       if (result.status === 200) return void res.json({ charged: result.charged, balance: result.balance });
       if (result.retryAfterSeconds) res.set('Retry-After', String(result.retryAfterSeconds));
-      res.status(result.status).json({ error: result.error, message: result.message });
+      res.status(result.status).json({ error: result.error, message: apiText(apiT(req), result.message) });
     },
     batch: async (req: Request, res: Response) => {
       const results = await recordUsageBatchWithAutoBilling(deps, web.recorder, actorOf(req), body(req));
       const retryAfter = Math.max(0, ...results.map((r) => ('retryAfterSeconds' in r && r.retryAfterSeconds) || 0));
       if (retryAfter > 0) res.set('Retry-After', String(retryAfter));
-      res.json({ results: results.map(({ retryAfterSeconds: _r, ...rest }: BatchResult & { retryAfterSeconds?: number }) => rest) });
+      const t = apiT(req);
+      res.json({ results: results.map(({ retryAfterSeconds: _r, ...rest }: BatchResult & { retryAfterSeconds?: number }) => ('message' in rest && typeof rest.message === 'string' ? { ...rest, message: apiText(t, rest.message) } : rest)) });
     },
   };
 }

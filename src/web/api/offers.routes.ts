@@ -5,6 +5,8 @@ import { coverageWarning, createOffer, getOffer, listOffers, offerHistory, poolC
 import type { Deps } from '../../deps';
 import { parse } from '../../lib/validation';
 import { actorOf } from '../middleware';
+import { apiT, apiText } from './text';
+import type { Translate } from '../../i18n/i18n';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
@@ -46,15 +48,15 @@ export function offerRoutes(deps: Deps): Router {
   });
   // A published resold offer the agency's pool does not cover carries a warning (a buyer who pays
   // would wait for credits); nothing is refused.
-  const withWarnings = async (o: OfferView) => {
+  const withWarnings = async (o: OfferView, t: Translate) => {
     const c = o.published ? await poolCoverage(deps.db, { sellerAgencyId: o.sellerAgencyId, kind: o.kind, credits: o.version.credits }) : { covered: true, pool: 0, needed: 0 };
-    return { ...offerJson(o), warnings: c.covered ? [] : [{ code: 'pool_does_not_cover', message: coverageWarning(o.version.name, c)!, poolCredits: c.pool, creditsPerSale: c.needed }] };
+    return { ...offerJson(o), warnings: c.covered ? [] : [{ code: 'pool_does_not_cover', message: apiText(t, coverageWarning(o.version.name, c)!), poolCredits: c.pool, creditsPerSale: c.needed }] };
   };
   r.post('/offers', async (req, res) => {
-    res.status(201).json(await withWarnings(await createOffer(deps, { actor: actorOf(req), input: body(req) })));
+    res.status(201).json(await withWarnings(await createOffer(deps, { actor: actorOf(req), input: body(req) }), apiT(req)));
   });
   r.patch('/offers/:id', async (req, res) => {
-    res.json(await withWarnings(await reviseOffer(deps, { actor: actorOf(req), offerId: String(req.params.id), input: body(req) })));
+    res.json(await withWarnings(await reviseOffer(deps, { actor: actorOf(req), offerId: String(req.params.id), input: body(req) }), apiT(req)));
   });
   r.post('/offers/:id/retire', async (req, res) => {
     await retireOffer(deps, { actor: actorOf(req), offerId: String(req.params.id) });

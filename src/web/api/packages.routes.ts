@@ -5,6 +5,8 @@ import type { Deps } from '../../deps';
 import { actorOf, requireKeyScope } from '../middleware';
 import { createBillingPackage, getBillingPackage, isBillingPackageId, listBillingPackages, updateBillingPackage } from '../../catalog/billing-offers';
 import { billingPackageJson } from './billing.routes';
+import { apiT, apiText } from './text';
+import { tFor, type Translate } from '../../i18n/i18n';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
@@ -23,7 +25,7 @@ export const packageJson = (p: PackageView) => ({
   createdAt: p.createdAt.toISOString(),
 });
 
-export const purchaseJson = (p: Purchase & { packageName?: string; subscription?: PurchaseRow['subscription'] }) => ({
+export const purchaseJson = (p: Purchase & { packageName?: string; subscription?: PurchaseRow['subscription'] }, t: Translate = tFor('en')) => ({
   id: p.id,
   subAccountId: p.subAccountId,
   packageId: p.packageId,
@@ -36,7 +38,7 @@ export const purchaseJson = (p: Purchase & { packageName?: string; subscription?
   paymentMethod: p.paymentMethod,
   paidAt: p.paidAt?.toISOString() ?? null,
   grantedAt: p.grantedAt?.toISOString() ?? null,
-  lastGrantError: p.lastGrantError,
+  lastGrantError: apiText(t, p.lastGrantError),
   subscription: p.subscription
     ? { status: p.subscription.status, startsAt: p.subscription.startsAt.toISOString(), endsAt: p.subscription.endsAt.toISOString(), nextGrantAt: p.subscription.nextGrantAt?.toISOString() ?? null }
     : null,
@@ -77,14 +79,14 @@ export function packageRoutes(deps: Deps): Router {
     res.json(packageJson(await updatePackage(deps, { actor, packageId: id, input: body(req) })));
   });
   r.get('/sub-accounts/:id/purchases', requireKeyScope('agency'), async (req, res) => {
-    res.json({ data: (await listPurchases(deps, { actor: actorOf(req), subAccountId: String(req.params.id), filter: req.query })).map(purchaseJson) });
+    res.json({ data: (await listPurchases(deps, { actor: actorOf(req), subAccountId: String(req.params.id), filter: req.query })).map((p) => purchaseJson(p, apiT(req))) });
   });
   r.post('/sub-accounts/:id/purchases', requireKeyScope('agency'), async (req, res) => {
     const purchase = await recordOfflinePurchase(deps, { actor: actorOf(req), subAccountId: String(req.params.id), input: body(req), idempotencyKey: req.get('idempotency-key') ?? null });
-    res.status(201).json(purchaseJson(purchase));
+    res.status(201).json(purchaseJson(purchase, apiT(req)));
   });
   r.get('/purchases', async (req, res) => {
-    res.json({ data: (await listPurchases(deps, { actor: actorOf(req), filter: req.query })).map(purchaseJson) });
+    res.json({ data: (await listPurchases(deps, { actor: actorOf(req), filter: req.query })).map((p) => purchaseJson(p, apiT(req))) });
   });
   return r;
 }

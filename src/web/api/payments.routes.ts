@@ -9,12 +9,14 @@ import { startOverduePayment } from '../../billing/overdue-payment';
 import { sellerCheckout } from '../../payments/checkout-flow';
 import type { WebContext } from '../app';
 import { actorOf } from '../middleware';
+import { apiT, apiText } from './text';
+import { tFor, type Translate } from '../../i18n/i18n';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
-export const paymentJson = (p: Payment) => ({
+export const paymentJson = (p: Payment, t: Translate = tFor('en')) => ({
   id: p.id, status: p.status, purpose: p.purpose, referenceId: p.referenceId, amountMinor: p.amountMinor, currency: p.currency, gateway: p.gateway,
-  gatewayReference: p.gatewayReference, failureReason: p.failureReason, refundedMinor: p.refundedMinor,
+  gatewayReference: p.gatewayReference, failureReason: apiText(t, p.failureReason), refundedMinor: p.refundedMinor,
   confirmedAt: p.confirmedAt?.toISOString() ?? null, refundedAt: p.refundedAt?.toISOString() ?? null, createdAt: p.createdAt.toISOString(),
 });
 
@@ -36,7 +38,7 @@ export function paymentApiRoutes(deps: Deps, web: WebContext): Router {
     res.status(201).json({ paymentId, checkoutUrl: next.kind === 'redirect' ? next.url : null });
   });
   r.post('/payments/:id/refund', async (req, res) => {
-    res.json(paymentJson(await refundPayment(deps, { actor: actorOf(req), paymentId: String(req.params.id), reason: body(req).reason })));
+    res.json(paymentJson(await refundPayment(deps, { actor: actorOf(req), paymentId: String(req.params.id), reason: body(req).reason }), apiT(req)));
   });
 
   // The caller's saved cards at its seller's gateway (agency: the platform's; sub-account: its agency's).
