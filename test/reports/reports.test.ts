@@ -16,6 +16,7 @@ import { usageReport } from '../../src/reports/usage-report';
 import { createApp } from '../../src/web/app';
 import { resetData } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
+import { REPORTS_SEED } from '../support/env';
 import { bearer, signIn } from '../support/http';
 import { assertLedgerInvariant } from '../support/invariants';
 import { createWorld, type World } from '../support/world';
@@ -106,7 +107,7 @@ describe('reports', () => {
 
   it('property: over random ranges, every report total equals the sums over usage_conversations and credit_ledger', async function () {
     this.timeout(240_000);
-    const seed = Number(process.env.REPORTS_SEED ?? Date.now() % 100_000);
+    const seed = REPORTS_SEED ?? Date.now() % 100_000;
     const rand = rng(seed);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
     const start = deps.clock.now();
