@@ -8,6 +8,7 @@ CREATE OR REPLACE FUNCTION usage_apply(
 	p_event_owner int[],
 	p_conv text[],
 	p_dept text[],
+	p_rep text[],
 	p_now timestamptz,
 	OUT codes int[],
 	OUT charged bigint[],
@@ -24,6 +25,7 @@ DECLARE
 	o_status int[];
 	o_tid tid[];
 	o_expired boolean[];
+	o_day date[];
 	used_total bigint := 0;
 	o_used bigint[] := array_fill(0::bigint, ARRAY[m]);
 	o_changed boolean[] := array_fill(false, ARRAY[m]);
@@ -63,8 +65,8 @@ BEGIN
 		FOR UPDATE OF a
 	)
 	SELECT array_agg(x.id ORDER BY x.i), array_agg(x.tid ORDER BY x.i), array_agg(x.balance ORDER BY x.i), array_agg(x.thr ORDER BY x.i),
-		array_agg(x.notified ORDER BY x.i), array_agg(x.status ORDER BY x.i), array_agg(x.expired ORDER BY x.i)
-	INTO o_acct, o_tid, o_bal, o_thr, o_notified, o_status, o_expired
+		array_agg(x.notified ORDER BY x.i), array_agg(x.status ORDER BY x.i), array_agg(x.expired ORDER BY x.i), array_agg(x.day ORDER BY x.i)
+	INTO o_acct, o_tid, o_bal, o_thr, o_notified, o_status, o_expired, o_day
 	FROM (
 		SELECT w.i, a.id, a.tid, coalesce(a.balance, 0) AS balance, a.low_balance_threshold AS thr, coalesce(a.low_balance_notified, false) AS notified,
 			CASE
@@ -72,7 +74,9 @@ BEGIN
 				WHEN s.status = 'suspended' THEN 4
 				ELSE 0 END AS status,
 			(a.id IS NOT NULL AND EXISTS (
-				SELECT 1 FROM credit_lots l WHERE l.account_id = a.id AND l.expires_at <= p_now AND l.remaining > 0)) AS expired
+				SELECT 1 FROM credit_lots l WHERE l.account_id = a.id AND l.expires_at <= p_now AND l.remaining > 0)) AS expired,
+			-- The calendar day of the agency's time zone the usage rollup counts this batch in.
+			(p_now AT TIME ZONE coalesce(ag.time_zone, 'UTC'))::date AS day
 		FROM unnest(p_owner_agency, p_owner_sub) WITH ORDINALITY AS w(agency_id, sub, i)
 		LEFT JOIN locked a ON a.agency_id = w.agency_id AND a.sub = w.sub
 		LEFT JOIN agencies ag ON ag.id = w.agency_id
@@ -96,21 +100,23 @@ BEGIN
 	END LOOP;
 	END IF;
 
-	-- 3. What each event needs, set-based: department check, cost, already charged, and the first
-	--    event of the batch with the same (owner, conversation, department).
+	-- 3. What each event needs, set-based: department and representative checks, cost, already
+	--    charged, and the first event of the batch with the same (owner, conversation, department).
 	SELECT array_agg(x.pre ORDER BY x.i), array_agg(x.cost ORDER BY x.i), array_agg(x.seen ORDER BY x.i), array_agg(x.first ORDER BY x.i)
 	INTO e_pre, e_cost, e_seen, e_first
 	FROM (
 		SELECT e.i,
 			CASE
 				WHEN d.id IS NULL OR d.agency_id <> p_owner_agency[e.o] OR d.archived_at IS NOT NULL THEN 3
+				WHEN e.rep <> '' AND (r.id IS NULL OR r.agency_id <> p_owner_agency[e.o] OR coalesce(r.sub_account_id, '') <> p_owner_sub[e.o]) THEN 6
 				WHEN p_owner_sub[e.o] <> '' AND enabled.ok IS NULL THEN 2
 				ELSE 0 END AS pre,
 			coalesce(d.credits_per_request, 0)::bigint AS cost,
 			(o_acct[e.o] IS NOT NULL AND d.id IS NOT NULL AND seen.ok IS NOT NULL) AS seen,
 			min(e.i) OVER (PARTITION BY e.o, e.conv COLLATE "C", e.dept COLLATE "C")::int AS first
-		FROM unnest(p_event_owner, p_conv, p_dept) WITH ORDINALITY AS e(o, conv, dept, i)
+		FROM unnest(p_event_owner, p_conv, p_dept, p_rep) WITH ORDINALITY AS e(o, conv, dept, rep, i)
 		LEFT JOIN departments d ON d.id = e.dept
+		LEFT JOIN representatives r ON r.id = nullif(e.rep, '')
 		-- One index probe per event (LATERAL ... LIMIT 1 cannot become a hashed subplan that
 		-- reads a whole table, which an EXISTS planned while the table looked empty does).
 		LEFT JOIN LATERAL (
@@ -125,7 +131,7 @@ BEGIN
 	FOR i IN 1..n LOOP
 		o := p_event_owner[i];
 		code := e_pre[i];
-		IF code = 3 THEN
+		IF code = 3 OR code = 6 THEN
 			NULL;
 		ELSIF o_status[o] <> 0 THEN
 			code := o_status[o];
@@ -169,10 +175,21 @@ BEGIN
 
 	-- 6. The writes, in one statement.
 	WITH conversations AS (
-		INSERT INTO usage_conversations (account_id, conversation_id, department_id, agency_id, charged, created_at)
-		SELECT o_acct[r.o], r.conv, r.dept, p_owner_agency[r.o], r.c, p_now
-		FROM unnest(p_event_owner, p_conv, p_dept, rec, charged) AS r(o, conv, dept, ok, c)
+		INSERT INTO usage_conversations (account_id, conversation_id, department_id, agency_id, charged, representative_id, created_at)
+		SELECT o_acct[r.o], r.conv, r.dept, p_owner_agency[r.o], r.c, nullif(r.rep, ''), p_now
+		FROM unnest(p_event_owner, p_conv, p_dept, p_rep, rec, charged) AS r(o, conv, dept, rep, ok, c)
 		WHERE r.ok
+	), daily AS (
+		-- The usage rollup, in the same statement as the conversations it counts (so it always
+		-- equals them): one row per account, day, department and representative. Rows are keyed
+		-- by account, whose lock this batch holds: no other batch touches them meanwhile.
+		INSERT INTO usage_daily AS u (agency_id, day, account_id, sub_account_id, department_id, representative_id, conversations, credits)
+		SELECT p_owner_agency[r.o], o_day[r.o], o_acct[r.o], nullif(p_owner_sub[r.o], ''), r.dept, r.rep, count(*), sum(r.c)
+		FROM unnest(p_event_owner, p_dept, p_rep, rec, charged) AS r(o, dept, rep, ok, c)
+		WHERE r.ok
+		GROUP BY r.o, r.dept, r.rep
+		ON CONFLICT (agency_id, day, account_id, department_id, representative_id)
+		DO UPDATE SET conversations = u.conversations + excluded.conversations, credits = u.credits + excluded.credits
 	), entries AS (
 		INSERT INTO credit_ledger (account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, created_at, data)
 		SELECT o_acct[r.o], p_owner_agency[r.o], nullif(p_owner_sub[r.o], ''), -r.c, r.b, 'consume', r.conv, p_now, jsonb_build_object('departmentId', r.dept)

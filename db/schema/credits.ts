@@ -69,6 +69,8 @@ export const creditLedger = pgTable(
     delta: bigint('delta', { mode: 'number' }).notNull(),
     balanceAfter: bigint('balance_after', { mode: 'number' }).notNull(),
     reason: text('reason', { enum: ledgerReasons }).notNull(),
+    /** A credit's lot source (purchase, monthly_grant, topup...): the credit-flow report's "in by source". Null on debits. */
+    source: text('source', { enum: lotSources }),
     /** What caused it: a conversation, a purchase, an adjustment, a lot... */
     reference: text('reference'),
     idempotencyKey: text('idempotency_key'),

@@ -24,3 +24,4 @@ export * from './wallets';
 export * from './billing';
 export * from './entitlements';
 export * from './idempotency';
+export * from './reports';

@@ -15,6 +15,8 @@ export const usageConversations = pgTable(
     departmentId: text('department_id').notNull(),
     agencyId: text('agency_id').notNull(),
     charged: bigint('charged', { mode: 'number' }).notNull(),
+    /** The account's representative the event named (checked by usage_apply), if any. */
+    representativeId: text('representative_id'),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.conversationId, t.departmentId] })],

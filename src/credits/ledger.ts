@@ -42,7 +42,7 @@ export interface EntryInput {
   data?: Record<string, unknown> | null;
 }
 
-async function writeEntry(tx: Tx, account: CreditAccount, delta: number, entry: EntryInput, now: Date) {
+async function writeEntry(tx: Tx, account: CreditAccount, delta: number, entry: EntryInput, now: Date, source: LotSource | null = null) {
   account.balance += delta;
   await tx.insert(creditLedger).values({
     accountId: account.id,
@@ -51,6 +51,7 @@ async function writeEntry(tx: Tx, account: CreditAccount, delta: number, entry: 
     delta,
     balanceAfter: account.balance,
     reason: entry.reason,
+    source,
     reference: entry.reference ?? null,
     idempotencyKey: entry.idempotencyKey ?? null,
     note: entry.note ?? null,
@@ -95,7 +96,7 @@ export async function creditAccount(tx: Tx, account: CreditAccount, input: Credi
     id: lotId, accountId: account.id, agencyId: account.agencyId, source: input.source, amount: input.amount, remaining: input.amount,
     expiresAt: input.expiresAt ?? null, reference: input.reference ?? null, createdAt: now,
   });
-  await writeEntry(tx, account, input.amount, input, now);
+  await writeEntry(tx, account, input.amount, input, now, input.source);
   return lotId;
 }
 

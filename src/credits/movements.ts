@@ -88,8 +88,9 @@ export async function writeCreditMovements(tx: Tx, m: CreditMovements, nowIso: s
     // idempotency key is its reference (as the plan sets it).
     const e = m.ledger;
     await tx.execute(sql`
-      insert into credit_ledger (account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, idempotency_key, created_at, data)
-      select v.account_id, v.agency_id, case when v.reason = 'grant' then v.sub end, v.delta, v.balance_after, v.reason, v.reference,
+      insert into credit_ledger (account_id, agency_id, sub_account_id, delta, balance_after, reason, source, reference, idempotency_key, created_at, data)
+      select v.account_id, v.agency_id, case when v.reason = 'grant' then v.sub end, v.delta, v.balance_after, v.reason,
+             case when v.reason = 'grant' then 'monthly_grant' end, v.reference,
              case when v.reason = 'grant' then v.reference end, v.created_at,
              case when v.reason = 'transfer_out' then jsonb_build_object('subAccountId', v.sub) end
       from unnest(${bulkArray(e.map((x) => x.accountId))}::text[], ${bulkArray(e.map((x) => x.agencyId))}::text[], ${bulkArray(e.map((x) => x.subAccountId ?? x.dataSubAccountId))}::text[],

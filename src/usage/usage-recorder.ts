@@ -21,19 +21,22 @@ import type { Queue } from '../queue';
 export interface UsageEvent {
   conversationId: string;
   departmentId: string;
+  /** One of the account's representatives (checked by usage_apply), kept with the conversation for the reports. */
+  representativeId?: string | undefined;
 }
 
 export type UsageResult =
   | { status: 200; charged: number; balance: number }
-  | { status: 402 | 403 | 404; error: string; message: string; retryAfterSeconds?: number };
+  | { status: 402 | 403 | 404 | 422; error: string; message: string; retryAfterSeconds?: number };
 
-const failure = (status: 402 | 403 | 404, error: string, message: string): UsageResult => ({ status, error, message });
+const failure = (status: 402 | 403 | 404 | 422, error: string, message: string): UsageResult => ({ status, error, message });
 export const usageErrors = {
   insufficient: () => failure(402, 'insufficient_credits', 'Not enough credits for this conversation.'),
   departmentDisabled: () => failure(403, 'department_disabled', 'This department is not enabled on this account.'),
   departmentNotFound: () => failure(404, 'department_not_found', 'Unknown department.'),
   accountSuspended: () => failure(403, 'account_suspended', 'This account is suspended.'),
   providerSuspended: () => failure(403, 'provider_suspended', 'The agency providing this account is suspended.'),
+  representativeNotFound: () => failure(422, 'representative_not_found', 'representativeId names no representative of this account.'),
 };
 
 interface Submission {
@@ -44,13 +47,14 @@ interface Submission {
   reject: (err: unknown) => void;
 }
 
-/** usage_apply's per-event codes (db/migrations/0006_usage_apply.sql). */
+/** usage_apply's per-event codes (db/functions/usage_apply.sql). */
 const refusals: Record<number, () => UsageResult> = {
   1: usageErrors.insufficient,
   2: usageErrors.departmentDisabled,
   3: usageErrors.departmentNotFound,
   4: usageErrors.accountSuspended,
   5: usageErrors.providerSuspended,
+  6: usageErrors.representativeNotFound,
 };
 
 export interface UsageRecorderDeps {
@@ -199,6 +203,7 @@ export class UsageRecorder {
     const eventOwner: number[] = [];
     const conversations: string[] = [];
     const departments: string[] = [];
+    const representatives: string[] = [];
     for (const s of batch) {
       const key = s.key;
       let o = ownerIndex.get(key);
@@ -211,12 +216,13 @@ export class UsageRecorder {
         eventOwner.push(o);
         conversations.push(e.conversationId);
         departments.push(e.departmentId);
+        representatives.push(e.representativeId ?? '');
       }
     }
     // Account ids for owners that have none yet (used only by those that record something).
     const row = await applyUsageBatch(this.deps, [
       pgArrayLiteral(owners.map((o) => o.agencyId)), pgArrayLiteral(owners.map((o) => o.subAccountId ?? '')), pgArrayLiteral(newIds('cra', owners.length)),
-      pgArrayLiteral(eventOwner), pgArrayLiteral(conversations), pgArrayLiteral(departments), now.toISOString(),
+      pgArrayLiteral(eventOwner), pgArrayLiteral(conversations), pgArrayLiteral(departments), pgArrayLiteral(representatives), now.toISOString(),
     ]);
 
     let k = 0;

@@ -11,6 +11,8 @@ export const MAX_BATCH = 1000;
 export const usageEventSchema = z.object({
   conversationId: z.string({ error: 'conversationId must be a string.' }).min(1, 'conversationId must not be empty.').max(200, 'conversationId is too long (200 characters at most).'),
   departmentId: opaqueId,
+  /** Optional: the account's representative who handled the conversation (reports by representative). */
+  representativeId: opaqueId.optional(),
 });
 
 /** Sub-account keys charge their own balance; agency keys charge the pool (the agency's own chatbot). */

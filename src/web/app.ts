@@ -9,6 +9,7 @@ import { Strategy as LocalStrategy } from 'passport-local';
 import { csrfSync } from 'csrf-sync';
 import type { Deps } from '../deps';
 import { authenticate, loadPrincipal } from '../users/users.usecases';
+import { reportRoutes } from './routes/reports.routes';
 import { apiRouter } from './api/router';
 import { usageHandlers } from './api/credits.routes';
 import { apiAuth, errorHandler } from './middleware';
@@ -231,6 +232,9 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/platform', platformCatalogRoutes(deps));
   app.use('/platform', platformOfferRoutes(deps));
   app.use('/agency', agencyStoreRoutes(deps, web));
+  app.use('/agency', reportRoutes(deps, 'agency'));
+  app.use('/portal', reportRoutes(deps, 'portal'));
+  app.use('/platform', reportRoutes(deps, 'platform'));
   app.use('/platform', paymentSystemRoutes(deps, 'platform'));
   app.use('/agency', paymentSystemRoutes(deps, 'agency'));
   app.use('/agency', autoBillingRoutes(deps, 'agency'));

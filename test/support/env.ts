@@ -4,6 +4,8 @@ import { loadConfig, type Config } from '../../config';
 export const DATABASE_URL = process.env.DATABASE_URL || undefined;
 export const REDIS_URL = process.env.REDIS_URL || undefined;
 export const IN_CI = process.env.CI === 'true';
+/** A property test's seed to replay (REPORTS_SEED), else a fresh one printed in its failures. */
+export const REPORTS_SEED = process.env.REPORTS_SEED ? Number(process.env.REPORTS_SEED) : undefined;
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PUBLIC_URL: 'http://kontor.test', ...overrides });

@@ -1,0 +1,118 @@
+// The credit-flow report (DESIGN sections 2 and 11): credits in by source, out, forfeited and
+// expired, per day or per account, from the two rollups: credit_flow_daily (every ledger entry
+// but usage) and usage_daily (usage's debits). Their sum over any range is the ledger's
+// (test/reports/rollups.test.ts holds them to it).
+import { sql, type SQL } from 'drizzle-orm';
+import type { Actor } from '../auth/actor';
+import type { Deps } from '../deps';
+import { pgArray } from '../lib/pg-array';
+import { rowsOf } from '../lib/rows';
+import { daysOf, parseFilters, reportScope, type ReportFilters, type ReportScope } from './report-filters';
+
+/** The columns of the report: credits in by source, then out; all as positive numbers but `net`. */
+export const flowColumns = [
+  'purchases', 'grants', 'topups', 'adjustmentsIn', 'transfersIn', 'otherIn',
+  'usage', 'transfersOut', 'adjustmentsOut', 'forfeited', 'expired', 'otherOut',
+] as const;
+export type FlowColumn = (typeof flowColumns)[number];
+export const flowInColumns: readonly FlowColumn[] = ['purchases', 'grants', 'topups', 'adjustmentsIn', 'transfersIn', 'otherIn'];
+
+export type FlowFigures = Record<FlowColumn, number> & { in: number; out: number; net: number };
+
+export const flowGroupings = ['day', 'account'] as const;
+export type FlowGrouping = (typeof flowGroupings)[number];
+
+export interface FlowRow extends FlowFigures {
+  /** The day, or the account: a sub-account id, '' for the agency's pool. */
+  key: string;
+  name: string | null;
+}
+
+export interface CreditFlowReport {
+  scope: ReportScope;
+  filters: ReportFilters;
+  by: FlowGrouping;
+  rows: FlowRow[];
+  totals: FlowFigures;
+}
+
+/** Where a rollup row (ledger reason, lot source, summed delta) goes among the columns. */
+export function flowColumn(reason: string, source: string, credits: number): FlowColumn {
+  switch (source) {
+    case 'purchase': return 'purchases';
+    case 'monthly_grant': return 'grants';
+    case 'topup': return 'topups';
+    case 'adjustment': return credits >= 0 ? 'adjustmentsIn' : 'adjustmentsOut';
+    case 'transfer': return 'transfersIn';
+    default: break;
+  }
+  switch (reason) {
+    case 'consume': return 'usage';
+    case 'transfer_out': return 'transfersOut';
+    case 'transfer_in': return 'transfersIn';
+    case 'forfeit': return 'forfeited';
+    case 'expire': return 'expired';
+    case 'adjustment': return credits >= 0 ? 'adjustmentsIn' : 'adjustmentsOut';
+    default: return credits >= 0 ? 'otherIn' : 'otherOut';
+  }
+}
+
+export const emptyFigures = (): FlowFigures => ({ ...(Object.fromEntries(flowColumns.map((c) => [c, 0])) as Record<FlowColumn, number>), in: 0, out: 0, net: 0 });
+
+function add(into: FlowFigures, column: FlowColumn, credits: number) {
+  into[column] += Math.abs(credits);
+  into.net += credits;
+  if (flowInColumns.includes(column)) into.in += credits;
+  else into.out -= credits;
+}
+
+function accountCondition(f: ReportFilters, alias: 'u' | 'c'): SQL[] {
+  const col = sql.raw(`${alias}.sub_account_id`);
+  if (f.account.kind === 'pool') return [sql`${col} is null`];
+  if (f.account.kind === 'sub') return [sql`${col} = ${f.account.subAccountId}`];
+  return [];
+}
+
+/** One statement: the ledger rollup by reason and source, and usage as 'consume', by key. */
+export function flowQuery(scope: ReportScope, f: ReportFilters, by: FlowGrouping): SQL {
+  const key = (alias: 'u' | 'c') => (by === 'day' ? sql.raw(`to_char(${alias}.day, 'YYYY-MM-DD')`) : sql.raw(`coalesce(${alias}.sub_account_id, '')`));
+  const whereOf = (alias: 'u' | 'c') => {
+    const t = sql.raw(alias);
+    return sql.join([sql`${t}.agency_id = ${scope.agencyId}`, sql`${t}.day between ${f.from}::date and ${f.to}::date`, ...accountCondition(f, alias)], sql` and `);
+  };
+  return sql`
+    select ${key('c')} as key, c.reason, c.source, sum(c.credits)::bigint as credits from credit_flow_daily c where ${whereOf('c')} group by 1, 2, 3
+    union all
+    select ${key('u')} as key, 'consume', '', -sum(u.credits)::bigint from usage_daily u where ${whereOf('u')} group by 1`;
+}
+
+export async function creditFlowReport(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; query: unknown }): Promise<CreditFlowReport> {
+  const scope = await reportScope(deps, params.actor, 'credit_flow');
+  const filters = await parseFilters(deps, scope, params.query);
+  const rawBy = (params.query as { by?: unknown } | undefined)?.by;
+  // A client's flow is its own account's: by day only.
+  const by: FlowGrouping = rawBy === 'account' && !scope.ownSubAccountId ? 'account' : 'day';
+  const rows = rowsOf<{ key: string; reason: string; source: string; credits: string | number }>(await deps.db.execute(flowQuery(scope, filters, by)));
+  const byKey = new Map<string, FlowRow>();
+  const totals = emptyFigures();
+  for (const r of rows) {
+    const credits = Number(r.credits);
+    if (credits === 0) continue;
+    const column = flowColumn(r.reason, r.source, credits);
+    let row = byKey.get(r.key);
+    if (!row) byKey.set(r.key, (row = { key: r.key, name: null, ...emptyFigures() }));
+    add(row, column, credits);
+    add(totals, column, credits);
+  }
+  let out: FlowRow[];
+  if (by === 'day') out = daysOf(filters).map((day) => byKey.get(day) ?? { key: day, name: null, ...emptyFigures() });
+  else {
+    const ids = [...byKey.keys()].filter((k) => k !== '');
+    const names = ids.length
+      ? new Map(rowsOf<{ id: string; name: string }>(await deps.db.execute(sql`
+          select id, name from sub_accounts where agency_id = ${scope.agencyId} and id = any(${pgArray(ids)}::text[])`)).map((n) => [n.id, n.name]))
+      : new Map<string, string>();
+    out = [...byKey.values()].map((r) => ({ ...r, name: r.key === '' ? null : names.get(r.key) ?? null })).sort((a, b) => b.out - a.out || b.in - a.in);
+  }
+  return { scope, filters, by, rows: out, totals };
+}

@@ -1,0 +1,287 @@
+// Reports (DESIGN section 11): the optional representative on usage events, the rollups held to
+// the raw tables (a property test over random ranges), rebuilding them without double counting,
+// and what each caller may read.
+import { expect } from 'chai';
+import { sql } from 'drizzle-orm';
+import { DateTime } from 'luxon';
+import request from 'supertest';
+import { usageConversations } from '../../db/schema';
+import type { Actor } from '../../src/auth/actor';
+import { forfeitToPool, transferToSubAccount } from '../../src/credits/credits.usecases';
+import { rowsOf } from '../../src/lib/rows';
+import { creditFlowReport, flowColumn, flowColumns } from '../../src/reports/credit-flow-report';
+import { rebuildReportRollups } from '../../src/reports/rollups';
+import { salesReport } from '../../src/reports/sales-report';
+import { usageReport } from '../../src/reports/usage-report';
+import { createApp } from '../../src/web/app';
+import { resetData } from '../support/db';
+import { makeTestDeps, type TestDeps } from '../support/deps';
+import { REPORTS_SEED } from '../support/env';
+import { bearer, signIn } from '../support/http';
+import { assertLedgerInvariant } from '../support/invariants';
+import { createWorld, type World } from '../support/world';
+
+const ZONE = 'Europe/Istanbul';
+const HOUR = 3_600_000;
+
+/** A deterministic random sequence (mulberry32): a failing run can be replayed from its seed. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('reports', () => {
+  let deps: TestDeps;
+  let w: World;
+  let app: ReturnType<typeof createApp>;
+  const api = () => request(app);
+  const agencyActor = (agencyId: string): Actor => ({ kind: 'user', id: 'u', scope: 'agency', agencyId, subAccountId: null, role: 'owner', billing: true });
+  const clientActor = (agencyId: string, subAccountId: string): Actor => ({ kind: 'user', id: 'u', scope: 'sub_account', agencyId, subAccountId, role: 'owner', billing: true });
+
+  const department = async (name: string, creditsPerRequest: number) =>
+    (await api().post('/api/v1/departments').set(bearer(w.a.key)).send({ name, creditsPerRequest }).expect(201)).body.id as string;
+  const representative = async (key: string, name: string) =>
+    (await api().post('/api/v1/representatives').set(bearer(key)).send({ name, email: `${name.toLowerCase()}@example.com` }).expect(201)).body.id as string;
+
+  let depts: string[];
+  let reps: Record<string, string>;
+
+  beforeEach(async () => {
+    await resetData();
+    deps = await makeTestDeps({ start: new Date('2026-03-01T06:00:00Z') });
+    w = await createWorld(deps);
+    app = createApp(deps);
+    depts = [await department('Sales', 2), await department('Support', 5), await department('Free', 0)];
+    for (const s of w.a.subs) await api().put(`/api/v1/sub-accounts/${s.id}/departments`).set(bearer(w.a.key)).send({ departmentIds: depts }).expect(200);
+    reps = { s0: await representative(w.a.subs[0].key, 'Ayla'), s1: await representative(w.a.subs[1].key, 'Berk'), pool: await representative(w.a.key, 'Cem') };
+    await api().post(`/api/v1/agencies/${w.a.id}/adjustments`).set(bearer(w.platformKey)).send({ credits: 1_000_000, reason: 'seed' }).expect(201);
+  });
+  afterEach(async () => {
+    await assertLedgerInvariant(deps.db);
+    await deps.close();
+  });
+
+  describe('representativeId on usage events', () => {
+    beforeEach(async () => {
+      await deps.db.transaction((tx) => transferToSubAccount(tx, { agencyId: w.a.id, subAccountId: w.a.subs[0].id, credits: 100, source: 'purchase', reason: 'grant', reference: 'r' }, deps.clock.now()));
+    });
+
+    it('one of the account\'s representatives is stored with the conversation and counted by representative', async () => {
+      await api().post('/api/v1/usage').set(bearer(w.a.subs[0].key)).send({ conversationId: 'c1', departmentId: depts[0], representativeId: reps.s0 }).expect(200);
+      await api().post('/api/v1/usage').set(bearer(w.a.subs[0].key)).send({ conversationId: 'c2', departmentId: depts[0] }).expect(200);
+      const rows = await deps.db.select({ c: usageConversations.conversationId, r: usageConversations.representativeId }).from(usageConversations).orderBy(usageConversations.conversationId);
+      expect(rows).to.deep.equal([{ c: 'c1', r: reps.s0 }, { c: 'c2', r: null }]);
+      const report = await usageReport(deps, { actor: clientActor(w.a.id, w.a.subs[0].id), query: { by: 'representative' } });
+      expect(report.rows.map((r) => [r.key, r.name, r.conversations, r.credits])).to.have.deep.members([[reps.s0, 'Ayla', 1, 2], ['', null, 1, 2]]);
+    });
+
+    it('an unknown representative, or a sibling\'s, is a 422 representative_not_found that charges and records nothing', async () => {
+      for (const representativeId of ['rep_nope', reps.s1, reps.pool]) {
+        const res = await api().post('/api/v1/usage').set(bearer(w.a.subs[0].key)).send({ conversationId: 'c1', departmentId: depts[0], representativeId }).expect(422);
+        expect(res.body.error).to.equal('representative_not_found');
+      }
+      const res = await api().post('/api/v1/usage').set(bearer(w.b.subs[0].key)).send({ conversationId: 'c1', departmentId: depts[0], representativeId: reps.s0 });
+      expect(res.status).to.be.oneOf([404, 422]); // another agency's department is unknown first
+      expect(await deps.db.select().from(usageConversations)).to.deep.equal([]);
+      expect(rowsOf(await deps.db.execute(sql`select * from usage_daily`))).to.deep.equal([]);
+    });
+
+    it('in a batch only the event naming a wrong representative is refused', async () => {
+      const res = await api().post('/api/v1/usage/batch').set(bearer(w.a.subs[0].key)).send({
+        events: [
+          { conversationId: 'a', departmentId: depts[0], representativeId: reps.s0 },
+          { conversationId: 'b', departmentId: depts[0], representativeId: reps.s1 },
+          { conversationId: 'c', departmentId: depts[1] },
+        ],
+      }).expect(200);
+      expect(res.body.results.map((r: { status: number; error?: string }) => r.error ?? r.status)).to.deep.equal([200, 'representative_not_found', 200]);
+      expect((await deps.db.select().from(usageConversations)).map((r) => r.conversationId).sort()).to.deep.equal(['a', 'c']);
+    });
+  });
+
+  it('property: over random ranges, every report total equals the sums over usage_conversations and credit_ledger', async function () {
+    this.timeout(240_000);
+    const seed = REPORTS_SEED ?? Date.now() % 100_000;
+    const rand = rng(seed);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const start = deps.clock.now();
+    const owners = [
+      { key: w.a.subs[0].key, sub: w.a.subs[0].id, rep: reps.s0 },
+      { key: w.a.subs[1].key, sub: w.a.subs[1].id, rep: reps.s1 },
+      { key: w.a.key, sub: null, rep: reps.pool },
+    ];
+    for (let step = 0; step < 45; step++) {
+      deps.testClock.advance(Math.floor(rand() * 20 * HOUR) + 1000);
+      const now = deps.clock.now();
+      const roll = rand();
+      const sub = pick(w.a.subs);
+      if (roll < 0.2) {
+        const source = pick(['purchase', 'monthly_grant', 'topup', 'adjustment'] as const);
+        const expiresAt = rand() < 0.3 ? new Date(now.getTime() + Math.floor(rand() * 48) * HOUR) : null;
+        await deps.db.transaction((tx) => transferToSubAccount(tx, {
+          agencyId: w.a.id, subAccountId: sub.id, credits: 20 + Math.floor(rand() * 200), source, reason: source === 'adjustment' ? 'adjustment' : 'grant', reference: `t${step}`, expiresAt,
+        }, now));
+      } else if (roll < 0.25) {
+        await deps.db.transaction((tx) => forfeitToPool(tx, { agencyId: w.a.id, subAccountId: sub.id, source: 'purchase', reference: `f${step}`, poolReference: `fp${step}`, note: 'forfeit' }, now));
+      } else if (roll < 0.3) {
+        const credits = -(1 + Math.floor(rand() * 5));
+        await api().post(`/api/v1/sub-accounts/${sub.id}/adjustments`).set(bearer(w.a.key)).send({ credits, reason: 'fix' });
+      } else {
+        const o = pick(owners);
+        const events = Array.from({ length: 1 + Math.floor(rand() * 12) }, () => ({
+          conversationId: `c${Math.floor(rand() * 60)}`, departmentId: pick(depts), ...(rand() < 0.6 ? { representativeId: o.rep } : {}),
+        }));
+        await api().post('/api/v1/usage/batch').set(bearer(o.key)).send({ events }).expect(200);
+      }
+    }
+    const firstDay = DateTime.fromJSDate(start).setZone(ZONE).toISODate()!;
+    const lastDay = DateTime.fromJSDate(deps.clock.now()).setZone(ZONE).toISODate()!;
+    const span = DateTime.fromISO(lastDay).diff(DateTime.fromISO(firstDay), 'days').days;
+    const day = (n: number) => DateTime.fromISO(firstDay).plus({ days: n }).toISODate()!;
+    const inZone = (col: string) => sql.raw(`(${col} at time zone '${ZONE}')::date`);
+
+    let usageSeen = 0;
+    let flowSeen = 0;
+    for (let k = 0; k < 15; k++) {
+      const a = Math.floor(rand() * (span + 2)) - 1;
+      const b = a + Math.floor(rand() * (span + 2 - a));
+      const from = day(a);
+      const to = day(b);
+      const sub = rand() < 0.3 ? pick(w.a.subs).id : null;
+      const dept = rand() < 0.3 ? pick(depts) : null;
+      const query = { from, to, ...(sub ? { subAccount: sub } : {}), ...(dept ? { department: dept } : {}) };
+      const msg = `seed ${seed}, range ${from}..${to}, sub ${sub}, department ${dept}`;
+
+      // Usage, by every grouping, against the conversations themselves.
+      const raw = rowsOf<{ dept: string; sub: string; rep: string; day: string; n: string; credits: string }>(await deps.db.execute(sql`
+        select u.department_id as dept, coalesce(a.sub_account_id, '') as sub, coalesce(u.representative_id, '') as rep, to_char(${inZone('u.created_at')}, 'YYYY-MM-DD') as day,
+          count(*) as n, sum(u.charged) as credits
+        from usage_conversations u join credit_accounts a on a.id = u.account_id
+        where u.agency_id = ${w.a.id} and ${inZone('u.created_at')} between ${from}::date and ${to}::date
+          ${sub ? sql`and a.sub_account_id = ${sub}` : sql``} ${dept ? sql`and u.department_id = ${dept}` : sql``}
+        group by 1, 2, 3, 4`));
+      usageSeen += raw.length;
+      const sums = (key: 'dept' | 'sub' | 'rep' | 'day') => {
+        const m = new Map<string, [number, number]>();
+        for (const r of raw) {
+          const v = m.get(r[key]) ?? [0, 0];
+          m.set(r[key], [v[0] + Number(r.n), v[1] + Number(r.credits)]);
+        }
+        return m;
+      };
+      for (const [by, key] of [['day', 'day'], ['department', 'dept'], ['subAccount', 'sub'], ['representative', 'rep']] as const) {
+        const report = await usageReport(deps, { actor: agencyActor(w.a.id), query: { ...query, by } });
+        const got = new Map(report.rows.filter((r) => r.conversations > 0).map((r) => [r.key, [r.conversations, r.credits]]));
+        expect(got, `${msg}, by ${by}`).to.deep.equal(sums(key));
+      }
+
+      // Credit flow: every column and the net, against the ledger (usage included).
+      const ledger = rowsOf<{ reason: string; source: string; credits: string }>(await deps.db.execute(sql`
+        select l.reason, coalesce(l.source, '') as source, sum(l.delta) as credits from credit_ledger l
+        where l.agency_id = ${w.a.id} and ${inZone('l.created_at')} between ${from}::date and ${to}::date ${sub ? sql`and l.sub_account_id = ${sub}` : sql``}
+        group by 1, 2`));
+      const expected = Object.fromEntries(flowColumns.map((c) => [c, 0])) as Record<string, number>;
+      let net = 0;
+      for (const l of ledger) {
+        const credits = Number(l.credits);
+        if (credits === 0) continue;
+        expected[flowColumn(l.reason, l.source, credits)]! += Math.abs(credits);
+        if (l.reason !== 'consume') flowSeen++;
+        net += credits;
+      }
+      for (const by of ['day', 'account'] as const) {
+        const flow = await creditFlowReport(deps, { actor: agencyActor(w.a.id), query: { ...query, by } });
+        const { in: _in, out: _out, net: gotNet, ...columns } = flow.totals;
+        expect(columns, `${msg}, flow by ${by}`).to.deep.equal(expected);
+        expect(gotNet, msg).to.equal(net);
+      }
+    }
+
+    expect(usageSeen, 'the ranges held usage').to.be.greaterThan(10);
+    expect(flowSeen, 'the ranges held other movements').to.be.greaterThan(5);
+
+    // The rollups equal a rebuild from the raw tables, and rebuilding twice changes nothing.
+    const snapshot = async () => ({
+      usage: rowsOf(await deps.db.execute(sql`select * from usage_daily where conversations <> 0 order by 1, 2, 3, 5, 6`)),
+      flow: rowsOf(await deps.db.execute(sql`select * from credit_flow_daily where entries <> 0 order by 1, 2, 3, 5, 6`)),
+    });
+    const before = await snapshot();
+    await rebuildReportRollups(deps.db, { agencyId: w.a.id, from: day(-1), to: day(span + 1) });
+    await rebuildReportRollups(deps.db, { agencyId: w.a.id, from: day(-1), to: day(span + 1) });
+    expect(await snapshot(), `seed ${seed}`).to.deep.equal(before);
+  });
+
+  describe('who reads what', () => {
+    it('a client reads its own account only, whatever sub-account the query names', async () => {
+      await deps.db.transaction((tx) => transferToSubAccount(tx, { agencyId: w.a.id, subAccountId: w.a.subs[1].id, credits: 100, source: 'purchase', reason: 'grant', reference: 'r' }, deps.clock.now()));
+      await api().post('/api/v1/usage').set(bearer(w.a.subs[1].key)).send({ conversationId: 'x', departmentId: depts[1] }).expect(200);
+      const mine = await api().get(`/api/v1/reports/usage?by=subAccount&subAccount=${w.a.subs[1].id}`).set(bearer(w.a.subs[0].key)).expect(200);
+      expect(mine.body.data).to.deep.equal([]);
+      expect(mine.body.filters.subAccountId).to.equal(w.a.subs[0].id);
+      const theirs = await api().get('/api/v1/reports/usage?by=subAccount').set(bearer(w.a.subs[1].key)).expect(200);
+      expect(theirs.body.totals).to.deep.equal({ conversations: 1, credits: 5 });
+      await api().get('/api/v1/reports/sales').set(bearer(w.a.subs[1].key)).expect(403);
+    });
+
+    it('an agency cannot name another agency\'s sub-account or department; the platform reads sales only', async () => {
+      const res = await api().get(`/api/v1/reports/usage?subAccount=${w.b.subs[0].id}`).set(bearer(w.a.key)).expect(422);
+      expect(res.body.fields).to.have.property('subAccount');
+      await api().get(`/api/v1/reports/usage?department=${depts[0]}`).set(bearer(w.b.key)).expect(422);
+      await api().get('/api/v1/reports/usage').set(bearer(w.platformKey)).expect(403);
+      const sales = await api().get('/api/v1/reports/sales').set(bearer(w.platformKey)).expect(200);
+      expect(sales.body.data).to.be.an('array');
+      await api().get('/api/v1/reports/usage?from=2026-01-01&to=2027-06-01').set(bearer(w.a.key)).expect(422);
+    });
+
+    it('sales: an agency\'s resold packages by month, paid apart from open', async () => {
+      const now = deps.clock.now();
+      for (const [id, status, price] of [['p1', 'granted', 1000], ['p2', 'pending_payment', 500], ['p3', 'payment_failed', 700]] as const) {
+        await deps.db.execute(sql`insert into purchases (id, agency_id, sub_account_id, package_id, package_version_id, type, price_minor, currency, status, payment_method, created_at, updated_at)
+          values (${id}, ${w.a.id}, ${w.a.subs[0].id}, 'pkg_starter', 'ver_missing', 'credit', ${price}, 'TRY', ${status}, 'card', ${now}, ${now})`);
+      }
+      const report = await salesReport(deps, { actor: agencyActor(w.a.id), query: {} });
+      expect(report.totals).to.deep.equal([{ currency: 'TRY', paidMinor: 1000, openMinor: 500 }]);
+      const other = await salesReport(deps, { actor: agencyActor(w.b.id), query: {} });
+      expect(other.rows).to.deep.equal([]);
+    });
+  });
+
+  describe('pages', () => {
+    it('agency, client and platform pages render with a chart, a table and a CSV link; the CSV holds the rows', async () => {
+      await deps.db.transaction((tx) => transferToSubAccount(tx, { agencyId: w.a.id, subAccountId: w.a.subs[0].id, credits: 100, source: 'purchase', reason: 'grant', reference: 'r' }, deps.clock.now()));
+      await api().post('/api/v1/usage').set(bearer(w.a.subs[0].key)).send({ conversationId: 'x', departmentId: depts[1], representativeId: reps.s0 }).expect(200);
+      const agency = (await signIn(app, w.a.owner.email)).agent;
+      for (const path of ['/agency/reports/usage', '/agency/reports/usage?by=representative', '/agency/reports/usage?by=subAccount', '/agency/reports/credit-flow?by=account', '/agency/reports/sales']) {
+        const res = await agency.get(path).expect(200);
+        expect(res.text, path).to.contain('data-chart=').and.contain('data-testid="report-table"').and.contain('/assets/js/report-chart.js');
+      }
+      await agency.get('/agency/reports').expect(302).expect('Location', '/agency/reports/usage');
+      const csv = await agency.get('/agency/reports/usage.csv?by=department').expect(200).expect('Content-Type', /text\/csv/);
+      expect(csv.text.split('\r\n')[0]).to.equal('department_id,name,conversations,credits');
+      expect(csv.text).to.contain('"Support","1","5"');
+      const bad = await agency.get(`/agency/reports/usage?subAccount=${w.b.subs[0].id}`).expect(422);
+      expect(bad.text).to.contain('No such sub-account.');
+
+      const client = (await signIn(app, w.a.subs[0].owner.email)).agent;
+      const page = await client.get('/portal/reports/usage?by=representative').expect(200);
+      expect(page.text).to.contain('Ayla').and.not.contain(w.a.subs[1].name);
+      await client.get('/agency/reports/usage').expect((r) => expect(r.status).to.be.oneOf([302, 403]));
+
+      const platform = (await signIn(app, w.platformAdmin.email)).agent;
+      await platform.get('/platform/reports/sales').expect(200);
+    });
+
+    it('in Turkish, the page reads Turkish and numbers are Turkish', async () => {
+      const { agent, csrf } = await signIn(app, w.a.owner.email);
+      await agent.post('/language').type('form').send({ _csrf: csrf, lang: 'tr' });
+      const res = await agent.get('/agency/reports/credit-flow').expect(200);
+      expect(res.text).to.contain('Kredi hareketleri').and.contain('Satın almalar').and.not.contain('Credit flow');
+    });
+  });
+});
