@@ -1,19 +1,14 @@
 import fs from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import { eq } from 'drizzle-orm';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import request from 'supertest';
 import { agencies, subAccounts } from '../../db/schema';
 import { createApp } from '../../src/web/app';
-import { chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../support/browser';
-import { resetData } from '../support/db';
-import { makeTestDeps, type TestDeps } from '../support/deps';
-import { requireOrSkip } from '../support/env';
+import { browserWorld } from '../support/browser';
 import { bearer } from '../support/http';
-import { createWorld, PASSWORD, type World } from '../support/world';
+import { PASSWORD } from '../support/world';
 
 /** Kept by CI as artefacts (gitignored). */
 const SHOTS = path.resolve('artifacts/screenshots');
@@ -25,17 +20,10 @@ const SHOTS = path.resolve('artifacts/screenshots');
  */
 describe('browser: the agency console in Turkish at 1366 pixels', function () {
   this.timeout(90_000);
-  let deps: TestDeps;
-  let w: World;
-  let server: Server;
-  let base: string;
-  let browser: Browser;
+  const t = browserWorld();
 
-  before(async function () {
-    requireOrSkip(this, chromiumAvailable(), CHROMIUM_MISSING);
-    await resetData();
-    deps = await makeTestDeps();
-    w = await createWorld(deps);
+  before(async () => {
+    const { deps, w } = t;
     await deps.db.update(agencies).set({ locale: 'tr', name: 'Anadolu Dijital' }).where(eq(agencies.id, w.a.id));
     await deps.db.update(subAccounts).set({ name: 'Ege Kafe' }).where(eq(subAccounts.id, w.a.subs[0].id));
     const app = createApp(deps);
@@ -47,16 +35,7 @@ describe('browser: the agency console in Turkish at 1366 pixels', function () {
     await api().post('/api/v1/offers').set(bearer(w.a.key)).send({ kind: 'prepaid_subscription', name: 'Altı aylık abonelik', priceMinor: 29900, currency: 'TRY', credits: 300, termMonths: 6, chatbots: 1, published: false }).expect(201);
     await api().post('/api/v1/offers').set(bearer(w.a.key)).send({ kind: 'package', name: 'Sohbet 20 bin', priceMinor: 150_000, currency: 'TRY', billing: 'monthly', chatbotSessions: 20_000, representatives: 3, whatsappChannels: 2, published: true }).expect(201);
     await api().post(`/api/v1/sub-accounts/${w.a.subs[0].id}/purchases`).set(bearer(w.a.key)).send({ packageId: pack, payment: 'offline' }).expect(201);
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
     fs.mkdirSync(SHOTS, { recursive: true });
-  });
-  after(async () => {
-    await browser?.close();
-    server?.close();
-    await deps?.close();
   });
 
   const noOverflow = async (page: Page, what: string) => {
@@ -65,18 +44,18 @@ describe('browser: the agency console in Turkish at 1366 pixels', function () {
   };
 
   it('home and packages fit, read in Turkish, and the pool chart draws with Turkish words', async () => {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'tr-TR' });
+    const context = await t.browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'tr-TR' });
     const problems: string[] = [];
     const page = await context.newPage();
     page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
     page.on('pageerror', (e) => problems.push(e.message));
-    await page.goto(`${base}/login`);
-    await page.fill('input[name=email]', w.a.owner.email);
+    await page.goto(`${t.base}/login`);
+    await page.fill('input[name=email]', t.w.a.owner.email);
     await page.fill('input[name=password]', PASSWORD);
     await page.click('form[action="/login"] button[type=submit]');
     await page.waitForLoadState('load');
 
-    await page.goto(`${base}/agency`);
+    await page.goto(`${t.base}/agency`);
     await page.waitForSelector('#pool-chart[data-drawn="true"]');
     expect(await page.locator('html').getAttribute('lang')).to.equal('tr');
     expect(await page.locator('#pool-chart').getAttribute('data-series-label')).to.equal('Kredi');
@@ -84,13 +63,13 @@ describe('browser: the agency console in Turkish at 1366 pixels', function () {
     await noOverflow(page, 'home');
     await page.screenshot({ path: path.join(SHOTS, 'agency-home-tr-1366.png'), fullPage: true });
 
-    await page.goto(`${base}/agency/packages`);
+    await page.goto(`${t.base}/agency/packages`);
     expect(await page.locator('h1').textContent()).to.equal('Paketler');
     await page.locator('details:has([data-testid="billed-offer-form"]) > summary').click();
     await noOverflow(page, 'packages');
     await page.screenshot({ path: path.join(SHOTS, 'agency-packages-tr-1366.png'), fullPage: true });
 
-    await page.goto(`${base}/agency/sub-accounts/${w.a.subs[0].id}`);
+    await page.goto(`${t.base}/agency/sub-accounts/${t.w.a.subs[0].id}`);
     await noOverflow(page, 'client page');
     await page.screenshot({ path: path.join(SHOTS, 'agency-client-tr-1366.png'), fullPage: true });
     expect(problems).to.deep.equal([]);
