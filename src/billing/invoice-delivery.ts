@@ -8,7 +8,8 @@ import { rowsOf } from '../lib/rows';
 import { invoices } from '../../db/schema';
 import type { Deps } from '../deps';
 import { formatMoney } from '../lib/money';
-import { dispatchEmails, queueEmail } from '../mail/outbox';
+import { dispatchEmails } from '../mail/outbox';
+import { notify } from '../notifications/notify';
 import type { Queue } from '../queue';
 import { billingAccount, invoiceRecipients, sellerTerms } from './accounts';
 import { collectInvoice } from './collect';
@@ -50,14 +51,17 @@ export async function deliverInvoice(deps: Deps, invoiceId: string): Promise<'de
     const amount = formatMoney(inv.totalMinor, inv.currency, account.locale);
     const t = texts[account.locale];
     const what = inv.kind === 'monthly' ? `${inv.periodStart} - ${inv.periodEnd}` : `term ${inv.periodStart} - ${inv.periodEnd}`;
-    const id = to.length === 0 ? null : await queueEmail(tx, {
-      idempotencyKey: `invoice:${inv.id}`,
-      agencyId: inv.agencyId, subAccountId: inv.subAccountId,
+    const subject = t.subject(n, seller.name, amount);
+    // An invoice always goes by email, whatever the recipients' notification choices (the law needs it).
+    const id = await notify(tx, {
+      category: 'billing', kind: 'invoice_issued', alwaysEmail: true,
+      account: { agencyId: inv.agencyId, subAccountId: inv.subAccountId },
       at: now,
-      message: {
-        to, cc, subject: t.subject(n, seller.name, amount), text: t.body({ buyer: account.buyerName, n, what, amount, due: inv.dueDay }),
+      inApp: { message: subject, data: { invoiceId: inv.id, number: n } },
+      email: { idempotencyKey: `invoice:${inv.id}`, message: {
+        to, cc, subject, text: t.body({ buyer: account.buyerName, n, what, amount, due: inv.dueDay }),
         attachments: [{ filename: `${n}.pdf`, content: pdf.toString('base64'), encoding: 'base64', contentType: 'application/pdf' }],
-      },
+      } },
     });
     await tx.update(invoices).set({ deliveredAt: now, updatedAt: now }).where(eq(invoices.id, invoiceId));
     return id;

@@ -1,8 +1,8 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client';
-import { agencies, memberships, notifications, subAccounts, users } from '../../db/schema';
+import { agencies, memberships, subAccounts, users } from '../../db/schema';
 import { newId } from '../lib/ids';
-import { queueEmail } from '../mail/outbox';
+import { notify } from '../notifications/notify';
 
 export interface LowBalanceState {
   id: string;
@@ -27,20 +27,17 @@ export async function applyLowBalanceRule(tx: Tx, a: LowBalanceState, now: Date)
   await tx.execute(sql`update credit_accounts set low_balance_notified = true where id = ${a.id}`);
   const noticeId = newId('ntf');
   const message = `Credit balance is ${a.balance}, below the threshold of ${a.threshold}.`;
-  await tx.insert(notifications).values({
-    id: noticeId, agencyId: a.agencyId, subAccountId: a.subAccountId, kind: 'low_balance', message, data: { balance: a.balance, threshold: a.threshold }, createdAt: now,
-  });
   const { to, cc, name } = await accountRecipients(tx, a.agencyId, a.subAccountId);
-  if (to.length === 0) return null;
-  return queueEmail(tx, {
-    idempotencyKey: `low-balance:${noticeId}`,
-    agencyId: a.agencyId, subAccountId: a.subAccountId,
+  return notify(tx, {
+    category: 'credits', kind: 'low_balance',
+    account: { agencyId: a.agencyId, subAccountId: a.subAccountId },
     at: now,
-    message: {
+    inApp: { message, data: { balance: a.balance, threshold: a.threshold } },
+    email: { idempotencyKey: `low-balance:${noticeId}`, message: {
       to, cc,
       subject: `Low credit balance: ${name}`,
       text: `${message}\n\nTop up or buy a credit package to keep the chatbot answering.\n`,
-    },
+    } },
   });
 }
 

@@ -1,12 +1,12 @@
 import { and, eq, lte, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
-import { notifications, subAccounts, subscriptions } from '../../db/schema';
+import { subAccounts, subscriptions } from '../../db/schema';
+import { notify } from '../notifications/notify';
 import { nthAnniversary, startOfDayInstant, type CalendarDay } from '../billing/proration';
 import type { OpenLot } from '../credits/fifo';
 import { applyLowBalanceRule } from '../credits/low-balance';
 import { writeCreditMovements } from '../credits/movements';
 import type { Deps } from '../deps';
-import { newId } from '../lib/ids';
 import { pgArray } from '../lib/pg-array';
 import { rowsOf } from '../lib/rows';
 import { dispatchEmails } from '../mail/outbox';
@@ -307,11 +307,12 @@ async function grantChunk(
       const { available, needed, left } = pl.short;
       shortAgencies.push(agencyId);
       failed += left.length;
-      await tx.insert(notifications).values({
-        id: newId('ntf'), agencyId, subAccountId: null, kind: 'grant_failed',
-        message: `${left.length === 1 ? 'A monthly grant' : `${left.length} monthly grants`} could not be made: the agency's pool has ${available} credits; ${needed} are needed for the next one. ${left.length === 1 ? 'It is' : 'They are'} retried on the next run.`,
-        data: { count: left.length, available, needed, subscriptionIds: left.slice(0, 100).map((s) => s.id) },
-        createdAt: now,
+      await notify(tx, {
+        category: 'credits', kind: 'grant_failed', account: { agencyId, subAccountId: null }, at: now,
+        inApp: {
+          message: `${left.length === 1 ? 'A monthly grant' : `${left.length} monthly grants`} could not be made: the agency's pool has ${available} credits; ${needed} are needed for the next one. ${left.length === 1 ? 'It is' : 'They are'} retried on the next run.`,
+          data: { count: left.length, available, needed, subscriptionIds: left.slice(0, 100).map((s) => s.id) },
+        },
       });
     }
     return { granted: claimedCount, processed: grants.length, failed, shortAgencies, notFound, mailIds };

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
 import { subAccounts, users, type agencies } from '../../db/schema';
 import { formatMoney } from '../lib/money';
-import { queueEmail } from '../mail/outbox';
+import { notify } from '../notifications/notify';
 import type { PackageVersion } from '../catalog/resold-packages';
 import type { Purchase } from './purchases.usecases';
 
@@ -31,17 +31,18 @@ export async function purchaseEmail(tx: Tx, p: { purchase: Purchase; version: Pa
   const locale = p.agency.locale === 'tr' ? 'tr' : 'en';
   const t = texts[locale];
   const to = [p.agency.billingEmail, buyer?.email ?? sub?.billingEmail].filter((e): e is string => Boolean(e));
-  if (to.length === 0) return null;
   const client = sub?.name ?? 'client';
-  return queueEmail(tx, {
-    idempotencyKey: `purchase-granted:${p.purchase.id}`,
-    agencyId: p.purchase.agencyId, subAccountId: p.purchase.subAccountId,
+  const subject = t.subject(p.version.name, client);
+  return notify(tx, {
+    category: 'purchases', kind: 'purchase_granted',
+    account: { agencyId: p.purchase.agencyId, subAccountId: p.purchase.subAccountId },
     at: p.now,
-    message: {
+    inApp: { message: subject, data: { purchaseId: p.purchase.id, package: p.version.name, client } },
+    email: { idempotencyKey: `purchase-granted:${p.purchase.id}`, message: {
       to: [...new Set(to)],
       cc: p.agency.ccEmails.filter((c) => !to.includes(c)),
-      subject: t.subject(p.version.name, client),
+      subject,
       text: t.body({ client, pkg: p.version.name, type: p.version.type, amount: formatMoney(p.purchase.priceMinor, p.purchase.currency, locale), credits: p.version.credits, term: p.version.termMonths, id: p.purchase.id }),
-    },
+    } },
   });
 }

@@ -16,7 +16,8 @@ import type { Deps } from '../deps';
 import { AppError } from '../lib/errors';
 import { formatMoney } from '../lib/money';
 import { rowsOf } from '../lib/rows';
-import { dispatchEmails, queueEmail } from '../mail/outbox';
+import { dispatchEmails } from '../mail/outbox';
+import { notify } from '../notifications/notify';
 
 export const SUSPENSION_CHECK_JOB = 'suspension.check';
 /** How many overdue invoices suspend an account. */
@@ -72,7 +73,6 @@ export async function applyOverdueRule(tx: Tx, ref: AccountRef, p: { now: Date; 
     data: { reason: 'overdue_invoices', overdueInvoiceIds: overdue.map((i) => i.id), amountDue: amount, day: today, manualSuspensionRemains: !due && row.manual },
   }, p.now);
   const to = await invoiceRecipients(tx, ref.agencyId, ref.subAccountId);
-  if (to.to.length === 0) return { change, mailIds: [] };
   const money = amount.map((a) => formatMoney(a.minor, a.currency, account.locale)).join(' + ');
   const message = due
     ? {
@@ -84,7 +84,11 @@ export async function applyOverdueRule(tx: Tx, ref: AccountRef, p: { now: Date; 
       subject: `${account.buyerName}: your account is active again`,
       text: `Hello,\n\nThank you for your payment. Your services are running again${row.manual ? `, apart from the suspension set by ${ref.subAccountId ? account.sellerName : 'the platform'}` : ''}.\n\n${account.sellerName}`,
     };
-  const mailId = await queueEmail(tx, { idempotencyKey: `account.${change}:${id}:${p.now.toISOString()}`, agencyId: ref.agencyId, subAccountId: ref.subAccountId, message: { to: to.to, cc: to.cc, ...message }, at: p.now });
+  // Suspension notices always go by email, whatever the recipients' notification choices (DESIGN section 11).
+  const mailId = await notify(tx, {
+    category: 'billing', kind: `account_${change}`, alwaysEmail: true, account: ref, at: p.now, inApp: { message: message.subject, data: { overdueInvoices: overdue.length } },
+    email: { idempotencyKey: `account.${change}:${id}:${p.now.toISOString()}`, message: { to: to.to, cc: to.cc, ...message } },
+  });
   return { change, mailIds: [mailId] };
 }
 

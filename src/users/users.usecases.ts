@@ -11,7 +11,8 @@ import { newId } from '../lib/ids';
 import { dummyHash, hashPassword, verifyPassword } from '../lib/password';
 import { randomToken, sha256 } from '../lib/tokens';
 import { blankToNull, checkbox, email, name, opaqueId, parse } from '../lib/validation';
-import { dispatchEmails, queueEmail } from '../mail/outbox';
+import { dispatchEmails } from '../mail/outbox';
+import { notify } from '../notifications/notify';
 import { brandOf, type Brand } from '../branding/brand';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
 import { assertAcceptablePassword } from './password-policy';
@@ -217,16 +218,16 @@ export async function inviteUser(deps: Deps, params: { actor: Actor; input: unkn
       expiresAt: new Date(now.getTime() + INVITATION_DAYS * 86_400_000), createdAt: now,
     });
     await recordAudit(tx, actor, { action: 'user.invited', targetType: 'invitation', targetId: id, agencyId, subAccountId, data: { email: input.email, role: input.role, billing: input.billing } }, now);
-    const mailId = await queueEmail(tx, {
-      idempotencyKey: `invitation:${id}`,
-      agencyId,
-      subAccountId,
+    // The invitation is the link itself: it goes by email whatever the invitee chose for team notices.
+    const mailId = await notify(tx, {
+      category: 'team', kind: 'invitation', alwaysEmail: true,
+      account: { agencyId, subAccountId },
       at: now,
-      message: {
+      email: { idempotencyKey: `invitation:${id}`, message: {
         to: [input.email],
         subject: `You are invited to ${where}`,
         text: `Hello,\n\nYou have been invited to join ${where} as ${input.role}${input.billing ? ' with the billing permission' : ''}.\n\nAccept the invitation and choose your password here (valid for ${INVITATION_DAYS} days):\n${acceptUrl}\n\nIf you did not expect this, ignore this email.\n`,
-      },
+      } },
     });
     return { id, mailId };
   });
