@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '../../db/client';
-import { agencies, invitations, memberships, platform, subAccounts, users, type Role, type Scope } from '../../db/schema';
+import { agencies, invitations, memberships, platform, subAccounts, users, type PresenceStatus, type Role, type Scope } from '../../db/schema';
 import { recordAudit } from '../audit/audit.repository';
 import { roleAtLeast, type Actor } from '../auth/actor';
 import { requireRole } from '../auth/policies';
@@ -304,6 +304,7 @@ export interface MemberRow {
   name: string;
   role: Role;
   billing: boolean;
+  presence: PresenceStatus;
 }
 
 /** Members of exactly one tenant (the actor's, or a sub-account of the actor's agency). */
@@ -317,7 +318,7 @@ export async function listMembers(deps: Pick<Deps, 'db'>, params: { actor: Actor
   else if (actor.scope === 'agency') where = and(eq(memberships.scope, 'agency'), eq(memberships.agencyId, actor.agencyId!));
   else where = and(eq(memberships.scope, 'sub_account'), eq(memberships.subAccountId, actor.subAccountId!));
   return deps.db
-    .select({ membershipId: memberships.id, userId: users.id, email: users.email, name: users.name, role: memberships.role, billing: memberships.billing })
+    .select({ membershipId: memberships.id, userId: users.id, email: users.email, name: users.name, role: memberships.role, billing: memberships.billing, presence: users.presence })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(where)

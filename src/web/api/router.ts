@@ -20,6 +20,7 @@ import { paymentSystemApiRoutes } from './payment-systems.routes';
 import { autoBillingApiRoutes } from './auto-billing.routes';
 import { walletApiRoutes } from './wallets.routes';
 import { billingRoutes } from './billing.routes';
+import { presenceApiRoutes } from './presence.routes';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const pageParams = (req: Request) => ({
@@ -123,6 +124,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   r.use(autoBillingApiRoutes(deps));
   r.use(walletApiRoutes(deps, web));
   r.use(billingRoutes(deps));
+  r.use(presenceApiRoutes(deps));
 
   // Outside production only: the test clock. In production the route does not exist.
   if (deps.testClock) {
