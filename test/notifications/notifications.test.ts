@@ -66,7 +66,7 @@ describe('notifications: the matrix, the centre, always-email notices and Web Pu
     expect(await lowBalanceMails()).to.have.length(0);
     expect(deps.smtp.messages.filter((m) => m.subject.startsWith('Low credit balance'))).to.have.length(0);
     const [notice] = await deps.db.select().from(notifications).where(and(eq(notifications.kind, 'low_balance'), eq(notifications.subAccountId, w.a.subs[0].id)));
-    expect(notice).to.exist;
+    expect(notice, "one low-balance notice").to.not.equal(undefined);
     expect(await deps.db.select().from(notificationInbox).where(eq(notificationInbox.notificationId, notice!.id))).to.have.length(1);
 
     // The bell on every page, with the count in its accessible name; the centre lists the notice.
