@@ -25,7 +25,8 @@ export async function signIn(page: Page, base: string, email: string): Promise<v
   await page.goto(`${base}/login`);
   await page.fill('input[name=email]', email);
   await page.fill('input[name=password]', PASSWORD);
-  await page.click('button[type=submit]');
+  // The login form's own button: the header's language switch has submit buttons too.
+  await page.click('form[action="/login"] button[type=submit]');
   await page.waitForLoadState('load');
 }
 
