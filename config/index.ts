@@ -36,6 +36,10 @@ const schema = z.object({
   // 10 minutes: DEFAULT_JOB_TIMEOUT_MS in src/queue/queue.ts (config imports none of our layers).
   JOB_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(24 * 3_600_000).default(600_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(25_000),
+  // Web Push (mobile push notices): `npx web-push generate-vapid-keys`; without them the channel is hidden.
+  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{80,100}$/, 'the URL-safe base64 public key web-push generate-vapid-keys prints').optional(),
+  VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{40,50}$/, 'the URL-safe base64 private key web-push generate-vapid-keys prints').optional(),
+  VAPID_SUBJECT: z.string().regex(/^(mailto:\S+@\S+|https:\/\/\S+)$/, 'a mailto: address or an https: URL where the push services can reach the operator').optional(),
 });
 
 /** Route groups an API key's requests are limited by. */
@@ -101,6 +105,11 @@ export interface Config {
    * jobs, close connections). Past it the process logs what was still running and exits 1.
    */
   shutdownTimeoutMs: number;
+  /**
+   * Web Push (VAPID, RFC 8292): the key pair that signs pushes and the operator's contact the push
+   * services see. Null: no VAPID keys configured, so the push channel is hidden everywhere.
+   */
+  vapid: { publicKey: string; privateKey: string; subject: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -149,8 +158,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiRateLimits: parseRateLimits(e.API_RATE_LIMITS),
     jobTimeoutMs: e.JOB_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    vapid: parseVapid(e.VAPID_PUBLIC_KEY, e.VAPID_PRIVATE_KEY, e.VAPID_SUBJECT),
     secretKeys: parseSecretKeys(e.SECRET_KEYS, isProduction, e.SESSION_SECRET ?? 'kontor-development-secret-not-for-production'),
   };
+}
+
+function parseVapid(publicKey: string | undefined, privateKey: string | undefined, subject: string | undefined): Config['vapid'] {
+  if (!publicKey && !privateKey && !subject) return null;
+  if (!publicKey || !privateKey || !subject) {
+    throw new ConfigError('Invalid configuration:\n  VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, VAPID_SUBJECT: set all three for mobile push, or none');
+  }
+  return { publicKey, privateKey, subject };
 }
 
 function parseSecretKeys(value: string | undefined, isProduction: boolean, sessionSecret: string): { id: string; key: Buffer }[] {

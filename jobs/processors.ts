@@ -13,6 +13,7 @@ import { grantWaitingJob } from '../src/purchases/waiting-grants';
 import { pruneIdempotencyKeys } from '../src/api-keys/idempotency-keys';
 import type { Processors } from '../src/queue';
 import { defineJob, enqueueJob, noPayload, processorsOf, type JobDefinition } from '../src/queue/job';
+import { pushSweepJob, sendPushJob } from '../src/notifications/push';
 import { suspensionCheckJob } from '../src/suspension/suspension.usecases';
 import { pruneSignInFailures } from '../src/users/sign-in-throttle';
 import { pruneExpiredSessions } from '../src/web/session-store';
@@ -67,7 +68,7 @@ const sweep = <D extends JobDefinition>(job: D): D => ({ ...job, timeoutMs: SWEE
 /** Every job the workers run. The others get the worker's JOB_TIMEOUT_MS per attempt. */
 export const jobs: readonly JobDefinition[] = [
   sendMailJob, tickJob, grantPurchaseJob, grantWaitingJob, sweep(subscriptionGrantsJob), sweep(reconcilePaymentsJob), sweep(autoBillingReconcileJob),
-  sweep(invoiceCutJob), deliverPendingJob, deliverInvoiceJob, sweep(suspensionCheckJob),
+  sweep(invoiceCutJob), deliverPendingJob, deliverInvoiceJob, sweep(suspensionCheckJob), sendPushJob, pushSweepJob,
 ] as unknown as readonly JobDefinition[];
 
 export function createProcessors(deps: Deps): Processors {

@@ -10,6 +10,14 @@ describe('configuration', () => {
     expect(c.redisUrl).to.equal(undefined);
   });
 
+  it('VAPID keys for mobile push: all three or none; none hides the channel', () => {
+    expect(loadConfig({}).vapid).to.equal(null);
+    const keys = { VAPID_PUBLIC_KEY: `B${'x'.repeat(86)}`, VAPID_PRIVATE_KEY: 'y'.repeat(43), VAPID_SUBJECT: 'mailto:ops@example.test' };
+    expect(loadConfig(keys).vapid).to.deep.equal({ publicKey: keys.VAPID_PUBLIC_KEY, privateKey: keys.VAPID_PRIVATE_KEY, subject: keys.VAPID_SUBJECT });
+    expect(() => loadConfig({ VAPID_PUBLIC_KEY: keys.VAPID_PUBLIC_KEY })).to.throw(ConfigError, /set all three/);
+    expect(() => loadConfig({ ...keys, VAPID_SUBJECT: 'ops@example.test' })).to.throw(ConfigError, /VAPID_SUBJECT/);
+  });
+
   it('treats empty variables as unset and coerces numbers and booleans', () => {
     const c = loadConfig({ PORT: '8080', DATABASE_URL: '', DEMO: 'false' });
     expect(c).to.include({ port: 8080, demo: false, publicUrl: 'http://localhost:8080' });

@@ -3,6 +3,10 @@ import { boolean, check, foreignKey, index, pgTable, text, uniqueIndex } from 'd
 import { agencies } from './agencies';
 import { createdAt, tstz, updatedAt } from './common';
 import { roleEnum, scopeEnum } from './enums';
+
+/** Online, Busy, Be Right Back, Offline. */
+export const presenceStatuses = ['online', 'busy', 'be_right_back', 'offline'] as const;
+export type PresenceStatus = (typeof presenceStatuses)[number];
 import { subAccounts } from './sub-accounts';
 
 export const users = pgTable(
@@ -15,12 +19,37 @@ export const users = pgTable(
     passwordHash: text('password_hash').notNull(),
     /** The language the user chose in their profile ('en', 'tr'); null: their agency's, else their browser's. */
     locale: text('locale'),
+    /** Online status, shown to the team and through the API (src/users/presence.ts). */
+    presence: text('presence', { enum: presenceStatuses }).notNull().default('offline'),
+    presenceChangedAt: tstz('presence_changed_at'),
     passwordChangedAt: tstz('password_changed_at'),
     lastLoginAt: tstz('last_login_at'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex('users_email_key').on(t.email), check('users_locale_check', sql`${t.locale} IS NULL OR ${t.locale} IN ('en', 'tr')`)],
+  (t) => [
+    uniqueIndex('users_email_key').on(t.email),
+    check('users_locale_check', sql`${t.locale} IS NULL OR ${t.locale} IN ('en', 'tr')`),
+    check('users_presence_check', sql`${t.presence} IN ('online', 'busy', 'be_right_back', 'offline')`),
+  ],
+);
+
+/**
+ * A change of a user's email, waiting for the link sent to the new address. The token is stored
+ * hashed; a request is used once and expires (EMAIL_CHANGE_HOURS); the email is unchanged until then.
+ */
+export const emailChanges = pgTable(
+  'email_changes',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    newEmail: text('new_email').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    expiresAt: tstz('expires_at').notNull(),
+    usedAt: tstz('used_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('email_changes_token_key').on(t.tokenHash), index('email_changes_user_idx').on(t.userId)],
 );
 
 /** A user's place in one tenant: platform staff, agency staff or a sub-account user. */

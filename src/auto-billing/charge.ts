@@ -3,7 +3,7 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { defineJob, noPayload } from '../queue/job';
 import {
-  agencies, autoBillingCharges, autoBillingSettings, notifications, paymentEvents, paymentMethods, payments, subAccounts, type AutoBillingTrigger,
+  agencies, autoBillingCharges, autoBillingSettings, paymentEvents, paymentMethods, payments, subAccounts, type AutoBillingTrigger,
 } from '../../db/schema';
 import type { DbOrTx, Tx } from '../../db/client';
 import { transferToSubAccount } from '../credits/credits.usecases';
@@ -15,7 +15,8 @@ import { newId } from '../lib/ids';
 import { money, msg } from '../lib/message';
 import { rowsOf } from '../lib/rows';
 import { mailLanguage, mailWriter } from '../mail/language';
-import { dispatchEmails, queueEmail } from '../mail/outbox';
+import { dispatchEmails } from '../mail/outbox';
+import { notify as sendNotice } from '../notifications/notify';
 import { GatewayTimeoutError, type ChargeResult } from '../payments/gateway';
 import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
 import { listPaymentMethods } from '../payments/payment-methods';
@@ -396,14 +397,13 @@ async function deliver(deps: Deps, chargeId: string, status: 'succeeded' | 'on_i
  * written in its recipients' language.
  */
 async function notify(tx: Tx, s: AutoBillingSettings, owner: AccountOwner, kind: string, message: string, data: Record<string, unknown>, now: Date, key: string): Promise<string | null> {
-  await tx.insert(notifications).values({ id: newId('ntf'), agencyId: owner.agencyId, subAccountId: owner.subAccountId, kind, message, data, createdAt: now });
   const fallback = await accountRecipients(tx, owner.agencyId, owner.subAccountId);
   const to = s.notifyEmails.length ? s.notifyEmails : fallback.to;
-  if (to.length === 0) return null;
+  if (to.length === 0) return sendNotice(tx, { category: 'credits', kind, account: owner, at: now, inApp: { message, data } });
   const w = mailWriter(await mailLanguage(tx, owner.agencyId, to));
-  return queueEmail(tx, {
-    idempotencyKey: key, agencyId: owner.agencyId, subAccountId: owner.subAccountId, at: now,
-    message: { to, cc: s.notifyEmails.length ? [] : fallback.cc, subject: w.t('email:autoBilling.subject', { name: accountName(w, fallback) }), text: w.t('email:autoBilling.body', { notice: w.text(message) }) },
+  return sendNotice(tx, {
+    category: 'credits', kind, account: owner, at: now, inApp: { message, data },
+    email: { idempotencyKey: key, message: { to, cc: s.notifyEmails.length ? [] : fallback.cc, subject: w.t('email:autoBilling.subject', { name: accountName(w, fallback) }), text: w.t('email:autoBilling.body', { notice: w.text(message) }) } },
   });
 }
 

@@ -7,8 +7,10 @@ import { and, eq, lt, sql } from 'drizzle-orm';
 import { rowsOf } from '../lib/rows';
 import { invoices } from '../../db/schema';
 import type { Deps } from '../deps';
+import { msg } from '../lib/message';
 import { mailLanguage, mailWriter } from '../mail/language';
-import { dispatchEmails, queueEmail } from '../mail/outbox';
+import { dispatchEmails } from '../mail/outbox';
+import { notify } from '../notifications/notify';
 import type { Queue } from '../queue';
 import { billingAccount, invoiceRecipients, sellerTerms } from './accounts';
 import { collectInvoice } from './collect';
@@ -39,14 +41,16 @@ export async function deliverInvoice(deps: Deps, invoiceId: string): Promise<'de
     const n = formatInvoiceNumber(inv.number);
     const amount = w.fmt.money(inv.totalMinor, inv.currency);
     const what = w.t(inv.kind === 'monthly' ? 'email:invoice.period' : 'email:invoice.term', { from: w.fmt.day(inv.periodStart), to: w.fmt.day(inv.periodEnd) });
-    const id = to.length === 0 ? null : await queueEmail(tx, {
-      idempotencyKey: `invoice:${inv.id}`,
-      agencyId: inv.agencyId, subAccountId: inv.subAccountId,
+    // An invoice always goes by email, whatever the recipients' notification choices (the law needs it).
+    const id = await notify(tx, {
+      category: 'billing', kind: 'invoice_issued', alwaysEmail: true,
+      account: { agencyId: inv.agencyId, subAccountId: inv.subAccountId },
       at: now,
-      message: {
+      inApp: { message: msg('email:invoice.subject', { n, seller: seller.name, amount }), data: { invoiceId: inv.id, number: n } },
+      email: { idempotencyKey: `invoice:${inv.id}`, message: {
         to, cc, subject: w.t('email:invoice.subject', { n, seller: seller.name, amount }), text: w.t('email:invoice.body', { buyer: account.buyerName, n, what, amount, due: w.fmt.day(inv.dueDay) }),
         attachments: [{ filename: `${n}.pdf`, content: pdf.toString('base64'), encoding: 'base64', contentType: 'application/pdf' }],
-      },
+      } },
     });
     await tx.update(invoices).set({ deliveredAt: now, updatedAt: now }).where(eq(invoices.id, invoiceId));
     return id;

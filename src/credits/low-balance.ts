@@ -1,10 +1,10 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client';
-import { agencies, memberships, notifications, subAccounts, users } from '../../db/schema';
+import { agencies, memberships, subAccounts, users } from '../../db/schema';
 import { newId } from '../lib/ids';
 import { msg } from '../lib/message';
 import { mailLanguage, mailWriter, type MailWriter } from '../mail/language';
-import { queueEmail } from '../mail/outbox';
+import { notify } from '../notifications/notify';
 
 export interface LowBalanceState {
   id: string;
@@ -30,22 +30,19 @@ export async function applyLowBalanceRule(tx: Tx, a: LowBalanceState, now: Date)
   const noticeId = newId('ntf');
   // The in-app notice is read later in its reader's language: it is stored as a message.
   const message = msg('email:notice.lowBalance', { balance: a.balance, threshold: a.threshold });
-  await tx.insert(notifications).values({
-    id: noticeId, agencyId: a.agencyId, subAccountId: a.subAccountId, kind: 'low_balance', message, data: { balance: a.balance, threshold: a.threshold }, createdAt: now,
-  });
   const recipients = await accountRecipients(tx, a.agencyId, a.subAccountId);
   const { to, cc } = recipients;
-  if (to.length === 0) return null;
   const w = mailWriter(await mailLanguage(tx, a.agencyId, to));
-  return queueEmail(tx, {
-    idempotencyKey: `low-balance:${noticeId}`,
-    agencyId: a.agencyId, subAccountId: a.subAccountId,
+  return notify(tx, {
+    category: 'credits', kind: 'low_balance',
+    account: { agencyId: a.agencyId, subAccountId: a.subAccountId },
     at: now,
-    message: {
+    inApp: { message, data: { balance: a.balance, threshold: a.threshold } },
+    email: { idempotencyKey: `low-balance:${noticeId}`, message: {
       to, cc,
       subject: w.t('email:lowBalance.subject', { name: accountName(w, recipients) }),
       text: w.t('email:lowBalance.body', { notice: w.text(message) }),
-    },
+    } },
   });
 }
 

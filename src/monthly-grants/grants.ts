@@ -1,12 +1,12 @@
 import { and, eq, lte, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
-import { notifications, subAccounts, subscriptions } from '../../db/schema';
+import { subAccounts, subscriptions } from '../../db/schema';
+import { notify } from '../notifications/notify';
 import { nthAnniversary, startOfDayInstant, type CalendarDay } from '../billing/proration';
 import type { OpenLot } from '../credits/fifo';
 import { applyLowBalanceRule } from '../credits/low-balance';
 import { writeCreditMovements } from '../credits/movements';
 import type { Deps } from '../deps';
-import { newId } from '../lib/ids';
 import { pgArray } from '../lib/pg-array';
 import { rowsOf } from '../lib/rows';
 import { dispatchEmails } from '../mail/outbox';
@@ -308,11 +308,12 @@ async function grantChunk(
       const { available, needed, left } = pl.short;
       shortAgencies.push(agencyId);
       failed += left.length;
-      await tx.insert(notifications).values({
-        id: newId('ntf'), agencyId, subAccountId: null, kind: 'grant_failed',
-        message: msg('email:notice.grantsShort', { count: left.length, available, needed }),
-        data: { count: left.length, available, needed, subscriptionIds: left.slice(0, 100).map((s) => s.id) },
-        createdAt: now,
+      await notify(tx, {
+        category: 'credits', kind: 'grant_failed', account: { agencyId, subAccountId: null }, at: now,
+        inApp: {
+          message: msg('email:notice.grantsShort', { count: left.length, available, needed }),
+          data: { count: left.length, available, needed, subscriptionIds: left.slice(0, 100).map((s) => s.id) },
+        },
       });
     }
     return { granted: claimedCount, processed: grants.length, failed, shortAgencies, notFound, mailIds };

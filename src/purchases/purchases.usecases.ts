@@ -20,7 +20,8 @@ import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { checkbox, opaqueId, parse } from '../lib/validation';
-import { dispatchEmails, queueEmail } from '../mail/outbox';
+import { dispatchEmails } from '../mail/outbox';
+import { notify } from '../notifications/notify';
 import { getPackage, packageVersion, requireReselling, type PackageVersion } from '../catalog/resold-packages';
 import type { CheckoutStarter, PaymentStart } from '../payments/gateway';
 import { createPayment, settlePayment } from '../payments/payments.usecases';
@@ -321,21 +322,21 @@ async function recordGrantFailure(deps: Deps, purchaseId: string, message: strin
     const [p] = await tx.update(purchases).set({ grantAttempts: sql`${purchases.grantAttempts} + 1`, lastGrantError: message, updatedAt: now }).where(eq(purchases.id, purchaseId)).returning();
     if (!p || p.grantAttempts !== 1) return null; // the agency is told once, on the first failure
     const [agency] = await tx.select().from(agencies).where(eq(agencies.id, p.agencyId));
-    await tx.execute(sql`insert into notifications (id, agency_id, sub_account_id, kind, message, data, created_at)
-      values (${newId('ntf')}, ${p.agencyId}, null, 'purchase_grant_failed', ${msg('email:notice.grantFailed', { reason: message })}, ${JSON.stringify({ purchaseId })}::jsonb, ${now.toISOString()}::timestamptz)`);
-    if (!agency?.billingEmail) return null;
+    const inApp = { message: msg('email:notice.grantFailed', { reason: message }), data: { purchaseId } };
+    const notice = { category: 'purchases', kind: 'purchase_grant_failed', account: { agencyId: p.agencyId, subAccountId: null }, at: now, inApp } as const;
+    if (!agency?.billingEmail) return notify(tx, notice);
     // Names, never ids: the client and the package it paid for.
     const [what] = await tx.select({ client: subAccounts.name, pkg: offerVersions.name }).from(purchases)
       .innerJoin(subAccounts, eq(subAccounts.id, purchases.subAccountId)).innerJoin(offerVersions, eq(offerVersions.id, purchases.packageVersionId)).where(eq(purchases.id, p.id));
     const w = mailWriter(await mailLanguage(tx, agency.id, [agency.billingEmail]), agency.timeZone);
     const who = what ? w.t('email:grantFailed.who', { client: what.client, pkg: what.pkg }) : w.t('email:grantFailed.someone');
-    return queueEmail(tx, {
-      idempotencyKey: `grant-failed:${p.id}`, agencyId: p.agencyId, at: now,
+    return notify(tx, { ...notice, email: {
+      idempotencyKey: `grant-failed:${p.id}`,
       message: {
         to: [agency.billingEmail], cc: agency.ccEmails, subject: w.t('email:grantFailed.subject'),
         text: w.t('email:grantFailed.body', { who, reason: w.text(message) }),
       },
-    });
+    } });
   });
   await dispatchEmails(deps.queue, [mailId]);
 }

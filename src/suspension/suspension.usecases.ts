@@ -17,7 +17,8 @@ import { AppError } from '../lib/errors';
 import { money, msg } from '../lib/message';
 import { rowsOf } from '../lib/rows';
 import { mailLanguage, mailWriter } from '../mail/language';
-import { dispatchEmails, queueEmail } from '../mail/outbox';
+import { dispatchEmails } from '../mail/outbox';
+import { notify } from '../notifications/notify';
 import { localize, tFor } from '../i18n/i18n';
 
 export const SUSPENSION_CHECK_JOB = 'suspension.check';
@@ -74,7 +75,6 @@ export async function applyOverdueRule(tx: Tx, ref: AccountRef, p: { now: Date; 
     data: { reason: 'overdue_invoices', overdueInvoiceIds: overdue.map((i) => i.id), amountDue: amount, day: today, manualSuspensionRemains: !due && row.manual },
   }, p.now);
   const to = await invoiceRecipients(tx, ref.agencyId, ref.subAccountId);
-  if (to.to.length === 0) return { change, mailIds: [] };
   // In the buyer's language (its people's own choice, else its agency's), days in the seller's zone.
   const w = mailWriter(await mailLanguage(tx, ref.agencyId, to.to), account.zone);
   const total = amount.map((a) => w.fmt.money(a.minor, a.currency)).join(' + ');
@@ -90,7 +90,11 @@ export async function applyOverdueRule(tx: Tx, ref: AccountRef, p: { now: Date; 
       subject: w.t('email:reactivated.subject', { buyer: account.buyerName }),
       text: w.t(row.manual ? 'email:reactivated.bodyManualRemains' : 'email:reactivated.body', { seller: account.sellerName, by: ref.subAccountId ? account.sellerName : w.t('email:reactivated.platform') }),
     };
-  const mailId = await queueEmail(tx, { idempotencyKey: `account.${change}:${id}:${p.now.toISOString()}`, agencyId: ref.agencyId, subAccountId: ref.subAccountId, message: { to: to.to, cc: to.cc, ...message }, at: p.now });
+  // Suspension notices always go by email, whatever the recipients' notification choices (DESIGN section 11).
+  const mailId = await notify(tx, {
+    category: 'billing', kind: `account_${change}`, alwaysEmail: true, account: ref, at: p.now, inApp: { message: msg(due ? 'email:suspended.subject' : 'email:reactivated.subject', { buyer: account.buyerName }), data: { overdueInvoices: overdue.length } },
+    email: { idempotencyKey: `account.${change}:${id}:${p.now.toISOString()}`, message: { to: to.to, cc: to.cc, ...message } },
+  });
   return { change, mailIds: [mailId] };
 }
 

@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '../../db/client';
-import { agencies, invitations, memberships, platform, subAccounts, users, type Role, type Scope } from '../../db/schema';
+import { agencies, invitations, memberships, platform, subAccounts, users, type PresenceStatus, type Role, type Scope } from '../../db/schema';
 import { recordAudit } from '../audit/audit.repository';
 import { roleAtLeast, type Actor } from '../auth/actor';
 import { requireRole } from '../auth/policies';
@@ -11,7 +11,8 @@ import { newId } from '../lib/ids';
 import { dummyHash, hashPassword, verifyPassword } from '../lib/password';
 import { randomToken, sha256 } from '../lib/tokens';
 import { blankToNull, checkbox, email, name, opaqueId, parse } from '../lib/validation';
-import { dispatchEmails, queueEmail } from '../mail/outbox';
+import { dispatchEmails } from '../mail/outbox';
+import { notify } from '../notifications/notify';
 import { brandOf, type Brand } from '../branding/brand';
 import { getSubAccount } from '../tenancy/sub-accounts.usecases';
 import { assertAcceptablePassword } from './password-policy';
@@ -222,16 +223,16 @@ export async function inviteUser(deps: Deps, params: { actor: Actor; input: unkn
     // In the invitee's language when they already chose one, else the agency's.
     const w = mailWriter(await mailLanguage(tx, agencyId, [input.email]));
     const where = w.t(brand ? 'email:invitation.whereBrand' : 'email:invitation.whereKontor', { name: tenantName, brand });
-    const mailId = await queueEmail(tx, {
-      idempotencyKey: `invitation:${id}`,
-      agencyId,
-      subAccountId,
+    // The invitation is the link itself: it goes by email whatever the invitee chose for team notices.
+    const mailId = await notify(tx, {
+      category: 'team', kind: 'invitation', alwaysEmail: true,
+      account: { agencyId, subAccountId },
       at: now,
-      message: {
+      email: { idempotencyKey: `invitation:${id}`, message: {
         to: [input.email],
         subject: w.t('email:invitation.subject', { where }),
         text: w.t(input.billing ? 'email:invitation.bodyBilling' : 'email:invitation.body', { where, role: w.t(`email:invitation.role.${input.role}`), days: INVITATION_DAYS, url: acceptUrl }),
-      },
+      } },
     });
     return { id, mailId };
   });
@@ -308,6 +309,7 @@ export interface MemberRow {
   name: string;
   role: Role;
   billing: boolean;
+  presence: PresenceStatus;
 }
 
 /** Members of exactly one tenant (the actor's, or a sub-account of the actor's agency). */
@@ -321,7 +323,7 @@ export async function listMembers(deps: Pick<Deps, 'db'>, params: { actor: Actor
   else if (actor.scope === 'agency') where = and(eq(memberships.scope, 'agency'), eq(memberships.agencyId, actor.agencyId!));
   else where = and(eq(memberships.scope, 'sub_account'), eq(memberships.subAccountId, actor.subAccountId!));
   return deps.db
-    .select({ membershipId: memberships.id, userId: users.id, email: users.email, name: users.name, role: memberships.role, billing: memberships.billing })
+    .select({ membershipId: memberships.id, userId: users.id, email: users.email, name: users.name, role: memberships.role, billing: memberships.billing, presence: users.presence })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(where)

@@ -38,6 +38,7 @@ import { subAccountsQualify } from '../auto-billing/settings';
 import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.routes';
 import { agencyOfferRoutes, platformOfferRoutes } from './routes/offers.routes';
 import { dashboardRoutes } from './routes/dashboard.routes';
+import { noticeLocals, profileRoutes, serviceWorker } from './routes/profile.routes';
 import { page } from './render';
 import { languageLocals, languageRoutes } from './language';
 import { brandLocals, brandStylesheet } from './brand';
@@ -124,6 +125,7 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/assets/vendor/pico', express.static(path.join(root, 'node_modules/@picocss/pico/css'), { maxAge: '7d' }));
   app.use('/assets/vendor/chart.js', express.static(path.join(root, 'node_modules/chart.js/dist'), { maxAge: '7d' }));
   app.use(healthRoutes(deps));
+  app.get('/sw.js', serviceWorker);
   app.get('/brand/:hex.css', brandStylesheet);
 
   // Gateways post back and send webhooks with no Kontor session or CSRF token: verified instead.
@@ -207,6 +209,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   });
   // Clients see their agency's brand, never the platform's (DESIGN section 11).
   app.use(brandLocals(deps));
+  // The header's bell: the signed-in person's unread notices.
+  app.use(noticeLocals(deps));
 
   // A client sees "Auto-billing" only while its agency offers it (DESIGN section 5).
   app.use(async (req, res, next) => {
@@ -216,6 +220,7 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   });
 
   app.use(authRoutes(deps, auth));
+  app.use(profileRoutes(deps));
   // A suspended or over-limit buyer reaches only its billing pages (and profile, logout above).
   app.use('/agency', accountGate(deps, '/agency', 'agency'));
   app.use('/portal', accountGate(deps, '/portal', 'sub_account'));

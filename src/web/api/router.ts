@@ -21,6 +21,7 @@ import { autoBillingApiRoutes } from './auto-billing.routes';
 import { walletApiRoutes } from './wallets.routes';
 import { billingRoutes } from './billing.routes';
 import { reportApiRoutes } from './reports.routes';
+import { presenceApiRoutes } from './presence.routes';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const pageParams = (req: Request) => ({
@@ -125,6 +126,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   r.use(walletApiRoutes(deps, web));
   r.use(billingRoutes(deps));
   r.use(reportApiRoutes(deps));
+  r.use(presenceApiRoutes(deps));
 
   // Outside production only: the test clock. In production the route does not exist.
   if (deps.testClock) {

@@ -3,7 +3,7 @@ import { ipKeyGenerator } from 'express-rate-limit';
 import type passportLib from 'passport';
 import type { Deps } from '../../deps';
 import { forgiveSignInAttempt, startSignInAttempt } from '../../users/sign-in-throttle';
-import { acceptInvitation, changePassword, findInvitation } from '../../users/users.usecases';
+import { acceptInvitation, findInvitation } from '../../users/users.usecases';
 import { flash, formAction, page } from '../render';
 import { requireUser } from '../middleware';
 import { useBrand } from '../brand';
@@ -90,23 +90,6 @@ export function authRoutes(deps: Deps, passport: InstanceType<typeof passportLib
         await acceptInvitation(deps, { token: String(req.params.token), input: req.body });
         flash(req, 'auth:flash.invitationAccepted');
         res.redirect('/login');
-      },
-    }),
-  );
-
-  r.get('/profile', requireUser(), async (req, res) => {
-    await page(res, 'profile', { title: req.t('auth:profile.title') });
-  });
-  r.post(
-    '/profile/password',
-    requireUser(),
-    formAction({
-      view: 'profile',
-      locals: async (req) => ({ title: req.t('auth:profile.title') }),
-      action: async (req: Request, res: Response) => {
-        await changePassword(deps, { userId: req.user!.user.id, keepSessionId: req.sessionID, input: req.body });
-        flash(req, 'auth:flash.passwordChanged');
-        res.redirect('/profile');
       },
     }),
   );
