@@ -3,10 +3,12 @@ import type { AutoBillingCharge, AutoBillingView } from '../../auto-billing/sett
 import { listAutoBillingCharges, updateAutoBilling, viewAutoBilling } from '../../auto-billing/settings';
 import type { Deps } from '../../deps';
 import { actorOf } from '../middleware';
+import type * as A from './schemas';
+import type { Answer } from './schemas';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
-export const autoBillingJson = (v: AutoBillingView) => ({
+export const autoBillingJson = (v: AutoBillingView): Answer<typeof A.AutoBilling> => ({
   available: v.available,
   unavailableReason: v.unavailableReason,
   enabled: v.settings.enabled,
@@ -22,7 +24,7 @@ export const autoBillingJson = (v: AutoBillingView) => ({
   onInvoice: v.onInvoice,
 });
 
-export const autoBillingChargeJson = (c: AutoBillingCharge) => ({
+export const autoBillingChargeJson = (c: AutoBillingCharge): Answer<typeof A.AutoBillingCharge> => ({
   id: c.id, trigger: c.trigger, status: c.status, deficitCredits: c.deficitCredits, deficitChatbots: c.deficitChatbots, credits: c.credits, chatbots: c.chatbots,
   items: c.items, amountMinor: c.amountMinor, currency: c.currency, paymentId: c.paymentId, failureReason: c.failureReason,
   createdAt: c.createdAt.toISOString(), completedAt: c.completedAt?.toISOString() ?? null, deliveredAt: c.deliveredAt?.toISOString() ?? null,

@@ -5,10 +5,12 @@ import type { Deps } from '../../deps';
 import { actorOf, requireKeyScope } from '../middleware';
 import { createBillingPackage, getBillingPackage, isBillingPackageId, listBillingPackages, updateBillingPackage } from '../../catalog/billing-offers';
 import { billingPackageJson } from './billing.routes';
+import type * as A from './schemas';
+import type { Answer } from './schemas';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
-export const packageJson = (p: PackageView) => ({
+export const packageJson = (p: PackageView): Answer<typeof A.ResoldPackage> => ({
   id: p.id,
   name: p.version.name,
   type: p.version.type,
@@ -23,7 +25,7 @@ export const packageJson = (p: PackageView) => ({
   createdAt: p.createdAt.toISOString(),
 });
 
-export const purchaseJson = (p: Purchase & { packageName?: string; subscription?: PurchaseRow['subscription'] }) => ({
+export const purchaseJson = (p: Purchase & { packageName?: string; subscription?: PurchaseRow['subscription'] }): Answer<typeof A.Purchase> => ({
   id: p.id,
   subAccountId: p.subAccountId,
   packageId: p.packageId,

@@ -9,10 +9,12 @@ import { startOverduePayment } from '../../billing/overdue-payment';
 import { sellerCheckout } from '../../payments/checkout-flow';
 import type { WebContext } from '../app';
 import { actorOf } from '../middleware';
+import type * as A from './schemas';
+import type { Answer } from './schemas';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
-export const paymentJson = (p: Payment) => ({
+export const paymentJson = (p: Payment): Answer<typeof A.Payment> => ({
   id: p.id, status: p.status, purpose: p.purpose, referenceId: p.referenceId, amountMinor: p.amountMinor, currency: p.currency, gateway: p.gateway,
   gatewayReference: p.gatewayReference, failureReason: p.failureReason, refundedMinor: p.refundedMinor,
   confirmedAt: p.confirmedAt?.toISOString() ?? null, refundedAt: p.refundedAt?.toISOString() ?? null, createdAt: p.createdAt.toISOString(),
