@@ -175,7 +175,7 @@ export const AutoBillingCharge = z
   })
   .meta({ id: 'AutoBillingCharge' });
 export const WalletEntry = z.object({ id, deltaMinor: minor, balanceAfterMinor: minor, reason: z.string(), reference: nullable(z.string()), createdAt: time }).meta({ id: 'WalletEntry' });
-export const Wallet = z.object({ balanceMinor: minor, currency: z.string(), entries: z.array(WalletEntry) }).meta({ id: 'WhatsappBalance' });
+export const Wallet = z.object({ balanceMinor: minor, currency: nullable(z.string()), entries: z.array(WalletEntry) }).meta({ id: 'WhatsappBalance' });
 export const WalletDebit = z.object({ balanceMinor: minor, currency: z.string() });
 export const WalletTopup = z.object({ topupId: id, paymentId: id, status: z.literal('pending_payment'), checkoutUrl });
 

@@ -3,13 +3,14 @@
 // them (io: input), answers as the serializers write them (io: output). Served at
 // GET /api/v1/openapi.json; the typed client (src/web/api/openapi/client.d.ts) is generated from it.
 import { z } from 'zod';
+import { tFor, type Lang } from '../../../i18n/i18n';
 import { ErrorAnswer, RateLimited } from '../schemas';
 import { apiRoutes, apiTags, type KeyScope, type RouteDoc } from './routes';
 
 type Json = Record<string, unknown>;
 
 /** Statuses any route may answer with the common error shape. */
-export const COMMON_ERRORS = [400, 401, 403, 404, 413, 415, 422, 429, 500] as const;
+export const COMMON_ERRORS = [400, 401, 403, 404, 409, 413, 415, 422, 429, 500] as const;
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'Bad request (invalid_json, invalid_idempotency_key, bad_request)',
@@ -59,7 +60,7 @@ function convert(schema: z.ZodType, io: 'input' | 'output', defs: Json): Json {
 
 const SCOPE_TEXT: Record<KeyScope, string> = { platform: 'platform', agency: 'agency', 'sub-account': 'sub-account' };
 
-function operation(route: RouteDoc, defs: Json): Json {
+function operation(route: RouteDoc, defs: Json, t: ReturnType<typeof tFor>): Json {
   const params: Json[] = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' }, description: 'Opaque id' }));
   if (route.query) {
     const q = convert(route.query, 'input', defs);
@@ -70,7 +71,7 @@ function operation(route: RouteDoc, defs: Json): Json {
     }
   }
   if (route.method === 'post') {
-    params.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255 }, description: 'Retry safely: the same key with the same body answers the first result for 24 hours.' });
+    params.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255 }, description: t('apidocs:idempotencyKey') });
   }
   const responses: Json = {};
   for (const [status, schema] of Object.entries(route.answers)) {
@@ -83,11 +84,11 @@ function operation(route: RouteDoc, defs: Json): Json {
     if (!responses[n]) responses[n] = { $ref: `#/components/responses/Error${n}` };
   }
   const scopes = route.scopes ?? (['platform', 'agency', 'sub-account'] as KeyScope[]);
-  const who = `API keys: ${scopes.map((s) => SCOPE_TEXT[s]).join(', ')}.`;
+  const who = t('apidocs:whoMayCall', { scopes: scopes.map((s) => SCOPE_TEXT[s]).join(', ') });
   return {
     operationId: `${route.method}${route.path.replace(/\{(\w+)\}/g, 'By-$1').split(/[/-]/).filter(Boolean).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')}`,
     summary: route.summary,
-    description: [route.description, who, route.testOnly ? 'Outside production only.' : undefined].filter(Boolean).join('\n\n'),
+    description: [route.description && t(route.description), who, route.testOnly ? t('apidocs:testOnly') : undefined].filter(Boolean).join('\n\n'),
     tags: [route.tag],
     security: [{ apiKey: [] }],
     'x-key-scopes': scopes,
@@ -98,31 +99,29 @@ function operation(route: RouteDoc, defs: Json): Json {
 }
 
 /** `testClock: false` (production) leaves out the routes that exist only outside production. */
-export function buildOpenApiDocument(options: { serverUrl?: string; version?: string; testClock?: boolean } = {}): Json {
+export function buildOpenApiDocument(options: { serverUrl?: string; version?: string; testClock?: boolean; lang?: Lang } = {}): Json {
+  const t = tFor(options.lang ?? 'en');
   const defs: Json = {};
   const paths: Record<string, Json> = {};
   for (const route of apiRoutes) {
     if (route.testOnly && options.testClock === false) continue;
-    (paths[route.path] ??= {})[route.method] = operation(route, defs);
+    (paths[route.path] ??= {})[route.method] = operation(route, defs, t);
   }
   const errorSchema = convert(ErrorAnswer, 'output', defs);
   const errorResponses: Json = {};
-  for (const n of [...COMMON_ERRORS, 402, 409]) errorResponses[`Error${n}`] = { description: ERROR_TEXT[n], content: { 'application/json': { schema: errorSchema } } };
+  for (const n of [...COMMON_ERRORS, 402]) errorResponses[`Error${n}`] = { description: ERROR_TEXT[n], content: { 'application/json': { schema: errorSchema } } };
   errorResponses.Error429 = {
     description: ERROR_TEXT[429],
     headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } },
     content: { 'application/json': { schema: convert(RateLimited, 'output', defs) } },
   };
-  const tags = Object.entries(apiTags).map(([name, description]) => ({ name, description }));
+  const tags = apiTags.map((name) => ({ name, description: t(`apidocs:tag.${name}`) }));
   return {
     openapi: '3.1.0',
     info: {
       title: 'Kontor API',
       version: options.version ?? '1',
-      description:
-        'The JSON API of Kontor. Send an API key as `Authorization: Bearer <key>`; a key is a platform, agency or sub-account key, and each operation says which may call it. ' +
-        'Every error answers `{ error, message, requestId, ...details }`: `error` is a stable code, `message` is in the language of Accept-Language. ' +
-        'Amounts are integers in minor units; times are ISO 8601 in UTC; days are YYYY-MM-DD in the seller\'s time zone.',
+      description: t('apidocs:info'),
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
     servers: [{ url: options.serverUrl ?? '/api/v1' }],
@@ -130,7 +129,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string; version?: st
     tags,
     paths,
     components: {
-      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key (platform, agency or sub-account), from the console\'s API keys page.' } },
+      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: t('apidocs:securityScheme') } },
       schemas: defs,
       responses: errorResponses,
     },

@@ -35,6 +35,7 @@ export interface RouteDoc {
   path: string;
   tag: string;
   summary: string;
+  /** A key of the apidocs catalog. */
   description?: string;
   /** Which API keys may call it (all three when absent). */
   scopes?: KeyScope[];
@@ -42,7 +43,7 @@ export interface RouteDoc {
   body?: z.ZodType;
   /** Answers by status: a schema, `null` for no body (204), or 'pdf'. */
   answers: Record<number, z.ZodType | null | 'pdf'>;
-  /** Error statuses beyond those every route may answer (400, 401, 403, 404, 413, 415, 422, 429, 500). */
+  /** Error statuses beyond those every route may answer (400, 401, 403, 404, 409, 413, 415, 422, 429, 500). */
   errors?: number[];
   /** Accepts Idempotency-Key (every API POST does; see src/web/api/idempotency.ts). */
   idempotent?: boolean;
@@ -77,67 +78,50 @@ const packagesQuery = z.object({ seller: z.enum(['platform']).optional().describ
 
 const r = (doc: RouteDoc): RouteDoc => doc;
 
-/** The groups of the reference, in order, each with what it is for. */
-export const apiTags: Record<string, string> = {
-  Keys: 'API keys: the calling key, keys for agencies and sub-accounts, revoking.',
-  Agencies: 'The platform\'s agencies, and an agency\'s own settings.',
-  'Sub-accounts': 'An agency\'s clients.',
-  Users: 'Invitations into a tenant.',
-  Usage: 'The hot path: charging conversations against credits.',
-  Credits: 'Balances, ledgers, low-balance warnings and adjustments.',
-  Departments: 'Departments and their price per request.',
-  Offers: 'The one catalog: every offer a seller sells, with versions.',
-  Packages: 'Resold and billing packages, and purchases.',
-  'Platform catalog': 'What the platform sells agencies: top-ups, plans, chatbot slots, and orders.',
-  Payments: 'Paying invoices, refunds, saved cards and the seller\'s payment system.',
-  'Auto-billing': 'Buying credits automatically when they run out.',
-  'WhatsApp balance': 'The money wallet for WhatsApp conversations.',
-  Subscriptions: 'Subscription billing, entitlements, chatbot sessions, representatives and channels.',
-  Invoices: 'Invoices, the upcoming invoice, and billing addresses.',
-  'Test clock': 'Moving time in test environments.',
-};
+/** The groups of the reference, in order (their descriptions: locales/<lang>/apidocs.json, tag.<name>). */
+export const apiTags = ['Keys', 'Agencies', 'Sub-accounts', 'Users', 'Usage', 'Credits', 'Departments', 'Offers', 'Packages', 'Platform catalog', 'Payments', 'Auto-billing', 'WhatsApp balance', 'Subscriptions', 'Invoices', 'Test clock'];
 
 export const apiRoutes: RouteDoc[] = [
   // Keys and tenants.
   r({ method: 'get', path: '/me', tag: 'Keys', summary: 'The calling key and its tenant', answers: { 200: A.Me } }),
   r({ method: 'get', path: '/agencies', tag: 'Agencies', summary: 'List agencies', scopes: PLATFORM, query: paged, answers: { 200: A.listOf(A.Agency) } }),
-  r({ method: 'post', path: '/agencies', tag: 'Agencies', summary: 'Create an agency', scopes: PLATFORM, body: createAgencySchema, answers: { 201: A.Agency }, errors: [409] }),
+  r({ method: 'post', path: '/agencies', tag: 'Agencies', summary: 'Create an agency', scopes: PLATFORM, body: createAgencySchema, answers: { 201: A.Agency } }),
   r({ method: 'get', path: '/agencies/{id}', tag: 'Agencies', summary: 'One agency', scopes: PLATFORM, answers: { 200: A.Agency } }),
-  r({ method: 'patch', path: '/agencies/{id}', tag: 'Agencies', summary: 'Suspend or reactivate an agency, set its plan or reselling module', scopes: PLATFORM, body: agencyFlags, answers: { 200: A.Agency }, errors: [409] }),
+  r({ method: 'patch', path: '/agencies/{id}', tag: 'Agencies', summary: 'Suspend or reactivate an agency, set its plan or reselling module', scopes: PLATFORM, body: agencyFlags, answers: { 200: A.Agency } }),
   r({ method: 'post', path: '/agencies/{id}/api-keys', tag: 'Keys', summary: 'Create an API key for an agency', scopes: PLATFORM, body: createKeySchema, answers: { 201: A.NewApiKey } }),
-  r({ method: 'post', path: '/agencies/{id}/adjustments', tag: 'Credits', summary: 'Add or remove credits in an agency\'s pool', scopes: PLATFORM, body: adjustmentSchema, answers: { 200: A.Adjustment, 201: A.Adjustment }, errors: [409] }),
+  r({ method: 'post', path: '/agencies/{id}/adjustments', tag: 'Credits', summary: 'Add or remove credits in an agency\'s pool', scopes: PLATFORM, body: adjustmentSchema, answers: { 200: A.Adjustment, 201: A.Adjustment }, errors: [402] }),
   r({ method: 'get', path: '/agency', tag: 'Agencies', summary: 'The calling agency', scopes: AGENCY, answers: { 200: A.Agency } }),
   r({ method: 'patch', path: '/agency', tag: 'Agencies', summary: 'Change the calling agency\'s settings', scopes: AGENCY, body: agencySettingsSchema.partial(), answers: { 200: A.Agency } }),
   r({ method: 'get', path: '/sub-accounts', tag: 'Sub-accounts', summary: 'List sub-accounts', scopes: AGENCY, query: paged, answers: { 200: A.listOf(A.SubAccount) } }),
   r({ method: 'post', path: '/sub-accounts', tag: 'Sub-accounts', summary: 'Create a sub-account', scopes: AGENCY, body: createSubAccountSchema, answers: { 201: A.SubAccount } }),
   r({ method: 'get', path: '/sub-accounts/{id}', tag: 'Sub-accounts', summary: 'One sub-account with its package state', scopes: AGENCY, answers: { 200: A.SubAccountDetail } }),
   r({ method: 'post', path: '/sub-accounts/{id}/api-keys', tag: 'Keys', summary: 'Create an API key for a sub-account', scopes: AGENCY, body: createKeySchema, answers: { 201: A.NewApiKey } }),
-  r({ method: 'post', path: '/invitations', tag: 'Users', summary: 'Invite a user into the caller\'s tenant', body: invitation, answers: { 201: A.Invitation }, errors: [409] }),
+  r({ method: 'post', path: '/invitations', tag: 'Users', summary: 'Invite a user into the caller\'s tenant', body: invitation, answers: { 201: A.Invitation } }),
   r({ method: 'get', path: '/api-keys', tag: 'Keys', summary: 'The caller\'s API keys', answers: { 200: A.listOf(A.ApiKey) } }),
   r({ method: 'delete', path: '/api-keys/{id}', tag: 'Keys', summary: 'Revoke an API key', answers: { 200: A.ApiKey } }),
 
   // Credits, usage and departments.
-  r({ method: 'post', path: '/usage', tag: 'Usage', summary: 'Charge one conversation', description: 'The hot path: sub-account keys charge their balance, agency keys their pool. Refusals carry no request id.', scopes: BUYERS, body: usageEventSchema, answers: { 200: A.UsageCharged, 402: A.UsageRefusal, 403: A.UsageRefusal, 404: A.UsageRefusal }, errors: [402] }),
-  r({ method: 'post', path: '/usage/batch', tag: 'Usage', summary: 'Charge up to 1,000 conversations', description: 'Each event gets its own result, in order; a malformed event fails alone.', scopes: BUYERS, body: usageBatch, answers: { 200: A.UsageBatch } }),
+  r({ method: 'post', path: '/usage', tag: 'Usage', summary: 'Charge one conversation', description: 'apidocs:usage', scopes: BUYERS, body: usageEventSchema, answers: { 200: A.UsageCharged, 402: A.UsageRefusal, 403: A.UsageRefusal, 404: A.UsageRefusal }, errors: [402] }),
+  r({ method: 'post', path: '/usage/batch', tag: 'Usage', summary: 'Charge up to 1,000 conversations', description: 'apidocs:usageBatch', scopes: BUYERS, body: usageBatch, answers: { 200: A.UsageBatch } }),
   r({ method: 'get', path: '/balance', tag: 'Credits', summary: 'The caller\'s credit balance', answers: { 200: A.SubAccountBalance } }),
   r({ method: 'get', path: '/credit-history', tag: 'Credits', summary: 'The caller\'s credit ledger', query: historyFilterSchema, answers: { 200: A.listOf(A.CreditHistoryEntry) } }),
   r({ method: 'put', path: '/low-balance-threshold', tag: 'Credits', summary: 'Set the caller\'s low-balance warning', body: thresholdSchema, answers: { 200: A.Threshold } }),
   r({ method: 'get', path: '/sub-accounts/{id}/balance', tag: 'Credits', summary: 'A sub-account\'s balance', scopes: AGENCY, answers: { 200: A.Balance } }),
   r({ method: 'get', path: '/sub-accounts/{id}/credit-history', tag: 'Credits', summary: 'A sub-account\'s credit ledger', scopes: AGENCY, query: historyFilterSchema, answers: { 200: A.listOf(A.CreditHistoryEntry) } }),
   r({ method: 'put', path: '/sub-accounts/{id}/low-balance-threshold', tag: 'Credits', summary: 'Set a sub-account\'s low-balance warning', scopes: AGENCY, body: thresholdSchema, answers: { 200: A.Threshold } }),
-  r({ method: 'post', path: '/sub-accounts/{id}/adjustments', tag: 'Credits', summary: 'Move credits between the pool and a sub-account', scopes: AGENCY, body: adjustmentSchema, answers: { 200: A.Adjustment, 201: A.Adjustment }, errors: [409] }),
+  r({ method: 'post', path: '/sub-accounts/{id}/adjustments', tag: 'Credits', summary: 'Move credits between the pool and a sub-account', scopes: AGENCY, body: adjustmentSchema, answers: { 200: A.Adjustment, 201: A.Adjustment }, errors: [402] }),
   r({ method: 'get', path: '/departments', tag: 'Departments', summary: 'The agency\'s departments', scopes: AGENCY, answers: { 200: A.listOf(A.Department) } }),
-  r({ method: 'post', path: '/departments', tag: 'Departments', summary: 'Create a department', scopes: AGENCY, body: departmentSchema, answers: { 201: A.Department }, errors: [409] }),
-  r({ method: 'patch', path: '/departments/{id}', tag: 'Departments', summary: 'Rename a department or change its price', scopes: AGENCY, body: departmentSchema.partial(), answers: { 200: A.Department }, errors: [409] }),
+  r({ method: 'post', path: '/departments', tag: 'Departments', summary: 'Create a department', scopes: AGENCY, body: departmentSchema, answers: { 201: A.Department } }),
+  r({ method: 'patch', path: '/departments/{id}', tag: 'Departments', summary: 'Rename a department or change its price', scopes: AGENCY, body: departmentSchema.partial(), answers: { 200: A.Department } }),
   r({ method: 'delete', path: '/departments/{id}', tag: 'Departments', summary: 'Archive a department', scopes: AGENCY, answers: { 204: null } }),
   r({ method: 'get', path: '/sub-accounts/{id}/departments', tag: 'Departments', summary: 'The departments enabled for a sub-account', scopes: AGENCY, answers: { 200: A.DepartmentIds } }),
   r({ method: 'put', path: '/sub-accounts/{id}/departments', tag: 'Departments', summary: 'Enable departments for a sub-account', scopes: AGENCY, body: enabledDepartmentsSchema, answers: { 200: A.DepartmentIds } }),
 
   // The one catalog.
   r({ method: 'get', path: '/offers', tag: 'Offers', summary: 'The seller\'s offers (or what its buyers see)', query: offerListQuery, answers: { 200: A.listOf(A.Offer) } }),
-  r({ method: 'post', path: '/offers', tag: 'Offers', summary: 'Create an offer', scopes: SELLERS, body: createOffer, answers: { 201: A.OfferWithWarnings }, errors: [409] }),
+  r({ method: 'post', path: '/offers', tag: 'Offers', summary: 'Create an offer', scopes: SELLERS, body: createOffer, answers: { 201: A.OfferWithWarnings } }),
   r({ method: 'get', path: '/offers/{id}', tag: 'Offers', summary: 'One offer', answers: { 200: A.Offer } }),
-  r({ method: 'patch', path: '/offers/{id}', tag: 'Offers', summary: 'Revise an offer (changed terms make a new version)', scopes: SELLERS, body: reviseOffer, answers: { 200: A.OfferWithWarnings }, errors: [409] }),
+  r({ method: 'patch', path: '/offers/{id}', tag: 'Offers', summary: 'Revise an offer (changed terms make a new version)', scopes: SELLERS, body: reviseOffer, answers: { 200: A.OfferWithWarnings } }),
   r({ method: 'get', path: '/offers/{id}/versions', tag: 'Offers', summary: 'An offer\'s versions', scopes: SELLERS, answers: { 200: A.listOf(A.OfferVersion) } }),
   r({ method: 'post', path: '/offers/{id}/retire', tag: 'Offers', summary: 'Retire an offer', scopes: SELLERS, answers: { 204: null } }),
 
@@ -147,27 +131,27 @@ export const apiRoutes: RouteDoc[] = [
   r({ method: 'get', path: '/packages/{id}', tag: 'Packages', summary: 'One package', answers: { 200: A.AnyPackage } }),
   r({ method: 'patch', path: '/packages/{id}', tag: 'Packages', summary: 'Change a package', scopes: SELLERS, body: z.union([createPackageSchema.partial(), offerSchemas.package.partial()]), answers: { 200: A.AnyPackage } }),
   r({ method: 'get', path: '/sub-accounts/{id}/purchases', tag: 'Packages', summary: 'A sub-account\'s purchases', scopes: AGENCY, query: purchaseFilterSchema, answers: { 200: A.listOf(A.Purchase) } }),
-  r({ method: 'post', path: '/sub-accounts/{id}/purchases', tag: 'Packages', summary: 'Record a purchase paid outside the payment system', scopes: AGENCY, body: offlineSchema, answers: { 201: A.Purchase }, errors: [409] }),
+  r({ method: 'post', path: '/sub-accounts/{id}/purchases', tag: 'Packages', summary: 'Record a purchase paid outside the payment system', scopes: AGENCY, body: offlineSchema, answers: { 201: A.Purchase } }),
   r({ method: 'get', path: '/purchases', tag: 'Packages', summary: 'Purchases', query: purchaseFilterSchema, answers: { 200: A.listOf(A.Purchase) } }),
 
   // The platform's catalog and agencies' orders.
   r({ method: 'get', path: '/topup-packages', tag: 'Platform catalog', summary: 'The platform\'s credit top-ups', answers: { 200: A.listOf(A.TopupPackage) } }),
   r({ method: 'post', path: '/topup-packages', tag: 'Platform catalog', summary: 'Create a credit top-up', scopes: PLATFORM, body: offerSchemas.topup, answers: { 201: A.TopupPackage } }),
   r({ method: 'get', path: '/plans', tag: 'Platform catalog', summary: 'The platform\'s agency plans', answers: { 200: A.listOf(A.Plan) } }),
-  r({ method: 'post', path: '/plans', tag: 'Platform catalog', summary: 'Create an agency plan', scopes: PLATFORM, body: createPlan, answers: { 201: A.Plan }, errors: [409] }),
+  r({ method: 'post', path: '/plans', tag: 'Platform catalog', summary: 'Create an agency plan', scopes: PLATFORM, body: createPlan, answers: { 201: A.Plan } }),
   r({ method: 'get', path: '/chatbot-slot-price', tag: 'Platform catalog', summary: 'The price of one chatbot slot', answers: { 200: A.SlotPrice } }),
   r({ method: 'put', path: '/chatbot-slot-price', tag: 'Platform catalog', summary: 'Set the price of a chatbot slot', scopes: PLATFORM, body: slotPriceSchema, answers: { 200: A.SlotPrice } }),
   r({ method: 'get', path: '/orders', tag: 'Platform catalog', summary: 'The agency\'s orders from the platform', scopes: AGENCY, answers: { 200: A.listOf(A.Order) } }),
-  r({ method: 'post', path: '/orders', tag: 'Platform catalog', summary: 'Order top-ups or chatbot slots from the platform', scopes: AGENCY, body: orderSchema, answers: { 201: A.StartedOrder }, errors: [402, 409] }),
+  r({ method: 'post', path: '/orders', tag: 'Platform catalog', summary: 'Order top-ups or chatbot slots from the platform', scopes: AGENCY, body: orderSchema, answers: { 201: A.StartedOrder }, errors: [402] }),
 
   // Payments.
-  r({ method: 'post', path: '/invoices/pay-overdue', tag: 'Payments', summary: 'Pay every overdue invoice in one payment', scopes: BUYERS, answers: { 201: A.StartedOverduePayment }, errors: [409] }),
-  r({ method: 'post', path: '/invoices/{id}/pay', tag: 'Payments', summary: 'Pay an open invoice', scopes: BUYERS, answers: { 201: A.StartedInvoicePayment }, errors: [409] }),
-  r({ method: 'post', path: '/payments/{id}/refund', tag: 'Payments', summary: 'Refund a payment', scopes: SELLERS, body: refundPaymentBody, answers: { 200: A.Payment }, errors: [402, 409] }),
+  r({ method: 'post', path: '/invoices/pay-overdue', tag: 'Payments', summary: 'Pay every overdue invoice in one payment', scopes: BUYERS, answers: { 201: A.StartedOverduePayment } }),
+  r({ method: 'post', path: '/invoices/{id}/pay', tag: 'Payments', summary: 'Pay an open invoice', scopes: BUYERS, answers: { 201: A.StartedInvoicePayment } }),
+  r({ method: 'post', path: '/payments/{id}/refund', tag: 'Payments', summary: 'Refund a payment', scopes: SELLERS, body: refundPaymentBody, answers: { 200: A.Payment }, errors: [402] }),
   r({ method: 'get', path: '/payment-methods', tag: 'Payments', summary: 'The caller\'s saved cards', scopes: BUYERS, answers: { 200: A.listOf(A.PaymentMethod) } }),
-  r({ method: 'post', path: '/payment-methods', tag: 'Payments', summary: 'Save a test card (sandbox gateways)', scopes: BUYERS, body: testCardSchema, answers: { 201: A.PaymentMethod }, errors: [402, 409] }),
+  r({ method: 'post', path: '/payment-methods', tag: 'Payments', summary: 'Save a test card (sandbox gateways)', scopes: BUYERS, body: testCardSchema, answers: { 201: A.PaymentMethod }, errors: [402] }),
   r({ method: 'post', path: '/payment-methods/{id}/default', tag: 'Payments', summary: 'Make a card the default', scopes: BUYERS, answers: { 204: null } }),
-  r({ method: 'delete', path: '/payment-methods/{id}', tag: 'Payments', summary: 'Remove a saved card', scopes: BUYERS, answers: { 204: null }, errors: [409] }),
+  r({ method: 'delete', path: '/payment-methods/{id}', tag: 'Payments', summary: 'Remove a saved card', scopes: BUYERS, answers: { 204: null } }),
   r({ method: 'get', path: '/payment-systems', tag: 'Payments', summary: 'The seller\'s payment system (secrets never shown)', scopes: SELLERS, answers: { 200: A.PaymentSystems } }),
   r({ method: 'put', path: '/payment-systems', tag: 'Payments', summary: 'Set up the seller\'s payment system', scopes: SELLERS, body: paymentSystemSchema, answers: { 200: A.PaymentSystems } }),
 
@@ -176,34 +160,34 @@ export const apiRoutes: RouteDoc[] = [
   r({ method: 'put', path: '/auto-billing', tag: 'Auto-billing', summary: 'Switch auto-billing on or off, set its cap', scopes: BUYERS, body: autoBillingSchema, answers: { 200: A.AutoBilling } }),
   r({ method: 'get', path: '/auto-billing/charges', tag: 'Auto-billing', summary: 'Auto-billing charges', scopes: BUYERS, answers: { 200: A.listOf(A.AutoBillingCharge) } }),
   r({ method: 'get', path: '/whatsapp-balance', tag: 'WhatsApp balance', summary: 'The WhatsApp balance and its entries', scopes: BUYERS, answers: { 200: A.Wallet } }),
-  r({ method: 'post', path: '/whatsapp-balance/top-ups', tag: 'WhatsApp balance', summary: 'Top up the WhatsApp balance', scopes: BUYERS, body: topupSchema, answers: { 201: A.WalletTopup }, errors: [409] }),
-  r({ method: 'post', path: '/whatsapp-balance/debits', tag: 'WhatsApp balance', summary: 'Debit the WhatsApp balance', scopes: BUYERS, body: debitSchema, answers: { 200: A.WalletDebit }, errors: [402, 409] }),
+  r({ method: 'post', path: '/whatsapp-balance/top-ups', tag: 'WhatsApp balance', summary: 'Top up the WhatsApp balance', scopes: BUYERS, body: topupSchema, answers: { 201: A.WalletTopup } }),
+  r({ method: 'post', path: '/whatsapp-balance/debits', tag: 'WhatsApp balance', summary: 'Debit the WhatsApp balance', scopes: BUYERS, body: debitSchema, answers: { 200: A.WalletDebit }, errors: [402] }),
 
   // Subscription billing.
   r({ method: 'get', path: '/subscriptions', tag: 'Subscriptions', summary: 'The caller\'s subscriptions', answers: { 200: A.listOf(A.Subscription) } }),
-  r({ method: 'post', path: '/subscriptions', tag: 'Subscriptions', summary: 'Start a subscription', scopes: BUYERS, body: startSchema, answers: { 201: A.Subscription }, errors: [402, 409] }),
+  r({ method: 'post', path: '/subscriptions', tag: 'Subscriptions', summary: 'Start a subscription', scopes: BUYERS, body: startSchema, answers: { 201: A.Subscription }, errors: [402] }),
   r({ method: 'get', path: '/subscriptions/{id}', tag: 'Subscriptions', summary: 'One subscription', answers: { 200: A.Subscription } }),
-  r({ method: 'post', path: '/subscriptions/{id}/cancel', tag: 'Subscriptions', summary: 'Cancel at the end of the month', scopes: BUYERS, answers: { 200: A.Subscription }, errors: [409] }),
-  r({ method: 'post', path: '/subscriptions/{id}/reactivate', tag: 'Subscriptions', summary: 'Reactivate a cancelled subscription', scopes: BUYERS, answers: { 200: A.Subscription }, errors: [409] }),
-  r({ method: 'post', path: '/subscriptions/{id}/change', tag: 'Subscriptions', summary: 'Change to another package', scopes: BUYERS, body: changeSchema, answers: { 201: A.Subscription }, errors: [409] }),
-  r({ method: 'post', path: '/subscriptions/{id}/refund', tag: 'Subscriptions', summary: 'Refund an accidental term purchase', scopes: SELLERS, body: refundSchema, answers: { 200: A.Subscription }, errors: [402, 409] }),
+  r({ method: 'post', path: '/subscriptions/{id}/cancel', tag: 'Subscriptions', summary: 'Cancel at the end of the month', scopes: BUYERS, answers: { 200: A.Subscription } }),
+  r({ method: 'post', path: '/subscriptions/{id}/reactivate', tag: 'Subscriptions', summary: 'Reactivate a cancelled subscription', scopes: BUYERS, answers: { 200: A.Subscription } }),
+  r({ method: 'post', path: '/subscriptions/{id}/change', tag: 'Subscriptions', summary: 'Change to another package', scopes: BUYERS, body: changeSchema, answers: { 201: A.Subscription } }),
+  r({ method: 'post', path: '/subscriptions/{id}/refund', tag: 'Subscriptions', summary: 'Refund an accidental term purchase', scopes: SELLERS, body: refundSchema, answers: { 200: A.Subscription }, errors: [402] }),
   r({ method: 'get', path: '/entitlements', tag: 'Subscriptions', summary: 'What the account may use, uses, and is over', answers: { 200: A.EntitlementStatus } }),
   r({ method: 'get', path: '/chatbot-sessions/quota', tag: 'Subscriptions', summary: 'This period\'s chatbot session quota', answers: { 200: A.SessionQuota } }),
-  r({ method: 'post', path: '/chatbot-sessions', tag: 'Subscriptions', summary: 'Open a chatbot session (the same id again counts nothing)', body: openSessionSchema, answers: { 200: A.OpenedSession, 201: A.OpenedSession }, errors: [402, 409] }),
+  r({ method: 'post', path: '/chatbot-sessions', tag: 'Subscriptions', summary: 'Open a chatbot session (the same id again counts nothing)', body: openSessionSchema, answers: { 200: A.OpenedSession, 201: A.OpenedSession }, errors: [402] }),
   r({ method: 'get', path: '/representatives', tag: 'Subscriptions', summary: 'Representatives', answers: { 200: A.listOf(A.Representative) } }),
-  r({ method: 'post', path: '/representatives', tag: 'Subscriptions', summary: 'Add a representative', body: representativeSchema, answers: { 201: A.Representative }, errors: [409] }),
+  r({ method: 'post', path: '/representatives', tag: 'Subscriptions', summary: 'Add a representative', body: representativeSchema, answers: { 201: A.Representative } }),
   r({ method: 'delete', path: '/representatives/{id}', tag: 'Subscriptions', summary: 'Remove a representative', answers: { 200: A.Representative } }),
   r({ method: 'get', path: '/channels', tag: 'Subscriptions', summary: 'Channel integrations', answers: { 200: A.listOf(A.Channel) } }),
-  r({ method: 'post', path: '/channels', tag: 'Subscriptions', summary: 'Add a channel integration', body: channelSchema, answers: { 201: A.Channel }, errors: [409] }),
+  r({ method: 'post', path: '/channels', tag: 'Subscriptions', summary: 'Add a channel integration', body: channelSchema, answers: { 201: A.Channel } }),
   r({ method: 'delete', path: '/channels/{id}', tag: 'Subscriptions', summary: 'Remove a channel integration', answers: { 200: A.Channel } }),
-  r({ method: 'post', path: '/extra-sessions', tag: 'Subscriptions', summary: 'Buy extra chatbot sessions for this month', scopes: BUYERS, body: extraSessionsSchema, answers: { 201: A.ExtraSessionCharge }, errors: [402, 409] }),
+  r({ method: 'post', path: '/extra-sessions', tag: 'Subscriptions', summary: 'Buy extra chatbot sessions for this month', scopes: BUYERS, body: extraSessionsSchema, answers: { 201: A.ExtraSessionCharge }, errors: [402] }),
 
   // Invoices.
   r({ method: 'get', path: '/invoices', tag: 'Invoices', summary: 'The caller\'s invoices', answers: { 200: A.listOf(A.Invoice) } }),
   r({ method: 'get', path: '/invoices/upcoming', tag: 'Invoices', summary: 'This month\'s invoice as it stands, and its estimate', answers: { 200: A.Prediction } }),
   r({ method: 'get', path: '/invoices/{id}', tag: 'Invoices', summary: 'One invoice with its lines', answers: { 200: A.InvoiceDetail } }),
   r({ method: 'get', path: '/invoices/{id}/pdf', tag: 'Invoices', summary: 'One invoice as a PDF', answers: { 200: 'pdf' } }),
-  r({ method: 'post', path: '/invoices/{id}/mark-paid', tag: 'Invoices', summary: 'Record a bank transfer for an invoice', scopes: SELLERS, answers: { 200: A.Invoice }, errors: [409] }),
+  r({ method: 'post', path: '/invoices/{id}/mark-paid', tag: 'Invoices', summary: 'Record a bank transfer for an invoice', scopes: SELLERS, answers: { 200: A.Invoice } }),
   r({ method: 'get', path: '/issued-invoices', tag: 'Invoices', summary: 'The invoices the seller issued', scopes: SELLERS, query: issuedQuery, answers: { 200: A.listOf(A.Invoice) } }),
   r({ method: 'get', path: '/billing-addresses', tag: 'Invoices', summary: 'Billing addresses', answers: { 200: A.listOf(A.BillingAddress) } }),
   r({ method: 'post', path: '/billing-addresses', tag: 'Invoices', summary: 'Add a billing address', body: addressSchema, answers: { 201: A.BillingAddress } }),
