@@ -2,6 +2,8 @@
 // PGlite otherwise), migrated from scratch with the real migrations; closed at the end.
 import { closeTestDatabase } from './support/db';
 import { closeSmtpCapture } from './support/smtp';
+// Every /api/v1 answer the tests receive is checked against the OpenAPI document.
+import './support/openapi-check';
 
 export const mochaHooks = {
   async afterAll() {

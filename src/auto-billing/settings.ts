@@ -84,7 +84,7 @@ export async function subAccountsQualify(deps: Pick<Deps, 'db'>, agencyId: strin
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-const settingsSchema = z.object({
+export const settingsSchema = z.object({
   enabled: z.boolean({ error: 'enabled must be true or false.' }),
   monthlyCapMinor: z
     .number({ error: 'monthlyCapMinor must be a whole number of minor units.' })

@@ -88,10 +88,12 @@ export async function planByCode(db: DbOrTx, code: string): Promise<(PlatformPla
   return row && { ...planOf({ ...row.o, version: row.v }), retired: row.o.archivedAt !== null };
 }
 
+export const slotPriceSchema = z.object({ priceMinor: wholeNumber('priceMinor', 1, MAX_PRICE_MINOR), currency: z.enum(currencies, { error: `currency must be one of ${currencies.join(', ')}.` }) });
+
 export async function setChatbotSlotPrice(deps: Deps, params: { actor: Actor; input: unknown }): Promise<{ priceMinor: number; currency: string }> {
   requireScope(params.actor, 'platform');
   requireRole(params.actor, 'admin');
-  const input = parse(z.object({ priceMinor: wholeNumber('priceMinor', 1, MAX_PRICE_MINOR), currency: z.enum(currencies, { error: `currency must be one of ${currencies.join(', ')}.` }) }), params.input);
+  const input = parse(slotPriceSchema, params.input);
   const slot = await setChatbotSlotOffer(deps, { actor: params.actor, ...input });
   return { priceMinor: slot.version.priceMinor, currency: slot.version.currency };
 }

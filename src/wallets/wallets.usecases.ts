@@ -43,7 +43,7 @@ export async function getWallet(deps: Pick<Deps, 'db'>, actor: Actor): Promise<W
   return { balanceMinor: w?.balanceMinor ?? 0, currency: w?.currency ?? null, entries };
 }
 
-const topupSchema = z.object({ amountMinor: amount, currency: z.enum(currencies, { error: `currency must be one of ${currencies.join(', ')}.` }) });
+export const topupSchema = z.object({ amountMinor: amount, currency: z.enum(currencies, { error: `currency must be one of ${currencies.join(', ')}.` }) });
 
 /**
  * A top-up of the WhatsApp balance, paid through the seller's gateway (the platform for an
@@ -90,7 +90,7 @@ export async function failWalletTopup(tx: Tx, topupId: string): Promise<void> {
   await tx.update(walletTopups).set({ status: 'payment_failed' }).where(and(eq(walletTopups.id, topupId), eq(walletTopups.status, 'pending_payment')));
 }
 
-const debitSchema = z.object({ amountMinor: amount, reference: z.string({ error: 'reference must be a string.' }).min(1, 'reference must not be empty.').max(200, 'reference is too long.') });
+export const debitSchema = z.object({ amountMinor: amount, reference: z.string({ error: 'reference must be a string.' }).min(1, 'reference must not be empty.').max(200, 'reference is too long.') });
 
 /** WhatsApp usage paid from the balance; refused (402) when it does not cover it. Idempotent by key. */
 export async function debitWallet(deps: Deps, params: { actor: Actor; input: unknown; idempotencyKey: string | null }): Promise<Wallet> {

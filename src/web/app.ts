@@ -12,6 +12,7 @@ import { authenticate, loadPrincipal } from '../users/users.usecases';
 import { reportRoutes } from './routes/reports.routes';
 import { apiRouter } from './api/router';
 import { usageHandlers } from './api/credits.routes';
+import { openApiDocument } from './api/openapi/serve';
 import { apiAuth, errorHandler } from './middleware';
 import { guardBodyText, guardUrlText } from './text-guard';
 import { httpLogger, requestId } from './request-log';
@@ -98,6 +99,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.post('/api/v1/usage/batch', apiJson, apiAuth(web.keyCache), usageLimit, usage.batch);
   // Everything else has req.log from pino-http (the usage routes above skip its cost).
   app.use(httpLogger(deps));
+  // The API's OpenAPI document (src/web/api/openapi): public, no key needed.
+  app.get('/api/v1/openapi.json', openApiDocument(deps));
   app.use('/api/v1', apiJson, apiRouter(deps, web));
 
   app.use(

@@ -5,10 +5,12 @@ import type { Deps } from '../../deps';
 import { actorOf } from '../middleware';
 import { apiT, apiText } from './text';
 import { tFor, type Translate } from '../../i18n/i18n';
+import type * as A from './schemas';
+import type { Answer } from './schemas';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
-export const autoBillingJson = (v: AutoBillingView, t: Translate = tFor('en')) => ({
+export const autoBillingJson = (v: AutoBillingView, t: Translate = tFor('en')): Answer<typeof A.AutoBilling> => ({
   available: v.available,
   unavailableReason: v.unavailableReason,
   enabled: v.settings.enabled,
@@ -24,7 +26,7 @@ export const autoBillingJson = (v: AutoBillingView, t: Translate = tFor('en')) =
   onInvoice: v.onInvoice,
 });
 
-export const autoBillingChargeJson = (c: AutoBillingCharge, t: Translate = tFor('en')) => ({
+export const autoBillingChargeJson = (c: AutoBillingCharge, t: Translate = tFor('en')): Answer<typeof A.AutoBillingCharge> => ({
   id: c.id, trigger: c.trigger, status: c.status, deficitCredits: c.deficitCredits, deficitChatbots: c.deficitChatbots, credits: c.credits, chatbots: c.chatbots,
   items: c.items, amountMinor: c.amountMinor, currency: c.currency, paymentId: c.paymentId, failureReason: apiText(t, c.failureReason),
   createdAt: c.createdAt.toISOString(), completedAt: c.completedAt?.toISOString() ?? null, deliveredAt: c.deliveredAt?.toISOString() ?? null,

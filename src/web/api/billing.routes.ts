@@ -21,10 +21,12 @@ import {
 } from '../../entitlements/entitlements.usecases';
 import { actorOf } from '../middleware';
 import { apiT, apiText } from './text';
+import type * as A from './schemas';
+import type { Answer } from './schemas';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
-export const billingPackageJson = (p: BillingPackage) => ({
+export const billingPackageJson = (p: BillingPackage): Answer<typeof A.BillingPackage> => ({
   id: p.id,
   name: p.name,
   seller: p.sellerAgencyId === null ? 'platform' : 'agency',
@@ -44,7 +46,7 @@ export const billingPackageJson = (p: BillingPackage) => ({
   createdAt: p.createdAt.toISOString(),
 });
 
-export const subscriptionJson = (s: SubscriptionView | BillingSubscription) => ({
+export const subscriptionJson = (s: SubscriptionView | BillingSubscription): Answer<typeof A.Subscription> => ({
   id: s.id,
   packageId: s.packageId,
   name: s.name,
@@ -68,7 +70,7 @@ export const subscriptionJson = (s: SubscriptionView | BillingSubscription) => (
   createdAt: s.createdAt.toISOString(),
 });
 
-export const invoiceJson = (i: Invoice) => ({
+export const invoiceJson = (i: Invoice): Answer<typeof A.Invoice> => ({
   id: i.id,
   number: formatInvoiceNumber(i.number),
   sequence: i.number,
@@ -87,7 +89,7 @@ export const invoiceJson = (i: Invoice) => ({
   paidAt: i.paidAt?.toISOString() ?? null,
 });
 
-export const invoiceDetailJson = (i: InvoiceWithLines) => ({
+export const invoiceDetailJson = (i: InvoiceWithLines): Answer<typeof A.InvoiceDetail> => ({
   ...invoiceJson(i),
   billingAddress: i.billingAddress,
   lines: i.lines.map((l) => ({
@@ -96,16 +98,16 @@ export const invoiceDetailJson = (i: InvoiceWithLines) => ({
   })),
 });
 
-export const representativeJson = (r: Representative) => ({ id: r.id, name: r.name, email: r.email, createdAt: r.createdAt.toISOString() });
-export const channelJson = (c: ChannelIntegration) => ({ id: c.id, type: c.type, name: c.name, createdAt: c.createdAt.toISOString() });
+export const representativeJson = (r: Representative): Answer<typeof A.Representative> => ({ id: r.id, name: r.name, email: r.email, createdAt: r.createdAt.toISOString() });
+export const channelJson = (c: ChannelIntegration): Answer<typeof A.Channel> => ({ id: c.id, type: c.type, name: c.name, createdAt: c.createdAt.toISOString() });
 
-export const predictionJson = (p: Prediction) => p;
+export const predictionJson = (p: Prediction): Answer<typeof A.Prediction> => p;
 
-const chargeJson = (c: ExtraSessionCharge) => ({
+const chargeJson = (c: ExtraSessionCharge): Answer<typeof A.ExtraSessionCharge> => ({
   id: c.id, quantity: c.quantity, sessions: c.sessions, amountMinor: c.amountMinor, currency: c.currency, day: c.day, expiresAt: c.expiresAt?.toISOString() ?? null, description: c.description,
 });
 
-export const addressJson = (a: BillingAddress) => ({
+export const addressJson = (a: BillingAddress): Answer<typeof A.BillingAddress> => ({
   id: a.id, name: a.name, line1: a.line1, line2: a.line2, city: a.city, postalCode: a.postalCode, country: a.country, taxId: a.taxId, isDefault: a.isDefault,
 });
 

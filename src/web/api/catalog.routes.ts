@@ -7,15 +7,17 @@ import type { Deps } from '../../deps';
 import type { WebContext } from '../app';
 import { actorOf, requireKeyScope } from '../middleware';
 import { sellerCheckout } from '../../payments/checkout-flow';
+import type * as A from './schemas';
+import type { Answer } from './schemas';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
-export const topupJson = (t: TopupPackage) => ({ id: t.id, credits: t.credits, priceMinor: t.priceMinor, currency: t.currency, createdAt: t.createdAt.toISOString() });
-export const planJson = (p: PlatformPlan) => ({
+export const topupJson = (t: TopupPackage): Answer<typeof A.TopupPackage> => ({ id: t.id, credits: t.credits, priceMinor: t.priceMinor, currency: t.currency, createdAt: t.createdAt.toISOString() });
+export const planJson = (p: PlatformPlan): Answer<typeof A.Plan> => ({
   id: p.id, code: p.code, name: p.name, resellingModule: p.resellingModule, includedChatbots: p.includedChatbots,
   monthlyCredits: p.monthlyCredits, priceMinor: p.priceMinor, currency: p.currency, published: p.published,
 });
-export const orderJson = (o: AgencyOrder) => ({
+export const orderJson = (o: AgencyOrder): Answer<typeof A.Order> => ({
   id: o.id, kind: o.kind, topupPackageId: o.topupPackageId, quantity: o.quantity, credits: o.credits, amountMinor: o.amountMinor,
   currency: o.currency, status: o.status, appliedAt: o.appliedAt?.toISOString() ?? null, createdAt: o.createdAt.toISOString(),
 });

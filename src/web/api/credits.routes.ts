@@ -15,12 +15,14 @@ import { actorOf, requireKeyScope } from '../middleware';
 import { packageState } from '../../purchases/purchases.usecases';
 import { packageStateJson } from './serializers';
 import { apiT, apiText } from './text';
+import type * as A from './schemas';
+import type { Answer } from './schemas';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const idem = (req: Request) => req.get('idempotency-key') ?? null;
 
-export const departmentJson = (d: Department) => ({ id: d.id, name: d.name, creditsPerRequest: d.creditsPerRequest, createdAt: d.createdAt.toISOString() });
-export const balanceJson = (b: BalanceView) => ({
+export const departmentJson = (d: Department): Answer<typeof A.Department> => ({ id: d.id, name: d.name, creditsPerRequest: d.creditsPerRequest, createdAt: d.createdAt.toISOString() });
+export const balanceJson = (b: BalanceView): Answer<typeof A.Balance> => ({
   balance: b.balance,
   lowBalanceThreshold: b.lowBalanceThreshold,
   lots: b.lots.map((l) => ({ id: l.id, source: l.source, amount: l.amount, remaining: l.remaining, expiresAt: l.expiresAt?.toISOString() ?? null, createdAt: l.createdAt.toISOString() })),

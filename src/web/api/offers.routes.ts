@@ -7,20 +7,22 @@ import { parse } from '../../lib/validation';
 import { actorOf } from '../middleware';
 import { apiT, apiText } from './text';
 import type { Translate } from '../../i18n/i18n';
+import type * as A from './schemas';
+import type { Answer } from './schemas';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
-export const offerVersionJson = (v: OfferVersion) => ({
+export const offerVersionJson = (v: OfferVersion): Answer<typeof A.OfferVersion> => ({
   id: v.id, number: v.version, name: v.name, billing: v.billing, priceMinor: v.priceMinor, currency: v.currency, termMonths: v.termMonths, credits: v.credits,
   chatbots: v.chatbots, departmentIds: v.departmentIds, chatbotSessions: v.chatbotSessions, representatives: v.representatives, whatsappChannels: v.whatsappChannels,
   instagramChannels: v.instagramChannels, messengerChannels: v.messengerChannels, modules: v.modules, unit: v.unit, createdAt: v.createdAt.toISOString(),
 });
-export const offerJson = (o: OfferView) => ({
+export const offerJson = (o: OfferView): Answer<typeof A.Offer> => ({
   id: o.id, kind: o.kind, seller: o.sellerAgencyId ? 'agency' : 'platform', code: o.code, published: o.published,
   version: offerVersionJson(o.version), createdAt: o.createdAt.toISOString(), updatedAt: o.updatedAt.toISOString(),
 });
 
-const listQuery = z.object({
+export const listQuery = z.object({
   kind: z.enum(offerKinds, { error: `kind must be one of ${offerKinds.join(', ')}.` }).optional(),
   seller: z.enum(['platform'], { error: 'seller can only be "platform" (what an agency buys).' }).optional(),
   view: z.enum(['buyers'], { error: 'view can only be "buyers" (what the seller\'s buyers see).' }).optional(),

@@ -7,10 +7,12 @@ import { createBillingPackage, getBillingPackage, isBillingPackageId, listBillin
 import { billingPackageJson } from './billing.routes';
 import { apiT, apiText } from './text';
 import { tFor, type Translate } from '../../i18n/i18n';
+import type * as A from './schemas';
+import type { Answer } from './schemas';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
-export const packageJson = (p: PackageView) => ({
+export const packageJson = (p: PackageView): Answer<typeof A.ResoldPackage> => ({
   id: p.id,
   name: p.version.name,
   type: p.version.type,
@@ -25,7 +27,7 @@ export const packageJson = (p: PackageView) => ({
   createdAt: p.createdAt.toISOString(),
 });
 
-export const purchaseJson = (p: Purchase & { packageName?: string; subscription?: PurchaseRow['subscription'] }, t: Translate = tFor('en')) => ({
+export const purchaseJson = (p: Purchase & { packageName?: string; subscription?: PurchaseRow['subscription'] }, t: Translate = tFor('en')): Answer<typeof A.Purchase> => ({
   id: p.id,
   subAccountId: p.subAccountId,
   packageId: p.packageId,

@@ -11,7 +11,7 @@ import { parse } from '../../lib/validation';
 import { getGatewayAccount, saveGatewayAccount, viewOf, type GatewayAccountView } from '../../payments/gateway-accounts';
 import { actorOf } from '../middleware';
 
-const bodySchema = z.record(z.string(), z.string({ error: 'Send every field as text.' }).max(4000, 'Too long (4,000 characters at most).'), { error: 'Send a JSON object of text fields.' });
+export const bodySchema = z.record(z.string(), z.string({ error: 'Send every field as text.' }).max(4000, 'Too long (4,000 characters at most).'), { error: 'Send a JSON object of text fields.' });
 
 /** Platform keys manage the platform's payment system; agency keys their agency's (with the reselling module). */
 async function sellerOf(deps: Deps, req: Request): Promise<string | null> {

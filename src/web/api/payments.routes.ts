@@ -11,10 +11,12 @@ import type { WebContext } from '../app';
 import { actorOf } from '../middleware';
 import { apiT, apiText } from './text';
 import { tFor, type Translate } from '../../i18n/i18n';
+import type * as A from './schemas';
+import type { Answer } from './schemas';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
-export const paymentJson = (p: Payment, t: Translate = tFor('en')) => ({
+export const paymentJson = (p: Payment, t: Translate = tFor('en')): Answer<typeof A.Payment> => ({
   id: p.id, status: p.status, purpose: p.purpose, referenceId: p.referenceId, amountMinor: p.amountMinor, currency: p.currency, gateway: p.gateway,
   gatewayReference: p.gatewayReference, failureReason: apiText(t, p.failureReason), refundedMinor: p.refundedMinor,
   confirmedAt: p.confirmedAt?.toISOString() ?? null, refundedAt: p.refundedAt?.toISOString() ?? null, createdAt: p.createdAt.toISOString(),

@@ -2,9 +2,11 @@ import type { ApiKeySummary } from '../../api-keys/api-keys.usecases';
 import type { PackageState } from '../../purchases/purchases.usecases';
 import type { Agency } from '../../tenancy/agencies.usecases';
 import type { SubAccount } from '../../tenancy/sub-accounts.usecases';
+import type * as A from './schemas';
+import type { Answer } from './schemas';
 
 // The API's shapes: camelCase, opaque string ids, ISO dates. Internal columns never leak.
-export const agencyJson = (a: Agency) => ({
+export const agencyJson = (a: Agency): Answer<typeof A.Agency> => ({
   id: a.id,
   name: a.name,
   status: a.status,
@@ -21,7 +23,7 @@ export const agencyJson = (a: Agency) => ({
   createdAt: a.createdAt.toISOString(),
 });
 
-export const subAccountJson = (s: SubAccount) => ({
+export const subAccountJson = (s: SubAccount): Answer<typeof A.SubAccount> => ({
   id: s.id,
   agencyId: s.agencyId,
   name: s.name,
@@ -30,7 +32,7 @@ export const subAccountJson = (s: SubAccount) => ({
   createdAt: s.createdAt.toISOString(),
 });
 
-export const apiKeyJson = (k: ApiKeySummary) => ({
+export const apiKeyJson = (k: ApiKeySummary): Answer<typeof A.ApiKey> => ({
   id: k.id,
   scope: k.scope === 'sub_account' ? 'sub-account' : k.scope,
   agencyId: k.agencyId,
@@ -42,7 +44,7 @@ export const apiKeyJson = (k: ApiKeySummary) => ({
   revokedAt: k.revokedAt?.toISOString() ?? null,
 });
 
-export const packageStateJson = (s: PackageState) => ({
+export const packageStateJson = (s: PackageState): Answer<typeof A.PackageState> => ({
   using: s.using,
   chatbots: s.chatbots,
   subscription: s.subscription && {

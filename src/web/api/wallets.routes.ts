@@ -5,9 +5,11 @@ import { buyerOf } from '../../payments/payment-methods';
 import { debitWallet, getWallet, startWalletTopup, type WalletEntry } from '../../wallets/wallets.usecases';
 import type { WebContext } from '../app';
 import { actorOf } from '../middleware';
+import type * as A from './schemas';
+import type { Answer } from './schemas';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
-const entryJson = (e: WalletEntry) => ({ id: e.id, deltaMinor: e.deltaMinor, balanceAfterMinor: e.balanceAfterMinor, reason: e.reason, reference: e.reference, createdAt: e.createdAt.toISOString() });
+const entryJson = (e: WalletEntry): Answer<typeof A.WalletEntry> => ({ id: e.id, deltaMinor: e.deltaMinor, balanceAfterMinor: e.balanceAfterMinor, reason: e.reason, reference: e.reference, createdAt: e.createdAt.toISOString() });
 
 /** The WhatsApp balance: a money wallet per agency or sub-account, topped up through the seller's gateway. */
 export function walletApiRoutes(deps: Deps, web: WebContext): Router {

@@ -1,0 +1,255 @@
+// The API's answers as zod schemas (issue #19, DESIGN section 12). The serializers beside them
+// (serializers.ts and the *Json helpers of the routes files) take their return types from these
+// (`z.infer`), so the OpenAPI document (src/web/api/openapi) cannot drift from what they send;
+// the tests validate every answer they receive against the document.
+import { z } from 'zod';
+
+const id = z.string().describe('Opaque id');
+const time = z.iso.datetime({ offset: true }).describe('ISO 8601 time (UTC)');
+const day = z.iso.date().describe('A calendar day (YYYY-MM-DD) in the seller\'s time zone');
+const minor = z.number().int().describe('An amount in minor units (kuruş, cents)');
+const nullable = <S extends z.ZodType>(s: S) => s.nullable();
+
+export const listOf = <S extends z.ZodType>(item: S) => z.object({ data: z.array(item) });
+
+/** Every error: a stable machine code, a message in the caller's language, the request id, and details by code. */
+export const ErrorAnswer = z
+  .looseObject({
+    error: z.string().describe('Stable machine code, e.g. validation_failed, not_found, wrong_scope'),
+    message: z.string().describe('What went wrong, in the language of Accept-Language'),
+    requestId: z.string().describe('Quote it to support: it finds the request in the logs'),
+    fields: z.record(z.string(), z.string()).optional().describe('validation_failed: one message per field'),
+  })
+  .meta({ id: 'Error' });
+
+/** 429: the rate limiter answers before the request is logged, so without a request id. */
+export const RateLimited = z
+  .looseObject({ error: z.literal('rate_limited'), message: z.string(), limit: z.number().int(), retryAfterSeconds: z.number().int() })
+  .meta({ id: 'RateLimited' });
+
+/** The usage hot path answers its refusals without a request id (it skips the request log). */
+export const UsageRefusal = z.looseObject({ error: z.string(), message: z.string() }).meta({ id: 'UsageRefusal' });
+
+export const Agency = z
+  .object({
+    id, name: z.string(), status: z.string(),
+    suspension: z.object({ manual: z.boolean(), overdueSince: nullable(time) }),
+    resellingModule: z.boolean(), planCode: nullable(z.string()), billingEmail: nullable(z.string()), timeZone: z.string(), ccEmails: z.array(z.string()),
+    locale: z.string(), restrictDepartmentsToPackages: z.boolean(), chatbotSlots: z.number().int(), invoiceDueDays: z.number().int(), createdAt: time,
+  })
+  .meta({ id: 'Agency' });
+
+export const SubAccount = z
+  .object({ id, agencyId: id, name: z.string(), status: z.string(), billingEmail: nullable(z.string()), createdAt: time })
+  .meta({ id: 'SubAccount' });
+
+export const ApiKey = z
+  .object({
+    id, scope: z.enum(['platform', 'agency', 'sub-account']), agencyId: nullable(id), subAccountId: nullable(id), name: z.string(), prefix: z.string(),
+    createdAt: time, lastUsedAt: nullable(time), revokedAt: nullable(time),
+  })
+  .meta({ id: 'ApiKey' });
+export const NewApiKey = ApiKey.extend({ key: z.string().describe('The secret key: shown once, never again') }).meta({ id: 'NewApiKey' });
+
+export const PackageState = z.object({
+  using: z.unknown().describe('What the sub-account uses now (package or pay-as-you-go)'),
+  chatbots: z.number().int(),
+  subscription: nullable(z.object({ id, packageId: id, startsAt: time, endsAt: time, nextGrantAt: nullable(time), monthlyCredits: z.number().int() })),
+});
+export const SubAccountDetail = SubAccount.extend(PackageState.shape).meta({ id: 'SubAccountDetail' });
+
+export const Me = z.object({ scope: z.enum(['platform', 'agency', 'sub-account']), apiKeyId: id, agencyId: nullable(id), subAccountId: nullable(id) }).meta({ id: 'Me' });
+
+// Credits and departments.
+export const Department = z.object({ id, name: z.string(), creditsPerRequest: z.number().int(), createdAt: time }).meta({ id: 'Department' });
+export const Balance = z
+  .object({
+    balance: z.number().int(), lowBalanceThreshold: nullable(z.number().int()),
+    lots: z.array(z.object({ id, source: z.string(), amount: z.number().int(), remaining: z.number().int(), expiresAt: nullable(time), createdAt: time })),
+  })
+  .meta({ id: 'Balance' });
+export const SubAccountBalance = Balance.extend(PackageState.partial().shape).meta({ id: 'OwnBalance' });
+export const CreditHistoryEntry = z
+  .object({ id: z.number().int(), createdAt: time, delta: z.number().int(), balanceAfter: z.number().int(), reason: z.string(), reference: nullable(z.string()), note: nullable(z.string()) })
+  .meta({ id: 'CreditHistoryEntry' });
+export const Adjustment = z.object({ balance: z.number().int(), poolBalance: z.number().int().optional(), replayed: z.boolean() }).meta({ id: 'Adjustment' });
+export const Threshold = z.object({ threshold: nullable(z.number().int()) });
+export const DepartmentIds = z.object({ departmentIds: z.array(id) });
+export const UsageCharged = z.object({ charged: z.number().int(), balance: z.number().int() }).meta({ id: 'UsageCharged' });
+export const UsageBatch = z
+  .object({ results: z.array(z.looseObject({ status: z.number().int(), charged: z.number().int().optional(), balance: z.number().int().optional(), error: z.string().optional(), message: z.string().optional() })) })
+  .meta({ id: 'UsageBatch' });
+
+// Catalog: offers, resold packages, billing packages, the platform's catalog, orders.
+export const OfferVersion = z
+  .object({
+    id, number: z.number().int(), name: z.string(), billing: nullable(z.string()), priceMinor: minor, currency: z.string(), termMonths: nullable(z.number().int()),
+    credits: nullable(z.number().int()), chatbots: nullable(z.number().int()), departmentIds: z.array(id), chatbotSessions: nullable(z.number().int()),
+    representatives: nullable(z.number().int()), whatsappChannels: nullable(z.number().int()), instagramChannels: nullable(z.number().int()),
+    messengerChannels: nullable(z.number().int()), modules: z.array(z.string()), unit: nullable(z.string()), createdAt: time,
+  })
+  .meta({ id: 'OfferVersion' });
+export const Offer = z
+  .object({ id, kind: z.string(), seller: z.enum(['platform', 'agency']), code: nullable(z.string()), published: z.boolean(), version: OfferVersion, createdAt: time, updatedAt: time })
+  .meta({ id: 'Offer' });
+export const OfferWithWarnings = Offer.extend({
+  warnings: z.array(z.object({ code: z.string(), message: z.string(), poolCredits: z.number().int(), creditsPerSale: z.number().int() })),
+}).meta({ id: 'OfferWithWarnings' });
+
+export const ResoldPackage = z
+  .object({
+    id, name: z.string(), type: z.string(), priceMinor: minor, currency: z.string(), credits: z.number().int(), termMonths: nullable(z.number().int()),
+    chatbots: z.number().int(), departmentIds: z.array(id), published: z.boolean(), version: z.number().int(), createdAt: time,
+  })
+  .meta({ id: 'ResoldPackage' });
+export const BillingPackage = z
+  .object({
+    id, name: z.string(), seller: z.enum(['platform', 'agency']), kind: z.string(), billing: z.string(), termMonths: nullable(z.number().int()),
+    monthlyPriceMinor: minor, currency: z.string(), chatbotSessions: z.number().int(), representatives: z.number().int(), whatsappChannels: z.number().int(),
+    instagramChannels: z.number().int(), messengerChannels: z.number().int(), modules: z.array(z.string()), unit: nullable(z.string()), published: z.boolean(), createdAt: time,
+  })
+  .meta({ id: 'BillingPackage' });
+export const AnyPackage = z.union([ResoldPackage, BillingPackage]).meta({ id: 'Package' });
+
+export const Purchase = z
+  .object({
+    id, subAccountId: id, packageId: id, packageVersionId: id, packageName: z.string().optional(), type: z.string(), priceMinor: minor, currency: z.string(),
+    status: z.string(), paymentMethod: z.string(), paidAt: nullable(time), grantedAt: nullable(time), lastGrantError: nullable(z.string()),
+    subscription: nullable(z.object({ status: z.string(), startsAt: time, endsAt: time, nextGrantAt: nullable(time) })), createdAt: time,
+  })
+  .meta({ id: 'Purchase' });
+
+export const TopupPackage = z.object({ id, credits: z.number().int(), priceMinor: minor, currency: z.string(), createdAt: time }).meta({ id: 'TopupPackage' });
+export const Plan = z
+  .object({
+    id, code: z.string(), name: z.string(), resellingModule: z.boolean(), includedChatbots: z.number().int(), monthlyCredits: z.number().int(),
+    priceMinor: minor, currency: z.string(), published: z.boolean(),
+  })
+  .meta({ id: 'Plan' });
+export const SlotPrice = z.object({ priceMinor: minor, currency: z.string() }).meta({ id: 'ChatbotSlotPrice' });
+export const Order = z
+  .object({
+    id, kind: z.string(), topupPackageId: nullable(id), quantity: z.number().int(), credits: z.number().int(), amountMinor: minor, currency: z.string(),
+    status: z.string(), appliedAt: nullable(time), createdAt: time,
+  })
+  .meta({ id: 'Order' });
+const checkoutUrl = nullable(z.string()).describe('Where the buyer pays (null when nothing is left to pay at a gateway)');
+export const StartedOrder = Order.extend({ checkoutUrl }).meta({ id: 'StartedOrder' });
+
+// Payments.
+export const Payment = z
+  .object({
+    id, status: z.string(), purpose: z.string(), referenceId: nullable(z.string()), amountMinor: minor, currency: z.string(), gateway: z.string(),
+    gatewayReference: nullable(z.string()), failureReason: nullable(z.string()), refundedMinor: minor,
+    confirmedAt: nullable(time), refundedAt: nullable(time), createdAt: time,
+  })
+  .meta({ id: 'Payment' });
+export const PaymentMethod = z
+  .object({ id, gateway: z.string(), brand: nullable(z.string()), last4: nullable(z.string()), expMonth: nullable(z.number().int()), expYear: nullable(z.number().int()), isDefault: z.boolean(), createdAt: time })
+  .meta({ id: 'PaymentMethod' });
+export const StartedInvoicePayment = z.object({ paymentId: id, checkoutUrl });
+export const StartedOverduePayment = z.object({ paymentId: id, invoices: z.array(z.unknown()), amountMinor: minor, currency: z.string(), checkoutUrl });
+export const PaymentSystems = z
+  .object({
+    paymentSystem: nullable(z.object({ kind: z.string(), mode: z.string(), settings: z.record(z.string(), z.unknown()), secretHints: z.record(z.string(), z.unknown()), webhookUrl: z.string(), updatedAt: time })),
+    available: z.array(z.object({
+      kind: z.string(), label: z.string(),
+      fields: z.array(z.object({ name: z.string(), label: z.string(), secret: z.boolean(), required: z.boolean(), options: z.array(z.string()).optional() })),
+    })),
+  })
+  .meta({ id: 'PaymentSystems' });
+
+// Auto-billing and the WhatsApp balance.
+export const AutoBilling = z
+  .object({
+    available: z.boolean(), unavailableReason: nullable(z.string()), enabled: z.boolean(), monthlyCapMinor: nullable(minor), currency: nullable(z.string()),
+    paymentMethodId: nullable(id), notifyEmails: z.array(z.string()), spentThisMonthMinor: minor, consecutiveDeclines: z.number().int(), retryAfter: nullable(time),
+    disabledReason: nullable(z.string()), onInvoice: z.boolean(),
+  })
+  .meta({ id: 'AutoBilling' });
+export const AutoBillingCharge = z
+  .object({
+    id, trigger: z.string(), status: z.string(), deficitCredits: z.number().int(), deficitChatbots: z.number().int(), credits: z.number().int(), chatbots: z.number().int(),
+    items: z.unknown(), amountMinor: minor, currency: z.string(), paymentId: nullable(id), failureReason: nullable(z.string()),
+    createdAt: time, completedAt: nullable(time), deliveredAt: nullable(time),
+  })
+  .meta({ id: 'AutoBillingCharge' });
+export const WalletEntry = z.object({ id, deltaMinor: minor, balanceAfterMinor: minor, reason: z.string(), reference: nullable(z.string()), createdAt: time }).meta({ id: 'WalletEntry' });
+export const Wallet = z.object({ balanceMinor: minor, currency: nullable(z.string()), entries: z.array(WalletEntry) }).meta({ id: 'WhatsappBalance' });
+export const WalletDebit = z.object({ balanceMinor: minor, currency: z.string() });
+export const WalletTopup = z.object({ topupId: id, paymentId: id, status: z.literal('pending_payment'), checkoutUrl });
+
+// Subscription billing.
+const entitlementCounts = {
+  chatbotSessions: z.number().int(), representatives: z.number().int(), whatsappChannels: z.number().int(), instagramChannels: z.number().int(),
+  messengerChannels: z.number().int(), modules: z.array(z.string()),
+};
+export const Subscription = z
+  .object({
+    id, packageId: id, name: z.string(), kind: z.string(), billing: z.string(), status: z.string(), quantity: z.number().int(), monthlyPriceMinor: minor,
+    termMonths: nullable(z.number().int()), termPriceMinor: nullable(minor), currency: z.string(), startDay: day, termLastDay: nullable(day),
+    changedFromId: nullable(id), changedToId: nullable(id),
+    periods: z.array(z.object({ fromDay: day, throughDay: nullable(day) })).optional(),
+    entitlements: z.object({ ...entitlementCounts, unit: nullable(z.string()) }),
+    createdAt: time,
+  })
+  .meta({ id: 'Subscription' });
+export const Invoice = z
+  .object({
+    id, number: z.string(), sequence: z.number().int(), kind: z.string(), period: nullable(z.string()), periodStart: nullable(day), periodEnd: nullable(day),
+    issueDay: day, dueDay: nullable(day), status: z.string(), totalMinor: minor, currency: z.string(), accountId: id, subAccountId: nullable(id),
+    seller: z.string().describe('"platform", or the selling agency\'s id'), paidAt: nullable(time),
+  })
+  .meta({ id: 'Invoice' });
+export const InvoiceDetail = Invoice.extend({
+  billingAddress: z.unknown(),
+  lines: z.array(z.object({
+    position: z.number().int(), kind: z.string(), description: z.string(), subscriptionId: nullable(id), fromDay: nullable(day), throughDay: nullable(day),
+    activeDays: nullable(z.number().int()), daysInMonth: nullable(z.number().int()), quantity: z.number().int(), unitPriceMinor: minor, amountMinor: minor,
+  })),
+}).meta({ id: 'InvoiceDetail' });
+export const Prediction = z
+  .object({
+    period: z.string(), periodStart: day, periodEnd: day, today: day, daysElapsed: z.number().int(), daysInMonth: z.number().int(), cutOffDay: day,
+    currency: nullable(z.string()), soFarMinor: minor, estimateMinor: minor, lines: z.array(z.object({
+      kind: z.enum(['monthly', 'extra_sessions', 'topup']), subscriptionId: nullable(id), description: z.string(), fromDay: day, throughDay: day, daysSoFar: nullable(z.number().int()),
+      daysAtMonthEnd: nullable(z.number().int()), daysInMonth: nullable(z.number().int()), monthlyPriceMinor: nullable(minor), soFarMinor: minor, estimateMinor: minor, note: nullable(z.string()),
+    })),
+    chart: z.array(z.object({ day, amountMinor: minor, estimated: z.boolean() })),
+    prepaid: z.array(z.object({ subscriptionId: id, name: z.string(), fromDay: day, throughDay: day })),
+  })
+  .meta({ id: 'UpcomingInvoice' });
+const limitLine = { item: z.string(), limit: z.number().int(), used: z.number().int(), over: z.number().int() };
+export const EntitlementStatus = z
+  .looseObject({
+    ...entitlementCounts, extraSessions: z.number().int(), inEffect: z.array(id), day,
+    termQuotas: z.array(z.object({ subscriptionId: id, name: z.string(), index: z.number().int(), from: day, until: day })),
+    limits: z.array(z.object(limitLine)), overLimits: z.array(z.object({ ...limitLine, guidance: z.string() })),
+    chatbots: z.object({ limit: z.number().int(), used: nullable(z.number().int()) }), departments: z.object({ used: z.number().int(), limit: z.null() }),
+  })
+  .meta({ id: 'Entitlements' });
+const quota = { periodStart: day, periodEnd: day, used: z.number().int(), limit: z.number().int(), included: z.number().int(), extra: z.number().int() };
+export const SessionQuota = z.object(quota).meta({ id: 'ChatbotSessionQuota' });
+export const OpenedSession = z.object({ ...quota, sessionId: z.string(), created: z.boolean() }).meta({ id: 'ChatbotSession' });
+export const Representative = z.object({ id, name: z.string(), email: z.string(), createdAt: time }).meta({ id: 'Representative' });
+export const Channel = z.object({ id, type: z.string(), name: z.string(), createdAt: time }).meta({ id: 'Channel' });
+export const ExtraSessionCharge = z
+  .object({ id, quantity: z.number().int(), sessions: nullable(z.number().int()), amountMinor: minor, currency: z.string(), day, expiresAt: nullable(time), description: z.string() })
+  .meta({ id: 'ExtraSessionCharge' });
+export const BillingAddress = z
+  .object({ id, name: z.string(), line1: z.string(), line2: nullable(z.string()), city: z.string(), postalCode: nullable(z.string()), country: z.string(), taxId: nullable(z.string()), isDefault: z.boolean() })
+  .meta({ id: 'BillingAddress' });
+
+export const Invitation = z.object({ id, email: z.string() });
+export const TestClock = z.object({ now: time, frozen: z.boolean() });
+
+export const Member = z
+  .object({ userId: id, name: z.string(), email: z.string(), role: z.string(), status: z.enum(['online', 'busy', 'be_right_back', 'offline']), statusChangedAt: nullable(time) })
+  .meta({ id: 'Member' });
+const reportFilters = z.object({ from: day, to: day, departmentId: nullable(z.string()), subAccountId: nullable(z.string()).describe("A sub-account's id, 'pool' for the agency's own account, or null for all") });
+const reportRow = z.record(z.string(), z.unknown()).describe('One row: the group (day, department, sub-account, representative, package, month or agency) and its figures');
+export const UsageReport = z.object({ zone: z.string(), filters: reportFilters, by: z.string(), data: z.array(reportRow), totals: z.record(z.string(), z.unknown()) }).meta({ id: 'UsageReport' });
+export const CreditFlowReport = z.object({ zone: z.string(), filters: reportFilters, by: z.string(), data: z.array(reportRow), totals: z.record(z.string(), z.unknown()) }).meta({ id: 'CreditFlowReport' });
+export const SalesReport = z.object({ zone: z.string(), filters: reportFilters, data: z.array(reportRow), totals: z.unknown() }).meta({ id: 'SalesReport' });
+
+export type Answer<S extends z.ZodType> = z.infer<S>;
