@@ -64,7 +64,7 @@ describe('browser: layout at 1366 and 390 pixels', function () {
       await page.goto(`${base}/agency/sub-accounts`);
       await noOverflow(page, 'agency sub-accounts');
       await page.screenshot({ path: path.join(SHOTS, `agency-sub-accounts-${width}.png`), fullPage: true });
-      // The navigation's groups: Clients, Catalog, Money, Settings, in one row at 1366.
+      // The navigation's groups: Home, Clients, Catalog, Reports, Money, Settings, in one row at 1366.
       const menu = page.locator('summary.nav-toggle');
       if (width === 390) {
         expect(await page.getByRole('link', { name: 'Sub-accounts' }).isVisible()).to.equal(false);
@@ -75,7 +75,7 @@ describe('browser: layout at 1366 and 390 pixels', function () {
         expect(new Set(tops).size, 'one row of navigation').to.equal(1);
       }
       const groups = await page.locator('.nav-links > li').allTextContents();
-      expect(groups.map((g) => g.trim().split(/\s+/)[0])).to.deep.equal(['Home', 'Clients', 'Catalog', 'Money', 'Settings']);
+      expect(groups.map((g) => g.trim().split(/\s+/)[0])).to.deep.equal(['Home', 'Clients', 'Catalog', 'Reports', 'Money', 'Settings']);
       await page.locator('summary', { hasText: 'Money' }).click();
       await page.screenshot({ path: path.join(SHOTS, `agency-menu-${width}.png`) });
       await page.getByRole('link', { name: 'Invoices' }).click();

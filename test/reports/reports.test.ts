@@ -243,7 +243,7 @@ describe('reports', () => {
       const now = deps.clock.now();
       for (const [id, status, price] of [['p1', 'granted', 1000], ['p2', 'pending_payment', 500], ['p3', 'payment_failed', 700]] as const) {
         await deps.db.execute(sql`insert into purchases (id, agency_id, sub_account_id, package_id, package_version_id, type, price_minor, currency, status, payment_method, created_at, updated_at)
-          values (${id}, ${w.a.id}, ${w.a.subs[0].id}, 'pkg_starter', 'ver_missing', 'credit', ${price}, 'TRY', ${status}, 'card', ${now}, ${now})`);
+          values (${id}, ${w.a.id}, ${w.a.subs[0].id}, 'pkg_starter', 'ver_missing', 'credit', ${price}, 'TRY', ${status}, 'card', ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz)`);
       }
       const report = await salesReport(deps, { actor: agencyActor(w.a.id), query: {} });
       expect(report.totals).to.deep.equal([{ currency: 'TRY', paidMinor: 1000, openMinor: 500 }]);
