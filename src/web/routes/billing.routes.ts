@@ -193,7 +193,7 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
   const home = `${base}/invoices`;
   const locals = async (req: Request) => {
     const actor = actorOf(req);
-    const issued = await listIssuedInvoices(deps, { actor });
+    const [issued, terms] = await Promise.all([listIssuedInvoices(deps, { actor }), sellerTerms(deps.db, actor.scope === 'platform' ? null : actor.agencyId)]);
     // People read the buyer's name, never its id: the view prints `accountId`, so it carries the
     // name here (accountName and accountHref for a view that links the client's page).
     const names = await buyerNames(deps, { actor, accountIds: issued.map((i) => i.accountId) });
@@ -202,7 +202,7 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
       return { ...i, accountId: accountName, accountName, accountHref: scope === 'agency' ? `/agency/sub-accounts/${i.accountId}` : `/platform/agencies/${i.accountId}` };
     });
     // The seller's own calendar: an invoice is overdue from the day after its due day there.
-    const today = calendarDay(deps.clock.now(), (await sellerTerms(deps.db, actor.scope === 'platform' ? null : actor.agencyId)).zone);
+    const today = calendarDay(deps.clock.now(), terms.zone);
     return {
       title: req.t('billing:issued.title'), base, invoices, formatInvoiceNumber,
       overdueDays: (i: Invoice) => overdueDays(i, today),
