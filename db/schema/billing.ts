@@ -179,6 +179,9 @@ export const invoices = pgTable(
     uniqueIndex('invoices_number_key').on(t.sellerKey, t.number),
     index('invoices_account_idx').on(t.accountId, t.issueDay),
     index('invoices_seller_idx').on(t.sellerKey, t.issueDay),
+    // A seller's issued invoices, newest first (the invoices page), and its overdue ones (the dashboard).
+    index('invoices_seller_list_idx').on(t.sellerAgencyId, t.issueDay, t.number),
+    index('invoices_seller_open_idx').on(t.sellerAgencyId, t.dueDay).where(sql`${t.status} = 'open'`),
     index('invoices_draft_idx').on(t.createdAt).where(sql`${t.status} = 'draft'`),
     check('invoices_total', sql`${t.totalMinor} >= 0`),
   ],

@@ -43,6 +43,8 @@ export const payments = pgTable(
   (t) => [
     uniqueIndex('payments_idempotency_key').on(t.gateway, t.idempotencyKey).where(sql`idempotency_key is not null`),
     index('payments_pending_idx').on(t.status, t.createdAt).where(sql`status = 'pending'`),
+    // What a seller collected since a day (the dashboard's month).
+    index('payments_seller_confirmed_idx').on(t.sellerAgencyId, t.confirmedAt),
     index('payments_buyer_idx').on(t.buyerAgencyId, t.buyerSubAccountId, t.createdAt), uniqueIndex('payments_reference_key').on(t.purpose, t.referenceId),
   ],
 );

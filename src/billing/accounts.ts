@@ -31,17 +31,20 @@ export interface BillingAccount {
 
 /** The account for a buyer id pair; throws not found if it does not exist. */
 export async function billingAccount(db: DbOrTx, agencyId: string, subAccountId: string | null): Promise<BillingAccount> {
-  const [agency] = await db.select().from(agencies).where(eq(agencies.id, agencyId));
+  // The agency and the buyer's other row (its sub-account, or the platform) are read side by side.
+  const [[agency], [sub], [plt]] = await Promise.all([
+    db.select().from(agencies).where(eq(agencies.id, agencyId)),
+    subAccountId ? db.select().from(subAccounts).where(and(eq(subAccounts.id, subAccountId), eq(subAccounts.agencyId, agencyId))) : Promise.resolve([]),
+    subAccountId ? Promise.resolve([]) : db.select().from(platform).limit(1),
+  ]);
   if (!agency) throw errors.notFound('Account');
   if (subAccountId) {
-    const [sub] = await db.select().from(subAccounts).where(and(eq(subAccounts.id, subAccountId), eq(subAccounts.agencyId, agencyId)));
     if (!sub) throw errors.notFound('Account');
     return {
       agencyId, subAccountId, accountId: sub.id, sellerAgencyId: agency.id, sellerKey: agency.id, sellerName: agency.name,
       zone: agency.timeZone || DEFAULT_SELLER_ZONE, dueDays: agency.invoiceDueDays, locale: agency.locale === 'tr' ? 'tr' : 'en', buyerName: sub.name, status: sub.status,
     };
   }
-  const [plt] = await db.select().from(platform).limit(1);
   return {
     agencyId, subAccountId: null, accountId: agency.id, sellerAgencyId: null, sellerKey: PLATFORM_SELLER_KEY, sellerName: plt?.name ?? 'Kontor',
     zone: plt?.timeZone || DEFAULT_SELLER_ZONE, dueDays: plt?.invoiceDueDays ?? 10, locale: agency.locale === 'tr' ? 'tr' : 'en', buyerName: agency.name, status: agency.status,

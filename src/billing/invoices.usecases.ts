@@ -1,6 +1,6 @@
 // Invoices: issuing a term purchase's invoice, reading invoices (the buyer's own; a seller's
 // issued ones) and recording a payment. The monthly cut is in invoice-cut.ts.
-import { and, asc, desc, eq, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
 import { billingAddresses, invoiceLines, invoices, type InvoiceStatus } from '../../db/schema';
 import { recordAudit } from '../audit/audit.repository';
@@ -11,7 +11,7 @@ import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { dispatchEmails } from '../mail/outbox';
 import { applyOverdueRule } from '../suspension/suspension.usecases';
-import { buyerAccount, sellerTerms, type BillingAccount } from './accounts';
+import { buyerAccount, PLATFORM_SELLER_KEY, sellerTerms, type BillingAccount } from './accounts';
 import { allocateInvoiceNumbers, formatInvoiceNumber } from './invoice-numbers';
 import { addDays, calendarDay, daysBetween, termDiscountPercent, type TermMonths } from './proration';
 import type { BillingSubscription } from './subscriptions.usecases';
@@ -97,14 +97,21 @@ function canRead(actor: Actor, inv: Invoice): boolean {
 
 const isSeller = (actor: Actor, inv: Invoice) => (actor.scope === 'platform' ? inv.sellerAgencyId === null : actor.scope === 'agency' && inv.sellerAgencyId === actor.agencyId);
 
-/** Invoices a seller issued (the platform's to agencies, an agency's to its sub-accounts), newest first. */
-export async function listIssuedInvoices(deps: Pick<Deps, 'db'>, params: { actor: Actor; accountId?: string; limit?: number }): Promise<Invoice[]> {
+/**
+ * Invoices a seller issued (the platform's to agencies, an agency's to its sub-accounts), newest
+ * first; `before` (an invoice id of the seller's) starts after that invoice, for the next page.
+ */
+export async function listIssuedInvoices(deps: Pick<Deps, 'db'>, params: { actor: Actor; accountId?: string; limit?: number; before?: string }): Promise<Invoice[]> {
   const { actor } = params;
   if (actor.scope === 'sub_account') throw errors.wrongScope('platform or agency');
+  const seller = actor.scope === 'platform' ? isNull(invoices.sellerAgencyId) : eq(invoices.sellerAgencyId, actor.agencyId!);
+  const after = params.before
+    ? sql`(${invoices.issueDay}, ${invoices.number}) < (select c.issue_day, c.number from ${invoices} c where c.id = ${params.before} and c.seller_key = ${actor.scope === 'platform' ? PLATFORM_SELLER_KEY : actor.agencyId!})`
+    : undefined;
   return deps.db
     .select()
     .from(invoices)
-    .where(and(actor.scope === 'platform' ? isNull(invoices.sellerAgencyId) : eq(invoices.sellerAgencyId, actor.agencyId!), params.accountId ? eq(invoices.accountId, params.accountId) : undefined))
+    .where(and(seller, params.accountId ? eq(invoices.accountId, params.accountId) : undefined, after))
     .orderBy(desc(invoices.issueDay), desc(invoices.number))
     .limit(Math.min(params.limit ?? 200, 500));
 }

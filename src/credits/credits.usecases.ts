@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, gte, inArray, lt, lte, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Tx } from '../../db/client';
 import { creditAccounts, creditLedger, creditLots, ledgerReasons, type LotSource } from '../../db/schema';
@@ -309,8 +309,11 @@ export async function setLowBalanceThreshold(deps: Deps, params: { actor: Actor;
 }
 
 
-/** Live balances of an agency's pool (key '') and every sub-account, in one query. */
-export async function agencyBalances(deps: Pick<Deps, 'db' | 'clock'>, agencyId: string): Promise<Map<string, number>> {
+/**
+ * Live balances of an agency's pool (key '') and its sub-accounts, in one query: every
+ * sub-account's, or only those of `subAccountIds` (a page of the list; the pool is always read).
+ */
+export async function agencyBalances(deps: Pick<Deps, 'db' | 'clock'>, agencyId: string, subAccountIds?: readonly string[]): Promise<Map<string, number>> {
   const now = deps.clock.now();
   const rows = await deps.db
     .select({
@@ -319,7 +322,10 @@ export async function agencyBalances(deps: Pick<Deps, 'db' | 'clock'>, agencyId:
     })
     .from(creditAccounts)
     .leftJoin(creditLots, and(eq(creditLots.accountId, creditAccounts.id), gt(creditLots.remaining, 0)))
-    .where(eq(creditAccounts.agencyId, agencyId))
+    .where(and(
+      eq(creditAccounts.agencyId, agencyId),
+      subAccountIds ? or(isNull(creditAccounts.subAccountId), subAccountIds.length > 0 ? inArray(creditAccounts.subAccountId, [...subAccountIds]) : undefined) : undefined,
+    ))
     .groupBy(creditAccounts.subAccountId);
   return new Map(rows.map((r) => [r.subAccountId ?? '', Number(r.balance)]));
 }

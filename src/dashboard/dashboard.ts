@@ -13,7 +13,7 @@ import {
 import type { Actor } from '../auth/actor';
 import { requireBilling, requireScope } from '../auth/policies';
 import { sellerTerms } from '../billing/accounts';
-import { calendarDay } from '../billing/proration';
+import { calendarDay, daysBetween } from '../billing/proration';
 import type { Deps } from '../deps';
 
 export interface MoneyByCurrency {
@@ -93,60 +93,59 @@ async function poolTrend(db: DbOrTx, accountId: string, balance: number, zone: s
   return days.reverse();
 }
 
-/** The dashboard of the actor's seller: an agency (its clients) or the platform (its agencies). */
-export async function sellerDashboard(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor }): Promise<SellerDashboard> {
-  const { actor } = params;
-  if (actor.scope !== 'platform') requireScope(actor, 'agency');
-  requireBilling(actor);
-  const sellerAgencyId = actor.scope === 'platform' ? null : actor.agencyId!;
-  const { db } = deps;
-  const now = deps.clock.now();
-  const { zone } = await sellerTerms(db, sellerAgencyId);
-  const today = calendarDay(now, zone);
-  const monthStart = DateTime.fromJSDate(now).setZone(zone).startOf('month').toJSDate();
-  const sellerIs = (col: AnyPgColumn) => (sellerAgencyId ? eq(col, sellerAgencyId) : isNull(col));
+/** The agency's pool and its trend. */
+async function poolOf(db: DbOrTx, agencyId: string, zone: string, now: Date): Promise<{ pool: SellerDashboard['pool']; trend: SellerDashboard['poolTrend'] }> {
+  const [acc] = await db.select().from(creditAccounts).where(and(eq(creditAccounts.agencyId, agencyId), isNull(creditAccounts.subAccountId)));
+  const balance = acc?.balance ?? 0;
+  const pool = { balance, threshold: acc?.lowBalanceThreshold ?? null, low: acc?.lowBalanceThreshold != null && balance < acc.lowBalanceThreshold };
+  return { pool, trend: acc ? await poolTrend(db, acc.id, balance, zone, now) : [] };
+}
 
-  // The pool (agencies only: the platform has none).
-  let pool: SellerDashboard['pool'] = null;
-  let trend: SellerDashboard['poolTrend'] = [];
-  if (sellerAgencyId) {
-    const [acc] = await db.select().from(creditAccounts).where(and(eq(creditAccounts.agencyId, sellerAgencyId), isNull(creditAccounts.subAccountId)));
-    const balance = acc?.balance ?? 0;
-    pool = { balance, threshold: acc?.lowBalanceThreshold ?? null, low: acc?.lowBalanceThreshold != null && balance < acc.lowBalanceThreshold };
-    trend = acc ? await poolTrend(db, acc.id, balance, zone, now) : [];
-  }
+/** Paid purchases still waiting for the pool (agency sellers resell credits). */
+async function waitingPurchasesOf(db: DbOrTx, agencyId: string): Promise<WaitingPurchase[]> {
+  const rows = await db
+    .select({ p: purchases, buyerName: subAccounts.name, packageName: offerVersions.name, credits: offerVersions.credits })
+    .from(purchases)
+    .innerJoin(subAccounts, eq(subAccounts.id, purchases.subAccountId))
+    .innerJoin(offerVersions, eq(offerVersions.id, purchases.packageVersionId))
+    .where(and(eq(purchases.agencyId, agencyId), eq(purchases.status, 'paid')))
+    .orderBy(purchases.paidAt)
+    .limit(LIST_LIMIT);
+  return rows.map((r) => ({
+    purchaseId: r.p.id, buyerName: r.buyerName, packageName: r.packageName, credits: r.credits, amountMinor: r.p.priceMinor, currency: r.p.currency, paidAt: r.p.paidAt, lastError: r.p.lastGrantError,
+  }));
+}
 
-  // Paid purchases still waiting for the pool (agency sellers resell credits).
-  const waitingPurchases: WaitingPurchase[] = sellerAgencyId
-    ? (
-        await db
-          .select({ p: purchases, buyerName: subAccounts.name, packageName: offerVersions.name, credits: offerVersions.credits })
-          .from(purchases)
-          .innerJoin(subAccounts, eq(subAccounts.id, purchases.subAccountId))
-          .innerJoin(offerVersions, eq(offerVersions.id, purchases.packageVersionId))
-          .where(and(eq(purchases.agencyId, sellerAgencyId), eq(purchases.status, 'paid')))
-          .orderBy(purchases.paidAt)
-          .limit(LIST_LIMIT)
-      ).map((r) => ({
-        purchaseId: r.p.id, buyerName: r.buyerName, packageName: r.packageName, credits: r.credits, amountMinor: r.p.priceMinor, currency: r.p.currency, paidAt: r.p.paidAt, lastError: r.p.lastGrantError,
-      }))
-    : [];
-
-  // Overdue invoices, grouped by buyer.
-  const overdueRows = await db
+/**
+ * Overdue invoices, grouped by buyer: summed per buyer and currency first (on the open invoices'
+ * index), then the buyers' names joined to those groups only.
+ */
+async function overdueBuyers(db: DbOrTx, sellerAgencyId: string | null, today: string): Promise<OverdueBuyer[]> {
+  const groups = db
     .select({
-      buyerId: sql<string>`coalesce(${invoices.subAccountId}, ${invoices.agencyId})`,
-      buyerName: sql<string>`coalesce(${subAccounts.name}, ${agencies.name})`,
+      agencyId: invoices.agencyId,
+      subAccountId: invoices.subAccountId,
       currency: invoices.currency,
-      n: sql<number>`count(*)::int`,
-      total: sql<string>`sum(${invoices.totalMinor})`,
-      oldest: sql<string>`min(${invoices.dueDay})::text`,
+      n: sql<number>`count(*)::int`.as('n'),
+      total: sql<string>`sum(${invoices.totalMinor})`.as('total'),
+      oldest: sql<string>`min(${invoices.dueDay})::text`.as('oldest'),
     })
     .from(invoices)
-    .leftJoin(subAccounts, eq(subAccounts.id, invoices.subAccountId))
-    .innerJoin(agencies, eq(agencies.id, invoices.agencyId))
-    .where(and(sellerIs(invoices.sellerAgencyId), eq(invoices.status, 'open'), lt(invoices.dueDay, today)))
-    .groupBy(sql`1, 2, 3`);
+    .where(and(sellerAgencyId ? eq(invoices.sellerAgencyId, sellerAgencyId) : isNull(invoices.sellerAgencyId), eq(invoices.status, 'open'), lt(invoices.dueDay, today)))
+    .groupBy(invoices.agencyId, invoices.subAccountId, invoices.currency)
+    .as('g');
+  const overdueRows = await db
+    .select({
+      buyerId: sql<string>`coalesce(${groups.subAccountId}, ${groups.agencyId})`,
+      buyerName: sql<string>`coalesce(${subAccounts.name}, ${agencies.name})`,
+      currency: groups.currency,
+      n: groups.n,
+      total: groups.total,
+      oldest: groups.oldest,
+    })
+    .from(groups)
+    .leftJoin(subAccounts, eq(subAccounts.id, groups.subAccountId))
+    .innerJoin(agencies, eq(agencies.id, groups.agencyId));
   const overdueMap = new Map<string, OverdueBuyer>();
   for (const r of overdueRows) {
     const o = overdueMap.get(r.buyerId) ?? { buyerId: r.buyerId, buyerName: r.buyerName, invoices: 0, oldestDueDay: r.oldest, daysOverdue: 0, totals: [] };
@@ -155,12 +154,14 @@ export async function sellerDashboard(deps: Pick<Deps, 'db' | 'clock'>, params: 
     o.totals.push({ currency: r.currency, amountMinor: Number(r.total) });
     overdueMap.set(r.buyerId, o);
   }
-  const overdue = [...overdueMap.values()]
-    .map((o) => ({ ...o, daysOverdue: Math.round(DateTime.fromISO(today).diff(DateTime.fromISO(o.oldestDueDay), 'days').days) }))
+  return [...overdueMap.values()]
+    .map((o) => ({ ...o, daysOverdue: daysBetween(o.oldestDueDay, today) }))
     .sort((a, b) => b.daysOverdue - a.daysOverdue || a.buyerName.localeCompare(b.buyerName))
     .slice(0, LIST_LIMIT);
+}
 
-  // Auto-billing that failed in the last 30 days, for the seller's buyers.
+/** Auto-billing that failed in the last 30 days, for the seller's buyers. */
+async function failedCharges(db: DbOrTx, sellerAgencyId: string | null, now: Date): Promise<FailedCharge[]> {
   const since = DateTime.fromJSDate(now).minus({ days: 30 }).toJSDate();
   const failedRows = await db
     .select({ c: autoBillingCharges, subName: subAccounts.name, agencyName: agencies.name })
@@ -174,33 +175,59 @@ export async function sellerDashboard(deps: Pick<Deps, 'db' | 'clock'>, params: 
     ))
     .orderBy(sql`${autoBillingCharges.createdAt} desc`)
     .limit(LIST_LIMIT);
-  const failedAutoBilling = failedRows.map((r) => ({ buyerName: r.subName ?? r.agencyName, amountMinor: r.c.amountMinor, currency: r.c.currency ?? '', reason: r.c.failureReason, at: r.c.createdAt }));
+  return failedRows.map((r) => ({ buyerName: r.subName ?? r.agencyName, amountMinor: r.c.amountMinor, currency: r.c.currency ?? '', reason: r.c.failureReason, at: r.c.createdAt }));
+}
 
-  // Buyers and suspended buyers.
+/** Buyers and suspended buyers. */
+async function buyerCounts(db: DbOrTx, sellerAgencyId: string | null): Promise<{ all: number; suspended: number } | undefined> {
   const [counts] = sellerAgencyId
     ? await db.select({ all: sql<number>`count(*)::int`, suspended: sql<number>`count(*) filter (where ${subAccounts.status} = 'suspended')::int` }).from(subAccounts).where(eq(subAccounts.agencyId, sellerAgencyId))
     : await db.select({ all: sql<number>`count(*)::int`, suspended: sql<number>`count(*) filter (where ${agencies.status} = 'suspended')::int` }).from(agencies);
+  return counts;
+}
 
-  // Money: collected this month and MRR.
-  const collected = await db
-    .select({ currency: payments.currency, amount: sql<string>`sum(${payments.amountMinor} - ${payments.refundedMinor})` })
-    .from(payments)
-    .where(and(sellerIs(payments.sellerAgencyId), inArray(payments.status, ['confirmed', 'refunded']), gte(payments.confirmedAt, monthStart)))
-    .groupBy(payments.currency);
-  const mrrRows = await db
-    .select({
-      currency: billingSubscriptions.currency,
-      amount: sql<string>`sum(case when ${billingSubscriptions.billing} = 'term' then round(${billingSubscriptions.termPriceMinor}::numeric / ${billingSubscriptions.termMonths}) else ${billingSubscriptions.monthlyPriceMinor} * ${billingSubscriptions.quantity} end)`,
-    })
-    .from(billingSubscriptions)
-    .where(and(sellerIs(billingSubscriptions.sellerAgencyId), eq(billingSubscriptions.status, 'active'), inArray(billingSubscriptions.billing, ['monthly', 'term']), sql`(${billingSubscriptions.termLastDay} is null or ${billingSubscriptions.termLastDay} >= ${today})`))
-    .groupBy(billingSubscriptions.currency);
+/** The dashboard of the actor's seller: an agency (its clients) or the platform (its agencies). */
+export async function sellerDashboard(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor }): Promise<SellerDashboard> {
+  const { actor } = params;
+  if (actor.scope !== 'platform') requireScope(actor, 'agency');
+  requireBilling(actor);
+  const sellerAgencyId = actor.scope === 'platform' ? null : actor.agencyId!;
+  const { db } = deps;
+  const now = deps.clock.now();
+  const { zone } = await sellerTerms(db, sellerAgencyId);
+  const today = calendarDay(now, zone);
+  const monthStart = DateTime.fromJSDate(now).setZone(zone).startOf('month').toJSDate();
+  const sellerIs = (col: AnyPgColumn) => (sellerAgencyId ? eq(col, sellerAgencyId) : isNull(col));
 
-  const [orders] = sellerAgencyId ? [{ n: 0 }] : await db.select({ n: sql<number>`count(*)::int` }).from(agencyOrders).where(eq(agencyOrders.status, 'paid'));
+  // The figures are independent: their queries run side by side (each on its own connection).
+  const [poolAndTrend, waitingPurchases, overdue, failedAutoBilling, counts, collected, mrrRows, orders] = await Promise.all([
+    sellerAgencyId ? poolOf(db, sellerAgencyId, zone, now) : Promise.resolve({ pool: null, trend: [] }),
+    sellerAgencyId ? waitingPurchasesOf(db, sellerAgencyId) : Promise.resolve([]),
+    overdueBuyers(db, sellerAgencyId, today),
+    failedCharges(db, sellerAgencyId, now),
+    buyerCounts(db, sellerAgencyId),
+    // Money: collected this month and MRR.
+    db
+      .select({ currency: payments.currency, amount: sql<string>`sum(${payments.amountMinor} - ${payments.refundedMinor})` })
+      .from(payments)
+      .where(and(sellerIs(payments.sellerAgencyId), inArray(payments.status, ['confirmed', 'refunded']), gte(payments.confirmedAt, monthStart)))
+      .groupBy(payments.currency),
+    db
+      .select({
+        currency: billingSubscriptions.currency,
+        amount: sql<string>`sum(case when ${billingSubscriptions.billing} = 'term' then round(${billingSubscriptions.termPriceMinor}::numeric / ${billingSubscriptions.termMonths}) else ${billingSubscriptions.monthlyPriceMinor} * ${billingSubscriptions.quantity} end)`,
+      })
+      .from(billingSubscriptions)
+      .where(and(sellerIs(billingSubscriptions.sellerAgencyId), eq(billingSubscriptions.status, 'active'), inArray(billingSubscriptions.billing, ['monthly', 'term']), sql`(${billingSubscriptions.termLastDay} is null or ${billingSubscriptions.termLastDay} >= ${today})`))
+      .groupBy(billingSubscriptions.currency),
+    sellerAgencyId ? Promise.resolve([{ n: 0 }]) : db.select({ n: sql<number>`count(*)::int` }).from(agencyOrders).where(eq(agencyOrders.status, 'paid')),
+  ]);
+  const { pool, trend } = poolAndTrend;
+  const order = orders[0];
 
   return {
     zone, today, pool, poolTrend: trend, waitingPurchases, overdue, failedAutoBilling,
     suspendedBuyers: counts?.suspended ?? 0, buyers: counts?.all ?? 0,
-    collectedThisMonth: byCurrency(collected), mrr: byCurrency(mrrRows), ordersWaiting: orders?.n ?? 0,
+    collectedThisMonth: byCurrency(collected), mrr: byCurrency(mrrRows), ordersWaiting: order?.n ?? 0,
   };
 }

@@ -42,8 +42,15 @@ function dtf(lang: Lang, zone: string, kind: 'date' | 'dateTime' | 'day' | 'mont
   return f;
 }
 
+const numbers = new Map<Lang, Intl.NumberFormat>();
+function numberFormat(lang: Lang): Intl.NumberFormat {
+  let f = numbers.get(lang);
+  if (!f) numbers.set(lang, (f = new Intl.NumberFormat(intlTag(lang))));
+  return f;
+}
+
 export function formatterFor(lang: Lang, zone = 'Europe/Istanbul'): Formatter {
-  const num = new Intl.NumberFormat(intlTag(lang));
+  const num = numberFormat(lang);
   return {
     lang,
     zone,

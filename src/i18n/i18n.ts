@@ -57,8 +57,26 @@ i18n.services.formatter?.add('dateTime', (v: unknown, lng, o) => formatterFor(la
 
 export type Translate = TFunction;
 
-/** The translate function of one language. */
-export const tFor = (lang: Lang): Translate => i18n.getFixedT(lang);
+/** The translate function of one language (one per language for the process: the catalogs never change). */
+export const tFor = (lang: Lang): Translate => fixedT[lang];
+
+/** Texts asked for by key alone (most of a page's), at most this many per language: read once. */
+const MAX_PLAIN = 10_000;
+function withPlainTexts(t: Translate): Translate {
+  const plain = new Map<string, string>();
+  const call = t as unknown as (...args: unknown[]) => string;
+  return ((...args: unknown[]) => {
+    const key = args[0];
+    if (args.length !== 1 || typeof key !== 'string') return call(...args);
+    let text = plain.get(key);
+    if (text === undefined) {
+      text = call(key);
+      if (plain.size < MAX_PLAIN) plain.set(key, text);
+    }
+    return text;
+  }) as unknown as Translate;
+}
+const fixedT: Record<Lang, Translate> = { en: withPlainTexts(i18n.getFixedT('en')), tr: withPlainTexts(i18n.getFixedT('tr')) };
 
 /**
  * A message for people, in the reader's language. Domains answer in one of three ways:

@@ -40,10 +40,14 @@ export const moneyField = (label: string) =>
     return minor;
   });
 
+// One formatter per language for the whole part (a page formats hundreds of amounts).
+const TR_WHOLE = new Intl.NumberFormat('tr-TR');
+const EN_WHOLE = new Intl.NumberFormat('en-US');
+
 /** Formats integer minor units for people (TRY 1.083,87 in Turkish, TRY 1,083.87 in English); arithmetic never happens on this string. */
 export function formatMoney(minor: number, currency: string, locale: string): string {
   const major = Math.trunc(minor / 100);
   const cents = String(Math.abs(minor % 100)).padStart(2, '0');
-  const whole = major.toLocaleString(locale === 'tr' ? 'tr-TR' : 'en-US');
+  const whole = (locale === 'tr' ? TR_WHOLE : EN_WHOLE).format(major);
   return locale === 'tr' ? `${currency} ${whole},${cents}` : `${currency} ${whole}.${cents}`;
 }

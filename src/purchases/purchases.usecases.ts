@@ -441,8 +441,11 @@ export const purchaseFilterSchema = z.object({
   subAccountId: z.preprocess((v) => (v === '' ? undefined : v), opaqueId.optional()),
 });
 
-/** Purchases the actor may see: an agency's (all, or one sub-account's), or a sub-account's own. */
-export async function listPurchases(deps: Pick<Deps, 'db'>, params: { actor: Actor; subAccountId?: string; filter?: unknown }): Promise<PurchaseRow[]> {
+/**
+ * Purchases the actor may see: an agency's (all, or one sub-account's), or a sub-account's own;
+ * newest first, at most `limit` (500), after the purchase `before` (of the same agency) if given.
+ */
+export async function listPurchases(deps: Pick<Deps, 'db'>, params: { actor: Actor; subAccountId?: string; filter?: unknown; limit?: number; before?: string }): Promise<PurchaseRow[]> {
   const { actor } = params;
   requireBilling(actor);
   const filter = parse(purchaseFilterSchema, params.filter ?? {});
@@ -460,9 +463,10 @@ export async function listPurchases(deps: Pick<Deps, 'db'>, params: { actor: Act
       eq(purchases.agencyId, actor.agencyId!),
       actor.scope === 'sub_account' ? eq(purchases.subAccountId, actor.subAccountId!) : subId ? eq(purchases.subAccountId, subId) : undefined,
       filter.status ? eq(purchases.status, filter.status) : ne(purchases.status, 'pending_payment'),
+      params.before ? sql`(${purchases.createdAt}, ${purchases.id}) < (select c.created_at, c.id from ${purchases} c where c.id = ${params.before} and c.agency_id = ${actor.agencyId!})` : undefined,
     ))
     .orderBy(desc(purchases.createdAt), desc(purchases.id))
-    .limit(500);
+    .limit(Math.min(params.limit ?? 500, 500));
   return rows.map((r) => ({
     ...r.p, packageName: r.packageName, subAccountName: r.subAccountName, buyerEmail: r.buyerEmail,
     subscription: r.s ? { status: r.s.status, startsAt: r.s.startsAt, endsAt: r.s.endsAt, nextGrantAt: r.s.nextGrantAt } : null,

@@ -62,7 +62,7 @@ export async function clientOverview(deps: Pick<Deps, 'db' | 'clock'>, params: {
     const [subscriptions, invoices, purchases] = await Promise.all([
       accountSubscriptions(deps.db, sub.id),
       listIssuedInvoices(deps, { actor, accountId: sub.id, limit: 24 }),
-      listPurchases(deps, { actor, subAccountId: sub.id }),
+      listPurchases(deps, { actor, subAccountId: sub.id, limit: 20 }),
     ]);
     billing = {
       subscriptions: subscriptions
@@ -72,7 +72,7 @@ export async function clientOverview(deps: Pick<Deps, 'db' | 'clock'>, params: {
         const overdue = (i.status === 'open' || i.status === 'draft') && i.dueDay < today;
         return { ...i, statusLabel: overdue ? 'overdue' : invoiceStatusLabel[i.status], overdueDays: overdue ? daysBetween(i.dueDay, today) : null };
       }),
-      purchases: purchases.slice(0, 20),
+      purchases,
     };
   }
   const state: ClientState = suspension.suspended || sub.status === 'suspended' ? 'suspended' : limits.overLimits.length > 0 ? 'over_limits' : 'active';

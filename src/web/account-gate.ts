@@ -18,15 +18,15 @@ export function accountGate(deps: Deps, base: '/agency' | '/portal', scope: Scop
     const actor = req.user?.actor;
     if (!actor || actor.scope !== scope || /^\/(billing|payment-methods)(\/|$)/.test(req.path)) return next();
     const account = await buyerAccount(deps.db, actor);
-    if ((await suspensionOf(deps, account)).suspended) {
+    // Most accounts use no more than the free representative and no channel: no need to look further.
+    const [suspension, used] = await Promise.all([suspensionOf(deps, account), usageOf(deps.db, account)]);
+    if (suspension.suspended) {
       // Only members with the billing permission can see the invoice page and pay.
       if (!actor.billing) {
         return page(res, 'error', { title: 'Account suspended', error: { code: 'account_suspended', message: 'This account is suspended for unpaid invoices. Someone with the billing permission can pay them on the billing page to bring it back at once.' } }, 403);
       }
       return res.redirect(home);
     }
-    // Most accounts use no more than the free representative and no channel: no need to look further.
-    const used = await usageOf(deps.db, account);
     if (used.representatives > 1 || used.whatsappChannels + used.instagramChannels + used.messengerChannels > 0) {
       if ((await entitlementStatus(deps, account)).overLimits.length > 0) return res.redirect(home);
     }

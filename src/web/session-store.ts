@@ -4,6 +4,14 @@ import type { Db } from '../../db/client';
 import { sessions } from '../../db/schema';
 
 const DEFAULT_TTL_MS = 24 * 3600 * 1000;
+/**
+ * A rolling session's expiry is pushed forward on every request; written only when it moves by at
+ * least this much (a session then lives up to this much less than its full age after its last
+ * request), so a page view costs no write.
+ */
+const TOUCH_EVERY_MS = 60 * 1000;
+/** Sessions read but not yet written back, at most this many (a bound, not a cache to keep). */
+const MAX_READ = 10_000;
 
 /**
  * express-session store on our own database, through drizzle, so it works the same on PGlite and
@@ -11,6 +19,9 @@ const DEFAULT_TTL_MS = 24 * 3600 * 1000;
  * must not sign everybody out.
  */
 export class DbSessionStore extends session.Store {
+  /** What each session read by this process holds in its row: touch() skips a write that changes nothing that matters. */
+  private readonly read = new Map<string, { expiresAt: number; userId: string | null }>();
+
   constructor(private readonly db: Db) {
     super();
   }
@@ -31,10 +42,18 @@ export class DbSessionStore extends session.Store {
       .select()
       .from(sessions)
       .where(eq(sessions.sid, sid))
-      .then(([row]) => cb(null, row && row.expiresAt.getTime() > Date.now() ? (row.sess as session.SessionData) : null), cb);
+      .then(([row]) => {
+        const live = row && row.expiresAt.getTime() > Date.now();
+        if (live) {
+          if (this.read.size >= MAX_READ) this.read.clear();
+          this.read.set(sid, { expiresAt: row.expiresAt.getTime(), userId: row.userId });
+        }
+        cb(null, live ? (row.sess as session.SessionData) : null);
+      }, cb);
   }
 
   override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
+    this.read.delete(sid);
     const row = { sid, sess: sess as unknown as Record<string, unknown>, userId: this.userIdOf(sess), expiresAt: this.expiry(sess) };
     this.db
       .insert(sessions)
@@ -44,12 +63,21 @@ export class DbSessionStore extends session.Store {
   }
 
   override destroy(sid: string, cb?: (err?: unknown) => void): void {
+    this.read.delete(sid);
     this.db.delete(sessions).where(eq(sessions.sid, sid)).then(() => cb?.(), (e) => cb?.(e));
   }
 
   override touch(sid: string, sess: session.SessionData, cb?: () => void): void {
+    const stored = this.read.get(sid);
+    this.read.delete(sid);
+    const expiresAt = this.expiry(sess);
+    const userId = this.userIdOf(sess);
+    if (stored && stored.userId === userId && expiresAt.getTime() - stored.expiresAt < TOUCH_EVERY_MS) {
+      cb?.();
+      return;
+    }
     // Also fills user_id on sessions written before the column existed.
-    this.db.update(sessions).set({ expiresAt: this.expiry(sess), userId: this.userIdOf(sess) }).where(eq(sessions.sid, sid)).then(() => cb?.(), () => cb?.());
+    this.db.update(sessions).set({ expiresAt, userId }).where(eq(sessions.sid, sid)).then(() => cb?.(), () => cb?.());
   }
 }
 

@@ -129,4 +129,33 @@ describe('web: invoice screens', () => {
     expect(issued.text).to.contain('INV-000001').and.contain('USD 220.00').and.contain(w.a.name);
     expect(issued.text.replace(/(href|action|value|data-invoice)="[^"]*"/g, '')).to.not.contain(w.a.id);
   });
+
+  it('issued invoices are shown 50 at a time, newest first, each page continuing where the previous one ended', async () => {
+    // 120 invoices over ten years of months, two clients a month (numbers follow the days).
+    const rows = Array.from({ length: 120 }, (_, k) => {
+      const month = new Date(Date.UTC(2016, k >> 1, 1)).toISOString().slice(0, 7);
+      const sub = w.a.subs[k % 2]!;
+      return {
+        id: `inv_page_${k}`, agencyId: w.a.id, subAccountId: sub.id, accountId: sub.id, sellerAgencyId: w.a.id, sellerKey: w.a.id, number: k + 1, kind: 'monthly' as const,
+        period: month, periodStart: `${month}-01`, periodEnd: `${month}-28`, issueDay: `${month}-01`, dueDay: `${month}-11`, currency: 'TRY' as const, totalMinor: 1000, status: 'paid' as const,
+      };
+    });
+    await deps.db.insert(invoices).values(rows);
+    const seller = await signIn(app, w.a.owner.email);
+    const numbersOf = (html: string) => [...html.matchAll(/data-invoice="inv_page_(\d+)"/g)].map((m) => Number(m[1]) + 1);
+    const first = (await seller.agent.get('/agency/invoices').expect(200)).text;
+    expect(numbersOf(first)).to.deep.equal(Array.from({ length: 50 }, (_, i) => 120 - i));
+    expect(first).to.not.contain('data-testid="newest-invoices"');
+    const next = /href="([^"]+)" data-testid="older-invoices"/.exec(first)?.[1] ?? '';
+    expect(next).to.equal('/agency/invoices?before=inv_page_70');
+    const second = (await seller.agent.get(next).expect(200)).text;
+    expect(numbersOf(second)).to.deep.equal(Array.from({ length: 50 }, (_, i) => 70 - i));
+    expect(second).to.contain('Newest invoices').and.contain('Older invoices');
+    const third = (await seller.agent.get('/agency/invoices?before=inv_page_20').expect(200)).text;
+    expect(numbersOf(third)).to.deep.equal(Array.from({ length: 20 }, (_, i) => 20 - i));
+    expect(third).to.not.contain('data-testid="older-invoices"');
+    // Another seller's invoice id starts nothing: the page is empty, never that seller's order.
+    const other = await signIn(app, w.b.owner.email);
+    expect(numbersOf((await other.agent.get('/agency/invoices?before=inv_page_70').expect(200)).text)).to.deep.equal([]);
+  });
 });

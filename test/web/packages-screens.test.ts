@@ -355,4 +355,33 @@ describe('package, purchase and sandbox checkout screens', () => {
     const page = await other.agent.get(checkout.path).expect(200);
     expect(page.text).to.contain('Sandbox payment — no real money').and.contain('Signed');
   });
+
+  it('the purchases page shows 50 at a time, newest first; "older" continues in the same filter', async () => {
+    const pkg = await newPackage({ name: 'Paged credits', type: 'credit', priceMinor: 1000, credits: 10 });
+    const [version] = await deps.db.select().from(packageVersions).where(eq(packageVersions.offerId, pkg.id));
+    // 130 granted purchases of two clients, two per day, some at the same instant (ties go by id).
+    await deps.db.insert(purchases).values(Array.from({ length: 130 }, (_, k) => ({
+      id: `pur_page_${String(k).padStart(3, '0')}`, agencyId: w.a.id, subAccountId: w.a.subs[k % 2]!.id, packageId: pkg.id, packageVersionId: version!.id, type: 'credit' as const,
+      priceMinor: 1000, currency: 'TRY' as const, status: 'granted' as const, paymentMethod: 'offline', createdAt: new Date(Date.UTC(2001, 0, 1 + (k >> 1))),
+    })));
+    const owner = await signIn(app, w.a.owner.email);
+    const shown = (html: string) => [...html.matchAll(/data-purchase="([^"]+)"/g)].map((m) => m[1]!);
+    const olderOf = (html: string) => (/href="([^"]+)" data-testid="older-purchases"/.exec(html)?.[1] ?? '').replace(/&amp;/g, '&');
+    for (const filter of [{}, { status: 'granted', subAccountId: w.a.subs[1].id }] as Record<string, string>[]) {
+      const all = (await deps.db.select({ id: purchases.id }).from(purchases)
+        .where(and(eq(purchases.agencyId, w.a.id), sql`${purchases.status} <> 'pending_payment'`, filter.status ? sql`${purchases.status} = ${filter.status}` : undefined, filter.subAccountId ? eq(purchases.subAccountId, filter.subAccountId) : undefined))
+        .orderBy(sql`${purchases.createdAt} desc, ${purchases.id} desc`)).map((r) => r.id);
+      const seen: string[] = [];
+      let path = `/agency/purchases${Object.keys(filter).length ? `?${new URLSearchParams(filter)}` : ''}`;
+      for (let n = 0; path; n++) {
+        const html = (await owner.agent.get(path).expect(200)).text;
+        expect(shown(html)).to.have.length(Math.min(50, all.length - seen.length));
+        expect(html.includes('data-testid="newest-purchases"')).to.equal(n > 0);
+        seen.push(...shown(html));
+        path = olderOf(html);
+        if (path && filter.subAccountId) expect(path).to.contain(`subAccountId=${filter.subAccountId}`).and.contain('status=granted');
+      }
+      expect(seen).to.deep.equal(all);
+    }
+  });
 });

@@ -3,7 +3,7 @@ import { createApiKey, listApiKeys, resolveKeyOwner, revokeApiKey } from '../../
 import type { Deps } from '../../deps';
 import { createSubAccount, getSubAccount, listSubAccounts } from '../../tenancy/sub-accounts.usecases';
 import { inviteUser, listMembers } from '../../users/users.usecases';
-import { agencyBalances, getBalance } from '../../credits/credits.usecases';
+import { agencyBalances } from '../../credits/credits.usecases';
 import { getAgency, updateAgencySettings } from '../../tenancy/agencies.usecases';
 import { updateAgencyBrand } from '../../branding/brand.usecases';
 import { enabledDepartmentIds, listDepartments } from '../../departments/departments.usecases';
@@ -20,10 +20,12 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
   r.use(requireUser('agency'));
 
   const listLocals = async (req: Request) => {
-    const subs = await listSubAccounts(deps, { actor: actorOf(req) });
-    // The state the client's portal is in (over limits locks it too), not only the status column.
-    const states = await clientStates(deps, { actor: actorOf(req), subs });
-    return { title: req.t('nav:subAccounts'), subAccounts: subs, states, balances: await agencyBalances(deps, actorOf(req).agencyId!) };
+    const actor = actorOf(req);
+    const subs = await listSubAccounts(deps, { actor });
+    // The state the client's portal is in (over limits locks it too), not only the status column;
+    // the balances of the pool and of the listed clients only.
+    const [states, balances] = await Promise.all([clientStates(deps, { actor, subs }), agencyBalances(deps, actor.agencyId!, subs.map((s) => s.id))]);
+    return { title: req.t('nav:subAccounts'), subAccounts: subs, states, balances };
   };
   r.get('/sub-accounts', async (req, res) => {
     await page(res, 'agency/sub-accounts', await listLocals(req));
@@ -44,22 +46,25 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
   const detailLocals = async (req: Request) => {
     const actor = actorOf(req);
     const sub = await getSubAccount(deps, { actor, subAccountId: String(req.params.id) });
-    const [balance, departments, enabled] = await Promise.all([
-      getBalance(deps, { agencyId: sub.agencyId, subAccountId: sub.id }),
+    // Independent reads, side by side; the balance is the overview's own.
+    const [overview, departments, enabled, members, keys] = await Promise.all([
+      clientOverview(deps, { actor, subAccountId: sub.id }),
       listDepartments(deps, { actor }),
       enabledDepartmentIds(deps, sub.id),
+      listMembers(deps, { actor, subAccountId: sub.id }),
+      listApiKeys(deps, { owner: { scope: 'sub_account', agencyId: sub.agencyId, subAccountId: sub.id } }),
     ]);
     return {
       title: sub.name,
       sub,
-      balance,
-      overview: await clientOverview(deps, { actor, subAccountId: sub.id }),
+      balance: overview.balance,
+      overview,
       formatInvoiceNumber,
       money: req.fmt.money,
       departments,
       enabled,
-      members: await listMembers(deps, { actor, subAccountId: sub.id }),
-      keys: await listApiKeys(deps, { owner: { scope: 'sub_account', agencyId: sub.agencyId, subAccountId: sub.id } }),
+      members,
+      keys,
     };
   };
   r.get('/sub-accounts/:id', async (req, res) => {

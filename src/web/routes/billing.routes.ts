@@ -186,6 +186,9 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
 }
 
 /** A seller's issued invoices: the platform's to agencies, an agency's to its sub-accounts. */
+/** Issued invoices shown per page (the agency with 10,000 clients issues 10,000 a month). */
+const ISSUED_PAGE = 50;
+
 export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', scope: Scope): Router {
   const r = Router();
   const statusOf = invoiceStatusOf(deps);
@@ -193,7 +196,14 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
   const home = `${base}/invoices`;
   const locals = async (req: Request) => {
     const actor = actorOf(req);
-    const issued = await listIssuedInvoices(deps, { actor });
+    // A page at a time, newest first; "older" continues after the page's last invoice.
+    const before = typeof req.query.before === 'string' && req.query.before ? req.query.before : undefined;
+    const [rows, terms] = await Promise.all([
+      listIssuedInvoices(deps, { actor, limit: ISSUED_PAGE + 1, ...(before ? { before } : {}) }),
+      sellerTerms(deps.db, actor.scope === 'platform' ? null : actor.agencyId),
+    ]);
+    const issued = rows.slice(0, ISSUED_PAGE);
+    const older = rows.length > ISSUED_PAGE ? `${home}?before=${encodeURIComponent(issued[issued.length - 1]!.id)}` : null;
     // People read the buyer's name, never its id: the view prints `accountId`, so it carries the
     // name here (accountName and accountHref for a view that links the client's page).
     const names = await buyerNames(deps, { actor, accountIds: issued.map((i) => i.accountId) });
@@ -202,9 +212,9 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
       return { ...i, accountId: accountName, accountName, accountHref: scope === 'agency' ? `/agency/sub-accounts/${i.accountId}` : `/platform/agencies/${i.accountId}` };
     });
     // The seller's own calendar: an invoice is overdue from the day after its due day there.
-    const today = calendarDay(deps.clock.now(), (await sellerTerms(deps.db, actor.scope === 'platform' ? null : actor.agencyId)).zone);
+    const today = calendarDay(deps.clock.now(), terms.zone);
     return {
-      title: req.t('billing:issued.title'), base, invoices, formatInvoiceNumber,
+      title: req.t('billing:issued.title'), base, invoices, formatInvoiceNumber, older, newest: before ? home : null,
       overdueDays: (i: Invoice) => overdueDays(i, today),
       money: (m: number, c: string) => req.fmt.money(m, c),
     };

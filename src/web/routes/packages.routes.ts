@@ -44,6 +44,8 @@ function toFormErrors(err: ValidationError): ValidationError {
   return new ValidationError(fields, err.message);
 }
 
+/** Purchases shown per page on the agency's purchases page. */
+const PURCHASES_PAGE = 50;
 const listOf = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
 /** The package form -> createPackage/updatePackage input; every field's problem is reported at once. */
@@ -200,8 +202,13 @@ export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
   r.get('/purchases', async (req, res) => {
     const actor = actorOf(req);
     const filter = { status: typeof req.query.status === 'string' ? req.query.status : '', subAccountId: typeof req.query.subAccountId === 'string' ? req.query.subAccountId : '' };
-    const [purchases, subAccounts] = await Promise.all([listPurchases(deps, { actor, filter }), listSubAccounts(deps, { actor, limit: 500 })]);
-    await page(res, 'agency/purchases', { title: req.t('nav:purchases'), purchases, subAccounts, filter, statuses: purchaseStatuses, money: req.fmt.money });
+    // A page at a time, newest first; "older" continues after the page's last purchase, in the same filter.
+    const before = typeof req.query.before === 'string' && req.query.before ? req.query.before : undefined;
+    const [rows, subAccounts] = await Promise.all([listPurchases(deps, { actor, filter, limit: PURCHASES_PAGE + 1, ...(before ? { before } : {}) }), listSubAccounts(deps, { actor, limit: 500 })]);
+    const purchases = rows.slice(0, PURCHASES_PAGE);
+    const link = (more: Record<string, string>) => `/agency/purchases?${new URLSearchParams({ ...(filter.status ? { status: filter.status } : {}), ...(filter.subAccountId ? { subAccountId: filter.subAccountId } : {}), ...more })}`.replace(/\?$/, '');
+    const older = rows.length > PURCHASES_PAGE ? link({ before: purchases[purchases.length - 1]!.id }) : null;
+    await page(res, 'agency/purchases', { title: req.t('nav:purchases'), purchases, subAccounts, filter, statuses: purchaseStatuses, money: req.fmt.money, older, newest: before ? link({}) : null });
   });
   return r;
 }
