@@ -7,25 +7,18 @@ import { eq } from 'drizzle-orm';
 import request from 'supertest';
 import { emailChanges, outboxEmails, users } from '../../db/schema';
 import { sha256 } from '../../src/lib/tokens';
-import { createApp } from '../../src/web/app';
-import { resetData } from '../support/db';
-import { makeTestDeps, type TestDeps } from '../support/deps';
+import type { TestDeps } from '../support/deps';
 import { bearer, csrfFrom, signIn } from '../support/http';
-import { createWorld, PASSWORD, type World } from '../support/world';
+import { PASSWORD, type World } from '../support/world';
+import { worldAppPerTest, type WorldApp } from '../support/world-app';
 
 describe('profile: details, online status and email change', () => {
+  const ctx = worldAppPerTest({ start: new Date('2026-03-10T09:00:00Z') });
   let deps: TestDeps;
   let w: World;
-  let app: ReturnType<typeof createApp>;
+  let app: WorldApp['app'];
+  beforeEach(() => ({ deps, w, app } = ctx));
   const api = () => request(app);
-
-  beforeEach(async () => {
-    await resetData();
-    deps = await makeTestDeps({ start: new Date('2026-03-10T09:00:00Z') });
-    w = await createWorld(deps);
-    app = createApp(deps);
-  });
-  afterEach(async () => deps.close());
 
   const userRow = async (id: string) => (await deps.db.select().from(users).where(eq(users.id, id)))[0]!;
 
