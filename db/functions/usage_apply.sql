@@ -173,22 +173,55 @@ BEGIN
 		END IF;
 	END LOOP;
 
-	-- 6. The writes, in one statement.
+	-- 6. The report lock of the batch's agencies, shared (docs/reports.md, "Rollups"): the sealing
+	--    job takes it alone, so the statement below sees either none or all of a sealing, and a
+	--    sealing sees this batch's rows or waits for them. Taken before the statement that reads
+	--    the seal marks, so that statement's snapshot is taken after it.
+	PERFORM pg_advisory_xact_lock_shared(17017, hashtext(x.a)) FROM (SELECT DISTINCT a FROM unnest(p_owner_agency) AS a ORDER BY 1) x;
+
+	-- 7. The writes, in one statement.
 	WITH conversations AS (
 		INSERT INTO usage_conversations (account_id, conversation_id, department_id, agency_id, charged, representative_id, created_at)
 		SELECT o_acct[r.o], r.conv, r.dept, p_owner_agency[r.o], r.c, nullif(r.rep, ''), p_now
 		FROM unnest(p_event_owner, p_conv, p_dept, p_rep, rec, charged) AS r(o, conv, dept, rep, ok, c)
 		WHERE r.ok
+	), batch AS (
+		SELECT p_owner_agency[r.o] AS agency_id, o_day[r.o] AS day, o_acct[r.o] AS account_id, nullif(p_owner_sub[r.o], '') AS sub_account_id,
+			r.dept AS department_id, r.rep AS representative_id, count(*) AS conversations, sum(r.c) AS credits
+		FROM unnest(p_event_owner, p_dept, p_rep, rec, charged) AS r(o, dept, rep, ok, c)
+		WHERE r.ok
+		GROUP BY r.o, r.dept, r.rep
 	), daily AS (
 		-- The usage rollup, in the same statement as the conversations it counts (so it always
 		-- equals them): one row per account, day, department and representative. Rows are keyed
 		-- by account, whose lock this batch holds: no other batch touches them meanwhile.
 		INSERT INTO usage_daily AS u (agency_id, day, account_id, sub_account_id, department_id, representative_id, conversations, credits)
-		SELECT p_owner_agency[r.o], o_day[r.o], o_acct[r.o], nullif(p_owner_sub[r.o], ''), r.dept, r.rep, count(*), sum(r.c)
-		FROM unnest(p_event_owner, p_dept, p_rep, rec, charged) AS r(o, dept, rep, ok, c)
-		WHERE r.ok
-		GROUP BY r.o, r.dept, r.rep
+		SELECT agency_id, day, account_id, sub_account_id, department_id, representative_id, conversations, credits FROM batch
 		ON CONFLICT (agency_id, day, account_id, department_id, representative_id)
+		DO UPDATE SET conversations = u.conversations + excluded.conversations, credits = u.credits + excluded.credits
+	), late AS (
+		-- A day already sealed (a batch whose clock is behind the sealing job's): its second-level
+		-- rows too. Normally none: the job seals closed days only.
+		SELECT b.* FROM batch b JOIN report_rollup_marks m ON m.agency_id = b.agency_id AND b.day <= m.sealed_through
+	), late_days AS (
+		INSERT INTO usage_agency_daily AS u (agency_id, day, department_id, conversations, credits)
+		SELECT agency_id, day, department_id, sum(conversations), sum(credits) FROM late GROUP BY 1, 2, 3
+		ON CONFLICT (agency_id, day, department_id)
+		DO UPDATE SET conversations = u.conversations + excluded.conversations, credits = u.credits + excluded.credits
+	), late_months AS (
+		INSERT INTO usage_monthly AS u (agency_id, month, account_id, sub_account_id, department_id, representative_id, conversations, credits)
+		SELECT agency_id, date_trunc('month', day)::date, account_id, sub_account_id, department_id, representative_id, conversations, credits FROM late
+		ON CONFLICT (agency_id, month, account_id, department_id, representative_id)
+		DO UPDATE SET conversations = u.conversations + excluded.conversations, credits = u.credits + excluded.credits
+	), late_account_months AS (
+		INSERT INTO usage_account_monthly AS u (agency_id, month, account_id, sub_account_id, conversations, credits)
+		SELECT agency_id, date_trunc('month', day)::date, account_id, min(sub_account_id), sum(conversations), sum(credits) FROM late GROUP BY 1, 2, 3
+		ON CONFLICT (agency_id, month, account_id)
+		DO UPDATE SET conversations = u.conversations + excluded.conversations, credits = u.credits + excluded.credits
+	), late_representative_months AS (
+		INSERT INTO usage_representative_monthly AS u (agency_id, month, account_id, representative_id, sub_account_id, conversations, credits)
+		SELECT agency_id, date_trunc('month', day)::date, account_id, representative_id, min(sub_account_id), sum(conversations), sum(credits) FROM late GROUP BY 1, 2, 3, 4
+		ON CONFLICT (agency_id, month, account_id, representative_id)
 		DO UPDATE SET conversations = u.conversations + excluded.conversations, credits = u.credits + excluded.credits
 	), entries AS (
 		INSERT INTO credit_ledger (account_id, agency_id, sub_account_id, delta, balance_after, reason, reference, created_at, data)
