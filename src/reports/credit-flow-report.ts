@@ -134,10 +134,12 @@ export function flowQuery(scope: ReportScope, f: ReportFilters, by: FlowGrouping
     flow.push(sql`select sub_account_id, reason, source, -credits from credit_flow_daily where ${agency} and ${daysIn(sql`day`, plan.minus)}`);
     usage.push(sql`select sub_account_id, -credits from usage_daily where ${agency} and ${daysIn(sql`day`, plan.minus)}`);
   }
-  return sql`
+  // The sub-accounts' names in the same statement (no second query naming thousands of ids).
+  return sql`select q.key, q.reason, q.source, q.credits, s.name from (
     select ${key('c')} as key, c.reason, c.source, sum(c.credits)::bigint as credits from (${sql.join(flow, sql` union all `)}) c(sub_account_id, reason, source, credits) group by 1, 2, 3
     union all
-    select ${key('u')} as key, 'consume', '', -sum(u.credits)::bigint from (${sql.join(usage, sql` union all `)}) u(sub_account_id, credits) group by 1`;
+    select ${key('u')} as key, 'consume', '', -sum(u.credits)::bigint from (${sql.join(usage, sql` union all `)}) u(sub_account_id, credits) group by 1) q
+    left join sub_accounts s on s.agency_id = ${scope.agencyId} and s.id = q.key`;
 }
 
 export async function creditFlowReport(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; query: unknown }): Promise<CreditFlowReport> {
@@ -146,11 +148,13 @@ export async function creditFlowReport(deps: Pick<Deps, 'db' | 'clock'>, params:
   const rawBy = (params.query as { by?: unknown } | undefined)?.by;
   // A client's flow is its own account's: by day only.
   const by: FlowGrouping = rawBy === 'account' && !scope.ownSubAccountId ? 'account' : 'day';
-  const rows = rowsOf<{ key: string; reason: string; source: string; credits: string | number }>(await inReportSnapshot(deps, scope, (tx, mark) => tx.execute(flowQuery(scope, filters, by, mark))));
+  const rows = rowsOf<{ key: string; reason: string; source: string; credits: string | number; name?: string | null }>(await inReportSnapshot(deps, scope, (tx, mark) => tx.execute(flowQuery(scope, filters, by, mark))));
   const byKey = new Map<string, FlowRow>();
+  const named = new Map<string, string>();
   const totals = emptyFigures();
   for (const r of rows) {
     const credits = Number(r.credits);
+    if (r.name) named.set(r.key, r.name);
     if (credits === 0) continue;
     const column = flowColumn(r.reason, r.source, credits);
     let row = byKey.get(r.key);
@@ -161,12 +165,12 @@ export async function creditFlowReport(deps: Pick<Deps, 'db' | 'clock'>, params:
   let out: FlowRow[];
   if (by === 'day') out = daysOf(filters).map((day) => byKey.get(day) ?? { key: day, name: null, ...emptyFigures() });
   else {
-    const ids = [...byKey.keys()].filter((k) => k !== '');
-    const names = ids.length
-      ? new Map(rowsOf<{ id: string; name: string }>(await deps.db.execute(sql`
-          select id, name from sub_accounts where agency_id = ${scope.agencyId} and id = any(${pgArray(ids)}::text[])`)).map((n) => [n.id, n.name]))
-      : new Map<string, string>();
-    out = [...byKey.values()].map((r) => ({ ...r, name: r.key === '' ? null : names.get(r.key) ?? null })).sort((a, b) => b.out - a.out || b.in - a.in);
+    // One account's flow (a filter) is read from the day level, without names: look that one up.
+    if (filters.account.kind === 'sub' && !named.size && byKey.size) {
+      for (const n of rowsOf<{ id: string; name: string }>(await deps.db.execute(sql`
+        select id, name from sub_accounts where agency_id = ${scope.agencyId} and id = ${filters.account.subAccountId}`))) named.set(n.id, n.name);
+    }
+    out = [...byKey.values()].map((r) => ({ ...r, name: r.key === '' ? null : named.get(r.key) ?? null })).sort((a, b) => b.out - a.out || b.in - a.in);
   }
   return { scope, filters, by, rows: out, totals };
 }
