@@ -8,7 +8,10 @@
 // monthly grant and a purchase (paid, or open for one in five); a platform order per agency and
 // month. The credit-flow rollup is written by the ledger's trigger as the entries go in; the
 // usage rollup is built from the raw rows by the statement of src/reports/rollups.ts (what
-// usage_apply writes event by event). Then every report
+// usage_apply writes event by event). Then the sealing job (src/reports/rollup-levels.ts) builds
+// the second level for the closed days (every day but the last: the clock is on the last day), as
+// the hourly tick would, and is timed (on a reused data set it seals only what is not sealed yet;
+// BENCH_RESEAL=1 drops the second level first to time a full sealing again). Then every report
 // for agency 1 and the last 90 days, through the use cases the pages and the API call, is timed
 // beside the same figures computed by a plain scan of the raw tables (usage_conversations,
 // credit_ledger), interleaved round by round. Prints p50/p95 of both, and PASS/MISS for the
@@ -23,12 +26,15 @@
 //   BENCH_ROUNDS        default 20 (timed runs of each report; the raw scans run in BENCH_RAW_ROUNDS of them)
 //   BENCH_RAW_ROUNDS    default 5
 //   BENCH_REUSE=1       keep the data of the previous run (same sizes)
+//   BENCH_RESEAL=1      with BENCH_REUSE: drop the second level and seal everything again
 import { performance } from 'node:perf_hooks';
 import { sql, type SQL } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import { openDatabase, type Db } from '../db/client';
 import type { Actor } from '../src/auth/actor';
 import { TestClock } from '../src/lib/clock';
+import { createLogger } from '../src/lib/logger';
+import { runReportSealing, unsealLocked } from '../src/reports/rollup-levels';
 import { rowsOf } from '../src/lib/rows';
 import { creditFlowReport } from '../src/reports/credit-flow-report';
 import { salesReport } from '../src/reports/sales-report';
@@ -44,6 +50,7 @@ const DAYS = env('BENCH_DAYS', 365);
 const ROUNDS = env('BENCH_ROUNDS', 20);
 const RAW_ROUNDS = Math.min(ROUNDS, env('BENCH_RAW_ROUNDS', 5));
 const REUSE = process.env.BENCH_REUSE === '1';
+const RESEAL = process.env.BENCH_RESEAL === '1';
 const ZONE = 'Europe/Istanbul';
 const RANGE_DAYS = 90;
 const TARGET_MS = 300;
@@ -105,11 +112,13 @@ async function seed(db: Db) {
     from generate_series(1, ${AGENCIES}) a, generate_series(0, ${months - 1}) m;`);
   // credit_flow_daily was kept by the ledger's statement trigger as the entries went in. The usage
   // rollup from the raw rows (src/reports/rollups.ts's statement, for every agency at once):
-  // usage_apply writes the same rows event by event.
+  // usage_apply writes the same rows event by event, so they lie on disk in the order of their days
+  // (hence the order by: a day's rows are together, as they are in production).
   await step('usage_daily from usage_conversations', db, `
     insert into usage_daily (agency_id, day, account_id, sub_account_id, department_id, representative_id, conversations, credits)
     select u.agency_id, (u.created_at at time zone '${ZONE}')::date, u.account_id, min(a.sub_account_id), u.department_id, coalesce(u.representative_id, ''), count(*), sum(u.charged)
-    from usage_conversations u join credit_accounts a on a.id = u.account_id group by 1, 2, 3, 5, 6`);
+    from usage_conversations u join credit_accounts a on a.id = u.account_id group by 1, 2, 3, 5, 6
+    order by 2, 1, 3`);
   await step('vacuum analyze', db, 'vacuum analyze');
   await step('checkpoint', db, 'checkpoint');
 }
@@ -137,6 +146,11 @@ async function main() {
     const last = DateTime.fromISO(FIRST_DAY, { zone: ZONE }).plus({ days: DAYS - 1 });
     const clock = new TestClock(last.set({ hour: 12 }).toJSDate());
     const to = last.toISODate()!;
+    if (RESEAL) for (let a = 1; a <= AGENCIES; a++) await unsealLocked(db, `agy_r${String(a).padStart(4, '0')}`);
+    const t0 = performance.now();
+    const sealing = await runReportSealing({ db, clock, logger: createLogger('silent') });
+    log(`sealing job: ${sealing.sealed} agencies sealed, ${sealing.skipped} left, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    await db.execute(sql`analyze usage_agency_daily; analyze usage_monthly; analyze credit_flow_agency_daily; analyze credit_flow_monthly; analyze report_rollup_marks`);
     const from = last.minus({ days: RANGE_DAYS - 1 }).toISODate()!;
     const agency = 'agy_r0001';
     const actor: Actor = { kind: 'user', id: 'bench', scope: 'agency', agencyId: agency, subAccountId: null, role: 'owner', billing: true };

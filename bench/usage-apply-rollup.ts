@@ -12,6 +12,9 @@
 //   BENCH_BASE_REF      default 95c355d (the commit before the rollups)
 //   BENCH_CALLS         default 1000 (calls per contender and round)
 //   BENCH_ROUNDS        default 6
+//   BENCH_BASE_ROLLUPS=1  the base already has the rollups (e.g. BENCH_BASE_REF=870eea9, before the
+//                       second level): it takes representatives and runs with the ledger trigger on,
+//                       so the difference is what came after it (the report lock, the late-day CTEs)
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
@@ -21,6 +24,7 @@ const BASE = process.env.BENCH_BASE_REF ?? '95c355d';
 const CALLS = Math.max(1, Number(process.env.BENCH_CALLS ?? 1000));
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 6));
 const ACCOUNTS = 16;
+const BASE_ROLLUPS = process.env.BENCH_BASE_ROLLUPS === '1';
 const log = (s = '') => process.stdout.write(`${s}\n`);
 
 const arr = (xs: (string | number)[]) => `{${xs.map((x) => (typeof x === 'number' ? String(x) : `"${x}"`)).join(',')}}`;
@@ -51,7 +55,9 @@ async function main() {
         : sql.unsafe(`select codes from ${fn}($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz)`, [...args, now], { prepare: true });
     };
     const contenders = [
-      { name: 'before (no rollups)', run: (n: number) => call('usage_apply_base', n, false), trigger: false },
+      BASE_ROLLUPS
+        ? { name: `before (${BASE})`, run: (n: number) => call('usage_apply_base', n, true), trigger: true }
+        : { name: 'before (no rollups)', run: (n: number) => call('usage_apply_base', n, false), trigger: false },
       { name: 'now (usage_daily, representative check, ledger trigger)', run: (n: number) => call('usage_apply', n, true), trigger: true },
     ];
     const times = new Map<string, number[]>();
@@ -68,7 +74,7 @@ async function main() {
       }
     }
     await sql.unsafe('alter table credit_ledger enable trigger credit_ledger_flow_rollup');
-    await sql.unsafe('drop function usage_apply_base(text[], text[], text[], int[], text[], text[], timestamptz)');
+    await sql.unsafe(`drop function usage_apply_base(text[], text[], text[], int[], text[], text[], ${BASE_ROLLUPS ? 'text[], ' : ''}timestamptz)`);
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     log(`| batch | ${contenders.map((c) => `${c.name}, ms per call (median of ${ROUNDS} rounds of ${CALLS})`).join(' | ')} | now / before |`);
     log('|---|---|---|---|');

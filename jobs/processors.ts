@@ -11,6 +11,7 @@ import { reconcilePaymentsJob } from '../src/payments/checkout-flow';
 import { grantPurchaseJob, paidPurchaseIds } from '../src/purchases/purchases.usecases';
 import { grantWaitingJob } from '../src/purchases/waiting-grants';
 import { pruneIdempotencyKeys } from '../src/api-keys/idempotency-keys';
+import { reportSealingJob } from '../src/reports/rollup-levels';
 import type { Processors } from '../src/queue';
 import { defineJob, enqueueJob, noPayload, processorsOf, type JobDefinition } from '../src/queue/job';
 import { pushSweepJob, sendPushJob } from '../src/notifications/push';
@@ -48,6 +49,8 @@ export const tickJob = defineJob({
     // Hourly: an invoice becomes overdue at midnight in its seller's zone, so each zone's
     // midnight is caught within the hour. The check is idempotent, so a repeat is harmless.
     await enqueueJob(deps.queue, suspensionCheckJob, {}, { jobId: `suspension:${Math.floor(now / 3_600_000)}` });
+    // Hourly too: the reports' second level seals each agency's closed days (idempotent).
+    await enqueueJob(deps.queue, reportSealingJob, {}, { jobId: `reports-seal:${Math.floor(now / 3_600_000)}` });
     // Issued invoices a crash left undelivered or uncollected.
     const stalled = await stalledInvoiceIds(deps, new Date(now - 60_000));
     await dispatchInvoiceDelivery(deps.queue, stalled);
@@ -68,7 +71,7 @@ const sweep = <D extends JobDefinition>(job: D): D => ({ ...job, timeoutMs: SWEE
 /** Every job the workers run. The others get the worker's JOB_TIMEOUT_MS per attempt. */
 export const jobs: readonly JobDefinition[] = [
   sendMailJob, tickJob, grantPurchaseJob, grantWaitingJob, sweep(subscriptionGrantsJob), sweep(reconcilePaymentsJob), sweep(autoBillingReconcileJob),
-  sweep(invoiceCutJob), deliverPendingJob, deliverInvoiceJob, sweep(suspensionCheckJob), sendPushJob, pushSweepJob,
+  sweep(invoiceCutJob), deliverPendingJob, deliverInvoiceJob, sweep(suspensionCheckJob), sendPushJob, pushSweepJob, sweep(reportSealingJob),
 ] as unknown as readonly JobDefinition[];
 
 export function createProcessors(deps: Deps): Processors {

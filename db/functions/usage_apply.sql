@@ -173,7 +173,13 @@ BEGIN
 		END IF;
 	END LOOP;
 
-	-- 6. The writes, in one statement.
+	-- 6. The report lock of the batch's agencies, shared (docs/reports.md, "Rollups"): the sealing
+	--    job takes it alone, so the statement below sees either none or all of a sealing, and a
+	--    sealing sees this batch's rows or waits for them. Taken before the statement that reads
+	--    the seal marks, so that statement's snapshot is taken after it.
+	PERFORM pg_advisory_xact_lock_shared(17017, hashtext(x.a)) FROM (SELECT DISTINCT a FROM unnest(p_owner_agency) AS a ORDER BY 1) x;
+
+	-- 7. The writes, in one statement.
 	WITH conversations AS (
 		INSERT INTO usage_conversations (account_id, conversation_id, department_id, agency_id, charged, representative_id, created_at)
 		SELECT o_acct[r.o], r.conv, r.dept, p_owner_agency[r.o], r.c, nullif(r.rep, ''), p_now
@@ -215,6 +221,41 @@ BEGIN
 	)
 	SELECT array_agg(a.id) FILTER (WHERE a.crossed), (SELECT coalesce(sum(t.taken), 0) FROM lots t)
 	INTO crossed, taken FROM accounts a;
+
+	-- 8. A day already sealed (a batch whose clock is behind the sealing job's): its second-level
+	--    rows too. Normally none (the job seals closed days only), so one probe of the marks
+	--    decides; the report lock taken in step 6 keeps the mark still until this commits.
+	IF EXISTS (SELECT 1 FROM report_rollup_marks m JOIN unnest(p_owner_agency, o_day) AS w(agency_id, day)
+			ON m.agency_id = w.agency_id AND w.day <= m.sealed_through) THEN
+		WITH batch AS (
+			SELECT p_owner_agency[r.o] AS agency_id, o_day[r.o] AS day, o_acct[r.o] AS account_id, nullif(p_owner_sub[r.o], '') AS sub_account_id,
+				r.dept AS department_id, r.rep AS representative_id, count(*) AS conversations, sum(r.c) AS credits
+			FROM unnest(p_event_owner, p_dept, p_rep, rec, charged) AS r(o, dept, rep, ok, c)
+			WHERE r.ok
+			GROUP BY r.o, r.dept, r.rep
+		), late AS (
+			SELECT b.* FROM batch b JOIN report_rollup_marks m ON m.agency_id = b.agency_id AND b.day <= m.sealed_through
+		), late_days AS (
+			INSERT INTO usage_agency_daily AS u (agency_id, day, department_id, conversations, credits)
+			SELECT agency_id, day, department_id, sum(conversations), sum(credits) FROM late GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+			ON CONFLICT (agency_id, day, department_id)
+			DO UPDATE SET conversations = u.conversations + excluded.conversations, credits = u.credits + excluded.credits
+		), late_months AS (
+			INSERT INTO usage_monthly AS u (agency_id, month, account_id, sub_account_id, department_id, representative_id, conversations, credits)
+			SELECT agency_id, date_trunc('month', day)::date, account_id, sub_account_id, department_id, representative_id, conversations, credits FROM late ORDER BY 1, 2, 3, 4, 5, 6
+			ON CONFLICT (agency_id, month, account_id, department_id, representative_id)
+			DO UPDATE SET conversations = u.conversations + excluded.conversations, credits = u.credits + excluded.credits
+		), late_account_months AS (
+			INSERT INTO usage_account_monthly AS u (agency_id, month, account_id, sub_account_id, conversations, credits)
+			SELECT agency_id, date_trunc('month', day)::date, account_id, min(sub_account_id), sum(conversations), sum(credits) FROM late GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+			ON CONFLICT (agency_id, month, account_id)
+			DO UPDATE SET conversations = u.conversations + excluded.conversations, credits = u.credits + excluded.credits
+		)
+		INSERT INTO usage_representative_monthly AS u (agency_id, month, account_id, representative_id, sub_account_id, conversations, credits)
+		SELECT agency_id, date_trunc('month', day)::date, account_id, representative_id, min(sub_account_id), sum(conversations), sum(credits) FROM late GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+		ON CONFLICT (agency_id, month, account_id, representative_id)
+		DO UPDATE SET conversations = u.conversations + excluded.conversations, credits = u.credits + excluded.credits;
+	END IF;
 	-- Balance = sum of lots is an invariant; if the lots could not cover what the balance allowed,
 	-- nothing of this batch is applied.
 	IF taken <> used_total THEN

@@ -6,8 +6,11 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Actor } from '../auth/actor';
 import type { Deps } from '../deps';
 import { pgArray } from '../lib/pg-array';
+import { DateTime } from 'luxon';
 import { rowsOf } from '../lib/rows';
+import { daysIn, monthPlan } from './rollup-levels';
 import { daysOf, parseFilters, reportScope, type ReportFilters, type ReportScope } from './report-filters';
+import { inReportSnapshot } from './usage-report';
 
 /** The columns of the report: credits in by source, then out; all as positive numbers but `net`. */
 export const flowColumns = [
@@ -73,17 +76,70 @@ function accountCondition(f: ReportFilters, alias: 'u' | 'c'): SQL[] {
   return [];
 }
 
-/** One statement: the ledger rollup by reason and source, and usage as 'consume', by key. */
-export function flowQuery(scope: ReportScope, f: ReportFilters, by: FlowGrouping): SQL {
+/**
+ * One statement: the ledger rollup by reason and source, and usage as 'consume', by key. One
+ * account's from the day level; every account's by day from the agency-day level for the sealed
+ * days (`mark`, read in the same snapshot) and the day level for the rest; by account from the
+ * month level and the day level combined by monthPlan.
+ */
+export function flowQuery(scope: ReportScope, f: ReportFilters, by: FlowGrouping, mark: string | null): SQL {
   const key = (alias: 'u' | 'c') => (by === 'day' ? sql.raw(`to_char(${alias}.day, 'YYYY-MM-DD')`) : sql.raw(`coalesce(${alias}.sub_account_id, '')`));
-  const whereOf = (alias: 'u' | 'c') => {
-    const t = sql.raw(alias);
-    return sql.join([sql`${t}.agency_id = ${scope.agencyId}`, sql`${t}.day between ${f.from}::date and ${f.to}::date`, ...accountCondition(f, alias)], sql` and `);
-  };
-  return sql`
-    select ${key('c')} as key, c.reason, c.source, sum(c.credits)::bigint as credits from credit_flow_daily c where ${whereOf('c')} group by 1, 2, 3
+  if (f.account.kind !== 'all') {
+    const whereOf = (alias: 'u' | 'c') => {
+      const t = sql.raw(alias);
+      return sql.join([sql`${t}.agency_id = ${scope.agencyId}`, sql`${t}.day between ${f.from}::date and ${f.to}::date`, ...accountCondition(f, alias)], sql` and `);
+    };
+    return sql`
+      select ${key('c')} as key, c.reason, c.source, sum(c.credits)::bigint as credits from credit_flow_daily c where ${whereOf('c')} group by 1, 2, 3
+      union all
+      select ${key('u')} as key, 'consume', '', -sum(u.credits)::bigint from usage_daily u where ${whereOf('u')} group by 1`;
+  }
+  const agency = sql`agency_id = ${scope.agencyId}`;
+  let flow: SQL[];
+  let usage: SQL[];
+  if (by === 'day') {
+    const sealedTo = mark === null ? null : (mark < f.to ? mark : f.to);
+    const openFrom = mark === null || mark < f.from ? f.from : DateTime.fromISO(mark, { zone: 'UTC' }).plus({ days: 1 }).toISODate()!;
+    flow = [];
+    usage = [];
+    if (sealedTo !== null && f.from <= sealedTo) {
+      flow.push(sql`select day, reason, source, credits from credit_flow_agency_daily where ${agency} and day between ${f.from}::date and ${sealedTo}::date`);
+      usage.push(sql`select day, credits from usage_agency_daily where ${agency} and day between ${f.from}::date and ${sealedTo}::date`);
+    }
+    if (openFrom <= f.to) {
+      flow.push(sql`select day, reason, source, credits from credit_flow_daily where ${agency} and day between ${openFrom}::date and ${f.to}::date`);
+      usage.push(sql`select day, credits from usage_daily where ${agency} and day between ${openFrom}::date and ${f.to}::date`);
+    }
+    if (flow.length === 0) {
+      flow.push(sql`select null::date, null::text, null::text, 0::bigint where false`);
+      usage.push(sql`select null::date, 0::bigint where false`);
+    }
+    return sql`
+      select ${key('c')} as key, c.reason, c.source, sum(c.credits)::bigint as credits from (${sql.join(flow, sql` union all `)}) c(day, reason, source, credits) group by 1, 2, 3
+      union all
+      select ${key('u')} as key, 'consume', '', -sum(u.credits)::bigint from (${sql.join(usage, sql` union all `)}) u(day, credits) group by 1`;
+  }
+  const plan = monthPlan(f.from, f.to, mark);
+  flow = [];
+  usage = [];
+  if (plan.months.length) {
+    flow.push(sql`select sub_account_id, reason, source, credits from credit_flow_monthly where ${agency} and month = any(${pgArray(plan.months)}::date[])`);
+    usage.push(sql`select sub_account_id, credits from usage_account_monthly where ${agency} and month = any(${pgArray(plan.months)}::date[])`);
+  }
+  if (plan.plus.length) {
+    flow.push(sql`select sub_account_id, reason, source, credits from credit_flow_daily where ${agency} and ${daysIn(sql`day`, plan.plus)}`);
+    usage.push(sql`select sub_account_id, credits from usage_daily where ${agency} and ${daysIn(sql`day`, plan.plus)}`);
+  }
+  if (plan.minus.length) {
+    flow.push(sql`select sub_account_id, reason, source, -credits from credit_flow_daily where ${agency} and ${daysIn(sql`day`, plan.minus)}`);
+    usage.push(sql`select sub_account_id, -credits from usage_daily where ${agency} and ${daysIn(sql`day`, plan.minus)}`);
+  }
+  // The sub-accounts' names in the same statement (no second query naming thousands of ids).
+  return sql`select q.key, q.reason, q.source, q.credits, s.name from (
+    select ${key('c')} as key, c.reason, c.source, sum(c.credits)::bigint as credits from (${sql.join(flow, sql` union all `)}) c(sub_account_id, reason, source, credits) group by 1, 2, 3
     union all
-    select ${key('u')} as key, 'consume', '', -sum(u.credits)::bigint from usage_daily u where ${whereOf('u')} group by 1`;
+    select ${key('u')} as key, 'consume', '', -sum(u.credits)::bigint from (${sql.join(usage, sql` union all `)}) u(sub_account_id, credits) group by 1) q
+    left join sub_accounts s on s.agency_id = ${scope.agencyId} and s.id = q.key`;
 }
 
 export async function creditFlowReport(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; query: unknown }): Promise<CreditFlowReport> {
@@ -92,11 +148,13 @@ export async function creditFlowReport(deps: Pick<Deps, 'db' | 'clock'>, params:
   const rawBy = (params.query as { by?: unknown } | undefined)?.by;
   // A client's flow is its own account's: by day only.
   const by: FlowGrouping = rawBy === 'account' && !scope.ownSubAccountId ? 'account' : 'day';
-  const rows = rowsOf<{ key: string; reason: string; source: string; credits: string | number }>(await deps.db.execute(flowQuery(scope, filters, by)));
+  const rows = rowsOf<{ key: string; reason: string; source: string; credits: string | number; name?: string | null }>(await inReportSnapshot(deps, scope, (tx, mark) => tx.execute(flowQuery(scope, filters, by, mark))));
   const byKey = new Map<string, FlowRow>();
+  const named = new Map<string, string>();
   const totals = emptyFigures();
   for (const r of rows) {
     const credits = Number(r.credits);
+    if (r.name) named.set(r.key, r.name);
     if (credits === 0) continue;
     const column = flowColumn(r.reason, r.source, credits);
     let row = byKey.get(r.key);
@@ -107,12 +165,12 @@ export async function creditFlowReport(deps: Pick<Deps, 'db' | 'clock'>, params:
   let out: FlowRow[];
   if (by === 'day') out = daysOf(filters).map((day) => byKey.get(day) ?? { key: day, name: null, ...emptyFigures() });
   else {
-    const ids = [...byKey.keys()].filter((k) => k !== '');
-    const names = ids.length
-      ? new Map(rowsOf<{ id: string; name: string }>(await deps.db.execute(sql`
-          select id, name from sub_accounts where agency_id = ${scope.agencyId} and id = any(${pgArray(ids)}::text[])`)).map((n) => [n.id, n.name]))
-      : new Map<string, string>();
-    out = [...byKey.values()].map((r) => ({ ...r, name: r.key === '' ? null : names.get(r.key) ?? null })).sort((a, b) => b.out - a.out || b.in - a.in);
+    // One account's flow (a filter) is read from the day level, without names: look that one up.
+    if (filters.account.kind === 'sub' && !named.size && byKey.size) {
+      for (const n of rowsOf<{ id: string; name: string }>(await deps.db.execute(sql`
+        select id, name from sub_accounts where agency_id = ${scope.agencyId} and id = ${filters.account.subAccountId}`))) named.set(n.id, n.name);
+    }
+    out = [...byKey.values()].map((r) => ({ ...r, name: r.key === '' ? null : named.get(r.key) ?? null })).sort((a, b) => b.out - a.out || b.in - a.in);
   }
   return { scope, filters, by, rows: out, totals };
 }

@@ -8,15 +8,26 @@
 // them with "set =", never "+=": a second run (or a retry) leaves the same rows. An account
 // created meanwhile is not locked; its rows are replaced by sums that include what it
 // committed before the statement, and what it commits after adds to them.
+//
+// The second level (src/reports/rollup-levels.ts) is then built again from the rebuilt day level,
+// up to the mark it had, under the report lock: a rebuild never leaves the levels apart.
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { sellerTerms } from '../billing/accounts';
+import { lockReports, sealLocked, sealedThrough, unsealLocked } from './rollup-levels';
 
 export async function rebuildReportRollups(db: Db, params: { agencyId: string; from: string; to: string }): Promise<{ usageRows: number; flowRows: number }> {
   const { agencyId, from, to } = params;
   const { zone } = await sellerTerms(db, agencyId);
   return db.transaction(async (tx) => {
     await tx.execute(sql`select id from credit_accounts where agency_id = ${agencyId} order by id for update`);
+    // After the accounts (the order every writer takes them in), with a short wait: a writer
+    // holding it shared and waiting for a lock of ours fails this rebuild, never the writer.
+    await tx.execute(sql`set local lock_timeout = '2s'`);
+    await lockReports(tx, agencyId);
+    await tx.execute(sql`set local lock_timeout = 0`);
+    const mark = await sealedThrough(tx, agencyId);
+    await unsealLocked(tx, agencyId);
     const inRange = sql`between ${from}::date and ${to}::date`;
     await tx.execute(sql`delete from usage_daily where agency_id = ${agencyId} and day ${inRange}`);
     await tx.execute(sql`delete from credit_flow_daily where agency_id = ${agencyId} and day ${inRange}`);
@@ -34,6 +45,7 @@ export async function rebuildReportRollups(db: Db, params: { agencyId: string; f
       where l.agency_id = ${agencyId} and l.reason <> 'consume' and (l.created_at at time zone ${zone})::date ${inRange}
       group by 1, 2, 3, 5, 6
       on conflict (agency_id, day, account_id, reason, source) do update set entries = excluded.entries, credits = excluded.credits`);
+    if (mark) await sealLocked(tx, agencyId, mark);
     const count = (r: unknown) => Number((r as { rowCount?: number; affectedRows?: number; count?: number }).rowCount ?? (r as { affectedRows?: number }).affectedRows ?? (r as { count?: number }).count ?? 0);
     return { usageRows: count(usage), flowRows: count(flow) };
   });

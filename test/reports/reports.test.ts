@@ -10,6 +10,7 @@ import type { Actor } from '../../src/auth/actor';
 import { forfeitToPool, transferToSubAccount } from '../../src/credits/credits.usecases';
 import { rowsOf } from '../../src/lib/rows';
 import { creditFlowReport, flowColumn, flowColumns } from '../../src/reports/credit-flow-report';
+import { monthPlan, runReportSealing, sealReportDays } from '../../src/reports/rollup-levels';
 import { rebuildReportRollups } from '../../src/reports/rollups';
 import { salesReport } from '../../src/reports/sales-report';
 import { usageReport } from '../../src/reports/usage-report';
@@ -33,6 +34,34 @@ function rng(seed: number) {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The second level as it must be: the day level's sums of the sealed days (rows that net to zero dropped). */
+async function levelsAgainstDaily(db: TestDeps['db']) {
+  const q = async (text: string) => rowsOf<Record<string, unknown>>(await db.execute(sql.raw(text))).map((r) => JSON.stringify(r));
+  const sealed = 'join report_rollup_marks m on m.agency_id = d.agency_id and d.day <= m.sealed_through';
+  return {
+    got: {
+      usageDays: await q('select agency_id, day::text, department_id, conversations::text, credits::text from usage_agency_daily where conversations <> 0 order by 1, 2, 3'),
+      usageMonths: await q('select agency_id, month::text, account_id, department_id, representative_id, conversations::text, credits::text from usage_monthly where conversations <> 0 order by 1, 2, 3, 4, 5'),
+      accountMonths: await q('select agency_id, month::text, account_id, conversations::text, credits::text from usage_account_monthly where conversations <> 0 order by 1, 2, 3'),
+      representativeMonths: await q('select agency_id, month::text, account_id, representative_id, conversations::text, credits::text from usage_representative_monthly where conversations <> 0 order by 1, 2, 3, 4'),
+      flowDays: await q("select agency_id, day::text, reason, source, entries::text, credits::text from credit_flow_agency_daily where entries <> 0 order by 1, 2, 3, 4"),
+      flowMonths: await q("select agency_id, month::text, account_id, reason, source, entries::text, credits::text from credit_flow_monthly where entries <> 0 order by 1, 2, 3, 4, 5"),
+    },
+    want: {
+      usageDays: await q(`select d.agency_id, d.day::text, d.department_id, sum(d.conversations)::text as conversations, sum(d.credits)::text as credits from usage_daily d ${sealed} group by 1, 2, 3 having sum(d.conversations) <> 0 order by 1, 2, 3`),
+      usageMonths: await q(`select d.agency_id, date_trunc('month', d.day)::date::text as month, d.account_id, d.department_id, d.representative_id, sum(d.conversations)::text as conversations, sum(d.credits)::text as credits
+        from usage_daily d ${sealed} group by 1, 2, 3, 4, 5 having sum(d.conversations) <> 0 order by 1, 2, 3, 4, 5`),
+      accountMonths: await q(`select d.agency_id, date_trunc('month', d.day)::date::text as month, d.account_id, sum(d.conversations)::text as conversations, sum(d.credits)::text as credits
+        from usage_daily d ${sealed} group by 1, 2, 3 having sum(d.conversations) <> 0 order by 1, 2, 3`),
+      representativeMonths: await q(`select d.agency_id, date_trunc('month', d.day)::date::text as month, d.account_id, d.representative_id, sum(d.conversations)::text as conversations, sum(d.credits)::text as credits
+        from usage_daily d ${sealed} group by 1, 2, 3, 4 having sum(d.conversations) <> 0 order by 1, 2, 3, 4`),
+      flowDays: await q(`select d.agency_id, d.day::text, d.reason, d.source, sum(d.entries)::text as entries, sum(d.credits)::text as credits from credit_flow_daily d ${sealed} group by 1, 2, 3, 4 having sum(d.entries) <> 0 order by 1, 2, 3, 4`),
+      flowMonths: await q(`select d.agency_id, date_trunc('month', d.day)::date::text as month, d.account_id, d.reason, d.source, sum(d.entries)::text as entries, sum(d.credits)::text as credits
+        from credit_flow_daily d ${sealed} group by 1, 2, 3, 4, 5 having sum(d.entries) <> 0 order by 1, 2, 3, 4, 5`),
+    },
   };
 }
 
@@ -116,20 +145,29 @@ describe('reports', () => {
       { key: w.a.subs[1].key, sub: w.a.subs[1].id, rep: reps.s1 },
       { key: w.a.key, sub: null, rep: reps.pool },
     ];
-    for (let step = 0; step < 45; step++) {
-      deps.testClock.advance(Math.floor(rand() * 20 * HOUR) + 1000);
+    let seals = 0;
+    // About five weeks from March 1st: ranges cross the month's end.
+    for (let step = 0; step < 60; step++) {
+      deps.testClock.advance(Math.floor(rand() * 30 * HOUR) + 1000);
       const now = deps.clock.now();
       const roll = rand();
       const sub = pick(w.a.subs);
-      if (roll < 0.2) {
+      if (roll < 0.08) {
+        // The second level: the job as the tick runs it (the closed days), or sealed up to today
+        // or a few days ahead, so that usage and ledger entries then land on sealed days and the
+        // writers add them to the second level themselves.
+        seals++;
+        if (rand() < 0.5) await runReportSealing(deps);
+        else await sealReportDays(deps.db, { agencyId: w.a.id, through: DateTime.fromJSDate(now).setZone(ZONE).plus({ days: Math.floor(rand() * 3) }).toISODate()! });
+      } else if (roll < 0.26) {
         const source = pick(['purchase', 'monthly_grant', 'topup', 'adjustment'] as const);
         const expiresAt = rand() < 0.3 ? new Date(now.getTime() + Math.floor(rand() * 48) * HOUR) : null;
         await deps.db.transaction((tx) => transferToSubAccount(tx, {
           agencyId: w.a.id, subAccountId: sub.id, credits: 20 + Math.floor(rand() * 200), source, reason: source === 'adjustment' ? 'adjustment' : 'grant', reference: `t${step}`, expiresAt,
         }, now));
-      } else if (roll < 0.25) {
+      } else if (roll < 0.31) {
         await deps.db.transaction((tx) => forfeitToPool(tx, { agencyId: w.a.id, subAccountId: sub.id, source: 'purchase', reference: `f${step}`, poolReference: `fp${step}`, note: 'forfeit' }, now));
-      } else if (roll < 0.3) {
+      } else if (roll < 0.36) {
         const credits = -(1 + Math.floor(rand() * 5));
         await api().post(`/api/v1/sub-accounts/${sub.id}/adjustments`).set(bearer(w.a.key)).send({ credits, reason: 'fix' });
       } else {
@@ -148,9 +186,15 @@ describe('reports', () => {
 
     let usageSeen = 0;
     let flowSeen = 0;
-    for (let k = 0; k < 15; k++) {
-      const a = Math.floor(rand() * (span + 2)) - 1;
-      const b = a + Math.floor(rand() * (span + 2 - a));
+    if (rand() < 0.5) await runReportSealing(deps);
+    const { got, want } = await levelsAgainstDaily(deps.db);
+    expect(got, `seed ${seed}: the second level sums the sealed days of the first`).to.deep.equal(want);
+    for (let k = 0; k < 20; k++) {
+      // The whole span, the span but its first days (a month read whole less the days before the
+      // range), then random ranges.
+      const fixed: [number, number][] = [[-1, span + 1], [2, span], [1, span - 1]];
+      const a = fixed[k]?.[0] ?? Math.floor(rand() * (span + 2)) - 1;
+      const b = fixed[k]?.[1] ?? a + Math.floor(rand() * (span + 2 - a));
       const from = day(a);
       const to = day(b);
       const sub = rand() < 0.3 ? pick(w.a.subs).id : null;
@@ -203,6 +247,7 @@ describe('reports', () => {
       }
     }
 
+    expect(seals, 'sealed on the way').to.be.greaterThan(0);
     expect(usageSeen, 'the ranges held usage').to.be.greaterThan(10);
     expect(flowSeen, 'the ranges held other movements').to.be.greaterThan(5);
 
@@ -210,11 +255,68 @@ describe('reports', () => {
     const snapshot = async () => ({
       usage: rowsOf(await deps.db.execute(sql`select * from usage_daily where conversations <> 0 order by 1, 2, 3, 5, 6`)),
       flow: rowsOf(await deps.db.execute(sql`select * from credit_flow_daily where entries <> 0 order by 1, 2, 3, 5, 6`)),
+      levels: (await levelsAgainstDaily(deps.db)).got,
+      marks: rowsOf(await deps.db.execute(sql`select * from report_rollup_marks order by 1`)),
     });
     const before = await snapshot();
     await rebuildReportRollups(deps.db, { agencyId: w.a.id, from: day(-1), to: day(span + 1) });
     await rebuildReportRollups(deps.db, { agencyId: w.a.id, from: day(-1), to: day(span + 1) });
     expect(await snapshot(), `seed ${seed}`).to.deep.equal(before);
+  });
+
+  it('monthPlan: months plus and minus days cover every day of the range once, and sealed days only through months', () => {
+    const rand = rng(REPORTS_SEED ?? 7);
+    const base = DateTime.fromISO('2025-12-20', { zone: 'UTC' });
+    const day = (n: number) => base.plus({ days: n }).toISODate()!;
+    for (let k = 0; k < 500; k++) {
+      const a = Math.floor(rand() * 120);
+      const from = day(a);
+      const to = day(a + Math.floor(rand() * 120));
+      const mark = rand() < 0.2 ? null : day(Math.floor(rand() * 260) - 10);
+      const plan = monthPlan(from, to, mark);
+      const count = new Map<string, number>();
+      const add = (d: string, n: number) => count.set(d, (count.get(d) ?? 0) + n);
+      const each = (f: string, t: string, n: number) => { for (let d = DateTime.fromISO(f, { zone: 'UTC' }); d.toISODate()! <= t; d = d.plus({ days: 1 })) add(d.toISODate()!, n); };
+      for (const m of plan.months) {
+        const end = DateTime.fromISO(m, { zone: 'UTC' }).endOf('month').toISODate()!;
+        expect(mark !== null && mark >= m, `${from}..${to} mark ${mark}: month ${m} has sealed days`).to.equal(true);
+        each(m, mark !== null && mark < end ? mark : end, 1);
+      }
+      for (const [f, t] of plan.plus) each(f, t, 1);
+      for (const [f, t] of plan.minus) each(f, t, -1);
+      const got = [...count].filter(([, n]) => n !== 0).sort();
+      const want: [string, number][] = [];
+      for (let d = DateTime.fromISO(from, { zone: 'UTC' }); d.toISODate()! <= to; d = d.plus({ days: 1 })) want.push([d.toISODate()!, 1]);
+      expect(got, `${from}..${to} mark ${mark}`).to.deep.equal(want);
+    }
+  });
+
+  it('sealing twice, or twice at once, counts nothing twice; a rebuild keeps the second level', async () => {
+    await deps.db.transaction((tx) => transferToSubAccount(tx, { agencyId: w.a.id, subAccountId: w.a.subs[0].id, credits: 1000, source: 'purchase', reason: 'grant', reference: 'r' }, deps.clock.now()));
+    for (let d = 0; d < 40; d++) {
+      await api().post('/api/v1/usage/batch').set(bearer(w.a.subs[d % 2]!.key)).send({ events: [{ conversationId: `c${d}`, departmentId: depts[d % 3], representativeId: d % 2 ? reps.s1 : reps.s0 }, { conversationId: `d${d}`, departmentId: depts[1] }] }).expect(200);
+      deps.testClock.advance(24 * HOUR);
+    }
+    const today = DateTime.fromJSDate(deps.clock.now()).setZone(ZONE).toISODate()!;
+    const results = await Promise.all([runReportSealing(deps), runReportSealing(deps), sealReportDays(deps.db, { agencyId: w.a.id, through: today })]);
+    expect(results.map((r) => (r && 'sealed' in r ? r.sealed : r ? 1 : 0)).reduce((x, y) => x + y, 0), 'some run sealed').to.be.greaterThan(0);
+    await runReportSealing(deps);
+    await sealReportDays(deps.db, { agencyId: w.a.id, through: today });
+    const { got, want } = await levelsAgainstDaily(deps.db);
+    expect(got).to.deep.equal(want);
+    expect(got.usageMonths.length, 'two months sealed').to.be.greaterThan(2);
+    const [mark] = rowsOf<{ d: string }>(await deps.db.execute(sql`select sealed_through::text as d from report_rollup_marks where agency_id = ${w.a.id}`));
+    expect(mark!.d).to.equal(today);
+    // A late event (on a sealed day) goes to both levels; a rebuild leaves the same rows.
+    await api().post('/api/v1/usage').set(bearer(w.a.subs[0].key)).send({ conversationId: 'late', departmentId: depts[0] }).expect(200);
+    const after = await levelsAgainstDaily(deps.db);
+    expect(after.got).to.deep.equal(after.want);
+    expect(after.got).to.not.deep.equal(got);
+    await rebuildReportRollups(deps.db, { agencyId: w.a.id, from: '2026-02-01', to: '2026-05-01' });
+    expect((await levelsAgainstDaily(deps.db)).got).to.deep.equal(after.got);
+    const all = await usageReport(deps, { actor: agencyActor(w.a.id), query: { from: '2026-03-01', to: today, by: 'subAccount' } });
+    const [raw] = rowsOf<{ n: string }>(await deps.db.execute(sql`select count(*)::text as n from usage_conversations where agency_id = ${w.a.id}`));
+    expect(all.totals.conversations).to.equal(Number(raw!.n)).and.to.be.greaterThan(40);
   });
 
   describe('who reads what', () => {
