@@ -22,8 +22,6 @@ import { getSubAccount, type SubAccount } from './sub-accounts.usecases';
 /** What the client's portal shows now: suspended and over limits both lock it (src/web/account-gate.ts). */
 export type ClientState = 'active' | 'suspended' | 'over_limits';
 
-export const clientStateLabel: Record<ClientState, string> = { active: 'active', suspended: 'suspended', over_limits: 'over limits' };
-
 export interface ClientOverview {
   sub: SubAccount;
   state: ClientState;
