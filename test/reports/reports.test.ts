@@ -356,12 +356,16 @@ describe('reports', () => {
 
   describe('pages', () => {
     it('agency, client and platform pages render with a chart, a table and a CSV link; the CSV holds the rows', async () => {
+      // Before any usage the page says so and what to do, instead of a table of zeros alone.
+      const before = (await signIn(app, w.a.owner.email)).agent;
+      expect((await before.get('/agency/reports/usage').expect(200)).text).to.contain('data-testid="report-nothing-yet"');
       await deps.db.transaction((tx) => transferToSubAccount(tx, { agencyId: w.a.id, subAccountId: w.a.subs[0].id, credits: 100, source: 'purchase', reason: 'grant', reference: 'r' }, deps.clock.now()));
       await api().post('/api/v1/usage').set(bearer(w.a.subs[0].key)).send({ conversationId: 'x', departmentId: depts[1], representativeId: reps.s0 }).expect(200);
       const agency = (await signIn(app, w.a.owner.email)).agent;
       for (const path of ['/agency/reports/usage', '/agency/reports/usage?by=representative', '/agency/reports/usage?by=subAccount', '/agency/reports/credit-flow?by=account', '/agency/reports/sales']) {
         const res = await agency.get(path).expect(200);
         expect(res.text, path).to.contain('data-chart=').and.contain('data-testid="report-table"').and.contain('/assets/js/report-chart.js');
+        if (path.includes('/usage')) expect(res.text, path).not.to.contain('report-nothing-yet');
       }
       await agency.get('/agency/reports').expect(302).expect('Location', '/agency/reports/usage');
       const csv = await agency.get('/agency/reports/usage.csv?by=department').expect(200).expect('Content-Type', /text\/csv/);
