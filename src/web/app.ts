@@ -42,6 +42,7 @@ import { dashboardRoutes } from './routes/dashboard.routes';
 import { noticeLocals, profileRoutes, serviceWorker } from './routes/profile.routes';
 import { page } from './render';
 import { languageLocals, languageRoutes } from './language';
+import { apiDocsRoutes } from './routes/api-docs.routes';
 import { brandLocals, brandStylesheet } from './brand';
 import { formatTestClock } from '../clock/test-clock.usecases';
 import { buyerBillingRoutes, sellerInvoiceRoutes } from './routes/billing.routes';
@@ -223,6 +224,7 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   });
 
   app.use(authRoutes(deps, auth));
+  app.use(apiDocsRoutes(deps));
   app.use(profileRoutes(deps));
   // A suspended or over-limit buyer reaches only its billing pages (and profile, logout above).
   app.use('/agency', accountGate(deps, '/agency', 'agency'));

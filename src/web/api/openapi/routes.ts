@@ -89,7 +89,7 @@ const packagesQuery = z.object({ seller: z.enum(['platform']).optional().describ
 const r = (doc: RouteDoc): RouteDoc => doc;
 
 /** The groups of the reference, in order (their descriptions: locales/<lang>/apidocs.json, tag.<name>). */
-export const apiTags = ['Keys', 'Agencies', 'Sub-accounts', 'Users', 'Usage', 'Credits', 'Departments', 'Offers', 'Packages', 'Platform catalog', 'Payments', 'Auto-billing', 'WhatsApp balance', 'Subscriptions', 'Invoices', 'Test clock'];
+export const apiTags = ['Keys', 'Agencies', 'Sub-accounts', 'Users', 'Usage', 'Credits', 'Departments', 'Offers', 'Packages', 'Platform catalog', 'Payments', 'Auto-billing', 'WhatsApp balance', 'Subscriptions', 'Invoices', 'People', 'Reports', 'Test clock'];
 
 export const apiRoutes: RouteDoc[] = [
   // Keys and tenants.
