@@ -61,15 +61,13 @@ async function accountOf(deps: Pick<Deps, 'db'>, payment: Payment): Promise<Gate
   return account;
 }
 
-async function buyerOf(deps: Pick<Deps, 'db'>, payment: Payment): Promise<{ id: string; name: string; email: string; lang: 'en' | 'tr' }> {
+async function buyerOf(deps: Pick<Deps, 'db'>, payment: Payment): Promise<{ id: string; name: string; email: string }> {
   const [agency] = await deps.db.select().from(agencies).where(eq(agencies.id, payment.buyerAgencyId));
-  const [seller] = payment.sellerAgencyId ? await deps.db.select({ locale: agencies.locale }).from(agencies).where(eq(agencies.id, payment.sellerAgencyId)) : [];
-  const lang = (seller?.locale ?? agency?.locale) === 'tr' ? 'tr' : 'en';
   if (payment.buyerSubAccountId) {
     const [sub] = await deps.db.select().from(subAccounts).where(eq(subAccounts.id, payment.buyerSubAccountId));
-    return { id: payment.buyerSubAccountId, name: sub?.name ?? '', email: sub?.billingEmail ?? agency?.billingEmail ?? 'buyer@kontor.invalid', lang };
+    return { id: payment.buyerSubAccountId, name: sub?.name ?? '', email: sub?.billingEmail ?? agency?.billingEmail ?? 'buyer@kontor.invalid' };
   }
-  return { id: payment.buyerAgencyId, name: agency?.name ?? '', email: agency?.billingEmail ?? 'buyer@kontor.invalid', lang };
+  return { id: payment.buyerAgencyId, name: agency?.name ?? '', email: agency?.billingEmail ?? 'buyer@kontor.invalid' };
 }
 
 export type GoResult =
@@ -94,7 +92,7 @@ export async function goToGateway(deps: Deps, params: { paymentId: string; ip: s
   const buyer = await buyerOf(deps, payment);
   const next = await gateway.start(payment, {
     callbackUrl: `${deps.config.publicUrl}/payments/callback/${payment.id}`,
-    lang: buyer.lang,
+    lang: checkout.lang,
     description: checkout.description,
     buyer: { id: buyer.id, name: buyer.name, email: buyer.email, ip: params.ip },
     saveMethod: gateway.canChargeOffSession,
@@ -103,7 +101,7 @@ export async function goToGateway(deps: Deps, params: { paymentId: string; ip: s
     await deps.db.update(payments).set({ gatewayReference: next.gatewayReference }).where(and(eq(payments.id, payment.id), eq(payments.status, 'pending')));
   }
   if (next.kind === 'redirect') return { kind: 'redirect', url: next.url };
-  if (next.kind === 'form') return { kind: 'form', action: next.action, fields: next.fields, lang: buyer.lang };
+  if (next.kind === 'form') return { kind: 'form', action: next.action, fields: next.fields, lang: checkout.lang };
   const settled = await applyOutcome(deps, payment, { paymentId: payment.id, approved: next.approved, ...(next.reason ? { reason: next.reason } : {}), ...(next.gatewayReference ? { gatewayReference: next.gatewayReference } : {}) }, { via: 'start', ...next.raw });
   return { kind: 'settled', ...settled, returnPath: checkout.returnPath };
 }

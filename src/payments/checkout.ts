@@ -33,7 +33,7 @@ export async function getCheckout(deps: Pick<Deps, 'db'>, paymentId: string): Pr
   return { ...(await describe(deps, payment, lang)), sellerName, lang };
 }
 
-/** The seller's language, else the buying agency's (as the gateway is told, src/payments/checkout-flow.ts). */
+/** The seller's language, else the buying agency's: the checkout pages' and the gateway's (src/payments/checkout-flow.ts). */
 async function buyerLanguage(deps: Pick<Deps, 'db'>, payment: Payment): Promise<Lang> {
   const ids = [payment.sellerAgencyId, payment.buyerAgencyId].filter((id): id is string => !!id);
   const rows = await deps.db.select({ id: agencies.id, locale: agencies.locale }).from(agencies).where(inArray(agencies.id, ids));

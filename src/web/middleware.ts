@@ -4,8 +4,8 @@ import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole, requireScope } from '../auth/policies';
 import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
-import { formatterFor } from '../i18n/format';
-import { LANGUAGES, localize, pickLanguage, tFor } from '../i18n/i18n';
+import { localize } from '../i18n/i18n';
+import { applyLanguage } from './language';
 import type { Role, Scope } from '../../db/schema';
 import { page } from './render';
 import { scrubUrl } from '../lib/logger';
@@ -92,8 +92,10 @@ export function errorHandler(deps: Deps) {
       markLogged(res);
     }
     if (res.headersSent) return;
-    // The API and early errors have no language set yet: Accept-Language decides (codes never change).
-    const t = req.t ?? tFor(pickLanguage({ acceptLanguage: req.get('accept-language') }));
+    // The API and early errors have no language set yet: the same rule as every page (for the API,
+    // Accept-Language decides; codes never change).
+    if (!req.t) applyLanguage(req, res);
+    const t = req.t;
     if (wantsJson(req)) {
       const body: Record<string, unknown> = { error: appErr.code, message: localize(t, appErr.message, appErr.details) };
       if (appErr.details) Object.assign(body, appErr.details);
@@ -106,8 +108,7 @@ export function errorHandler(deps: Deps) {
     if (appErr.code === 'unauthenticated') return res.redirect('/login');
     // An error raised before the page locals were set (a CSRF refusal, a malformed URL) still
     // renders the normal page: the layout finds every local it reads.
-    const lang = req.lang ?? pickLanguage({ acceptLanguage: req.get('accept-language') });
-    const defaults: Record<string, unknown> = { principal: req.user ?? null, csrfToken: '', currentPath: req.path, testClock: null, form: {}, errors: {}, flash: null, lang, t, fmt: formatterFor(lang), localize: (m: string, p?: Record<string, unknown>) => localize(t, m, p), languages: LANGUAGES };
+    const defaults: Record<string, unknown> = { principal: req.user ?? null, csrfToken: '', currentPath: req.path, testClock: null, form: {}, errors: {}, flash: null };
     for (const [k, v] of Object.entries(defaults)) if (!(k in res.locals)) res.locals[k] = v;
     // A client's error page is under its agency's brand too (an early error has none set yet).
     if (!res.locals.brand) useBrand(res, await requestBrand(deps, req).catch(() => PLATFORM_BRAND));
