@@ -3,6 +3,7 @@ import { bigint, boolean, check, date, index, integer, jsonb, pgTable, text, uni
 import { agencies } from './agencies';
 import { currencies } from './catalog';
 import { createdAt, tstz, updatedAt } from './common';
+import type { BuyerParty, SellerParty } from './parties';
 
 // The subscription billing engine (DESIGN section 6). One set of tables serves both selling
 // levels: the seller is the platform (seller_agency_id null, buyers are agencies) or an agency
@@ -162,7 +163,15 @@ export const invoices = pgTable(
     issueDay: date('issue_day', { mode: 'string' }).notNull(),
     dueDay: date('due_day', { mode: 'string' }).notNull(),
     currency: text('currency', { enum: currencies }).notNull(),
+    /** What the buyer pays: the sum of the lines' net amounts and taxes (net = total - tax). */
     totalMinor: bigint('total_minor', { mode: 'number' }).notNull(),
+    /** The sum of the lines' taxes; 0 on invoices issued while the seller charged no tax. */
+    taxMinor: bigint('tax_minor', { mode: 'number' }).notNull().default(0),
+    /** The seller's price mode when the invoice was issued with tax; null: issued without tax. */
+    priceMode: text('price_mode', { enum: ['exclusive', 'inclusive'] }),
+    /** Both parties' tax identities as they stood at issue (src/tax/identity.ts); null before tax. */
+    sellerParty: jsonb('seller_party').$type<SellerParty>(),
+    buyerParty: jsonb('buyer_party').$type<BuyerParty>(),
     status: text('status', { enum: invoiceStatuses }).notNull().default('draft'),
     /** The term subscription a term invoice was issued for. */
     subscriptionId: text('subscription_id'),
@@ -184,6 +193,7 @@ export const invoices = pgTable(
     index('invoices_seller_open_idx').on(t.sellerAgencyId, t.dueDay).where(sql`${t.status} = 'open'`),
     index('invoices_draft_idx').on(t.createdAt).where(sql`${t.status} = 'draft'`),
     check('invoices_total', sql`${t.totalMinor} >= 0`),
+    check('invoices_tax', sql`${t.taxMinor} >= 0 and ${t.taxMinor} <= ${t.totalMinor}`),
   ],
 );
 
@@ -207,9 +217,16 @@ export const invoiceLines = pgTable(
     quantity: integer('quantity').notNull().default(1),
     /** Monthly items: the monthly price of all units; one-off items: the unit price. */
     unitPriceMinor: bigint('unit_price_minor', { mode: 'number' }).notNull(),
+    /** The line's net amount (without tax); the line's total is amount + tax. */
     amountMinor: bigint('amount_minor', { mode: 'number' }).notNull(),
+    /** The line's tax rate in hundredths of a percent (2000 = 20%) and its tax, rounded once (src/tax/tax.ts). */
+    taxRateBp: integer('tax_rate_bp').notNull().default(0),
+    taxMinor: bigint('tax_minor', { mode: 'number' }).notNull().default(0),
   },
-  (t) => [index('invoice_lines_invoice_idx').on(t.invoiceId, t.position)],
+  (t) => [
+    index('invoice_lines_invoice_idx').on(t.invoiceId, t.position),
+    check('invoice_lines_tax', sql`${t.taxRateBp} between 0 and 10000`),
+  ],
 );
 
 /**

@@ -25,3 +25,4 @@ export * from './billing';
 export * from './entitlements';
 export * from './idempotency';
 export * from './reports';
+export * from './parties';
