@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document of the JSON API (issue #19, DESIGN section 12), built from the route
 // list (./routes.ts) with zod's own JSON Schema output: request schemas as the use cases read
 // them (io: input), answers as the serializers write them (io: output). Served at
-// GET /api/v1/openapi.json; the typed client (src/web/api/openapi/client.d.ts) is generated from it.
+// GET /api/v1/openapi.json; the typed client (client/, types in client/schema.d.ts) is generated from it.
 import { z } from 'zod';
 import { tFor, type Lang } from '../../../i18n/i18n';
 import { ErrorAnswer, RateLimited } from '../schemas';
