@@ -1552,7 +1552,7 @@ export interface paths {
         put?: never;
         /**
          * Charge one conversation
-         * @description The hot path: sub-account keys charge their balance, agency keys their pool. Refusals carry no request id.
+         * @description The hot path: sub-account keys charge their balance, agency keys their pool. The same conversation in the same department is charged once: resending an event is safe without an Idempotency-Key (the usage routes take none).
          *
          *     API keys: agency, sub-account.
          */
@@ -2326,8 +2326,11 @@ export interface components {
         RateLimited: {
             /** @constant */
             error: "rate_limited";
+            /** @description Requests per minute allowed to this key on this group of routes */
             limit: number;
             message: string;
+            requestId: string;
+            /** @description Seconds until the next minute starts */
             retryAfterSeconds: number;
         } & {
             [key: string]: unknown;
@@ -2611,6 +2614,7 @@ export interface components {
         UsageRefusal: {
             error: string;
             message: string;
+            requestId: string;
         } & {
             [key: string]: unknown;
         };
@@ -2707,7 +2711,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Conflict (idempotency_key_reused, idempotency_key_in_progress, and state conflicts named by their code) */
+        /** @description Conflict (idempotency_key_reused, idempotency_key_in_use, and state conflicts named by their code) */
         Error409: {
             headers: {
                 [name: string]: unknown;
@@ -2746,7 +2750,17 @@ export interface components {
         /** @description Too many requests: wait for Retry-After seconds (rate_limited) */
         Error429: {
             headers: {
-                /** @description Seconds to wait */
+                /** @description What is left (IETF RateLimit draft 8): the group's name, r = requests left, t = seconds until reset. */
+                RateLimit?: string;
+                /** @description Requests per minute this key may make on this group of routes (usage, read or write). */
+                "RateLimit-Limit"?: number;
+                /** @description The policy (IETF RateLimit draft 8): the group's name, q = requests, w = window in seconds. */
+                "RateLimit-Policy"?: string;
+                /** @description Requests left in the current minute. */
+                "RateLimit-Remaining"?: number;
+                /** @description Seconds until the current minute ends and the count starts afresh. */
+                "RateLimit-Reset"?: number;
+                /** @description Seconds to wait before the next request is admitted. */
                 "Retry-After"?: number;
                 [name: string]: unknown;
             };
@@ -2812,7 +2826,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2928,7 +2942,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2981,7 +2995,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -3325,7 +3339,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3449,7 +3463,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3523,7 +3537,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3740,7 +3754,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3881,7 +3895,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3922,7 +3936,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4036,7 +4050,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -4072,7 +4086,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -4146,7 +4160,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4471,7 +4485,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4862,7 +4876,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -4963,7 +4977,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -5046,7 +5060,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -5288,7 +5302,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -5360,7 +5374,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -5460,7 +5474,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -5536,7 +5550,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -5776,7 +5790,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -5886,7 +5900,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -5959,7 +5973,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6012,7 +6026,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6284,7 +6298,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6361,7 +6375,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -6437,7 +6451,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6473,7 +6487,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6516,7 +6530,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6552,7 +6566,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6632,7 +6646,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -6718,7 +6732,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -6761,10 +6775,7 @@ export interface operations {
     postUsage: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
-                "Idempotency-Key"?: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -6835,10 +6846,7 @@ export interface operations {
     postUsageBatch: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
-                "Idempotency-Key"?: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -6909,7 +6917,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -6954,7 +6962,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body answers the first result for 24 hours. */
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
                 "Idempotency-Key"?: string;
             };
             path?: never;

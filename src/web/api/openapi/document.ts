@@ -18,7 +18,7 @@ const ERROR_TEXT: Record<number, string> = {
   402: 'Payment refused or not enough funds (e.g. insufficient_funds, refund_failed, card_declined)',
   403: 'The key may not do this (wrong_scope, forbidden, billing_permission_required, module_required)',
   404: 'Not found, or not the caller\'s (not_found)',
-  409: 'Conflict (idempotency_key_reused, idempotency_key_in_progress, and state conflicts named by their code)',
+  409: 'Conflict (idempotency_key_reused, idempotency_key_in_use, and state conflicts named by their code)',
   413: 'The body is over 100 KB (payload_too_large)',
   415: 'Unsupported body encoding (unsupported_encoding)',
   422: 'Validation failed (validation_failed, with one message per field in `fields`)',
@@ -70,7 +70,7 @@ function operation(route: RouteDoc, defs: Json, t: ReturnType<typeof tFor>): Jso
       params.push({ name, in: 'query', required: required.has(name), schema: s, ...(s.description ? { description: s.description } : {}) });
     }
   }
-  if (route.method === 'post') {
+  if (route.method === 'post' && route.idempotent !== false) {
     params.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255 }, description: t('apidocs:idempotencyKey') });
   }
   const responses: Json = {};
@@ -112,7 +112,14 @@ export function buildOpenApiDocument(options: { serverUrl?: string; version?: st
   for (const n of [...COMMON_ERRORS, 402]) errorResponses[`Error${n}`] = { description: ERROR_TEXT[n], content: { 'application/json': { schema: errorSchema } } };
   errorResponses.Error429 = {
     description: ERROR_TEXT[429],
-    headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } },
+    headers: {
+      'Retry-After': { description: t('apidocs:header.retryAfter'), schema: { type: 'integer' } },
+      'RateLimit-Limit': { description: t('apidocs:header.limit'), schema: { type: 'integer' } },
+      'RateLimit-Remaining': { description: t('apidocs:header.remaining'), schema: { type: 'integer' } },
+      'RateLimit-Reset': { description: t('apidocs:header.reset'), schema: { type: 'integer' } },
+      'RateLimit-Policy': { description: t('apidocs:header.policy'), schema: { type: 'string' } },
+      RateLimit: { description: t('apidocs:header.rateLimit'), schema: { type: 'string' } },
+    },
     content: { 'application/json': { schema: convert(RateLimited, 'output', defs) } },
   };
   const tags = apiTags.map((name) => ({ name, description: t(`apidocs:tag.${name}`) }));
