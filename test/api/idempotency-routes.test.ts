@@ -13,7 +13,7 @@ import { billingApi, moveTo, tick } from '../support/billing';
 import { bearer } from '../support/http';
 import { assertLedgerInvariant } from '../support/invariants';
 import { createApp } from '../../src/web/app';
-import { resetData } from '../support/db';
+import { resetData, rowsOf } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
 import { createWorld, type World } from '../support/world';
 
@@ -38,7 +38,7 @@ describe('Idempotency-Key on each money-moving route group', function () {
     await t.deps.close();
   });
   const api = () => billingApi(t.app).api();
-  const rows = async (table: string) => (await t.deps.db.execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table}`))).rows[0]!.n;
+  const rows = async (table: string) => rowsOf<{ n: number }>(await t.deps.db.execute(sql.raw(`select count(*)::int as n from ${table}`)))[0]!.n;
 
   /** `send(key, variant)`: variant 0 is the request, 1 another one (other body or path). */
   async function onceOnly(name: string, send: (idemKey: string, variant: 0 | 1) => Test, table: string) {

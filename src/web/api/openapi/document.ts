@@ -58,6 +58,10 @@ function convert(schema: z.ZodType, io: 'input' | 'output', defs: Json): Json {
   return JSON.parse(text(out)) as Json;
 }
 
+/** getSubAccountsByIdBalance for GET /sub-accounts/{id}/balance: stable, the key of its summary in the catalogs. */
+export const operationIdOf = (route: Pick<RouteDoc, 'method' | 'path'>): string =>
+  `${route.method}${route.path.replace(/\{(\w+)\}/g, 'By-$1').split(/[/-]/).filter(Boolean).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')}`;
+
 const SCOPE_TEXT: Record<KeyScope, string> = { platform: 'platform', agency: 'agency', 'sub-account': 'sub-account' };
 
 function operation(route: RouteDoc, defs: Json, t: ReturnType<typeof tFor>): Json {
@@ -86,8 +90,9 @@ function operation(route: RouteDoc, defs: Json, t: ReturnType<typeof tFor>): Jso
   const scopes = route.scopes ?? (['platform', 'agency', 'sub-account'] as KeyScope[]);
   const who = t('apidocs:whoMayCall', { scopes: scopes.map((s) => SCOPE_TEXT[s]).join(', ') });
   return {
-    operationId: `${route.method}${route.path.replace(/\{(\w+)\}/g, 'By-$1').split(/[/-]/).filter(Boolean).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')}`,
-    summary: route.summary,
+    operationId: operationIdOf(route),
+    // In the reader's language: apidocs:summary.<operationId> (the English one is route.summary; a test holds them equal).
+    summary: t(`apidocs:summary.${operationIdOf(route)}`, { defaultValue: route.summary }),
     description: [route.description && t(route.description), who, route.testOnly ? t('apidocs:testOnly') : undefined].filter(Boolean).join('\n\n'),
     tags: [route.tag],
     security: [{ apiKey: [] }],
