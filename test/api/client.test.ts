@@ -11,7 +11,8 @@ import { answerMismatch } from '../support/openapi-check';
 import { listen } from '../support/server';
 import { worldAppPerTest } from '../support/world-app';
 
-describe('Typed API client (openapi-fetch over the generated types)', () => {
+describe('Typed API client (openapi-fetch over the generated types)', function () {
+  this.timeout(120_000);
   const t = worldAppPerTest();
   let server: Awaited<ReturnType<typeof listen>>;
   const problems: string[] = [];
