@@ -121,8 +121,14 @@ export class RateLimiter {
     }
   }
 
-  /** Express middleware for one group (or by method: reads and writes), for API-key requests. */
+  /**
+   * Express middleware for one group (or by method: reads and writes), for API-key requests.
+   * Headers: `RateLimit-Limit`, `-Remaining`, `-Reset` (IETF draft 6, what most clients read) and
+   * `RateLimit-Policy` + `RateLimit` (draft 8, the policy named by the group); a refusal adds
+   * `Retry-After` and answers the API's error shape with a request id.
+   */
   middleware(group: RateGroup | 'by-method'): RequestHandler {
+    const policies = Object.fromEntries((Object.keys(this.limits) as RateGroup[]).map((g) => [g, `"${g}";q=${this.limits[g]};w=${WINDOW_MS / 1000}`])) as Record<RateGroup, string>;
     return (req: Request, res: Response, next: NextFunction) => {
       const keyId = req.actor?.kind === 'api_key' ? req.actor.id : undefined;
       if (!keyId) return next();
@@ -131,6 +137,8 @@ export class RateLimiter {
       res.setHeader('RateLimit-Limit', String(r.limit));
       res.setHeader('RateLimit-Remaining', String(r.remaining));
       res.setHeader('RateLimit-Reset', String(r.resetSeconds));
+      res.setHeader('RateLimit-Policy', policies[g]);
+      res.setHeader('RateLimit', `"${g}";r=${r.remaining};t=${r.resetSeconds}`);
       if (r.ok) return next();
       res.setHeader('Retry-After', String(r.resetSeconds));
       res.status(429).json({
@@ -138,6 +146,7 @@ export class RateLimiter {
         message: localize(tFor(pickLanguage({ acceptLanguage: req.get('accept-language') })), msg('errors:rateLimited', { limit: r.limit, group: `errors:rateGroup.${g}`, seconds: r.resetSeconds })),
         limit: r.limit,
         retryAfterSeconds: r.resetSeconds,
+        requestId: String(req.id),
       });
     };
   }

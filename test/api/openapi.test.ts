@@ -5,7 +5,8 @@ import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { expect } from 'chai';
 import type { Router } from 'express';
 import request from 'supertest';
-import { buildOpenApiDocument } from '../../src/web/api/openapi/document';
+import { buildOpenApiDocument, operationIdOf } from '../../src/web/api/openapi/document';
+import { apiRoutes } from '../../src/web/api/openapi/routes';
 import { worldAppPerTest } from '../support/world-app';
 
 interface Layer { route?: { path: string; methods: Record<string, boolean> }; handle: Router & { stack?: Layer[] }; match(path: string): boolean }
@@ -51,5 +52,26 @@ describe('OpenAPI document', () => {
     expect(errors).to.deep.equal([]);
     const warnings = problems.filter((p) => p.severity === 'warn').map((p) => `${p.ruleId}: ${p.message} at ${p.location[0]?.pointer}`);
     expect(warnings).to.deep.equal([]);
+  });
+
+  it('summarises every operation in English and Turkish (locales/<lang>/apidocs.json, summary.<operationId>)', () => {
+    const en = buildOpenApiDocument({ lang: 'en' }).paths as Record<string, Record<string, { operationId: string; summary: string }>>;
+    const tr = buildOpenApiDocument({ lang: 'tr' }).paths as typeof en;
+    const missing: string[] = [];
+    for (const route of apiRoutes) {
+      const id = operationIdOf(route);
+      if (tr[route.path]?.[route.method]?.summary === route.summary) missing.push(`${id} (tr)`);
+      if (en[route.path]?.[route.method]?.summary !== route.summary) missing.push(`${id} (en differs from routes.ts)`);
+    }
+    expect(missing, 'add summary.<operationId> to locales/en and locales/tr apidocs.json').to.deep.equal([]);
+    expect(tr['/whatsapp-balance/debits']!.post!.summary).to.equal('WhatsApp bakiyesinden düş');
+  });
+
+  it('shows Idempotency-Key on every POST but the usage routes (whose conversations are their own key)', () => {
+    const paths = buildOpenApiDocument().paths as Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
+    const withKey = Object.entries(paths).flatMap(([p, ops]) => Object.entries(ops).filter(([, op]) => op.parameters?.some((x) => x.in === 'header' && x.name === 'Idempotency-Key')).map(([m]) => `${m} ${p}`));
+    const posts = Object.entries(paths).flatMap(([p, ops]) => Object.keys(ops).filter((m) => m === 'post').map((m) => `${m} ${p}`));
+    expect(posts.filter((r) => !withKey.includes(r))).to.deep.equal(['post /usage', 'post /usage/batch']);
+    expect(withKey.filter((r) => !r.startsWith('post '))).to.deep.equal([]);
   });
 });

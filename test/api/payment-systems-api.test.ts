@@ -50,4 +50,19 @@ describe('payment systems through the API', () => {
     await api().put('/api/v1/payment-systems').set(bearer(t.w.b.key)).send({ kind: 'iyzico', mode: 'test', ...IYZICO }).expect(403);
     expect(await t.deps.db.select().from(gatewayAccounts)).to.have.length(1);
   });
+
+  it('another agency with the module sees and changes only its own; a client key cannot write; fields the page lacks are ignored, not refused', async () => {
+    await api().put('/api/v1/payment-systems').set(bearer(t.w.a.key)).send({ kind: 'iyzico', mode: 'test', ...IYZICO }).expect(200);
+    await api().patch(`/api/v1/agencies/${t.w.b.id}`).set(bearer(t.w.platformKey)).send({ resellingModule: true }).expect(200);
+    expect((await api().get('/api/v1/payment-systems').set(bearer(t.w.b.key)).expect(200)).body.paymentSystem).to.equal(null);
+    // Fields a later version may add (and typos) are not refused: the answer shows what was saved.
+    const b = (await api().put('/api/v1/payment-systems').set(bearer(t.w.b.key)).send({ kind: 'stripe', mode: 'test', ...STRIPE, futureSetting: 'x' }).expect(200)).body;
+    expect(b.paymentSystem.kind).to.equal('stripe');
+    expect(JSON.stringify(b)).to.not.contain('futureSetting').and.not.contain(STRIPE.secretKey);
+    expect((await api().put('/api/v1/payment-systems').set(bearer(t.w.a.subs[0].key)).send({ kind: 'stripe', mode: 'test', ...STRIPE }).expect(403)).body.error).to.equal('wrong_scope');
+    // Agency A's is unchanged.
+    expect((await api().get('/api/v1/payment-systems').set(bearer(t.w.a.key)).expect(200)).body.paymentSystem.kind).to.equal('iyzico');
+    const rows = await t.deps.db.select().from(gatewayAccounts);
+    expect(rows.map((r) => `${r.sellerAgencyId}:${r.kind}`).sort()).to.deep.equal([`${t.w.a.id}:iyzico`, `${t.w.b.id}:stripe`].sort());
+  });
 });

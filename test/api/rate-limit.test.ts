@@ -30,16 +30,30 @@ describe('API rate limits', () => {
       expect(ok.headers['ratelimit-remaining']).to.equal(String(4 - i));
     }
     const refused = await request(app).get('/api/v1/balance').set(bearer(w.a.key)).expect(429);
-    expect(refused.body).to.include({ error: 'rate_limited', limit: 5 });
+    expect(refused.body).to.include({ error: 'rate_limited', limit: 5, requestId: refused.headers['x-request-id'] });
+    expect(refused.body.requestId).to.be.a('string').with.length.greaterThan(0);
+    expect(refused.headers['ratelimit-policy']).to.equal('"read";q=5;w=60');
+    expect(refused.headers.ratelimit).to.match(/^"read";r=0;t=\d+$/);
     expect(refused.body.message).to.contain('5 per minute on read routes');
+    const tr = await request(app).get('/api/v1/balance').set(bearer(w.a.key)).set('Accept-Language', 'tr').expect(429);
+    expect(tr.body.message).to.contain('dakikada 5 istek');
     expect(Number(refused.headers['retry-after'])).to.be.within(1, 60);
     expect(refused.headers['ratelimit-remaining']).to.equal('0');
     // Another key, and the write group of the same key, have their own counts.
     await request(app).get('/api/v1/balance').set(bearer(w.b.key)).expect(200);
     await request(app).put('/api/v1/low-balance-threshold').set(bearer(w.a.key)).send({ threshold: 10 }).expect(200);
     // Usage has its own generous group.
-    for (let i = 0; i < 4; i++) await request(app).post('/api/v1/usage').set(bearer(w.a.subs[0].key)).send({ conversationId: `c${i}` }).expect((r) => expect(r.status).to.not.equal(429));
-    expect((await request(app).post('/api/v1/usage').set(bearer(w.a.subs[0].key)).send({ conversationId: 'c9' })).status).to.equal(429);
+    for (let i = 0; i < 4; i++) {
+      // No department: refused by the usage path itself, with the error shape and a request id.
+      const r = await request(app).post('/api/v1/usage').set(bearer(w.a.subs[0].key)).send({ conversationId: `c${i}` });
+      expect(r.status).to.be.within(400, 499).and.not.equal(429);
+      expect(r.body.error).to.be.a('string');
+      expect(r.body.requestId).to.equal(r.headers['x-request-id']);
+    }
+    const usageRefused = await request(app).post('/api/v1/usage').set(bearer(w.a.subs[0].key)).send({ conversationId: 'c9' }).expect(429);
+    expect(usageRefused.body).to.include({ error: 'rate_limited', limit: 4 });
+    expect(usageRefused.body.requestId).to.be.a('string').with.length.greaterThan(0);
+    expect(usageRefused.headers['ratelimit-policy']).to.equal('"usage";q=4;w=60');
     // A refused request is not counted, and the next minute starts afresh.
     deps.testClock.advance(60_000);
     await request(app).get('/api/v1/balance').set(bearer(w.a.key)).expect(200);

@@ -18,6 +18,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 export function requireOrSkip(ctx: Mocha.Context, available: boolean, reason: string): void {
   if (available) return;
   if (IN_CI) throw new Error(`CI must provide this: ${reason}`);
+  // The reason in the pending line of the report.
+  const test = ctx.currentTest ?? ctx.test;
+  if (test && !test.title.includes('(skipped:')) test.title += ` (skipped: needs ${reason})`;
   ctx.skip();
 }
 export const PATH = process.env.PATH;

@@ -40,7 +40,7 @@ export function usageHandlers(deps: Deps, web: WebContext) {
       const result = await recordUsageWithAutoBilling(deps, web.recorder, actorOf(req), body(req));
       if (result.status === 200) return void res.json({ charged: result.charged, balance: result.balance });
       if (result.retryAfterSeconds) res.set('Retry-After', String(result.retryAfterSeconds));
-      res.status(result.status).json({ error: result.error, message: apiText(apiT(req), result.message) });
+      res.status(result.status).json({ error: result.error, message: apiText(apiT(req), result.message), requestId: String(req.id) });
     },
     batch: async (req: Request, res: Response) => {
       const results = await recordUsageBatchWithAutoBilling(deps, web.recorder, actorOf(req), body(req));

@@ -2,7 +2,7 @@
 // request with a key runs; its answer (2xx and 4xx) is stored and every retry with the same key
 // and the same request gets it back, with `Idempotent-Replayed: true`, for 24 hours. The same key
 // with another request is `409 idempotency_key_reused`. A retry that arrives while the first
-// still runs waits for its answer (up to WAIT_MS, then `409 idempotency_key_in_progress`). A 5xx
+// still runs waits for its answer (up to WAIT_MS, then `409 idempotency_key_in_use`). A 5xx
 // or 429 answer is not stored: the retry runs again. Use cases that took a key before (credit
 // adjustments, WhatsApp debits, offline purchases) still apply it underneath.
 import { createHash } from 'node:crypto';
@@ -55,7 +55,7 @@ export function idempotency(deps: Pick<Deps, 'db' | 'clock'>): RequestHandler {
         if (row.responseBody === null) return void res.status(row.responseStatus).end();
         return void res.status(row.responseStatus).json(row.responseBody);
       }
-      if (Date.now() - started > WAIT_MS) throw new AppError('idempotency_key_in_progress', 409, 'A request with this Idempotency-Key is still running: retry in a few seconds.');
+      if (Date.now() - started > WAIT_MS) throw new AppError('idempotency_key_in_use', 409, 'A request with this Idempotency-Key is still running: retry in a few seconds.');
       await sleep(50);
     }
   };

@@ -22,13 +22,17 @@ export const ErrorAnswer = z
   })
   .meta({ id: 'Error' });
 
-/** 429: the rate limiter answers before the request is logged, so without a request id. */
+/** 429: the error shape with the limit that was reached and the seconds to wait (also in Retry-After). */
 export const RateLimited = z
-  .looseObject({ error: z.literal('rate_limited'), message: z.string(), limit: z.number().int(), retryAfterSeconds: z.number().int() })
+  .looseObject({
+    error: z.literal('rate_limited'), message: z.string(), requestId: z.string(),
+    limit: z.number().int().describe('Requests per minute allowed to this key on this group of routes'),
+    retryAfterSeconds: z.number().int().describe('Seconds until the next minute starts'),
+  })
   .meta({ id: 'RateLimited' });
 
-/** The usage hot path answers its refusals without a request id (it skips the request log). */
-export const UsageRefusal = z.looseObject({ error: z.string(), message: z.string() }).meta({ id: 'UsageRefusal' });
+/** The usage hot path's refusals: the error shape (code, message in the caller's language, request id). */
+export const UsageRefusal = z.looseObject({ error: z.string(), message: z.string(), requestId: z.string() }).meta({ id: 'UsageRefusal' });
 
 export const Agency = z
   .object({

@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document of the JSON API (issue #19, DESIGN section 12), built from the route
 // list (./routes.ts) with zod's own JSON Schema output: request schemas as the use cases read
 // them (io: input), answers as the serializers write them (io: output). Served at
-// GET /api/v1/openapi.json; the typed client (src/web/api/openapi/client.d.ts) is generated from it.
+// GET /api/v1/openapi.json; the typed client (client/, types in client/schema.d.ts) is generated from it.
 import { z } from 'zod';
 import { tFor, type Lang } from '../../../i18n/i18n';
 import { ErrorAnswer, RateLimited } from '../schemas';
@@ -18,7 +18,7 @@ const ERROR_TEXT: Record<number, string> = {
   402: 'Payment refused or not enough funds (e.g. insufficient_funds, refund_failed, card_declined)',
   403: 'The key may not do this (wrong_scope, forbidden, billing_permission_required, module_required)',
   404: 'Not found, or not the caller\'s (not_found)',
-  409: 'Conflict (idempotency_key_reused, idempotency_key_in_progress, and state conflicts named by their code)',
+  409: 'Conflict (idempotency_key_reused, idempotency_key_in_use, and state conflicts named by their code)',
   413: 'The body is over 100 KB (payload_too_large)',
   415: 'Unsupported body encoding (unsupported_encoding)',
   422: 'Validation failed (validation_failed, with one message per field in `fields`)',
@@ -58,6 +58,10 @@ function convert(schema: z.ZodType, io: 'input' | 'output', defs: Json): Json {
   return JSON.parse(text(out)) as Json;
 }
 
+/** getSubAccountsByIdBalance for GET /sub-accounts/{id}/balance: stable, the key of its summary in the catalogs. */
+export const operationIdOf = (route: Pick<RouteDoc, 'method' | 'path'>): string =>
+  `${route.method}${route.path.replace(/\{(\w+)\}/g, 'By-$1').split(/[/-]/).filter(Boolean).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')}`;
+
 const SCOPE_TEXT: Record<KeyScope, string> = { platform: 'platform', agency: 'agency', 'sub-account': 'sub-account' };
 
 function operation(route: RouteDoc, defs: Json, t: ReturnType<typeof tFor>): Json {
@@ -70,7 +74,7 @@ function operation(route: RouteDoc, defs: Json, t: ReturnType<typeof tFor>): Jso
       params.push({ name, in: 'query', required: required.has(name), schema: s, ...(s.description ? { description: s.description } : {}) });
     }
   }
-  if (route.method === 'post') {
+  if (route.method === 'post' && route.idempotent !== false) {
     params.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255 }, description: t('apidocs:idempotencyKey') });
   }
   const responses: Json = {};
@@ -86,8 +90,9 @@ function operation(route: RouteDoc, defs: Json, t: ReturnType<typeof tFor>): Jso
   const scopes = route.scopes ?? (['platform', 'agency', 'sub-account'] as KeyScope[]);
   const who = t('apidocs:whoMayCall', { scopes: scopes.map((s) => SCOPE_TEXT[s]).join(', ') });
   return {
-    operationId: `${route.method}${route.path.replace(/\{(\w+)\}/g, 'By-$1').split(/[/-]/).filter(Boolean).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('')}`,
-    summary: route.summary,
+    operationId: operationIdOf(route),
+    // In the reader's language: apidocs:summary.<operationId> (the English one is route.summary; a test holds them equal).
+    summary: t(`apidocs:summary.${operationIdOf(route)}`, { defaultValue: route.summary }),
     description: [route.description && t(route.description), who, route.testOnly ? t('apidocs:testOnly') : undefined].filter(Boolean).join('\n\n'),
     tags: [route.tag],
     security: [{ apiKey: [] }],
@@ -112,7 +117,14 @@ export function buildOpenApiDocument(options: { serverUrl?: string; version?: st
   for (const n of [...COMMON_ERRORS, 402]) errorResponses[`Error${n}`] = { description: ERROR_TEXT[n], content: { 'application/json': { schema: errorSchema } } };
   errorResponses.Error429 = {
     description: ERROR_TEXT[429],
-    headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } },
+    headers: {
+      'Retry-After': { description: t('apidocs:header.retryAfter'), schema: { type: 'integer' } },
+      'RateLimit-Limit': { description: t('apidocs:header.limit'), schema: { type: 'integer' } },
+      'RateLimit-Remaining': { description: t('apidocs:header.remaining'), schema: { type: 'integer' } },
+      'RateLimit-Reset': { description: t('apidocs:header.reset'), schema: { type: 'integer' } },
+      'RateLimit-Policy': { description: t('apidocs:header.policy'), schema: { type: 'string' } },
+      RateLimit: { description: t('apidocs:header.rateLimit'), schema: { type: 'string' } },
+    },
     content: { 'application/json': { schema: convert(RateLimited, 'output', defs) } },
   };
   const tags = apiTags.map((name) => ({ name, description: t(`apidocs:tag.${name}`) }));

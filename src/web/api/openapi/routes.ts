@@ -46,7 +46,7 @@ export interface RouteDoc {
   answers: Record<number, z.ZodType | null | 'pdf'>;
   /** Error statuses beyond those every route may answer (400, 401, 403, 404, 409, 413, 415, 422, 429, 500). */
   errors?: number[];
-  /** Accepts Idempotency-Key (every API POST does; see src/web/api/idempotency.ts). */
+  /** false: takes no Idempotency-Key (every other POST does; see src/web/api/idempotency.ts). */
   idempotent?: boolean;
   /** Only outside production. */
   testOnly?: boolean;
@@ -111,8 +111,8 @@ export const apiRoutes: RouteDoc[] = [
   r({ method: 'delete', path: '/api-keys/{id}', tag: 'Keys', summary: 'Revoke an API key', answers: { 200: A.ApiKey } }),
 
   // Credits, usage and departments.
-  r({ method: 'post', path: '/usage', tag: 'Usage', summary: 'Charge one conversation', description: 'apidocs:usage', scopes: BUYERS, body: usageEventSchema, answers: { 200: A.UsageCharged, 402: A.UsageRefusal, 403: A.UsageRefusal, 404: A.UsageRefusal, 422: A.UsageRefusal }, errors: [402] }),
-  r({ method: 'post', path: '/usage/batch', tag: 'Usage', summary: 'Charge up to 1,000 conversations', description: 'apidocs:usageBatch', scopes: BUYERS, body: usageBatch, answers: { 200: A.UsageBatch } }),
+  r({ method: 'post', path: '/usage', tag: 'Usage', summary: 'Charge one conversation', description: 'apidocs:usage', scopes: BUYERS, idempotent: false, body: usageEventSchema, answers: { 200: A.UsageCharged, 402: A.UsageRefusal, 403: A.UsageRefusal, 404: A.UsageRefusal, 422: A.UsageRefusal }, errors: [402] }),
+  r({ method: 'post', path: '/usage/batch', tag: 'Usage', summary: 'Charge up to 1,000 conversations', description: 'apidocs:usageBatch', scopes: BUYERS, idempotent: false, body: usageBatch, answers: { 200: A.UsageBatch } }),
   r({ method: 'get', path: '/balance', tag: 'Credits', summary: 'The caller\'s credit balance', answers: { 200: A.SubAccountBalance } }),
   r({ method: 'get', path: '/credit-history', tag: 'Credits', summary: 'The caller\'s credit ledger', query: historyFilterSchema, answers: { 200: A.listOf(A.CreditHistoryEntry) } }),
   r({ method: 'put', path: '/low-balance-threshold', tag: 'Credits', summary: 'Set the caller\'s low-balance warning', body: thresholdSchema, answers: { 200: A.Threshold } }),
