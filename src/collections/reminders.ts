@@ -152,7 +152,7 @@ export async function payPageUrl(deps: Pick<Deps, 'config'>, tx: Tx, account: Pi
 type InvoiceRow = typeof invoices.$inferSelect;
 
 async function composeReminder(deps: Deps, tx: Tx, p: { inv: InvoiceRow; account: BillingAccount; step: number; today: string }) {
-  const { inv, account, step, today } = p;
+  const { inv, account, today } = p;
   const { to, cc } = await invoiceRecipients(tx, inv.agencyId, inv.subAccountId);
   const w = mailWriter(await mailLanguage(tx, inv.agencyId, to), account.zone);
   const view = await suspensionOf({ db: tx, clock: deps.clock }, account);
@@ -161,14 +161,16 @@ async function composeReminder(deps: Deps, tx: Tx, p: { inv: InvoiceRow; account
   const overdue = view.reasons.includes('overdue') ? view.overdue : await overdueInvoicesOf(tx, account, today);
   const n = formatInvoiceNumber(inv.number);
   const amount = money(inv.totalMinor, inv.currency);
-  const when = step < 0 ? 'before' : step === 0 ? 'on' : 'after';
+  // Worded by the day it goes, not by its step: a step caught up a day late is no longer "due today".
+  const fromDue = daysBetween(inv.dueDay, today);
+  const when = fromDue < 0 ? 'before' : fromDue === 0 ? 'on' : 'after';
   const subjectKey = `collections:email.subject.${when}`;
   const subjectParams = { n, amount, due: inv.dueDay, seller: account.sellerName };
   const link = await payPageUrl(deps, tx, account);
   const totals = totalsOf(overdue);
   const text = w.t('collections:email.body', {
     buyer: account.buyerName,
-    lead: w.t(`collections:email.lead.${when}`, { n, seller: account.sellerName, due: inv.dueDay, count: Math.max(0, daysBetween(inv.dueDay, today)) }),
+    lead: w.t(`collections:email.lead.${when}`, { n, seller: account.sellerName, due: inv.dueDay, count: Math.max(0, fromDue) }),
     details: w.t('collections:email.details', { amount, due: inv.dueDay }),
     overdue: overdue.length ? w.t('collections:email.overdueTotal', { count: overdue.length, total: totals }) : '',
     pay: w.t(overdue.length ? 'collections:email.payAll' : 'collections:email.payOne', { link }),
