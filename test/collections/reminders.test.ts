@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { and, eq, like } from 'drizzle-orm';
 import type { Express } from 'express';
 import request from 'supertest';
-import { agencies, invoiceReminders, outboxEmails, subAccounts } from '../../db/schema';
+import { agencies, invoiceReminders, notifications, outboxEmails, subAccounts } from '../../db/schema';
 import { createProcessors } from '../../jobs/processors';
 import { recordBankTransfer } from '../../src/billing/invoices.usecases';
 import { forecastSuspension } from '../../src/collections/suspension-forecast';
@@ -72,6 +72,11 @@ describe('collections: payment reminders on the seller\'s schedule', function ()
       'Invoice INV-000001 (TRY 22.00) is due today',
       'Overdue: invoice INV-000001 (TRY 22.00) was due on 11 Apr 2026',
     ]);
+    // Signed by the agency (white label), never by the platform; also in the client's notification centre.
+    const rows = await reminderMails();
+    expect(rows.map((r) => r.fromName)).to.deep.equal([w.a.name, w.a.name, w.a.name]);
+    expect(rows.every((r) => !/Kontor/.test(r.text + r.subject))).to.equal(true);
+    expect(await deps.db.select().from(notifications).where(and(eq(notifications.kind, 'invoice_reminder'), eq(notifications.subAccountId, sub().id)))).to.have.length(3);
     // The job run again the same day (a retry, a second scheduler) and resumed: nothing twice.
     const run = createProcessors(deps)['collections.run']!;
     expect(await run({})).to.deep.include({ reminders: { sent: 0 } });
@@ -84,6 +89,17 @@ describe('collections: payment reminders on the seller\'s schedule', function ()
     const seller = { kind: 'api_key' as const, id: w.a.keyId, scope: 'agency' as const, agencyId: w.a.id, subAccountId: null, role: 'owner' as const, billing: true };
     await recordBankTransfer(deps, { actor: seller, invoiceId: inv!.id });
     expect(await runDays('2026-04-15', '2026-04-25')).to.deep.equal([]);
+  });
+
+  it('two runs at once on a reminder day (two workers, a stalled job run again) send it once', async () => {
+    await runDays('2026-04-01', '2026-04-07');
+    moveTo(deps, '2026-04-08');
+    const run = createProcessors(deps)['collections.run']!;
+    await Promise.allSettled([run({}), run({}), run({})]);
+    await deps.queue.drain();
+    const rows = await reminderMails();
+    expect(rows.map((r) => r.idempotencyKey)).to.have.length(1);
+    expect(await deps.db.select().from(invoiceReminders)).to.have.length(1);
   });
 
   it('says when suspension will happen under the unchanged rule: a second overdue invoice, then the day, then suspended', async () => {
