@@ -37,7 +37,8 @@ export interface OpenInvoice {
 
 /**
  * Open invoices whose due day is within `before` days before and `after` days after today in their
- * seller's zone (the platform's zone for the platform's invoices).
+ * seller's zone (the platform's zone for the platform's invoices). Unlimited on purpose: a cap would
+ * silently skip someone's reminder; the window keeps it to about four months of open invoices.
  */
 export async function openInvoicesAround(deps: Pick<Deps, 'db' | 'clock'>, p: { before: number; after: number }): Promise<OpenInvoice[]> {
   const nowIso = deps.clock.now().toISOString();
@@ -49,8 +50,7 @@ export async function openInvoicesAround(deps: Pick<Deps, 'db' | 'clock'>, p: { 
     cross join lateral (select coalesce(nullif(s.time_zone, ''), p.time_zone, 'Europe/Istanbul') as zone) z
     where i.status = 'open'
       and i.due_day between (${nowIso}::timestamptz at time zone z.zone)::date - ${p.before}::int and (${nowIso}::timestamptz at time zone z.zone)::date + ${p.after}::int
-    order by i.due_day, i.id
-    limit 20000`));
+    order by i.due_day, i.id`));
   return rows.map((r) => ({
     id: r.id, agencyId: r.agency_id, subAccountId: r.sub_account_id, sellerAgencyId: r.seller_agency_id, number: Number(r.number), issueDay: r.issue_day, dueDay: r.due_day,
     totalMinor: Number(r.total_minor), currency: r.currency, zone: r.zone,
