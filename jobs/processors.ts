@@ -16,6 +16,7 @@ import type { Processors } from '../src/queue';
 import { defineJob, enqueueJob, noPayload, processorsOf, type JobDefinition } from '../src/queue/job';
 import { pushSweepJob, sendPushJob } from '../src/notifications/push';
 import { suspensionCheckJob } from '../src/suspension/suspension.usecases';
+import { collectionsJob } from '../src/collections/collections.job';
 import { pruneSignInFailures } from '../src/users/sign-in-throttle';
 import { pruneExpiredSessions } from '../src/web/session-store';
 
@@ -49,6 +50,8 @@ export const tickJob = defineJob({
     // Hourly: an invoice becomes overdue at midnight in its seller's zone, so each zone's
     // midnight is caught within the hour. The check is idempotent, so a repeat is harmless.
     await enqueueJob(deps.queue, suspensionCheckJob, {}, { jobId: `suspension:${Math.floor(now / 3_600_000)}` });
+    // Hourly, after the check: saved-card retries and payment reminders due today (docs/collections.md).
+    await enqueueJob(deps.queue, collectionsJob, {}, { jobId: `collections:${Math.floor(now / 3_600_000)}` });
     // Hourly too: the reports' second level seals each agency's closed days (idempotent).
     await enqueueJob(deps.queue, reportSealingJob, {}, { jobId: `reports-seal:${Math.floor(now / 3_600_000)}` });
     // Issued invoices a crash left undelivered or uncollected.
@@ -71,7 +74,7 @@ const sweep = <D extends JobDefinition>(job: D): D => ({ ...job, timeoutMs: SWEE
 /** Every job the workers run. The others get the worker's JOB_TIMEOUT_MS per attempt. */
 export const jobs: readonly JobDefinition[] = [
   sendMailJob, tickJob, grantPurchaseJob, grantWaitingJob, sweep(subscriptionGrantsJob), sweep(reconcilePaymentsJob), sweep(autoBillingReconcileJob),
-  sweep(invoiceCutJob), deliverPendingJob, deliverInvoiceJob, sweep(suspensionCheckJob), sendPushJob, pushSweepJob, sweep(reportSealingJob),
+  sweep(invoiceCutJob), deliverPendingJob, deliverInvoiceJob, sweep(suspensionCheckJob), sweep(collectionsJob), sendPushJob, pushSweepJob, sweep(reportSealingJob),
 ] as unknown as readonly JobDefinition[];
 
 export function createProcessors(deps: Deps): Processors {

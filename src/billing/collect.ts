@@ -160,7 +160,7 @@ export async function startInvoicePayment(deps: Deps, params: { actor: Actor; in
  * so the settled attempt keeps `<invoice id>:<payment id>` as its reference (settlement reads the
  * invoice id before the colon).
  */
-async function freeInvoiceReference(tx: Tx, paymentId: string, invoiceId: string): Promise<void> {
+export async function freeInvoiceReference(tx: Tx, paymentId: string, invoiceId: string): Promise<void> {
   await tx.update(payments).set({ referenceId: `${invoiceId}:${paymentId}` }).where(eq(payments.id, paymentId));
 }
 

@@ -21,6 +21,7 @@ import { accountGate } from './account-gate';
 import { DbSessionStore } from './session-store';
 import { authRoutes } from './routes/auth.routes';
 import { platformRoutes } from './routes/platform.routes';
+import { collectionSettingsRoutes } from './routes/collections.routes';
 import { agencyRoutes } from './routes/agency.routes';
 import { portalRoutes } from './routes/portal.routes';
 import { tenantRoutes } from './routes/tenant.routes';
@@ -246,6 +247,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/portal', reportRoutes(deps, 'portal'));
   app.use('/platform', reportRoutes(deps, 'platform'));
   app.use('/platform', paymentSystemRoutes(deps, 'platform'));
+  app.use('/platform', collectionSettingsRoutes(deps, 'platform'));
+  app.use('/agency', collectionSettingsRoutes(deps, 'agency'));
   app.use('/agency', paymentSystemRoutes(deps, 'agency'));
   app.use('/agency', autoBillingRoutes(deps, 'agency'));
   app.use('/platform', sellerPaymentRoutes(deps, 'platform'));

@@ -88,8 +88,14 @@ describe('invoices: the quarter, the cut, prediction, payment and bad input', ()
     expect(list.map((i) => i.totalMinor)).to.deep.equal([4000, 1161 + 3800 + 774, 5720]);
 
     // Two invoices unpaid past their due day by July 1st: the client is also told it is suspended.
-    const all = await deps.smtp.waitFor(4);
-    expect(all.filter((m) => !m.subject.startsWith('Invoice')).map((m) => m.subject)).to.deep.equal([`${w.a.subs[0].name}: your account is suspended for unpaid invoices`]);
+    // Payment reminders go too (docs/collections.md): the latest step due on each day the clock landed on
+    // (INV-1: its due-day step caught up on 12 May, its +7 on 20 May; INV-2: its +7 on 18 June).
+    const all = await deps.smtp.waitFor(7);
+    const reminders = all.filter((m) => m.subject.startsWith('Overdue: invoice'));
+    expect(reminders.map((m) => m.subject)).to.deep.equal([
+      'Overdue: invoice INV-000001 (TRY 40.00) was due on 11 May 2026', 'Overdue: invoice INV-000001 (TRY 40.00) was due on 11 May 2026', 'Overdue: invoice INV-000002 (TRY 57.35) was due on 11 Jun 2026',
+    ]);
+    expect(all.filter((m) => !m.subject.startsWith('Invoice') && !reminders.includes(m)).map((m) => m.subject)).to.deep.equal([`${w.a.subs[0].name}: your account is suspended for unpaid invoices`]);
     const mails = all.filter((m) => m.subject.startsWith('Invoice'));
     expect(mails.map((m) => m.subject)).to.deep.equal([
       `Invoice INV-000001 from ${w.a.name}: TRY 40.00`,

@@ -9,8 +9,8 @@ describe('browser: accessibility (axe-core)', function () {
   const t = browserWorld();
 
   const pages: Record<string, { email: () => string; paths: string[] }> = {
-    platform: { email: () => t.w.platformAdmin.email, paths: ['/platform', '/platform/agencies', '/platform/catalog', '/platform/invoices', '/platform/payments', '/platform/payment-systems', '/profile'] },
-    agency: { email: () => t.w.a.owner.email, paths: ['/agency', '/agency/sub-accounts', '/agency/packages', '/agency/purchases', '/agency/credits', '/agency/billing', '/agency/invoices', '/agency/store', '/agency/auto-billing', '/agency/settings', '/agency/team'] },
+    platform: { email: () => t.w.platformAdmin.email, paths: ['/platform', '/platform/agencies', '/platform/catalog', '/platform/invoices', '/platform/payments', '/platform/payment-systems', '/platform/settings/collections', '/profile'] },
+    agency: { email: () => t.w.a.owner.email, paths: ['/agency', '/agency/sub-accounts', '/agency/packages', '/agency/purchases', '/agency/credits', '/agency/billing', '/agency/invoices', '/agency/store', '/agency/auto-billing', '/agency/settings', '/agency/settings/collections', '/agency/team'] },
     client: { email: () => t.w.a.subs[0].owner.email, paths: ['/portal', '/portal/packages', '/portal/purchases', '/portal/billing', '/portal/credits'] },
   };
 

@@ -85,6 +85,8 @@ describe('browser: layout at 1366 and 390 pixels', function () {
       await page.goto(`${base}/agency/settings`);
       await noOverflow(page, 'agency settings');
       await page.screenshot({ path: path.join(SHOTS, `agency-settings-${width}.png`), fullPage: true });
+      await page.goto(`${base}/agency/settings/collections`);
+      await noOverflow(page, 'agency collection settings');
 
       const client = await context.newPage();
       await context.clearCookies();

@@ -256,4 +256,25 @@ export const UsageReport = z.object({ zone: z.string(), filters: reportFilters, 
 export const CreditFlowReport = z.object({ zone: z.string(), filters: reportFilters, by: z.string(), data: z.array(reportRow), totals: z.record(z.string(), z.unknown()) }).meta({ id: 'CreditFlowReport' });
 export const SalesReport = z.object({ zone: z.string(), filters: reportFilters, data: z.array(reportRow), totals: z.unknown() }).meta({ id: 'SalesReport' });
 
+// Collections (dunning): a seller's schedules, and what they did for an invoice.
+export const CollectionSettings = z
+  .object({
+    reminderDays: z.array(z.number().int()).describe('Days relative to the due day a reminder goes (negative: before it)'),
+    retryDays: z.array(z.number().int()).describe('Days after the due day the saved card is charged again'),
+    custom: z.boolean().describe('False while the seller uses the defaults'),
+    cardRetriesPossible: z.boolean().describe('Whether the seller\'s payment system can charge a saved card without the buyer (else no retry happens)'),
+  })
+  .meta({ id: 'CollectionSettings' });
+export const InvoiceCollection = z
+  .object({
+    invoiceId: id,
+    reminders: z.array(z.object({ offsetDays: z.number().int(), day, sentAt: time })),
+    chargeAttempts: z.array(z.object({
+      attemptNo: z.number().int(), daysAfterDue: z.number().int(), day, status: z.enum(['pending', 'succeeded', 'declined', 'skipped']),
+      card: nullable(z.string()), paymentId: nullable(id), gatewayReference: nullable(z.string()), error: nullable(z.string()).describe('Why it did not succeed, in the reader\'s language'),
+      createdAt: time, completedAt: nullable(time),
+    })),
+  })
+  .meta({ id: 'InvoiceCollection' });
+
 export type Answer<S extends z.ZodType> = z.infer<S>;

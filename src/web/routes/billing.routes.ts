@@ -21,6 +21,7 @@ import { addChannel, addRepresentative, entitlementStatus, listChannels, listRep
 import { OVERDUE_INVOICES_TO_SUSPEND, suspensionOf } from '../../suspension/suspension.usecases';
 import { getWallet } from '../../wallets/wallets.usecases';
 import { sendInvoicePdf } from '../api/billing.routes';
+import { invoiceCollectionLog } from '../../collections/card-retries';
 import { actorOf, billingOnly, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
 
@@ -240,7 +241,9 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
   }));
   r.get('/invoices/:id', async (req, res) => {
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
-    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf` });
+    // Reminders sent and saved-card retries (views/billing/_collection.ejs).
+    const collection = await invoiceCollectionLog(deps, { actor: actorOf(req), invoiceId: inv.id });
+    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf`, collection, collectionSettingsHref: `${base}/settings/collections` });
   });
   r.get('/invoices/:id/pdf', async (req, res) => {
     await sendInvoicePdf(deps, res, await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) }));

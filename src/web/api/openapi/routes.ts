@@ -11,6 +11,7 @@ import { orderSchema, slotPriceSchema } from '../../../catalog/catalog.usecases'
 import { offerSchemas } from '../../../catalog/offers';
 import { createPackageSchema } from '../../../catalog/resold-packages';
 import { testClockSchema } from '../../../clock/test-clock.usecases';
+import { collectionSettingsSchema } from '../../../collections/collection-settings';
 import { adjustmentSchema, historyFilterSchema, thresholdSchema } from '../../../credits/credits.usecases';
 import { departmentSchema, enabledDepartmentsSchema } from '../../../departments/departments.usecases';
 import { openSessionSchema } from '../../../entitlements/chatbot-sessions';
@@ -198,6 +199,9 @@ export const apiRoutes: RouteDoc[] = [
   r({ method: 'get', path: '/invoices/{id}', tag: 'Invoices', summary: 'One invoice with its lines', answers: { 200: A.InvoiceDetail } }),
   r({ method: 'get', path: '/invoices/{id}/pdf', tag: 'Invoices', summary: 'One invoice as a PDF', answers: { 200: 'pdf' } }),
   r({ method: 'post', path: '/invoices/{id}/mark-paid', tag: 'Invoices', summary: 'Record a bank transfer for an invoice', scopes: SELLERS, answers: { 200: A.Invoice } }),
+  r({ method: 'get', path: '/invoices/{id}/collection', tag: 'Invoices', summary: 'Reminders sent and saved-card retries for an invoice', answers: { 200: A.InvoiceCollection } }),
+  r({ method: 'get', path: '/collection-settings', tag: 'Invoices', summary: 'The seller\'s reminder and card-retry schedules', scopes: SELLERS, answers: { 200: A.CollectionSettings } }),
+  r({ method: 'put', path: '/collection-settings', tag: 'Invoices', summary: 'Set the seller\'s reminder and card-retry schedules', scopes: SELLERS, body: collectionSettingsSchema, answers: { 200: A.CollectionSettings } }),
   r({ method: 'get', path: '/issued-invoices', tag: 'Invoices', summary: 'The invoices the seller issued', scopes: SELLERS, query: issuedQuery, answers: { 200: A.listOf(A.Invoice) } }),
   r({ method: 'get', path: '/billing-addresses', tag: 'Invoices', summary: 'Billing addresses', answers: { 200: A.listOf(A.BillingAddress) } }),
   r({ method: 'post', path: '/billing-addresses', tag: 'Invoices', summary: 'Add a billing address', body: addressSchema, answers: { 201: A.BillingAddress } }),
