@@ -20,6 +20,7 @@ import { paymentSystemApiRoutes } from './payment-systems.routes';
 import { autoBillingApiRoutes } from './auto-billing.routes';
 import { walletApiRoutes } from './wallets.routes';
 import { billingRoutes } from './billing.routes';
+import { creditNoteRoutes } from './credit-notes.routes';
 import { reportApiRoutes } from './reports.routes';
 import { presenceApiRoutes } from './presence.routes';
 
@@ -125,6 +126,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   r.use(autoBillingApiRoutes(deps));
   r.use(walletApiRoutes(deps, web));
   r.use(billingRoutes(deps));
+  r.use(creditNoteRoutes(deps));
   r.use(reportApiRoutes(deps));
   r.use(presenceApiRoutes(deps));
 
