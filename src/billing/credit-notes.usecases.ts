@@ -172,6 +172,21 @@ export async function creditWholeInvoice(tx: Tx, p: Omit<IssueCreditNote, 'lines
 }
 
 /**
+ * A refunded payment's invoices (the payment that paid them: a term purchase, an invoice, all
+ * overdue invoices at once) are credited whole, with the refund's reason, in the refund's
+ * transaction (registered in src/composition.ts). Invoices already credited are left alone.
+ */
+export async function creditRefundedPayment(tx: Tx, refund: { payment: { id: string }; reason: string; by: Actor; now: Date }): Promise<(string | null)[]> {
+  const paid = await tx.select().from(invoices).where(and(eq(invoices.paymentId, refund.payment.id), eq(invoices.status, 'paid'))).orderBy(asc(invoices.number)).for('update');
+  const mailIds: (string | null)[] = [];
+  for (const invoice of paid) {
+    const note = await creditWholeInvoice(tx, { invoice, reason: refund.reason, by: refund.by, now: refund.now });
+    if (note) mailIds.push(note.mailId);
+  }
+  return mailIds;
+}
+
+/**
  * The credit note's PDF and email to the buyer (always sent, like an invoice: the law needs it),
  * in the buyer's language; `delivered_at` and the outbox key make it once.
  */

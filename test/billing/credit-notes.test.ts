@@ -9,9 +9,10 @@
  */
 import { expect } from 'chai';
 import { eq, sql } from 'drizzle-orm';
-import { auditLog, creditNoteCounters, creditNoteLines, creditNotes, invoiceLines, invoices, outboxEmails, subAccounts } from '../../db/schema';
+import { auditLog, creditNoteCounters, creditNoteLines, creditNotes, invoiceLines, invoices, outboxEmails, payments, subAccounts } from '../../db/schema';
 import { allocateInvoiceNumbers } from '../../src/billing/invoice-numbers';
 import { newId } from '../../src/lib/ids';
+import { paymentRow } from '../support/payment-row';
 import { createApp } from '../../src/web/app';
 import { billingApi } from '../support/billing';
 import { resetData } from '../support/db';
@@ -248,5 +249,23 @@ describe('credit notes: reversing issued invoices, which never change', () => {
     const audit = await deps.db.select().from(auditLog).where(eq(auditLog.action, 'subscription.refunded'));
     expect(audit.map((a) => (a.data as { creditNoteId: string }).creditNoteId).sort()).to.deep.equal(notes.map((n: { id: string }) => n.id).sort());
     expect(await deps.db.select().from(outboxEmails).where(sql`${outboxEmails.idempotencyKey} like 'credit-note:%'`)).to.have.length(2);
+  });
+  it('refunding a payment that paid invoices credits what is left of each of them with the refund\'s reason', async () => {
+    const one = await issued(taxed);
+    const two = await issued([{ description: 'Plan', amountMinor: 1000, taxRateBp: 2000, taxMinor: 200 }]);
+    const payment = paymentRow({ sellerAgencyId: w.a.id, buyerAgencyId: w.a.id, buyerSubAccountId: client().id, purpose: 'invoice_batch', referenceId: 'batch_1', amountMinor: 20_298, status: 'confirmed', confirmedAt: deps.clock.now(), gateway: 'offline' });
+    await deps.db.insert(payments).values(payment);
+    await deps.db.update(invoices).set({ paymentId: payment.id }).where(sql`${invoices.id} in (${one.id}, ${two.id})`);
+    // Part of the first was credited before: the refund credits what is left of it.
+    await post(one.id, { reason: 'Goodwill', lines: [{ invoiceLineId: one.lineIds[2] }] }).expect(201);
+    await b.api().post(`/api/v1/payments/${payment.id}/refund`).set(bearer(w.a.key)).send({ reason: 'Customer left' }).expect(200);
+    const notes = await deps.db.select().from(creditNotes).orderBy(creditNotes.number);
+    // 19,098 - 1,099 (the first note: 999 + 100) = 17,999; the second invoice 1,200.
+    expect(notes.map((n) => [n.number, n.invoiceId, n.totalMinor, n.reason])).to.deep.equal([
+      [1, one.id, 1099, 'Goodwill'], [2, one.id, 17_999, 'Customer left'], [3, two.id, 1200, 'Customer left'],
+    ]);
+    const statuses = await deps.db.select({ id: invoices.id, status: invoices.status }).from(invoices);
+    expect(statuses.every((r) => r.status === 'refunded')).to.equal(true);
+    expect(await deps.db.select().from(outboxEmails).where(sql`${outboxEmails.idempotencyKey} like 'credit-note:%'`)).to.have.length(3);
   });
 });
