@@ -205,7 +205,7 @@ async function deliverCreditNote(tx: Tx, id: string, now: Date): Promise<string 
     category: 'billing', kind: 'credit_note_issued', alwaysEmail: true,
     account: { agencyId: note.agencyId, subAccountId: note.subAccountId },
     at: now,
-    inApp: { message: msg('email:creditNote.subject', { cn, n, seller: seller.name, amount: money(note.totalMinor, note.currency) }), data: { creditNoteId: note.id, invoiceId: note.invoiceId, number: cn } },
+    inApp: { message: msg('email:creditNote.subject', { cn, n, seller: seller.name, amount }), data: { creditNoteId: note.id, invoiceId: note.invoiceId, number: cn } },
     email: { idempotencyKey: `credit-note:${note.id}`, message: {
       to, cc, subject: w.t('email:creditNote.subject', { cn, n, seller: seller.name, amount }),
       text: w.t('email:creditNote.body', { buyer: account.buyerName, cn, n, amount, reason: note.reason, seller: seller.name }),
