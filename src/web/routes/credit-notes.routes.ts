@@ -32,7 +32,9 @@ export function creditNoteRows(req: Request, notes: CreditNoteListed[], hrefs: {
 export async function invoiceCredit(deps: Deps, req: Request, inv: InvoiceWithLines, opts: { noteHref: (id: string) => string; formAction?: string }) {
   const notes: CreditNote[] = await creditNotesOfInvoices(deps.db, [inv.id]);
   const actor = actorOf(req);
-  const canIssue = !!opts.formAction && roleAtLeast(actor, 'admin') && (inv.status === 'open' || inv.status === 'paid');
+  // Only the invoice's seller issues (an agency also reads, on the same screens, invoices it bought from the platform).
+  const isSeller = actor.scope === 'platform' ? inv.sellerAgencyId === null : actor.scope === 'agency' && inv.sellerAgencyId === actor.agencyId;
+  const canIssue = !!opts.formAction && isSeller && roleAtLeast(actor, 'admin') && (inv.status === 'open' || inv.status === 'paid');
   const done = canIssue ? await creditedByLine(deps.db, inv.id) : new Map<string, { amount: number; tax: number }>();
   const lines = inv.lines
     .map((l) => {
