@@ -67,7 +67,7 @@ async function seed(db: Db, today: string) {
              to_char(${monthStart}, 'YYYY-MM'), ${monthStart}, (${monthStart} + interval '1 month' - interval '1 day')::date,
              (${monthStart} + interval '1 month')::date - (case when m = 0 then 0 else 0 end), (${monthStart} + interval '1 month' + interval '10 days')::date,
              'TRY', 59900 + (n % 3) * 25000,
-             case when m = 0 then 'open' when n % 20 = 0 and m in (1, 2) then 'open' else 'paid' end,
+             'draft',
              'bsb_b_' || n,
              case when m = 0 or (n % 20 = 0 and m in (1, 2)) then null else (${monthStart} + interval '1 month' + interval '2 days')::timestamptz end
       from ${n}, ${months}`);
@@ -76,6 +76,8 @@ async function seed(db: Db, today: string) {
       select i.id || '_' || p, i.id, ${agencyId}, p, case when p = 1 then 'package' else 'extra' end, case when p = 1 then 'Support desk' else 'Extra sessions' end,
              case when p = 1 then i.total_minor - 10000 else 10000 end, case when p = 1 then i.total_minor - 10000 else 10000 end
       from invoices i, generate_series(1, 2) as p where i.agency_id = ${agencyId}`);
+    // Issued once their lines are written (an issued invoice's lines never change: docs/credit-notes.md).
+    await tx.execute(sql`update invoices set status = case when paid_at is null then 'open' else 'paid' end where agency_id = ${agencyId} and status = 'draft'`);
     await tx.execute(sql`
       insert into payments (id, seller_agency_id, buyer_agency_id, buyer_sub_account_id, purpose, reference_id, amount_minor, currency, gateway, status, confirmed_at, created_at)
       select 'pay_' || i.id, ${agencyId}, ${agencyId}, i.sub_account_id, 'invoice', i.id, i.total_minor, 'TRY', 'nestpay', 'confirmed', i.paid_at, i.paid_at

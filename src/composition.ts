@@ -4,8 +4,10 @@
 import { eq } from 'drizzle-orm';
 import { payments } from '../db/schema';
 import { settleInvoice } from './billing/collect';
+import { creditRefundedPayment } from './billing/credit-notes.usecases';
 import { settleOverduePayment } from './billing/overdue-payment';
 import { settleAgencyOrder } from './catalog/catalog.usecases';
+import type { RefundHandler } from './payments/refunds';
 import type { SettlementHandler, SettlementHandlers } from './payments/settlement';
 import { settlePurchase } from './purchases/purchases.usecases';
 import { poolCredited } from './purchases/waiting-grants';
@@ -32,3 +34,6 @@ export const settlementHandlers: SettlementHandlers = {
   chatbot_slots: thenGrantWaiting(settleAgencyOrder),
   auto_topup: thenGrantWaiting(settleAgencyOrder),
 };
+
+/** A refunded payment that paid invoices credits them: billing issues the credit notes (docs/credit-notes.md). */
+export const refundHandlers: readonly RefundHandler[] = [creditRefundedPayment];

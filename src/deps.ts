@@ -3,6 +3,7 @@ import type { Db, Listen, RawSql } from '../db/client';
 import type { Clock, TestClock } from './lib/clock';
 import type { Logger } from './lib/logger';
 import type { Mailer } from './mail/mailer';
+import type { RefundHandler } from './payments/refunds';
 import type { SettlementHandlers } from './payments/settlement';
 import type { Queue } from './queue';
 
@@ -22,4 +23,6 @@ export interface Deps {
   logger: Logger;
   /** What each payment purpose's domain does once a payment settles (src/composition.ts). */
   settlement: SettlementHandlers;
+  /** What domains do in a payment refund's transaction (billing: credit notes; src/composition.ts). */
+  refundHandlers?: readonly RefundHandler[] | undefined;
 }

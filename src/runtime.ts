@@ -5,7 +5,7 @@ import type { Config } from '../config';
 import { openDatabase, type Database } from '../db/client';
 import { runMigrations } from '../db/migrate';
 import { ensurePlatform } from './bootstrap/platform';
-import { settlementHandlers } from './composition';
+import { refundHandlers, settlementHandlers } from './composition';
 import { loadTestClock } from './clock/test-clock.usecases';
 import type { Deps } from './deps';
 import { systemClock, TestClock } from './lib/clock';
@@ -53,6 +53,7 @@ export async function startRuntime(config: Config, opts: { migrate?: boolean; bo
     mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, mailDir: path.join(config.dataDir, 'mail') }),
     logger,
     settlement: settlementHandlers,
+    refundHandlers,
   };
   const closeSteps: ShutdownStep[] = [
     {

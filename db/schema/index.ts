@@ -27,3 +27,4 @@ export * from './idempotency';
 export * from './reports';
 export * from './parties';
 export * from './collections';
+export * from './credit-notes';

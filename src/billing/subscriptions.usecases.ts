@@ -20,6 +20,8 @@ import { extraSessionOffers, getBillingPackage, type BillingPackage } from '../c
 import { entitlementsOn, hasChatbotPackage, type Entitlements } from './entitlements';
 import { issueTermInvoice } from './invoices.usecases';
 import { dispatchInvoiceDelivery } from './invoice-delivery';
+import { creditWholeInvoice } from './credit-notes.usecases';
+import { dispatchEmails } from '../mail/outbox';
 import { addDays, calendarDay, extraSessionExpiry, termEndDay, termMonthOn, termPrice, type TermMonths } from './proration';
 import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
 import { msg } from '../lib/message';
@@ -288,8 +290,9 @@ export const refundSchema = z.object({ reason: z.string({ error: 'A reason is re
 
 /**
  * The seller's admin refunds an accidental term purchase: the term ends now, its invoice is
- * voided (or marked refunded when it was paid; returning the money is the gateway's part), and
- * the refund is audit-logged with its reason.
+ * credited whole by a credit note (emailed with its PDF), which ends the invoice as refunded when
+ * it was paid (returning the money is the gateway's part) or void when it was awaiting payment;
+ * an invoice still being issued (draft) is voided before it goes out. Audit-logged with its reason.
  */
 export async function refundTermSubscription(deps: Deps, params: { actor: Actor; subscriptionId: string; input: unknown }): Promise<SubscriptionView> {
   const { actor } = params;
@@ -306,7 +309,7 @@ export async function refundTermSubscription(deps: Deps, params: { actor: Actor;
   if (!found) throw errors.notFound('Subscription');
   const account = await billingAccount(deps.db, found.agencyId, found.subAccountId);
   const today = calendarDay(now, account.zone);
-  await deps.db.transaction(async (tx) => {
+  const mailId = await deps.db.transaction(async (tx) => {
     await lockBuyer(tx, account);
     const sub = await ownSubscription(tx, account, found.id);
     if (sub.billing !== 'term') throw conflict('not_a_term', 'Only term packages are refunded this way; monthly packages are cancelled by the buyer.');
@@ -316,12 +319,17 @@ export async function refundTermSubscription(deps: Deps, params: { actor: Actor;
     await tx.update(billingPeriods).set({ throughDay: through }).where(eq(billingPeriods.subscriptionId, sub.id));
     await tx.update(billingSubscriptions).set({ status: 'refunded', cancelledAt: now, updatedAt: now }).where(eq(billingSubscriptions.id, sub.id));
     const [inv] = await tx.select().from(invoices).where(and(eq(invoices.subscriptionId, sub.id), eq(invoices.kind, 'term'))).for('update');
-    if (inv) await tx.update(invoices).set({ status: inv.status === 'paid' ? 'refunded' : 'void', updatedAt: now }).where(eq(invoices.id, inv.id));
+    // An issued invoice (awaiting payment or paid) is credited whole: the credit note ends it as
+    // void or refunded. One still being issued (draft: never delivered) is voided before it goes out.
+    const credit = inv && inv.status !== 'draft' ? await creditWholeInvoice(tx, { invoice: inv, reason: input.reason, by: actor, now }) : null;
+    if (inv?.status === 'draft') await tx.update(invoices).set({ status: 'void', updatedAt: now }).where(eq(invoices.id, inv.id));
     await recordAudit(tx, actor, {
       action: 'subscription.refunded', targetType: 'billing_subscription', targetId: sub.id, agencyId: account.agencyId, subAccountId: account.subAccountId,
-      data: { reason: input.reason, invoiceId: inv?.id ?? null, invoiceStatusBefore: inv?.status ?? null, amountMinor: sub.termPriceMinor, currency: sub.currency, day: today },
+      data: { reason: input.reason, invoiceId: inv?.id ?? null, invoiceStatusBefore: inv?.status ?? null, creditNoteId: credit?.id ?? null, amountMinor: sub.termPriceMinor, currency: sub.currency, day: today },
     }, now);
+    return credit?.mailId ?? null;
   });
+  await dispatchEmails(deps.queue, [mailId]);
   const [row] = await accountSubscriptions(deps.db, account.accountId).then((all) => all.filter((s) => s.id === found.id));
   return row!;
 }

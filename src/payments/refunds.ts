@@ -10,6 +10,14 @@ import { GatewayTimeoutError, type Payment } from './gateway';
 import { gatewayOf } from './gateway-accounts';
 import { gatewayAccounts } from '../../db/schema';
 import { msg } from '../lib/message';
+import type { Tx } from '../../db/client';
+import { dispatchEmails } from '../mail/outbox';
+
+/**
+ * What a domain does in a refund's transaction, registered at composition (payments knows none of
+ * them): billing credits the invoices the payment paid. Returns outbox ids of emails to send after commit.
+ */
+export type RefundHandler = (tx: Tx, refund: { payment: Payment; reason: string; by: Actor; now: Date }) => Promise<(string | null)[]>;
 
 /**
  * A seller's admin refunds a confirmed payment in full, through the gateway it was paid with
@@ -46,7 +54,7 @@ export async function refundPayment(deps: Deps, params: { actor: Actor; paymentI
     gatewayReference = result.gatewayReference;
   }
   const now = deps.clock.now();
-  return deps.db.transaction(async (tx) => {
+  const { updated, mailIds } = await deps.db.transaction(async (tx) => {
     const [updated] = await tx
       .update(payments)
       .set({ status: 'refunded', refundedMinor: payment.amountMinor, refundedAt: now })
@@ -55,8 +63,12 @@ export async function refundPayment(deps: Deps, params: { actor: Actor; paymentI
     if (!updated) throw errors.conflict('already_refunded', 'This payment was already refunded: nothing changed.');
     await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: payment.id, fromStatus: 'confirmed', toStatus: 'refunded', raw: { via: 'refund', reason, gatewayReference }, createdAt: now });
     await recordAudit(tx, actor, { action: 'payment.refunded', targetType: 'payment', targetId: payment.id, agencyId: payment.sellerAgencyId, data: { amountMinor: payment.amountMinor, currency: payment.currency, gateway: payment.gateway, reason, gatewayReference } }, now);
-    return updated;
+    const mailIds: (string | null)[] = [];
+    for (const handler of deps.refundHandlers ?? []) mailIds.push(...(await handler(tx, { payment: updated, reason, by: actor, now })));
+    return { updated, mailIds };
   });
+  await dispatchEmails(deps.queue, mailIds);
+  return updated;
 }
 
 /** The payments a seller took (platform: its sales to agencies; agency: its clients'), newest first. */

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { eq } from 'drizzle-orm';
 import type { Express } from 'express';
-import { billingSubscriptions, invoices, payments, purchases, subAccounts } from '../../db/schema';
+import { billingSubscriptions, payments, purchases, subAccounts } from '../../db/schema';
 import type { Actor } from '../../src/auth/actor';
 import { startPurchase } from '../../src/purchases/purchases.usecases';
 import { createApp } from '../../src/web/app';
@@ -165,8 +165,8 @@ describe('suspension holds: a suspended account pays, and buys nothing', functio
     // Counted in the seller's calendar: at 22:30 UTC on May 12 it is already May 13 in Istanbul.
     moveTo(deps, '2026-05-12', 22);
     expect((await seller.agent.get('/agency/invoices').expect(200)).text).to.contain('Overdue by 32 days').and.contain('Overdue by 2 days');
-    // Not yet due: still "awaiting payment".
-    await deps.db.update(invoices).set({ dueDay: '2026-06-30' }).where(eq(invoices.id, list[1]!.id));
+    // Not yet due: still "awaiting payment" (an issued invoice's due day never changes: the clock goes back to its due day).
+    moveTo(deps, '2026-05-11');
     expect((await seller.agent.get(`/agency/invoices/${list[1]!.id}`).expect(200)).text).to.contain('awaiting payment').and.not.contain('Overdue by');
   });
 });

@@ -1,6 +1,6 @@
 import type { Config } from '../../config';
 import { createProcessors } from '../../jobs/processors';
-import { settlementHandlers } from '../../src/composition';
+import { refundHandlers, settlementHandlers } from '../../src/composition';
 import type { Deps } from '../../src/deps';
 import { TestClock } from '../../src/lib/clock';
 import { newId } from '../../src/lib/ids';
@@ -34,7 +34,7 @@ export async function makeTestDeps(opts: { config?: Partial<Record<string, strin
     : new InlineQueue(logger, opts.retryDelayMs);
   const mailer = createMailer({ smtpUrl: smtp.url, from: config.mailFrom, mailDir: 'unused' });
   const deps: TestDeps = {
-    config, db, rawSql: raw, listen, clock: testClock, testClock, queue, mailer, logger, smtp, settlement: settlementHandlers,
+    config, db, rawSql: raw, listen, clock: testClock, testClock, queue, mailer, logger, smtp, settlement: settlementHandlers, refundHandlers,
     async close() {
       await queue.drain();
       if (queue instanceof BullmqQueue) await queue.obliterate();

@@ -21,6 +21,7 @@ import { autoBillingApiRoutes } from './auto-billing.routes';
 import { walletApiRoutes } from './wallets.routes';
 import { billingRoutes } from './billing.routes';
 import { collectionApiRoutes } from './collections.routes';
+import { creditNoteRoutes } from './credit-notes.routes';
 import { reportApiRoutes } from './reports.routes';
 import { presenceApiRoutes } from './presence.routes';
 
@@ -127,6 +128,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   r.use(walletApiRoutes(deps, web));
   r.use(billingRoutes(deps));
   r.use(collectionApiRoutes(deps));
+  r.use(creditNoteRoutes(deps));
   r.use(reportApiRoutes(deps));
   r.use(presenceApiRoutes(deps));
 

@@ -212,6 +212,21 @@ export const InvoiceDetail = Invoice.extend({
     activeDays: nullable(z.number().int()), daysInMonth: nullable(z.number().int()), quantity: z.number().int(), unitPriceMinor: minor, amountMinor: minor,
   })),
 }).meta({ id: 'InvoiceDetail' });
+export const CreditNote = z
+  .object({
+    id, number: z.string().describe('"CN-000001": the seller\'s credit note series, apart from invoices'), sequence: z.number().int(),
+    invoiceId: id, invoiceNumber: z.string(), issueDay: day, currency: z.string(),
+    totalMinor: minor.describe('Taken off the invoice: net plus tax, a positive number'), taxMinor: minor, netMinor: minor,
+    reason: z.string(), accountId: id, subAccountId: nullable(id), seller: z.string().describe('"platform", or the selling agency\'s id'),
+  })
+  .meta({ id: 'CreditNote' });
+export const CreditNoteDetail = CreditNote.extend({
+  billingAddress: z.unknown(),
+  lines: z.array(z.object({
+    position: z.number().int(), invoiceLineId: id, description: z.string(), quantity: z.number().int(),
+    amountMinor: minor.describe('Net amount taken off the invoice line'), taxRateBp: z.number().int().describe('Tax rate in hundredths of a percent (2000 = 20%)'), taxMinor: minor,
+  })),
+}).meta({ id: 'CreditNoteDetail' });
 export const Prediction = z
   .object({
     period: z.string(), periodStart: day, periodEnd: day, today: day, daysElapsed: z.number().int(), daysInMonth: z.number().int(), cutOffDay: day,

@@ -22,6 +22,8 @@ import { OVERDUE_INVOICES_TO_SUSPEND, suspensionOf } from '../../suspension/susp
 import { getWallet } from '../../wallets/wallets.usecases';
 import { sendInvoicePdf } from '../api/billing.routes';
 import { invoiceCollectionLog } from '../../collections/card-retries';
+import { listCreditNotes, listIssuedCreditNotes } from '../../billing/credit-notes.usecases';
+import { creditNotePageRoutes, creditNoteRows, flashIssued, invoiceCredit, issueCreditNoteFromForm } from './credit-notes.routes';
 import { actorOf, billingOnly, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
 
@@ -68,9 +70,10 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
     // Days overdue are counted in the seller's calendar: `today` is the day in the seller's zone.
     const overdue = past.filter((i) => overdueDays(i, today) > 0);
     const overdueTotal = [...overdue.reduce((m, i) => m.set(i.currency, (m.get(i.currency) ?? 0) + i.totalMinor), new Map<string, number>())].map(([currency, minor]) => ({ currency, minor }));
+    const creditNotes = creditNoteRows(req, await listCreditNotes(deps, { actor }), { note: (id) => `${home}/credit-notes/${id}`, invoice: (id) => `${home}/invoices/${id}` });
     const current = subs.filter((s) => s.status !== 'refunded' && s.periods.some((p) => p.throughDay === null || p.throughDay >= today) && (s.billing === 'monthly' || s.status === 'active'));
     return {
-      title: req.t('billing:title'), money, account, today, base, subs: current, offers, entitlements, addresses, past, prediction, formatInvoiceNumber,
+      title: req.t('billing:title'), money, account, today, base, subs: current, creditNotes, offers, entitlements, addresses, past, prediction, formatInvoiceNumber,
       termPrice: (monthly: number, months: number) => termPrice(monthly, months as TermMonths), mainPackages: current.filter((s) => s.kind === 'package'),
       additional: current.filter((s) => s.kind !== 'package'),
       suspension, reps, channels, wallet, addonModules, canManageTeam: roleAtLeast(actor, 'admin'),
@@ -178,11 +181,12 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
   });
   r.get('/billing/invoices/:id', async (req, res) => {
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
-    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/invoices/${inv.id}/pdf` });
+    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/invoices/${inv.id}/pdf`, ...(await invoiceCredit(deps, req, inv, { noteHref: (id) => `${home}/credit-notes/${id}` })) });
   });
   r.get('/billing/invoices/:id/pdf', async (req, res) => {
     await sendInvoicePdf(deps, res, await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) }));
   });
+  r.use(creditNotePageRoutes(deps, { base, scope, prefix: '/billing/credit-notes', invoiceHref: (id) => `${home}/invoices/${id}`, back: home }));
   return r;
 }
 
@@ -207,7 +211,10 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
     const older = rows.length > ISSUED_PAGE ? `${home}?before=${encodeURIComponent(issued[issued.length - 1]!.id)}` : null;
     // People read the buyer's name, never its id: the view prints `accountId`, so it carries the
     // name here (accountName and accountHref for a view that links the client's page).
-    const names = await buyerNames(deps, { actor, accountIds: issued.map((i) => i.accountId) });
+    // The newest credit notes above the first page (docs/credit-notes.md).
+    const notes = before ? [] : await listIssuedCreditNotes(deps, { actor, limit: ISSUED_PAGE });
+    const names = await buyerNames(deps, { actor, accountIds: [...new Set([...issued.map((i) => i.accountId), ...notes.map((c) => c.accountId)])] });
+    const creditNotes = creditNoteRows(req, notes, { note: (id) => `${base}/credit-notes/${id}`, invoice: (id) => `${home}/${id}` }, names);
     const invoices = issued.map((i) => {
       const accountName = names.get(i.accountId) ?? req.t('billing:issued.unknownAccount');
       return { ...i, accountId: accountName, accountName, accountHref: scope === 'agency' ? `/agency/sub-accounts/${i.accountId}` : `/platform/agencies/${i.accountId}` };
@@ -215,7 +222,7 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
     // The seller's own calendar: an invoice is overdue from the day after its due day there.
     const today = calendarDay(deps.clock.now(), terms.zone);
     return {
-      title: req.t('billing:issued.title'), base, invoices, formatInvoiceNumber, older, newest: before ? home : null,
+      title: req.t('billing:issued.title'), base, invoices, creditNotes, formatInvoiceNumber, older, newest: before ? home : null,
       overdueDays: (i: Invoice) => overdueDays(i, today),
       money: (m: number, c: string) => req.fmt.money(m, c),
     };
@@ -243,8 +250,23 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
     // Reminders sent and saved-card retries (views/billing/_collection.ejs).
     const collection = await invoiceCollectionLog(deps, { actor: actorOf(req), invoiceId: inv.id });
-    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf`, collection, collectionSettingsHref: `${base}/settings/collections` });
+    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf`, collection, collectionSettingsHref: `${base}/settings/collections`, ...(await sellerCredit(req, inv)) });
   });
+  // The seller's admin credits chosen lines of the invoice; a refusal shows on the invoice's page, the form kept.
+  const sellerCredit = (req: Request, inv: Awaited<ReturnType<typeof getInvoice>>) => invoiceCredit(deps, req, inv, { noteHref: (id) => `${base}/credit-notes/${id}`, formAction: `${home}/${inv.id}/credit-notes` });
+  r.post('/invoices/:id/credit-notes', formAction({
+    view: 'billing/invoice',
+    locals: async (req) => {
+      const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
+      return { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf`, ...(await sellerCredit(req, inv)), creditOpen: true };
+    },
+    action: async (req, res) => {
+      const note = await issueCreditNoteFromForm(deps, req, String(req.params.id));
+      flashIssued(req, note.number);
+      res.redirect(`${base}/credit-notes/${note.id}`);
+    },
+  }));
+  r.use(creditNotePageRoutes(deps, { base, scope, prefix: '/credit-notes', invoiceHref: (id) => `${home}/${id}`, back: home }));
   r.get('/invoices/:id/pdf', async (req, res) => {
     await sendInvoicePdf(deps, res, await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) }));
   });

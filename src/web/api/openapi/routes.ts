@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { createKeySchema } from '../../../api-keys/api-keys.usecases';
 import { settingsSchema as autoBillingSchema } from '../../../auto-billing/settings';
 import { addressSchema } from '../../../billing/billing-addresses.usecases';
+import { creditNoteSchema } from '../../../billing/credit-notes.usecases';
 import { changeSchema, extraSessionsSchema, refundSchema, startSchema } from '../../../billing/subscriptions.usecases';
 import { orderSchema, slotPriceSchema } from '../../../catalog/catalog.usecases';
 import { offerSchemas } from '../../../catalog/offers';
@@ -84,6 +85,7 @@ const agencyFlags = updateAgencySchema.partial();
 const invitation = inviteSchema.extend({ agencyId: z.string().optional().describe('Platform keys: the agency to invite into') });
 const refundPaymentBody = z.object({ reason: z.string().min(1).max(500).describe('Why the payment is refunded') });
 const usageBatch = z.object({ events: z.array(usageEventSchema).max(1000) });
+const issuedCreditNotesQuery = z.object({ accountId: z.string().optional().describe('Only the credit notes of this account') });
 const issuedQuery = z.object({ accountId: z.string().optional().describe('Only the invoices of this account (agency keys: one of its sub-accounts)') });
 const packagesQuery = z.object({ seller: z.enum(['platform']).optional().describe('Agency keys: the platform\'s packages the agency can buy') });
 
@@ -202,6 +204,11 @@ export const apiRoutes: RouteDoc[] = [
   r({ method: 'get', path: '/invoices/{id}/collection', tag: 'Invoices', summary: 'Reminders sent and saved-card retries for an invoice', answers: { 200: A.InvoiceCollection } }),
   r({ method: 'get', path: '/collection-settings', tag: 'Invoices', summary: 'The seller\'s reminder and card-retry schedules', scopes: SELLERS, answers: { 200: A.CollectionSettings } }),
   r({ method: 'put', path: '/collection-settings', tag: 'Invoices', summary: 'Set the seller\'s reminder and card-retry schedules', scopes: SELLERS, body: collectionSettingsSchema, answers: { 200: A.CollectionSettings } }),
+  r({ method: 'post', path: '/invoices/{id}/credit-notes', tag: 'Invoices', summary: 'Issue a credit note for chosen lines of an invoice', description: 'apidocs:creditNotePost', scopes: SELLERS, body: creditNoteSchema, answers: { 201: A.CreditNoteDetail } }),
+  r({ method: 'get', path: '/credit-notes', tag: 'Invoices', summary: 'The caller\'s credit notes (as a buyer)', scopes: BUYERS, answers: { 200: A.listOf(A.CreditNote) } }),
+  r({ method: 'get', path: '/credit-notes/{id}', tag: 'Invoices', summary: 'One credit note with its lines', answers: { 200: A.CreditNoteDetail } }),
+  r({ method: 'get', path: '/credit-notes/{id}/pdf', tag: 'Invoices', summary: 'One credit note as a PDF', answers: { 200: 'pdf' } }),
+  r({ method: 'get', path: '/issued-credit-notes', tag: 'Invoices', summary: 'The credit notes the seller issued', scopes: SELLERS, query: issuedCreditNotesQuery, answers: { 200: A.listOf(A.CreditNote) } }),
   r({ method: 'get', path: '/issued-invoices', tag: 'Invoices', summary: 'The invoices the seller issued', scopes: SELLERS, query: issuedQuery, answers: { 200: A.listOf(A.Invoice) } }),
   r({ method: 'get', path: '/billing-addresses', tag: 'Invoices', summary: 'Billing addresses', answers: { 200: A.listOf(A.BillingAddress) } }),
   r({ method: 'post', path: '/billing-addresses', tag: 'Invoices', summary: 'Add a billing address', body: addressSchema, answers: { 201: A.BillingAddress } }),
