@@ -98,6 +98,7 @@ describe('browser: a NestPay purchase in 3 installments', function () {
 
       await page.waitForURL(new RegExp(`^${t.base}/payments/callback/pay_\\w+`));
       expect(await page.locator('h1').first().textContent()).to.equal('Payment confirmed');
+      expect(await page.getByTestId('payment-installments').textContent()).to.equal('3 installments · surcharge TRY 2.50 included');
       await noOverflow(page, 'payment result');
       const paymentId = /callback\/(pay_\w+)/.exec(page.url())![1]!;
       const [payment] = await t.deps.db.select().from(payments).where(eq(payments.id, paymentId));

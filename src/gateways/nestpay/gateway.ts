@@ -114,7 +114,8 @@ export class NestpayGateway implements PaymentGateway {
     const currency = currencyFromNumeric(body.currency);
     if (!currency) throw new GatewayError('invalid_callback', `The callback currency "${body.currency ?? ''}" is not TRY (949), USD (840) or EUR (978).`);
 
-    const outcome: VerifiedOutcome = { paymentId: payment.id, approved: verdict.approved, amountMinor, currency, installments: taksit ? Number(taksit) : 1 };
+    // (An empty taksit is a single payment; it already matched the payment's above.)
+    const outcome: VerifiedOutcome = { paymentId: payment.id, approved: verdict.approved, amountMinor, currency, ...(taksit ? { installments: Number(taksit) } : {}) };
     if (body.TransId) outcome.gatewayReference = body.TransId;
     if (verdict.reason === '3d_failed') {
       outcome.reason = verdict.message ?? msg('errors:bank.threeDFailed', { status: body.mdStatus || '-' });
