@@ -105,7 +105,7 @@ export interface SandboxForm {
   enabledInstallments: number[];
   createdAt: number;
   /** Waiting for the 3-D Secure password. */
-  threeds?: { card: IyzicoTestCard; register: boolean };
+  threeds?: { card: IyzicoTestCard; register: boolean; installment: number };
   /** Set once the buyer has paid (or failed); "fail" cards leave only `failed`. */
   paymentId?: string;
   failed?: boolean;
@@ -711,12 +711,13 @@ export function createIyzicoSandbox(opts: IyzicoSandboxOptions): Router {
     const register = b.registerCard === 'on' || b.registerCard === '1';
     // The form offers the merchant's counts the card allows; one count above 1 and a card without
     // installments (a debit card) cannot pay here, as on iyzico's form.
-    if (installmentOfForm(f, card) === null) return render(res, 'checkout', { ...pageLocals(f), error: E.noInstallments.errorMessage, typed: b }, 422);
+    const installment = installmentOfForm(f, card, s(b.installment));
+    if (installment === null) return render(res, 'checkout', { ...pageLocals(f), error: E.noInstallments.errorMessage, typed: b }, 422);
     if (card.behaviour === 'threeds') {
-      f.threeds = { card, register };
+      f.threeds = { card, register, installment };
       return render(res, 'threeds', pageLocals(f));
     }
-    await completeForm(f, card, register, 1);
+    await completeForm(f, card, register, 1, installment);
     await render(res, 'return', { f });
   });
 
@@ -726,19 +727,25 @@ export function createIyzicoSandbox(opts: IyzicoSandboxOptions): Router {
     if (f.paymentId || f.failed) return render(res, 'return', { f });
     const b = (req.body ?? {}) as Record<string, string>;
     const passed = s(b.password) === IYZICO_SANDBOX_3DS_PASSWORD;
-    const { card, register } = f.threeds;
+    const { card, register, installment } = f.threeds;
     delete f.threeds;
-    await completeForm(f, card, register, passed ? 1 : 0);
+    await completeForm(f, card, register, passed ? 1 : 0, installment);
     await render(res, 'return', { f });
   });
 
-  /** The count a form's payment is made in: the largest count enabled that the card allows; null if none. */
-  function installmentOfForm(f: SandboxForm, card: IyzicoTestCard): number | null {
+  /**
+   * The count a form's payment is made in: the one the buyer picked (when the form offered several),
+   * else the only one enabled, else the smallest the card allows; null when the card allows none
+   * of the enabled counts (or not the one picked).
+   */
+  function installmentOfForm(f: SandboxForm, card: IyzicoTestCard, picked: string): number | null {
     const possible = f.enabledInstallments.filter((n) => installmentsOfCard(card).includes(n));
-    return possible.length === 0 ? null : Math.max(...possible);
+    if (picked !== '') return possible.includes(Number(picked)) ? Number(picked) : null;
+    if (f.enabledInstallments.length === 1) return possible[0] ?? null;
+    return possible.length === 0 ? null : Math.min(...possible);
   }
 
-  async function completeForm(f: SandboxForm, card: IyzicoTestCard, register: boolean, mdStatus: number): Promise<void> {
+  async function completeForm(f: SandboxForm, card: IyzicoTestCard, register: boolean, mdStatus: number, installment: number): Promise<void> {
     const merchant = await opts.resolveMerchant(f.apiKey);
     if (!merchant) {
       f.failed = true;
@@ -768,7 +775,7 @@ export function createIyzicoSandbox(opts: IyzicoSandboxOptions): Router {
       card: onFile,
       items: f.items,
       token: f.token,
-      installment: installmentOfForm(f, card) ?? 1,
+      installment,
     });
     f.paymentId = p.paymentId;
     paymentWebhook(a, p);

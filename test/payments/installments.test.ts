@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
+import Iyzipay from 'iyzipay';
 import request from 'supertest';
 import { auditLog, gatewayAccounts, paymentEvents, payments, purchases } from '../../db/schema';
 import { nestpaySandboxCards, NESTPAY_SANDBOX_3D_PASSWORD } from '../../sandboxes';
@@ -283,6 +284,22 @@ describe('installments through the app and the gateway sandboxes', function () {
       expect(await gateway.installmentInfo!({ bin: '47666200', amountMinor: 9990, currency: 'TRY', conversationId: 'pay_q2' })).to.deep.equal({ counts: [], bankName: 'Denizbank', cardType: 'DEBIT_CARD' });
     });
 
+    it('payment/auth through the real iyzipay client: installment 3 on a credit card is charged in 3, a debit card is refused', async () => {
+      const sdk = new Iyzipay({ ...IYZICO, uri: `${live.base}/sandbox/iyzico` });
+      const order = (conversationId: string, cardNumber: string) => ({
+        locale: 'en', conversationId, price: '99.90', paidPrice: '102.40', currency: 'TRY', installment: 3, basketId: conversationId, paymentChannel: 'WEB', paymentGroup: 'PRODUCT',
+        paymentCard: { cardHolderName: 'Ayşe Yılmaz', cardNumber, expireMonth: '12', expireYear: '2030', cvc: '123' },
+        buyer: { id: 'b1', name: 'Ayşe', surname: 'Yılmaz', identityNumber: '11111111111', email: 'ayse@example.com', registrationAddress: 'Not collected', city: 'Istanbul', country: 'Turkey', ip: '203.0.113.7' },
+        billingAddress: { contactName: 'Ayşe Yılmaz', city: 'Istanbul', country: 'Turkey', address: 'Not collected' },
+        basketItems: [{ id: 'i1', name: 'Pack', category1: 'package_purchase', itemType: 'VIRTUAL', price: '99.90' }],
+      });
+      const call = (req: Record<string, unknown>) => new Promise<Record<string, unknown>>((resolve, reject) => sdk.payment.create(req, (err, r) => (err ? reject(err) : resolve(r as Record<string, unknown>))));
+      const credit = await call(order('conv_inst_credit', VISA_CREDIT));
+      expect(credit).to.include({ status: 'success', installment: 3, paidPrice: 102.4, price: 99.9 });
+      const debit = await call(order('conv_inst_debit', '4766620000000001'));
+      expect(debit).to.include({ status: 'failure', errorCode: '5086' });
+    });
+
     it('the choice page asks for the BIN; a debit card cannot pick installments (refused, nothing written); a credit card pays in 3', async () => {
       const { paymentId, goUrl } = await portalBuy(9990);
       const first = await (await fetch(goUrl)).text();
@@ -310,7 +327,7 @@ describe('installments through the app and the gateway sandboxes', function () {
       const checkoutPage = await (await fetch(pageUrl)).text();
       // iyzico is asked for the basket's price and the surcharged paidPrice, in the one count chosen.
       expect(checkoutPage).to.match(/data-testid="iyzico-amount"><strong>[^<]*102[.,]40/);
-      expect(checkoutPage).to.contain('data-testid="iyzico-installments">3 ');
+      expect(checkoutPage).to.contain('data-testid="iyzico-installments">3 (');
       // The debit card is refused on iyzico's form too: it has no installments.
       const debitPaid = await postForm(pageUrl, { cardHolderName: 'Ayşe Yılmaz', cardNumber: VISA_DEBIT, expireMonth: '12', expireYear: '2030', cvc: '123' });
       expect(debitPaid.status).to.equal(422);
