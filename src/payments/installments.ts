@@ -231,6 +231,8 @@ export async function cardInstallments(deps: Pick<Deps, 'db' | 'config'>, paymen
  */
 export async function chooseInstallments(deps: Pick<Deps, 'db' | 'clock' | 'config'>, params: { payment: Payment; count: unknown; bin?: unknown }): Promise<Payment> {
   const { payment } = params;
+  // The same pick posted twice (a double click, a reload) is the choice already made.
+  if (payment.status === 'pending' && payment.installments !== null && String(payment.installments) === String(params.count)) return payment;
   const choice = await installmentChoice(deps, payment);
   if (!choice) throw new AppError('installments_not_offered', 409, 'installments:errors.noChoice');
   const count = typeof params.count === 'string' && /^\d{1,2}$/.test(params.count) ? Number(params.count) : typeof params.count === 'number' ? params.count : NaN;

@@ -211,7 +211,8 @@ describe('installments through the app and the gateway sandboxes', function () {
       const res = await postForm(new URL(form.action, live.base).toString(), { ...form.fields, count: '3', surchargeMinor: '0', amount: '99.90' });
       expect(res.status).to.equal(303);
       expect(await paymentOf(paymentId)).to.include({ amountMinor: 10_240, installments: 3, installmentSurchargeBp: 250, installmentSurchargeMinor: 250, status: 'pending' });
-      // The choice is final: another post changes nothing.
+      // The same pick again (a double click) goes on; another count is refused: the choice is final.
+      expect((await postForm(new URL(form.action, live.base).toString(), { count: '3' })).status).to.equal(303);
       expect((await postForm(new URL(form.action, live.base).toString(), { count: '6' })).status).to.equal(409);
       expect((await paymentOf(paymentId)).installments).to.equal(3);
 
