@@ -76,6 +76,8 @@ export interface SandboxPayment {
   card: CardOnFile;
   items: { itemId: string; paymentTransactionId: string; priceMinor: number }[];
   refundedMinor: number;
+  /** The installments charged (1: single payment). */
+  installment: number;
   /** The first answer about a "slow" card's payment has not been given yet. */
   slowPending: boolean;
   token?: string;
@@ -99,9 +101,11 @@ export interface SandboxForm {
   merchantName?: string;
   items: { itemId: string; priceMinor: number }[];
   cardUserKey?: string;
+  /** The installment counts the merchant let the form offer (enabledInstallments; default [1]). */
+  enabledInstallments: number[];
   createdAt: number;
   /** Waiting for the 3-D Secure password. */
-  threeds?: { card: IyzicoTestCard; register: boolean };
+  threeds?: { card: IyzicoTestCard; register: boolean; installment: number };
   /** Set once the buyer has paid (or failed); "fail" cards leave only `failed`. */
   paymentId?: string;
   failed?: boolean;
@@ -149,6 +153,8 @@ const E = {
   paymentNotFound: { errorCode: 'SBX_PAYMENT_NOT_FOUND', errorMessage: 'Payment not found.' },
   refundTooLarge: { errorCode: 'SBX_REFUND_TOO_LARGE', errorMessage: 'The refund is larger than what is left of the payment.' },
   notRefundable: { errorCode: 'SBX_NOT_REFUNDABLE', errorMessage: 'Only approved payments can be refunded.' },
+  noInstallments: { errorCode: '5086', errorMessage: 'Bu kart ile taksitli işlem yapılamaz (this card cannot pay in installments).' },
+  installmentNotEnabled: { errorCode: 'SBX_INSTALLMENT_NOT_ENABLED', errorMessage: 'This installment count is not offered for this card.' },
 } satisfies Record<string, ApiError | ((why: string) => ApiError)>;
 
 const CURRENCIES = ['TRY', 'USD', 'EUR', 'GBP', 'NOK', 'CHF', 'RUB', 'IRR'];
@@ -193,6 +199,19 @@ function readCardToken(secretKey: string, cardUserKey: string, token: string): I
 }
 
 const CARD_FAMILY: Record<string, string> = { 'Is Bankasi': 'Maximum', Halkbank: 'Paraf', Denizbank: 'Bonus' };
+
+/** The counts iyzico's installment query answers for credit cards; debit cards pay at once only. */
+export const IYZICO_SANDBOX_INSTALLMENTS = [1, 2, 3, 6, 9, 12] as const;
+export const installmentsOfCard = (card: IyzicoTestCard): number[] => (card.cardType === 'CREDIT_CARD' ? [...IYZICO_SANDBOX_INSTALLMENTS] : [1]);
+
+/** enabledInstallments as sent ([] or absent: every count); null when it holds something else. */
+function readEnabledInstallments(v: unknown): number[] | null {
+  if (v === undefined || v === null) return [...IYZICO_SANDBOX_INSTALLMENTS];
+  if (!Array.isArray(v)) return null;
+  const out = v.map((x) => Number(s(x)));
+  if (out.some((n) => !(IYZICO_SANDBOX_INSTALLMENTS as readonly number[]).includes(n))) return null;
+  return out.length === 0 ? [...IYZICO_SANDBOX_INSTALLMENTS] : [...new Set(out)].sort((a, b) => a - b);
+}
 
 function cardFields(card: CardOnFile) {
   return {
@@ -378,7 +397,7 @@ export function createIyzicoSandbox(opts: IyzicoSandboxOptions): Router {
       conversationId: p.conversationId,
       price: wirePrice(p.priceMinor),
       paidPrice: wirePrice(p.paidPriceMinor),
-      installment: 1,
+      installment: p.installment,
       paymentId: p.paymentId,
       fraudStatus: ok ? 1 : 0,
       merchantCommissionRate: 0,
@@ -425,6 +444,8 @@ export function createIyzicoSandbox(opts: IyzicoSandboxOptions): Router {
     if ('error' in order) return failure(res, 400, order.error, a);
     const callbackUrl = s(body.callbackUrl);
     if (!/^https?:\/\/\S+$/.test(callbackUrl)) return failure(res, 400, E.invalidRequest('callbackUrl must be an http(s) URL.'), a);
+    const enabledInstallments = readEnabledInstallments(body.enabledInstallments);
+    if (!enabledInstallments) return failure(res, 400, E.invalidRequest('enabledInstallments must list counts among 1, 2, 3, 6, 9 and 12.'), a);
     const token = randomUUID();
     const f: SandboxForm = {
       token,
@@ -441,6 +462,7 @@ export function createIyzicoSandbox(opts: IyzicoSandboxOptions): Router {
       ...(a.merchant.name ? { merchantName: a.merchant.name } : {}),
       items: order.items,
       ...(s(body.cardUserKey) ? { cardUserKey: s(body.cardUserKey) } : {}),
+      enabledInstallments,
       createdAt: now(),
     };
     store.forms.set(token, f);
@@ -506,6 +528,9 @@ export function createIyzicoSandbox(opts: IyzicoSandboxOptions): Router {
       if (!card) return failure(res, 400, E.notATestCard, a);
       onFile = { card };
     }
+    const installment = body.installment === undefined || body.installment === null || s(body.installment) === '' ? 1 : Number(s(body.installment));
+    if (!(IYZICO_SANDBOX_INSTALLMENTS as readonly number[]).includes(installment)) return failure(res, 400, E.invalidRequest('installment must be 1, 2, 3, 6, 9 or 12.'), a);
+    if (!installmentsOfCard(onFile.card).includes(installment)) return failure(res, 400, E.noInstallments, a);
     const behaviour = onFile.card.behaviour;
     if (behaviour === 'fail') return failure(res, 500, E.systemError, a);
     const error = behaviour === 'decline' ? E.notSufficientFunds : behaviour === 'threeds' ? E.requires3ds : undefined;
@@ -521,6 +546,7 @@ export function createIyzicoSandbox(opts: IyzicoSandboxOptions): Router {
       behaviour,
       card: onFile,
       items: order.items,
+      installment,
     });
     const answer = error
       ? { status: 'failure', ...error, locale: a.locale, systemTime: now(), conversationId, paymentId: p.paymentId }
@@ -547,6 +573,33 @@ export function createIyzicoSandbox(opts: IyzicoSandboxOptions): Router {
     if (!p || p.apiKey !== a.apiKey) return failure(res, 400, E.paymentNotFound, a);
     await slowOnce(p);
     res.json(sign('payment', { ...paymentAnswer(p, a.locale), status: 'success' }, a.merchant.secretKey, p.behaviour === 'tamper'));
+  });
+
+  // ---- Installment info (iyzipay installmentInfo.retrieve) --------------------------------
+  // Installment prices for a BIN: credit test cards get every count, debit cards only 1, an
+  // unknown BIN no detail. The sandbox merchant passes no commission on: totalPrice is the price.
+  router.post('/payment/iyzipos/installment', api, async (req, res) => {
+    const a = await authenticate(req, res);
+    if (!a) return;
+    const price = parseIyzicoPrice(a.body.price);
+    if (price === null || price <= 0) return failure(res, 400, E.invalidRequest('price must be a positive decimal.'), a);
+    const bin = s(a.body.binNumber);
+    if (bin !== '' && !/^\d{6,8}$/.test(bin)) return failure(res, 400, E.invalidRequest('binNumber must be the first 6 to 8 digits of a card.'), a);
+    const cards = IYZICO_TEST_CARDS.filter((c) => bin === '' || c.number.startsWith(bin));
+    const details = cards.slice(0, 1).map((card) => ({
+      binNumber: bin || card.number.slice(0, 6),
+      price: wirePrice(price),
+      cardType: card.cardType,
+      cardAssociation: card.association,
+      cardFamilyName: CARD_FAMILY[card.bank] ?? 'Sandbox',
+      force3ds: card.cardType === 'DEBIT_CARD' ? 1 : 0,
+      bankCode: 0,
+      bankName: card.bank,
+      forceCvc: 0,
+      commercial: 0,
+      installmentPrices: installmentsOfCard(card).map((n) => ({ installmentNumber: n, totalPrice: wirePrice(price), installmentPrice: wirePrice(Math.floor(price / n)) })),
+    }));
+    res.json({ status: 'success', locale: a.locale, systemTime: now(), ...(s(a.body.conversationId) ? { conversationId: s(a.body.conversationId) } : {}), installmentDetails: details });
   });
 
   // ---- Card storage -------------------------------------------------------------------------
@@ -656,11 +709,15 @@ export function createIyzicoSandbox(opts: IyzicoSandboxOptions): Router {
       return render(res, 'checkout', { ...pageLocals(f), error, typed: b }, 422);
     }
     const register = b.registerCard === 'on' || b.registerCard === '1';
+    // The form offers the merchant's counts the card allows; one count above 1 and a card without
+    // installments (a debit card) cannot pay here, as on iyzico's form.
+    const installment = installmentOfForm(f, card, s(b.installment));
+    if (installment === null) return render(res, 'checkout', { ...pageLocals(f), error: E.noInstallments.errorMessage, typed: b }, 422);
     if (card.behaviour === 'threeds') {
-      f.threeds = { card, register };
+      f.threeds = { card, register, installment };
       return render(res, 'threeds', pageLocals(f));
     }
-    await completeForm(f, card, register, 1);
+    await completeForm(f, card, register, 1, installment);
     await render(res, 'return', { f });
   });
 
@@ -670,13 +727,25 @@ export function createIyzicoSandbox(opts: IyzicoSandboxOptions): Router {
     if (f.paymentId || f.failed) return render(res, 'return', { f });
     const b = (req.body ?? {}) as Record<string, string>;
     const passed = s(b.password) === IYZICO_SANDBOX_3DS_PASSWORD;
-    const { card, register } = f.threeds;
+    const { card, register, installment } = f.threeds;
     delete f.threeds;
-    await completeForm(f, card, register, passed ? 1 : 0);
+    await completeForm(f, card, register, passed ? 1 : 0, installment);
     await render(res, 'return', { f });
   });
 
-  async function completeForm(f: SandboxForm, card: IyzicoTestCard, register: boolean, mdStatus: number): Promise<void> {
+  /**
+   * The count a form's payment is made in: the one the buyer picked (when the form offered several),
+   * else the only one enabled, else the smallest the card allows; null when the card allows none
+   * of the enabled counts (or not the one picked).
+   */
+  function installmentOfForm(f: SandboxForm, card: IyzicoTestCard, picked: string): number | null {
+    const possible = f.enabledInstallments.filter((n) => installmentsOfCard(card).includes(n));
+    if (picked !== '') return possible.includes(Number(picked)) ? Number(picked) : null;
+    if (f.enabledInstallments.length === 1) return possible[0] ?? null;
+    return possible.length === 0 ? null : Math.min(...possible);
+  }
+
+  async function completeForm(f: SandboxForm, card: IyzicoTestCard, register: boolean, mdStatus: number, installment: number): Promise<void> {
     const merchant = await opts.resolveMerchant(f.apiKey);
     if (!merchant) {
       f.failed = true;
@@ -706,6 +775,7 @@ export function createIyzicoSandbox(opts: IyzicoSandboxOptions): Router {
       card: onFile,
       items: f.items,
       token: f.token,
+      installment,
     });
     f.paymentId = p.paymentId;
     paymentWebhook(a, p);

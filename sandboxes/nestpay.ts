@@ -376,6 +376,7 @@ function cardLocals(req: Request, token: string, f: Record<string, string>, m: N
     amount: f.amount,
     currency: currencyCode(f.currency),
     oid: f.oid,
+    taksit: f.taksit ?? '',
     lang: f.lang === 'tr' ? 'tr' : 'en',
     cards: nestpaySandboxCards,
     password: NESTPAY_SANDBOX_3D_PASSWORD,

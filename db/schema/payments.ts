@@ -38,6 +38,16 @@ export const payments = pgTable(
     idempotencyKey: text('idempotency_key'),
     refundedMinor: bigint('refunded_minor', { mode: 'number' }).notNull().default(0),
     refundedAt: tstz('refunded_at'),
+    /**
+     * Installments (taksit) the buyer chose at checkout (docs/installments.md): null while no choice
+     * was made (or none was offered), 1 for a single payment, 2-12 for installments. Once set it is
+     * final: the gateway is started with it and the callback must report the same count.
+     */
+    installments: integer('installments'),
+    /** The seller's surcharge for that count, in hundredths of a percent (250 = 2.50%). */
+    installmentSurchargeBp: integer('installment_surcharge_bp').notNull().default(0),
+    /** The surcharge in minor units, included in amount_minor (its own line on the invoice). */
+    installmentSurchargeMinor: bigint('installment_surcharge_minor', { mode: 'number' }).notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [
@@ -82,6 +92,11 @@ export const gatewayAccounts = pgTable('gateway_accounts', {
   secrets: text('secrets').notNull(),
   /** Masked hints of the secrets ("...1234"), the only form ever shown again. */
   secretHints: jsonb('secret_hints').$type<Record<string, string>>().notNull(),
+  /**
+   * The installments the seller offers on this account (NestPay and iyzico only), null for none:
+   * `{ offers: [{ count, surchargeBp }], minAmountMinor }` (src/payments/installments.ts).
+   */
+  installmentPlan: jsonb('installment_plan').$type<{ offers: { count: number; surchargeBp: number }[]; minAmountMinor: number }>(),
   createdAt: createdAt(),
   updatedAt: tstz('updated_at').notNull().defaultNow(),
 });

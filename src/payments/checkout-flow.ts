@@ -9,6 +9,7 @@ import { getCheckout } from './checkout';
 import { GatewayError, GatewayTimeoutError, type CallbackFields, type CheckoutStarter, type GatewayKind, type Payment, type PaymentStart, type SavedMethodInfo, type VerifiedOutcome } from './gateway';
 import { gatewayOf, getGatewayAccount, type GatewayAccount } from './gateway-accounts';
 import { settleAnyPayment } from './settlement';
+import { installmentsMatch } from './installments';
 import { msg } from '../lib/message';
 
 /**
@@ -129,9 +130,12 @@ async function applyOutcome(deps: Deps, payment: Payment, outcome: VerifiedOutco
   if (outcome.paymentId !== payment.id) throw new GatewayError('invalid_callback', 'The gateway answered for another order.');
   if (outcome.savedMethod && outcome.approved) await rememberMethod(deps, payment, outcome.savedMethod);
   if (outcome.pending) return { outcome: 'pending', payment, message: 'Your payment is being processed; this page will not charge you again.' };
+  // Like an amount mismatch: a confirmation in another number of installments than the buyer
+  // chose is never applied; the attempt fails with both counts kept, for the seller to refund.
+  const wrongCount = outcome.approved && !installmentsMatch(payment, outcome.installments);
   const result = await settleAnyPayment(deps, {
-    paymentId: payment.id, approved: outcome.approved, raw,
-    ...(outcome.reason ? { reason: outcome.reason } : {}),
+    paymentId: payment.id, approved: outcome.approved && !wrongCount, raw,
+    ...(wrongCount ? { reason: msg('installments:errors.mismatch', { reported: outcome.installments ?? 1, chosen: payment.installments ?? 1 }) } : outcome.reason ? { reason: outcome.reason } : {}),
     ...(outcome.amountMinor !== undefined ? { amountMinor: outcome.amountMinor } : {}),
     ...(outcome.currency ? { currency: outcome.currency } : {}),
     ...(outcome.gatewayReference ? { gatewayReference: outcome.gatewayReference } : {}),

@@ -87,7 +87,8 @@ export async function saveGatewayAccount(deps: Pick<Deps, 'db' | 'clock' | 'conf
     const saved = await tx
       .insert(gatewayAccounts)
       .values({ id: newId('gwa'), sellerKey, sellerAgencyId, kind: registration.kind, mode, settings, secrets: sealed, secretHints: hints, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({ target: gatewayAccounts.sellerKey, set: { kind: registration.kind, mode, settings, secrets: sealed, secretHints: hints, updatedAt: now } })
+      // Installments stay with a NestPay or iyzico account; any other gateway has none.
+      .onConflictDoUpdate({ target: gatewayAccounts.sellerKey, set: { kind: registration.kind, mode, settings, secrets: sealed, secretHints: hints, updatedAt: now, ...(registration.kind === 'nestpay' || registration.kind === 'iyzico' ? {} : { installmentPlan: null }) } })
       .returning();
     await recordAudit(tx, actor, { action: 'gateway.configured', targetType: 'gateway_account', targetId: saved[0]!.id, agencyId: sellerAgencyId, data: { kind, mode, settings, secretsChanged: Object.keys(secrets).filter((k) => previousSecrets[k] !== secrets[k]) } }, now);
     return saved;

@@ -59,6 +59,19 @@ export interface VerifiedOutcome {
   savedMethod?: SavedMethodInfo;
   /** True while the gateway is still processing (neither approved nor failed yet). */
   pending?: boolean;
+  /**
+   * The installments the gateway charged in (NestPay's hashed `taksit`, iyzico's `installment`),
+   * 1 for a single payment; compared with the payment's before anything is granted.
+   */
+  installments?: number;
+}
+
+/** What a card's issuer allows for an amount (iyzico's installment query by BIN). */
+export interface InstallmentInfo {
+  /** Counts above 1 the card may pay in; empty for a card that takes single payments only. */
+  counts: number[];
+  bankName: string | null;
+  cardType: string | null;
 }
 
 export interface WebhookEvent {
@@ -127,6 +140,8 @@ export interface PaymentGateway {
   /** Charges a saved method without the buyer. Throws GatewayTimeoutError when no answer came. */
   chargeOffSession(req: ChargeRequest): Promise<ChargeResult>;
   refund(payment: Payment, amountMinor: number, idempotencyKey: string): Promise<RefundResult>;
+  /** The installments a card (by its first 6-8 digits) may pay in, where the gateway can say (iyzico). */
+  installmentInfo?(query: { bin: string; amountMinor: number; currency: string; conversationId: string }): Promise<InstallmentInfo>;
 }
 
 export const testCards = ['visa', 'declined', 'timeout', '3ds'] as const;

@@ -6,7 +6,7 @@
 import Iyzipay from 'iyzipay';
 import { GatewayError, GatewayTimeoutError } from '../../payments/gateway';
 
-export type IyzicoResource = 'checkoutFormInitialize' | 'checkoutForm' | 'payment' | 'card' | 'refundV2';
+export type IyzicoResource = 'checkoutFormInitialize' | 'checkoutForm' | 'payment' | 'card' | 'refundV2' | 'installmentInfo';
 export type IyzicoResponse = Record<string, unknown>;
 
 export interface IyzicoClientOptions {

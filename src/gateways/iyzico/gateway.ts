@@ -12,6 +12,7 @@ import {
   type ChargeRequest,
   type ChargeResult,
   type GatewayMode,
+  type InstallmentInfo,
   type Payment,
   type PaymentGateway,
   type PaymentStart,
@@ -101,6 +102,10 @@ function buyerFields(buyer: BuyerInput) {
   };
 }
 
+/**
+ * The basket is what was bought (price); an installment surcharge is on top of it (paidPrice),
+ * as iyzico separates the two: basket items add up to price, the card is charged paidPrice.
+ */
 function basket(payment: Payment, description: string) {
   return [
     {
@@ -108,10 +113,14 @@ function basket(payment: Payment, description: string) {
       name: description.slice(0, 200) || payment.purpose,
       category1: payment.purpose,
       itemType: 'VIRTUAL',
-      price: toIyzicoPrice(payment.amountMinor),
+      price: toIyzicoPrice(basePriceOf(payment)),
     },
   ];
 }
+
+const basePriceOf = (payment: Payment): number => payment.amountMinor - (payment.installmentSurchargeMinor ?? 0);
+/** The one count the checkout form may offer: the buyer chose it on Kontor's page (1: single payment). */
+const installmentOf = (payment: Payment): number => Math.max(1, payment.installments ?? 1);
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
 const isCurrency = (v: unknown): v is Currency => typeof v === 'string' && (currencies as readonly string[]).includes(v);
@@ -165,18 +174,17 @@ export class IyzicoGateway implements PaymentGateway {
    * ctx.saveMethod the buyer must tick "save my card" there; verifyCallback then reports it.
    */
   async start(payment: Payment, ctx: StartContext): Promise<PaymentStart> {
-    const price = toIyzicoPrice(payment.amountMinor);
     const cardUserKey = ctx.savedMethod?.customerRef;
     const res = await this.client.call('checkoutFormInitialize', 'create', {
       locale: ctx.lang,
       conversationId: payment.id,
-      price,
-      paidPrice: price,
+      price: toIyzicoPrice(basePriceOf(payment)),
+      paidPrice: toIyzicoPrice(payment.amountMinor),
       currency: payment.currency,
       basketId: payment.id,
       paymentGroup: 'PRODUCT',
       callbackUrl: ctx.callbackUrl,
-      enabledInstallments: [1],
+      enabledInstallments: [installmentOf(payment)],
       ...(cardUserKey ? { cardUserKey } : {}),
       ...buyerFields(ctx.buyer),
       basketItems: basket(payment, ctx.description),
@@ -240,9 +248,11 @@ export class IyzicoGateway implements PaymentGateway {
     const amountMinor = parseIyzicoPrice(res.paidPrice);
     const currency = res.currency;
     const gatewayReference = str(res.paymentId);
+    const installment = Number(str(res.installment) ?? 'NaN');
     const base: VerifiedOutcome = {
       paymentId,
       approved: false,
+      ...(Number.isSafeInteger(installment) && installment >= 1 ? { installments: installment } : {}),
       ...(amountMinor !== null ? { amountMinor } : {}),
       ...(isCurrency(currency) ? { currency } : {}),
       ...(gatewayReference ? { gatewayReference } : {}),
@@ -359,6 +369,31 @@ export class IyzicoGateway implements PaymentGateway {
     return { paymentId: payment.id, approved: false, pending: true, reason: err.message };
   }
 
+  /**
+   * iyzico's installment query (iyzipay installmentInfo.retrieve) for a card's BIN: the counts its
+   * issuer offers for this amount. A card with no installment programme (a debit card) answers no
+   * detail or only count 1. The answer is not signed by iyzico; it only narrows what Kontor offers,
+   * and the count charged is checked again on the signed payment result.
+   */
+  async installmentInfo(query: { bin: string; amountMinor: number; currency: string; conversationId: string }): Promise<InstallmentInfo> {
+    const res = await this.client.call('installmentInfo', 'retrieve', {
+      locale: 'en',
+      conversationId: query.conversationId,
+      binNumber: query.bin,
+      price: toIyzicoPrice(query.amountMinor),
+      currency: query.currency,
+    });
+    if (res.status !== 'success') throw apiError(res, 'the installment query');
+    const details = Array.isArray(res.installmentDetails) ? (res.installmentDetails as Record<string, unknown>[]) : [];
+    const detail = details.find((d) => d && typeof d === 'object' && query.bin.startsWith(str(d.binNumber) ?? '\u0000')) ?? details[0];
+    if (!detail) return { counts: [], bankName: null, cardType: null };
+    const prices = Array.isArray(detail.installmentPrices) ? (detail.installmentPrices as Record<string, unknown>[]) : [];
+    const counts = prices
+      .map((p) => Number(str(p?.installmentNumber) ?? 'NaN'))
+      .filter((n) => Number.isSafeInteger(n) && n > 1 && n <= 12);
+    return { counts: [...new Set(counts)].sort((a, b) => a - b), bankName: str(detail.bankName) ?? null, cardType: str(detail.cardType) ?? null };
+  }
+
   async saveTestCard(customer: { id: string; name: string; email: string }, card: TestCard): Promise<SavedMethodInfo> {
     if (this.opts.mode !== 'test') throw new GatewayError('test_mode_only', 'Test cards can only be saved in test mode.');
     const cardNumber = TEST_CARD_NUMBERS[card];
@@ -391,12 +426,11 @@ export class IyzicoGateway implements PaymentGateway {
    */
   async chargeOffSession(req: ChargeRequest): Promise<ChargeResult> {
     const { payment } = req;
-    const price = toIyzicoPrice(payment.amountMinor);
     const res = await this.client.call('payment', 'create', {
       locale: 'en',
       conversationId: req.idempotencyKey,
-      price,
-      paidPrice: price,
+      price: toIyzicoPrice(basePriceOf(payment)),
+      paidPrice: toIyzicoPrice(payment.amountMinor),
       currency: payment.currency,
       installment: 1,
       basketId: payment.id,

@@ -21,6 +21,8 @@ declare module 'iyzipay' {
     card: IyzipayOperation;
     /** POST /v2/payment/refund */
     refundV2: IyzipayOperation;
+    /** POST /payment/iyzipos/installment (retrieve): installment prices for a card's BIN */
+    installmentInfo: IyzipayOperation;
 
     static LOCALE: { TR: 'tr'; EN: 'en' };
     static PAYMENT_GROUP: { PRODUCT: 'PRODUCT'; LISTING: 'LISTING'; SUBSCRIPTION: 'SUBSCRIPTION' };

@@ -36,6 +36,13 @@ export interface NestpayCredentials {
   gateUrlProduction?: string;
 }
 
+/** NestPay's `taksit`: "" for a single payment, else the count. */
+export function taksitOf(payment: Pick<Payment, 'installments'>): string {
+  const n = payment.installments ?? 1;
+  if (!Number.isSafeInteger(n) || n < 1 || n > 12) throw new GatewayError('invalid_installments', msg('errors:nestpay.installments', { count: String(n) }));
+  return n === 1 ? '' : String(n);
+}
+
 /** Largest XML API answer read: a CC5Response is a few hundred bytes. */
 const MAX_API_RESPONSE_BYTES = 256 * 1024;
 
@@ -68,7 +75,8 @@ export class NestpayGateway implements PaymentGateway {
       rnd: randomBytes(15).toString('base64url'), // 20 characters, the field's maximum
       lang: ctx.lang === 'tr' ? 'tr' : 'en',
       currency,
-      taksit: '', // a single payment, no installments
+      // Installments: empty for a single payment, else the count ("3"); hashed like every field.
+      taksit: taksitOf(payment),
       TranType: 'Auth',
       hashAlgorithm: 'ver3',
     };
@@ -95,12 +103,19 @@ export class NestpayGateway implements PaymentGateway {
     if (verdict.reason === 'hash_mismatch') {
       throw new GatewayError('invalid_callback', 'The callback HASH does not match its fields: it was altered or not signed with this store key.');
     }
+    // The bank echoes the hashed taksit: a post-back for another count than the payment's (a form
+    // altered before it reached the bank, re-signed with a leaked key) is refused outright.
+    const taksit = body.taksit ?? '';
+    if (taksit !== taksitOf(payment)) {
+      throw new GatewayError('invalid_callback', msg('errors:nestpay.taksitMismatch', { posted: taksit || '-', expected: taksitOf(payment) || '-' }));
+    }
     const amountMinor = parseAmount(body.amount);
     if (amountMinor === null) throw new GatewayError('invalid_callback', `The callback amount "${body.amount ?? ''}" is not an amount such as 12.50.`);
     const currency = currencyFromNumeric(body.currency);
     if (!currency) throw new GatewayError('invalid_callback', `The callback currency "${body.currency ?? ''}" is not TRY (949), USD (840) or EUR (978).`);
 
-    const outcome: VerifiedOutcome = { paymentId: payment.id, approved: verdict.approved, amountMinor, currency };
+    // (An empty taksit is a single payment; it already matched the payment's above.)
+    const outcome: VerifiedOutcome = { paymentId: payment.id, approved: verdict.approved, amountMinor, currency, ...(taksit ? { installments: Number(taksit) } : {}) };
     if (body.TransId) outcome.gatewayReference = body.TransId;
     if (verdict.reason === '3d_failed') {
       outcome.reason = verdict.message ?? msg('errors:bank.threeDFailed', { status: body.mdStatus || '-' });

@@ -6,6 +6,7 @@ import { getGatewayAccount, saveGatewayAccount, viewOf } from '../../payments/ga
 import { actorOf, requireUser } from '../middleware';
 import { requireReselling } from '../../catalog/resold-packages';
 import { flash, formAction, page } from '../render';
+import { installmentCounts, offersInstallments, planOf, saveInstallmentPlan, surchargeText } from '../../payments/installments';
 
 /**
  * "Payment systems": a seller (the platform, or an agency) picks its gateway and enters what its
@@ -30,6 +31,7 @@ export function paymentSystemRoutes(deps: Deps, scope: 'platform' | 'agency'): R
       webhookUrl: account ? `${deps.config.publicUrl}/webhooks/${account.id}` : null,
       callbackPattern: `${deps.config.publicUrl}/payments/callback/<payment id>`,
       sandboxAvailable: deps.config.sandboxUrl !== null,
+      installments: account && offersInstallments(account.kind) ? { counts: installmentCounts, plan: planOf(account), surchargeText } : null,
     };
   };
   r.get('/payment-systems', async (req, res) => {
@@ -45,6 +47,20 @@ export function paymentSystemRoutes(deps: Deps, scope: 'platform' | 'agency'): R
       if (scope === 'agency') await requireReselling(deps, actor);
       const saved = await saveGatewayAccount(deps, actor, sellerOf(req), req.body as Record<string, string>);
       flash(req, req.t('paymentSystems:flash.saved', { kind: saved.kind, mode: req.t(`paymentSystems:modeWord.${saved.mode}`) }));
+      res.redirect(base);
+    },
+  }));
+  // Installments (NestPay and iyzico only): which counts, their surcharges, a minimum amount.
+  r.post('/payment-systems/installments', formAction({
+    view: 'payment-systems',
+    locals,
+    action: async (req, res) => {
+      const actor = actorOf(req);
+      requireBilling(actor);
+      requireRole(actor, 'admin');
+      if (scope === 'agency') await requireReselling(deps, actor);
+      const plan = await saveInstallmentPlan(deps, actor, sellerOf(req), req.body as Record<string, unknown>);
+      flash(req, plan ? req.t('installments:settings.saved', { counts: plan.offers.map((o) => o.count).join(', ') }) : req.t('installments:settings.cleared'));
       res.redirect(base);
     },
   }));

@@ -3,7 +3,8 @@ import type { Deps } from '../../deps';
 import { goToGateway, handleCallback, handleWebhook } from '../../payments/checkout-flow';
 import { getCheckout, type Checkout } from '../../payments/checkout';
 import type { CallbackFields } from '../../payments/gateway';
-import { errors } from '../../lib/errors';
+import { AppError, errors, ValidationError } from '../../lib/errors';
+import { cardInstallments, chooseInstallments, installmentChoice, type InstallmentChoice } from '../../payments/installments';
 import type { WebContext } from '../app';
 import { page } from '../render';
 import { applyLanguage } from '../language';
@@ -44,9 +45,37 @@ export function paymentRoutes(deps: Deps, web: WebContext): Router {
   r.use(anonymousLocals);
   r.use(express.urlencoded({ extended: false, limit: '64kb' }), guardBodyText);
 
+  /**
+   * Installments (docs/installments.md): while the seller offers them and the buyer has not chosen,
+   * the pay link shows the choice first. iyzico buyers may give their card's first digits (`bin`)
+   * to see which counts their card allows. The choice posts back here, signed by the same link.
+   */
+  const choosePage = async (req: Request, res: Response, checkout: Checkout, choice: InstallmentChoice, extra: { errors?: Record<string, string>; form?: Record<string, string>; status?: number } = {}) => {
+    applyLanguage(req, res, checkout.lang);
+    const sig = String(req.query.sig ?? '');
+    let card: { bin: string; counts: number[]; bankName: string | null } | null = null;
+    const errs = { ...(extra.errors ?? {}) };
+    const bin = typeof req.query.bin === 'string' ? req.query.bin : extra.form?.bin;
+    if (choice.gateway === 'iyzico' && bin) {
+      try {
+        card = await cardInstallments(deps, checkout.payment, choice, bin);
+      } catch (err) {
+        if (err instanceof ValidationError) Object.assign(errs, err.fields);
+        else if (err instanceof AppError) errs.bin = err.message;
+        else throw err;
+      }
+    }
+    const action = `/payments/go/${checkout.payment.id}/installments?sig=${encodeURIComponent(sig)}`;
+    const binAction = `/payments/go/${checkout.payment.id}`;
+    await page(res, 'payments/installments', { title: res.locals.t('installments:choose.title'), checkout, choice, card, sig, action, binAction, errors: errs, form: extra.form ?? {} }, extra.status ?? 200);
+  };
+
   r.get('/go/:paymentId', sellerBrand(deps), async (req, res) => {
     const paymentId = String(req.params.paymentId);
     if (!web.payLinks.verify(paymentId, req.query.sig)) throw errors.notFound('Payment');
+    const checkout = await getCheckout(deps, paymentId);
+    const choice = await installmentChoice(deps, checkout.payment);
+    if (choice) return choosePage(req, res, checkout, choice);
     const next = await goToGateway(deps, { paymentId, ip: req.ip ?? '127.0.0.1', standIn: web.gateway });
     if (next.kind === 'redirect') return res.redirect(next.url);
     if (next.kind === 'settled') return result(res, next, await getCheckout(deps, paymentId));
@@ -57,6 +86,23 @@ export function paymentRoutes(deps: Deps, web: WebContext): Router {
     // The buyer reads the seller's language (no session here): the gateway is told the same one.
     applyLanguage(req, res, next.lang);
     return res.render('payments/post-to-gateway', { start: { action: next.action, fields: next.fields }, brand: res.locals.brand });
+  });
+
+  r.post('/go/:paymentId/installments', sellerBrand(deps), async (req, res) => {
+    const paymentId = String(req.params.paymentId);
+    if (!web.payLinks.verify(paymentId, req.query.sig)) throw errors.notFound('Payment');
+    const checkout = await getCheckout(deps, paymentId);
+    const body = (req.body ?? {}) as Record<string, string>;
+    const choice = await installmentChoice(deps, checkout.payment);
+    try {
+      await chooseInstallments(deps, { payment: checkout.payment, count: body.count, bin: body.bin });
+    } catch (err) {
+      // A count the seller does not offer (a forged form), or one the card refuses: the choice
+      // is shown again with what is wrong, and nothing was written.
+      if (err instanceof ValidationError && choice) return choosePage(req, res, checkout, choice, { errors: err.fields, form: { count: body.count ?? '', bin: body.bin ?? '' }, status: 422 });
+      throw err;
+    }
+    res.redirect(303, web.payLinks.path(paymentId));
   });
 
   const callback = async (req: Request, res: Response) => {
