@@ -1,3 +1,4 @@
+import { einvoicePartialLocals } from './einvoice.routes';
 import { Router, type Request, type Response } from 'express';
 import type { Scope } from '../../../db/schema';
 import { buyerAccount } from '../../billing/accounts';
@@ -177,7 +178,7 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
   });
   r.get('/billing/invoices/:id', async (req, res) => {
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
-    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/invoices/${inv.id}/pdf` });
+    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/invoices/${inv.id}/pdf`, einvoice: await einvoicePartialLocals(deps, inv.id, null) });
   });
   r.get('/billing/invoices/:id/pdf', async (req, res) => {
     await sendInvoicePdf(deps, res, await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) }));
@@ -240,7 +241,7 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
   }));
   r.get('/invoices/:id', async (req, res) => {
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
-    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf` });
+    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf`, einvoice: await einvoicePartialLocals(deps, inv.id, scope === 'platform' ? 'platform' : 'agency') });
   });
   r.get('/invoices/:id/pdf', async (req, res) => {
     await sendInvoicePdf(deps, res, await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) }));
