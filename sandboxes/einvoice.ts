@@ -6,7 +6,7 @@
 //
 //   POST /documents           Authorization: Bearer <key>, Idempotency-Key: <ETTN>, body: the XML
 //   GET  /documents/:ettn     where a document stands
-//   POST /control             { rejectNext?, reason?, failNext?, pendingNext? } for the next sends of this key
+//   POST /control             { rejectNext?, reason?, failNext?, pendingNext?, reset? } for the next sends of this key
 //   GET  /control             what this key's sandbox holds (tests)
 // A buyer whose name contains "REJECT" (any case) is always rejected: a switch the demo can use.
 import express, { type Request, type Response, type Router } from 'express';
@@ -118,6 +118,7 @@ export function createEInvoiceSandbox(opts: EInvoiceSandboxOptions = {}): Router
     const state = await authorized(req, res);
     if (!state) return;
     const b = (req.body ?? {}) as Record<string, unknown>;
+    if (b.reset === true) Object.assign(state, { documents: new Map(), rejectNext: 0, failNext: 0, pendingNext: 0, rejectReason: 'Sandbox: rejected on request' });
     const count = (v: unknown) => (Number.isInteger(v) && (v as number) >= 0 ? (v as number) : undefined);
     state.rejectNext = count(b.rejectNext) ?? state.rejectNext;
     state.failNext = count(b.failNext) ?? state.failNext;

@@ -66,8 +66,15 @@ const refPayload = z.object({ kind: z.enum(einvoiceDocumentKinds), id: z.string(
 
 /** An attempt older than this with no outcome was cut short (a crash): the tick sends it again. */
 const STALE_MS = 5 * 60_000;
-/** How long after a pending answer the integrator is asked again. */
-export const POLL_DELAY_MS = 60_000;
+/**
+ * How long a pending document waits before the integrator is asked again: a quarter of its age,
+ * between 5 minutes and 6 hours (an e-Fatura is usually answered within minutes; an e-Arşiv
+ * may wait for the next day's report to GİB).
+ */
+export function pollIntervalMs(sentAt: Date | null, now: Date): number {
+  const age = sentAt ? now.getTime() - sentAt.getTime() : 0;
+  return Math.min(6 * 3_600_000, Math.max(STALE_MS, Math.floor(age / 4)));
+}
 
 async function rowOf(db: Db, ref: DocumentRef): Promise<EInvoiceDocumentRow | undefined> {
   const [row] = await db.select().from(einvoiceDocuments).where(and(eq(einvoiceDocuments.documentKind, ref.kind), eq(einvoiceDocuments.documentId, ref.id)));
@@ -153,9 +160,8 @@ export async function sendEInvoice(deps: Deps, ref: DocumentRef): Promise<SendOu
     await deps.db.update(einvoiceDocuments).set({ status: 'retrying', error, lastAnswer: { error: err.message }, updatedAt: deps.clock.now() }).where(eq(einvoiceDocuments.id, claim.rowId));
     throw err;
   }
-  const status = await recordAnswer(deps, claim.rowId, answer);
-  if (status === 'pending') await enqueueJob(deps.queue, pollEInvoiceJob, ref, { jobId: `einvoice-poll:${ref.kind}:${ref.id}:${claim.uuid}:${Math.floor(deps.clock.now().getTime() / POLL_DELAY_MS)}`, delayMs: POLL_DELAY_MS });
-  return status;
+  // A pending document is asked about by the tick (sweepEInvoices), less often as it ages.
+  return recordAnswer(deps, claim.rowId, answer);
 }
 
 async function recordAnswer(deps: Deps, rowId: string, answer: IntegratorAnswer): Promise<EInvoiceStatus> {
@@ -255,6 +261,7 @@ export async function sweepEInvoices(deps: Deps, limit = 200): Promise<{ queued:
   for (const r of rows) {
     const ref = { kind: r.documentKind, id: r.documentId };
     if (r.status === 'pending') {
+      if (now - r.updatedAt.getTime() < pollIntervalMs(r.sentAt, deps.clock.now())) continue;
       polled++;
       await enqueueJob(deps.queue, pollEInvoiceJob, ref, { jobId: `einvoice-poll:${r.documentKind}:${r.documentId}:sweep:${slot}` });
     } else {

@@ -1,6 +1,8 @@
 // Taxed invoices for the e-invoice tests, written straight to the database with both parties'
 // snapshots (as the tax work issues them), and the UBL 2.1 schema check with xmllint.
 import { spawnSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -101,4 +103,18 @@ export function validateUbl(xml: string): { ok: boolean; output: string } {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A local server whose close also ends kept-alive connections (fetch keeps them open). */
+export async function listenClosable(app: Express): Promise<{ base: string; close: () => Promise<void> }> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    base,
+    close: () => new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    }),
+  };
 }
