@@ -223,25 +223,21 @@ export async function einvoiceStateOf(db: Db, ref: DocumentRef): Promise<EInvoic
   return (await rowOf(db, ref)) ?? null;
 }
 
-/** Many invoices' states at once, by invoice id. */
-export async function einvoiceStatesOf(db: Db, kind: EInvoiceDocumentKind, ids: readonly string[]): Promise<Map<string, EInvoiceDocumentRow>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db.select().from(einvoiceDocuments).where(and(eq(einvoiceDocuments.documentKind, kind), inArray(einvoiceDocuments.documentId, [...ids])));
-  return new Map(rows.map((r) => [r.documentId, r]));
-}
-
 /**
  * Invoices issued since their seller chose an integrator that are not queued yet, whatever path
  * issued them (the monthly cut, a term purchase, a payment's invoice): the net under the direct
- * call after delivery.
+ * call after delivery. Invoices recorded in the last week only: the scan stays small, and older
+ * ones were queued by their delivery (or were issued before the integrator was chosen).
  */
-export async function unqueuedInvoiceIds(deps: Pick<Deps, 'db'>, limit = 200): Promise<string[]> {
+export async function unqueuedInvoiceIds(deps: Pick<Deps, 'db' | 'clock'>, limit = 200): Promise<string[]> {
+  // A week back: the tick runs every minute, so this only bounds the scan of a seller's invoices.
+  const since = new Date(deps.clock.now().getTime() - 7 * 86_400_000);
   const rows = await deps.db
     .select({ id: invoices.id })
     .from(invoices)
     .innerJoin(einvoiceAccounts, eq(einvoiceAccounts.sellerKey, invoices.sellerKey))
     .leftJoin(einvoiceDocuments, and(eq(einvoiceDocuments.documentKind, 'invoice'), eq(einvoiceDocuments.documentId, invoices.id)))
-    .where(and(isNull(einvoiceDocuments.id), ne(invoices.status, 'void'), gte(invoices.createdAt, einvoiceAccounts.createdAt)))
+    .where(and(isNull(einvoiceDocuments.id), ne(invoices.status, 'void'), gte(invoices.createdAt, einvoiceAccounts.createdAt), gte(invoices.createdAt, since)))
     .orderBy(asc(invoices.createdAt))
     .limit(limit);
   return rows.map((r) => r.id);

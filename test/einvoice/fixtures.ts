@@ -67,6 +67,7 @@ export async function insertInvoice(deps: Deps, opts: {
   lines?: TestLine[];
   currency?: 'TRY' | 'USD' | 'EUR';
   createdAt?: Date;
+  status?: 'draft' | 'open';
 }): Promise<string> {
   const id = newId('inv');
   const lines = opts.lines ?? twoRateLines;
@@ -81,7 +82,7 @@ export async function insertInvoice(deps: Deps, opts: {
     priceMode: withTax ? 'exclusive' : null,
     sellerParty: opts.seller === null ? null : (opts.seller ?? platformSeller),
     buyerParty: opts.buyer === null ? null : (opts.buyer ?? companyBuyer()),
-    status: 'open', createdAt: opts.createdAt ?? new Date(`${issueDay}T06:30:15Z`),
+    status: opts.status ?? 'open', createdAt: opts.createdAt ?? new Date(`${issueDay}T06:30:15Z`),
   });
   await deps.db.insert(invoiceLines).values(lines.map((l, i) => ({
     id: newId('inl'), invoiceId: id, agencyId: opts.agencyId, position: i + 1, kind: 'monthly' as const, description: l.description,

@@ -4,6 +4,7 @@ import { eq } from 'drizzle-orm';
 import { auditLog, einvoiceDocuments } from '../../db/schema';
 import { createEInvoiceSandbox } from '../../sandboxes/einvoice';
 import type { Actor } from '../../src/auth/actor';
+import { deliverInvoice } from '../../src/billing/invoice-delivery';
 import { saveEInvoiceAccount } from '../../src/einvoice/accounts';
 import { pollEInvoice, queueEInvoice, resendEInvoice, sendEInvoice, sweepEInvoices } from '../../src/einvoice/send';
 import { resetData } from '../support/db';
@@ -68,6 +69,16 @@ describe('e-Invoice sending through the sandbox integrator', function () {
     expect(seen.every((d) => d.number === 'KNT2026000000007' && d.profile === 'EARSIVFATURA')).to.equal(true);
     const audit = await deps.db.select().from(auditLog).where(eq(auditLog.action, 'einvoice.resent'));
     expect(audit).to.have.length(1);
+  });
+
+  it('an issued invoice is sent once it is delivered, and delivering again sends nothing more', async () => {
+    const id = await insertInvoice(deps, { agencyId: w.a.id, number: 30, buyer: personBuyer(), status: 'draft' });
+    expect(await deliverInvoice(deps, id)).to.equal('delivered');
+    await deps.queue.drain();
+    expect(await docRow(id)).to.include({ status: 'accepted', number: 'KNT2026000000030', profile: 'EARSIVFATURA' });
+    await deliverInvoice(deps, id);
+    await deps.queue.drain();
+    expect((await control()).documents).to.have.length(1);
   });
 
   it('a buyer the sandbox is told to reject by name is rejected with the sandbox\'s reason', async () => {
