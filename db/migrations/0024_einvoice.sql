@@ -35,4 +35,5 @@ CREATE TABLE "einvoice_documents" (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX "einvoice_documents_document_key" ON "einvoice_documents" USING btree ("document_kind","document_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "einvoice_documents_number_key" ON "einvoice_documents" USING btree ("seller_key","number") WHERE "einvoice_documents"."number" is not null;--> statement-breakpoint
 CREATE INDEX "einvoice_documents_open_idx" ON "einvoice_documents" USING btree ("status","updated_at") WHERE "einvoice_documents"."status" in ('queued', 'sending', 'retrying', 'pending');

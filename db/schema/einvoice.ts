@@ -76,6 +76,8 @@ export const einvoiceDocuments = pgTable(
   },
   (t) => [
     uniqueIndex('einvoice_documents_document_key').on(t.documentKind, t.documentId),
+    // A GİB number names one document of a seller (invoices and credit notes have their own series).
+    uniqueIndex('einvoice_documents_number_key').on(t.sellerKey, t.number).where(sql`${t.number} is not null`),
     index('einvoice_documents_open_idx').on(t.status, t.updatedAt).where(sql`${t.status} in ('queued', 'sending', 'retrying', 'pending')`),
   ],
 );
