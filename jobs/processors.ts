@@ -7,6 +7,7 @@ import { subscriptionGrantsJob } from '../src/auto-billing/grants-hook';
 import { invoiceCutJob } from '../src/billing/invoice-cut';
 import { deliverInvoiceJob, deliverPendingJob, dispatchInvoiceDelivery, stalledInvoiceIds } from '../src/billing/invoice-delivery';
 import { dispatchEmails, pendingEmailIds, sendMailJob } from '../src/mail/outbox';
+import { pollEInvoiceJob, sendEInvoiceJob, sweepEInvoices } from '../src/einvoice/send';
 import { reconcilePaymentsJob } from '../src/payments/checkout-flow';
 import { grantPurchaseJob, paidPurchaseIds } from '../src/purchases/purchases.usecases';
 import { grantWaitingJob } from '../src/purchases/waiting-grants';
@@ -57,6 +58,8 @@ export const tickJob = defineJob({
     // Issued invoices a crash left undelivered or uncollected.
     const stalled = await stalledInvoiceIds(deps, new Date(now - 60_000));
     await dispatchInvoiceDelivery(deps.queue, stalled);
+    // e-Invoices: issued ones not queued yet, stalled attempts, pending answers (src/einvoice/send.ts).
+    await sweepEInvoices(deps);
     return { emailsRequeued: stale.length, purchasesRetried: waiting.length, invoicesRedelivered: stalled.length };
   },
 });
@@ -74,7 +77,7 @@ const sweep = <D extends JobDefinition>(job: D): D => ({ ...job, timeoutMs: SWEE
 /** Every job the workers run. The others get the worker's JOB_TIMEOUT_MS per attempt. */
 export const jobs: readonly JobDefinition[] = [
   sendMailJob, tickJob, grantPurchaseJob, grantWaitingJob, sweep(subscriptionGrantsJob), sweep(reconcilePaymentsJob), sweep(autoBillingReconcileJob),
-  sweep(invoiceCutJob), deliverPendingJob, deliverInvoiceJob, sweep(suspensionCheckJob), sweep(collectionsJob), sendPushJob, pushSweepJob, sweep(reportSealingJob),
+  sweep(invoiceCutJob), deliverPendingJob, deliverInvoiceJob, sweep(suspensionCheckJob), sweep(collectionsJob), sendPushJob, pushSweepJob, sweep(reportSealingJob), sendEInvoiceJob, pollEInvoiceJob,
 ] as unknown as readonly JobDefinition[];
 
 export function createProcessors(deps: Deps): Processors {

@@ -6,4 +6,5 @@
 export { createNestpaySandbox, nestpaySandboxCards, NESTPAY_SANDBOX_3D_PASSWORD, type NestpaySandboxOptions, type NestpaySandboxMerchant, type NestpaySandboxRouter } from './nestpay';
 export { createIyzicoSandbox, createIyzicoSandboxStore, type IyzicoSandboxOptions, type IyzicoSandboxStore, type IyzicoSandboxMerchant } from './iyzico';
 export { createStripeSandbox, stripeSignatureHeader, type StripeSandboxOptions, type StripeSandboxMerchant, type StripeSandboxRouter } from './stripe';
+export { createEInvoiceSandbox, type EInvoiceSandboxOptions, type EInvoiceSandboxMerchant } from './einvoice';
 export { mountSandboxes } from './mount';

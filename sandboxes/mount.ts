@@ -1,12 +1,14 @@
 import type { Express } from 'express';
 import { and, eq, sql } from 'drizzle-orm';
-import { gatewayAccounts } from '../db/schema';
+import { einvoiceAccounts, gatewayAccounts } from '../db/schema';
 import type { Deps } from '../src/deps';
+import { createEInvoiceSandbox } from './einvoice';
 import { createIyzicoSandbox } from './iyzico';
 import { createNestpaySandbox } from './nestpay';
 import { createStripeSandbox } from './stripe';
 import { credentialsOf, type GatewayAccount } from '../src/payments/gateway-accounts';
 import { sellerTerms } from '../src/billing/accounts';
+import { integratorCredentialsOf } from '../src/einvoice/accounts';
 
 /**
  * The offline gateway sandboxes, served outside production (config.sandboxUrl set): by the web app
@@ -60,5 +62,15 @@ export function mountSandboxes(app: Express, deps: Deps, urls: { pagesUrl?: stri
     publicUrl: `${pagesUrl}/sandbox/iyzico`,
     slowAnswerMs: deps.config.gatewayTimeoutMs + 1_000,
     onWebhookError: (url, error) => deps.logger.warn('sandbox webhook delivery failed', { url, error }),
+  }));
+  // The e-invoice integrator sandbox: its "customers" are the sellers' test-mode sandbox integrators, by API key.
+  app.use('/sandbox/einvoice', createEInvoiceSandbox({
+    resolveMerchant: async (apiKey) => {
+      const rows = await deps.db.select().from(einvoiceAccounts).where(and(eq(einvoiceAccounts.kind, 'sandbox'), eq(einvoiceAccounts.mode, 'test')));
+      for (const account of rows) {
+        if (integratorCredentialsOf(deps, account).apiKey === apiKey) return { name: (await sellerTerms(deps.db, account.sellerAgencyId)).name };
+      }
+      return null;
+    },
   }));
 }

@@ -28,3 +28,4 @@ export * from './reports';
 export * from './parties';
 export * from './collections';
 export * from './credit-notes';
+export * from './einvoice';

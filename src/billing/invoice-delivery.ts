@@ -17,6 +17,7 @@ import { collectInvoice } from './collect';
 import { formatInvoiceNumber } from './invoice-numbers';
 import { renderInvoicePdf } from './invoice-pdf';
 import { getInvoiceForSystem } from './invoices.usecases';
+import { queueEInvoice } from '../einvoice/send';
 
 export const DELIVER_INVOICE_JOB = 'invoice.deliver';
 
@@ -55,6 +56,8 @@ export async function deliverInvoice(deps: Deps, invoiceId: string): Promise<'de
     await tx.update(invoices).set({ deliveredAt: now, updatedAt: now }).where(eq(invoices.id, invoiceId));
     return id;
   });
+  // To GİB through the seller's e-invoice integrator, if it has one (idempotent).
+  await queueEInvoice(deps, { kind: 'invoice', id: invoiceId });
   if (mailId === undefined) {
     await collectInvoice(deps, invoiceId);
     return 'already';

@@ -32,6 +32,7 @@ import { PayLinks } from '../payments/checkout-flow';
 import { mountSandboxes } from '../../sandboxes/mount';
 import { paymentRoutes, webhookRoutes } from './routes/payments.routes';
 import { paymentSystemRoutes } from './routes/payment-systems.routes';
+import { einvoiceRoutes } from './routes/einvoice.routes';
 import { autoBillingRoutes } from './routes/auto-billing.routes';
 import { walletRoutes } from './routes/wallets.routes';
 import { sellerPaymentRoutes } from './routes/seller-payments.routes';
@@ -250,6 +251,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/platform', collectionSettingsRoutes(deps, 'platform'));
   app.use('/agency', collectionSettingsRoutes(deps, 'agency'));
   app.use('/agency', paymentSystemRoutes(deps, 'agency'));
+  app.use('/platform', einvoiceRoutes(deps, 'platform'));
+  app.use('/agency', einvoiceRoutes(deps, 'agency'));
   app.use('/agency', autoBillingRoutes(deps, 'agency'));
   app.use('/platform', sellerPaymentRoutes(deps, 'platform'));
   app.use('/agency', sellerPaymentRoutes(deps, 'agency'));

@@ -5,6 +5,8 @@ import type { BillingPackage } from '../../catalog/billing-offers';
 import { formatInvoiceNumber } from '../../billing/invoice-numbers';
 import { renderInvoicePdf } from '../../billing/invoice-pdf';
 import { fromAcceptLanguage } from '../../i18n/i18n';
+import { einvoiceStateOf } from '../../einvoice/send';
+import { einvoiceStateJson } from './einvoice.routes';
 import { getInvoice, listInvoices, listIssuedInvoices, recordBankTransfer, type Invoice, type InvoiceWithLines } from '../../billing/invoices.usecases';
 import { billingAccount, sellerTerms } from '../../billing/accounts';
 import { predictInvoice, type Prediction } from '../../billing/prediction';
@@ -191,7 +193,8 @@ export function billingRoutes(deps: Deps): Router {
     res.json(predictionJson(await predictInvoice(deps, { actor: actorOf(req) })));
   });
   r.get('/invoices/:id', async (req, res) => {
-    res.json(invoiceDetailJson(await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) })));
+    const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
+    res.json({ ...invoiceDetailJson(inv), einvoice: einvoiceStateJson(await einvoiceStateOf(deps.db, { kind: 'invoice', id: inv.id })) });
   });
   r.get('/invoices/:id/pdf', async (req, res) => {
     await sendInvoicePdf(deps, res, await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) }));

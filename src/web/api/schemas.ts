@@ -162,6 +162,19 @@ export const PaymentSystems = z
     })),
   })
   .meta({ id: 'PaymentSystems' });
+export const EInvoiceIntegrator = z
+  .object({
+    integrator: nullable(z.object({ kind: z.string(), mode: z.string(), invoiceSeries: z.string(), creditNoteSeries: z.string(), commercial: z.boolean(), secretHints: z.record(z.string(), z.unknown()), updatedAt: time })),
+    available: z.array(z.object({ kind: z.string(), label: z.string(), docsUrl: nullable(z.string()), fields: z.array(z.object({ name: z.string(), secret: z.boolean(), required: z.boolean() })) })),
+  })
+  .meta({ id: 'EInvoiceIntegrator' });
+export const EInvoiceState = z
+  .object({
+    status: z.enum(['queued', 'sending', 'retrying', 'pending', 'accepted', 'rejected', 'not_sendable']), ettn: nullable(z.string()), number: nullable(z.string()),
+    profile: nullable(z.string()), integrator: nullable(z.string()), error: nullable(z.string()), attempts: z.number().int(), sentAt: nullable(time), acceptedAt: nullable(time),
+  })
+  .describe('The invoice\'s way to GİB through the seller\'s e-invoice integrator; null when it is not sent through one.')
+  .meta({ id: 'EInvoiceState' });
 
 // Auto-billing and the WhatsApp balance.
 export const AutoBilling = z
@@ -211,6 +224,7 @@ export const InvoiceDetail = Invoice.extend({
     position: z.number().int(), kind: z.string(), description: z.string(), subscriptionId: nullable(id), fromDay: nullable(day), throughDay: nullable(day),
     activeDays: nullable(z.number().int()), daysInMonth: nullable(z.number().int()), quantity: z.number().int(), unitPriceMinor: minor, amountMinor: minor,
   })),
+  einvoice: nullable(EInvoiceState).optional(),
 }).meta({ id: 'InvoiceDetail' });
 export const CreditNote = z
   .object({

@@ -1,3 +1,4 @@
+import { einvoicePartialLocals } from './einvoice.routes';
 import { Router, type Request, type Response } from 'express';
 import type { Scope } from '../../../db/schema';
 import { buyerAccount } from '../../billing/accounts';
@@ -181,7 +182,7 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
   });
   r.get('/billing/invoices/:id', async (req, res) => {
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
-    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/invoices/${inv.id}/pdf`, ...(await invoiceCredit(deps, req, inv, { noteHref: (id) => `${home}/credit-notes/${id}` })) });
+    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/invoices/${inv.id}/pdf`, ...(await invoiceCredit(deps, req, inv, { noteHref: (id) => `${home}/credit-notes/${id}` })), einvoice: await einvoicePartialLocals(deps, inv.id, null) });
   });
   r.get('/billing/invoices/:id/pdf', async (req, res) => {
     await sendInvoicePdf(deps, res, await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) }));
@@ -250,7 +251,7 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
     // Reminders sent and saved-card retries (views/billing/_collection.ejs).
     const collection = await invoiceCollectionLog(deps, { actor: actorOf(req), invoiceId: inv.id });
-    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf`, collection, collectionSettingsHref: `${base}/settings/collections`, ...(await sellerCredit(req, inv)) });
+    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf`, collection, collectionSettingsHref: `${base}/settings/collections`, ...(await sellerCredit(req, inv)), einvoice: await einvoicePartialLocals(deps, inv.id, scope === 'platform' ? 'platform' : 'agency') });
   });
   // The seller's admin credits chosen lines of the invoice; a refusal shows on the invoice's page, the form kept.
   const sellerCredit = (req: Request, inv: Awaited<ReturnType<typeof getInvoice>>) => invoiceCredit(deps, req, inv, { noteHref: (id) => `${base}/credit-notes/${id}`, formAction: `${home}/${inv.id}/credit-notes` });

@@ -27,6 +27,7 @@ import { inviteSchema } from '../../../users/users.usecases';
 import { debitSchema, topupSchema } from '../../../wallets/wallets.usecases';
 import { listQuery as offerListQuery } from '../offers.routes';
 import { bodySchema as paymentSystemSchema } from '../payment-systems.routes';
+import { integratorBodySchema } from '../einvoice.routes';
 import * as A from '../schemas';
 
 export type KeyScope = 'platform' | 'agency' | 'sub-account';
@@ -167,6 +168,8 @@ export const apiRoutes: RouteDoc[] = [
   r({ method: 'delete', path: '/payment-methods/{id}', tag: 'Payments', summary: 'Remove a saved card', scopes: BUYERS, answers: { 204: null } }),
   r({ method: 'get', path: '/payment-systems', tag: 'Payments', summary: 'The seller\'s payment system (secrets never shown)', scopes: SELLERS, answers: { 200: A.PaymentSystems } }),
   r({ method: 'put', path: '/payment-systems', tag: 'Payments', summary: 'Set up the seller\'s payment system', scopes: SELLERS, body: paymentSystemSchema, answers: { 200: A.PaymentSystems } }),
+  r({ method: 'get', path: '/einvoice-integrator', tag: 'Payments', summary: 'The seller\'s e-invoice integrator (secrets never shown)', scopes: SELLERS, answers: { 200: A.EInvoiceIntegrator } }),
+  r({ method: 'put', path: '/einvoice-integrator', tag: 'Payments', summary: 'Set up the seller\'s e-invoice integrator (e-Fatura, e-Arşiv)', scopes: SELLERS, body: integratorBodySchema, answers: { 200: A.EInvoiceIntegrator } }),
 
   // Auto-billing and the WhatsApp balance.
   r({ method: 'get', path: '/auto-billing', tag: 'Auto-billing', summary: 'The caller\'s auto-billing', scopes: BUYERS, answers: { 200: A.AutoBilling } }),
