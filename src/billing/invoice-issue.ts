@@ -9,7 +9,7 @@ import { billingAddresses, invoiceLines, invoices, type BuyerParty, type Currenc
 import { newId } from '../lib/ids';
 import { sellerTax, type SellerTax } from '../tax/seller-settings';
 import { taxInvoice, type PriceMode, type RateBp, type TaxTotals } from '../tax/tax';
-import type { BillingAccount } from './accounts';
+import { billingAccount, type BillingAccount } from './accounts';
 import { buyerPartyOf } from './billing-addresses.usecases';
 import { allocateInvoiceNumbers } from './invoice-numbers';
 import { addDays, calendarDay } from './proration';
@@ -89,6 +89,8 @@ export interface IssueInvoice {
   subscriptionId?: string | null;
   /** A payment taken at once: the invoice is issued paid by it (and one per payment: a unique key). */
   paidBy?: { paymentId: string };
+  /** Tax the stated amounts in this mode instead of the seller's (a payment invoiced for what was charged). */
+  modeOverride?: PriceMode;
 }
 
 export interface IssuedInvoice {
@@ -107,7 +109,7 @@ export async function issueInvoice(tx: Tx, p: IssueInvoice): Promise<IssuedInvoi
   const { account, now } = p;
   if (p.lines.length === 0) throw new RangeError('an invoice needs at least one line');
   const [seller, buyer, address] = [await sellerTax(tx, account.sellerAgencyId), await buyerParty(tx, account.accountId), await addressSnapshot(tx, account.accountId)];
-  const taxed = taxLines(p.lines, seller, buyer);
+  const taxed = taxLines(p.lines, seller && p.modeOverride ? { ...seller, mode: p.modeOverride } : seller, buyer);
   const issueDay = calendarDay(now, account.zone);
   const number = await allocateInvoiceNumbers(tx, account.sellerKey, 1);
   const id = newId('inv');
@@ -124,4 +126,38 @@ export async function issueInvoice(tx: Tx, p: IssueInvoice): Promise<IssuedInvoi
     quantity: l.quantity ?? 1, unitPriceMinor: l.unitPriceMinor, amountMinor: l.netMinor, taxRateBp: l.taxRateBp, taxMinor: l.taxMinor,
   })));
   return { id, number, totalMinor: taxed.totals.total, taxMinor: taxed.totals.tax };
+}
+
+export interface PaymentInvoice {
+  /** The settled payment: its id keys the invoice (one per payment), its amount is what was charged. */
+  payment: { id: string; buyerAgencyId: string; buyerSubAccountId: string | null; amountMinor: number; currency: string };
+  /** What was bought, at the seller's stated prices; then any extra line (an installment surcharge). */
+  lines: readonly IssueLine[];
+  now: Date;
+}
+
+/**
+ * The invoice of a payment taken at once (a credit pack, a top-up, chatbot slots, WhatsApp
+ * balance), issued paid in the payment's settlement transaction. Idempotent: a second callback of
+ * the same payment finds its invoice (and the unique key refuses a second one). The invoice is
+ * for what was charged: when the lines taxed in the seller's mode do not add up to the amount
+ * charged (an exclusive seller whose checkout charged the stated price), the amount charged is
+ * taken as tax included (docs/tax.md).
+ */
+export async function issuePaymentInvoice(tx: Tx, p: PaymentInvoice): Promise<IssuedInvoice & { created: boolean }> {
+  const [existing] = await tx.select().from(invoices).where(and(eq(invoices.kind, 'purchase'), eq(invoices.paymentId, p.payment.id)));
+  if (existing) return { id: existing.id, number: existing.number, totalMinor: existing.totalMinor, taxMinor: existing.taxMinor, created: false };
+  const account = await billingAccount(tx, p.payment.buyerAgencyId, p.payment.buyerSubAccountId);
+  const today = calendarDay(p.now, account.zone);
+  const seller = await sellerTax(tx, account.sellerAgencyId);
+  let lines = [...p.lines];
+  if (seller && taxLines(lines, seller, await buyerParty(tx, account.accountId)).totals.total !== p.payment.amountMinor) {
+    const others = lines.slice(1).reduce((t, l) => t + l.amountMinor, 0);
+    lines = [{ ...lines[0]!, amountMinor: p.payment.amountMinor - others }, ...lines.slice(1)];
+    const issued = await issueInvoice(tx, { account, kind: 'purchase', periodStart: today, periodEnd: today, currency: p.payment.currency as Currency, lines, now: p.now, paidBy: { paymentId: p.payment.id }, modeOverride: 'inclusive' });
+    return { ...issued, created: true };
+  }
+  if (!seller) lines = [{ ...lines[0]!, amountMinor: p.payment.amountMinor - lines.slice(1).reduce((t, l) => t + l.amountMinor, 0) }, ...lines.slice(1)];
+  const issued = await issueInvoice(tx, { account, kind: 'purchase', periodStart: today, periodEnd: today, currency: p.payment.currency as Currency, lines, now: p.now, paidBy: { paymentId: p.payment.id } });
+  return { ...issued, created: true };
 }
