@@ -21,7 +21,7 @@ const optional = (label: string, max = 200) => blankToNull(z.string().trim().max
 
 const taxKinds = ['company', 'person', 'exempt'] as const;
 
-const addressFields = z.object({
+export const addressFields = z.object({
   name: required('Name (person or company)'),
   line1: required('Address'),
   line2: optional('Address line 2'),
@@ -33,7 +33,7 @@ const addressFields = z.object({
   taxId: optional('Tax id', 50),
   /** The buyer's tax identity: a company (VKN), a person (TCKN), a foreign buyer exempt from tax; blank: none. */
   taxKind: blankToNull(z.enum(taxKinds, { error: 'tax:buyer.kindInvalid' })).default(null),
-  taxNumber: z.unknown().optional(),
+  taxNumber: z.unknown().optional().describe('VKN (company, 10 digits) or TCKN (person, 11 digits), checksum-checked'),
   taxOffice: optional('Tax office', 100),
   eInvoiceRegistered: checkbox.default(false),
   firstName: optional('First name', 100),
