@@ -3,9 +3,9 @@
 // purchases and payments taken at once (credit packs, top-ups, chatbot slots, WhatsApp balance)
 // issue through `issueInvoice`; the monthly cut, set-based, numbers its batch itself and taxes
 // each account's lines with the same pure `taxLines`.
-import { and, eq } from 'drizzle-orm';
-import type { Tx } from '../../db/client';
-import { billingAddresses, invoiceLines, invoices, type BuyerParty, type Currency, type InvoiceLineKind, type SellerParty } from '../../db/schema';
+import { and, eq, inArray } from 'drizzle-orm';
+import type { DbOrTx, Tx } from '../../db/client';
+import { billingAddresses, invoiceLines, invoices, offers, offerVersions, type BuyerParty, type Currency, type InvoiceLineKind, type SellerParty } from '../../db/schema';
 import { newId } from '../lib/ids';
 import { sellerTax, type SellerTax } from '../tax/seller-settings';
 import { taxInvoice, type PriceMode, type RateBp, type TaxTotals } from '../tax/tax';
@@ -66,8 +66,15 @@ export function taxLines(lines: readonly IssueLine[], seller: SellerTax | null, 
   };
 }
 
+/** Offers' own tax rates (their current versions'), by offer id; absent or null: the seller's default. */
+export async function offerRates(db: DbOrTx, offerIds: readonly string[]): Promise<Map<string, number | null>> {
+  if (offerIds.length === 0) return new Map();
+  const rows = await db.select({ id: offers.id, rate: offerVersions.taxRateBp }).from(offers).innerJoin(offerVersions, eq(offerVersions.id, offers.currentVersionId)).where(inArray(offers.id, [...new Set(offerIds)]));
+  return new Map(rows.map((r) => [r.id, r.rate]));
+}
+
 /** The buyer's tax identity from its default billing address (null: none given). */
-export async function buyerParty(tx: Tx, accountId: string): Promise<BuyerParty | null> {
+export async function buyerParty(tx: DbOrTx, accountId: string): Promise<BuyerParty | null> {
   const [a] = await tx.select().from(billingAddresses).where(and(eq(billingAddresses.accountId, accountId), eq(billingAddresses.isDefault, true))).limit(1);
   return a ? buyerPartyOf(a) : null;
 }

@@ -223,6 +223,11 @@ export const Prediction = z
     })),
     chart: z.array(z.object({ day, amountMinor: minor, estimated: z.boolean() })),
     prepaid: z.array(z.object({ subscriptionId: id, name: z.string(), fromDay: day, throughDay: day })),
+    tax: nullable(z.object({
+      priceMode: z.enum(['exclusive', 'inclusive']),
+      soFar: z.object({ netMinor: minor, taxMinor: minor, totalMinor: minor }),
+      estimate: z.object({ netMinor: minor, taxMinor: minor, totalMinor: minor, byRate: z.array(z.object({ rateBp: z.number().int(), netMinor: minor, taxMinor: minor })) }),
+    })).describe('The seller\'s tax on the month (null while it charges none); soFarMinor and estimateMinor then include it'),
   })
   .meta({ id: 'UpcomingInvoice' });
 const limitLine = { item: z.string(), limit: z.number().int(), used: z.number().int(), over: z.number().int() };

@@ -6,7 +6,7 @@ import { addBillingAddress, listBillingAddresses, updateBillingAddress } from '.
 import { getBillingPackage, listBillingPackages, type BillingPackage } from '../../catalog/billing-offers';
 import { AppError } from '../../lib/errors';
 import { formatInvoiceNumber } from '../../billing/invoice-numbers';
-import { invoiceTaxView } from '../../billing/invoice-view';
+import { invoiceTaxView, rateLabel } from '../../billing/invoice-view';
 import { getInvoice, listInvoices, listIssuedInvoices, overdueDays, recordBankTransfer, type Invoice } from '../../billing/invoices.usecases';
 import { sellerTerms } from '../../billing/accounts';
 import { calendarDay } from '../../billing/proration';
@@ -174,7 +174,7 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
     const money = (minor: number, currency: string | null) => req.fmt.money(minor, currency ?? '');
     const labels = { soFar: req.t('billing:upcoming.chartSoFar'), estimate: req.t('billing:upcoming.chartEstimate') };
     const chart = { currency: prediction.currency, today: prediction.today, points: prediction.chart, labels };
-    await page(res, 'billing/upcoming', { title: req.t('billing:upcoming.title'), prediction, money, base, chartJson: JSON.stringify(chart) });
+    await page(res, 'billing/upcoming', { title: req.t('billing:upcoming.title'), prediction, money, base, chartJson: JSON.stringify(chart), rateOf: (bp: number) => rateLabel(bp, req.lang) });
   });
   r.get('/billing/invoices/:id', async (req, res) => {
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
