@@ -16,7 +16,7 @@ import { createApp } from '../../src/web/app';
 import { billingApi } from '../support/billing';
 import { resetData } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
-import { bearer } from '../support/http';
+import { bearer, signIn } from '../support/http';
 import { createWorld, type World } from '../support/world';
 
 const seller = (mode: 'exclusive' | 'inclusive', defaultRateBp = 2000): SellerTax => ({
@@ -171,5 +171,26 @@ describe('tax: invoices issued with the seller\'s tax', () => {
     expect(issued.find((i) => i.id === paid[0]!.id)?.taxMinor).to.equal(3332);
     const pdf = await api().get(`/api/v1/invoices/${paid[0]!.id}/pdf`).set(bearer(sub().key)).expect(200);
     expect(pdf.headers['content-type']).to.match(/pdf/);
+    // The buyer's invoice page: both parties and the breakdown.
+    const { agent } = await signIn(createApp(deps), sub().owner.email);
+    const page = (await agent.get(`/portal/billing/invoices/${paid[0]!.id}`).expect(200)).text;
+    expect(page).to.contain('data-testid="invoice-seller"').and.contain('Ajans A Bilişim A.Ş.').and.contain('Tax number (VKN): 4540536920');
+    expect(page).to.contain('data-testid="invoice-buyer"').and.contain('Ayşe Yılmaz').and.contain('T.C. identity number (TCKN): 10000000146');
+    expect(page).to.contain('Net amount').and.contain('TRY 166.58').and.contain('TRY 33.32').and.contain('TRY 199.90');
+  });
+
+  it('the settings form: a wrong check digit keeps the form with the field\'s message and writes nothing; a valid one turns tax on; the platform too', async () => {
+    await setup('2026-04-01');
+    const { agent, csrf } = await signIn(createApp(deps), w.a.owner.email);
+    expect((await agent.get('/agency/tax-settings').expect(200)).text).to.contain('Tax is off').and.contain('value="20"');
+    const bad = await agent.post('/agency/tax-settings').type('form').send({ _csrf: csrf, ...settings({ taxNumber: '4540536921', defaultRate: '20', taxEnabled: 'on' }) }).expect(422);
+    expect(bad.text).to.contain('check digit').and.contain('value="Ajans A Bilişim A.Ş."');
+    expect(await deps.db.select().from(sellerTaxSettings)).to.have.length(0);
+    await agent.post('/agency/tax-settings').type('form').send({ _csrf: csrf, ...settings({ taxEnabled: 'on', defaultRate: '20' }) }).expect(302);
+    expect((await agent.get('/agency/tax-settings').expect(200)).text).to.contain('Tax is on since');
+    const platform = (await api().put('/api/v1/tax-settings').set(bearer(w.platformKey)).send(settings({ legalName: 'Kontor Yazılım A.Ş.', defaultRate: '18,5', priceMode: 'inclusive' })).expect(200)).body;
+    expect(platform).to.deep.include({ defaultRateBp: 1850, defaultRate: '18.50', priceMode: 'inclusive', taxEnabled: true });
+    const rows = await deps.db.select().from(sellerTaxSettings);
+    expect(rows.map((r) => r.sellerKey).sort()).to.deep.equal([w.a.id, 'platform'].sort());
   });
 });
