@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { and, eq } from 'drizzle-orm';
 import request from 'supertest';
-import { invoiceLines, invoices, offerVersions, outboxEmails, sellerTaxSettings, subAccounts } from '../../db/schema';
+import { invoiceLines, invoices, offerVersions, outboxEmails, payments, sellerTaxSettings, subAccounts } from '../../db/schema';
 import { taxLines, type IssueLine } from '../../src/billing/invoice-issue';
 import { settlePurchasePayment, startPurchase } from '../../src/purchases/purchases.usecases';
 import { SandboxGateway } from '../../src/payments/sandbox-gateway';
@@ -192,5 +192,24 @@ describe('tax: invoices issued with the seller\'s tax', () => {
     expect(platform).to.deep.include({ defaultRateBp: 1850, defaultRate: '18.50', priceMode: 'inclusive', taxEnabled: true });
     const rows = await deps.db.select().from(sellerTaxSettings);
     expect(rows.map((r) => r.sellerKey).sort()).to.deep.equal([w.a.id, 'platform'].sort());
+  });
+
+  it('a WhatsApp balance top-up and an agency\'s chatbot slots each get one paid invoice; an exclusive seller\'s charge is invoiced as tax included', async () => {
+    await setup('2026-04-01');
+    const { settleAnyPayment } = await import('../../src/payments/settlement');
+    await api().put('/api/v1/tax-settings').set(bearer(w.a.key)).send(settings()).expect(200);
+    const paymentId = (await api().post('/api/v1/whatsapp-balance/top-ups').set(bearer(sub().key)).send({ amountMinor: 25_000, currency: 'TRY' }).expect(201)).body.paymentId as string;
+    await Promise.all([1, 2].map(() => settleAnyPayment(deps, { paymentId, approved: true, raw: {} })));
+    const [wallet, ...more] = await deps.db.select().from(invoices).where(eq(invoices.paymentId, paymentId));
+    expect(more).to.have.length(0);
+    // 250.00 charged, taken as 20% included: net round(25000 / 1.2) = 20833.33 -> 208.33, tax 41.67.
+    expect(wallet).to.deep.include({ kind: 'purchase', status: 'paid', totalMinor: 25_000, taxMinor: 4167, priceMode: 'inclusive', sellerAgencyId: w.a.id });
+    // The platform without tax: its invoice for an agency's slots carries none.
+    await api().put('/api/v1/chatbot-slot-price').set(bearer(w.platformKey)).send({ priceMinor: 5000, currency: 'TRY' }).expect(200);
+    const order = (await api().post('/api/v1/orders').set(bearer(w.a.key)).send({ kind: 'chatbot_slots', quantity: 2 }).expect(201)).body as { id: string };
+    const [orderPayment] = await deps.db.select().from(payments).where(eq(payments.referenceId, order.id));
+    await settleAnyPayment(deps, { paymentId: orderPayment!.id, approved: true, raw: {} });
+    const [slots] = await deps.db.select().from(invoices).where(eq(invoices.paymentId, orderPayment!.id));
+    expect(slots).to.deep.include({ kind: 'purchase', status: 'paid', totalMinor: 10_000, taxMinor: 0, priceMode: null, sellerAgencyId: null, accountId: w.a.id });
   });
 });
