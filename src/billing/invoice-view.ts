@@ -7,8 +7,9 @@ import { rateInput } from '../tax/identity';
 import type { Translate } from '../i18n/i18n';
 
 /** Net, tax by rate and total of an invoice, from its lines (total = the stored total). */
-export function invoiceTaxSummary(inv: { lines: readonly { amountMinor: number; taxMinor: number; taxRateBp: number }[] }): TaxTotals {
-  return sumLines(inv.lines.map((l) => ({ net: l.amountMinor, tax: l.taxMinor, total: l.amountMinor + l.taxMinor, rateBp: l.taxRateBp })));
+export function invoiceTaxSummary(inv: { lines: readonly { amountMinor: number; taxMinor?: number | null; taxRateBp?: number | null }[] }): TaxTotals {
+  // Rows from before the tax columns (or built by hand) read as 0% and no tax.
+  return sumLines(inv.lines.map((l) => ({ net: l.amountMinor, tax: l.taxMinor ?? 0, total: l.amountMinor + (l.taxMinor ?? 0), rateBp: l.taxRateBp ?? 0 })));
 }
 
 /** A rate as people read it in their language: 20, 8.5 / 8,5. */
@@ -44,18 +45,18 @@ export interface InvoiceTaxView {
 
 /** Everything the invoice page and the PDF print about tax, in the reader's language. */
 export function invoiceTaxView(
-  inv: { priceMode: 'exclusive' | 'inclusive' | null; sellerParty: SellerParty | null; buyerParty: BuyerParty | null; lines: readonly { amountMinor: number; taxMinor: number; taxRateBp: number }[] },
+  inv: { priceMode?: 'exclusive' | 'inclusive' | null; sellerParty?: SellerParty | null; buyerParty?: BuyerParty | null; lines: readonly { amountMinor: number; taxMinor?: number | null; taxRateBp?: number | null }[] },
   t: Translate,
   lang: string,
 ): InvoiceTaxView {
   const summary = invoiceTaxSummary(inv);
   return {
-    taxed: inv.priceMode !== null,
+    taxed: inv.priceMode === 'exclusive' || inv.priceMode === 'inclusive',
     summary,
     rates: summary.byRate.map((r) => ({ rate: rateLabel(r.rateBp, lang), net: r.net, tax: r.tax })),
     seller: inv.sellerParty ? sellerPartyLines(inv.sellerParty, t) : null,
     buyer: inv.buyerParty ? buyerPartyLines(inv.buyerParty, t) : null,
-    priceMode: inv.priceMode,
+    priceMode: inv.priceMode ?? null,
     rateOf: (rateBp: number) => rateLabel(rateBp, lang),
   };
 }
