@@ -134,7 +134,8 @@ export const accountCharges = pgTable(
   ],
 );
 
-export const invoiceKinds = ['monthly', 'term'] as const;
+/** 'purchase': a payment taken at once (a credit pack, a top-up, chatbot slots, WhatsApp balance), issued paid. */
+export const invoiceKinds = ['monthly', 'term', 'purchase'] as const;
 export const invoiceStatuses = ['draft', 'open', 'paid', 'void', 'refunded'] as const;
 export type InvoiceStatus = (typeof invoiceStatuses)[number];
 
@@ -185,6 +186,8 @@ export const invoices = pgTable(
   (t) => [
     uniqueIndex('invoices_account_period_key').on(t.accountId, t.period).where(sql`${t.kind} = 'monthly'`),
     uniqueIndex('invoices_term_key').on(t.subscriptionId).where(sql`${t.kind} = 'term'`),
+    // One invoice per payment taken at once, however often its callback comes.
+    uniqueIndex('invoices_purchase_payment_key').on(t.paymentId).where(sql`${t.kind} = 'purchase'`),
     uniqueIndex('invoices_number_key').on(t.sellerKey, t.number),
     index('invoices_account_idx').on(t.accountId, t.issueDay),
     index('invoices_seller_idx').on(t.sellerKey, t.issueDay),
@@ -197,7 +200,9 @@ export const invoices = pgTable(
   ],
 );
 
-export const invoiceLineKinds = ['monthly', 'term', 'extra_sessions', 'topup'] as const;
+/** 'purchase': what a payment taken at once bought; 'surcharge': an installment surcharge added to it. */
+export const invoiceLineKinds = ['monthly', 'term', 'extra_sessions', 'topup', 'purchase', 'surcharge'] as const;
+export type InvoiceLineKind = (typeof invoiceLineKinds)[number];
 
 export const invoiceLines = pgTable(
   'invoice_lines',
@@ -255,7 +260,18 @@ export const billingAddresses = pgTable(
     city: text('city').notNull(),
     postalCode: text('postal_code'),
     country: text('country').notNull(),
+    /** Free text from before tax identities (kept readable); for an exempt foreign buyer, its foreign tax id. */
     taxId: text('tax_id'),
+    /** The buyer's tax identity (DESIGN section 10); null on addresses saved before it existed. */
+    taxKind: text('tax_kind', { enum: ['company', 'person', 'exempt'] }),
+    /** VKN (company) or TCKN (person), checksum-checked. */
+    taxNumber: text('tax_number'),
+    taxOffice: text('tax_office'),
+    eInvoiceRegistered: boolean('e_invoice_registered').notNull().default(false),
+    firstName: text('first_name'),
+    familyName: text('family_name'),
+    district: text('district'),
+    exemptionReason: text('exemption_reason'),
     isDefault: boolean('is_default').notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

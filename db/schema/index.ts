@@ -29,3 +29,4 @@ export * from './parties';
 export * from './collections';
 export * from './credit-notes';
 export * from './einvoice';
+export * from './tax';

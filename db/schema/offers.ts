@@ -85,10 +85,13 @@ export const offerVersions = pgTable(
     modules: text('modules').array().notNull().default([]),
     /** A quantity item's unit. */
     unit: text('unit'),
+    /** The offer's own tax rate in hundredths of a percent (0, 100, 1000, 2000...); null: the seller's default. */
+    taxRateBp: integer('tax_rate_bp'),
     createdAt: createdAt(),
   },
   (t) => [
     unique('offer_versions_number_key').on(t.offerId, t.version),
+    check('offer_versions_tax_rate', sql`${t.taxRateBp} is null or ${t.taxRateBp} between 0 and 10000`),
     check('offer_versions_amounts', sql`${t.priceMinor} >= 0 and ${t.credits} >= 0 and ${t.chatbots} >= 0 and ${t.chatbotSessions} >= 0`),
     check(
       'offer_versions_term',

@@ -12,15 +12,19 @@
 // Numbers come from the same locked counter inside the batch's transaction: no gaps.
 import { defineJob, enqueueJob, noPayload } from '../queue/job';
 import { deliverPendingJob } from './invoice-delivery';
-import { sql } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
 import type { Deps } from '../deps';
 import { rowsOf } from '../lib/rows';
 import { bulkArray } from '../lib/bulk';
 import { newIds } from '../lib/ids';
 import { PLATFORM_SELLER_KEY } from './accounts';
-import { monthLines, monthOf, nextMonth, previousMonth, totalOf, type ChargeInput, type MonthBounds, type MonthlySubscriptionInput } from './invoice-lines';
+import { monthLines, monthOf, nextMonth, previousMonth, type ChargeInput, type MonthBounds, type MonthlySubscriptionInput } from './invoice-lines';
 import { addDays, calendarDay, DEFAULT_SELLER_ZONE } from './proration';
+import { sellerTaxSettings } from '../../db/schema';
+import { sellerTaxOf } from '../tax/seller-settings';
+import { buyerPartyOf, type BillingAddress } from './billing-addresses.usecases';
+import { taxLines } from './invoice-issue';
 
 export const INVOICE_CUT_JOB = 'invoices.cut';
 /** Accounts per transaction. */
@@ -166,6 +170,7 @@ interface PeriodRow {
   currency: string;
   from_day: string;
   through_day: string | null;
+  rate: number | null;
 }
 
 interface ChargeRow {
@@ -213,7 +218,8 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
   // 2. What to bill, read under the lock (a batch cut meanwhile by someone else is gone from it).
   const periods = rowsOf<PeriodRow>(await tx.execute(sql`
     select p.account_id, s.agency_id, s.sub_account_id, s.seller_agency_id, s.id as subscription_id, s.name, s.quantity, s.monthly_price_minor as price, s.currency,
-           p.from_day::text as from_day, p.through_day::text as through_day
+           p.from_day::text as from_day, p.through_day::text as through_day,
+           (select ov.tax_rate_bp from offers o join offer_versions ov on ov.id = o.current_version_id where o.id = s.package_id) as rate
     from billing_periods p join billing_subscriptions s on s.id = p.subscription_id
     where p.account_id = any(${accounts}::text[]) and ${sellerIn('p.seller_agency_id', list)} and s.billing = 'monthly'
       and p.from_day <= ${month.last}::date and (p.through_day is null or p.through_day >= ${month.first}::date)
@@ -233,7 +239,7 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
   for (const r of periods) {
     const w = accountOf(r);
     let s = w.subs.get(r.subscription_id);
-    if (!s) w.subs.set(r.subscription_id, (s = { subscriptionId: r.subscription_id, name: r.name, quantity: Number(r.quantity), monthlyPriceMinor: Number(r.price), currency: r.currency, periods: [] }));
+    if (!s) w.subs.set(r.subscription_id, (s = { subscriptionId: r.subscription_id, name: r.name, quantity: Number(r.quantity), monthlyPriceMinor: Number(r.price), currency: r.currency, periods: [], rateBp: r.rate === null ? null : Number(r.rate) }));
     s.periods.push({ from: r.from_day, through: r.through_day });
   }
   for (const r of charges) {
@@ -242,11 +248,23 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
     });
   }
   if (work.size === 0) return { invoices: 0, lines: 0, bySeller: new Map() };
-  const addresses = new Map(rowsOf<{ account_id: string; address: unknown }>(await tx.execute(sql`
-    select distinct on (account_id) account_id,
-           jsonb_build_object('name', name, 'line1', line1, 'line2', line2, 'city', city, 'postalCode', postal_code, 'country', country, 'taxId', tax_id)::text as address
+  // The default billing addresses: printed on the invoice, and the buyer's tax identity.
+  const addressRows = rowsOf<Record<string, unknown> & { account_id: string }>(await tx.execute(sql`
+    select distinct on (account_id) account_id, name, line1, line2, district, city, postal_code, country, tax_id, tax_kind, tax_number, tax_office, e_invoice_registered, first_name, family_name, exemption_reason
     from billing_addresses where account_id = any(${accounts}::text[]) and is_default
-    order by account_id, updated_at desc`)).map((r) => [r.account_id, r.address as string]));
+    order by account_id, updated_at desc`));
+  const addresses = new Map<string, string>();
+  const buyers = new Map<string, ReturnType<typeof buyerPartyOf>>();
+  for (const r of addressRows) {
+    const a = {
+      name: r.name, line1: r.line1, line2: r.line2, district: r.district, city: r.city, postalCode: r.postal_code, country: r.country, taxId: r.tax_id, taxKind: r.tax_kind, taxNumber: r.tax_number,
+      taxOffice: r.tax_office, eInvoiceRegistered: Boolean(r.e_invoice_registered), firstName: r.first_name, familyName: r.family_name, exemptionReason: r.exemption_reason,
+    } as BillingAddress;
+    addresses.set(r.account_id, JSON.stringify({ name: a.name, line1: a.line1, line2: a.line2, city: a.city, postalCode: a.postalCode, country: a.country, taxId: a.taxId }));
+    buyers.set(r.account_id, buyerPartyOf(a));
+  }
+  // The sellers' tax (null: not charging tax): read under the counters' lock, like the numbers.
+  const taxBySeller = new Map((await tx.select().from(sellerTaxSettings).where(inArray(sellerTaxSettings.sellerKey, keys))).map((r) => [r.sellerKey, sellerTaxOf(r)]));
 
   // 3. Lines and totals in memory, accounts in id order (numbers follow it).
   const ids = [...work.keys()].sort();
@@ -254,16 +272,20 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
   const inv = {
     id: [] as string[], agency: [] as string[], sub: [] as (string | null)[], account: [] as string[], seller: [] as (string | null)[], sellerKey: [] as string[], number: [] as number[],
     issue: [] as string[], due: [] as string[], currency: [] as string[], total: [] as number[], address: [] as (string | null)[],
+    tax: [] as number[], mode: [] as (string | null)[], sellerParty: [] as (string | null)[], buyerParty: [] as (string | null)[],
   };
-  const ln = { id: [] as string[], invoice: [] as string[], agency: [] as string[], position: [] as number[], kind: [] as string[], sub: [] as (string | null)[], charge: [] as (string | null)[], description: [] as string[], from: [] as string[], through: [] as string[], days: [] as (number | null)[], dim: [] as (number | null)[], quantity: [] as number[], unit: [] as number[], amount: [] as number[] };
+  const ln = { id: [] as string[], invoice: [] as string[], agency: [] as string[], position: [] as number[], kind: [] as string[], sub: [] as (string | null)[], charge: [] as (string | null)[], description: [] as string[], from: [] as string[], through: [] as string[], days: [] as (number | null)[], dim: [] as (number | null)[], quantity: [] as number[], unit: [] as number[], amount: [] as number[], rate: [] as number[], lineTax: [] as number[] };
   const billed = { charge: [] as string[], invoice: [] as string[] };
   const next = new Map(counters);
   const bySeller = new Map<string, number>();
   for (const [i, accountId] of ids.entries()) {
     const w = work.get(accountId)!;
-    const lines = monthLines(month, [...w.subs.values()], w.charges);
+    const computed = monthLines(month, [...w.subs.values()], w.charges);
     const sm = bySellerKey.get(w.sellerKey);
-    if (lines.length === 0 || !sm) continue;
+    if (computed.length === 0 || !sm) continue;
+    // Taxed like every invoice (invoice-issue.ts): the stated amounts, each line at its rate.
+    const taxed = taxLines(computed.map((l) => ({ ...l, rateBp: l.rateBp })), taxBySeller.get(w.sellerKey) ?? null, buyers.get(accountId) ?? null);
+    const lines = taxed.lines;
     const invoiceId = invoiceIds[i]!;
     const number = next.get(w.sellerKey)!;
     next.set(w.sellerKey, number + 1);
@@ -271,11 +293,13 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
     inv.id.push(invoiceId); inv.agency.push(w.agencyId); inv.sub.push(w.subAccountId); inv.account.push(accountId); inv.number.push(number);
     inv.seller.push(sm.seller.agencyId); inv.sellerKey.push(w.sellerKey); inv.issue.push(sm.issueDay); inv.due.push(sm.dueDay);
     // Mixed currencies are refused when buying; the first line's currency is the invoice's.
-    inv.currency.push(lines[0]!.currency); inv.total.push(totalOf(lines)); inv.address.push(addresses.get(accountId) ?? null);
+    inv.currency.push(computed[0]!.currency); inv.total.push(taxed.totals.total); inv.address.push(addresses.get(accountId) ?? null);
+    inv.tax.push(taxed.totals.tax); inv.mode.push(taxed.priceMode);
+    inv.sellerParty.push(taxed.sellerParty ? JSON.stringify(taxed.sellerParty) : null); inv.buyerParty.push(taxed.buyerParty ? JSON.stringify(taxed.buyerParty) : null);
     for (const [k, l] of lines.entries()) {
-      ln.invoice.push(invoiceId); ln.agency.push(w.agencyId); ln.position.push(k + 1); ln.kind.push(l.kind); ln.sub.push(l.subscriptionId); ln.charge.push(l.chargeId);
-      ln.description.push(l.description); ln.from.push(l.fromDay); ln.through.push(l.throughDay); ln.days.push(l.activeDays); ln.dim.push(l.daysInMonth);
-      ln.quantity.push(l.quantity); ln.unit.push(l.unitPriceMinor); ln.amount.push(l.amountMinor);
+      ln.invoice.push(invoiceId); ln.agency.push(w.agencyId); ln.position.push(k + 1); ln.kind.push(l.kind); ln.sub.push(l.subscriptionId ?? null); ln.charge.push(l.chargeId ?? null);
+      ln.description.push(l.description); ln.from.push(l.fromDay!); ln.through.push(l.throughDay!); ln.days.push(l.activeDays ?? null); ln.dim.push(l.daysInMonth ?? null);
+      ln.quantity.push(l.quantity!); ln.unit.push(l.unitPriceMinor); ln.amount.push(l.netMinor); ln.rate.push(l.taxRateBp); ln.lineTax.push(l.taxMinor);
       if (l.chargeId) { billed.charge.push(l.chargeId); billed.invoice.push(invoiceId); }
     }
   }
@@ -290,18 +314,20 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
     where invoice_counters.seller_key = v.key`);
   await tx.execute(sql`
     insert into invoices (id, agency_id, sub_account_id, account_id, seller_agency_id, seller_key, number, kind, period, period_start, period_end, issue_day, due_day,
-                          currency, total_minor, status, billing_address, created_at, updated_at)
+                          currency, total_minor, tax_minor, price_mode, seller_party, buyer_party, status, billing_address, created_at, updated_at)
     select v.id, v.agency_id, v.sub_account_id, v.account_id, v.seller, v.seller_key, v.number, 'monthly', ${month.period}, ${month.first}::date, ${month.last}::date,
-           v.issue, v.due, v.currency, v.total, 'draft', v.address::jsonb, now(), now()
+           v.issue, v.due, v.currency, v.total, v.tax, v.mode, v.seller_party::jsonb, v.buyer_party::jsonb, 'draft', v.address::jsonb, now(), now()
     from unnest(${bulkArray(inv.id)}::text[], ${bulkArray(inv.agency)}::text[], ${bulkArray(inv.sub)}::text[], ${bulkArray(inv.account)}::text[], ${bulkArray(inv.seller)}::text[],
                 ${bulkArray(inv.sellerKey)}::text[], ${bulkArray(inv.number)}::int[], ${bulkArray(inv.issue)}::date[], ${bulkArray(inv.due)}::date[],
-                ${bulkArray(inv.currency)}::text[], ${bulkArray(inv.total)}::bigint[], ${bulkArray(inv.address)}::text[])
-      as v(id, agency_id, sub_account_id, account_id, seller, seller_key, number, issue, due, currency, total, address)`);
+                ${bulkArray(inv.currency)}::text[], ${bulkArray(inv.total)}::bigint[], ${bulkArray(inv.address)}::text[],
+                ${bulkArray(inv.tax)}::bigint[], ${bulkArray(inv.mode)}::text[], ${bulkArray(inv.sellerParty)}::text[], ${bulkArray(inv.buyerParty)}::text[])
+      as v(id, agency_id, sub_account_id, account_id, seller, seller_key, number, issue, due, currency, total, address, tax, mode, seller_party, buyer_party)`);
   await tx.execute(sql`
-    insert into invoice_lines (id, invoice_id, agency_id, position, kind, subscription_id, charge_id, description, from_day, through_day, active_days, days_in_month, quantity, unit_price_minor, amount_minor)
+    insert into invoice_lines (id, invoice_id, agency_id, position, kind, subscription_id, charge_id, description, from_day, through_day, active_days, days_in_month, quantity, unit_price_minor, amount_minor, tax_rate_bp, tax_minor)
     select * from unnest(${bulkArray(ln.id)}::text[], ${bulkArray(ln.invoice)}::text[], ${bulkArray(ln.agency)}::text[], ${bulkArray(ln.position)}::int[], ${bulkArray(ln.kind)}::text[],
                          ${bulkArray(ln.sub)}::text[], ${bulkArray(ln.charge)}::text[], ${bulkArray(ln.description)}::text[], ${bulkArray(ln.from)}::date[], ${bulkArray(ln.through)}::date[],
-                         ${bulkArray(ln.days)}::int[], ${bulkArray(ln.dim)}::int[], ${bulkArray(ln.quantity)}::int[], ${bulkArray(ln.unit)}::bigint[], ${bulkArray(ln.amount)}::bigint[])`);
+                         ${bulkArray(ln.days)}::int[], ${bulkArray(ln.dim)}::int[], ${bulkArray(ln.quantity)}::int[], ${bulkArray(ln.unit)}::bigint[], ${bulkArray(ln.amount)}::bigint[],
+                         ${bulkArray(ln.rate)}::int[], ${bulkArray(ln.lineTax)}::bigint[])`);
   if (billed.charge.length > 0) {
     await tx.execute(sql`
       update account_charges set invoice_id = v.invoice_id

@@ -3,7 +3,7 @@
 // and `delivered_at` make a rerun mail nothing twice; the tick picks up what a crash left behind.
 import { z } from 'zod';
 import { defineJob, enqueueJob, noPayload } from '../queue/job';
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import { rowsOf } from '../lib/rows';
 import { invoices } from '../../db/schema';
 import type { Deps } from '../deps';
@@ -25,6 +25,12 @@ export async function dispatchInvoiceDelivery(queue: Queue, ids: readonly string
   for (const id of ids) await enqueueJob(queue, deliverInvoiceJob, { invoiceId: id }, { jobId: `invoice-deliver:${id}` });
 }
 
+/** After a payment's settlement committed: its paid invoice (if it issued one) goes to delivery now, not at the next tick. */
+export async function deliverPaymentInvoice(deps: Pick<Deps, 'db' | 'queue'>, paymentId: string): Promise<void> {
+  const [inv] = await deps.db.select({ id: invoices.id }).from(invoices).where(and(eq(invoices.kind, 'purchase'), eq(invoices.paymentId, paymentId)));
+  if (inv) await dispatchInvoiceDelivery(deps.queue, [inv.id]);
+}
+
 /** The delivery job: PDF + email once, then collection. */
 export async function deliverInvoice(deps: Deps, invoiceId: string): Promise<'delivered' | 'already'> {
   const now = deps.clock.now();
@@ -41,7 +47,7 @@ export async function deliverInvoice(deps: Deps, invoiceId: string): Promise<'de
     const w = mailWriter(lang, seller.zone);
     const n = formatInvoiceNumber(inv.number);
     const amount = w.fmt.money(inv.totalMinor, inv.currency);
-    const what = w.t(inv.kind === 'monthly' ? 'email:invoice.period' : 'email:invoice.term', { from: w.fmt.day(inv.periodStart), to: w.fmt.day(inv.periodEnd) });
+    const what = inv.kind === 'purchase' ? w.t('tax:purchase.purchase', { on: w.fmt.day(inv.issueDay) }) : w.t(inv.kind === 'monthly' ? 'email:invoice.period' : 'email:invoice.term', { from: w.fmt.day(inv.periodStart), to: w.fmt.day(inv.periodEnd) });
     // An invoice always goes by email, whatever the recipients' notification choices (the law needs it).
     const id = await notify(tx, {
       category: 'billing', kind: 'invoice_issued', alwaysEmail: true,
@@ -49,7 +55,7 @@ export async function deliverInvoice(deps: Deps, invoiceId: string): Promise<'de
       at: now,
       inApp: { message: msg('email:invoice.subject', { n, seller: seller.name, amount }), data: { invoiceId: inv.id, number: n } },
       email: { idempotencyKey: `invoice:${inv.id}`, message: {
-        to, cc, subject: w.t('email:invoice.subject', { n, seller: seller.name, amount }), text: w.t('email:invoice.body', { buyer: account.buyerName, n, what, amount, due: w.fmt.day(inv.dueDay) }),
+        to, cc, subject: w.t('email:invoice.subject', { n, seller: seller.name, amount }), text: inv.status === 'paid' ? w.t('tax:purchase.emailBody', { buyer: account.buyerName, n, what, amount }) : w.t('email:invoice.body', { buyer: account.buyerName, n, what, amount, due: w.fmt.day(inv.dueDay) }),
         attachments: [{ filename: `${n}.pdf`, content: pdf.toString('base64'), encoding: 'base64', contentType: 'application/pdf' }],
       } },
     });
@@ -72,7 +78,7 @@ export async function stalledInvoiceIds(deps: Pick<Deps, 'db'>, olderThan: Date)
   const rows = await deps.db
     .select({ id: invoices.id })
     .from(invoices)
-    .where(and(eq(invoices.status, 'draft'), lt(invoices.createdAt, olderThan)))
+    .where(and(or(eq(invoices.status, 'draft'), and(eq(invoices.kind, 'purchase'), isNull(invoices.deliveredAt))), lt(invoices.createdAt, olderThan)))
     .limit(1000);
   return rows.map((r) => r.id);
 }
@@ -89,7 +95,7 @@ export const DELIVER_PENDING_JOB = 'invoices.deliver-pending';
 /** Draft invoices not delivered yet: one delivery job each (after a cut, or from the tick). */
 export async function pendingDeliveryIds(deps: Pick<Deps, 'db'>, limit = 1000): Promise<string[]> {
   return rowsOf<{ id: string }>(await deps.db.execute(sql`
-    select id from invoices where status = 'draft' order by created_at, id limit ${limit}`)).map((r) => r.id);
+    select id from invoices where status = 'draft' or (kind = 'purchase' and delivered_at is null) order by created_at, id limit ${limit}`)).map((r) => r.id);
 }
 
 /** One delivery job per issued invoice not delivered yet (PDF, email, collection). */

@@ -12,6 +12,8 @@ export interface MonthlySubscriptionInput {
   monthlyPriceMinor: number;
   currency: string;
   periods: ActivePeriod[];
+  /** The offer's own tax rate; null or absent: the seller's default. */
+  rateBp?: number | null;
 }
 
 export interface ChargeInput {
@@ -39,6 +41,8 @@ export interface ComputedLine {
   unitPriceMinor: number;
   amountMinor: number;
   currency: string;
+  /** The offer's own tax rate (null: the seller's default). The amount is as the seller states it; tax comes at issue. */
+  rateBp: number | null;
 }
 
 export interface MonthBounds {
@@ -102,13 +106,14 @@ export function monthLines(m: MonthBounds, subs: readonly MonthlySubscriptionInp
     lines.push({
       kind: 'monthly', subscriptionId: s.subscriptionId, chargeId: null, description: s.quantity > 1 ? `${s.name} x ${s.quantity}` : s.name,
       fromDay: from, throughDay: to, activeDays: active, daysInMonth: m.days, quantity: s.quantity, unitPriceMinor: price, amountMinor: prorateLine(price, active, m.days), currency: s.currency,
+      rateBp: s.rateBp ?? null,
     });
   }
   for (const c of charges) {
     if (c.day > cap) continue;
     lines.push({
       kind: c.kind, subscriptionId: null, chargeId: c.chargeId, description: c.description, fromDay: c.day, throughDay: c.day, activeDays: null, daysInMonth: null,
-      quantity: c.quantity, unitPriceMinor: c.unitPriceMinor, amountMinor: c.amountMinor, currency: c.currency,
+      quantity: c.quantity, unitPriceMinor: c.unitPriceMinor, amountMinor: c.amountMinor, currency: c.currency, rateBp: null,
     });
   }
   // Stable order: by first day, monthly items before one-off charges of the same day.

@@ -3,9 +3,10 @@
 import fs from 'node:fs';
 import PDFDocument from 'pdfkit';
 import { formatterFor } from '../i18n/format';
-import { tFor } from '../i18n/i18n';
+import { localize, tFor } from '../i18n/i18n';
 import { formatInvoiceNumber } from './invoice-numbers';
 import type { InvoiceWithLines } from './invoices.usecases';
+import { invoiceTaxView } from './invoice-view';
 
 // The standard PDF fonts cannot print Turkish letters (ş, ğ, ı); Debian's DejaVu can. Without
 // it the PDF falls back to Helvetica.
@@ -33,35 +34,46 @@ export function renderInvoicePdf(inv: InvoiceWithLines, parties: InvoiceParties)
     doc.on('error', reject);
   });
 
-  doc.font(fonts.bold).fontSize(18).text(parties.sellerName);
+  const tax = invoiceTaxView(inv, t, parties.locale);
+  doc.font(fonts.bold).fontSize(18).text(tax.seller ? tax.seller[0]! : parties.sellerName);
+  if (tax.seller) doc.font(fonts.regular).fontSize(9).text(tax.seller.slice(1).join(', '));
   doc.moveDown(0.5).font(fonts.regular).fontSize(10);
   doc.text(t('pdf:title', { n }));
   doc.text(t('pdf:dates', { issued: fmt.day(inv.issueDay), due: fmt.day(inv.dueDay) }));
-  doc.text(t(inv.kind === 'monthly' ? 'pdf:period' : 'pdf:term', { from: fmt.day(inv.periodStart), to: fmt.day(inv.periodEnd) }));
+  doc.text(inv.kind === 'purchase' ? t('tax:purchase.paidOn', { on: fmt.day(inv.issueDay) }) : t(inv.kind === 'monthly' ? 'pdf:period' : 'pdf:term', { from: fmt.day(inv.periodStart), to: fmt.day(inv.periodEnd) }));
   doc.text(t('pdf:status', { status: t(`pdf:statuses.${inv.status}`, { defaultValue: inv.status }) }));
   doc.moveDown();
   doc.font(fonts.bold).text(t('pdf:billedTo'));
   doc.font(fonts.regular).text(parties.buyerName);
   const a = inv.billingAddress as Record<string, string | null> | null;
-  if (a) {
+  if (tax.buyer) {
+    for (const line of tax.buyer) doc.text(line);
+  } else if (a) {
     for (const line of [a.name, a.line1, a.line2, [a.postalCode, a.city].filter(Boolean).join(' '), a.country, a.taxId ? t('pdf:taxId', { id: a.taxId }) : null]) if (line) doc.text(line);
   }
   doc.moveDown();
 
-  const cols = { desc: 50, days: 330, amount: 430 };
+  const cols = { desc: 50, days: 300, rate: 350, tax: 380, amount: 460 };
   const header = doc.y;
-  doc.font(fonts.bold).text(t('pdf:description'), cols.desc, header).text(t('pdf:days'), cols.days, header).text(t('pdf:amount'), cols.amount, header, { width: 115, align: 'right' });
+  doc.font(fonts.bold).text(t('pdf:description'), cols.desc, header).text(t('pdf:days'), cols.days, header).text(t('pdf:amount'), cols.amount, header, { width: 85, align: 'right' });
+  if (tax.taxed) doc.text(t('tax:invoice.rate'), cols.rate, header).text(t('tax:invoice.tax'), cols.tax, header, { width: 75, align: 'right' });
   doc.font(fonts.regular);
   for (const l of inv.lines) {
     const y = doc.y + 4;
     const period = l.fromDay ? t('pdf:lineDays', { from: fmt.day(l.fromDay), to: fmt.day(l.throughDay) }) : '';
-    doc.text(period ? [l.description, period].join('\n') : l.description, cols.desc, y, { width: 270 });
+    doc.text(period ? [localize(t, l.description), period].join('\n') : localize(t, l.description), cols.desc, y, { width: 240 });
     const after = doc.y;
-    doc.text(l.activeDays !== null ? t('pdf:activeDays', { active: l.activeDays, month: l.daysInMonth }) : '', cols.days, y).text(money(l.amountMinor), cols.amount, y, { width: 115, align: 'right' });
+    doc.text(l.activeDays !== null ? t('pdf:activeDays', { active: l.activeDays, month: l.daysInMonth }) : '', cols.days, y).text(money(l.amountMinor), cols.amount, y, { width: 85, align: 'right' });
+    if (tax.taxed) doc.text(`%${tax.rateOf(l.taxRateBp)}`, cols.rate, y).text(money(l.taxMinor), cols.tax, y, { width: 75, align: 'right' });
     doc.y = Math.max(after, doc.y);
   }
   doc.moveDown();
+  if (tax.taxed) {
+    doc.font(fonts.regular).text(`${t('tax:invoice.net')}: ${money(tax.summary.net)}`, cols.desc, doc.y, { width: 495, align: 'right' });
+    for (const r of tax.rates) doc.text(`${t('tax:invoice.taxAt', { rate: r.rate, net: money(r.net) })}: ${money(r.tax)}`, cols.desc, doc.y, { width: 495, align: 'right' });
+  }
   doc.font(fonts.bold).text(t('pdf:total', { amount: money(inv.totalMinor) }), cols.desc, doc.y, { width: 495, align: 'right' });
+  if (tax.taxed) doc.font(fonts.regular).fontSize(8).text(t(tax.priceMode === 'inclusive' ? 'tax:invoice.inclusive' : 'tax:invoice.exclusive'), cols.desc, doc.y, { width: 495, align: 'right' });
   doc.moveDown(2).font(fonts.regular).fontSize(8).text(t('pdf:prorationNote'), cols.desc);
   doc.end();
   return done;

@@ -2,18 +2,20 @@
 // issued ones) and recording a payment. The monthly cut is in invoice-cut.ts.
 import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
-import { billingAddresses, invoiceLines, invoices, type InvoiceStatus } from '../../db/schema';
+import { invoiceLines, invoices, offers, offerVersions, type InvoiceStatus } from '../../db/schema';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole } from '../auth/policies';
 import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
-import { newId } from '../lib/ids';
 import { dispatchEmails } from '../mail/outbox';
 import { applyOverdueRule } from '../suspension/suspension.usecases';
 import { buyerAccount, PLATFORM_SELLER_KEY, sellerTerms, type BillingAccount } from './accounts';
-import { allocateInvoiceNumbers, formatInvoiceNumber } from './invoice-numbers';
-import { addDays, calendarDay, daysBetween, termDiscountPercent, type TermMonths } from './proration';
+import { issueInvoice } from './invoice-issue';
+import { formatInvoiceNumber } from './invoice-numbers';
+import { daysBetween, termDiscountPercent, type TermMonths } from './proration';
+
+export { addressSnapshot } from './invoice-issue';
 import type { BillingSubscription } from './subscriptions.usecases';
 import { msg } from '../lib/message';
 
@@ -23,35 +25,30 @@ export interface InvoiceWithLines extends Invoice {
   lines: InvoiceLine[];
 }
 
-/** The account's default billing address, as printed on an invoice issued now. */
-export async function addressSnapshot(tx: Tx, accountId: string): Promise<Record<string, string | null> | null> {
-  const [a] = await tx.select().from(billingAddresses).where(and(eq(billingAddresses.accountId, accountId), eq(billingAddresses.isDefault, true))).limit(1);
-  return a ? { name: a.name, line1: a.line1, line2: a.line2, city: a.city, postalCode: a.postalCode, country: a.country, taxId: a.taxId } : null;
-}
-
 /**
  * A term purchase's invoice, issued in the purchase's transaction with the seller's next number:
- * one line, monthly price x months x (1 - discount), due after the seller's due days. It is
- * delivered (PDF, email) and handed to collection by the delivery job after commit.
+ * one line, monthly price x months x (1 - discount), taxed like every invoice (invoice-issue.ts),
+ * due after the seller's due days. It is delivered (PDF, email) and handed to collection by the
+ * delivery job after commit.
  */
 export async function issueTermInvoice(tx: Tx, p: { account: BillingAccount; sub: BillingSubscription; now: Date }): Promise<string> {
   const { account, sub, now } = p;
   const months = sub.termMonths as TermMonths;
-  const issueDay = calendarDay(now, account.zone);
-  const number = await allocateInvoiceNumbers(tx, account.sellerKey, 1);
-  const id = newId('inv');
-  const amount = sub.termPriceMinor!;
-  await tx.insert(invoices).values({
-    id, agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, sellerAgencyId: account.sellerAgencyId, sellerKey: account.sellerKey,
-    number, kind: 'term', period: null, periodStart: sub.startDay, periodEnd: sub.termLastDay!, issueDay, dueDay: addDays(issueDay, account.dueDays), currency: sub.currency,
-    totalMinor: amount, status: 'draft', subscriptionId: sub.id, billingAddress: await addressSnapshot(tx, account.accountId), createdAt: now, updatedAt: now,
+  const issued = await issueInvoice(tx, {
+    account, kind: 'term', periodStart: sub.startDay, periodEnd: sub.termLastDay!, currency: sub.currency, now, subscriptionId: sub.id,
+    lines: [{
+      kind: 'term', subscriptionId: sub.id, rateBp: await offerRate(tx, sub.packageId),
+      description: `${sub.name}${sub.quantity > 1 ? ` x ${sub.quantity}` : ''}: ${months}-month term, ${termDiscountPercent(months)}% off the monthly price`,
+      fromDay: sub.startDay, throughDay: sub.termLastDay, quantity: sub.quantity, unitPriceMinor: sub.monthlyPriceMinor * sub.quantity, amountMinor: sub.termPriceMinor!,
+    }],
   });
-  await tx.insert(invoiceLines).values({
-    id: newId('inl'), invoiceId: id, agencyId: account.agencyId, position: 1, kind: 'term', subscriptionId: sub.id,
-    description: `${sub.name}${sub.quantity > 1 ? ` x ${sub.quantity}` : ''}: ${months}-month term, ${termDiscountPercent(months)}% off the monthly price`,
-    fromDay: sub.startDay, throughDay: sub.termLastDay, quantity: sub.quantity, unitPriceMinor: sub.monthlyPriceMinor * sub.quantity, amountMinor: amount,
-  });
-  return id;
+  return issued.id;
+}
+
+/** An offer's own tax rate (its current version's); null: the seller's default. */
+async function offerRate(tx: Tx, offerId: string): Promise<number | null> {
+  const [row] = await tx.select({ rate: offerVersions.taxRateBp }).from(offers).innerJoin(offerVersions, eq(offerVersions.id, offers.currentVersionId)).where(eq(offers.id, offerId));
+  return row?.rate ?? null;
 }
 
 async function withLines(db: Deps['db'] | Tx, invoice: Invoice): Promise<InvoiceWithLines> {

@@ -10,6 +10,8 @@ import { buyerAccount } from './accounts';
 import { monthLines, monthOf, nextMonth, totalOf, type ChargeInput, type MonthlySubscriptionInput } from './invoice-lines';
 import { calendarDay, formatDay } from './proration';
 import { accountSubscriptions, type SubscriptionView } from './subscriptions.usecases';
+import { sellerTax } from '../tax/seller-settings';
+import { buyerParty, offerRates, taxLines } from './invoice-issue';
 
 export interface PredictedLine {
   kind: 'monthly' | 'extra_sessions' | 'topup';
@@ -44,6 +46,16 @@ export interface Prediction {
   chart: { day: string; amountMinor: number; estimated: boolean }[];
   /** Term packages held this month: prepaid, on their own invoices. */
   prepaid: { subscriptionId: string; name: string; fromDay: string; throughDay: string }[];
+  /**
+   * The seller's tax on the month's lines (null while the seller charges none): so far and at
+   * month end, net, tax by rate and total, as the cut will compute them. With tax, soFarMinor and
+   * estimateMinor are these totals (what the buyer will pay); the lines stay at the stated prices.
+   */
+  tax: null | {
+    priceMode: 'exclusive' | 'inclusive';
+    soFar: { netMinor: number; taxMinor: number; totalMinor: number };
+    estimate: { netMinor: number; taxMinor: number; totalMinor: number; byRate: { rateBp: number; netMinor: number; taxMinor: number }[] };
+  };
 }
 
 function noteOf(s: SubscriptionView | undefined, byId: Map<string, SubscriptionView>, fromDay: string, throughDay: string, monthFirst: string, monthLast: string): string | null {
@@ -71,7 +83,12 @@ export async function predictInvoice(deps: Pick<Deps, 'db' | 'clock'>, params: {
   const byId = new Map(all.map((s) => [s.id, s]));
   const monthly: MonthlySubscriptionInput[] = all
     .filter((s) => s.billing === 'monthly')
-    .map((s) => ({ subscriptionId: s.id, name: s.name, quantity: s.quantity, monthlyPriceMinor: s.monthlyPriceMinor, currency: s.currency, periods: s.periods.map((p) => ({ from: p.fromDay, through: p.throughDay })) }));
+    .map((s) => ({ subscriptionId: s.id, name: s.name, quantity: s.quantity, monthlyPriceMinor: s.monthlyPriceMinor, currency: s.currency, periods: s.periods.map((p) => ({ from: p.fromDay, through: p.throughDay })), rateBp: null as number | null }));
+  const seller = await sellerTax(deps.db, account.sellerAgencyId);
+  if (seller && monthly.length > 0) {
+    const rates = await offerRates(deps.db, all.map((s) => s.packageId));
+    for (const m of monthly) m.rateBp = rates.get(byId.get(m.subscriptionId)!.packageId) ?? null;
+  }
   const chargeRows = await deps.db
     .select()
     .from(accountCharges)
@@ -99,9 +116,17 @@ export async function predictInvoice(deps: Pick<Deps, 'db' | 'clock'>, params: {
   const prepaid = all
     .filter((s) => s.billing === 'term' && s.status !== 'refunded' && s.startDay <= month.last && (s.termLastDay ?? '') >= month.first)
     .map((s) => ({ subscriptionId: s.id, name: s.name, fromDay: s.startDay, throughDay: s.termLastDay! }));
+  const buyer = seller ? await buyerParty(deps.db, account.accountId) : null;
+  const taxedSoFar = seller ? taxLines(soFar, seller, buyer).totals : null;
+  const taxedFull = seller ? taxLines(full, seller, buyer).totals : null;
+  const tax: Prediction['tax'] = seller && taxedSoFar && taxedFull ? {
+    priceMode: seller.mode,
+    soFar: { netMinor: taxedSoFar.net, taxMinor: taxedSoFar.tax, totalMinor: taxedSoFar.total },
+    estimate: { netMinor: taxedFull.net, taxMinor: taxedFull.tax, totalMinor: taxedFull.total, byRate: taxedFull.byRate.map((r) => ({ rateBp: r.rateBp, netMinor: r.net, taxMinor: r.tax })) },
+  } : null;
   return {
     period: month.period, periodStart: month.first, periodEnd: month.last, today, daysElapsed: Number(today.slice(8, 10)), daysInMonth: month.days,
     cutOffDay: nextMonth(month).first, currency: full[0]?.currency ?? all.find((s) => s.status === 'active')?.currency ?? null,
-    soFarMinor: totalOf(soFar), estimateMinor: totalOf(full), lines, chart, prepaid,
+    soFarMinor: taxedSoFar?.total ?? totalOf(soFar), estimateMinor: taxedFull?.total ?? totalOf(full), lines, chart, prepaid, tax,
   };
 }

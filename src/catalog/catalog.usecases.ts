@@ -5,6 +5,8 @@ import { agencies, agencyOrders, currencies, offers, offerVersions, platform, ty
 import type { Actor } from '../auth/actor';
 import { agencyIdOf, requireBilling, requireRole, requireScope } from '../auth/policies';
 import { billingAccount } from '../billing/accounts';
+import { deliverPaymentInvoice } from '../billing/invoice-delivery';
+import { issuePaymentInvoice } from '../billing/invoice-issue';
 import { creditAccount, lockAccount } from '../credits/ledger';
 import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
 import type { Deps } from '../deps';
@@ -14,6 +16,7 @@ import { MAX_PRICE_MINOR } from '../lib/money';
 import { checkbox, opaqueId, parse, wholeNumber } from '../lib/validation';
 import type { CheckoutStarter, PaymentStart } from '../payments/gateway';
 import { createPayment, settlePayment } from '../payments/payments.usecases';
+import type { Payment } from '../payments/gateway';
 import type { SettlementHandler } from '../payments/settlement';
 import { chatbotSlotOffer, createOffer, offersOf, setChatbotSlotOffer, type OfferView } from './offers';
 
@@ -155,10 +158,34 @@ export async function applyAgencyOrder(tx: Tx, orderId: string, now: Date): Prom
   await tx.update(agencyOrders).set({ status: 'applied', appliedAt: now }).where(eq(agencyOrders.id, o.id));
 }
 
+/** The paid invoice of an agency's order (one per payment): top-up credits or chatbot slots, at the offer's rate. */
+async function invoiceAgencyOrder(tx: Tx, payment: Payment, now: Date): Promise<void> {
+  const [o] = await tx.select().from(agencyOrders).where(eq(agencyOrders.id, payment.referenceId));
+  if (!o) return;
+  const offer = o.kind === 'topup' && o.topupPackageId ? await offerVersionOf(tx, o.topupPackageId) : (await chatbotSlotOffer(tx))?.version;
+  const name = offer?.name ?? (o.kind === 'topup' ? `${o.credits} credits` : 'Chatbot slot');
+  await issuePaymentInvoice(tx, {
+    payment, now,
+    lines: [{ kind: 'purchase', description: o.quantity > 1 ? `${name} x ${o.quantity}` : name, quantity: o.quantity, unitPriceMinor: Math.round(o.amountMinor / o.quantity), amountMinor: o.amountMinor, rateBp: offer?.taxRateBp ?? null }],
+  });
+}
+
+async function offerVersionOf(tx: Tx, offerId: string) {
+  const [row] = await tx.select({ v: offerVersions }).from(offers).innerJoin(offerVersions, eq(offerVersions.id, offers.currentVersionId)).where(eq(offers.id, offerId));
+  return row?.v;
+}
+
 /** Settlement of an agency's orders from the platform: credit top-ups and chatbot slots (src/composition.ts). */
 export const settleAgencyOrder: SettlementHandler = async (deps, input, payment) => {
   const now = deps.clock.now();
-  const r = await settlePayment(deps, { ...input, onConfirmed: (tx, p) => applyAgencyOrder(tx, p.referenceId, now) });
+  const r = await settlePayment(deps, {
+    ...input,
+    onConfirmed: async (tx, p) => {
+      await applyAgencyOrder(tx, p.referenceId, now);
+      await invoiceAgencyOrder(tx, p, now);
+    },
+  });
+  if (r.outcome === 'confirmed') await deliverPaymentInvoice(deps, r.payment.id);
   if (r.outcome === 'failed') await deps.db.transaction((tx) => failAgencyOrder(tx, payment.referenceId));
   return { outcome: r.outcome, referenceId: payment.referenceId, grant: null };
 };

@@ -15,6 +15,7 @@ import { newId } from '../lib/ids';
 import { MAX_PRICE_MINOR } from '../lib/money';
 import { checkbox, name, opaqueId, parse, wholeNumber } from '../lib/validation';
 import { msg } from '../lib/message';
+import { optionalTaxRateField } from '../tax/identity';
 
 export type Offer = typeof offers.$inferSelect;
 export type OfferVersion = typeof offerVersions.$inferSelect;
@@ -44,6 +45,8 @@ const common = {
   priceMinor: wholeNumber('priceMinor', 1, MAX_PRICE_MINOR),
   currency,
   published: checkbox.optional(),
+  /** The offer's own tax rate in percent ("20", "10", "1", "0"); blank or null: the seller's default. */
+  taxRate: optionalTaxRateField.optional(),
 };
 const engineBilling = z.enum(['monthly', 'term'], { error: 'billing must be "monthly" or "term".' });
 const engineTerm = z.union([z.null(), z.literal(3), z.literal(6), z.literal(12)], { error: 'termMonths must be 3, 6 or 12.' }).optional();
@@ -94,11 +97,11 @@ export const offerSchemas = {
 type Terms = Omit<OfferVersion, 'id' | 'offerId' | 'sellerAgencyId' | 'version' | 'createdAt'>;
 const TERM_KEYS = [
   'name', 'billing', 'priceMinor', 'currency', 'termMonths', 'credits', 'chatbots', 'departmentIds', 'chatbotSessions', 'representatives',
-  'whatsappChannels', 'instagramChannels', 'messengerChannels', 'modules', 'unit',
+  'whatsappChannels', 'instagramChannels', 'messengerChannels', 'modules', 'unit', 'taxRateBp',
 ] as const satisfies readonly (keyof Terms)[];
 
 const BLANK: Omit<Terms, 'name' | 'billing' | 'priceMinor' | 'currency'> = {
-  termMonths: null, credits: 0, chatbots: 0, departmentIds: [], chatbotSessions: 0, representatives: 0, whatsappChannels: 0, instagramChannels: 0, messengerChannels: 0, modules: [], unit: null,
+  termMonths: null, credits: 0, chatbots: 0, departmentIds: [], chatbotSessions: 0, representatives: 0, whatsappChannels: 0, instagramChannels: 0, messengerChannels: 0, modules: [], unit: null, taxRateBp: null,
 };
 
 /** The cross-field rules of one kind (term months only for terms, a unit only for quantities...). */
@@ -119,7 +122,7 @@ function shapeRules(kind: OfferKind, t: Terms): Record<string, string> {
 
 /** Normalised terms of one kind from its parsed input. */
 function termsOf(kind: OfferKind, input: Record<string, unknown>): Terms {
-  const v = input as Partial<Terms> & { name?: string; priceMinor: number; currency: Terms['currency'] };
+  const v = input as Partial<Terms> & { name?: string; priceMinor: number; currency: Terms['currency']; taxRate?: number | null };
   const billing: OfferBilling =
     kind === 'prepaid_subscription' ? 'prepaid' : kind === 'plan' ? 'monthly' : kind === 'package' || kind === 'addon' || kind === 'quantity' ? (v.billing as OfferBilling) : 'one_off';
   const terms: Terms = {
@@ -139,6 +142,8 @@ function termsOf(kind: OfferKind, input: Record<string, unknown>): Terms {
     messengerChannels: v.messengerChannels ?? 0,
     modules: [...new Set(v.modules ?? [])],
     unit: v.unit ?? null,
+    // The form's taxRate (percent, parsed to hundredths) when given, else the version's own.
+    taxRateBp: v.taxRate !== undefined ? v.taxRate : (v.taxRateBp ?? null),
   };
   return terms;
 }

@@ -1,4 +1,4 @@
-import { apiKeys, agencies, departments, memberships, subAccountDepartments, subAccounts, users, type Role, type Scope } from '../../db/schema';
+import { apiKeys, agencies, billingAddresses, departments, memberships, sellerTaxSettings, subAccountDepartments, subAccounts, users, type Role, type Scope } from '../../db/schema';
 import type { OfferKind } from '../../db/schema';
 import { insertOffer } from '../catalog/offers';
 import { transferToSubAccount } from '../credits/credits.usecases';
@@ -101,16 +101,36 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
     await pkg(atlas, 'Extra representative', 'quantity', { unit: 'representative', priceMinor: 30_000 });
     await pkg(atlas, 'Extra 1,000 chatbot sessions', 'extra_sessions', { priceMinor: 9_900, chatbotSessions: 1000 });
 
+    // Tax (docs/tax.md): every demo seller is Turkish, charges KDV 20% and has its legal identity
+    // (valid VKNs); every demo buyer has a tax identity on its billing address.
+    const seller = (sellerKey: string, sellerAgencyId: string | null, legalName: string, taxNumber: string, district: string, priceMode: 'exclusive' | 'inclusive') => ({
+      sellerKey, sellerAgencyId, taxEnabled: true, legalName, addressLine1: 'Büyükdere Cd. 100', district, city: 'İstanbul', postalCode: '34394', country: 'TR',
+      taxOffice: district, taxNumber, defaultRateBp: 2000, priceMode, enabledAt: now, updatedAt: now,
+    });
+    await tx.insert(sellerTaxSettings).values([
+      seller('platform', null, 'Kontor Yazılım A.Ş.', '1234567890', 'Şişli', 'exclusive'),
+      seller(atlas, atlas, 'Atlas Dijital Hizmetler A.Ş.', '2345678909', 'Beşiktaş', 'exclusive'),
+      seller(bosphorus, bosphorus, 'Bosphorus Medya Ltd. Şti.', '3456789014', 'Kadıköy', 'inclusive'),
+    ]);
+    const address = (agencyId: string, subAccountId: string | null, name: string, identity: Partial<typeof billingAddresses.$inferInsert>) => ({
+      id: newId('adr'), agencyId, subAccountId, accountId: subAccountId ?? agencyId, name, line1: 'İstiklal Cd. 10', city: 'İstanbul', country: 'TR', isDefault: true, createdAt: now, updatedAt: now, ...identity,
+    });
+    await tx.insert(billingAddresses).values([
+      address(atlas, null, 'Atlas Dijital Hizmetler A.Ş.', { taxKind: 'company', taxNumber: '2345678909', taxOffice: 'Beşiktaş', eInvoiceRegistered: true }),
+      address(bosphorus, null, 'Bosphorus Medya Ltd. Şti.', { taxKind: 'company', taxNumber: '3456789014', taxOffice: 'Kadıköy' }),
+    ]);
+
     const clients = [
-      { agency: atlas, name: 'Cafe Lumen', email: 'owner@lumen.test', key: DEMO_KEYS.atlasClient },
-      { agency: atlas, name: 'Nova Dental', email: 'owner@nova.test' },
-      { agency: bosphorus, name: 'Kapadokya Tur', email: 'owner@kapadokya.test' },
-    ];
+      { agency: atlas, name: 'Cafe Lumen', email: 'owner@lumen.test', key: DEMO_KEYS.atlasClient, identity: { taxKind: 'company', taxNumber: '4567890128', taxOffice: 'Beyoğlu' } },
+      { agency: atlas, name: 'Nova Dental', email: 'owner@nova.test', identity: { taxKind: 'person', taxNumber: '10000000146', firstName: 'Nova', familyName: 'Yıldız' } },
+      { agency: bosphorus, name: 'Kapadokya Tur', email: 'owner@kapadokya.test', identity: { taxKind: 'company', taxNumber: '5678901233', taxOffice: 'Nevşehir', eInvoiceRegistered: true } },
+    ] as const;
     for (const c of clients) {
       const id = newId('sub');
       await tx.insert(subAccounts).values({ id, agencyId: c.agency, name: c.name, billingEmail: c.email, createdAt: now, updatedAt: now });
       await addUser(c.email, `${c.name} Owner`, 'sub_account', 'owner', true, c.agency, id);
-      if (c.key) await addKey(c.key, 'sub_account', c.agency, id, 'Demo client key');
+      await tx.insert(billingAddresses).values(address(c.agency, id, c.name, c.identity));
+      if ('key' in c) await addKey(c.key, 'sub_account', c.agency, id, 'Demo client key');
       if (c.agency === atlas) {
         await tx.insert(subAccountDepartments).values([sales, support].map((departmentId) => ({ agencyId: atlas, subAccountId: id, departmentId, createdAt: now })));
         await transferToSubAccount(tx, { agencyId: atlas, subAccountId: id, credits: 2_000, source: 'adjustment', reason: 'adjustment', reference: 'demo', note: 'Demo credits' }, now);

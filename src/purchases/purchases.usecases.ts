@@ -13,6 +13,9 @@ import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole } from '../auth/policies';
 import { billingAccount } from '../billing/accounts';
+import { issuePaymentInvoice } from '../billing/invoice-issue';
+import { deliverPaymentInvoice } from '../billing/invoice-delivery';
+import { offerVersion } from '../catalog/offers';
 import { addDays, calendarDay, daysBetween, nthAnniversary, startOfDayInstant } from '../billing/proration';
 import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
 import { forfeitToPool, transferToSubAccount } from '../credits/credits.usecases';
@@ -148,6 +151,17 @@ export async function markPurchasePaid(tx: Tx, purchaseId: string, now: Date): P
   await tx.update(purchases).set({ status: 'paid', paidAt: now, updatedAt: now }).where(and(eq(purchases.id, purchaseId), eq(purchases.status, 'pending_payment')));
 }
 
+/** The paid invoice of a purchase's payment (one per payment), in the settlement transaction. */
+async function invoicePurchase(tx: Tx, payment: typeof payments.$inferSelect, now: Date): Promise<void> {
+  const [purchase] = await tx.select().from(purchases).where(eq(purchases.id, payment.referenceId));
+  if (!purchase) return;
+  const version = await offerVersion(tx, purchase.packageVersionId);
+  await issuePaymentInvoice(tx, {
+    payment, now,
+    lines: [{ kind: 'purchase', description: version?.name ?? purchase.packageId, quantity: 1, unitPriceMinor: purchase.priceMinor, amountMinor: purchase.priceMinor, rateBp: version?.taxRateBp ?? null }],
+  });
+}
+
 /**
  * A payment callback for a purchase: confirmed -> paid -> granted (here, or by the retry job);
  * declined -> payment_failed, nothing granted. Replays change nothing.
@@ -161,9 +175,11 @@ export async function settlePurchasePayment(
     onConfirmed: async (tx, payment) => {
       if (payment.purpose !== 'package_purchase') throw errors.badRequest('wrong_payment', 'This payment is not for a package purchase.');
       await markPurchasePaid(tx, payment.referenceId, deps.clock.now());
+      await invoicePurchase(tx, payment, deps.clock.now());
     },
   });
   const purchaseId = result.payment.referenceId;
+  if (result.outcome === 'confirmed') await deliverPaymentInvoice(deps, result.payment.id);
   if (result.outcome === 'failed') {
     await deps.db.update(purchases).set({ status: 'payment_failed', updatedAt: deps.clock.now() }).where(and(eq(purchases.id, purchaseId), eq(purchases.status, 'pending_payment')));
   }

@@ -5,6 +5,8 @@ import { currencies, walletEntries, wallets, walletTopups } from '../../db/schem
 import type { Actor } from '../auth/actor';
 import { requireBilling } from '../auth/policies';
 import { billingAccount } from '../billing/accounts';
+import { deliverPaymentInvoice } from '../billing/invoice-delivery';
+import { issuePaymentInvoice } from '../billing/invoice-issue';
 import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
 import type { Deps } from '../deps';
 import { AppError, ValidationError } from '../lib/errors';
@@ -81,7 +83,15 @@ export async function applyWalletTopup(tx: Tx, topupId: string, now: Date): Prom
 /** Settlement of `wallet_topup` payments (registered in src/composition.ts). */
 export const settleWalletTopup: SettlementHandler = async (deps, input, payment) => {
   const now = deps.clock.now();
-  const r = await settlePayment(deps, { ...input, onConfirmed: (tx, p) => applyWalletTopup(tx, p.referenceId, now) });
+  const r = await settlePayment(deps, {
+    ...input,
+    onConfirmed: async (tx, p) => {
+      await applyWalletTopup(tx, p.referenceId, now);
+      // The paid invoice of the top-up (one per payment), at the seller's default rate.
+      await issuePaymentInvoice(tx, { payment: p, now, lines: [{ kind: 'purchase', description: 'WhatsApp balance', quantity: 1, unitPriceMinor: p.amountMinor, amountMinor: p.amountMinor }] });
+    },
+  });
+  if (r.outcome === 'confirmed') await deliverPaymentInvoice(deps, r.payment.id);
   if (r.outcome === 'failed') await deps.db.transaction((tx) => failWalletTopup(tx, payment.referenceId));
   return { outcome: r.outcome, referenceId: payment.referenceId, grant: null };
 };

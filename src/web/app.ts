@@ -36,6 +36,7 @@ import { einvoiceRoutes } from './routes/einvoice.routes';
 import { autoBillingRoutes } from './routes/auto-billing.routes';
 import { walletRoutes } from './routes/wallets.routes';
 import { sellerPaymentRoutes } from './routes/seller-payments.routes';
+import { taxSettingsRoutes } from './routes/tax-settings.routes';
 import { buyerPaymentRoutes } from './routes/buyer-payments.routes';
 import { subAccountsQualify } from '../auto-billing/settings';
 import { agencyStoreRoutes, platformCatalogRoutes } from './routes/catalog.routes';
@@ -256,6 +257,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/agency', autoBillingRoutes(deps, 'agency'));
   app.use('/platform', sellerPaymentRoutes(deps, 'platform'));
   app.use('/agency', sellerPaymentRoutes(deps, 'agency'));
+  app.use('/platform', taxSettingsRoutes(deps, 'platform'));
+  app.use('/agency', taxSettingsRoutes(deps, 'agency'));
   app.use('/portal', autoBillingRoutes(deps, 'sub_account'));
   app.use('/agency', walletRoutes(deps, web, 'agency'));
   app.use('/portal', walletRoutes(deps, web, 'sub_account'));

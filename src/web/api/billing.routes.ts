@@ -22,6 +22,9 @@ import {
   addChannel, addRepresentative, listChannels, listRepresentatives, myEntitlementStatus, removeChannel, removeRepresentative, type ChannelIntegration, type Representative,
 } from '../../entitlements/entitlements.usecases';
 import { actorOf } from '../middleware';
+import { invoiceTaxSummary } from '../../billing/invoice-view';
+import { getSellerTaxSettings, saveSellerTaxSettings, type SellerTaxSettings } from '../../tax/seller-settings';
+import { rateText } from '../../tax/tax';
 import { apiT, apiText } from './text';
 import type * as A from './schemas';
 import type { Answer } from './schemas';
@@ -89,6 +92,9 @@ export const invoiceJson = (i: Invoice): Answer<typeof A.Invoice> => ({
   subAccountId: i.subAccountId,
   seller: i.sellerAgencyId === null ? 'platform' : i.sellerAgencyId,
   paidAt: i.paidAt?.toISOString() ?? null,
+  netMinor: i.totalMinor - i.taxMinor,
+  taxMinor: i.taxMinor,
+  priceMode: i.priceMode,
 });
 
 export const invoiceDetailJson = (i: InvoiceWithLines): Answer<typeof A.InvoiceDetail> => ({
@@ -97,7 +103,16 @@ export const invoiceDetailJson = (i: InvoiceWithLines): Answer<typeof A.InvoiceD
   lines: i.lines.map((l) => ({
     position: l.position, kind: l.kind, description: l.description, subscriptionId: l.subscriptionId, fromDay: l.fromDay, throughDay: l.throughDay,
     activeDays: l.activeDays, daysInMonth: l.daysInMonth, quantity: l.quantity, unitPriceMinor: l.unitPriceMinor, amountMinor: l.amountMinor,
+    taxRateBp: l.taxRateBp, taxMinor: l.taxMinor, totalMinor: l.amountMinor + l.taxMinor,
   })),
+  taxByRate: invoiceTaxSummary(i).byRate.map((r) => ({ rateBp: r.rateBp, netMinor: r.net, taxMinor: r.tax })),
+  sellerParty: i.sellerParty,
+  buyerParty: i.buyerParty,
+});
+
+export const taxSettingsJson = (t: SellerTaxSettings): Answer<typeof A.TaxSettings> => ({
+  taxEnabled: t.taxEnabled, legalName: t.legalName, addressLine1: t.addressLine1, addressLine2: t.addressLine2, district: t.district, city: t.city, postalCode: t.postalCode,
+  country: t.country, taxOffice: t.taxOffice, taxNumber: t.taxNumber, defaultRateBp: t.defaultRateBp, defaultRate: rateText(t.defaultRateBp), priceMode: t.priceMode, enabledAt: t.enabledAt?.toISOString() ?? null,
 });
 
 export const representativeJson = (r: Representative): Answer<typeof A.Representative> => ({ id: r.id, name: r.name, email: r.email, createdAt: r.createdAt.toISOString() });
@@ -110,7 +125,9 @@ const chargeJson = (c: ExtraSessionCharge): Answer<typeof A.ExtraSessionCharge> 
 });
 
 export const addressJson = (a: BillingAddress): Answer<typeof A.BillingAddress> => ({
-  id: a.id, name: a.name, line1: a.line1, line2: a.line2, city: a.city, postalCode: a.postalCode, country: a.country, taxId: a.taxId, isDefault: a.isDefault,
+  id: a.id, name: a.name, line1: a.line1, line2: a.line2, district: a.district, city: a.city, postalCode: a.postalCode, country: a.country, taxId: a.taxId,
+  taxKind: a.taxKind, taxNumber: a.taxNumber, taxOffice: a.taxOffice, eInvoiceRegistered: a.eInvoiceRegistered, firstName: a.firstName, familyName: a.familyName, exemptionReason: a.exemptionReason,
+  isDefault: a.isDefault,
 });
 
 /** An invoice as a PDF response (the buyer's or the seller's), in the reader's language. */
@@ -219,6 +236,14 @@ export function billingRoutes(deps: Deps): Router {
   });
   r.put('/billing-addresses/:id', async (req, res) => {
     res.json(addressJson(await updateBillingAddress(deps, { actor: actorOf(req), addressId: String(req.params.id), input: body(req) })));
+  });
+  // Sellers: their tax settings.
+  r.get('/tax-settings', async (req, res) => {
+    const row = await getSellerTaxSettings(deps, { actor: actorOf(req) });
+    res.json(row ? taxSettingsJson(row) : null);
+  });
+  r.put('/tax-settings', async (req, res) => {
+    res.json(taxSettingsJson(await saveSellerTaxSettings(deps, { actor: actorOf(req), input: body(req) })));
   });
   return r;
 }

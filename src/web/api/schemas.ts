@@ -216,15 +216,21 @@ export const Invoice = z
     id, number: z.string(), sequence: z.number().int(), kind: z.string(), period: nullable(z.string()), periodStart: nullable(day), periodEnd: nullable(day),
     issueDay: day, dueDay: nullable(day), status: z.string(), totalMinor: minor, currency: z.string(), accountId: id, subAccountId: nullable(id),
     seller: z.string().describe('"platform", or the selling agency\'s id'), paidAt: nullable(time),
+    netMinor: minor.describe('The sum of the lines\' net amounts'), taxMinor: minor.describe('The sum of the lines\' taxes (0 on invoices issued without tax)'),
+    priceMode: nullable(z.enum(['exclusive', 'inclusive'])).describe('The seller\'s price mode at issue; null: issued without tax'),
   })
   .meta({ id: 'Invoice' });
 export const InvoiceDetail = Invoice.extend({
   billingAddress: z.unknown(),
   lines: z.array(z.object({
     position: z.number().int(), kind: z.string(), description: z.string(), subscriptionId: nullable(id), fromDay: nullable(day), throughDay: nullable(day),
-    activeDays: nullable(z.number().int()), daysInMonth: nullable(z.number().int()), quantity: z.number().int(), unitPriceMinor: minor, amountMinor: minor,
+    activeDays: nullable(z.number().int()), daysInMonth: nullable(z.number().int()), quantity: z.number().int(), unitPriceMinor: minor, amountMinor: minor.describe('The line\'s net amount'),
+    taxRateBp: z.number().int().describe('Hundredths of a percent: 2000 = 20%'), taxMinor: minor, totalMinor: minor,
   })),
   einvoice: nullable(EInvoiceState).optional(),
+  taxByRate: z.array(z.object({ rateBp: z.number().int(), netMinor: minor, taxMinor: minor })).describe('The lines\' sums per rate, highest rate first'),
+  sellerParty: z.unknown().describe('The seller\'s legal identity at issue (null before tax)'),
+  buyerParty: z.unknown().describe('The buyer\'s tax identity at issue: company (VKN), person (TCKN) or exempt (null before tax)'),
 }).meta({ id: 'InvoiceDetail' });
 export const CreditNote = z
   .object({
@@ -250,6 +256,11 @@ export const Prediction = z
     })),
     chart: z.array(z.object({ day, amountMinor: minor, estimated: z.boolean() })),
     prepaid: z.array(z.object({ subscriptionId: id, name: z.string(), fromDay: day, throughDay: day })),
+    tax: nullable(z.object({
+      priceMode: z.enum(['exclusive', 'inclusive']),
+      soFar: z.object({ netMinor: minor, taxMinor: minor, totalMinor: minor }),
+      estimate: z.object({ netMinor: minor, taxMinor: minor, totalMinor: minor, byRate: z.array(z.object({ rateBp: z.number().int(), netMinor: minor, taxMinor: minor })) }),
+    })).describe('The seller\'s tax on the month (null while it charges none); soFarMinor and estimateMinor then include it'),
   })
   .meta({ id: 'UpcomingInvoice' });
 const limitLine = { item: z.string(), limit: z.number().int(), used: z.number().int(), over: z.number().int() };
@@ -270,8 +281,21 @@ export const ExtraSessionCharge = z
   .object({ id, quantity: z.number().int(), sessions: nullable(z.number().int()), amountMinor: minor, currency: z.string(), day, expiresAt: nullable(time), description: z.string() })
   .meta({ id: 'ExtraSessionCharge' });
 export const BillingAddress = z
-  .object({ id, name: z.string(), line1: z.string(), line2: nullable(z.string()), city: z.string(), postalCode: nullable(z.string()), country: z.string(), taxId: nullable(z.string()), isDefault: z.boolean() })
+  .object({
+    id, name: z.string(), line1: z.string(), line2: nullable(z.string()), district: nullable(z.string()), city: z.string(), postalCode: nullable(z.string()), country: z.string(), taxId: nullable(z.string()),
+    taxKind: nullable(z.enum(['company', 'person', 'exempt'])), taxNumber: nullable(z.string()), taxOffice: nullable(z.string()), eInvoiceRegistered: z.boolean(),
+    firstName: nullable(z.string()), familyName: nullable(z.string()), exemptionReason: nullable(z.string()), isDefault: z.boolean(),
+  })
   .meta({ id: 'BillingAddress' });
+
+export const TaxSettings = z
+  .object({
+    taxEnabled: z.boolean(), legalName: z.string(), addressLine1: z.string(), addressLine2: nullable(z.string()), district: nullable(z.string()), city: z.string(), postalCode: nullable(z.string()),
+    country: z.string(), taxOffice: z.string(), taxNumber: z.string(), defaultRateBp: z.number().int().describe('Hundredths of a percent: 2000 = 20%'), defaultRate: z.string().describe('The same in percent: "20.00"'),
+    priceMode: z.enum(['exclusive', 'inclusive']), enabledAt: nullable(time),
+  })
+  .meta({ id: 'TaxSettings' });
+export const TaxSettingsAnswer = nullable(TaxSettings);
 
 export const Invitation = z.object({ id, email: z.string() });
 export const TestClock = z.object({ now: time, frozen: z.boolean() });

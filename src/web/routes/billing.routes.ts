@@ -7,6 +7,7 @@ import { addBillingAddress, listBillingAddresses, updateBillingAddress } from '.
 import { getBillingPackage, listBillingPackages, type BillingPackage } from '../../catalog/billing-offers';
 import { AppError } from '../../lib/errors';
 import { formatInvoiceNumber } from '../../billing/invoice-numbers';
+import { invoiceTaxView, rateLabel } from '../../billing/invoice-view';
 import { getInvoice, listInvoices, listIssuedInvoices, overdueDays, recordBankTransfer, type Invoice } from '../../billing/invoices.usecases';
 import { sellerTerms } from '../../billing/accounts';
 import { calendarDay } from '../../billing/proration';
@@ -178,11 +179,11 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
     const money = (minor: number, currency: string | null) => req.fmt.money(minor, currency ?? '');
     const labels = { soFar: req.t('billing:upcoming.chartSoFar'), estimate: req.t('billing:upcoming.chartEstimate') };
     const chart = { currency: prediction.currency, today: prediction.today, points: prediction.chart, labels };
-    await page(res, 'billing/upcoming', { title: req.t('billing:upcoming.title'), prediction, money, base, chartJson: JSON.stringify(chart) });
+    await page(res, 'billing/upcoming', { title: req.t('billing:upcoming.title'), prediction, money, base, chartJson: JSON.stringify(chart), rateOf: (bp: number) => rateLabel(bp, req.lang) });
   });
   r.get('/billing/invoices/:id', async (req, res) => {
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
-    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/invoices/${inv.id}/pdf`, ...(await invoiceCredit(deps, req, inv, { noteHref: (id) => `${home}/credit-notes/${id}` })), einvoice: await einvoicePartialLocals(deps, inv.id, null) });
+    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, tax: invoiceTaxView(inv, req.t, req.lang), ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/invoices/${inv.id}/pdf`, ...(await invoiceCredit(deps, req, inv, { noteHref: (id) => `${home}/credit-notes/${id}` })), einvoice: await einvoicePartialLocals(deps, inv.id, null) });
   });
   r.get('/billing/invoices/:id/pdf', async (req, res) => {
     await sendInvoicePdf(deps, res, await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) }));
@@ -251,7 +252,7 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
     // Reminders sent and saved-card retries (views/billing/_collection.ejs).
     const collection = await invoiceCollectionLog(deps, { actor: actorOf(req), invoiceId: inv.id });
-    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf`, collection, collectionSettingsHref: `${base}/settings/collections`, ...(await sellerCredit(req, inv)), einvoice: await einvoicePartialLocals(deps, inv.id, scope === 'platform' ? 'platform' : 'agency') });
+    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, tax: invoiceTaxView(inv, req.t, req.lang), ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf`, collection, collectionSettingsHref: `${base}/settings/collections`, ...(await sellerCredit(req, inv)), einvoice: await einvoicePartialLocals(deps, inv.id, scope === 'platform' ? 'platform' : 'agency') });
   });
   // The seller's admin credits chosen lines of the invoice; a refusal shows on the invoice's page, the form kept.
   const sellerCredit = (req: Request, inv: Awaited<ReturnType<typeof getInvoice>>) => invoiceCredit(deps, req, inv, { noteHref: (id) => `${base}/credit-notes/${id}`, formAction: `${home}/${inv.id}/credit-notes` });

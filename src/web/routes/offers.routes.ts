@@ -77,6 +77,8 @@ export function billedOfferInput(body: unknown): Record<string, unknown> {
     kind, name: typeof b.name === 'string' ? b.name : '', priceMinor: price, currency: text('currency'), ...counts, modules,
     ...(billing ? { billing } : {}), ...(billing === 'term' ? { termMonths: Number(term) || null } : {}),
     ...(kind === 'quantity' ? { unit: text('unit') || null } : {}), published: b.published === 'on',
+    // The offer's own tax rate in percent; blank: the seller's default.
+    taxRate: text('taxRate'),
   };
 }
 

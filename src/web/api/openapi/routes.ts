@@ -5,8 +5,9 @@
 import { z } from 'zod';
 import { createKeySchema } from '../../../api-keys/api-keys.usecases';
 import { settingsSchema as autoBillingSchema } from '../../../auto-billing/settings';
-import { addressSchema } from '../../../billing/billing-addresses.usecases';
 import { creditNoteSchema } from '../../../billing/credit-notes.usecases';
+import { addressFields } from '../../../billing/billing-addresses.usecases';
+import { sellerTaxSchema } from '../../../tax/seller-settings';
 import { changeSchema, extraSessionsSchema, refundSchema, startSchema } from '../../../billing/subscriptions.usecases';
 import { orderSchema, slotPriceSchema } from '../../../catalog/catalog.usecases';
 import { offerSchemas } from '../../../catalog/offers';
@@ -214,8 +215,10 @@ export const apiRoutes: RouteDoc[] = [
   r({ method: 'get', path: '/issued-credit-notes', tag: 'Invoices', summary: 'The credit notes the seller issued', scopes: SELLERS, query: issuedCreditNotesQuery, answers: { 200: A.listOf(A.CreditNote) } }),
   r({ method: 'get', path: '/issued-invoices', tag: 'Invoices', summary: 'The invoices the seller issued', scopes: SELLERS, query: issuedQuery, answers: { 200: A.listOf(A.Invoice) } }),
   r({ method: 'get', path: '/billing-addresses', tag: 'Invoices', summary: 'Billing addresses', answers: { 200: A.listOf(A.BillingAddress) } }),
-  r({ method: 'post', path: '/billing-addresses', tag: 'Invoices', summary: 'Add a billing address', body: addressSchema, answers: { 201: A.BillingAddress } }),
-  r({ method: 'put', path: '/billing-addresses/{id}', tag: 'Invoices', summary: 'Change a billing address', body: addressSchema, answers: { 200: A.BillingAddress } }),
+  r({ method: 'post', path: '/billing-addresses', tag: 'Invoices', summary: 'Add a billing address', body: addressFields, answers: { 201: A.BillingAddress } }),
+  r({ method: 'put', path: '/billing-addresses/{id}', tag: 'Invoices', summary: 'Change a billing address', body: addressFields, answers: { 200: A.BillingAddress } }),
+  r({ method: 'get', path: '/tax-settings', tag: 'Invoices', summary: 'The seller\'s tax settings (legal identity, default rate, price mode); null before they are saved', scopes: SELLERS, answers: { 200: A.TaxSettingsAnswer } }),
+  r({ method: 'put', path: '/tax-settings', tag: 'Invoices', summary: 'Save the seller\'s tax settings (defaultRate in percent: "20", "8.5"; taxNumber a VKN or TCKN)', scopes: SELLERS, body: sellerTaxSchema, answers: { 200: A.TaxSettings } }),
 
   // People and their online status.
   r({ method: 'get', path: '/members', tag: 'People', summary: 'The people of the key\'s tenant and their online status', query: memberQuery, answers: { 200: A.listOf(A.Member) } }),
