@@ -17,6 +17,7 @@ import { defineJob, enqueueJob, noPayload, processorsOf, type JobDefinition } fr
 import { pushSweepJob, sendPushJob } from '../src/notifications/push';
 import { suspensionCheckJob } from '../src/suspension/suspension.usecases';
 import { pruneSignInFailures } from '../src/users/sign-in-throttle';
+import { webhookDeliveryJob } from '../src/webhooks/deliver';
 import { pruneExpiredSessions } from '../src/web/session-store';
 
 export const TICK_JOB = 'tick';
@@ -72,6 +73,7 @@ const sweep = <D extends JobDefinition>(job: D): D => ({ ...job, timeoutMs: SWEE
 export const jobs: readonly JobDefinition[] = [
   sendMailJob, tickJob, grantPurchaseJob, grantWaitingJob, sweep(subscriptionGrantsJob), sweep(reconcilePaymentsJob), sweep(autoBillingReconcileJob),
   sweep(invoiceCutJob), deliverPendingJob, deliverInvoiceJob, sweep(suspensionCheckJob), sendPushJob, pushSweepJob, sweep(reportSealingJob),
+  webhookDeliveryJob,
 ] as unknown as readonly JobDefinition[];
 
 export function createProcessors(deps: Deps): Processors {

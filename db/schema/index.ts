@@ -26,3 +26,4 @@ export * from './entitlements';
 export * from './idempotency';
 export * from './reports';
 export * from './parties';
+export * from './webhooks';

@@ -17,6 +17,7 @@ import { collectInvoice } from './collect';
 import { formatInvoiceNumber } from './invoice-numbers';
 import { renderInvoicePdf } from './invoice-pdf';
 import { getInvoiceForSystem } from './invoices.usecases';
+import { emitEvent } from '../webhooks/emit';
 
 export const DELIVER_INVOICE_JOB = 'invoice.deliver';
 
@@ -53,6 +54,7 @@ export async function deliverInvoice(deps: Deps, invoiceId: string): Promise<'de
       } },
     });
     await tx.update(invoices).set({ deliveredAt: now, updatedAt: now }).where(eq(invoices.id, invoiceId));
+    await emitEvent(tx, { type: 'invoice.issued', at: now, data: { account: { agencyId: inv.agencyId, subAccountId: inv.subAccountId }, invoiceId: inv.id, number: n, totalMinor: inv.totalMinor, currency: inv.currency, issueDay: inv.issueDay, dueDay: inv.dueDay } });
     return id;
   });
   if (mailId === undefined) {

@@ -16,6 +16,7 @@ import type { CheckoutStarter, PaymentStart } from '../payments/gateway';
 import { createPayment, settlePayment } from '../payments/payments.usecases';
 import type { SettlementHandler } from '../payments/settlement';
 import { chatbotSlotOffer, createOffer, offersOf, setChatbotSlotOffer, type OfferView } from './offers';
+import { emitEvent } from '../webhooks/emit';
 
 export type AgencyOrder = typeof agencyOrders.$inferSelect;
 
@@ -153,6 +154,7 @@ export async function applyAgencyOrder(tx: Tx, orderId: string, now: Date): Prom
     await tx.update(agencies).set({ chatbotSlots: sql`${agencies.chatbotSlots} + ${o.quantity}`, updatedAt: now }).where(eq(agencies.id, o.agencyId));
   }
   await tx.update(agencyOrders).set({ status: 'applied', appliedAt: now }).where(eq(agencyOrders.id, o.id));
+  await emitEvent(tx, { type: 'purchase.completed', at: now, data: { account: { agencyId: o.agencyId, subAccountId: null }, purchaseId: o.id, kind: o.kind, packageId: null, amountMinor: o.amountMinor, currency: o.currency, paidAt: now.toISOString() } });
 }
 
 /** Settlement of an agency's orders from the platform: credit top-ups and chatbot slots (src/composition.ts). */
