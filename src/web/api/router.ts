@@ -22,6 +22,7 @@ import { walletApiRoutes } from './wallets.routes';
 import { billingRoutes } from './billing.routes';
 import { reportApiRoutes } from './reports.routes';
 import { presenceApiRoutes } from './presence.routes';
+import { webhookApiRoutes } from './webhooks.routes';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const pageParams = (req: Request) => ({
@@ -127,6 +128,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   r.use(billingRoutes(deps));
   r.use(reportApiRoutes(deps));
   r.use(presenceApiRoutes(deps));
+  r.use(webhookApiRoutes(deps));
 
   // Outside production only: the test clock. In production the route does not exist.
   if (deps.testClock) {
