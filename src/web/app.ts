@@ -31,6 +31,7 @@ import { PayLinks } from '../payments/checkout-flow';
 import { mountSandboxes } from '../../sandboxes/mount';
 import { paymentRoutes, webhookRoutes } from './routes/payments.routes';
 import { paymentSystemRoutes } from './routes/payment-systems.routes';
+import { webhookEndpointRoutes } from './routes/webhooks.routes';
 import { autoBillingRoutes } from './routes/auto-billing.routes';
 import { walletRoutes } from './routes/wallets.routes';
 import { sellerPaymentRoutes } from './routes/seller-payments.routes';
@@ -247,6 +248,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/platform', reportRoutes(deps, 'platform'));
   app.use('/platform', paymentSystemRoutes(deps, 'platform'));
   app.use('/agency', paymentSystemRoutes(deps, 'agency'));
+  app.use('/platform', webhookEndpointRoutes(deps, 'platform'));
+  app.use('/agency', webhookEndpointRoutes(deps, 'agency'));
   app.use('/agency', autoBillingRoutes(deps, 'agency'));
   app.use('/platform', sellerPaymentRoutes(deps, 'platform'));
   app.use('/agency', sellerPaymentRoutes(deps, 'agency'));

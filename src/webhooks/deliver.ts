@@ -152,7 +152,15 @@ async function recordResults(
   const errorOf = (r: SendResult) => (r.error ? msg(`webhooks:error.${r.error.code}`, r.error.params) : r.ok ? null : msg('webhooks:error.status', { status: String(r.status) }));
   const okEndpoints = [...new Set(results.filter((x) => x.r.ok).map((x) => x.c.endpoint_id))];
   const badEndpoints = [...new Set(results.filter((x) => !x.r.ok).map((x) => x.c.endpoint_id))].filter((e) => !okEndpoints.includes(e));
-  const exhausted = [...new Set(results.filter((_, i) => next[i]!.status === 'failed').map((x) => x.c.endpoint_id))];
+  // Endpoints with a delivery given up now, and the earliest start of those deliveries' windows.
+  const exhaustedSince = new Map<string, Date>();
+  results.forEach((x, i) => {
+    if (next[i]!.status !== 'failed') return;
+    const start = new Date(x.c.window_start);
+    const seen = exhaustedSince.get(x.c.endpoint_id);
+    if (!seen || start < seen) exhaustedSince.set(x.c.endpoint_id, start);
+  });
+  const exhausted = [...exhaustedSince.keys()];
 
   const switchedOff = await deps.db.transaction(async (tx) => {
     await tx.execute(sql`
@@ -175,10 +183,19 @@ async function recordResults(
     if (okEndpoints.length) await tx.execute(sql`update webhook_endpoints set failing_since = null where id = any(${bulkArray(okEndpoints)}::text[]) and failing_since is not null`);
     if (!badEndpoints.length) return [];
     await tx.execute(sql`update webhook_endpoints set failing_since = ${now.toISOString()}::timestamptz where id = any(${bulkArray(badEndpoints)}::text[]) and failing_since is null`);
+    // Switched off: failing for three days (a failure now, none answered since), or failing since
+    // before the window of a delivery given up now (it never answered during those three days).
     const off = rowsOf<{ id: string }>(await tx.execute(sql`
       update webhook_endpoints set enabled = false, disabled_reason = 'failing', updated_at = ${now.toISOString()}::timestamptz
       where id = any(${bulkArray(badEndpoints)}::text[]) and enabled and failing_since <= ${new Date(now.getTime() - SWITCH_OFF_AFTER_MS).toISOString()}::timestamptz
       returning id`)).map((r) => r.id);
+    for (const [id, since] of exhaustedSince) {
+      if (off.includes(id) || !badEndpoints.includes(id)) continue;
+      const hit = rowsOf(await tx.execute(sql`
+        update webhook_endpoints set enabled = false, disabled_reason = 'failing', updated_at = ${now.toISOString()}::timestamptz
+        where id = ${id} and enabled and failing_since <= ${new Date(since.getTime() + LEASE_MARGIN_MS).toISOString()}::timestamptz returning id`));
+      if (hit.length) off.push(id);
+    }
     if (off.length) {
       await tx.execute(sql`
         update webhook_deliveries set status = 'failed', last_error = ${msg('webhooks:error.switchedOff')}, updated_at = ${now.toISOString()}::timestamptz
