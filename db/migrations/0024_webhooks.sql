@@ -5,7 +5,6 @@ CREATE TABLE "webhook_attempts" (
 	"attempt" integer NOT NULL,
 	"url" text NOT NULL,
 	"request_headers" jsonb NOT NULL,
-	"request_body" text NOT NULL,
 	"response_status" integer,
 	"response_body" text,
 	"error" text,

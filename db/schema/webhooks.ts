@@ -97,8 +97,8 @@ export const webhookAttempts = pgTable(
     endpointId: text('endpoint_id').notNull(),
     attempt: integer('attempt').notNull(),
     url: text('url').notNull(),
+    /** The request's headers (with its signature); its body is the event's, the same bytes every attempt (eventBody). */
     requestHeaders: jsonb('request_headers').$type<Record<string, string>>().notNull(),
-    requestBody: text('request_body').notNull(),
     /** The answer's status, null when none came (refused address, timeout, connection error). */
     responseStatus: integer('response_status'),
     /** The answer's body, truncated (2 KB). */

@@ -45,6 +45,8 @@ export interface DeliveryOptions {
   budgetMs?: number;
   /** At most this many batches (tests: one). */
   maxBatches?: number;
+  /** Claim-send-record loops running side by side (3). */
+  lanes?: number;
   signal?: AbortSignal;
   agents?: Agents;
 }
@@ -164,13 +166,13 @@ async function recordResults(
 
   const switchedOff = await deps.db.transaction(async (tx) => {
     await tx.execute(sql`
-      insert into webhook_attempts (id, delivery_id, endpoint_id, attempt, url, request_headers, request_body, response_status, response_body, error, duration_ms, created_at)
-      select a.id, a.delivery_id, a.endpoint_id, a.attempt, a.url, a.headers::jsonb, a.body, a.status, a.response, a.error, a.duration, a.at
+      insert into webhook_attempts (id, delivery_id, endpoint_id, attempt, url, request_headers, response_status, response_body, error, duration_ms, created_at)
+      select a.id, a.delivery_id, a.endpoint_id, a.attempt, a.url, a.headers::jsonb, a.status, a.response, a.error, a.duration, a.at
       from unnest(${bulkArray(ids)}::text[], ${bulkArray(results.map((x) => x.c.id))}::text[], ${bulkArray(results.map((x) => x.c.endpoint_id))}::text[],
         ${pgArray(results.map((x) => x.c.attempts))}::int[], ${pgArray(results.map((x) => x.url))}::text[], ${pgArray(results.map((x) => JSON.stringify(x.headers)))}::text[],
-        ${pgArray(results.map((x) => x.body))}::text[], ${pgArray(results.map((x) => x.r.status))}::int[], ${pgArray(results.map((x) => x.r.body))}::text[],
+        ${pgArray(results.map((x) => x.r.status))}::int[], ${pgArray(results.map((x) => x.r.body))}::text[],
         ${pgArray(results.map((x) => errorOf(x.r)))}::text[], ${pgArray(results.map((x) => x.r.durationMs))}::int[], ${bulkArray(results.map((x) => x.at))}::timestamptz[])
-        as a(id, delivery_id, endpoint_id, attempt, url, headers, body, status, response, error, duration, at)`);
+        as a(id, delivery_id, endpoint_id, attempt, url, headers, status, response, error, duration, at)`);
     // Only a delivery still held by this claim is moved (a lease that ran out hands it to another worker).
     await tx.execute(sql`
       update webhook_deliveries d
@@ -226,14 +228,21 @@ export async function deliverDueWebhooks(deps: Pick<Deps, 'db' | 'clock' | 'conf
   const total: DeliveryRun = { attempted: 0, succeeded: 0, retrying: 0, failed: 0 };
   const agents = opts.agents ?? createAgents(opts.concurrency ?? 64);
   const started = Date.now();
-  try {
-    for (let batch = 0; batch < (opts.maxBatches ?? Infinity); batch++) {
+  const lanes = Math.max(1, opts.lanes ?? 3);
+  let batches = 0;
+  // Three lanes by default: some write their batch's outcome while the others' requests are in flight.
+  const lane = async () => {
+    while (batches < (opts.maxBatches ?? Infinity)) {
       if (opts.signal?.aborted || Date.now() - started > (opts.budgetMs ?? 50_000)) break;
-      const claimed = await claimDeliveries(deps, opts.batchSize ?? 200);
+      batches++;
+      const claimed = await claimDeliveries(deps, opts.batchSize ?? 500);
       if (claimed.length === 0) break;
-      const run = await sendBatch(deps, claimed, { resolve: opts.resolve ?? systemResolver, concurrency: opts.concurrency ?? 64, agents });
+      const run = await sendBatch(deps, claimed, { resolve: opts.resolve ?? systemResolver, concurrency: Math.ceil((opts.concurrency ?? 64) / lanes), agents });
       for (const k of Object.keys(total) as (keyof DeliveryRun)[]) total[k] += run[k];
     }
+  };
+  try {
+    await Promise.all(Array.from({ length: lanes }, lane));
   } finally {
     if (!opts.agents) agents.destroy();
   }

@@ -14,6 +14,7 @@ import { newId } from '../lib/ids';
 import { msg } from '../lib/message';
 import { parse } from '../lib/validation';
 import { SecretBox, secretHint } from '../payments/secret-box';
+import { eventBody } from './deliver';
 import { PLATFORM_SELLER } from './emit';
 import { checkUrlForm, UrlRefused } from './url-safety';
 
@@ -165,20 +166,20 @@ export async function listDeliveries(deps: Pick<Deps, 'db'>, params: { actor: Ac
   }));
 }
 
-export type AttemptView = typeof webhookAttempts.$inferSelect & { eventType: WebhookEventType; eventId: string };
+export type AttemptView = typeof webhookAttempts.$inferSelect & { eventType: WebhookEventType; eventId: string; requestBody: string };
 
 /** The log: the endpoint's latest attempts (request, answer, timing), newest first. */
 export async function listAttempts(deps: Pick<Deps, 'db'>, params: { actor: Actor; endpointId: string; deliveryId?: string; limit?: number }): Promise<AttemptView[]> {
   const endpoint = await own(deps, sellerKeyOfActor(params.actor), params.endpointId);
   const rows = await deps.db
-    .select({ a: webhookAttempts, type: webhookEvents.type, eventId: webhookEvents.id })
+    .select({ a: webhookAttempts, e: webhookEvents })
     .from(webhookAttempts)
     .innerJoin(webhookDeliveries, eq(webhookDeliveries.id, webhookAttempts.deliveryId))
     .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
     .where(and(eq(webhookAttempts.endpointId, endpoint.id), params.deliveryId ? eq(webhookAttempts.deliveryId, params.deliveryId) : undefined))
     .orderBy(desc(webhookAttempts.createdAt), desc(webhookAttempts.id))
     .limit(Math.max(1, Math.min(params.limit ?? 50, 200)));
-  return rows.map(({ a, type, eventId }) => ({ ...a, eventType: type, eventId }));
+  return rows.map(({ a, e }) => ({ ...a, eventType: e.type, eventId: e.id, requestBody: eventBody({ id: e.id, type: e.type, data: e.data, created_at: e.createdAt }) }));
 }
 
 /**
