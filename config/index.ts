@@ -39,6 +39,9 @@ const schema = z.object({
   // Web Push (mobile push notices): `npx web-push generate-vapid-keys`; without them the channel is hidden.
   VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{80,100}$/, 'the URL-safe base64 public key web-push generate-vapid-keys prints').optional(),
   VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{40,50}$/, 'the URL-safe base64 private key web-push generate-vapid-keys prints').optional(),
+  // Outgoing webhooks (docs/webhooks.md): strict = https only and public addresses only; always on in production.
+  WEBHOOKS_STRICT: bool.optional(),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(10_000),
   VAPID_SUBJECT: z.string().regex(/^(mailto:\S+@\S+|https:\/\/\S+)$/, 'a mailto: address or an https: URL where the push services can reach the operator').optional(),
 });
 
@@ -110,6 +113,12 @@ export interface Config {
    * services see. Null: no VAPID keys configured, so the push channel is hidden everywhere.
    */
   vapid: { publicKey: string; privateKey: string; subject: string } | null;
+  /**
+   * Outgoing webhooks. `strict`: endpoints must be https and every address their host resolves to
+   * public (no private, loopback, link-local...), checked on each delivery; always true in
+   * production, false by default elsewhere (a receiver on localhost). `timeoutMs`: per delivery.
+   */
+  webhooks: { strict: boolean; timeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -127,6 +136,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   const isProduction = e.NODE_ENV === 'production';
   if (isProduction && !e.SESSION_SECRET) throw new ConfigError('Invalid configuration:\n  SESSION_SECRET: required in production');
+  if (isProduction && e.WEBHOOKS_STRICT === false) throw new ConfigError('Invalid configuration:\n  WEBHOOKS_STRICT: never false in production');
   if (isProduction && e.TEST_CLOCK) throw new ConfigError('Invalid configuration:\n  TEST_CLOCK: never allowed in production');
   return {
     env: e.NODE_ENV,
@@ -158,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiRateLimits: parseRateLimits(e.API_RATE_LIMITS),
     jobTimeoutMs: e.JOB_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    webhooks: { strict: e.WEBHOOKS_STRICT ?? isProduction, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
     vapid: parseVapid(e.VAPID_PUBLIC_KEY, e.VAPID_PRIVATE_KEY, e.VAPID_SUBJECT),
     secretKeys: parseSecretKeys(e.SECRET_KEYS, isProduction, e.SESSION_SECRET ?? 'kontor-development-secret-not-for-production'),
   };

@@ -19,6 +19,7 @@ import { pushSweepJob, sendPushJob } from '../src/notifications/push';
 import { suspensionCheckJob } from '../src/suspension/suspension.usecases';
 import { collectionsJob } from '../src/collections/collections.job';
 import { pruneSignInFailures } from '../src/users/sign-in-throttle';
+import { webhookDeliveryJob } from '../src/webhooks/deliver';
 import { pruneExpiredSessions } from '../src/web/session-store';
 
 export const TICK_JOB = 'tick';
@@ -78,6 +79,7 @@ const sweep = <D extends JobDefinition>(job: D): D => ({ ...job, timeoutMs: SWEE
 export const jobs: readonly JobDefinition[] = [
   sendMailJob, tickJob, grantPurchaseJob, grantWaitingJob, sweep(subscriptionGrantsJob), sweep(reconcilePaymentsJob), sweep(autoBillingReconcileJob),
   sweep(invoiceCutJob), deliverPendingJob, deliverInvoiceJob, sweep(suspensionCheckJob), sweep(collectionsJob), sendPushJob, pushSweepJob, sweep(reportSealingJob), sendEInvoiceJob, pollEInvoiceJob,
+  webhookDeliveryJob,
 ] as unknown as readonly JobDefinition[];
 
 export function createProcessors(deps: Deps): Processors {

@@ -6,6 +6,7 @@ import { loadConfig } from '../config';
 import { installProcessGuards } from '../src/lib/process-guards';
 import { stopOnSignals } from '../src/lib/shutdown';
 import { startRuntime } from '../src/runtime';
+import { WEBHOOK_DELIVERY_EVERY_MS, WEBHOOK_DELIVERY_JOB } from '../src/webhooks/deliver';
 import { PUSH_SWEEP_EVERY_MS, PUSH_SWEEP_JOB } from '../src/notifications/push';
 import { createProcessors, TICK_EVERY_MS, TICK_JOB } from './processors';
 
@@ -18,6 +19,7 @@ if (deps.queue.kind !== 'bullmq') {
 }
 await deps.queue.work(createProcessors(deps), { concurrency: 4, timeoutMs: config.jobTimeoutMs });
 await deps.queue.schedule('tick', TICK_JOB, TICK_EVERY_MS);
+await deps.queue.schedule('webhooks', WEBHOOK_DELIVERY_JOB, WEBHOOK_DELIVERY_EVERY_MS);
 // Mobile push only with VAPID keys: otherwise there is nothing to send (src/notifications/push.ts).
 if (deps.config.vapid) await deps.queue.schedule('push', PUSH_SWEEP_JOB, PUSH_SWEEP_EVERY_MS);
 deps.logger.info('worker started', { queue: deps.queue.kind, jobTimeoutMs: config.jobTimeoutMs });

@@ -6,6 +6,7 @@ import { departments, users } from '../db/schema';
 import { createProcessors, TICK_EVERY_MS, TICK_JOB } from '../jobs/processors';
 import { DEMO_KEY_LIST, DEMO_KEYS, DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './demo/seed';
 import { installProcessGuards } from './lib/process-guards';
+import { WEBHOOK_DELIVERY_EVERY_MS, WEBHOOK_DELIVERY_JOB } from './webhooks/deliver';
 import { PUSH_SWEEP_EVERY_MS, PUSH_SWEEP_JOB } from './notifications/push';
 import { stopOnSignals } from './lib/shutdown';
 import { startRuntime } from './runtime';
@@ -28,6 +29,7 @@ installProcessGuards(deps.logger, 'web');
 if (deps.queue.kind === 'inline') {
   await deps.queue.work(createProcessors(deps), { timeoutMs: config.jobTimeoutMs });
   await deps.queue.schedule('tick', TICK_JOB, TICK_EVERY_MS);
+  await deps.queue.schedule('webhooks', WEBHOOK_DELIVERY_JOB, WEBHOOK_DELIVERY_EVERY_MS);
   // Mobile push only with VAPID keys: otherwise there is nothing to send (src/notifications/push.ts).
   if (deps.config.vapid) await deps.queue.schedule('push', PUSH_SWEEP_JOB, PUSH_SWEEP_EVERY_MS);
 }

@@ -30,3 +30,4 @@ export * from './collections';
 export * from './credit-notes';
 export * from './einvoice';
 export * from './tax';
+export * from './webhooks';

@@ -22,6 +22,7 @@ import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
 import { listPaymentMethods } from '../payments/payment-methods';
 import { decideTopup } from './decision';
 import { chargeTopupOnAccount } from '../billing/account-charges';
+import { emitEvent } from '../webhooks/emit';
 
 import {
   getAutoBillingSettings, monthOf, offerOf, spentThisMonth, subAccountsQualify, type AutoBillingCharge, type AutoBillingSettings,
@@ -339,6 +340,7 @@ export async function settleCharge(deps: Deps, chargeId: string, result: ChargeR
       updatedAt: now,
     }).where(eq(autoBillingSettings.ownerKey, s.ownerKey));
     const owner = { agencyId: charge.agencyId, subAccountId: charge.subAccountId };
+    await emitEvent(tx, { type: 'auto_billing.failed', at: now, data: { account: owner, chargeId: charge.id, amountMinor: charge.amountMinor, currency: charge.currency, reason: result.reason, switchedOff: off } });
     const message = off
       ? msg('email:notice.autoBillingOff', { reason: result.reason, count: declines })
       : msg('email:notice.autoBillingDeclined', { what: describe(charge), amount: money(charge.amountMinor, charge.currency), reason: result.reason, minutes: Math.round((DECLINE_BACKOFF_MS[declines] ?? 0) / 60_000) });
@@ -381,6 +383,7 @@ async function deliver(deps: Deps, chargeId: string, status: 'succeeded' | 'on_i
       await chargeTopupOnAccount(tx, { agencyId: charge.agencyId, subAccountId: charge.subAccountId, description: w.text(msg('email:topup.line', { what: describe(charge) })), quantity: 1, unitPriceMinor: charge.amountMinor, currency: charge.currency as 'TRY' | 'USD' | 'EUR', now });
     }
     await tx.update(autoBillingCharges).set({ status, completedAt: charge.completedAt ?? now, deliveredAt: now }).where(eq(autoBillingCharges.id, charge.id));
+    await emitEvent(tx, { type: 'auto_billing.charged', at: now, data: { account: { agencyId: charge.agencyId, subAccountId: charge.subAccountId }, chargeId: charge.id, credits: charge.credits, chatbots: charge.chatbots, amountMinor: charge.amountMinor, currency: charge.currency, status } });
     const [s] = await tx.select().from(autoBillingSettings).where(eq(autoBillingSettings.ownerKey, charge.ownerKey));
     const why = `email:topup.why.${charge.trigger === 'sub_account_usage' ? 'agency_usage' : charge.trigger}`;
     const how = status === 'on_invoice' ? 'email:topup.onInvoice' : 'email:topup.charged';

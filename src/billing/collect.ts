@@ -15,6 +15,7 @@ import { defaultPaymentMethod } from '../payments/payment-methods';
 import { markInvoicePaid, type Invoice } from './invoices.usecases';
 import { msg } from '../lib/message';
 import { formatInvoiceNumber } from './invoice-numbers';
+import { emitPaymentFailed } from '../webhooks/emit';
 
 export type CollectOutcome = 'open' | 'paid' | 'already' | 'charged' | 'declined' | 'pending';
 
@@ -87,6 +88,7 @@ async function chargeSavedCard(deps: Deps, inv: Invoice): Promise<CollectOutcome
     await deps.db.transaction(async (tx) => {
       const moved = await tx.update(payments).set({ status: 'failed', failureReason: result.reason }).where(and(eq(payments.id, charging.id), eq(payments.status, 'pending'))).returning({ id: payments.id });
       if (moved.length) await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: charging.id, fromStatus: 'pending', toStatus: 'failed', raw: result.raw, createdAt: at });
+      if (moved.length) await emitPaymentFailed(tx, charging, { reason: result.reason, at });
     });
     deps.logger.info('invoice card charge declined; the invoice stays open', { invoiceId: inv.id, reason: result.reason });
     return 'declined';

@@ -18,6 +18,7 @@ import { formatInvoiceNumber } from './invoice-numbers';
 import { renderInvoicePdf } from './invoice-pdf';
 import { getInvoiceForSystem } from './invoices.usecases';
 import { queueEInvoice } from '../einvoice/send';
+import { emitEvent } from '../webhooks/emit';
 
 export const DELIVER_INVOICE_JOB = 'invoice.deliver';
 
@@ -60,6 +61,7 @@ export async function deliverInvoice(deps: Deps, invoiceId: string): Promise<'de
       } },
     });
     await tx.update(invoices).set({ deliveredAt: now, updatedAt: now }).where(eq(invoices.id, invoiceId));
+    await emitEvent(tx, { type: 'invoice.issued', at: now, data: { account: { agencyId: inv.agencyId, subAccountId: inv.subAccountId }, invoiceId: inv.id, number: n, totalMinor: inv.totalMinor, currency: inv.currency, issueDay: inv.issueDay, dueDay: inv.dueDay } });
     return id;
   });
   // To GİB through the seller's e-invoice integrator, if it has one (idempotent).

@@ -18,6 +18,7 @@ import { daysBetween, termDiscountPercent, type TermMonths } from './proration';
 export { addressSnapshot } from './invoice-issue';
 import type { BillingSubscription } from './subscriptions.usecases';
 import { msg } from '../lib/message';
+import { emitInvoicePaid } from '../webhooks/emit';
 
 export type Invoice = typeof invoices.$inferSelect;
 export type InvoiceLine = typeof invoiceLines.$inferSelect;
@@ -131,6 +132,7 @@ export async function markInvoicePaid(
     if (inv.status !== 'open' && inv.status !== 'draft') throw new AppError('invoice_not_payable', 409, msg('errors:invoice.notPayable', { n: formatInvoiceNumber(inv.number), status: `errors:invoice.status.${inv.status}` }));
     const [row] = await tx.update(invoices).set({ status: 'paid', paidAt: now, paymentId: params.paymentId, updatedAt: now }).where(eq(invoices.id, inv.id)).returning();
     await recordAudit(tx, params.by, { action: 'invoice.paid', targetType: 'invoice', targetId: inv.id, agencyId: inv.agencyId, subAccountId: inv.subAccountId, data: { paymentId: params.paymentId, amountMinor: inv.totalMinor, currency: inv.currency } }, now);
+    await emitInvoicePaid(tx, inv, { number: formatInvoiceNumber(inv.number), paymentId: params.paymentId, at: now });
     // Every payment path ends here: an account suspended for its invoices comes back in the
     // payment's own transaction once fewer than two remain overdue.
     const { mailIds } = await applyOverdueRule(tx, { agencyId: inv.agencyId, subAccountId: inv.subAccountId }, { now, by: params.by });

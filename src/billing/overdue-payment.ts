@@ -21,6 +21,7 @@ import { buyerAccount } from './accounts';
 import { formatInvoiceNumber } from './invoice-numbers';
 import { calendarDay } from './proration';
 import { msg } from '../lib/message';
+import { emitInvoicePaid } from '../webhooks/emit';
 
 export const OVERDUE_REFERENCE_PREFIX = 'overdue:';
 
@@ -110,6 +111,7 @@ async function markBatchPaid(tx: Tx, payment: Payment, now: Date): Promise<(stri
       action: 'invoice.paid', targetType: 'invoice', targetId: inv.id, agencyId: inv.agencyId, subAccountId: inv.subAccountId,
       data: { paymentId: payment.id, amountMinor: inv.totalMinor, currency: inv.currency, with: 'pay_all_overdue' },
     }, now);
+    await emitInvoicePaid(tx, inv, { number: formatInvoiceNumber(inv.number), paymentId: payment.id, at: now });
   }
   if (surplus > 0) {
     await recordAudit(tx, by, {

@@ -25,6 +25,7 @@ import { dispatchEmails } from '../mail/outbox';
 import { addDays, calendarDay, extraSessionExpiry, termEndDay, termMonthOn, termPrice, type TermMonths } from './proration';
 import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
 import { msg } from '../lib/message';
+import { emitEvent } from '../webhooks/emit';
 
 export type BillingSubscription = typeof billingSubscriptions.$inferSelect;
 export type BillingPeriod = typeof billingPeriods.$inferSelect;
@@ -179,6 +180,7 @@ export async function startSubscription(deps: Deps, params: { actor: Actor; inpu
     }
     const invoiceId = sub.billing === 'term' ? await issueTermInvoice(tx, { account, sub, now }) : null;
     await recordAudit(tx, params.actor, { action: 'subscription.started', targetType: 'billing_subscription', targetId: sub.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: { packageId: pkg.id, quantity: input.quantity, day: today, invoiceId } }, now);
+    await emitEvent(tx, { type: 'subscription.started', at: now, data: { account: { agencyId: account.agencyId, subAccountId: account.subAccountId }, subscriptionId: sub.id, packageId: pkg.id, quantity: input.quantity, day: today } });
     return { sub, invoiceId };
   });
   if (invoiceId) await dispatchInvoiceDelivery(deps.queue, [invoiceId]);
@@ -208,6 +210,7 @@ export async function cancelSubscription(deps: Deps, params: { actor: Actor; sub
     }
     await tx.update(billingSubscriptions).set({ status: 'cancelled', cancelledAt: now, updatedAt: now }).where(eq(billingSubscriptions.id, sub.id));
     await recordAudit(tx, params.actor, { action: 'subscription.cancelled', targetType: 'billing_subscription', targetId: sub.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: { day: today } }, now);
+    await emitEvent(tx, { type: 'subscription.cancelled', at: now, data: { account: { agencyId: account.agencyId, subAccountId: account.subAccountId }, subscriptionId: sub.id, day: today } });
   });
   return getSubscription(deps, { actor: params.actor, subscriptionId: params.subscriptionId });
 }
@@ -281,6 +284,7 @@ export async function changeSubscription(deps: Deps, params: { actor: Actor; sub
     await insertPeriod(tx, row!, tomorrow, null, now);
     await tx.update(billingSubscriptions).set({ status: 'changed', changedToId: row!.id, updatedAt: now }).where(eq(billingSubscriptions.id, sub.id));
     await recordAudit(tx, params.actor, { action: 'subscription.changed', targetType: 'billing_subscription', targetId: sub.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: { day: today, toSubscriptionId: row!.id, packageId: pkg.id, quantity } }, now);
+    await emitEvent(tx, { type: 'subscription.changed', at: now, data: { account: { agencyId: account.agencyId, subAccountId: account.subAccountId }, subscriptionId: sub.id, toSubscriptionId: row!.id, packageId: pkg.id, quantity, day: today } });
     return row!.id;
   });
   return getSubscription(deps, { actor: params.actor, subscriptionId: newId_ });

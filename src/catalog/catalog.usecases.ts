@@ -19,6 +19,7 @@ import { createPayment, settlePayment } from '../payments/payments.usecases';
 import type { Payment } from '../payments/gateway';
 import type { SettlementHandler } from '../payments/settlement';
 import { chatbotSlotOffer, createOffer, offersOf, setChatbotSlotOffer, type OfferView } from './offers';
+import { emitEvent } from '../webhooks/emit';
 
 export type AgencyOrder = typeof agencyOrders.$inferSelect;
 
@@ -156,6 +157,7 @@ export async function applyAgencyOrder(tx: Tx, orderId: string, now: Date): Prom
     await tx.update(agencies).set({ chatbotSlots: sql`${agencies.chatbotSlots} + ${o.quantity}`, updatedAt: now }).where(eq(agencies.id, o.agencyId));
   }
   await tx.update(agencyOrders).set({ status: 'applied', appliedAt: now }).where(eq(agencyOrders.id, o.id));
+  await emitEvent(tx, { type: 'purchase.completed', at: now, data: { account: { agencyId: o.agencyId, subAccountId: null }, purchaseId: o.id, kind: o.kind, packageId: null, amountMinor: o.amountMinor, currency: o.currency, paidAt: now.toISOString() } });
 }
 
 /** The paid invoice of an agency's order (one per payment): top-up credits or chatbot slots, at the offer's rate. */

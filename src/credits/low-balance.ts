@@ -5,6 +5,7 @@ import { newId } from '../lib/ids';
 import { msg } from '../lib/message';
 import { mailLanguage, mailWriter, type MailWriter } from '../mail/language';
 import { notify } from '../notifications/notify';
+import { emitEvent } from '../webhooks/emit';
 
 export interface LowBalanceState {
   id: string;
@@ -27,6 +28,7 @@ export async function applyLowBalanceRule(tx: Tx, a: LowBalanceState, now: Date)
   }
   if (a.notified) return null;
   await tx.execute(sql`update credit_accounts set low_balance_notified = true where id = ${a.id}`);
+  await emitEvent(tx, { type: 'credits.low', at: now, data: { account: { agencyId: a.agencyId, subAccountId: a.subAccountId }, balance: a.balance, threshold: a.threshold } });
   const noticeId = newId('ntf');
   // The in-app notice is read later in its reader's language: it is stored as a message.
   const message = msg('email:notice.lowBalance', { balance: a.balance, threshold: a.threshold });

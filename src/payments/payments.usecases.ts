@@ -5,6 +5,7 @@ import type { Deps } from '../deps';
 import { errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import type { Payment } from './gateway';
+import { emitPaymentFailed } from '../webhooks/emit';
 
 export interface NewPayment {
   sellerAgencyId: string | null;
@@ -67,6 +68,7 @@ export async function settlePayment(
       .returning();
     await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: payment.id, fromStatus: 'pending', toStatus: status, raw: params.raw, createdAt: now });
     if (approved && params.onConfirmed) await params.onConfirmed(tx, updated!);
+    if (!approved) await emitPaymentFailed(tx, updated!, { reason, at: now });
     return { outcome: status, payment: updated! };
   });
 }

@@ -34,6 +34,7 @@ import { getSubAccount } from '../tenancy/sub-accounts.usecases';
 import { purchaseEmail } from './purchase-email';
 import { msg } from '../lib/message';
 import { mailLanguage, mailWriter } from '../mail/language';
+import { emitEvent } from '../webhooks/emit';
 
 export const GRANT_PURCHASE_JOB = 'purchase.grant';
 export const RENEWAL_WINDOW_DAYS = 30;
@@ -148,7 +149,13 @@ async function insertPurchase(tx: Tx, params: { actor: Actor; version: PackageVe
 
 /** Marks the purchase paid inside the payment's confirming transaction. */
 export async function markPurchasePaid(tx: Tx, purchaseId: string, now: Date): Promise<void> {
-  await tx.update(purchases).set({ status: 'paid', paidAt: now, updatedAt: now }).where(and(eq(purchases.id, purchaseId), eq(purchases.status, 'pending_payment')));
+  const [p] = await tx.update(purchases).set({ status: 'paid', paidAt: now, updatedAt: now }).where(and(eq(purchases.id, purchaseId), eq(purchases.status, 'pending_payment'))).returning();
+  if (p) await emitPurchaseCompleted(tx, p, now);
+}
+
+/** purchase.completed for a paid package purchase (by the gateway or recorded by the agency). */
+function emitPurchaseCompleted(tx: Tx, p: Purchase, now: Date) {
+  return emitEvent(tx, { type: 'purchase.completed', at: now, data: { account: { agencyId: p.agencyId, subAccountId: p.subAccountId }, purchaseId: p.id, kind: 'package', packageId: p.packageId, amountMinor: p.priceMinor, currency: p.currency, paidAt: now.toISOString() } });
 }
 
 /** The paid invoice of a purchase's payment (one per payment), in the settlement transaction. */
@@ -235,6 +242,7 @@ export async function recordOfflinePurchase(deps: Deps, params: { actor: Actor; 
     }, now);
     await tx.execute(sql`update payments set status = 'confirmed', confirmed_at = ${now.toISOString()}::timestamptz where id = ${pay.id}`);
     await recordAudit(tx, actor, { action: 'purchase.recorded_offline', targetType: 'purchase', targetId: row.id, subAccountId: sub.id, data: { packageId: pkg.id } }, now);
+    await emitPurchaseCompleted(tx, row, now);
     return row;
   });
   await grantOrQueue(deps, purchase.id);

@@ -15,6 +15,7 @@ import { name as text, parse } from '../lib/validation';
 import { z } from 'zod';
 import type { SubAccount } from '../tenancy/sub-accounts.usecases';
 import { msg } from '../lib/message';
+import { emitEvent } from '../webhooks/emit';
 
 const reasonSchema = z.object({ reason: text('Reason') });
 
@@ -39,6 +40,7 @@ export async function suspendSubAccount(deps: Pick<Deps, 'db' | 'clock'>, params
     if (sub.manualSuspended) throw errors.conflict('already_suspended', msg('errors:suspension.alreadySuspended', { name: sub.name }));
     const [row] = await tx.update(subAccounts).set({ manualSuspended: true, status: 'suspended', suspendedAt: sub.suspendedAt ?? now, updatedAt: now }).where(eq(subAccounts.id, sub.id)).returning();
     await recordAudit(tx, params.actor, { action: 'account.suspended', targetType: 'sub_account', targetId: sub.id, agencyId, subAccountId: sub.id, data: { reason: 'manual', note: reason } }, now);
+    if (sub.status !== 'suspended') await emitEvent(tx, { type: 'account.suspended', at: now, data: { account: { agencyId, subAccountId: sub.id }, reason: 'manual', overdueInvoices: 0 } });
     return row!;
   });
 }
@@ -59,6 +61,7 @@ export async function reactivateSubAccount(deps: Pick<Deps, 'db' | 'clock'>, par
     const still = sub.overdueSuspendedAt !== null;
     const [row] = await tx.update(subAccounts).set({ manualSuspended: false, status: still ? 'suspended' : 'active', suspendedAt: still ? sub.suspendedAt : null, updatedAt: now }).where(eq(subAccounts.id, sub.id)).returning();
     await recordAudit(tx, params.actor, { action: 'account.reactivated', targetType: 'sub_account', targetId: sub.id, agencyId, subAccountId: sub.id, data: { reason: 'manual' } }, now);
+    if (!still) await emitEvent(tx, { type: 'account.reactivated', at: now, data: { account: { agencyId, subAccountId: sub.id }, reason: 'manual' } });
     return row!;
   });
 }

@@ -19,6 +19,7 @@ import { rowsOf } from '../lib/rows';
 import { mailLanguage, mailWriter } from '../mail/language';
 import { dispatchEmails } from '../mail/outbox';
 import { notify } from '../notifications/notify';
+import { emitEvent } from '../webhooks/emit';
 import { localize, tFor } from '../i18n/i18n';
 
 export const SUSPENSION_CHECK_JOB = 'suspension.check';
@@ -74,6 +75,9 @@ export async function applyOverdueRule(tx: Tx, ref: AccountRef, p: { now: Date; 
     action: due ? 'account.suspended' : 'account.reactivated', targetType: ref.subAccountId ? 'sub_account' : 'agency', targetId: id, agencyId: ref.agencyId, subAccountId: ref.subAccountId,
     data: { reason: 'overdue_invoices', overdueInvoiceIds: overdue.map((i) => i.id), amountDue: amount, day: today, manualSuspensionRemains: !due && row.manual },
   }, p.now);
+  // A manual suspension that remains keeps the account suspended: no change for integrations.
+  const whom = { agencyId: ref.agencyId, subAccountId: ref.subAccountId ?? null };
+  if (!row.manual) await (due ? emitEvent(tx, { type: 'account.suspended', at: p.now, data: { account: whom, reason: 'overdue', overdueInvoices: overdue.length } }) : emitEvent(tx, { type: 'account.reactivated', at: p.now, data: { account: whom, reason: 'overdue' } }));
   const to = await invoiceRecipients(tx, ref.agencyId, ref.subAccountId);
   // In the buyer's language (its people's own choice, else its agency's), days in the seller's zone.
   const w = mailWriter(await mailLanguage(tx, ref.agencyId, to.to), account.zone);

@@ -10,6 +10,7 @@ import type { Deps } from '../deps';
 import { ValidationError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { blankToNull, checkbox, name, optionalEmail, parse } from '../lib/validation';
+import { emitEvent } from '../webhooks/emit';
 
 export const createAgencySchema = z.object({
   name: name('Name'),
@@ -118,6 +119,8 @@ export async function updateAgencyFlags(deps: Deps, params: { actor: Actor; agen
       },
       now,
     );
+    const whom = { agencyId: params.agencyId, subAccountId: null };
+    if (status !== before.status) await (status === 'suspended' ? emitEvent(tx, { type: 'account.suspended', at: now, data: { account: whom, reason: 'manual', overdueInvoices: 0 } }) : emitEvent(tx, { type: 'account.reactivated', at: now, data: { account: whom, reason: 'manual' } }));
     return after!;
   });
 }

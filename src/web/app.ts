@@ -33,6 +33,7 @@ import { mountSandboxes } from '../../sandboxes/mount';
 import { paymentRoutes, webhookRoutes } from './routes/payments.routes';
 import { paymentSystemRoutes } from './routes/payment-systems.routes';
 import { einvoiceRoutes } from './routes/einvoice.routes';
+import { webhookEndpointRoutes } from './routes/webhooks.routes';
 import { autoBillingRoutes } from './routes/auto-billing.routes';
 import { walletRoutes } from './routes/wallets.routes';
 import { sellerPaymentRoutes } from './routes/seller-payments.routes';
@@ -254,6 +255,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use('/agency', paymentSystemRoutes(deps, 'agency'));
   app.use('/platform', einvoiceRoutes(deps, 'platform'));
   app.use('/agency', einvoiceRoutes(deps, 'agency'));
+  app.use('/platform', webhookEndpointRoutes(deps, 'platform'));
+  app.use('/agency', webhookEndpointRoutes(deps, 'agency'));
   app.use('/agency', autoBillingRoutes(deps, 'agency'));
   app.use('/platform', sellerPaymentRoutes(deps, 'platform'));
   app.use('/agency', sellerPaymentRoutes(deps, 'agency'));

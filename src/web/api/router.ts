@@ -25,6 +25,7 @@ import { collectionApiRoutes } from './collections.routes';
 import { creditNoteRoutes } from './credit-notes.routes';
 import { reportApiRoutes } from './reports.routes';
 import { presenceApiRoutes } from './presence.routes';
+import { webhookApiRoutes } from './webhooks.routes';
 
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const pageParams = (req: Request) => ({
@@ -133,6 +134,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   r.use(creditNoteRoutes(deps));
   r.use(reportApiRoutes(deps));
   r.use(presenceApiRoutes(deps));
+  r.use(webhookApiRoutes(deps));
 
   // Outside production only: the test clock. In production the route does not exist.
   if (deps.testClock) {

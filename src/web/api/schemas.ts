@@ -3,6 +3,7 @@
 // (`z.infer`), so the OpenAPI document (src/web/api/openapi) cannot drift from what they send;
 // the tests validate every answer they receive against the document.
 import { z } from 'zod';
+import { webhookEventTypes } from '../../../db/schema';
 
 const id = z.string().describe('Opaque id');
 const time = z.iso.datetime({ offset: true }).describe('ISO 8601 time (UTC)');
@@ -331,3 +332,30 @@ export const InvoiceCollection = z
   .meta({ id: 'InvoiceCollection' });
 
 export type Answer<S extends z.ZodType> = z.infer<S>;
+
+// Outgoing webhooks (docs/webhooks.md).
+const webhookEventType = z.enum(webhookEventTypes);
+export const WebhookEndpoint = z
+  .object({
+    id, url: z.string(), description: nullable(z.string()), events: z.array(webhookEventType), enabled: z.boolean(),
+    disabledReason: nullable(z.enum(['manual', 'failing'])).describe('Why it is off: switched off by the seller, or by Kontor after failing for days'),
+    failingSince: nullable(time).describe('First failed attempt since the last success'),
+    secretHint: z.string().describe('The end of the signing secret; the secret itself is shown once, at creation'), createdAt: time, updatedAt: time,
+  })
+  .meta({ id: 'WebhookEndpoint' });
+export const NewWebhookEndpoint = WebhookEndpoint.extend({ secret: z.string().describe('The signing secret: shown once, never again') }).meta({ id: 'NewWebhookEndpoint' });
+export const WebhookDelivery = z
+  .object({
+    id, eventId: id, eventType: webhookEventType, status: z.enum(['pending', 'delivering', 'succeeded', 'failed']), attempts: z.number().int(),
+    nextAttemptAt: nullable(time), lastStatus: nullable(z.number().int()), lastError: nullable(z.string()), deliveredAt: nullable(time), createdAt: time,
+  })
+  .meta({ id: 'WebhookDelivery' });
+export const WebhookAttempt = z
+  .object({
+    id, deliveryId: id, eventId: id, eventType: webhookEventType, attempt: z.number().int(), url: z.string(),
+    requestHeaders: z.record(z.string(), z.string()), requestBody: z.string(),
+    responseStatus: nullable(z.number().int()), responseBody: nullable(z.string()).describe('The first 2 KB of the answer'), error: nullable(z.string()),
+    durationMs: z.number().int(), createdAt: time,
+  })
+  .meta({ id: 'WebhookAttempt' });
+export const WebhookReplay = z.object({ replayed: z.number().int().describe('How many deliveries are sent again') }).meta({ id: 'WebhookReplay' });

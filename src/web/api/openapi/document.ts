@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { tFor, type Lang } from '../../../i18n/i18n';
 import { ErrorAnswer, RateLimited } from '../schemas';
 import { apiRoutes, apiTags, type KeyScope, type RouteDoc } from './routes';
+import { webhookSection } from './webhooks';
 
 type Json = Record<string, unknown>;
 
@@ -128,6 +129,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string; version?: st
     content: { 'application/json': { schema: convert(RateLimited, 'output', defs) } },
   };
   const tags = apiTags.map((name) => ({ name, description: t(`apidocs:tag.${name}`) }));
+  const webhooks = webhookSection(convert, defs, t);
   return {
     openapi: '3.1.0',
     info: {
@@ -140,6 +142,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string; version?: st
     security: [{ apiKey: [] }],
     tags,
     paths,
+    webhooks,
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: t('apidocs:securityScheme') } },
       schemas: defs,

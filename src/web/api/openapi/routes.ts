@@ -26,6 +26,7 @@ import { usageEventSchema } from '../../../usage/usage.usecases';
 import { presenceSchema } from '../../../users/presence';
 import { inviteSchema } from '../../../users/users.usecases';
 import { debitSchema, topupSchema } from '../../../wallets/wallets.usecases';
+import { createEndpointSchema, deliveryFilterSchema, updateEndpointSchema } from '../../../webhooks/endpoints.usecases';
 import { listQuery as offerListQuery } from '../offers.routes';
 import { bodySchema as paymentSystemSchema } from '../payment-systems.routes';
 import { integratorBodySchema } from '../einvoice.routes';
@@ -91,10 +92,12 @@ const issuedCreditNotesQuery = z.object({ accountId: z.string().optional().descr
 const issuedQuery = z.object({ accountId: z.string().optional().describe('Only the invoices of this account (agency keys: one of its sub-accounts)') });
 const packagesQuery = z.object({ seller: z.enum(['platform']).optional().describe('Agency keys: the platform\'s packages the agency can buy') });
 
+const webhookAttemptsQuery = z.object({ deliveryId: z.string().optional().describe('Only the attempts of this delivery') });
+
 const r = (doc: RouteDoc): RouteDoc => doc;
 
 /** The groups of the reference, in order (their descriptions: locales/<lang>/apidocs.json, tag.<name>). */
-export const apiTags = ['Keys', 'Agencies', 'Sub-accounts', 'Users', 'Usage', 'Credits', 'Departments', 'Offers', 'Packages', 'Platform catalog', 'Payments', 'Auto-billing', 'WhatsApp balance', 'Subscriptions', 'Invoices', 'People', 'Reports', 'Test clock'];
+export const apiTags = ['Keys', 'Agencies', 'Sub-accounts', 'Users', 'Usage', 'Credits', 'Departments', 'Offers', 'Packages', 'Platform catalog', 'Payments', 'Auto-billing', 'WhatsApp balance', 'Subscriptions', 'Invoices', 'People', 'Reports', 'Webhooks', 'Test clock'];
 
 export const apiRoutes: RouteDoc[] = [
   // Keys and tenants.
@@ -229,6 +232,17 @@ export const apiRoutes: RouteDoc[] = [
   r({ method: 'get', path: '/reports/usage', tag: 'Reports', summary: 'Conversations and credits by day, department, sub-account or representative', scopes: BUYERS, query: reportQuery, answers: { 200: A.UsageReport } }),
   r({ method: 'get', path: '/reports/credit-flow', tag: 'Reports', summary: 'Credits in, out, forfeited and expired, by day or account', scopes: BUYERS, query: reportQuery, answers: { 200: A.CreditFlowReport } }),
   r({ method: 'get', path: '/reports/sales', tag: 'Reports', summary: 'Revenue by package and month (an agency), or by agency (the platform)', scopes: SELLERS, query: reportQuery, answers: { 200: A.SalesReport } }),
+
+  // Outgoing webhooks (their payloads: the document's `webhooks` section).
+  r({ method: 'get', path: '/webhook-endpoints', tag: 'Webhooks', summary: 'The seller\'s webhook endpoints', scopes: SELLERS, answers: { 200: A.listOf(A.WebhookEndpoint) } }),
+  r({ method: 'post', path: '/webhook-endpoints', tag: 'Webhooks', summary: 'Add a webhook endpoint (its signing secret is answered once)', scopes: SELLERS, body: createEndpointSchema, answers: { 201: A.NewWebhookEndpoint } }),
+  r({ method: 'get', path: '/webhook-endpoints/{id}', tag: 'Webhooks', summary: 'One webhook endpoint', scopes: SELLERS, answers: { 200: A.WebhookEndpoint } }),
+  r({ method: 'patch', path: '/webhook-endpoints/{id}', tag: 'Webhooks', summary: 'Change a webhook endpoint, or switch it on or off', scopes: SELLERS, body: updateEndpointSchema, answers: { 200: A.WebhookEndpoint } }),
+  r({ method: 'delete', path: '/webhook-endpoints/{id}', tag: 'Webhooks', summary: 'Delete a webhook endpoint and its log', scopes: SELLERS, answers: { 204: null } }),
+  r({ method: 'get', path: '/webhook-endpoints/{id}/deliveries', tag: 'Webhooks', summary: 'An endpoint\'s deliveries, newest first', scopes: SELLERS, query: deliveryFilterSchema, answers: { 200: A.listOf(A.WebhookDelivery) } }),
+  r({ method: 'get', path: '/webhook-endpoints/{id}/attempts', tag: 'Webhooks', summary: 'An endpoint\'s delivery log: each attempt\'s request, answer and timing', scopes: SELLERS, query: webhookAttemptsQuery, answers: { 200: A.listOf(A.WebhookAttempt) } }),
+  r({ method: 'post', path: '/webhook-endpoints/{id}/deliveries/{deliveryId}/replay', tag: 'Webhooks', summary: 'Send one delivery again (same event id)', scopes: SELLERS, answers: { 202: A.WebhookReplay } }),
+  r({ method: 'post', path: '/webhook-endpoints/{id}/replay-failed', tag: 'Webhooks', summary: 'Send every failed delivery of an endpoint again', scopes: SELLERS, answers: { 202: A.WebhookReplay } }),
 
   // Outside production only.
   r({ method: 'get', path: '/test-clock', tag: 'Test clock', summary: 'The test clock', scopes: PLATFORM, testOnly: true, answers: { 200: A.TestClock } }),
