@@ -369,6 +369,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/collection-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The seller's reminder and card-retry schedules
+         * @description API keys: platform, agency.
+         */
+        get: operations["getCollectionSettings"];
+        /**
+         * Set the seller's reminder and card-retry schedules
+         * @description API keys: platform, agency.
+         */
+        put: operations["putCollectionSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/credit-history": {
         parameters: {
             query?: never;
@@ -381,6 +405,66 @@ export interface paths {
          * @description API keys: platform, agency, sub-account.
          */
         get: operations["getCreditHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credit-notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's credit notes (as a buyer)
+         * @description API keys: agency, sub-account.
+         */
+        get: operations["getCreditNotes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credit-notes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One credit note with its lines
+         * @description API keys: platform, agency, sub-account.
+         */
+        get: operations["getCreditNotesById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credit-notes/{id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One credit note as a PDF
+         * @description API keys: platform, agency, sub-account.
+         */
+        get: operations["getCreditNotesByIdPdf"];
         put?: never;
         post?: never;
         delete?: never;
@@ -435,6 +519,30 @@ export interface paths {
          * @description API keys: agency.
          */
         patch: operations["patchDepartmentsById"];
+        trace?: never;
+    };
+    "/einvoice-integrator": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The seller's e-invoice integrator (secrets never shown)
+         * @description API keys: platform, agency.
+         */
+        get: operations["getEinvoiceIntegrator"];
+        /**
+         * Set up the seller's e-invoice integrator (e-Fatura, e-Arşiv)
+         * @description API keys: platform, agency.
+         */
+        put: operations["putEinvoiceIntegrator"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/entitlements": {
@@ -537,6 +645,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/invoices/{id}/collection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reminders sent and saved-card retries for an invoice
+         * @description API keys: platform, agency, sub-account.
+         */
+        get: operations["getInvoicesByIdCollection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/invoices/{id}/credit-notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a credit note for chosen lines of an invoice
+         * @description Reverses all or part of chosen lines of one of the seller's issued invoices, in the seller's own gapless credit note series, and emails it to the buyer with its PDF. Each line gives an invoice line and, optionally, the net amount to take off it in minor units (without an amount: all that is left of that line); tax follows the line's rate. A line cannot be credited beyond what is left of it. An unpaid invoice is credited in full only (it becomes void); a paid invoice credited in full becomes refunded. Send an Idempotency-Key: a retry never issues a second note.
+         *
+         *     API keys: platform, agency.
+         */
+        post: operations["postInvoicesByIdCreditNotes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/invoices/{id}/mark-paid": {
         parameters: {
             query?: never;
@@ -629,6 +779,26 @@ export interface paths {
          * @description API keys: platform, agency, sub-account.
          */
         get: operations["getInvoicesUpcoming"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/issued-credit-notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The credit notes the seller issued
+         * @description API keys: platform, agency.
+         */
+        get: operations["getIssuedCreditNotes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1489,6 +1659,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/tax-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The seller's tax settings (legal identity, default rate, price mode); null before they are saved
+         * @description API keys: platform, agency.
+         */
+        get: operations["getTaxSettings"];
+        /**
+         * Save the seller's tax settings (defaultRate in percent: "20", "8.5"; taxNumber a VKN or TCKN)
+         * @description API keys: platform, agency.
+         */
+        put: operations["putTaxSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/test-clock": {
         parameters: {
             query?: never;
@@ -1585,6 +1779,138 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The seller's webhook endpoints
+         * @description API keys: platform, agency.
+         */
+        get: operations["getWebhookEndpoints"];
+        put?: never;
+        /**
+         * Add a webhook endpoint (its signing secret is answered once)
+         * @description API keys: platform, agency.
+         */
+        post: operations["postWebhookEndpoints"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One webhook endpoint
+         * @description API keys: platform, agency.
+         */
+        get: operations["getWebhookEndpointsById"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint and its log
+         * @description API keys: platform, agency.
+         */
+        delete: operations["deleteWebhookEndpointsById"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint, or switch it on or off
+         * @description API keys: platform, agency.
+         */
+        patch: operations["patchWebhookEndpointsById"];
+        trace?: never;
+    };
+    "/webhook-endpoints/{id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's delivery log: each attempt's request, answer and timing
+         * @description API keys: platform, agency.
+         */
+        get: operations["getWebhookEndpointsByIdAttempts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook-endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's deliveries, newest first
+         * @description API keys: platform, agency.
+         */
+        get: operations["getWebhookEndpointsByIdDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook-endpoints/{id}/deliveries/{deliveryId}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send one delivery again (same event id)
+         * @description API keys: platform, agency.
+         */
+        post: operations["postWebhookEndpointsByIdDeliveriesByDeliveryIdReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook-endpoints/{id}/replay-failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send every failed delivery of an endpoint again
+         * @description API keys: platform, agency.
+         */
+        post: operations["postWebhookEndpointsByIdReplayFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/whatsapp-balance": {
         parameters: {
             query?: never;
@@ -1646,7 +1972,248 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "account.reactivated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Account reactivated
+         * @description Kontor POSTs this to every endpoint of the seller that subscribes to the event, signed with the endpoint's secret. Answer 2xx quickly; anything else (or no answer within 10 seconds) is retried with back-off for three days. The same event id comes with every retry and replay: handle it once.
+         */
+        post: operations["webhookAccountReactivated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "account.suspended": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Account suspended
+         * @description Kontor POSTs this to every endpoint of the seller that subscribes to the event, signed with the endpoint's secret. Answer 2xx quickly; anything else (or no answer within 10 seconds) is retried with back-off for three days. The same event id comes with every retry and replay: handle it once.
+         */
+        post: operations["webhookAccountSuspended"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "auto_billing.charged": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Automatic top-up charged
+         * @description Kontor POSTs this to every endpoint of the seller that subscribes to the event, signed with the endpoint's secret. Answer 2xx quickly; anything else (or no answer within 10 seconds) is retried with back-off for three days. The same event id comes with every retry and replay: handle it once.
+         */
+        post: operations["webhookAutoBillingCharged"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "auto_billing.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Automatic top-up failed
+         * @description Kontor POSTs this to every endpoint of the seller that subscribes to the event, signed with the endpoint's secret. Answer 2xx quickly; anything else (or no answer within 10 seconds) is retried with back-off for three days. The same event id comes with every retry and replay: handle it once.
+         */
+        post: operations["webhookAutoBillingFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "credits.low": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Credits low
+         * @description Kontor POSTs this to every endpoint of the seller that subscribes to the event, signed with the endpoint's secret. Answer 2xx quickly; anything else (or no answer within 10 seconds) is retried with back-off for three days. The same event id comes with every retry and replay: handle it once.
+         */
+        post: operations["webhookCreditsLow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invoice.issued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Invoice issued
+         * @description Kontor POSTs this to every endpoint of the seller that subscribes to the event, signed with the endpoint's secret. Answer 2xx quickly; anything else (or no answer within 10 seconds) is retried with back-off for three days. The same event id comes with every retry and replay: handle it once.
+         */
+        post: operations["webhookInvoiceIssued"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invoice.paid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Invoice paid
+         * @description Kontor POSTs this to every endpoint of the seller that subscribes to the event, signed with the endpoint's secret. Answer 2xx quickly; anything else (or no answer within 10 seconds) is retried with back-off for three days. The same event id comes with every retry and replay: handle it once.
+         */
+        post: operations["webhookInvoicePaid"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Payment failed
+         * @description Kontor POSTs this to every endpoint of the seller that subscribes to the event, signed with the endpoint's secret. Answer 2xx quickly; anything else (or no answer within 10 seconds) is retried with back-off for three days. The same event id comes with every retry and replay: handle it once.
+         */
+        post: operations["webhookPaymentFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "purchase.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Purchase completed
+         * @description Kontor POSTs this to every endpoint of the seller that subscribes to the event, signed with the endpoint's secret. Answer 2xx quickly; anything else (or no answer within 10 seconds) is retried with back-off for three days. The same event id comes with every retry and replay: handle it once.
+         */
+        post: operations["webhookPurchaseCompleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "subscription.cancelled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Subscription cancelled
+         * @description Kontor POSTs this to every endpoint of the seller that subscribes to the event, signed with the endpoint's secret. Answer 2xx quickly; anything else (or no answer within 10 seconds) is retried with back-off for three days. The same event id comes with every retry and replay: handle it once.
+         */
+        post: operations["webhookSubscriptionCancelled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "subscription.changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Subscription changed
+         * @description Kontor POSTs this to every endpoint of the seller that subscribes to the event, signed with the endpoint's secret. Answer 2xx quickly; anything else (or no answer within 10 seconds) is retried with back-off for three days. The same event id comes with every retry and replay: handle it once.
+         */
+        post: operations["webhookSubscriptionChanged"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "subscription.started": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Subscription started
+         * @description Kontor POSTs this to every endpoint of the seller that subscribes to the event, signed with the endpoint's secret. Answer 2xx quickly; anything else (or no answer within 10 seconds) is retried with back-off for three days. The same event id comes with every retry and replay: handle it once.
+         */
+        post: operations["webhookSubscriptionStarted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         Adjustment: {
@@ -1753,6 +2320,11 @@ export interface components {
         BillingAddress: {
             city: string;
             country: string;
+            district: string | null;
+            eInvoiceRegistered: boolean;
+            exemptionReason: string | null;
+            familyName: string | null;
+            firstName: string | null;
             /** @description Opaque id */
             id: string;
             isDefault: boolean;
@@ -1761,6 +2333,9 @@ export interface components {
             name: string;
             postalCode: string | null;
             taxId: string | null;
+            taxKind: ("company" | "person" | "exempt") | null;
+            taxNumber: string | null;
+            taxOffice: string | null;
         };
         BillingPackage: {
             billing: string;
@@ -1838,6 +2413,16 @@ export interface components {
             /** @description An amount in minor units (kuruş, cents) */
             priceMinor: number;
         };
+        CollectionSettings: {
+            /** @description Whether the seller's payment system can charge a saved card without the buyer (else no retry happens) */
+            cardRetriesPossible: boolean;
+            /** @description False while the seller uses the defaults */
+            custom: boolean;
+            /** @description Days relative to the due day a reminder goes (negative: before it) */
+            reminderDays: number[];
+            /** @description Days after the due day the saved card is charged again */
+            retryDays: number[];
+        };
         CreditFlowReport: {
             by: string;
             data: {
@@ -1876,6 +2461,76 @@ export interface components {
             reason: string;
             reference: string | null;
         };
+        CreditNote: {
+            /** @description Opaque id */
+            accountId: string;
+            currency: string;
+            /** @description Opaque id */
+            id: string;
+            /** @description Opaque id */
+            invoiceId: string;
+            invoiceNumber: string;
+            /**
+             * Format: date
+             * @description A calendar day (YYYY-MM-DD) in the seller's time zone
+             */
+            issueDay: string;
+            /** @description An amount in minor units (kuruş, cents) */
+            netMinor: number;
+            /** @description "CN-000001": the seller's credit note series, apart from invoices */
+            number: string;
+            reason: string;
+            /** @description "platform", or the selling agency's id */
+            seller: string;
+            sequence: number;
+            subAccountId: string | null;
+            /** @description An amount in minor units (kuruş, cents) */
+            taxMinor: number;
+            /** @description Taken off the invoice: net plus tax, a positive number */
+            totalMinor: number;
+        };
+        CreditNoteDetail: {
+            /** @description Opaque id */
+            accountId: string;
+            billingAddress: unknown;
+            currency: string;
+            /** @description Opaque id */
+            id: string;
+            /** @description Opaque id */
+            invoiceId: string;
+            invoiceNumber: string;
+            /**
+             * Format: date
+             * @description A calendar day (YYYY-MM-DD) in the seller's time zone
+             */
+            issueDay: string;
+            lines: {
+                /** @description Net amount taken off the invoice line */
+                amountMinor: number;
+                description: string;
+                /** @description Opaque id */
+                invoiceLineId: string;
+                position: number;
+                quantity: number;
+                /** @description An amount in minor units (kuruş, cents) */
+                taxMinor: number;
+                /** @description Tax rate in hundredths of a percent (2000 = 20%) */
+                taxRateBp: number;
+            }[];
+            /** @description An amount in minor units (kuruş, cents) */
+            netMinor: number;
+            /** @description "CN-000001": the seller's credit note series, apart from invoices */
+            number: string;
+            reason: string;
+            /** @description "platform", or the selling agency's id */
+            seller: string;
+            sequence: number;
+            subAccountId: string | null;
+            /** @description An amount in minor units (kuruş, cents) */
+            taxMinor: number;
+            /** @description Taken off the invoice: net plus tax, a positive number */
+            totalMinor: number;
+        };
         Department: {
             /**
              * Format: date-time
@@ -1886,6 +2541,46 @@ export interface components {
             /** @description Opaque id */
             id: string;
             name: string;
+        };
+        EInvoiceIntegrator: {
+            available: {
+                docsUrl: string | null;
+                fields: {
+                    name: string;
+                    required: boolean;
+                    secret: boolean;
+                }[];
+                kind: string;
+                label: string;
+            }[];
+            integrator: {
+                commercial: boolean;
+                creditNoteSeries: string;
+                invoiceSeries: string;
+                kind: string;
+                mode: string;
+                secretHints: {
+                    [key: string]: unknown;
+                };
+                /**
+                 * Format: date-time
+                 * @description ISO 8601 time (UTC)
+                 */
+                updatedAt: string;
+            } | null;
+        };
+        /** @description The invoice's way to GİB through the seller's e-invoice integrator; null when it is not sent through one. */
+        EInvoiceState: {
+            acceptedAt: string | null;
+            attempts: number;
+            error: string | null;
+            ettn: string | null;
+            integrator: string | null;
+            number: string | null;
+            profile: string | null;
+            sentAt: string | null;
+            /** @enum {string} */
+            status: "queued" | "sending" | "retrying" | "pending" | "accepted" | "rejected" | "not_sendable";
         };
         Entitlements: {
             chatbots: {
@@ -1984,25 +2679,73 @@ export interface components {
              */
             issueDay: string;
             kind: string;
+            /** @description The sum of the lines' net amounts */
+            netMinor: number;
             number: string;
             paidAt: string | null;
             period: string | null;
             periodEnd: string | null;
             periodStart: string | null;
+            /** @description The seller's price mode at issue; null: issued without tax */
+            priceMode: ("exclusive" | "inclusive") | null;
             /** @description "platform", or the selling agency's id */
             seller: string;
             sequence: number;
             status: string;
             subAccountId: string | null;
+            /** @description The sum of the lines' taxes (0 on invoices issued without tax) */
+            taxMinor: number;
             /** @description An amount in minor units (kuruş, cents) */
             totalMinor: number;
+        };
+        InvoiceCollection: {
+            chargeAttempts: {
+                attemptNo: number;
+                card: string | null;
+                completedAt: string | null;
+                /**
+                 * Format: date-time
+                 * @description ISO 8601 time (UTC)
+                 */
+                createdAt: string;
+                /**
+                 * Format: date
+                 * @description A calendar day (YYYY-MM-DD) in the seller's time zone
+                 */
+                day: string;
+                daysAfterDue: number;
+                /** @description Why it did not succeed, in the reader's language */
+                error: string | null;
+                gatewayReference: string | null;
+                paymentId: string | null;
+                /** @enum {string} */
+                status: "pending" | "succeeded" | "declined" | "skipped";
+            }[];
+            /** @description Opaque id */
+            invoiceId: string;
+            reminders: {
+                /**
+                 * Format: date
+                 * @description A calendar day (YYYY-MM-DD) in the seller's time zone
+                 */
+                day: string;
+                offsetDays: number;
+                /**
+                 * Format: date-time
+                 * @description ISO 8601 time (UTC)
+                 */
+                sentAt: string;
+            }[];
         };
         InvoiceDetail: {
             /** @description Opaque id */
             accountId: string;
             billingAddress: unknown;
+            /** @description The buyer's tax identity at issue: company (VKN), person (TCKN) or exempt (null before tax) */
+            buyerParty: unknown;
             currency: string;
             dueDay: string | null;
+            einvoice?: components["schemas"]["EInvoiceState"] | null;
             /** @description Opaque id */
             id: string;
             /**
@@ -2013,7 +2756,7 @@ export interface components {
             kind: string;
             lines: {
                 activeDays: number | null;
-                /** @description An amount in minor units (kuruş, cents) */
+                /** @description The line's net amount */
                 amountMinor: number;
                 daysInMonth: number | null;
                 description: string;
@@ -2022,20 +2765,42 @@ export interface components {
                 position: number;
                 quantity: number;
                 subscriptionId: string | null;
+                /** @description An amount in minor units (kuruş, cents) */
+                taxMinor: number;
+                /** @description Hundredths of a percent: 2000 = 20% */
+                taxRateBp: number;
                 throughDay: string | null;
+                /** @description An amount in minor units (kuruş, cents) */
+                totalMinor: number;
                 /** @description An amount in minor units (kuruş, cents) */
                 unitPriceMinor: number;
             }[];
+            /** @description The sum of the lines' net amounts */
+            netMinor: number;
             number: string;
             paidAt: string | null;
             period: string | null;
             periodEnd: string | null;
             periodStart: string | null;
+            /** @description The seller's price mode at issue; null: issued without tax */
+            priceMode: ("exclusive" | "inclusive") | null;
             /** @description "platform", or the selling agency's id */
             seller: string;
+            /** @description The seller's legal identity at issue (null before tax) */
+            sellerParty: unknown;
             sequence: number;
             status: string;
             subAccountId: string | null;
+            /** @description The lines' sums per rate, highest rate first */
+            taxByRate: {
+                /** @description An amount in minor units (kuruş, cents) */
+                netMinor: number;
+                rateBp: number;
+                /** @description An amount in minor units (kuruş, cents) */
+                taxMinor: number;
+            }[];
+            /** @description The sum of the lines' taxes (0 on invoices issued without tax) */
+            taxMinor: number;
             /** @description An amount in minor units (kuruş, cents) */
             totalMinor: number;
         };
@@ -2075,6 +2840,32 @@ export interface components {
             /** @enum {string} */
             scope: "platform" | "agency" | "sub-account";
             subAccountId: string | null;
+        };
+        NewWebhookEndpoint: {
+            /**
+             * Format: date-time
+             * @description ISO 8601 time (UTC)
+             */
+            createdAt: string;
+            description: string | null;
+            /** @description Why it is off: switched off by the seller, or by Kontor after failing for days */
+            disabledReason: ("manual" | "failing") | null;
+            enabled: boolean;
+            events: ("purchase.completed" | "invoice.issued" | "invoice.paid" | "payment.failed" | "credits.low" | "auto_billing.charged" | "auto_billing.failed" | "account.suspended" | "account.reactivated" | "subscription.started" | "subscription.changed" | "subscription.cancelled")[];
+            /** @description First failed attempt since the last success */
+            failingSince: string | null;
+            /** @description Opaque id */
+            id: string;
+            /** @description The signing secret: shown once, never again */
+            secret: string;
+            /** @description The end of the signing secret; the secret itself is shown once, at creation */
+            secretHint: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 time (UTC)
+             */
+            updatedAt: string;
+            url: string;
         };
         Offer: {
             code: string | null;
@@ -2503,6 +3294,25 @@ export interface components {
             termMonths: number | null;
             termPriceMinor: number | null;
         };
+        TaxSettings: {
+            addressLine1: string;
+            addressLine2: string | null;
+            city: string;
+            country: string;
+            /** @description The same in percent: "20.00" */
+            defaultRate: string;
+            /** @description Hundredths of a percent: 2000 = 20% */
+            defaultRateBp: number;
+            district: string | null;
+            enabledAt: string | null;
+            legalName: string;
+            postalCode: string | null;
+            /** @enum {string} */
+            priceMode: "exclusive" | "inclusive";
+            taxEnabled: boolean;
+            taxNumber: string;
+            taxOffice: string;
+        };
         TopupPackage: {
             /**
              * Format: date-time
@@ -2590,6 +3400,34 @@ export interface components {
             }[];
             /** @description An amount in minor units (kuruş, cents) */
             soFarMinor: number;
+            /** @description The seller's tax on the month (null while it charges none); soFarMinor and estimateMinor then include it */
+            tax: {
+                estimate: {
+                    byRate: {
+                        /** @description An amount in minor units (kuruş, cents) */
+                        netMinor: number;
+                        rateBp: number;
+                        /** @description An amount in minor units (kuruş, cents) */
+                        taxMinor: number;
+                    }[];
+                    /** @description An amount in minor units (kuruş, cents) */
+                    netMinor: number;
+                    /** @description An amount in minor units (kuruş, cents) */
+                    taxMinor: number;
+                    /** @description An amount in minor units (kuruş, cents) */
+                    totalMinor: number;
+                };
+                /** @enum {string} */
+                priceMode: "exclusive" | "inclusive";
+                soFar: {
+                    /** @description An amount in minor units (kuruş, cents) */
+                    netMinor: number;
+                    /** @description An amount in minor units (kuruş, cents) */
+                    taxMinor: number;
+                    /** @description An amount in minor units (kuruş, cents) */
+                    totalMinor: number;
+                };
+            } | null;
             /**
              * Format: date
              * @description A calendar day (YYYY-MM-DD) in the seller's time zone
@@ -2657,6 +3495,86 @@ export interface components {
             id: string;
             reason: string;
             reference: string | null;
+        };
+        /** @description The account the event is about: an agency (subAccountId null) or one of its clients */
+        WebhookAccount: {
+            /** @description Opaque id */
+            agencyId: string;
+            subAccountId: string | null;
+        };
+        WebhookAttempt: {
+            attempt: number;
+            /**
+             * Format: date-time
+             * @description ISO 8601 time (UTC)
+             */
+            createdAt: string;
+            /** @description Opaque id */
+            deliveryId: string;
+            durationMs: number;
+            error: string | null;
+            /** @description Opaque id */
+            eventId: string;
+            /** @enum {string} */
+            eventType: "purchase.completed" | "invoice.issued" | "invoice.paid" | "payment.failed" | "credits.low" | "auto_billing.charged" | "auto_billing.failed" | "account.suspended" | "account.reactivated" | "subscription.started" | "subscription.changed" | "subscription.cancelled";
+            /** @description Opaque id */
+            id: string;
+            requestBody: string;
+            requestHeaders: {
+                [key: string]: string;
+            };
+            /** @description The first 2 KB of the answer */
+            responseBody: string | null;
+            responseStatus: number | null;
+            url: string;
+        };
+        WebhookDelivery: {
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description ISO 8601 time (UTC)
+             */
+            createdAt: string;
+            deliveredAt: string | null;
+            /** @description Opaque id */
+            eventId: string;
+            /** @enum {string} */
+            eventType: "purchase.completed" | "invoice.issued" | "invoice.paid" | "payment.failed" | "credits.low" | "auto_billing.charged" | "auto_billing.failed" | "account.suspended" | "account.reactivated" | "subscription.started" | "subscription.changed" | "subscription.cancelled";
+            /** @description Opaque id */
+            id: string;
+            lastError: string | null;
+            lastStatus: number | null;
+            nextAttemptAt: string | null;
+            /** @enum {string} */
+            status: "pending" | "delivering" | "succeeded" | "failed";
+        };
+        WebhookEndpoint: {
+            /**
+             * Format: date-time
+             * @description ISO 8601 time (UTC)
+             */
+            createdAt: string;
+            description: string | null;
+            /** @description Why it is off: switched off by the seller, or by Kontor after failing for days */
+            disabledReason: ("manual" | "failing") | null;
+            enabled: boolean;
+            events: ("purchase.completed" | "invoice.issued" | "invoice.paid" | "payment.failed" | "credits.low" | "auto_billing.charged" | "auto_billing.failed" | "account.suspended" | "account.reactivated" | "subscription.started" | "subscription.changed" | "subscription.cancelled")[];
+            /** @description First failed attempt since the last success */
+            failingSince: string | null;
+            /** @description Opaque id */
+            id: string;
+            /** @description The end of the signing secret; the secret itself is shown once, at creation */
+            secretHint: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 time (UTC)
+             */
+            updatedAt: string;
+            url: string;
+        };
+        WebhookReplay: {
+            /** @description How many deliveries are sent again */
+            replayed: number;
         };
         WhatsappBalance: {
             /** @description An amount in minor units (kuruş, cents) */
@@ -3350,12 +4268,21 @@ export interface operations {
                 "application/json": {
                     city: string;
                     country: string;
+                    district?: string | null;
+                    eInvoiceRegistered?: boolean;
+                    exemptionReason?: string | null;
+                    familyName?: string | null;
+                    firstName?: string | null;
                     isDefault?: boolean;
                     line1: string;
                     line2?: string | null;
                     name: string;
                     postalCode?: string | null;
                     taxId?: string | null;
+                    taxKind?: ("company" | "person" | "exempt") | null;
+                    /** @description VKN (company, 10 digits) or TCKN (person, 11 digits), checksum-checked */
+                    taxNumber?: unknown;
+                    taxOffice?: string | null;
                 };
             };
         };
@@ -3396,12 +4323,21 @@ export interface operations {
                 "application/json": {
                     city: string;
                     country: string;
+                    district?: string | null;
+                    eInvoiceRegistered?: boolean;
+                    exemptionReason?: string | null;
+                    familyName?: string | null;
+                    firstName?: string | null;
                     isDefault?: boolean;
                     line1: string;
                     line2?: string | null;
                     name: string;
                     postalCode?: string | null;
                     taxId?: string | null;
+                    taxKind?: ("company" | "person" | "exempt") | null;
+                    /** @description VKN (company, 10 digits) or TCKN (person, 11 digits), checksum-checked */
+                    taxNumber?: unknown;
+                    taxOffice?: string | null;
                 };
             };
         };
@@ -3680,6 +4616,75 @@ export interface operations {
             500: components["responses"]["Error500"];
         };
     };
+    getCollectionSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectionSettings"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    putCollectionSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Days relative to the due day a reminder goes (-60..60, at most 8, no repeats; [] sends none) */
+                    reminderDays: number[];
+                    /** @description Days after the due day the saved card is charged again (1..60, at most 6, no repeats; [] retries never) */
+                    retryDays: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectionSettings"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
     getCreditHistory: {
         parameters: {
             query?: {
@@ -3704,6 +4709,104 @@ export interface operations {
                     "application/json": {
                         data: components["schemas"]["CreditHistoryEntry"][];
                     };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getCreditNotes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["CreditNote"][];
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getCreditNotesById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditNoteDetail"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getCreditNotesByIdPdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The PDF */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
                 };
             };
             400: components["responses"]["Error400"];
@@ -3847,6 +4950,77 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Department"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getEinvoiceIntegrator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EInvoiceIntegrator"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    putEinvoiceIntegrator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    apiKey?: string;
+                    commercial?: boolean | ("yes" | "no");
+                    creditNoteSeries?: string;
+                    invoiceSeries?: string;
+                    kind: string;
+                    mode?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EInvoiceIntegrator"];
                 };
             };
             400: components["responses"]["Error400"];
@@ -4046,6 +5220,85 @@ export interface operations {
             500: components["responses"]["Error500"];
         };
     };
+    getInvoicesByIdCollection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceCollection"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    postInvoicesByIdCreditNotes: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Opaque id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    lines: {
+                        amountMinor?: number;
+                        invoiceLineId: string;
+                    }[];
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditNoteDetail"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
     postInvoicesByIdMarkPaid: {
         parameters: {
             query?: never;
@@ -4214,6 +5467,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UpcomingInvoice"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getIssuedCreditNotes: {
+        parameters: {
+            query?: {
+                /** @description Only the credit notes of this account */
+                accountId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["CreditNote"][];
+                    };
                 };
             };
             400: components["responses"]["Error400"];
@@ -4506,6 +5794,7 @@ export interface operations {
                     name: string;
                     priceMinor: number;
                     published?: boolean;
+                    taxRate?: unknown;
                     termMonths?: null;
                 } | {
                     /** @default 0 */
@@ -4520,6 +5809,7 @@ export interface operations {
                     name: string;
                     priceMinor: number;
                     published?: boolean;
+                    taxRate?: unknown;
                     termMonths?: number | null;
                 } | {
                     /** @enum {string} */
@@ -4541,6 +5831,7 @@ export interface operations {
                     published?: boolean;
                     /** @default 0 */
                     representatives?: number;
+                    taxRate?: unknown;
                     termMonths?: null | 3 | 6 | 12;
                     /** @default 0 */
                     whatsappChannels?: number;
@@ -4564,6 +5855,7 @@ export interface operations {
                     published?: boolean;
                     /** @default 0 */
                     representatives?: number;
+                    taxRate?: unknown;
                     termMonths?: null | 3 | 6 | 12;
                     /** @default 0 */
                     whatsappChannels?: number;
@@ -4587,6 +5879,7 @@ export interface operations {
                     published?: boolean;
                     /** @default 0 */
                     representatives?: number;
+                    taxRate?: unknown;
                     termMonths?: null | 3 | 6 | 12;
                     unit?: ("representative" | "whatsapp_channel" | "instagram_channel" | "messenger_channel") | null;
                     /** @default 0 */
@@ -4602,6 +5895,7 @@ export interface operations {
                     name: string;
                     priceMinor: number;
                     published?: boolean;
+                    taxRate?: unknown;
                 } | {
                     credits: number;
                     /** @enum {string} */
@@ -4611,6 +5905,7 @@ export interface operations {
                     name?: string;
                     priceMinor: number;
                     published?: boolean;
+                    taxRate?: unknown;
                 } | {
                     /** @enum {string} */
                     currency: "TRY" | "USD" | "EUR";
@@ -4620,6 +5915,7 @@ export interface operations {
                     name?: string;
                     priceMinor: number;
                     published?: boolean;
+                    taxRate?: unknown;
                 } | {
                     /** @default 0 */
                     chatbots?: number;
@@ -4635,6 +5931,7 @@ export interface operations {
                     name: string;
                     priceMinor: number;
                     published?: boolean;
+                    taxRate?: unknown;
                 };
             };
         };
@@ -4718,6 +6015,7 @@ export interface operations {
                     name?: string;
                     priceMinor?: number;
                     published?: boolean;
+                    taxRate?: unknown;
                     termMonths?: null;
                 } | {
                     /** @default 0 */
@@ -4732,6 +6030,7 @@ export interface operations {
                     name?: string;
                     priceMinor?: number;
                     published?: boolean;
+                    taxRate?: unknown;
                     termMonths?: number | null;
                 } | {
                     /** @enum {string} */
@@ -4753,6 +6052,7 @@ export interface operations {
                     published?: boolean;
                     /** @default 0 */
                     representatives?: number;
+                    taxRate?: unknown;
                     termMonths?: null | 3 | 6 | 12;
                     /** @default 0 */
                     whatsappChannels?: number;
@@ -4776,6 +6076,7 @@ export interface operations {
                     published?: boolean;
                     /** @default 0 */
                     representatives?: number;
+                    taxRate?: unknown;
                     termMonths?: null | 3 | 6 | 12;
                     /** @default 0 */
                     whatsappChannels?: number;
@@ -4799,6 +6100,7 @@ export interface operations {
                     published?: boolean;
                     /** @default 0 */
                     representatives?: number;
+                    taxRate?: unknown;
                     termMonths?: null | 3 | 6 | 12;
                     unit?: ("representative" | "whatsapp_channel" | "instagram_channel" | "messenger_channel") | null;
                     /** @default 0 */
@@ -4814,6 +6116,7 @@ export interface operations {
                     name?: string;
                     priceMinor?: number;
                     published?: boolean;
+                    taxRate?: unknown;
                 } | {
                     credits?: number;
                     /** @enum {string} */
@@ -4823,6 +6126,7 @@ export interface operations {
                     name?: string;
                     priceMinor?: number;
                     published?: boolean;
+                    taxRate?: unknown;
                 } | {
                     /** @enum {string} */
                     currency?: "TRY" | "USD" | "EUR";
@@ -4832,6 +6136,7 @@ export interface operations {
                     name?: string;
                     priceMinor?: number;
                     published?: boolean;
+                    taxRate?: unknown;
                 } | {
                     /** @default 0 */
                     chatbots?: number;
@@ -4847,6 +6152,7 @@ export interface operations {
                     name?: string;
                     priceMinor?: number;
                     published?: boolean;
+                    taxRate?: unknown;
                 };
             };
         };
@@ -5079,6 +6385,7 @@ export interface operations {
                     name: string;
                     priceMinor: number;
                     published?: boolean;
+                    taxRate?: unknown;
                     termMonths?: null | number;
                     /** @enum {string} */
                     type: "credit" | "subscription";
@@ -5100,6 +6407,7 @@ export interface operations {
                     published?: boolean;
                     /** @default 0 */
                     representatives?: number;
+                    taxRate?: unknown;
                     termMonths?: null | 3 | 6 | 12;
                     /** @default 0 */
                     whatsappChannels?: number;
@@ -5121,6 +6429,7 @@ export interface operations {
                     published?: boolean;
                     /** @default 0 */
                     representatives?: number;
+                    taxRate?: unknown;
                     termMonths?: null | 3 | 6 | 12;
                     unit?: ("representative" | "whatsapp_channel" | "instagram_channel" | "messenger_channel") | null;
                     /** @default 0 */
@@ -5136,6 +6445,7 @@ export interface operations {
                     name: string;
                     priceMinor: number;
                     published?: boolean;
+                    taxRate?: unknown;
                 });
             };
         };
@@ -5217,6 +6527,7 @@ export interface operations {
                     name?: string;
                     priceMinor?: number;
                     published?: boolean;
+                    taxRate?: unknown;
                     termMonths?: null | number;
                     /** @enum {string} */
                     type?: "credit" | "subscription";
@@ -5238,6 +6549,7 @@ export interface operations {
                     published?: boolean;
                     /** @default 0 */
                     representatives?: number;
+                    taxRate?: unknown;
                     termMonths?: null | 3 | 6 | 12;
                     /** @default 0 */
                     whatsappChannels?: number;
@@ -5568,6 +6880,7 @@ export interface operations {
                     priceMinor: number;
                     published?: boolean;
                     resellingModule?: boolean;
+                    taxRate?: unknown;
                 };
             };
         };
@@ -6605,6 +7918,84 @@ export interface operations {
             500: components["responses"]["Error500"];
         };
     };
+    getTaxSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxSettings"] | null;
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    putTaxSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    addressLine1: string;
+                    addressLine2?: string | null;
+                    city: string;
+                    country: string;
+                    defaultRate: unknown;
+                    district?: string | null;
+                    legalName: string;
+                    postalCode?: string | null;
+                    /** @enum {string} */
+                    priceMode: "exclusive" | "inclusive";
+                    taxEnabled?: boolean;
+                    taxNumber: unknown;
+                    taxOffice: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxSettings"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
     getTestClock: {
         parameters: {
             query?: never;
@@ -6747,6 +8138,7 @@ export interface operations {
                     name?: string;
                     priceMinor: number;
                     published?: boolean;
+                    taxRate?: unknown;
                 };
             };
         };
@@ -6869,6 +8261,341 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UsageBatch"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["WebhookEndpoint"][];
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    postWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A note for people (what the endpoint is for) */
+                    description?: string | null;
+                    /** @description The event types to send */
+                    events: ("purchase.completed" | "invoice.issued" | "invoice.paid" | "payment.failed" | "credits.low" | "auto_billing.charged" | "auto_billing.failed" | "account.suspended" | "account.reactivated" | "subscription.started" | "subscription.changed" | "subscription.cancelled")[];
+                    /** @description Where events are POSTed: https (http only outside production) */
+                    url: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewWebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getWebhookEndpointsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    deleteWebhookEndpointsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done (no body) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    patchWebhookEndpointsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    description?: string | null;
+                    /** @description Switch the endpoint on or off (on again clears an automatic switch-off) */
+                    enabled?: boolean;
+                    events?: ("purchase.completed" | "invoice.issued" | "invoice.paid" | "payment.failed" | "credits.low" | "auto_billing.charged" | "auto_billing.failed" | "account.suspended" | "account.reactivated" | "subscription.started" | "subscription.changed" | "subscription.cancelled")[];
+                    url?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getWebhookEndpointsByIdAttempts: {
+        parameters: {
+            query?: {
+                /** @description Only the attempts of this delivery */
+                deliveryId?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Opaque id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["WebhookAttempt"][];
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getWebhookEndpointsByIdDeliveries: {
+        parameters: {
+            query?: {
+                /** @description At most this many (50 unless given) */
+                limit?: number;
+                /** @description Only deliveries in this state */
+                status?: "pending" | "delivering" | "succeeded" | "failed";
+            };
+            header?: never;
+            path: {
+                /** @description Opaque id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["WebhookDelivery"][];
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    postWebhookEndpointsByIdDeliveriesByDeliveryIdReplay: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Opaque id */
+                deliveryId: string;
+                /** @description Opaque id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReplay"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    postWebhookEndpointsByIdReplayFailed: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Opaque id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReplay"];
                 };
             };
             400: components["responses"]["Error400"];
@@ -7006,6 +8733,683 @@ export interface operations {
             422: components["responses"]["Error422"];
             429: components["responses"]["Error429"];
             500: components["responses"]["Error500"];
+        };
+    };
+    webhookAccountReactivated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also in the body): de-duplicate on it. */
+                "Kontor-Event-Id": string;
+                /** @description t=<Unix seconds>,v1=<hex HMAC-SHA256 of "t.body" with the endpoint's signing secret>. Refuse a signature that does not match or a t more than five minutes old. */
+                "Kontor-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When it happened
+                     */
+                    created: string;
+                    data: {
+                        account: components["schemas"]["WebhookAccount"];
+                        /** @enum {string} */
+                        reason: "overdue" | "manual";
+                    };
+                    /** @description The event id: the same on every retry and replay, to de-duplicate on */
+                    id: string;
+                    /** @constant */
+                    type: "account.reactivated";
+                };
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received (any status other than 2xx): the delivery is retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookAccountSuspended: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also in the body): de-duplicate on it. */
+                "Kontor-Event-Id": string;
+                /** @description t=<Unix seconds>,v1=<hex HMAC-SHA256 of "t.body" with the endpoint's signing secret>. Refuse a signature that does not match or a t more than five minutes old. */
+                "Kontor-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When it happened
+                     */
+                    created: string;
+                    data: {
+                        account: components["schemas"]["WebhookAccount"];
+                        overdueInvoices: number;
+                        /** @enum {string} */
+                        reason: "overdue" | "manual";
+                    };
+                    /** @description The event id: the same on every retry and replay, to de-duplicate on */
+                    id: string;
+                    /** @constant */
+                    type: "account.suspended";
+                };
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received (any status other than 2xx): the delivery is retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookAutoBillingCharged: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also in the body): de-duplicate on it. */
+                "Kontor-Event-Id": string;
+                /** @description t=<Unix seconds>,v1=<hex HMAC-SHA256 of "t.body" with the endpoint's signing secret>. Refuse a signature that does not match or a t more than five minutes old. */
+                "Kontor-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When it happened
+                     */
+                    created: string;
+                    data: {
+                        account: components["schemas"]["WebhookAccount"];
+                        /** @description An amount in minor units (kuruş, cents) */
+                        amountMinor: number;
+                        /** @description Opaque id */
+                        chargeId: string;
+                        chatbots: number;
+                        credits: number;
+                        /** @description ISO 4217 currency code */
+                        currency: string;
+                        /** @enum {string} */
+                        status: "succeeded" | "on_invoice";
+                    };
+                    /** @description The event id: the same on every retry and replay, to de-duplicate on */
+                    id: string;
+                    /** @constant */
+                    type: "auto_billing.charged";
+                };
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received (any status other than 2xx): the delivery is retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookAutoBillingFailed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also in the body): de-duplicate on it. */
+                "Kontor-Event-Id": string;
+                /** @description t=<Unix seconds>,v1=<hex HMAC-SHA256 of "t.body" with the endpoint's signing secret>. Refuse a signature that does not match or a t more than five minutes old. */
+                "Kontor-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When it happened
+                     */
+                    created: string;
+                    data: {
+                        account: components["schemas"]["WebhookAccount"];
+                        /** @description An amount in minor units (kuruş, cents) */
+                        amountMinor: number;
+                        /** @description Opaque id */
+                        chargeId: string;
+                        /** @description ISO 4217 currency code */
+                        currency: string;
+                        reason: string;
+                        /** @description Auto-billing was switched off after too many declines */
+                        switchedOff: boolean;
+                    };
+                    /** @description The event id: the same on every retry and replay, to de-duplicate on */
+                    id: string;
+                    /** @constant */
+                    type: "auto_billing.failed";
+                };
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received (any status other than 2xx): the delivery is retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookCreditsLow: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also in the body): de-duplicate on it. */
+                "Kontor-Event-Id": string;
+                /** @description t=<Unix seconds>,v1=<hex HMAC-SHA256 of "t.body" with the endpoint's signing secret>. Refuse a signature that does not match or a t more than five minutes old. */
+                "Kontor-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When it happened
+                     */
+                    created: string;
+                    data: {
+                        account: components["schemas"]["WebhookAccount"];
+                        balance: number;
+                        threshold: number;
+                    };
+                    /** @description The event id: the same on every retry and replay, to de-duplicate on */
+                    id: string;
+                    /** @constant */
+                    type: "credits.low";
+                };
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received (any status other than 2xx): the delivery is retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookInvoiceIssued: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also in the body): de-duplicate on it. */
+                "Kontor-Event-Id": string;
+                /** @description t=<Unix seconds>,v1=<hex HMAC-SHA256 of "t.body" with the endpoint's signing secret>. Refuse a signature that does not match or a t more than five minutes old. */
+                "Kontor-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When it happened
+                     */
+                    created: string;
+                    data: {
+                        account: components["schemas"]["WebhookAccount"];
+                        /** @description ISO 4217 currency code */
+                        currency: string;
+                        /**
+                         * Format: date
+                         * @description A calendar day (YYYY-MM-DD) in the seller's time zone
+                         */
+                        dueDay: string;
+                        /** @description Opaque id */
+                        invoiceId: string;
+                        /**
+                         * Format: date
+                         * @description A calendar day (YYYY-MM-DD) in the seller's time zone
+                         */
+                        issueDay: string;
+                        number: string;
+                        /** @description An amount in minor units (kuruş, cents) */
+                        totalMinor: number;
+                    };
+                    /** @description The event id: the same on every retry and replay, to de-duplicate on */
+                    id: string;
+                    /** @constant */
+                    type: "invoice.issued";
+                };
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received (any status other than 2xx): the delivery is retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookInvoicePaid: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also in the body): de-duplicate on it. */
+                "Kontor-Event-Id": string;
+                /** @description t=<Unix seconds>,v1=<hex HMAC-SHA256 of "t.body" with the endpoint's signing secret>. Refuse a signature that does not match or a t more than five minutes old. */
+                "Kontor-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When it happened
+                     */
+                    created: string;
+                    data: {
+                        account: components["schemas"]["WebhookAccount"];
+                        /** @description ISO 4217 currency code */
+                        currency: string;
+                        /** @description Opaque id */
+                        invoiceId: string;
+                        number: string;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time (UTC)
+                         */
+                        paidAt: string;
+                        /** @description Null: a bank transfer the seller recorded */
+                        paymentId: string | null;
+                        /** @description An amount in minor units (kuruş, cents) */
+                        totalMinor: number;
+                    };
+                    /** @description The event id: the same on every retry and replay, to de-duplicate on */
+                    id: string;
+                    /** @constant */
+                    type: "invoice.paid";
+                };
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received (any status other than 2xx): the delivery is retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookPaymentFailed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also in the body): de-duplicate on it. */
+                "Kontor-Event-Id": string;
+                /** @description t=<Unix seconds>,v1=<hex HMAC-SHA256 of "t.body" with the endpoint's signing secret>. Refuse a signature that does not match or a t more than five minutes old. */
+                "Kontor-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When it happened
+                     */
+                    created: string;
+                    data: {
+                        account: components["schemas"]["WebhookAccount"];
+                        /** @description An amount in minor units (kuruş, cents) */
+                        amountMinor: number;
+                        /** @description ISO 4217 currency code */
+                        currency: string;
+                        /** @description Opaque id */
+                        paymentId: string;
+                        /** @description What the payment was for (package_purchase, invoice, topup...) */
+                        purpose: string;
+                        reason: string;
+                    };
+                    /** @description The event id: the same on every retry and replay, to de-duplicate on */
+                    id: string;
+                    /** @constant */
+                    type: "payment.failed";
+                };
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received (any status other than 2xx): the delivery is retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookPurchaseCompleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also in the body): de-duplicate on it. */
+                "Kontor-Event-Id": string;
+                /** @description t=<Unix seconds>,v1=<hex HMAC-SHA256 of "t.body" with the endpoint's signing secret>. Refuse a signature that does not match or a t more than five minutes old. */
+                "Kontor-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When it happened
+                     */
+                    created: string;
+                    data: {
+                        account: components["schemas"]["WebhookAccount"];
+                        /** @description An amount in minor units (kuruş, cents) */
+                        amountMinor: number;
+                        /** @description ISO 4217 currency code */
+                        currency: string;
+                        /**
+                         * @description package: a client bought one of its agency's packages; topup, chatbot_slots: an agency ordered from the platform
+                         * @enum {string}
+                         */
+                        kind: "package" | "topup" | "chatbot_slots";
+                        /** @description The package bought (kind package) */
+                        packageId: string | null;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 time (UTC)
+                         */
+                        paidAt: string;
+                        /** @description The purchase (a client's package) or the order (an agency's top-up or chatbot slots) */
+                        purchaseId: string;
+                    };
+                    /** @description The event id: the same on every retry and replay, to de-duplicate on */
+                    id: string;
+                    /** @constant */
+                    type: "purchase.completed";
+                };
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received (any status other than 2xx): the delivery is retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookSubscriptionCancelled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also in the body): de-duplicate on it. */
+                "Kontor-Event-Id": string;
+                /** @description t=<Unix seconds>,v1=<hex HMAC-SHA256 of "t.body" with the endpoint's signing secret>. Refuse a signature that does not match or a t more than five minutes old. */
+                "Kontor-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When it happened
+                     */
+                    created: string;
+                    data: {
+                        account: components["schemas"]["WebhookAccount"];
+                        /**
+                         * Format: date
+                         * @description The day it was cancelled; it ends with the month
+                         */
+                        day: string;
+                        /** @description Opaque id */
+                        subscriptionId: string;
+                    };
+                    /** @description The event id: the same on every retry and replay, to de-duplicate on */
+                    id: string;
+                    /** @constant */
+                    type: "subscription.cancelled";
+                };
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received (any status other than 2xx): the delivery is retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookSubscriptionChanged: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also in the body): de-duplicate on it. */
+                "Kontor-Event-Id": string;
+                /** @description t=<Unix seconds>,v1=<hex HMAC-SHA256 of "t.body" with the endpoint's signing secret>. Refuse a signature that does not match or a t more than five minutes old. */
+                "Kontor-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When it happened
+                     */
+                    created: string;
+                    data: {
+                        account: components["schemas"]["WebhookAccount"];
+                        /**
+                         * Format: date
+                         * @description A calendar day (YYYY-MM-DD) in the seller's time zone
+                         */
+                        day: string;
+                        /** @description Opaque id */
+                        packageId: string;
+                        quantity: number;
+                        /** @description Opaque id */
+                        subscriptionId: string;
+                        /** @description Opaque id */
+                        toSubscriptionId: string;
+                    };
+                    /** @description The event id: the same on every retry and replay, to de-duplicate on */
+                    id: string;
+                    /** @constant */
+                    type: "subscription.changed";
+                };
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received (any status other than 2xx): the delivery is retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookSubscriptionStarted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id (also in the body): de-duplicate on it. */
+                "Kontor-Event-Id": string;
+                /** @description t=<Unix seconds>,v1=<hex HMAC-SHA256 of "t.body" with the endpoint's signing secret>. Refuse a signature that does not match or a t more than five minutes old. */
+                "Kontor-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When it happened
+                     */
+                    created: string;
+                    data: {
+                        account: components["schemas"]["WebhookAccount"];
+                        /**
+                         * Format: date
+                         * @description A calendar day (YYYY-MM-DD) in the seller's time zone
+                         */
+                        day: string;
+                        /** @description Opaque id */
+                        packageId: string;
+                        quantity: number;
+                        /** @description Opaque id */
+                        subscriptionId: string;
+                    };
+                    /** @description The event id: the same on every retry and replay, to de-duplicate on */
+                    id: string;
+                    /** @constant */
+                    type: "subscription.started";
+                };
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not received (any status other than 2xx): the delivery is retried */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }
