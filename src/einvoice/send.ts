@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gte, inArray, isNull, lt, ne } from 'drizzle-orm';
 import { z } from 'zod';
-import { einvoiceAccounts, einvoiceDocumentKinds, einvoiceDocuments, invoiceLines, invoices, type EInvoiceDocumentKind, type EInvoiceStatus } from '../../db/schema';
+import { creditNoteLines, creditNotes, einvoiceAccounts, einvoiceDocumentKinds, einvoiceDocuments, invoiceLines, invoices, type EInvoiceDocumentKind, type EInvoiceStatus } from '../../db/schema';
 import type { Db } from '../../db/client';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
@@ -55,7 +55,33 @@ const invoiceSource: DocumentSource = async (db, id) => {
   };
 };
 
-const sources: Partial<Record<EInvoiceDocumentKind, DocumentSource>> = { invoice: invoiceSource };
+/**
+ * A credit note goes as an IADE invoice naming the invoice it reverses by that invoice's GİB
+ * number: a credit note of an invoice never given one (issued before the seller chose an
+ * integrator) cannot be sent, and says so.
+ */
+const creditNoteSource: DocumentSource = async (db, id) => {
+  const [note] = await db.select().from(creditNotes).where(eq(creditNotes.id, id));
+  if (!note) return null;
+  const [inv] = await db.select().from(invoices).where(eq(invoices.id, note.invoiceId));
+  if (!inv) return null;
+  const lines = await db.select().from(creditNoteLines).where(eq(creditNoteLines.creditNoteId, id)).orderBy(asc(creditNoteLines.position));
+  const [credited] = await db.select({ number: einvoiceDocuments.number }).from(einvoiceDocuments).where(and(eq(einvoiceDocuments.documentKind, 'invoice'), eq(einvoiceDocuments.documentId, inv.id)));
+  const b = note.buyerParty;
+  return {
+    agencyId: note.agencyId,
+    sellerAgencyId: note.sellerAgencyId,
+    sellerKey: note.sellerKey,
+    buyerTaxId: b?.kind === 'company' ? b.vkn : b?.kind === 'person' ? b.tckn : null,
+    map: ({ series, uuid, commercial }) => {
+      if (!credited?.number) return { ok: false, reason: msg('einvoice:reason.invoiceNotSent') };
+      const issued = { number: note.number, issueDay: note.issueDay, createdAt: note.createdAt, currency: note.currency, totalMinor: note.totalMinor, taxMinor: note.taxMinor, priceMode: inv.priceMode, sellerParty: note.sellerParty, buyerParty: note.buyerParty };
+      return mapInvoice(issued, lines, { kind: 'creditNote', series, uuid, commercial, creditedInvoice: { number: credited.number, issueDate: inv.issueDay } });
+    },
+  };
+};
+
+const sources: Partial<Record<EInvoiceDocumentKind, DocumentSource>> = { invoice: invoiceSource, credit_note: creditNoteSource };
 
 /** Plugs a kind of document into sending (credit notes: their rows, lines and the reversed invoice). */
 export function registerDocumentSource(kind: EInvoiceDocumentKind, source: DocumentSource): void {
@@ -243,10 +269,27 @@ export async function unqueuedInvoiceIds(deps: Pick<Deps, 'db' | 'clock'>, limit
   return rows.map((r) => r.id);
 }
 
-/** For the tick: invoices not queued yet, documents whose attempt stalled (crash, retries used up), pending ones to ask about. */
+/** Credit notes issued since their seller chose an integrator and not queued yet (as unqueuedInvoiceIds). */
+export async function unqueuedCreditNoteIds(deps: Pick<Deps, 'db' | 'clock'>, limit = 200): Promise<string[]> {
+  const since = new Date(deps.clock.now().getTime() - 7 * 86_400_000);
+  const rows = await deps.db
+    .select({ id: creditNotes.id })
+    .from(creditNotes)
+    .innerJoin(einvoiceAccounts, eq(einvoiceAccounts.sellerKey, creditNotes.sellerKey))
+    .leftJoin(einvoiceDocuments, and(eq(einvoiceDocuments.documentKind, 'credit_note'), eq(einvoiceDocuments.documentId, creditNotes.id)))
+    .where(and(isNull(einvoiceDocuments.id), gte(creditNotes.createdAt, einvoiceAccounts.createdAt), gte(creditNotes.createdAt, since)))
+    .orderBy(asc(creditNotes.createdAt))
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/** For the tick: invoices and credit notes not queued yet, documents whose attempt stalled (crash, retries used up), pending ones to ask about. */
 export async function sweepEInvoices(deps: Deps, limit = 200): Promise<{ queued: number; resent: number; polled: number }> {
   const fresh = await unqueuedInvoiceIds(deps, limit);
   for (const id of fresh) await queueEInvoice(deps, { kind: 'invoice', id });
+  // Credit notes after invoices: a note names its invoice's GİB number, given when that is queued.
+  const notes = await unqueuedCreditNoteIds(deps, limit);
+  for (const id of notes) await queueEInvoice(deps, { kind: 'credit_note', id });
   const now = deps.clock.now().getTime();
   const stale = new Date(now - STALE_MS);
   const rows = await deps.db.select().from(einvoiceDocuments)
@@ -265,7 +308,7 @@ export async function sweepEInvoices(deps: Deps, limit = 200): Promise<{ queued:
       await enqueueJob(deps.queue, sendEInvoiceJob, ref, { jobId: `einvoice-send:${r.documentKind}:${r.documentId}:sweep:${slot}` });
     }
   }
-  return { queued: fresh.length, resent, polled };
+  return { queued: fresh.length + notes.length, resent, polled };
 }
 
 export const SEND_EINVOICE_JOB = 'einvoice.send';

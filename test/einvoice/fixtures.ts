@@ -1,6 +1,7 @@
 // Taxed invoices for the e-invoice tests, written straight to the database with both parties'
 // snapshots (as the tax work issues them), and the UBL 2.1 schema check with xmllint.
 import { spawnSync } from 'node:child_process';
+import { eq } from 'drizzle-orm';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -82,12 +83,14 @@ export async function insertInvoice(deps: Deps, opts: {
     priceMode: withTax ? 'exclusive' : null,
     sellerParty: opts.seller === null ? null : (opts.seller ?? platformSeller),
     buyerParty: opts.buyer === null ? null : (opts.buyer ?? companyBuyer()),
-    status: opts.status ?? 'open', createdAt: opts.createdAt ?? new Date(`${issueDay}T06:30:15Z`),
+    status: 'draft', createdAt: opts.createdAt ?? new Date(`${issueDay}T06:30:15Z`),
   });
   await deps.db.insert(invoiceLines).values(lines.map((l, i) => ({
     id: newId('inl'), invoiceId: id, agencyId: opts.agencyId, position: i + 1, kind: 'monthly' as const, description: l.description,
     quantity: l.quantity, unitPriceMinor: Math.floor(l.amountMinor / l.quantity), amountMinor: l.amountMinor, taxRateBp: l.taxRateBp, taxMinor: l.taxMinor,
   })));
+  // Issued after its lines: the database refuses lines on an issued invoice.
+  if ((opts.status ?? 'open') !== 'draft') await deps.db.update(invoices).set({ status: opts.status ?? 'open' }).where(eq(invoices.id, id));
   return id;
 }
 

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import express from 'express';
 import { eq } from 'drizzle-orm';
-import { auditLog, einvoiceDocuments } from '../../db/schema';
+import { auditLog, einvoiceDocuments, invoices } from '../../db/schema';
 import { createEInvoiceSandbox } from '../../sandboxes/einvoice';
 import type { Actor } from '../../src/auth/actor';
+import { creditWholeInvoice } from '../../src/billing/credit-notes.usecases';
 import { deliverInvoice } from '../../src/billing/invoice-delivery';
 import { saveEInvoiceAccount } from '../../src/einvoice/accounts';
 import { pollEInvoice, queueEInvoice, resendEInvoice, sendEInvoice, sweepEInvoices } from '../../src/einvoice/send';
@@ -165,6 +166,31 @@ describe('e-Invoice sending through the sandbox integrator', function () {
     await deps.queue.drain();
     expect(await docRow(later)).to.include({ status: 'accepted' });
     expect(await deps.db.select().from(einvoiceDocuments).where(eq(einvoiceDocuments.documentId, before))).to.have.length(0);
+  });
+
+  it('a credit note goes as an IADE naming its invoice\'s GİB number, after that invoice; one of an invoice never sent says why', async () => {
+    const sent = await insertInvoice(deps, { agencyId: w.a.id, number: 20, buyer: personBuyer() });
+    const unsent = await insertInvoice(deps, { agencyId: w.a.id, number: 21, buyer: personBuyer(), createdAt: new Date('2020-01-01T00:00:00Z') });
+    await queueEInvoice(deps, { kind: 'invoice', id: sent });
+    await deps.queue.drain();
+    const credit = async (invoiceId: string) => deps.db.transaction(async (tx) => {
+      const [invoice] = await tx.select().from(invoices).where(eq(invoices.id, invoiceId)).for('update');
+      return (await creditWholeInvoice(tx, { invoice: invoice!, reason: 'Hizmet verilmedi', by: platformActor(w), now: deps.clock.now() }))!.id;
+    });
+    const note = await credit(sent);
+    const orphan = await credit(unsent);
+    expect(await sweepEInvoices(deps)).to.include({ queued: 2 });
+    await deps.queue.drain();
+    const row = await docRow(note);
+    expect(row).to.include({ documentKind: 'credit_note', status: 'accepted', profile: 'EARSIVFATURA' });
+    expect(row.number).to.match(/^KNI20\d{2}000000001$/);
+    expect(await docRow(orphan)).to.include({ status: 'not_sendable', error: 'einvoice:reason.invoiceNotSent', uuid: null });
+    const seen = (await control()).documents;
+    expect(seen.map((d) => d.number)).to.deep.equal(['KNT2026000000020', row.number]);
+    // The tick again: nothing more is queued or sent.
+    expect(await sweepEInvoices(deps)).to.include({ queued: 0 });
+    await deps.queue.drain();
+    expect((await control()).documents).to.have.length(2);
   });
 
   it('only the seller may send a document again, and only a rejected one', async () => {
