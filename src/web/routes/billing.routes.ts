@@ -248,11 +248,17 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
       res.redirect(home);
     },
   }));
+  // The seller's page of one invoice: its lines and tax, reminders and card retries
+  // (views/billing/_collection.ejs), credit notes and the form to issue one, the e-invoice state.
+  const invoicePageLocals = async (req: Request, inv: Awaited<ReturnType<typeof getInvoice>>) => ({
+    title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, tax: invoiceTaxView(inv, req.t, req.lang), ...(await statusOf(inv)),
+    money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf`,
+    collection: await invoiceCollectionLog(deps, { actor: actorOf(req), invoiceId: inv.id }), collectionSettingsHref: `${base}/settings/collections`,
+    ...(await sellerCredit(req, inv)), einvoice: await einvoicePartialLocals(deps, inv.id, scope === 'platform' ? 'platform' : 'agency'),
+  });
   r.get('/invoices/:id', async (req, res) => {
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
-    // Reminders sent and saved-card retries (views/billing/_collection.ejs).
-    const collection = await invoiceCollectionLog(deps, { actor: actorOf(req), invoiceId: inv.id });
-    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, tax: invoiceTaxView(inv, req.t, req.lang), ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf`, collection, collectionSettingsHref: `${base}/settings/collections`, ...(await sellerCredit(req, inv)), einvoice: await einvoicePartialLocals(deps, inv.id, scope === 'platform' ? 'platform' : 'agency') });
+    await page(res, 'billing/invoice', await invoicePageLocals(req, inv));
   });
   // The seller's admin credits chosen lines of the invoice; a refusal shows on the invoice's page, the form kept.
   const sellerCredit = (req: Request, inv: Awaited<ReturnType<typeof getInvoice>>) => invoiceCredit(deps, req, inv, { noteHref: (id) => `${base}/credit-notes/${id}`, formAction: `${home}/${inv.id}/credit-notes` });
@@ -260,7 +266,7 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
     view: 'billing/invoice',
     locals: async (req) => {
       const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
-      return { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/${inv.id}/pdf`, ...(await sellerCredit(req, inv)), creditOpen: true };
+      return { ...(await invoicePageLocals(req, inv)), creditOpen: true };
     },
     action: async (req, res) => {
       const note = await issueCreditNoteFromForm(deps, req, String(req.params.id));
