@@ -33,7 +33,12 @@ describe('invoices: the quarter, the cut, prediction, payment and bad input', ()
     await deps.db.update(subAccounts).set({ billingEmail: 'client@a1.test' }).where(eq(subAccounts.id, w.a.subs[0].id));
   }
   const monthly = (name: string, monthlyPriceMinor: number, extra: Record<string, unknown> = {}) => b.createPackage(w.a.key, { name, billing: 'monthly', monthlyPriceMinor, ...extra });
-  const clockTo = (day: string) => b.api().post('/api/v1/test-clock').set(bearer(w.platformKey)).send({ now: `${day}T09:00:00Z` }).expect(200);
+  // Each move lets the jobs it starts finish at that moment (with BullMQ on Redis they run in a
+  // worker: the collections job reads the clock when it runs, so it must run before the next move).
+  const clockTo = async (day: string) => {
+    await b.api().post('/api/v1/test-clock').set(bearer(w.platformKey)).send({ now: `${day}T09:00:00Z` }).expect(200);
+    await deps.queue.drain();
+  };
 
   afterEach(async () => deps.close());
 
