@@ -22,6 +22,7 @@ import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
 import { listPaymentMethods } from '../payments/payment-methods';
 import { decideTopup } from './decision';
 import { chargeTopupOnAccount } from '../billing/account-charges';
+import { issuePaymentInvoice } from '../billing/invoice-issue';
 import { emitEvent } from '../webhooks/emit';
 
 import {
@@ -381,6 +382,15 @@ async function deliver(deps: Deps, chargeId: string, status: 'succeeded' | 'on_i
       // The invoice line is stored text: written in the buyer's agency's language.
       const w = mailWriter(await mailLanguage(tx, charge.agencyId, []));
       await chargeTopupOnAccount(tx, { agencyId: charge.agencyId, subAccountId: charge.subAccountId, description: w.text(msg('email:topup.line', { what: describe(charge) })), quantity: 1, unitPriceMinor: charge.amountMinor, currency: charge.currency as 'TRY' | 'USD' | 'EUR', now });
+    }
+    // Charged to the card: the payment's paid invoice, like every payment taken (docs/tax.md; one
+    // per payment, so a second delivery finds it). The delivery job emails it.
+    if (status === 'succeeded' && charge.paymentId && charge.amountMinor > 0) {
+      const [payment] = await tx.select().from(payments).where(eq(payments.id, charge.paymentId));
+      const w = mailWriter(await mailLanguage(tx, charge.agencyId, []));
+      if (payment?.status === 'confirmed') {
+        await issuePaymentInvoice(tx, { payment, now, lines: [{ kind: 'purchase', description: w.text(msg('email:topup.line', { what: describe(charge) })), quantity: 1, unitPriceMinor: charge.amountMinor, amountMinor: charge.amountMinor }] });
+      }
     }
     await tx.update(autoBillingCharges).set({ status, completedAt: charge.completedAt ?? now, deliveredAt: now }).where(eq(autoBillingCharges.id, charge.id));
     await emitEvent(tx, { type: 'auto_billing.charged', at: now, data: { account: { agencyId: charge.agencyId, subAccountId: charge.subAccountId }, chargeId: charge.id, credits: charge.credits, chatbots: charge.chatbots, amountMinor: charge.amountMinor, currency: charge.currency, status } });

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { and, eq, sql } from 'drizzle-orm';
-import { autoBillingCharges, autoBillingSettings, notifications, outboxEmails, payments } from '../../db/schema';
+import { autoBillingCharges, autoBillingSettings, invoices, notifications, outboxEmails, payments } from '../../db/schema';
 import { systemActor } from '../../src/auth/actor';
 import { saveGatewayAccount } from '../../src/payments/gateway-accounts';
 import { createApp } from '../../src/web/app';
@@ -214,6 +214,9 @@ describe('auto-billing', function () {
     const confirmed = await gatewayCharges();
     expect(confirmed).to.have.length(1);
     expect(confirmed[0]!.idempotencyKey).to.equal(`auto:${rows[0]!.id}`);
+    // The payment taken is on one paid invoice from the platform to the agency (docs/tax.md).
+    const invoiced = await deps.db.select().from(invoices).where(eq(invoices.paymentId, rows[0]!.paymentId!));
+    expect(invoiced.map((i) => [i.kind, i.status, i.accountId, i.sellerAgencyId, i.totalMinor, i.currency])).to.deep.equal([['purchase', 'paid', w.a.id, null, rows[0]!.amountMinor, rows[0]!.currency]]);
   });
 
   it('a usage request never waits long for its top-up: 402 topup_pending with Retry-After, and the retry is served once it settles (charged once)', async () => {
