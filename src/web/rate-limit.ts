@@ -5,9 +5,9 @@
 // total of all processes. A key can therefore exceed its limit by what other processes admitted
 // in the last FLUSH_MS, never more.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { createClient } from 'redis';
 import type { Config, RateGroup } from '../../config';
 import type { Logger } from '../lib/logger';
+import { sharedRedis } from '../lib/redis';
 import { msg } from '../lib/message';
 import { localize, pickLanguage, tFor } from '../i18n/i18n';
 
@@ -25,19 +25,8 @@ interface Counter {
 interface RedisLike {
   multi(): { incrBy(key: string, n: number): unknown; pExpire(key: string, ms: number): unknown; exec(): Promise<unknown> };
 }
-const clients = new Map<string, Promise<RedisLike>>();
-/** One Redis connection per process and URL, shared by every app in it. */
-function redisFor(url: string, logger: Logger): Promise<RedisLike> {
-  let c = clients.get(url);
-  if (!c) {
-    const client = createClient({ url });
-    client.on('error', (err: unknown) => logger.warn('rate-limit Redis connection error (limits stay per process meanwhile)', { error: String(err) }));
-    c = client.connect().then(() => client as unknown as RedisLike);
-    c.catch(() => clients.delete(url));
-    clients.set(url, c);
-  }
-  return c;
-}
+/** The process's shared connection (limits stay per process while it is down). */
+const redisFor = (url: string, logger: Logger): Promise<RedisLike> => sharedRedis(url, logger) as unknown as Promise<RedisLike>;
 
 export class RateLimiter {
   private windows = new Map<string, Counter>();

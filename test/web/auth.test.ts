@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
-import { auditLog, sessions, users } from '../../db/schema';
+import { auditLog, sessions, signInFailures, users } from '../../db/schema';
 import { verifyPassword } from '../../src/lib/password';
 import { createApp } from '../../src/web/app';
+import { newId } from '../../src/lib/ids';
 import { resetData } from '../support/db';
+import { REDIS_URL, requireOrSkip } from '../support/env';
 import { makeTestDeps, type TestDeps } from '../support/deps';
 import { bearer, csrfFrom, signIn } from '../support/http';
 import { createWorld, PASSWORD, type World } from '../support/world';
@@ -115,6 +117,30 @@ describe('sign-in, sessions and passwords', () => {
       const { agent, csrf } = await loginForm(request.agent(limited));
       await agent.post('/login').set('X-Forwarded-For', '203.0.113.20').type('form').send({ _csrf: csrf, email: world.a.owner.email, password: PASSWORD }).expect(302);
     }
+  });
+
+  it('with Redis configured, the sign-in limits live there, shared by every web process (nothing in the database)', async function () {
+    requireOrSkip(this, Boolean(REDIS_URL), 'REDIS_URL (a Redis server)');
+    const config = { ...deps.config, trustProxy: true, loginRateLimit: 10, loginRateLimitPerAddress: 3, redisUrl: REDIS_URL, queuePrefix: `kontor-test-${newId('rl')}` };
+    const one = createApp({ ...deps, config });
+    const two = createApp({ ...deps, config });
+    const before = await deps.db.select({ n: sql<number>`count(*)::int` }).from(signInFailures);
+    // Each attempt from a fresh browser of the same network, through either process.
+    const attempt = async (via: ReturnType<typeof createApp>, email: string, password: string) => {
+      const { agent, csrf } = await loginForm(request.agent(via));
+      return agent.post('/login').set('X-Forwarded-For', '203.0.113.30').type('form').send({ _csrf: csrf, email, password });
+    };
+    // A success is taken back; three failures through two processes reach the address's limit.
+    expect((await attempt(one, world.a.owner.email, PASSWORD)).status).to.equal(302);
+    expect((await attempt(two, 'nobody-1@example.test', 'wrong-1')).status).to.equal(401);
+    expect((await attempt(one, 'nobody-2@example.test', 'wrong-2')).status).to.equal(401);
+    expect((await attempt(two, 'nobody-3@example.test', 'wrong-3')).status).to.equal(401);
+    const refused = await attempt(one, world.b.owner.email, PASSWORD);
+    expect(refused.status).to.equal(429);
+    expect(Number(refused.headers['retry-after'])).to.be.within(1, 900);
+    expect(refused.text).to.contain('Too many failed sign-in attempts from your network');
+    const after = await deps.db.select({ n: sql<number>`count(*)::int` }).from(signInFailures);
+    expect(after[0]!.n).to.equal(before[0]!.n);
   });
 
   it('keeps the session in the database: a new app instance (a restart) still knows the user', async () => {

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type passportLib from 'passport';
 import type { Deps } from '../../deps';
-import { forgiveSignInAttempt, startSignInAttempt } from '../../users/sign-in-throttle';
+import { signInCounts } from '../../users/sign-in-throttle';
 import { acceptInvitation, findInvitation } from '../../users/users.usecases';
 import { flash, formAction, page } from '../render';
 import { requireUser } from '../middleware';
@@ -26,7 +26,9 @@ export function authRoutes(deps: Deps, passport: InstanceType<typeof passportLib
   });
 
   // Failed attempts are counted per client address (whatever the emails) and per address and
-  // email, in the database so every web process shares them; a success does not count.
+  // email, in Redis when configured or else in the database, so every web process shares them; a
+  // success does not count.
+  const counts = signInCounts(deps.db, deps.config.redisUrl ? { url: deps.config.redisUrl, prefix: deps.config.queuePrefix, logger: deps.logger } : undefined);
   const limited = { address: 'auth:error.tooManyFromNetwork', email: 'auth:error.tooManyForEmail' };
 
   r.post('/login', async (req, res, next) => {
@@ -35,7 +37,7 @@ export function authRoutes(deps: Deps, passport: InstanceType<typeof passportLib
     const password = String(body.password ?? '');
     const again = (status: number, errors: Record<string, string>, formError?: string) =>
       page(res, 'login', { title: req.t('auth:signIn'), form: { email }, errors, formError, next: safeNext(body.next) ?? '' }, status);
-    const verdict = await startSignInAttempt(deps.db, {
+    const verdict = await counts.start({
       address: ipKeyGenerator(req.ip ?? ''), email, perAddress: deps.config.loginRateLimitPerAddress, perEmail: deps.config.loginRateLimit,
     });
     if (verdict.limited) {
@@ -48,7 +50,7 @@ export function authRoutes(deps: Deps, passport: InstanceType<typeof passportLib
     passport.authenticate('local', (err: unknown, user: { id: string } | false) => {
       if (err) return next(err);
       if (!user) return void again(401, {}, 'auth:error.wrongCredentials');
-      forgiveSignInAttempt(deps.db, verdict.attempt).then(() => {
+      counts.forgive(verdict.attempt).then(() => {
         // A fresh session id on login (passport regenerates it), then go where the user was heading.
         req.login(user as unknown as Express.User, (loginErr) => {
           if (loginErr) return next(loginErr);
