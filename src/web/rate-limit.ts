@@ -19,6 +19,8 @@ interface Counter {
   local: number;
   /** The shared total (all processes) as last learnt, including this process's flushed counts. */
   shared: number;
+  /** Being added to the shared counter right now: counted until Redis answers. */
+  sending: number;
 }
 
 /** What the limiter needs of a Redis client. */
@@ -47,12 +49,12 @@ export class RateLimiter {
     const id = `${group}:${key}:${window}`;
     let c = this.windows.get(id);
     if (!c) {
-      c = { local: 0, shared: 0 };
+      c = { local: 0, shared: 0, sending: 0 };
       this.windows.set(id, c);
       if (this.windows.size > 50_000) this.prune(window);
     }
     const resetSeconds = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - t) / 1000));
-    const used = c.shared + c.local;
+    const used = c.shared + c.sending + c.local;
     if (used >= limit) return { ok: false, limit, remaining: 0, resetSeconds };
     c.local += 1;
     if (this.shared && !this.timer) {
@@ -88,18 +90,23 @@ export class RateLimiter {
     const sent = pending.map(([id, c]) => {
       const n = c.local;
       c.local = 0;
+      c.sending += n;
       multi.incrBy(`${this.shared!.prefix}:rl:${id}`, n);
       multi.pExpire(`${this.shared!.prefix}:rl:${id}`, 2 * WINDOW_MS);
       return { c, n };
     });
     try {
       const replies = (await multi.exec()) as unknown[];
-      sent.forEach(({ c }, i) => {
+      sent.forEach(({ c, n }, i) => {
         c.shared = Math.max(c.shared, Number(replies[i * 2]));
+        c.sending -= n;
       });
     } catch (err) {
       // Not counted in Redis: keep them local so that they are not forgotten.
-      for (const { c, n } of sent) c.local += n;
+      for (const { c, n } of sent) {
+        c.sending -= n;
+        c.local += n;
+      }
       this.shared.logger.warn('rate-limit counts not shared this time', { error: String(err) });
     }
   }
