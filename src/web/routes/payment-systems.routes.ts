@@ -17,6 +17,14 @@ export function paymentSystemRoutes(deps: Deps, scope: 'platform' | 'agency'): R
   r.use(requireUser(scope));
   const sellerOf = (req: Request) => (scope === 'platform' ? null : actorOf(req).agencyId);
   const base = `/${scope}/payment-systems`;
+  // Saving the seller's payment system or its installments: a billing admin (an agency: with the reselling module).
+  const sellerAdmin = async (req: Request) => {
+    const actor = actorOf(req);
+    requireBilling(actor);
+    requireRole(actor, 'admin');
+    if (scope === 'agency') await requireReselling(deps, actor);
+    return actor;
+  };
 
   const locals = async (req: Request) => {
     requireBilling(actorOf(req));
@@ -41,10 +49,7 @@ export function paymentSystemRoutes(deps: Deps, scope: 'platform' | 'agency'): R
     view: 'payment-systems',
     locals,
     action: async (req, res) => {
-      const actor = actorOf(req);
-      requireBilling(actor);
-      requireRole(actor, 'admin');
-      if (scope === 'agency') await requireReselling(deps, actor);
+      const actor = await sellerAdmin(req);
       const saved = await saveGatewayAccount(deps, actor, sellerOf(req), req.body as Record<string, string>);
       flash(req, req.t('paymentSystems:flash.saved', { kind: saved.kind, mode: req.t(`paymentSystems:modeWord.${saved.mode}`) }));
       res.redirect(base);
@@ -55,10 +60,7 @@ export function paymentSystemRoutes(deps: Deps, scope: 'platform' | 'agency'): R
     view: 'payment-systems',
     locals,
     action: async (req, res) => {
-      const actor = actorOf(req);
-      requireBilling(actor);
-      requireRole(actor, 'admin');
-      if (scope === 'agency') await requireReselling(deps, actor);
+      const actor = await sellerAdmin(req);
       const plan = await saveInstallmentPlan(deps, actor, sellerOf(req), req.body as Record<string, unknown>);
       flash(req, plan ? req.t('installments:settings.saved', { counts: plan.offers.map((o) => o.count).join(', ') }) : req.t('installments:settings.cleared'));
       res.redirect(base);
