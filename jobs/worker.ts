@@ -3,6 +3,7 @@
 // the sweeps). Stops gracefully: running jobs finish, then connections close; if that takes more
 // than SHUTDOWN_TIMEOUT_MS it logs the jobs still running and exits 1 (src/lib/shutdown.ts).
 import { loadConfig } from '../config';
+import { createLogger } from '../src/lib/logger';
 import { installProcessGuards } from '../src/lib/process-guards';
 import { stopOnSignals } from '../src/lib/shutdown';
 import { startRuntime } from '../src/runtime';
@@ -11,9 +12,11 @@ import { PUSH_SWEEP_EVERY_MS, PUSH_SWEEP_JOB } from '../src/notifications/push';
 import { createProcessors, TICK_EVERY_MS, TICK_JOB } from './processors';
 
 const config = loadConfig();
-const runtime = await startRuntime(config);
+// Guards first: a connection dropped during start-up can reject a statement nobody awaits.
+const logger = createLogger(config.logLevel);
+installProcessGuards(logger, 'worker');
+const runtime = await startRuntime(config, { logger });
 const { deps } = runtime;
-installProcessGuards(deps.logger, 'worker');
 if (deps.queue.kind !== 'bullmq') {
   deps.logger.warn('REDIS_URL is not set: the web process runs jobs in-process, a separate worker is not needed');
 }

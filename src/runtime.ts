@@ -4,12 +4,13 @@ import path from 'node:path';
 import type { Config } from '../config';
 import { openDatabase, type Database } from '../db/client';
 import { runMigrations } from '../db/migrate';
+import { untilConnected } from '../db/reconnect';
 import { ensurePlatform } from './bootstrap/platform';
 import { refundHandlers, settlementHandlers } from './composition';
 import { loadTestClock } from './clock/test-clock.usecases';
 import type { Deps } from './deps';
 import { systemClock, TestClock } from './lib/clock';
-import { createLogger } from './lib/logger';
+import { createLogger, type Logger } from './lib/logger';
 import type { ShutdownStep } from './lib/shutdown';
 import { createMailer } from './mail/mailer';
 import { createQueue } from './queue';
@@ -22,22 +23,31 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function startRuntime(config: Config, opts: { migrate?: boolean; bootstrap?: boolean } = {}): Promise<Runtime> {
-  const logger = createLogger(config.logLevel);
+export async function startRuntime(
+  config: Config,
+  opts: { migrate?: boolean; bootstrap?: boolean; logger?: Logger } = {},
+): Promise<Runtime> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     pgliteDir: path.join(config.dataDir, 'pglite'),
     poolSize: config.databasePoolSize,
   });
+  // Start-up queries survive a connection dropped under them (a database restarting, backends
+  // terminated): retried for up to a minute, other errors fail at once (db/reconnect.ts).
+  const onRetry = (err: unknown, attempt: number, delayMs: number) =>
+    logger.warn('database connection lost during start-up: retrying', { attempt, delayMs, error: String(err) });
+  // Idempotent steps may also be abandoned and retried when they do not settle at all.
+  const retrying = { onRetry, attemptTimeoutMs: 15_000 };
   // PGlite is migrated at start-up; Postgres by the release step (npm run kontor -- migrate).
-  if (opts.migrate ?? database.driver === 'pglite') await runMigrations(database);
-  if (opts.bootstrap ?? true) await ensurePlatform(database.db);
+  if (opts.migrate ?? database.driver === 'pglite') await untilConnected(() => runMigrations(database), { onRetry });
+  if (opts.bootstrap ?? true) await untilConnected(() => ensurePlatform(database.db), retrying);
 
   let testClock: TestClock | undefined;
   let clockTimer: NodeJS.Timeout | undefined;
   if (config.testClock) {
     testClock = new TestClock();
-    await loadTestClock(database.db, testClock);
+    await untilConnected(() => loadTestClock(database.db, testClock!), retrying);
     // Other processes may move the clock: follow it (one tiny query a second).
     clockTimer = setInterval(() => void loadTestClock(database.db, testClock!).catch(() => {}), 1000);
     clockTimer.unref();

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../config';
 import { departments, users } from '../db/schema';
 import { createProcessors, TICK_EVERY_MS, TICK_JOB } from '../jobs/processors';
 import { DEMO_KEY_LIST, DEMO_KEYS, DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './demo/seed';
+import { createLogger } from './lib/logger';
 import { installProcessGuards } from './lib/process-guards';
 import { WEBHOOK_DELIVERY_EVERY_MS, WEBHOOK_DELIVERY_JOB } from './webhooks/deliver';
 import { PUSH_SWEEP_EVERY_MS, PUSH_SWEEP_JOB } from './notifications/push';
@@ -23,9 +24,11 @@ try {
   throw err;
 }
 
-const runtime = await startRuntime(config);
+// Guards first: a connection dropped during start-up can reject a statement nobody awaits.
+const logger = createLogger(config.logLevel);
+installProcessGuards(logger, 'web');
+const runtime = await startRuntime(config, { logger });
 const { deps, database } = runtime;
-installProcessGuards(deps.logger, 'web');
 if (deps.queue.kind === 'inline') {
   await deps.queue.work(createProcessors(deps), { timeoutMs: config.jobTimeoutMs });
   await deps.queue.schedule('tick', TICK_JOB, TICK_EVERY_MS);

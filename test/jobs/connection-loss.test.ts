@@ -164,8 +164,7 @@ describe('lost database connections', function () {
     let killer: ReturnType<typeof churn> | undefined;
     try {
       // Half the jobs are queued before the outage, half during it. The outage starts once the
-      // worker has started (a worker that cannot reach its database at start exits: its supervisor
-      // restarts it; that is not what this test is about).
+      // worker has started (a worker starting during an outage: the next test).
       for (const id of ids.slice(0, 75)) await queue.enqueue(SEND_MAIL_JOB, { id }, { jobId: `mail:${id}` });
       const started = await until(() => log.includes('"msg":"worker started"') || worker.exitCode !== null, START_MS);
       expect(started && worker.exitCode === null, `the worker starts within ${START_MS / 1000} s; its log:\n${log}`).to.equal(true);
@@ -202,5 +201,58 @@ describe('lost database connections', function () {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
     expect(stopped, `a clean stop on SIGTERM within ${STOP_MS / 1000} s; the worker's log:\n${log}`).to.deep.include({ code: 0, killed: false });
+  });
+
+  it('a worker whose first start-up query loses its connection retries it and starts', async function () {
+    // The soak test once saw a restarted worker exit by itself: its first query (the platform row)
+    // met a terminated backend before the process guards were installed. Made certain here: the
+    // platform table is locked, so the worker's first query waits on it; that backend is then
+    // terminated, and the lock released.
+    const STOP_MS = 30_000;
+    this.timeout(2 * START_MS + STOP_MS + 20_000);
+    requireOrSkip(this, Boolean(REDIS_URL), 'Redis (REDIS_URL): the worker process consumes BullMQ');
+    const { db } = await testDatabase();
+    const appName = `kontor_start_${process.pid}`;
+    const prefix = `kontor-test-${newId('q')}`;
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kontor-worker-'));
+    let log = '';
+    let worker: ChildProcess | undefined;
+    let stopped: Awaited<ReturnType<typeof stop>> | undefined;
+    try {
+      let terminated = 0;
+      await db.transaction(async (tx) => {
+        await tx.execute(sql`lock table platform in access exclusive mode`);
+        worker = spawn(process.execPath, ['--import', 'tsx', 'jobs/worker.ts'], {
+          cwd: path.resolve('.'),
+          env: {
+            PATH, NODE_ENV: 'test', LOG_LEVEL: 'info', DATA_DIR: dataDir, DATABASE_URL: withAppName(DATABASE_URL!, appName), REDIS_URL: REDIS_URL!, QUEUE_PREFIX: prefix, TEST_CLOCK: 'false', DEMO: 'false',
+            SHUTDOWN_TIMEOUT_MS: '20000',
+          },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        worker.stderr!.on('data', (d) => (log += d));
+        const deadline = Date.now() + START_MS;
+        while (Date.now() < deadline && worker.exitCode === null) {
+          const rows = (await db.execute(sql`select count(*)::int as n from pg_stat_activity where application_name = ${appName} and wait_event_type = 'Lock'`)) as unknown as { n: number }[];
+          if (Number(rows[0]?.n) > 0) break;
+          await sleep(50);
+        }
+        const res = (await db.execute(sql`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where application_name = ${appName}`)) as unknown as { n: number }[];
+        terminated = Number(res[0]?.n ?? 0);
+        await sleep(500);
+      });
+      expect(terminated, `the worker's first query was waiting and was terminated; its log:\n${log}`).to.be.greaterThan(0);
+      const started = await until(() => log.includes('"msg":"worker started"') || worker!.exitCode !== null, START_MS);
+      expect(started && worker!.exitCode === null, `the worker starts; its log:\n${log}`).to.equal(true);
+      expect(log, 'the lost start-up query was retried').to.match(/connection lost during start-up: retrying/);
+      expect(log).to.not.match(/uncaught exception/);
+    } finally {
+      if (worker) stopped = await stop(worker, STOP_MS);
+      const queue = new BullmqQueue(REDIS_URL!, createLogger('silent'), prefix);
+      await queue.obliterate().catch(() => {});
+      await queue.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+    expect(stopped, `a clean stop on SIGTERM; the worker's log:\n${log}`).to.deep.include({ code: 0, killed: false });
   });
 });
