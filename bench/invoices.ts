@@ -57,33 +57,33 @@ export async function seed(db: Db, n: number): Promise<void> {
     const common = sql`${agency('n')}, ${sub('n')}, ${sub('n')}, ${agency('n')}`;
     // 1. A chatbot package: from 15 Feb (all March), or from a day of March for one in three.
     await tx.execute(sql`
-      insert into billing_subscriptions (id, agency_id, sub_account_id, account_id, seller_agency_id, package_id, name, kind, billing, monthly_price_minor, currency, quantity, chatbot_sessions, start_day)
+      insert into billing_subscriptions (id, agency_id, sub_account_id, buyer_id, seller_agency_id, package_id, name, kind, billing, monthly_price_minor, currency, quantity, chatbot_sessions, start_day)
       select 'bsb_p' || n, ${common}, 'bpk_chatbot', 'Chatbot ' || (n % 5), 'package', 'monthly', 1000 + (n % 50) * 137, 'TRY', 1, 20000,
              case when n % 3 = 0 then date '2026-03-01' + (n % 28) else date '2026-02-15' end
       from generate_series(1, ${n}::int) n`);
     // 2. An add-on from 1 March; one in four cancelled on a day of March.
     await tx.execute(sql`
-      insert into billing_subscriptions (id, agency_id, sub_account_id, account_id, seller_agency_id, package_id, name, kind, billing, monthly_price_minor, currency, quantity, modules, start_day, status)
+      insert into billing_subscriptions (id, agency_id, sub_account_id, buyer_id, seller_agency_id, package_id, name, kind, billing, monthly_price_minor, currency, quantity, modules, start_day, status)
       select 'bsb_a' || n, ${common}, 'bpk_addon', 'Ticket system', 'addon', 'monthly', 499, 'TRY', 1, '{ticket_system}', date '2026-03-01', case when n % 4 = 0 then 'cancelled' else 'active' end
       from generate_series(1, ${n}::int) n`);
     // 3. Half of them: 1..3 extra representatives from 1 Feb; one in ten accounts cancelled them on 10 March and reactivated on the 20th.
     await tx.execute(sql`
-      insert into billing_subscriptions (id, agency_id, sub_account_id, account_id, seller_agency_id, package_id, name, kind, billing, monthly_price_minor, currency, quantity, unit, start_day)
+      insert into billing_subscriptions (id, agency_id, sub_account_id, buyer_id, seller_agency_id, package_id, name, kind, billing, monthly_price_minor, currency, quantity, unit, start_day)
       select 'bsb_q' || n, ${common}, 'bpk_reps', 'Extra representative', 'quantity', 'monthly', 1000, 'TRY', 1 + n % 3, 'representative', date '2026-02-01'
       from generate_series(1, ${n}::int) n where n % 2 = 0`);
     await tx.execute(sql`
-      insert into billing_periods (id, subscription_id, agency_id, account_id, seller_agency_id, from_day, through_day)
-      select 'bpr_' || s.id, s.id, s.agency_id, s.account_id, s.seller_agency_id, s.start_day,
+      insert into billing_periods (id, subscription_id, agency_id, buyer_id, seller_agency_id, from_day, through_day)
+      select 'bpr_' || s.id, s.id, s.agency_id, s.buyer_id, s.seller_agency_id, s.start_day,
              case when s.status = 'cancelled' then date '2026-03-01' + (substring(s.id from '\d+$')::int % 31)
                   when s.kind = 'quantity' and substring(s.id from '\d+$')::int % 10 = 0 then date '2026-03-10' end
       from billing_subscriptions s`);
     await tx.execute(sql`
-      insert into billing_periods (id, subscription_id, agency_id, account_id, seller_agency_id, from_day, through_day)
-      select 'bpr2_' || s.id, s.id, s.agency_id, s.account_id, s.seller_agency_id, date '2026-03-20', null
+      insert into billing_periods (id, subscription_id, agency_id, buyer_id, seller_agency_id, from_day, through_day)
+      select 'bpr2_' || s.id, s.id, s.agency_id, s.buyer_id, s.seller_agency_id, date '2026-03-20', null
       from billing_subscriptions s where s.kind = 'quantity' and substring(s.id from '\d+$')::int % 10 = 0`);
     // One in ten bought 2 blocks of extra sessions on a day of March.
     await tx.execute(sql`
-      insert into account_charges (id, agency_id, sub_account_id, account_id, seller_agency_id, kind, description, day, quantity, unit_price_minor, amount_minor, currency, sessions, expires_at)
+      insert into account_charges (id, agency_id, sub_account_id, buyer_id, seller_agency_id, kind, description, day, quantity, unit_price_minor, amount_minor, currency, sessions, expires_at)
       select 'chg_b' || n, ${common}, 'extra_sessions', 'Extra 1k: 2,000 extra chatbot sessions (2 x 1,000)', date '2026-03-01' + (n % 31), 2, 500, 1000, 'TRY', 2000, timestamptz '2026-04-01T00:00:00Z'
       from generate_series(1, ${n}::int) n where n % 10 = 0`);
   });
@@ -99,53 +99,53 @@ export function baselineStatement() {
   return sql`
     with m as (select date '2026-03-01' as first, date '2026-03-31' as last, 31 as dim, '2026-03'::text as period, date '2026-04-01' as issue),
     sub_days as (
-      select p.account_id, s.id as subscription_id, s.agency_id, s.sub_account_id, s.seller_agency_id, s.name, s.quantity, s.monthly_price_minor * s.quantity as price, s.currency,
+      select p.buyer_id, s.id as subscription_id, s.agency_id, s.sub_account_id, s.seller_agency_id, s.name, s.quantity, s.monthly_price_minor * s.quantity as price, s.currency,
              min(greatest(p.from_day, m.first)) as from_day, max(least(coalesce(p.through_day, m.last), m.last)) as through_day,
              sum(least(coalesce(p.through_day, m.last), m.last) - greatest(p.from_day, m.first) + 1)::int as days
       from billing_periods p join billing_subscriptions s on s.id = p.subscription_id cross join m
       where s.billing = 'monthly' and p.from_day <= m.last and (p.through_day is null or p.through_day >= m.first)
-      group by p.account_id, s.id
+      group by p.buyer_id, s.id
     ),
     lines as (
-      select d.account_id, d.agency_id, d.sub_account_id, d.seller_agency_id, 'monthly'::text as kind, d.subscription_id, null::text as charge_id,
+      select d.buyer_id, d.agency_id, d.sub_account_id, d.seller_agency_id, 'monthly'::text as kind, d.subscription_id, null::text as charge_id,
              case when d.quantity > 1 then d.name || ' x ' || d.quantity else d.name end as description, d.from_day, d.through_day, d.days as active_days, m.dim as days_in_month,
              d.quantity, d.price as unit_price, (2 * d.price * d.days + m.dim) / (2 * m.dim) as amount, d.currency
       from sub_days d cross join m
       union all
-      select c.account_id, c.agency_id, c.sub_account_id, c.seller_agency_id, c.kind, null, c.id, c.description, c.day, c.day, null, null, c.quantity, c.unit_price_minor, c.amount_minor, c.currency
+      select c.buyer_id, c.agency_id, c.sub_account_id, c.seller_agency_id, c.kind, null, c.id, c.description, c.day, c.day, null, null, c.quantity, c.unit_price_minor, c.amount_minor, c.currency
       from account_charges c cross join m where c.invoice_id is null and c.day <= m.last
     ),
     accts as (
-      select l.account_id, min(l.agency_id) as agency_id, min(l.sub_account_id) as sub_account_id, min(l.seller_agency_id) as seller_agency_id,
+      select l.buyer_id, min(l.agency_id) as agency_id, min(l.sub_account_id) as sub_account_id, min(l.seller_agency_id) as seller_agency_id,
              coalesce(min(l.seller_agency_id), 'platform') as seller_key, sum(l.amount) as total, min(l.currency) as currency
       from lines l cross join m
-      where not exists (select 1 from invoices i where i.account_id = l.account_id and i.period = m.period and i.kind = 'monthly')
-      group by l.account_id
+      where not exists (select 1 from invoices i where i.buyer_id = l.buyer_id and i.period = m.period and i.kind = 'monthly')
+      group by l.buyer_id
     ),
     numbered as (
-      select a.*, 'inv_b' || md5(a.account_id) as id, c.next_number + row_number() over (partition by a.seller_key order by a.account_id) - 1 as number,
+      select a.*, 'inv_b' || md5(a.buyer_id) as id, c.next_number + row_number() over (partition by a.seller_key order by a.buyer_id) - 1 as number,
              coalesce(g.invoice_due_days, 10) as due_days
       from accts a join invoice_counters c on c.seller_key = a.seller_key left join agencies g on g.id = a.seller_agency_id
     ),
     ins_invoices as (
-      insert into invoices (id, agency_id, sub_account_id, account_id, seller_agency_id, seller_key, number, kind, period, period_start, period_end, issue_day, due_day, currency, total_minor, status, billing_address)
-      select n.id, n.agency_id, n.sub_account_id, n.account_id, n.seller_agency_id, n.seller_key, n.number, 'monthly', m.period, m.first, m.last, m.issue, m.issue + n.due_days, n.currency, n.total, 'draft',
+      insert into invoices (id, agency_id, sub_account_id, buyer_id, seller_agency_id, seller_key, number, kind, period, period_start, period_end, issue_day, due_day, currency, total_minor, status, billing_address)
+      select n.id, n.agency_id, n.sub_account_id, n.buyer_id, n.seller_agency_id, n.seller_key, n.number, 'monthly', m.period, m.first, m.last, m.issue, m.issue + n.due_days, n.currency, n.total, 'draft',
              (select jsonb_build_object('name', b.name, 'line1', b.line1, 'line2', b.line2, 'city', b.city, 'postalCode', b.postal_code, 'country', b.country, 'taxId', b.tax_id)
-              from billing_addresses b where b.account_id = n.account_id and b.is_default order by b.updated_at desc limit 1)
+              from billing_addresses b where b.buyer_id = n.buyer_id and b.is_default order by b.updated_at desc limit 1)
       from numbered n cross join m
       returning 1
     ),
     ins_lines as (
       insert into invoice_lines (id, invoice_id, agency_id, position, kind, subscription_id, charge_id, description, from_day, through_day, active_days, days_in_month, quantity, unit_price_minor, amount_minor)
       select 'inl_b' || md5(coalesce(l.subscription_id, l.charge_id)), n.id, l.agency_id,
-             row_number() over (partition by l.account_id order by l.from_day, l.kind <> 'monthly', coalesce(l.subscription_id, l.charge_id)),
+             row_number() over (partition by l.buyer_id order by l.from_day, l.kind <> 'monthly', coalesce(l.subscription_id, l.charge_id)),
              l.kind, l.subscription_id, l.charge_id, l.description, l.from_day, l.through_day, l.active_days, l.days_in_month, l.quantity, l.unit_price, l.amount
-      from lines l join numbered n on n.account_id = l.account_id
+      from lines l join numbered n on n.buyer_id = l.buyer_id
       returning 1
     ),
     billed as (
       update account_charges c set invoice_id = n.id from numbered n cross join m
-      where c.account_id = n.account_id and c.invoice_id is null and c.day <= m.last
+      where c.buyer_id = n.buyer_id and c.invoice_id is null and c.day <= m.last
       returning 1
     ),
     counters as (
@@ -162,9 +162,9 @@ async function fingerprint(db: Db): Promise<string> {
   const [row] = rowsOf<Record<string, string | number>>(await db.execute(sql`
     select
       (select count(*) from invoices)::int as invoices,
-      (select md5(string_agg(account_id || ':' || seller_key || ':' || number || ':' || total_minor || ':' || period || ':' || issue_day || ':' || due_day, ',' order by account_id)) from invoices) as invoice_rows,
-      (select md5(string_agg(i.account_id || ':' || coalesce(l.subscription_id, l.charge_id) || ':' || l.amount_minor || ':' || coalesce(l.active_days, -1) || ':' || l.from_day || ':' || l.through_day || ':' || l.description,
-                             ',' order by i.account_id, coalesce(l.subscription_id, l.charge_id))) from invoice_lines l join invoices i on i.id = l.invoice_id) as lines,
+      (select md5(string_agg(buyer_id || ':' || seller_key || ':' || number || ':' || total_minor || ':' || period || ':' || issue_day || ':' || due_day, ',' order by buyer_id)) from invoices) as invoice_rows,
+      (select md5(string_agg(i.buyer_id || ':' || coalesce(l.subscription_id, l.charge_id) || ':' || l.amount_minor || ':' || coalesce(l.active_days, -1) || ':' || l.from_day || ':' || l.through_day || ':' || l.description,
+                             ',' order by i.buyer_id, coalesce(l.subscription_id, l.charge_id))) from invoice_lines l join invoices i on i.id = l.invoice_id) as lines,
       (select count(*) from account_charges where invoice_id is not null)::int as billed,
       (select md5(string_agg(seller_key || ':' || next_number || ':' || last_cut_period, ',' order by seller_key)) from invoice_counters) as counters`));
   return PARTS.map((k) => String(row![k.replace(' ', '_')])).join('|');

@@ -57,12 +57,12 @@ async function seed(db: Db, today: string) {
     await tx.execute(sql`insert into memberships (id, user_id, scope, agency_id, role, billing) values ('mbr_bench', 'usr_bench', 'agency', ${agencyId}, 'owner', true)`);
     await tx.execute(sql`insert into sub_accounts (id, agency_id, name, billing_email) select 'sub_b_' || n, ${agencyId}, 'Client ' || n, 'client' || n || '@bench.test' from ${n}`);
     await tx.execute(sql`
-      insert into billing_subscriptions (id, agency_id, sub_account_id, account_id, seller_agency_id, package_id, name, kind, billing, monthly_price_minor, currency, start_day)
+      insert into billing_subscriptions (id, agency_id, sub_account_id, buyer_id, seller_agency_id, package_id, name, kind, billing, monthly_price_minor, currency, start_day)
       select 'bsb_b_' || n, ${agencyId}, 'sub_b_' || n, 'sub_b_' || n, ${agencyId}, 'off_bench', 'Support desk ' || (1 + n % 3), 'package', 'monthly', 49900 + (n % 3) * 25000, 'TRY', (date_trunc('month', ${today}::date) - interval '12 months')::date
       from ${n}`);
     // Invoices: number per seller is gapless; the current month's is open, two older ones of every 20th client are overdue.
     await tx.execute(sql`
-      insert into invoices (id, agency_id, sub_account_id, account_id, seller_agency_id, seller_key, number, kind, period, period_start, period_end, issue_day, due_day, currency, total_minor, status, subscription_id, paid_at)
+      insert into invoices (id, agency_id, sub_account_id, buyer_id, seller_agency_id, seller_key, number, kind, period, period_start, period_end, issue_day, due_day, currency, total_minor, status, subscription_id, paid_at)
       select 'inv_b_' || n || '_' || m, ${agencyId}, 'sub_b_' || n, 'sub_b_' || n, ${agencyId}, ${agencyId}, row_number() over (order by m desc, n), 'monthly',
              to_char(${monthStart}, 'YYYY-MM'), ${monthStart}, (${monthStart} + interval '1 month' - interval '1 day')::date,
              (${monthStart} + interval '1 month')::date - (case when m = 0 then 0 else 0 end), (${monthStart} + interval '1 month' + interval '10 days')::date,

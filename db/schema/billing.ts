@@ -8,7 +8,7 @@ import type { BuyerParty, SellerParty } from './parties';
 // The subscription billing engine (DESIGN section 6). One set of tables serves both selling
 // levels: the seller is the platform (seller_agency_id null, buyers are agencies) or an agency
 // (buyers are its sub-accounts). The buyer ("account") is a sub-account (sub_account_id set) or
-// an agency (sub_account_id null); `account_id` is that buyer's id either way. `agency_id` is the
+// an agency (sub_account_id null); `buyer_id` is that buyer's id either way (not a credit account: the ledger's `account_id` is). `agency_id` is the
 // tenant every query is scoped by: the sub-account's agency, or the buying agency itself.
 // Calendar days are `date`s in the seller's time zone; money is integer minor units.
 
@@ -36,7 +36,7 @@ export const billingSubscriptions = pgTable(
     id: text('id').primaryKey(),
     agencyId: text('agency_id').notNull().references(() => agencies.id),
     subAccountId: text('sub_account_id'),
-    accountId: text('account_id').notNull(),
+    buyerId: text('buyer_id').notNull(),
     sellerAgencyId: text('seller_agency_id'),
     packageId: text('package_id').notNull(),
     name: text('name').notNull(),
@@ -67,7 +67,7 @@ export const billingSubscriptions = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    index('billing_subscriptions_account_idx').on(t.accountId, t.status),
+    index('billing_subscriptions_account_idx').on(t.buyerId, t.status),
     index('billing_subscriptions_agency_idx').on(t.agencyId),
     // The cut ends finished terms first: only running terms are looked at.
     index('billing_subscriptions_running_terms_idx').on(t.termLastDay).where(sql`${t.billing} = 'term' and ${t.status} = 'active'`),
@@ -86,7 +86,7 @@ export const billingPeriods = pgTable(
     id: text('id').primaryKey(),
     subscriptionId: text('subscription_id').notNull(),
     agencyId: text('agency_id').notNull(),
-    accountId: text('account_id').notNull(),
+    buyerId: text('buyer_id').notNull(),
     sellerAgencyId: text('seller_agency_id'),
     fromDay: date('from_day', { mode: 'string' }).notNull(),
     throughDay: date('through_day', { mode: 'string' }),
@@ -94,8 +94,8 @@ export const billingPeriods = pgTable(
   },
   (t) => [
     index('billing_periods_subscription_idx').on(t.subscriptionId, t.fromDay),
-    index('billing_periods_seller_idx').on(t.sellerAgencyId, t.accountId),
-    index('billing_periods_account_idx').on(t.accountId, t.fromDay),
+    index('billing_periods_seller_idx').on(t.sellerAgencyId, t.buyerId),
+    index('billing_periods_account_idx').on(t.buyerId, t.fromDay),
     check('billing_periods_order', sql`${t.throughDay} is null or ${t.throughDay} >= ${t.fromDay}`),
   ],
 );
@@ -112,7 +112,7 @@ export const accountCharges = pgTable(
     id: text('id').primaryKey(),
     agencyId: text('agency_id').notNull().references(() => agencies.id),
     subAccountId: text('sub_account_id'),
-    accountId: text('account_id').notNull(),
+    buyerId: text('buyer_id').notNull(),
     sellerAgencyId: text('seller_agency_id'),
     kind: text('kind', { enum: accountChargeKinds }).notNull(),
     description: text('description').notNull(),
@@ -128,8 +128,8 @@ export const accountCharges = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    index('account_charges_unbilled_idx').on(t.sellerAgencyId, t.accountId, t.day).where(sql`${t.invoiceId} is null`),
-    index('account_charges_account_idx').on(t.accountId, t.day),
+    index('account_charges_unbilled_idx').on(t.sellerAgencyId, t.buyerId, t.day).where(sql`${t.invoiceId} is null`),
+    index('account_charges_account_idx').on(t.buyerId, t.day),
     check('account_charges_amounts', sql`${t.quantity} >= 1 and ${t.amountMinor} >= 0`),
   ],
 );
@@ -151,7 +151,7 @@ export const invoices = pgTable(
     id: text('id').primaryKey(),
     agencyId: text('agency_id').notNull().references(() => agencies.id),
     subAccountId: text('sub_account_id'),
-    accountId: text('account_id').notNull(),
+    buyerId: text('buyer_id').notNull(),
     sellerAgencyId: text('seller_agency_id'),
     /** The counter the number comes from: the seller agency's id, or 'platform'. */
     sellerKey: text('seller_key').notNull(),
@@ -184,12 +184,12 @@ export const invoices = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    uniqueIndex('invoices_account_period_key').on(t.accountId, t.period).where(sql`${t.kind} = 'monthly'`),
+    uniqueIndex('invoices_account_period_key').on(t.buyerId, t.period).where(sql`${t.kind} = 'monthly'`),
     uniqueIndex('invoices_term_key').on(t.subscriptionId).where(sql`${t.kind} = 'term'`),
     // One invoice per payment taken at once, however often its callback comes.
     uniqueIndex('invoices_purchase_payment_key').on(t.paymentId).where(sql`${t.kind} = 'purchase'`),
     uniqueIndex('invoices_number_key').on(t.sellerKey, t.number),
-    index('invoices_account_idx').on(t.accountId, t.issueDay),
+    index('invoices_account_idx').on(t.buyerId, t.issueDay),
     index('invoices_seller_idx').on(t.sellerKey, t.issueDay),
     // A seller's issued invoices, newest first (the invoices page), and its overdue ones (the dashboard).
     index('invoices_seller_list_idx').on(t.sellerAgencyId, t.issueDay, t.number),
@@ -253,7 +253,7 @@ export const billingAddresses = pgTable(
     id: text('id').primaryKey(),
     agencyId: text('agency_id').notNull().references(() => agencies.id),
     subAccountId: text('sub_account_id'),
-    accountId: text('account_id').notNull(),
+    buyerId: text('buyer_id').notNull(),
     name: text('name').notNull(),
     line1: text('line1').notNull(),
     line2: text('line2'),
@@ -276,5 +276,5 @@ export const billingAddresses = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index('billing_addresses_account_idx').on(t.accountId)],
+  (t) => [index('billing_addresses_account_idx').on(t.buyerId)],
 );

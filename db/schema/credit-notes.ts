@@ -20,7 +20,7 @@ export const creditNotes = pgTable(
     /** The buyer's tenant (as on the invoice): every query is scoped by it or by the seller. */
     agencyId: text('agency_id').notNull().references(() => agencies.id),
     subAccountId: text('sub_account_id'),
-    accountId: text('account_id').notNull(),
+    buyerId: text('buyer_id').notNull(),
     sellerAgencyId: text('seller_agency_id'),
     /** The counter the number comes from: the seller agency's id, or 'platform'. */
     sellerKey: text('seller_key').notNull(),
@@ -46,7 +46,7 @@ export const creditNotes = pgTable(
     uniqueIndex('credit_notes_number_key').on(t.sellerKey, t.number),
     index('credit_notes_invoice_idx').on(t.invoiceId),
     index('credit_notes_seller_list_idx').on(t.sellerKey, t.issueDay, t.number),
-    index('credit_notes_account_idx').on(t.accountId, t.issueDay),
+    index('credit_notes_account_idx').on(t.buyerId, t.issueDay),
     index('credit_notes_undelivered_idx').on(t.createdAt).where(sql`${t.deliveredAt} is null`),
     check('credit_notes_amounts', sql`${t.totalMinor} > 0 and ${t.taxMinor} >= 0 and ${t.taxMinor} <= ${t.totalMinor}`),
     check('credit_notes_reason', sql`length(btrim(${t.reason})) > 0`),

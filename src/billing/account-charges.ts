@@ -24,7 +24,7 @@ export async function chargeTopupOnAccount(
   const [row] = await tx
     .insert(accountCharges)
     .values({
-      id: newId('chg'), agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, sellerAgencyId: account.sellerAgencyId,
+      id: newId('chg'), agencyId: account.agencyId, subAccountId: account.subAccountId, buyerId: account.buyerId, sellerAgencyId: account.sellerAgencyId,
       kind: 'topup', description: p.description, day: calendarDay(p.now, account.zone), quantity: p.quantity, unitPriceMinor: p.unitPriceMinor,
       amountMinor: p.unitPriceMinor * p.quantity, currency: p.currency, createdAt: p.now,
     })

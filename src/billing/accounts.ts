@@ -15,8 +15,8 @@ export interface BillingAccount {
   /** The tenant: the sub-account's agency, or the buying agency. */
   agencyId: string;
   subAccountId: string | null;
-  /** The buyer's own id (sub-account or agency). */
-  accountId: string;
+  /** The buyer's own id (sub-account or agency): `buyer_id` on the billing tables. */
+  buyerId: string;
   /** null: the platform sells. */
   sellerAgencyId: string | null;
   sellerKey: string;
@@ -41,12 +41,12 @@ export async function billingAccount(db: DbOrTx, agencyId: string, subAccountId:
   if (subAccountId) {
     if (!sub) throw errors.notFound('Account');
     return {
-      agencyId, subAccountId, accountId: sub.id, sellerAgencyId: agency.id, sellerKey: agency.id, sellerName: agency.name,
+      agencyId, subAccountId, buyerId: sub.id, sellerAgencyId: agency.id, sellerKey: agency.id, sellerName: agency.name,
       zone: agency.timeZone || DEFAULT_SELLER_ZONE, dueDays: agency.invoiceDueDays, locale: agency.locale === 'tr' ? 'tr' : 'en', buyerName: sub.name, status: sub.status,
     };
   }
   return {
-    agencyId, subAccountId: null, accountId: agency.id, sellerAgencyId: null, sellerKey: PLATFORM_SELLER_KEY, sellerName: plt?.name ?? 'Kontor',
+    agencyId, subAccountId: null, buyerId: agency.id, sellerAgencyId: null, sellerKey: PLATFORM_SELLER_KEY, sellerName: plt?.name ?? 'Kontor',
     zone: plt?.timeZone || DEFAULT_SELLER_ZONE, dueDays: plt?.invoiceDueDays ?? 10, locale: agency.locale === 'tr' ? 'tr' : 'en', buyerName: agency.name, status: agency.status,
   };
 }

@@ -87,7 +87,7 @@ export function buyerPartyOf(a: BillingAddress): BuyerParty | null {
 
 export async function listBillingAddresses(deps: Pick<Deps, 'db'>, params: { actor: Actor }): Promise<BillingAddress[]> {
   const account = await buyerAccount(deps.db, params.actor);
-  return deps.db.select().from(billingAddresses).where(and(eq(billingAddresses.accountId, account.accountId), eq(billingAddresses.agencyId, account.agencyId))).orderBy(asc(billingAddresses.createdAt));
+  return deps.db.select().from(billingAddresses).where(and(eq(billingAddresses.buyerId, account.buyerId), eq(billingAddresses.agencyId, account.agencyId))).orderBy(asc(billingAddresses.createdAt));
 }
 
 /** Adds an address; the first one (or one marked default) becomes the default. */
@@ -97,12 +97,12 @@ export async function addBillingAddress(deps: Pick<Deps, 'db' | 'clock'>, params
   const input = parse(addressSchema, params.input);
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
-    const existing = await tx.select({ id: billingAddresses.id }).from(billingAddresses).where(eq(billingAddresses.accountId, account.accountId)).for('update');
+    const existing = await tx.select({ id: billingAddresses.id }).from(billingAddresses).where(eq(billingAddresses.buyerId, account.buyerId)).for('update');
     const isDefault = input.isDefault || existing.length === 0;
-    if (isDefault) await tx.update(billingAddresses).set({ isDefault: false, updatedAt: now }).where(eq(billingAddresses.accountId, account.accountId));
+    if (isDefault) await tx.update(billingAddresses).set({ isDefault: false, updatedAt: now }).where(eq(billingAddresses.buyerId, account.buyerId));
     const [row] = await tx
       .insert(billingAddresses)
-      .values({ id: newId('adr'), agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, ...input, isDefault, createdAt: now, updatedAt: now })
+      .values({ id: newId('adr'), agencyId: account.agencyId, subAccountId: account.subAccountId, buyerId: account.buyerId, ...input, isDefault, createdAt: now, updatedAt: now })
       .returning();
     await recordAudit(tx, params.actor, { action: 'billing_address.added', targetType: 'billing_address', targetId: row!.id, agencyId: account.agencyId, subAccountId: account.subAccountId }, now);
     return row!;
@@ -113,13 +113,13 @@ export async function addBillingAddress(deps: Pick<Deps, 'db' | 'clock'>, params
 export async function updateBillingAddress(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; addressId: string; input: unknown }): Promise<BillingAddress> {
   requireBilling(params.actor);
   const account = await buyerAccount(deps.db, params.actor);
-  const [current] = await deps.db.select().from(billingAddresses).where(and(eq(billingAddresses.id, params.addressId), eq(billingAddresses.accountId, account.accountId)));
+  const [current] = await deps.db.select().from(billingAddresses).where(and(eq(billingAddresses.id, params.addressId), eq(billingAddresses.buyerId, account.buyerId)));
   if (!current) throw errors.notFound('Billing address');
   const input = parse(addressSchema, params.input);
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
     const isDefault = input.isDefault || current.isDefault;
-    if (isDefault) await tx.update(billingAddresses).set({ isDefault: false, updatedAt: now }).where(and(eq(billingAddresses.accountId, account.accountId), ne(billingAddresses.id, current.id)));
+    if (isDefault) await tx.update(billingAddresses).set({ isDefault: false, updatedAt: now }).where(and(eq(billingAddresses.buyerId, account.buyerId), ne(billingAddresses.id, current.id)));
     const [row] = await tx.update(billingAddresses).set({ ...input, isDefault, updatedAt: now }).where(eq(billingAddresses.id, current.id)).returning();
     await recordAudit(tx, params.actor, { action: 'billing_address.updated', targetType: 'billing_address', targetId: current.id, agencyId: account.agencyId, subAccountId: account.subAccountId }, now);
     return row!;

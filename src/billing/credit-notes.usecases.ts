@@ -141,7 +141,7 @@ export async function issueCreditNote(tx: Tx, p: IssueCreditNote): Promise<{ id:
     quantity: l.full && !done.has(l.line.id) ? l.line.quantity : 1, amountMinor: l.amount, taxRateBp: l.line.taxRateBp, taxMinor: l.tax,
   })));
   await tx.insert(creditNotes).values({
-    id, agencyId: inv.agencyId, subAccountId: inv.subAccountId, accountId: inv.accountId, sellerAgencyId: inv.sellerAgencyId, sellerKey: inv.sellerKey, number,
+    id, agencyId: inv.agencyId, subAccountId: inv.subAccountId, buyerId: inv.buyerId, sellerAgencyId: inv.sellerAgencyId, sellerKey: inv.sellerKey, number,
     invoiceId: inv.id, issueDay: calendarDay(p.now, seller.zone), currency: inv.currency, totalMinor: total, taxMinor: planned.reduce((s, l) => s + l.tax, 0),
     reason: p.reason, sellerParty: inv.sellerParty, buyerParty: inv.buyerParty, billingAddress: inv.billingAddress, issuedBy: p.by.kind === 'system' ? 'system' : p.by.id,
     createdAt: p.now, updatedAt: p.now,
@@ -284,7 +284,7 @@ export async function listIssuedCreditNotes(deps: Pick<Deps, 'db'>, params: { ac
   if (actor.scope === 'sub_account') throw errors.wrongScope('platform or agency');
   const key = actor.scope === 'platform' ? PLATFORM_SELLER_KEY : actor.agencyId!;
   return flat(await listed(deps.db)
-    .where(and(eq(creditNotes.sellerKey, key), params.accountId ? eq(creditNotes.accountId, params.accountId) : undefined))
+    .where(and(eq(creditNotes.sellerKey, key), params.accountId ? eq(creditNotes.buyerId, params.accountId) : undefined))
     .orderBy(desc(creditNotes.issueDay), desc(creditNotes.number))
     .limit(Math.min(params.limit ?? 200, 500)));
 }

@@ -133,18 +133,18 @@ async function cutMonth(deps: Deps, p: { month: MonthBounds; sellers: SellerMont
   const made = new Map<string, number>();
   const seen = new Set<string>();
   for (;;) {
-    const candidates = rowsOf<{ account_id: string }>(await deps.db.execute(sql`
-      select x.account_id from (
-        select p.account_id from billing_periods p join billing_subscriptions s on s.id = p.subscription_id
+    const candidates = rowsOf<{ buyer_id: string }>(await deps.db.execute(sql`
+      select x.buyer_id from (
+        select p.buyer_id from billing_periods p join billing_subscriptions s on s.id = p.subscription_id
         where ${sellerIn('p.seller_agency_id', list)} and s.billing = 'monthly'
           and p.from_day <= ${month.last}::date and (p.through_day is null or p.through_day >= ${month.first}::date)
         union
-        select c.account_id from account_charges c
+        select c.buyer_id from account_charges c
         where ${sellerIn('c.seller_agency_id', list)} and c.invoice_id is null and c.day <= ${month.last}::date
       ) x
-      where not exists (select 1 from invoices i where i.account_id = x.account_id and i.period = ${month.period} and i.kind = 'monthly')
-      order by x.account_id
-      limit ${SCAN_SIZE}`)).map((r) => r.account_id).filter((id) => !seen.has(id));
+      where not exists (select 1 from invoices i where i.buyer_id = x.buyer_id and i.period = ${month.period} and i.kind = 'monthly')
+      order by x.buyer_id
+      limit ${SCAN_SIZE}`)).map((r) => r.buyer_id).filter((id) => !seen.has(id));
     if (candidates.length === 0) break;
     for (let i = 0; i < candidates.length; i += p.batchSize) {
       const accounts = candidates.slice(i, i + p.batchSize);
@@ -159,7 +159,7 @@ async function cutMonth(deps: Deps, p: { month: MonthBounds; sellers: SellerMont
 }
 
 interface PeriodRow {
-  account_id: string;
+  buyer_id: string;
   agency_id: string;
   sub_account_id: string | null;
   seller_agency_id: string | null;
@@ -175,7 +175,7 @@ interface PeriodRow {
 
 interface ChargeRow {
   id: string;
-  account_id: string;
+  buyer_id: string;
   agency_id: string;
   sub_account_id: string | null;
   seller_agency_id: string | null;
@@ -217,23 +217,23 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
     returning seller_key, next_number`)).map((r) => [r.seller_key, Number(r.next_number)]));
   // 2. What to bill, read under the lock (a batch cut meanwhile by someone else is gone from it).
   const periods = rowsOf<PeriodRow>(await tx.execute(sql`
-    select p.account_id, s.agency_id, s.sub_account_id, s.seller_agency_id, s.id as subscription_id, s.name, s.quantity, s.monthly_price_minor as price, s.currency,
+    select p.buyer_id, s.agency_id, s.sub_account_id, s.seller_agency_id, s.id as subscription_id, s.name, s.quantity, s.monthly_price_minor as price, s.currency,
            p.from_day::text as from_day, p.through_day::text as through_day,
            (select ov.tax_rate_bp from offers o join offer_versions ov on ov.id = o.current_version_id where o.id = s.package_id) as rate
     from billing_periods p join billing_subscriptions s on s.id = p.subscription_id
-    where p.account_id = any(${accounts}::text[]) and ${sellerIn('p.seller_agency_id', list)} and s.billing = 'monthly'
+    where p.buyer_id = any(${accounts}::text[]) and ${sellerIn('p.seller_agency_id', list)} and s.billing = 'monthly'
       and p.from_day <= ${month.last}::date and (p.through_day is null or p.through_day >= ${month.first}::date)
-      and not exists (select 1 from invoices i where i.account_id = p.account_id and i.period = ${month.period} and i.kind = 'monthly')`));
+      and not exists (select 1 from invoices i where i.buyer_id = p.buyer_id and i.period = ${month.period} and i.kind = 'monthly')`));
   const charges = rowsOf<ChargeRow>(await tx.execute(sql`
-    select c.id, c.account_id, c.agency_id, c.sub_account_id, c.seller_agency_id, c.kind, c.description, c.day::text as day, c.quantity, c.unit_price_minor, c.amount_minor, c.currency
+    select c.id, c.buyer_id, c.agency_id, c.sub_account_id, c.seller_agency_id, c.kind, c.description, c.day::text as day, c.quantity, c.unit_price_minor, c.amount_minor, c.currency
     from account_charges c
-    where c.account_id = any(${accounts}::text[]) and ${sellerIn('c.seller_agency_id', list)} and c.invoice_id is null and c.day <= ${month.last}::date
-      and not exists (select 1 from invoices i where i.account_id = c.account_id and i.period = ${month.period} and i.kind = 'monthly')
+    where c.buyer_id = any(${accounts}::text[]) and ${sellerIn('c.seller_agency_id', list)} and c.invoice_id is null and c.day <= ${month.last}::date
+      and not exists (select 1 from invoices i where i.buyer_id = c.buyer_id and i.period = ${month.period} and i.kind = 'monthly')
     for update of c`));
   const work = new Map<string, AccountWork>();
-  const accountOf = (r: { account_id: string; agency_id: string; sub_account_id: string | null; seller_agency_id: string | null }) => {
-    let w = work.get(r.account_id);
-    if (!w) work.set(r.account_id, (w = { agencyId: r.agency_id, subAccountId: r.sub_account_id, sellerKey: r.seller_agency_id ?? PLATFORM_SELLER_KEY, subs: new Map(), charges: [] }));
+  const accountOf = (r: { buyer_id: string; agency_id: string; sub_account_id: string | null; seller_agency_id: string | null }) => {
+    let w = work.get(r.buyer_id);
+    if (!w) work.set(r.buyer_id, (w = { agencyId: r.agency_id, subAccountId: r.sub_account_id, sellerKey: r.seller_agency_id ?? PLATFORM_SELLER_KEY, subs: new Map(), charges: [] }));
     return w;
   };
   for (const r of periods) {
@@ -249,10 +249,10 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
   }
   if (work.size === 0) return { invoices: 0, lines: 0, bySeller: new Map() };
   // The default billing addresses: printed on the invoice, and the buyer's tax identity.
-  const addressRows = rowsOf<Record<string, unknown> & { account_id: string }>(await tx.execute(sql`
-    select distinct on (account_id) account_id, name, line1, line2, district, city, postal_code, country, tax_id, tax_kind, tax_number, tax_office, e_invoice_registered, first_name, family_name, exemption_reason
-    from billing_addresses where account_id = any(${accounts}::text[]) and is_default
-    order by account_id, updated_at desc`));
+  const addressRows = rowsOf<Record<string, unknown> & { buyer_id: string }>(await tx.execute(sql`
+    select distinct on (buyer_id) buyer_id, name, line1, line2, district, city, postal_code, country, tax_id, tax_kind, tax_number, tax_office, e_invoice_registered, first_name, family_name, exemption_reason
+    from billing_addresses where buyer_id = any(${accounts}::text[]) and is_default
+    order by buyer_id, updated_at desc`));
   const addresses = new Map<string, string>();
   const buyers = new Map<string, ReturnType<typeof buyerPartyOf>>();
   for (const r of addressRows) {
@@ -260,8 +260,8 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
       name: r.name, line1: r.line1, line2: r.line2, district: r.district, city: r.city, postalCode: r.postal_code, country: r.country, taxId: r.tax_id, taxKind: r.tax_kind, taxNumber: r.tax_number,
       taxOffice: r.tax_office, eInvoiceRegistered: Boolean(r.e_invoice_registered), firstName: r.first_name, familyName: r.family_name, exemptionReason: r.exemption_reason,
     } as BillingAddress;
-    addresses.set(r.account_id, JSON.stringify({ name: a.name, line1: a.line1, line2: a.line2, city: a.city, postalCode: a.postalCode, country: a.country, taxId: a.taxId }));
-    buyers.set(r.account_id, buyerPartyOf(a));
+    addresses.set(r.buyer_id, JSON.stringify({ name: a.name, line1: a.line1, line2: a.line2, city: a.city, postalCode: a.postalCode, country: a.country, taxId: a.taxId }));
+    buyers.set(r.buyer_id, buyerPartyOf(a));
   }
   // The sellers' tax (null: not charging tax): read under the counters' lock, like the numbers.
   const taxBySeller = new Map((await tx.select().from(sellerTaxSettings).where(inArray(sellerTaxSettings.sellerKey, keys))).map((r) => [r.sellerKey, sellerTaxOf(r)]));
@@ -313,15 +313,15 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
     from unnest(${bulkArray(moved)}::text[], ${bulkArray(moved.map((k) => next.get(k)!))}::int[]) as v(key, next)
     where invoice_counters.seller_key = v.key`);
   await tx.execute(sql`
-    insert into invoices (id, agency_id, sub_account_id, account_id, seller_agency_id, seller_key, number, kind, period, period_start, period_end, issue_day, due_day,
+    insert into invoices (id, agency_id, sub_account_id, buyer_id, seller_agency_id, seller_key, number, kind, period, period_start, period_end, issue_day, due_day,
                           currency, total_minor, tax_minor, price_mode, seller_party, buyer_party, status, billing_address, created_at, updated_at)
-    select v.id, v.agency_id, v.sub_account_id, v.account_id, v.seller, v.seller_key, v.number, 'monthly', ${month.period}, ${month.first}::date, ${month.last}::date,
+    select v.id, v.agency_id, v.sub_account_id, v.buyer_id, v.seller, v.seller_key, v.number, 'monthly', ${month.period}, ${month.first}::date, ${month.last}::date,
            v.issue, v.due, v.currency, v.total, v.tax, v.mode, v.seller_party::jsonb, v.buyer_party::jsonb, 'draft', v.address::jsonb, now(), now()
     from unnest(${bulkArray(inv.id)}::text[], ${bulkArray(inv.agency)}::text[], ${bulkArray(inv.sub)}::text[], ${bulkArray(inv.account)}::text[], ${bulkArray(inv.seller)}::text[],
                 ${bulkArray(inv.sellerKey)}::text[], ${bulkArray(inv.number)}::int[], ${bulkArray(inv.issue)}::date[], ${bulkArray(inv.due)}::date[],
                 ${bulkArray(inv.currency)}::text[], ${bulkArray(inv.total)}::bigint[], ${bulkArray(inv.address)}::text[],
                 ${bulkArray(inv.tax)}::bigint[], ${bulkArray(inv.mode)}::text[], ${bulkArray(inv.sellerParty)}::text[], ${bulkArray(inv.buyerParty)}::text[])
-      as v(id, agency_id, sub_account_id, account_id, seller, seller_key, number, issue, due, currency, total, address, tax, mode, seller_party, buyer_party)`);
+      as v(id, agency_id, sub_account_id, buyer_id, seller, seller_key, number, issue, due, currency, total, address, tax, mode, seller_party, buyer_party)`);
   await tx.execute(sql`
     insert into invoice_lines (id, invoice_id, agency_id, position, kind, subscription_id, charge_id, description, from_day, through_day, active_days, days_in_month, quantity, unit_price_minor, amount_minor, tax_rate_bp, tax_minor)
     select * from unnest(${bulkArray(ln.id)}::text[], ${bulkArray(ln.invoice)}::text[], ${bulkArray(ln.agency)}::text[], ${bulkArray(ln.position)}::int[], ${bulkArray(ln.kind)}::text[],

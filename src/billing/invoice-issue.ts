@@ -76,13 +76,13 @@ export async function offerRates(db: DbOrTx, offerIds: readonly string[]): Promi
 
 /** The buyer's tax identity from its default billing address (null: none given). */
 export async function buyerParty(tx: DbOrTx, accountId: string): Promise<BuyerParty | null> {
-  const [a] = await tx.select().from(billingAddresses).where(and(eq(billingAddresses.accountId, accountId), eq(billingAddresses.isDefault, true))).limit(1);
+  const [a] = await tx.select().from(billingAddresses).where(and(eq(billingAddresses.buyerId, accountId), eq(billingAddresses.isDefault, true))).limit(1);
   return a ? buyerPartyOf(a) : null;
 }
 
 /** The account's default billing address, as printed on an invoice issued now. */
 export async function addressSnapshot(tx: Tx, accountId: string): Promise<Record<string, string | null> | null> {
-  const [a] = await tx.select().from(billingAddresses).where(and(eq(billingAddresses.accountId, accountId), eq(billingAddresses.isDefault, true))).limit(1);
+  const [a] = await tx.select().from(billingAddresses).where(and(eq(billingAddresses.buyerId, accountId), eq(billingAddresses.isDefault, true))).limit(1);
   return a ? { name: a.name, line1: a.line1, line2: a.line2, city: a.city, postalCode: a.postalCode, country: a.country, taxId: a.taxId } : null;
 }
 
@@ -116,13 +116,13 @@ export interface IssuedInvoice {
 export async function issueInvoice(tx: Tx, p: IssueInvoice): Promise<IssuedInvoice> {
   const { account, now } = p;
   if (p.lines.length === 0) throw new RangeError('an invoice needs at least one line');
-  const [seller, buyer, address] = [await sellerTax(tx, account.sellerAgencyId), await buyerParty(tx, account.accountId), await addressSnapshot(tx, account.accountId)];
+  const [seller, buyer, address] = [await sellerTax(tx, account.sellerAgencyId), await buyerParty(tx, account.buyerId), await addressSnapshot(tx, account.buyerId)];
   const taxed = taxLines(p.lines, seller && p.modeOverride ? { ...seller, mode: p.modeOverride } : seller, buyer);
   const issueDay = calendarDay(now, account.zone);
   const number = await allocateInvoiceNumbers(tx, account.sellerKey, 1);
   const id = newId('inv');
   await tx.insert(invoices).values({
-    id, agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, sellerAgencyId: account.sellerAgencyId, sellerKey: account.sellerKey,
+    id, agencyId: account.agencyId, subAccountId: account.subAccountId, buyerId: account.buyerId, sellerAgencyId: account.sellerAgencyId, sellerKey: account.sellerKey,
     number, kind: p.kind, period: null, periodStart: p.periodStart, periodEnd: p.periodEnd, issueDay, dueDay: p.paidBy ? issueDay : addDays(issueDay, account.dueDays), currency: p.currency,
     totalMinor: taxed.totals.total, taxMinor: taxed.totals.tax, priceMode: taxed.priceMode, sellerParty: taxed.sellerParty, buyerParty: taxed.buyerParty,
     status: 'draft', paidAt: p.paidBy ? now : null, paymentId: p.paidBy?.paymentId ?? null,
@@ -168,7 +168,7 @@ export async function issuePaymentInvoice(tx: Tx, p: PaymentInvoice): Promise<Is
   if (surcharge > 0) {
     lines.push({ kind: 'surcharge', description: msg('installments:invoiceLine', { count: p.payment.installments ?? 0 }), quantity: 1, unitPriceMinor: surcharge, amountMinor: surcharge, rateBp: lines[0]?.rateBp ?? null });
   }
-  if (seller && taxLines(lines, seller, await buyerParty(tx, account.accountId)).totals.total !== p.payment.amountMinor) {
+  if (seller && taxLines(lines, seller, await buyerParty(tx, account.buyerId)).totals.total !== p.payment.amountMinor) {
     const others = lines.slice(1).reduce((t, l) => t + l.amountMinor, 0);
     lines = [{ ...lines[0]!, amountMinor: p.payment.amountMinor - others }, ...lines.slice(1)];
     const issued = await issueInvoice(tx, { account, kind: 'purchase', periodStart: today, periodEnd: today, currency: p.payment.currency as Currency, lines, now: p.now, paidBy: { paymentId: p.payment.id }, modeOverride: 'inclusive' });

@@ -70,7 +70,7 @@ export async function listInvoices(deps: Pick<Deps, 'db'>, params: { actor: Acto
   return deps.db
     .select()
     .from(invoices)
-    .where(and(eq(invoices.accountId, account.accountId), eq(invoices.agencyId, account.agencyId)))
+    .where(and(eq(invoices.buyerId, account.buyerId), eq(invoices.agencyId, account.agencyId)))
     .orderBy(desc(invoices.issueDay), desc(invoices.number))
     .limit(Math.min(params.limit ?? 200, 500));
 }
@@ -109,7 +109,7 @@ export async function listIssuedInvoices(deps: Pick<Deps, 'db'>, params: { actor
   return deps.db
     .select()
     .from(invoices)
-    .where(and(seller, params.accountId ? eq(invoices.accountId, params.accountId) : undefined, after))
+    .where(and(seller, params.accountId ? eq(invoices.buyerId, params.accountId) : undefined, after))
     .orderBy(desc(invoices.issueDay), desc(invoices.number))
     .limit(Math.min(params.limit ?? 200, 500));
 }

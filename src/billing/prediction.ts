@@ -79,7 +79,7 @@ export async function predictInvoice(deps: Pick<Deps, 'db' | 'clock'>, params: {
   const now = deps.clock.now();
   const today = calendarDay(now, account.zone);
   const month = monthOf(today);
-  const all = await accountSubscriptions(deps.db, account.accountId);
+  const all = await accountSubscriptions(deps.db, account.buyerId);
   const byId = new Map(all.map((s) => [s.id, s]));
   const monthly: MonthlySubscriptionInput[] = all
     .filter((s) => s.billing === 'monthly')
@@ -92,7 +92,7 @@ export async function predictInvoice(deps: Pick<Deps, 'db' | 'clock'>, params: {
   const chargeRows = await deps.db
     .select()
     .from(accountCharges)
-    .where(and(eq(accountCharges.accountId, account.accountId), isNull(accountCharges.invoiceId), gte(accountCharges.day, month.first), lte(accountCharges.day, month.last)));
+    .where(and(eq(accountCharges.buyerId, account.buyerId), isNull(accountCharges.invoiceId), gte(accountCharges.day, month.first), lte(accountCharges.day, month.last)));
   const charges: ChargeInput[] = chargeRows.map((c) => ({
     chargeId: c.id, kind: c.kind, description: c.description, day: c.day, quantity: c.quantity, unitPriceMinor: c.unitPriceMinor, amountMinor: c.amountMinor, currency: c.currency,
   }));
@@ -116,7 +116,7 @@ export async function predictInvoice(deps: Pick<Deps, 'db' | 'clock'>, params: {
   const prepaid = all
     .filter((s) => s.billing === 'term' && s.status !== 'refunded' && s.startDay <= month.last && (s.termLastDay ?? '') >= month.first)
     .map((s) => ({ subscriptionId: s.id, name: s.name, fromDay: s.startDay, throughDay: s.termLastDay! }));
-  const buyer = seller ? await buyerParty(deps.db, account.accountId) : null;
+  const buyer = seller ? await buyerParty(deps.db, account.buyerId) : null;
   const taxedSoFar = seller ? taxLines(soFar, seller, buyer).totals : null;
   const taxedFull = seller ? taxLines(full, seller, buyer).totals : null;
   const tax: Prediction['tax'] = seller && taxedSoFar && taxedFull ? {

@@ -43,7 +43,7 @@ async function lockBuyer(tx: Tx, account: BillingAccount): Promise<void> {
 
 /** The account's subscriptions (newest first) with their periods. */
 export async function accountSubscriptions(db: Deps['db'] | Tx, accountId: string): Promise<SubscriptionView[]> {
-  const subs = await db.select().from(billingSubscriptions).where(eq(billingSubscriptions.accountId, accountId)).orderBy(asc(billingSubscriptions.createdAt), asc(billingSubscriptions.id));
+  const subs = await db.select().from(billingSubscriptions).where(eq(billingSubscriptions.buyerId, accountId)).orderBy(asc(billingSubscriptions.createdAt), asc(billingSubscriptions.id));
   if (subs.length === 0) return [];
   const periods = await db
     .select({ subscriptionId: billingPeriods.subscriptionId, fromDay: billingPeriods.fromDay, throughDay: billingPeriods.throughDay })
@@ -55,7 +55,7 @@ export async function accountSubscriptions(db: Deps['db'] | Tx, accountId: strin
 
 /** One of the caller's subscriptions; another account's id is not found. */
 async function ownSubscription(tx: Tx, account: BillingAccount, id: string): Promise<SubscriptionView> {
-  const [row] = await tx.select().from(billingSubscriptions).where(and(eq(billingSubscriptions.id, id), eq(billingSubscriptions.accountId, account.accountId), eq(billingSubscriptions.agencyId, account.agencyId))).for('update');
+  const [row] = await tx.select().from(billingSubscriptions).where(and(eq(billingSubscriptions.id, id), eq(billingSubscriptions.buyerId, account.buyerId), eq(billingSubscriptions.agencyId, account.agencyId))).for('update');
   if (!row) throw errors.notFound('Subscription');
   const periods = await tx.select({ fromDay: billingPeriods.fromDay, throughDay: billingPeriods.throughDay }).from(billingPeriods).where(eq(billingPeriods.subscriptionId, id)).orderBy(asc(billingPeriods.fromDay));
   return { ...row, periods };
@@ -78,7 +78,7 @@ function checkBuyable(pkg: BillingPackage, account?: BillingAccount): void {
 function insertSubscriptionValues(account: BillingAccount, pkg: BillingPackage, p: { quantity: number; startDay: string; now: Date; changedFromId?: string }) {
   const term = pkg.billing === 'term';
   return {
-    id: newId('bsb'), agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, sellerAgencyId: account.sellerAgencyId,
+    id: newId('bsb'), agencyId: account.agencyId, subAccountId: account.subAccountId, buyerId: account.buyerId, sellerAgencyId: account.sellerAgencyId,
     packageId: pkg.id, name: pkg.name, kind: pkg.kind, billing: pkg.billing, termMonths: pkg.termMonths, monthlyPriceMinor: pkg.monthlyPriceMinor,
     termPriceMinor: term ? termPrice(pkg.monthlyPriceMinor, pkg.termMonths as TermMonths) * p.quantity : null, currency: pkg.currency, quantity: p.quantity,
     chatbotSessions: pkg.chatbotSessions, representatives: pkg.representatives, whatsappChannels: pkg.whatsappChannels, instagramChannels: pkg.instagramChannels,
@@ -87,8 +87,8 @@ function insertSubscriptionValues(account: BillingAccount, pkg: BillingPackage, 
   };
 }
 
-async function insertPeriod(tx: Tx, sub: Pick<BillingSubscription, 'id' | 'agencyId' | 'accountId' | 'sellerAgencyId'>, fromDay: string, throughDay: string | null, now: Date): Promise<void> {
-  await tx.insert(billingPeriods).values({ id: newId('bpr'), subscriptionId: sub.id, agencyId: sub.agencyId, accountId: sub.accountId, sellerAgencyId: sub.sellerAgencyId, fromDay, throughDay, createdAt: now });
+async function insertPeriod(tx: Tx, sub: Pick<BillingSubscription, 'id' | 'agencyId' | 'buyerId' | 'sellerAgencyId'>, fromDay: string, throughDay: string | null, now: Date): Promise<void> {
+  await tx.insert(billingPeriods).values({ id: newId('bpr'), subscriptionId: sub.id, agencyId: sub.agencyId, buyerId: sub.buyerId, sellerAgencyId: sub.sellerAgencyId, fromDay, throughDay, createdAt: now });
 }
 
 export const startSchema = z.object({ packageId: opaqueId, quantity: wholeNumber('quantity', 1, 10_000).default(1), confirmSwitch: checkbox.default(false) });
@@ -162,7 +162,7 @@ export async function startSubscription(deps: Deps, params: { actor: Actor; inpu
   const { sub, invoiceId } = await deps.db.transaction(async (tx) => {
     await lockBuyer(tx, account);
     await requireNotSuspended({ db: tx, clock: deps.clock }, account, suspendedAction.starting(pkg.name));
-    const subs = await accountSubscriptions(tx, account.accountId);
+    const subs = await accountSubscriptions(tx, account.buyerId);
     if (subs.some((s) => s.packageId === pkg.id && isLive(s, today))) throw conflict('already_subscribed', msg('errors:subscription.alreadyHaveChange', { name: pkg.name }));
     const plan = planSwitch(subs, pkg, today);
     const replaced = plan?.replaces ?? [];
@@ -231,7 +231,7 @@ export async function reactivateSubscription(deps: Deps, params: { actor: Actor;
     const sub = await ownSubscription(tx, account, params.subscriptionId);
     await requireNotSuspended({ db: tx, clock: deps.clock }, account, suspendedAction.reactivating(sub.name));
     if (sub.status !== 'cancelled') throw conflict('not_cancelled', sub.status === 'active' ? 'This subscription is active; only a cancelled one can be reactivated.' : msg('errors:subscription.notReactivatable', { status: `errors:subscription.status.${sub.status}` }));
-    const subs = await accountSubscriptions(tx, account.accountId);
+    const subs = await accountSubscriptions(tx, account.buyerId);
     if (subs.some((s) => s.id !== sub.id && s.packageId === sub.packageId && isLive(s, today))) throw conflict('already_subscribed', msg('errors:subscription.alreadyHaveOther', { name: sub.name }));
     checkCurrency(subs, today, sub.currency, sub.id);
     const from = sub.startDay > today ? sub.startDay : today;
@@ -276,7 +276,7 @@ export async function changeSubscription(deps: Deps, params: { actor: Actor; sub
     if (pkg.id === sub.packageId && quantity === sub.quantity) throw conflict('same_package', sub.kind === 'quantity' ? msg('errors:subscription.samePackageQuantity', { name: sub.name, quantity: sub.quantity }) : msg('errors:subscription.samePackage', { name: sub.name }));
     if (pkg.billing !== 'monthly') throw conflict('change_to_term', 'A monthly package can be changed to another monthly package. To move to a term package, buy it and cancel this one.');
     if (pkg.kind !== sub.kind || pkg.unit !== sub.unit) throw conflict('incompatible_change', sub.unit ? `errors:subscription.incompatibleUnit.${sub.unit}` : `errors:subscription.incompatible.${sub.kind}`);
-    const subs = await accountSubscriptions(tx, account.accountId);
+    const subs = await accountSubscriptions(tx, account.buyerId);
     if (pkg.id !== sub.packageId && subs.some((s) => s.packageId === pkg.id && isLive(s, today))) throw conflict('already_subscribed', msg('errors:subscription.alreadyHave', { name: pkg.name }));
     checkCurrency(subs, today, pkg.currency, sub.id);
     await tx.update(billingPeriods).set({ throughDay: today }).where(and(eq(billingPeriods.subscriptionId, sub.id), isNull(billingPeriods.throughDay)));
@@ -334,18 +334,18 @@ export async function refundTermSubscription(deps: Deps, params: { actor: Actor;
     return credit?.mailId ?? null;
   });
   await dispatchEmails(deps.queue, [mailId]);
-  const [row] = await accountSubscriptions(deps.db, account.accountId).then((all) => all.filter((s) => s.id === found.id));
+  const [row] = await accountSubscriptions(deps.db, account.buyerId).then((all) => all.filter((s) => s.id === found.id));
   return row!;
 }
 
 export async function listSubscriptions(deps: Pick<Deps, 'db'>, params: { actor: Actor }): Promise<SubscriptionView[]> {
   const account = await buyerAccount(deps.db, params.actor);
-  return (await accountSubscriptions(deps.db, account.accountId)).reverse();
+  return (await accountSubscriptions(deps.db, account.buyerId)).reverse();
 }
 
 export async function getSubscription(deps: Pick<Deps, 'db'>, params: { actor: Actor; subscriptionId: string }): Promise<SubscriptionView> {
   const account = await buyerAccount(deps.db, params.actor);
-  const row = (await accountSubscriptions(deps.db, account.accountId)).find((s) => s.id === params.subscriptionId);
+  const row = (await accountSubscriptions(deps.db, account.buyerId)).find((s) => s.id === params.subscriptionId);
   if (!row) throw errors.notFound('Subscription');
   return row;
 }
@@ -368,14 +368,14 @@ export async function buyExtraSessions(deps: Deps, params: { actor: Actor; input
   const charge = await deps.db.transaction(async (tx) => {
     await lockBuyer(tx, account);
     await requireNotSuspended({ db: tx, clock: deps.clock }, account, suspendedAction.buyingExtraSessions);
-    const subs = await accountSubscriptions(tx, account.accountId);
+    const subs = await accountSubscriptions(tx, account.buyerId);
     if (!hasChatbotPackage(subs, today)) throw conflict('chatbot_package_required', 'Extra sessions need an active chatbot package. Subscribe to a chatbot package first.');
     checkCurrency(subs, today, offer.currency);
     const sessions = offer.chatbotSessions * input.quantity;
     const [row] = await tx
       .insert(accountCharges)
       .values({
-        id: newId('chg'), agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, sellerAgencyId: account.sellerAgencyId,
+        id: newId('chg'), agencyId: account.agencyId, subAccountId: account.subAccountId, buyerId: account.buyerId, sellerAgencyId: account.sellerAgencyId,
         kind: 'extra_sessions', description: `${offer.name}: ${sessions.toLocaleString('en-US')} extra chatbot sessions (${input.quantity} x ${offer.chatbotSessions.toLocaleString('en-US')})`,
         day: today, quantity: input.quantity, unitPriceMinor: offer.monthlyPriceMinor, amountMinor: offer.monthlyPriceMinor * input.quantity, currency: offer.currency,
         sessions, expiresAt: extraSessionExpiry(now, account.zone), createdAt: now,
@@ -392,7 +392,7 @@ export async function extraSessionsAt(db: Deps['db'] | Tx, accountId: string, no
   const [row] = await db
     .select({ n: sql<number>`coalesce(sum(${accountCharges.sessions}), 0)::int` })
     .from(accountCharges)
-    .where(and(eq(accountCharges.accountId, accountId), eq(accountCharges.kind, 'extra_sessions'), sql`${accountCharges.expiresAt} > ${now.toISOString()}::timestamptz`));
+    .where(and(eq(accountCharges.buyerId, accountId), eq(accountCharges.kind, 'extra_sessions'), sql`${accountCharges.expiresAt} > ${now.toISOString()}::timestamptz`));
   return Number(row?.n ?? 0);
 }
 
@@ -406,8 +406,8 @@ export interface CurrentEntitlements extends Entitlements {
 export async function currentEntitlements(deps: { db: Deps['db'] | Tx; clock: Deps['clock'] }, account: BillingAccount): Promise<CurrentEntitlements> {
   const now = deps.clock.now();
   const day = calendarDay(now, account.zone);
-  const subs = await accountSubscriptions(deps.db, account.accountId);
-  const e = entitlementsOn(subs, day, await extraSessionsAt(deps.db, account.accountId, now));
+  const subs = await accountSubscriptions(deps.db, account.buyerId);
+  const e = entitlementsOn(subs, day, await extraSessionsAt(deps.db, account.buyerId, now));
   const termQuotas = subs
     .filter((s) => s.billing === 'term' && e.inEffect.includes(s.id))
     .flatMap((s) => {

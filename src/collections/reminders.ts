@@ -156,7 +156,7 @@ async function composeReminder(deps: Deps, tx: Tx, p: { inv: InvoiceRow; account
   const { to, cc } = await invoiceRecipients(tx, inv.agencyId, inv.subAccountId);
   const w = mailWriter(await mailLanguage(tx, inv.agencyId, to), account.zone);
   const view = await suspensionOf({ db: tx, clock: deps.clock }, account);
-  const unpaid = await tx.select({ dueDay: invoices.dueDay }).from(invoices).where(and(eq(invoices.accountId, account.accountId), eq(invoices.agencyId, inv.agencyId), inArray(invoices.status, ['draft', 'open'])));
+  const unpaid = await tx.select({ dueDay: invoices.dueDay }).from(invoices).where(and(eq(invoices.buyerId, account.buyerId), eq(invoices.agencyId, inv.agencyId), inArray(invoices.status, ['draft', 'open'])));
   const forecast = forecastSuspension({ unpaidDueDays: unpaid.map((u) => u.dueDay), today, suspendedForInvoices: view.reasons.includes('overdue') });
   const overdue = view.reasons.includes('overdue') ? view.overdue : await overdueInvoicesOf(tx, account, today);
   const n = formatInvoiceNumber(inv.number);

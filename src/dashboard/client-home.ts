@@ -45,7 +45,7 @@ export async function clientHome(deps: Pick<Deps, 'db' | 'clock'>, ref: { agency
   const balance = acc?.balance ?? 0;
   const threshold = acc?.threshold ?? null;
 
-  const subs = subscriptionsInEffect(await accountSubscriptions(deps.db, account.accountId), today);
+  const subs = subscriptionsInEffect(await accountSubscriptions(deps.db, account.buyerId), today);
   const holding = subs.map((s) => ({
     name: s.quantity > 1 ? t('dashboard:client.times', { name: s.name, quantity: fmt.number(s.quantity) }) : s.name,
     detail: s.billing === 'term' ? t('dashboard:client.termUntil', { day: fmt.day(s.termLastDay) }) : t('dashboard:client.perMonth', { amount: money(s.monthlyPriceMinor * s.quantity, s.currency) }),

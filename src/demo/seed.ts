@@ -113,7 +113,7 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
       seller(bosphorus, bosphorus, 'Bosphorus Medya Ltd. Şti.', '3456789014', 'Kadıköy', 'inclusive'),
     ]);
     const address = (agencyId: string, subAccountId: string | null, name: string, identity: Partial<typeof billingAddresses.$inferInsert>) => ({
-      id: newId('adr'), agencyId, subAccountId, accountId: subAccountId ?? agencyId, name, line1: 'İstiklal Cd. 10', city: 'İstanbul', country: 'TR', isDefault: true, createdAt: now, updatedAt: now, ...identity,
+      id: newId('adr'), agencyId, subAccountId, buyerId: subAccountId ?? agencyId, name, line1: 'İstiklal Cd. 10', city: 'İstanbul', country: 'TR', isDefault: true, createdAt: now, updatedAt: now, ...identity,
     });
     await tx.insert(billingAddresses).values([
       address(atlas, null, 'Atlas Dijital Hizmetler A.Ş.', { taxKind: 'company', taxNumber: '2345678909', taxOffice: 'Beşiktaş', eInvoiceRegistered: true }),

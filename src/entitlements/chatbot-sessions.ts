@@ -71,7 +71,7 @@ async function assertServing(db: Deps['db'], account: BillingAccount): Promise<v
 export async function chatbotSessionQuota(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor }): Promise<SessionQuota> {
   const account = await buyerAccount(deps.db, params.actor);
   const q = await quotaOf(deps, account);
-  return { ...q, used: await usedIn(deps.db, account.accountId, q.periodStart) };
+  return { ...q, used: await usedIn(deps.db, account.buyerId, q.periodStart) };
 }
 
 /**
@@ -88,13 +88,13 @@ export async function openChatbotSession(deps: Pick<Deps, 'db' | 'clock'>, param
   // A refusal is thrown inside the transaction: the session row is rolled back with it.
   const created = await deps.db.transaction(async (tx) => {
     const inserted = await tx.insert(chatbotSessions)
-      .values({ agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, sessionId, periodStart: q.periodStart, createdAt: now })
+      .values({ agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.buyerId, sessionId, periodStart: q.periodStart, createdAt: now })
       .onConflictDoNothing()
       .returning({ sessionId: chatbotSessions.sessionId });
     if (inserted.length === 0) return false;
     if (q.limit <= 0) throw exhausted(q);
     const counted = await tx.insert(chatbotSessionCounts)
-      .values({ agencyId: account.agencyId, accountId: account.accountId, periodStart: q.periodStart, used: 1 })
+      .values({ agencyId: account.agencyId, accountId: account.buyerId, periodStart: q.periodStart, used: 1 })
       .onConflictDoUpdate({
         target: [chatbotSessionCounts.accountId, chatbotSessionCounts.periodStart],
         set: { used: sql`${chatbotSessionCounts.used} + 1` },
@@ -104,7 +104,7 @@ export async function openChatbotSession(deps: Pick<Deps, 'db' | 'clock'>, param
     if (counted.length === 0) throw exhausted(q);
     return true;
   });
-  return { sessionId, created, ...q, used: await usedIn(deps.db, account.accountId, q.periodStart) };
+  return { sessionId, created, ...q, used: await usedIn(deps.db, account.buyerId, q.periodStart) };
 }
 const exhausted = (q: Omit<SessionQuota, 'used'>) =>
   new AppError('chatbot_sessions_exhausted', 402,

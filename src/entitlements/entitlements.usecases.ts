@@ -22,8 +22,8 @@ import { localize, tFor } from '../i18n/i18n';
 export type Representative = typeof representatives.$inferSelect;
 export type ChannelIntegration = typeof channelIntegrations.$inferSelect;
 
-const repsOf = (a: BillingAccount) => and(eq(representatives.accountId, a.accountId), eq(representatives.agencyId, a.agencyId));
-const channelsOf = (a: BillingAccount) => and(eq(channelIntegrations.accountId, a.accountId), eq(channelIntegrations.agencyId, a.agencyId));
+const repsOf = (a: BillingAccount) => and(eq(representatives.accountId, a.buyerId), eq(representatives.agencyId, a.agencyId));
+const channelsOf = (a: BillingAccount) => and(eq(channelIntegrations.accountId, a.buyerId), eq(channelIntegrations.agencyId, a.agencyId));
 
 async function lockAccount(tx: Tx, account: BillingAccount): Promise<void> {
   if (account.subAccountId) await tx.select({ id: subAccounts.id }).from(subAccounts).where(eq(subAccounts.id, account.subAccountId)).for('update');
@@ -101,7 +101,7 @@ export async function addRepresentative(deps: Pick<Deps, 'db' | 'clock'>, params
     await checkRoom(tx, deps, account, 'representatives');
     const [dup] = await tx.select({ id: representatives.id }).from(representatives).where(and(repsOf(account), eq(representatives.email, input.email)));
     if (dup) throw new AppError('already_exists', 409, msg('errors:representative.exists', { email: input.email }), { fields: { email: 'Already a representative.' } });
-    const [row] = await tx.insert(representatives).values({ id: newId('rep'), agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, ...input, createdAt: now }).returning();
+    const [row] = await tx.insert(representatives).values({ id: newId('rep'), agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.buyerId, ...input, createdAt: now }).returning();
     await recordAudit(tx, params.actor, { action: 'representative.added', targetType: 'representative', targetId: row!.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: input }, now);
     return row!;
   });
@@ -145,7 +145,7 @@ export async function addChannel(deps: Pick<Deps, 'db' | 'clock'>, params: { act
     await checkRoom(tx, deps, account, itemOfChannel[input.type]);
     const [dup] = await tx.select({ id: channelIntegrations.id }).from(channelIntegrations).where(and(channelsOf(account), eq(channelIntegrations.type, input.type), eq(channelIntegrations.name, input.name)));
     if (dup) throw new AppError('already_exists', 409, msg('errors:channel.exists', { name: input.name }), { fields: { name: 'Already integrated.' } });
-    const [row] = await tx.insert(channelIntegrations).values({ id: newId('chn'), agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.accountId, ...input, createdAt: now }).returning();
+    const [row] = await tx.insert(channelIntegrations).values({ id: newId('chn'), agencyId: account.agencyId, subAccountId: account.subAccountId, accountId: account.buyerId, ...input, createdAt: now }).returning();
     await recordAudit(tx, params.actor, { action: 'channel.added', targetType: 'channel_integration', targetId: row!.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: input }, now);
     return row!;
   });

@@ -40,7 +40,7 @@ export async function overdueInvoicesOf(db: Deps['db'] | Tx, account: BillingAcc
   return db
     .select({ id: invoices.id, number: invoices.number, dueDay: invoices.dueDay, totalMinor: invoices.totalMinor, currency: invoices.currency, status: invoices.status })
     .from(invoices)
-    .where(and(eq(invoices.accountId, account.accountId), eq(invoices.agencyId, account.agencyId), inArray(invoices.status, [...UNPAID]), lt(invoices.dueDay, today)))
+    .where(and(eq(invoices.buyerId, account.buyerId), eq(invoices.agencyId, account.agencyId), inArray(invoices.status, [...UNPAID]), lt(invoices.dueDay, today)))
     .orderBy(asc(invoices.dueDay), asc(invoices.number));
 }
 

@@ -216,7 +216,7 @@ describe('auto-billing', function () {
     expect(confirmed[0]!.idempotencyKey).to.equal(`auto:${rows[0]!.id}`);
     // The payment taken is on one paid invoice from the platform to the agency (docs/tax.md).
     const invoiced = await deps.db.select().from(invoices).where(eq(invoices.paymentId, rows[0]!.paymentId!));
-    expect(invoiced.map((i) => [i.kind, i.status, i.accountId, i.sellerAgencyId, i.totalMinor, i.currency])).to.deep.equal([['purchase', 'paid', w.a.id, null, rows[0]!.amountMinor, rows[0]!.currency]]);
+    expect(invoiced.map((i) => [i.kind, i.status, i.buyerId, i.sellerAgencyId, i.totalMinor, i.currency])).to.deep.equal([['purchase', 'paid', w.a.id, null, rows[0]!.amountMinor, rows[0]!.currency]]);
   });
 
   it('a usage request never waits long for its top-up: 402 topup_pending with Retry-After, and the retry is served once it settles (charged once)', async () => {

@@ -144,7 +144,7 @@ describe('invoice collection through the gateway', function () {
     await request(app).put('/api/v1/auto-billing').set(bearer(sub.key)).send({ enabled: true, monthlyCapMinor: 10_000 }).expect(200);
     const used = await request(app).post('/api/v1/usage').set(bearer(sub.key)).send({ conversationId: 'c1', departmentId: dept.id });
     expect(used.status, JSON.stringify(used.body)).to.equal(200);
-    const [charge] = await deps.db.select().from(accountCharges).where(eq(accountCharges.accountId, sub.id));
+    const [charge] = await deps.db.select().from(accountCharges).where(eq(accountCharges.buyerId, sub.id));
     expect(charge).to.include({ kind: 'topup', amountMinor: 2500, currency: 'USD' });
     await clockTo('2026-05-01');
     await deps.queue.drain();

@@ -46,7 +46,7 @@ describe('credit notes: reversing issued invoices, which never change', () => {
     await deps.db.transaction(async (tx) => {
       const number = await allocateInvoiceNumbers(tx, w.a.id, 1);
       await tx.insert(invoices).values({
-        id, agencyId: w.a.id, subAccountId: sub.id, accountId: sub.id, sellerAgencyId: w.a.id, sellerKey: w.a.id, number, kind: 'monthly', period: `2026-${String(number).padStart(2, '0')}`,
+        id, agencyId: w.a.id, subAccountId: sub.id, buyerId: sub.id, sellerAgencyId: w.a.id, sellerKey: w.a.id, number, kind: 'monthly', period: `2026-${String(number).padStart(2, '0')}`,
         periodStart: '2026-04-01', periodEnd: '2026-04-30', issueDay: '2026-05-01', dueDay: '2026-05-11', currency: 'TRY', totalMinor: net + tax, taxMinor: tax, priceMode: 'exclusive', status: 'draft',
       });
       for (const [i, l] of lines.entries()) {
@@ -172,7 +172,7 @@ describe('credit notes: reversing issued invoices, which never change', () => {
     const lineB = newId('inl');
     await deps.db.transaction(async (tx) => {
       const number = await allocateInvoiceNumbers(tx, w.b.id, 1);
-      await tx.insert(invoices).values({ id: idB, agencyId: w.b.id, subAccountId: bSub.id, accountId: bSub.id, sellerAgencyId: w.b.id, sellerKey: w.b.id, number, kind: 'monthly', period: '2026-04', periodStart: '2026-04-01', periodEnd: '2026-04-30', issueDay: '2026-05-01', dueDay: '2026-05-11', currency: 'TRY', totalMinor: 1200, taxMinor: 200, status: 'draft' });
+      await tx.insert(invoices).values({ id: idB, agencyId: w.b.id, subAccountId: bSub.id, buyerId: bSub.id, sellerAgencyId: w.b.id, sellerKey: w.b.id, number, kind: 'monthly', period: '2026-04', periodStart: '2026-04-01', periodEnd: '2026-04-30', issueDay: '2026-05-01', dueDay: '2026-05-11', currency: 'TRY', totalMinor: 1200, taxMinor: 200, status: 'draft' });
       await tx.insert(invoiceLines).values({ id: lineB, invoiceId: idB, agencyId: w.b.id, position: 1, kind: 'monthly', description: 'Plan', unitPriceMinor: 1000, amountMinor: 1000, taxRateBp: 2000, taxMinor: 200 });
     });
     await deps.db.update(invoices).set({ status: 'paid' }).where(eq(invoices.id, idB));
@@ -222,7 +222,7 @@ describe('credit notes: reversing issued invoices, which never change', () => {
     const draftId = newId('inv');
     await deps.db.transaction(async (tx) => {
       const number = await allocateInvoiceNumbers(tx, w.a.id, 1);
-      await tx.insert(invoices).values({ id: draftId, agencyId: w.a.id, subAccountId: client().id, accountId: client().id, sellerAgencyId: w.a.id, sellerKey: w.a.id, number, kind: 'monthly', period: '2026-09', periodStart: '2026-09-01', periodEnd: '2026-09-30', issueDay: '2026-10-01', dueDay: '2026-10-11', currency: 'TRY', totalMinor: 100, status: 'draft' });
+      await tx.insert(invoices).values({ id: draftId, agencyId: w.a.id, subAccountId: client().id, buyerId: client().id, sellerAgencyId: w.a.id, sellerKey: w.a.id, number, kind: 'monthly', period: '2026-09', periodStart: '2026-09-01', periodEnd: '2026-09-30', issueDay: '2026-10-01', dueDay: '2026-10-11', currency: 'TRY', totalMinor: 100, status: 'draft' });
     });
     await deps.db.execute(sql`update invoices set total_minor = 200 where id = ${draftId}`);
   });

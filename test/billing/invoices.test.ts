@@ -322,7 +322,7 @@ describe('invoices: the quarter, the cut, prediction, payment and bad input', ()
       // The seller (agency A) can read it; the platform cannot (not its sale).
       await b.api().get(`/api/v1/invoices/${inv!.id}`).set(bearer(w.a.key)).expect(200);
       await b.api().get(`/api/v1/invoices/${inv!.id}`).set(bearer(w.platformKey)).expect(404);
-      const [row] = await deps.db.select({ n: sql<number>`count(*)::int` }).from(invoices).where(and(eq(invoices.accountId, w.a.subs[0].id)));
+      const [row] = await deps.db.select({ n: sql<number>`count(*)::int` }).from(invoices).where(and(eq(invoices.buyerId, w.a.subs[0].id)));
       expect(row!.n).to.equal(1);
     });
   });

@@ -56,7 +56,7 @@ describe('pay all overdue: one payment for every overdue invoice', function () {
 
     // Declined: no invoice paid, still suspended.
     await settleAnyPayment(deps, { paymentId: rows[0]!.id, approved: false, reason: 'declined', raw: {} });
-    const open = async () => (await deps.db.select().from(invoices).where(eq(invoices.accountId, w.a.subs[0].id))).filter((i) => i.status === 'open');
+    const open = async () => (await deps.db.select().from(invoices).where(eq(invoices.buyerId, w.a.subs[0].id))).filter((i) => i.status === 'open');
     expect(await open()).to.have.length(2);
     expect((await subRow()).status).to.equal('suspended');
 
@@ -70,7 +70,7 @@ describe('pay all overdue: one payment for every overdue invoice', function () {
     // A replayed callback changes nothing.
     await settleAnyPayment(deps, { paymentId: third.paymentId, approved: true, raw: {}, amountMinor: 5300, currency: 'TRY' });
 
-    const after = await deps.db.select().from(invoices).where(eq(invoices.accountId, w.a.subs[0].id));
+    const after = await deps.db.select().from(invoices).where(eq(invoices.buyerId, w.a.subs[0].id));
     expect(after.map((i) => [i.status, i.paymentId])).to.deep.equal([['paid', third.paymentId], ['paid', third.paymentId]]);
     expect(await deps.db.select().from(auditLog).where(eq(auditLog.action, 'invoice.paid'))).to.have.length(2);
     const sub = await subRow();
@@ -106,7 +106,7 @@ describe('pay all overdue: one payment for every overdue invoice', function () {
     const sellerAdmin = { kind: 'api_key' as const, id: w.a.keyId, scope: 'agency' as const, agencyId: w.a.id, subAccountId: null, role: 'owner' as const, billing: true };
     await recordBankTransfer(deps, { actor: sellerAdmin, invoiceId: first!.id });
     await settleAnyPayment(deps, { paymentId: started.paymentId, approved: true, raw: {}, amountMinor: 5300, currency: 'TRY' });
-    const after = await deps.db.select().from(invoices).where(eq(invoices.accountId, w.a.subs[0].id));
+    const after = await deps.db.select().from(invoices).where(eq(invoices.buyerId, w.a.subs[0].id));
     const byId = new Map(after.map((i) => [i.id, i]));
     expect(byId.get(first!.id)).to.include({ status: 'paid', paymentId: null });
     expect(after.filter((i) => i.paymentId === started.paymentId)).to.have.length(1);

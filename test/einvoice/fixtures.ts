@@ -77,7 +77,7 @@ export async function insertInvoice(deps: Deps, opts: {
   const withTax = opts.buyer !== null && opts.seller !== null;
   const issueDay = opts.issueDay ?? '2026-03-10';
   await deps.db.insert(invoices).values({
-    id, agencyId: opts.agencyId, subAccountId: null, accountId: opts.agencyId, sellerAgencyId: opts.sellerAgencyId ?? null, sellerKey: opts.sellerAgencyId ?? 'platform',
+    id, agencyId: opts.agencyId, subAccountId: null, buyerId: opts.agencyId, sellerAgencyId: opts.sellerAgencyId ?? null, sellerKey: opts.sellerAgencyId ?? 'platform',
     number: opts.number, kind: 'monthly', period: `${issueDay.slice(0, 7)}-${id.slice(-6)}`, periodStart: issueDay, periodEnd: issueDay, issueDay, dueDay: issueDay,
     currency: opts.currency ?? 'TRY', totalMinor: net + tax, taxMinor: tax,
     priceMode: withTax ? 'exclusive' : null,

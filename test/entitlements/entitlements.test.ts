@@ -159,7 +159,7 @@ describe('entitlements: limits, suspension and reactivation', () => {
     await agent.get('/profile').expect(200);
 
     // Paying one of the two (the agency records a bank transfer): one overdue remains, reactivated at once.
-    const open = await deps.db.select().from(invoices).where(eq(invoices.accountId, w.a.subs[0].id));
+    const open = await deps.db.select().from(invoices).where(eq(invoices.buyerId, w.a.subs[0].id));
     const agencyAdmin = { ...systemActor('test'), kind: 'api_key' as const, scope: 'agency' as const, agencyId: w.a.id, role: 'admin' as const };
     await b.api().post(`/api/v1/invoices/${open[0]!.id}/mark-paid`).set(bearer(w.a.key)).send({}).expect(200);
     expect((await deps.db.select().from(subAccounts).where(eq(subAccounts.id, w.a.subs[0].id)))[0]!.status).to.equal('active');
@@ -202,7 +202,7 @@ describe('entitlements: limits, suspension and reactivation', () => {
 
     // The platform suspends it by hand too; paying then leaves the manual flag in force.
     await b.api().patch(`/api/v1/agencies/${w.a.id}`).set(bearer(w.platformKey)).send({ suspended: true }).expect(200);
-    const mine = await deps.db.select().from(invoices).where(eq(invoices.accountId, w.a.id));
+    const mine = await deps.db.select().from(invoices).where(eq(invoices.buyerId, w.a.id));
     for (const inv of mine) await b.api().post(`/api/v1/invoices/${inv.id}/mark-paid`).set(bearer(w.platformKey)).send({}).expect(200);
     expect(await agency()).to.include({ status: 'suspended', manualSuspended: true, overdueSuspendedAt: null });
     await b.api().patch(`/api/v1/agencies/${w.a.id}`).set(bearer(w.platformKey)).send({ suspended: false }).expect(200);

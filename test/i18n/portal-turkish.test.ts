@@ -98,7 +98,7 @@ describe('i18n: a Turkish agency\'s client reads the portal in Turkish', functio
     await b.start(w.a.subs[0].key, monthly.id).expect(201);
     moveTo(deps, '2026-04-01');
     await tick(deps);
-    const [inv] = await deps.db.select().from(invoices).where(eq(invoices.accountId, w.a.subs[0].id));
+    const [inv] = await deps.db.select().from(invoices).where(eq(invoices.buyerId, w.a.subs[0].id));
     invoiceId = inv!.id;
     moveTo(deps, '2026-04-20');
   });

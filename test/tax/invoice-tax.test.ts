@@ -117,7 +117,7 @@ describe('tax: invoices issued with the seller\'s tax', () => {
     await deps.queue.drain();
     // April, 30 days, active 10..30 = 21 days: a WhatsApp line 30.00 x 21/30 = 21.00, tax 20% = 4.20;
     // 2 representatives 20.00 x 21/30 = 14.00, tax 10% = 1.40. Net 35.00, tax 5.60, total 40.60.
-    const [april] = await deps.db.select().from(invoices).where(and(eq(invoices.accountId, sub().id), eq(invoices.period, '2026-04')));
+    const [april] = await deps.db.select().from(invoices).where(and(eq(invoices.buyerId, sub().id), eq(invoices.period, '2026-04')));
     expect(april).to.deep.include({ totalMinor: 4060, taxMinor: 560, priceMode: 'exclusive' });
     expect(april!.sellerParty).to.deep.include({ legalName: 'Ajans A Bilişim A.Ş.', taxNumber: '4540536920', taxOffice: 'Kadıköy' });
     expect(april!.buyerParty).to.deep.include({ kind: 'company', vkn: '4540536920', taxOffice: 'Kozyatağı', eInvoiceRegistered: true });
@@ -210,6 +210,6 @@ describe('tax: invoices issued with the seller\'s tax', () => {
     const [orderPayment] = await deps.db.select().from(payments).where(eq(payments.referenceId, order.id));
     await settleAnyPayment(deps, { paymentId: orderPayment!.id, approved: true, raw: {} });
     const [slots] = await deps.db.select().from(invoices).where(eq(invoices.paymentId, orderPayment!.id));
-    expect(slots).to.deep.include({ kind: 'purchase', status: 'paid', totalMinor: 10_000, taxMinor: 0, priceMode: null, sellerAgencyId: null, accountId: w.a.id });
+    expect(slots).to.deep.include({ kind: 'purchase', status: 'paid', totalMinor: 10_000, taxMinor: 0, priceMode: null, sellerAgencyId: null, buyerId: w.a.id });
   });
 });

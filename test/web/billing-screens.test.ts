@@ -41,7 +41,7 @@ describe('web: invoice screens', () => {
     await agent.post('/portal/billing/subscriptions').type('form').send({ _csrf: csrf, packageId: small.id }).expect(302);
     page = await agent.get('/portal/billing').expect(200);
     expect(page.text).to.contain('Chatbot 20k started today');
-    const [sub] = await deps.db.select().from(billingSubscriptions).where(eq(billingSubscriptions.accountId, w.a.subs[0].id));
+    const [sub] = await deps.db.select().from(billingSubscriptions).where(eq(billingSubscriptions.buyerId, w.a.subs[0].id));
     expect(page.text).to.contain(`data-subscription="${sub!.id}"`).and.contain('renews monthly, next invoice 1 Apr 2026');
     // 1 free + 2 representatives, 20,000 sessions.
     expect(page.text).to.match(/<strong>3<\/strong> representatives/);
@@ -136,7 +136,7 @@ describe('web: invoice screens', () => {
       const month = new Date(Date.UTC(2016, k >> 1, 1)).toISOString().slice(0, 7);
       const sub = w.a.subs[k % 2]!;
       return {
-        id: `inv_page_${k}`, agencyId: w.a.id, subAccountId: sub.id, accountId: sub.id, sellerAgencyId: w.a.id, sellerKey: w.a.id, number: k + 1, kind: 'monthly' as const,
+        id: `inv_page_${k}`, agencyId: w.a.id, subAccountId: sub.id, buyerId: sub.id, sellerAgencyId: w.a.id, sellerKey: w.a.id, number: k + 1, kind: 'monthly' as const,
         period: month, periodStart: `${month}-01`, periodEnd: `${month}-28`, issueDay: `${month}-01`, dueDay: `${month}-11`, currency: 'TRY' as const, totalMinor: 1000, status: 'paid' as const,
       };
     });

@@ -36,7 +36,7 @@ describe('web: credit notes on the invoice screens', () => {
     await deps.db.transaction(async (tx) => {
       const number = await allocateInvoiceNumbers(tx, w.a.id, 1);
       await tx.insert(invoices).values({
-        id, agencyId: w.a.id, subAccountId: sub.id, accountId: sub.id, sellerAgencyId: w.a.id, sellerKey: w.a.id, number, kind: 'monthly', period: '2026-04',
+        id, agencyId: w.a.id, subAccountId: sub.id, buyerId: sub.id, sellerAgencyId: w.a.id, sellerKey: w.a.id, number, kind: 'monthly', period: '2026-04',
         periodStart: '2026-04-01', periodEnd: '2026-04-30', issueDay: '2026-05-01', dueDay: '2026-05-11', currency: 'TRY', totalMinor: 13_099, taxMinor: 2100, priceMode: 'exclusive', status: 'draft',
       });
       await tx.insert(invoiceLines).values([

@@ -88,7 +88,7 @@ export const invoiceJson = (i: Invoice): Answer<typeof A.Invoice> => ({
   status: i.status,
   totalMinor: i.totalMinor,
   currency: i.currency,
-  accountId: i.accountId,
+  accountId: i.buyerId,
   subAccountId: i.subAccountId,
   seller: i.sellerAgencyId === null ? 'platform' : i.sellerAgencyId,
   paidAt: i.paidAt?.toISOString() ?? null,

@@ -24,7 +24,7 @@ export const creditNoteJson = (c: CreditNoteListed): Answer<typeof A.CreditNote>
   taxMinor: c.taxMinor,
   netMinor: c.totalMinor - c.taxMinor,
   reason: c.reason,
-  accountId: c.accountId,
+  accountId: c.buyerId,
   subAccountId: c.subAccountId,
   seller: c.sellerAgencyId === null ? 'platform' : c.sellerAgencyId,
 });

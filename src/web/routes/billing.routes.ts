@@ -215,11 +215,11 @@ export function sellerInvoiceRoutes(deps: Deps, base: '/platform' | '/agency', s
     // name here (accountName and accountHref for a view that links the client's page).
     // The newest credit notes above the first page (docs/credit-notes.md).
     const notes = before ? [] : await listIssuedCreditNotes(deps, { actor, limit: ISSUED_PAGE });
-    const names = await buyerNames(deps, { actor, accountIds: [...new Set([...issued.map((i) => i.accountId), ...notes.map((c) => c.accountId)])] });
+    const names = await buyerNames(deps, { actor, accountIds: [...new Set([...issued.map((i) => i.buyerId), ...notes.map((c) => c.buyerId)])] });
     const creditNotes = creditNoteRows(req, notes, { note: (id) => `${base}/credit-notes/${id}`, invoice: (id) => `${home}/${id}` }, names);
     const invoices = issued.map((i) => {
-      const accountName = names.get(i.accountId) ?? req.t('billing:issued.unknownAccount');
-      return { ...i, accountId: accountName, accountName, accountHref: scope === 'agency' ? `/agency/sub-accounts/${i.accountId}` : `/platform/agencies/${i.accountId}` };
+      const accountName = names.get(i.buyerId) ?? req.t('billing:issued.unknownAccount');
+      return { ...i, accountId: accountName, accountName, accountHref: scope === 'agency' ? `/agency/sub-accounts/${i.buyerId}` : `/platform/agencies/${i.buyerId}` };
     });
     // The seller's own calendar: an invoice is overdue from the day after its due day there.
     const today = calendarDay(deps.clock.now(), terms.zone);

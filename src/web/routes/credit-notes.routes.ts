@@ -21,7 +21,7 @@ export function creditNoteRows(req: Request, notes: CreditNoteListed[], hrefs: {
   return notes.map((c) => ({
     id: c.id, number: formatCreditNoteNumber(c.number), invoiceNumber: formatInvoiceNumber(c.invoiceNumber), issueDay: c.issueDay, reason: c.reason,
     total: req.fmt.money(c.totalMinor, c.currency), href: hrefs.note(c.id), invoiceHref: hrefs.invoice(c.invoiceId), pdf: `${hrefs.note(c.id)}/pdf`,
-    accountName: names ? names.get(c.accountId) ?? req.t('billing:issued.unknownAccount') : null,
+    accountName: names ? names.get(c.buyerId) ?? req.t('billing:issued.unknownAccount') : null,
   }));
 }
 
