@@ -1,5 +1,8 @@
 import { apiKeys, agencies, billingAddresses, departments, memberships, sellerTaxSettings, subAccountDepartments, subAccounts, users, type Role, type Scope } from '../../db/schema';
 import type { OfferKind } from '../../db/schema';
+import { setAgencyPlan } from '../billing/subscriptions.usecases';
+import { billingPackageOf } from '../catalog/billing-offers';
+import { planByCode } from '../catalog/catalog.usecases';
 import { insertOffer } from '../catalog/offers';
 import { transferToSubAccount } from '../credits/credits.usecases';
 import { creditAccount, lockAccount } from '../credits/ledger';
@@ -73,6 +76,11 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
       { id: atlas, platformId, name: 'Atlas Digital', resellingModule: false, planCode: 'agency-pro', billingEmail: 'billing@atlas.test', ccEmails: ['finance@atlas.test'], createdAt: now, updatedAt: now },
       { id: bosphorus, platformId, name: 'Bosphorus Media', resellingModule: false, planCode: 'agency-starter', billingEmail: 'hello@bosphorus.test', locale: 'tr', createdAt: now, updatedAt: now },
     ]);
+    // Being on a plan is a monthly subscription to it, billed from today (docs/catalog.md).
+    for (const [agencyId, code] of [[atlas, 'agency-pro'], [bosphorus, 'agency-starter']] as const) {
+      const plan = await planByCode(tx, code);
+      await setAgencyPlan(tx, { actor: systemActor('demo'), agencyId, plan: billingPackageOf(plan!.offer), now });
+    }
     await addUser('owner@atlas.test', 'Ayla Atlas', 'agency', 'owner', true, atlas, null);
     await addUser('staff@atlas.test', 'Sam Staff', 'agency', 'member', false, atlas, null);
     await addUser('owner@bosphorus.test', 'Deniz Bosphorus', 'agency', 'owner', true, bosphorus, null);
