@@ -96,11 +96,12 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
     const pool = await lockAccount(tx, { agencyId: atlas, subAccountId: null }, now);
     await creditAccount(tx, pool, { amount: 50_000, source: 'topup', reason: 'grant', reference: 'demo', note: 'Demo top-up' }, now);
 
-    // Billing-engine packages: the platform's plans for agencies, Atlas's for its clients.
+    // Billing-engine packages: the platform's for agencies (in TRY, as the plans the agencies are
+    // billed for: one invoice, one currency), Atlas's for its clients.
     const pkg = (sellerAgencyId: string | null, name: string, kind: OfferKind, terms: Partial<Parameters<typeof insertOffer>[1]['terms']>) =>
       insertOffer(tx, { sellerAgencyId, kind, terms: { name, billing: 'monthly', currency: 'TRY', priceMinor: 0, ...terms } }, now);
-    await pkg(null, 'Support desk 3', 'package', { priceMinor: 99_900, currency: 'USD', representatives: 3 });
-    await pkg(null, 'Support desk 10', 'package', { priceMinor: 249_900, currency: 'USD', representatives: 10, chatbotSessions: 50_000 });
+    await pkg(null, 'Support desk 3', 'package', { priceMinor: 99_900, representatives: 3 });
+    await pkg(null, 'Support desk 10', 'package', { priceMinor: 249_900, representatives: 10, chatbotSessions: 50_000 });
     await pkg(atlas, 'Chatbot 20k', 'package', { priceMinor: 150_000, chatbotSessions: 20_000 });
     await pkg(atlas, 'Chatbot 50k', 'package', { priceMinor: 300_000, chatbotSessions: 50_000 });
     await pkg(atlas, 'Chatbot 50k yearly', 'package', { billing: 'term', termMonths: 12, priceMinor: 300_000, chatbotSessions: 50_000 });
