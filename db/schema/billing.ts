@@ -14,7 +14,8 @@ import type { BuyerParty, SellerParty } from './parties';
 
 export const billingModels = ['monthly', 'term', 'one_off'] as const;
 export type BillingModel = (typeof billingModels)[number];
-export const billingKinds = ['package', 'addon', 'quantity', 'extra_sessions'] as const;
+/** `plan`: an agency's plan, a monthly subscription to a `plan` offer of the platform (docs/catalog.md). */
+export const billingKinds = ['package', 'addon', 'quantity', 'extra_sessions', 'plan'] as const;
 export type BillingKind = (typeof billingKinds)[number];
 export const addonModules = [
   'ai_assistant', 'mail_integration', 'team_chat_integration', 'ticket_system', 'telegram_integration', 'visitor_chat_start', 'webhook_integration', 'task_management',
@@ -72,6 +73,8 @@ export const billingSubscriptions = pgTable(
     // The cut ends finished terms first: only running terms are looked at.
     index('billing_subscriptions_running_terms_idx').on(t.termLastDay).where(sql`${t.billing} = 'term' and ${t.status} = 'active'`),
     check('billing_subscriptions_quantity', sql`${t.quantity} >= 1`),
+    // An agency is on one plan at a time (a change leaves the old one 'changed').
+    uniqueIndex('billing_subscriptions_one_plan_key').on(t.buyerId).where(sql`${t.kind} = 'plan' and ${t.status} = 'active'`),
   ],
 );
 

@@ -6,7 +6,7 @@ import { addDays, packageInEffectOnChangeDay, type CalendarDay } from './prorati
 export interface EntitlementSubscription {
   id: string;
   name: string;
-  kind: 'package' | 'addon' | 'quantity' | 'extra_sessions';
+  kind: 'package' | 'addon' | 'quantity' | 'extra_sessions' | 'plan';
   status: string;
   monthlyPriceMinor: number;
   quantity: number;

@@ -6,7 +6,7 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Tx } from '../../db/client';
-import { accountCharges, agencies, billingPeriods, billingSubscriptions, invoices, subAccounts } from '../../db/schema';
+import { accountCharges, agencies, billingPeriods, billingSubscriptions, invoices, offers, subAccounts } from '../../db/schema';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole } from '../auth/policies';
@@ -209,6 +209,8 @@ export async function cancelSubscription(deps: Deps, params: { actor: Actor; sub
       await tx.update(billingPeriods).set({ throughDay: today }).where(and(eq(billingPeriods.subscriptionId, sub.id), isNull(billingPeriods.throughDay)));
     }
     await tx.update(billingSubscriptions).set({ status: 'cancelled', cancelledAt: now, updatedAt: now }).where(eq(billingSubscriptions.id, sub.id));
+    // An agency that cancels its plan is on no plan (its features end with today).
+    if (sub.kind === 'plan') await tx.update(agencies).set({ planCode: null, updatedAt: now }).where(eq(agencies.id, account.agencyId));
     await recordAudit(tx, params.actor, { action: 'subscription.cancelled', targetType: 'billing_subscription', targetId: sub.id, agencyId: account.agencyId, subAccountId: account.subAccountId, data: { day: today } }, now);
     await emitEvent(tx, { type: 'subscription.cancelled', at: now, data: { account: { agencyId: account.agencyId, subAccountId: account.subAccountId }, subscriptionId: sub.id, day: today } });
   });
@@ -233,7 +235,9 @@ export async function reactivateSubscription(deps: Deps, params: { actor: Actor;
     if (sub.status !== 'cancelled') throw conflict('not_cancelled', sub.status === 'active' ? 'This subscription is active; only a cancelled one can be reactivated.' : msg('errors:subscription.notReactivatable', { status: `errors:subscription.status.${sub.status}` }));
     const subs = await accountSubscriptions(tx, account.buyerId);
     if (subs.some((s) => s.id !== sub.id && s.packageId === sub.packageId && isLive(s, today))) throw conflict('already_subscribed', msg('errors:subscription.alreadyHaveOther', { name: sub.name }));
+    if (sub.kind === 'plan' && subs.some((s) => s.id !== sub.id && s.kind === 'plan' && s.status === 'active' && isLive(s, today))) throw conflict('already_subscribed', msg('errors:subscription.alreadyHaveOther', { name: sub.name }));
     checkCurrency(subs, today, sub.currency, sub.id);
+    if (sub.kind === 'plan') await tx.update(agencies).set({ planCode: sql`(select ${offers.code} from ${offers} where ${offers.id} = ${sub.packageId})`, updatedAt: now }).where(eq(agencies.id, account.agencyId));
     const from = sub.startDay > today ? sub.startDay : today;
     const last = sub.periods.at(-1);
     if (last && last.throughDay !== null && last.throughDay >= addDays(from, -1)) {
@@ -288,6 +292,71 @@ export async function changeSubscription(deps: Deps, params: { actor: Actor; sub
     return row!.id;
   });
   return getSubscription(deps, { actor: params.actor, subscriptionId: newId_ });
+}
+
+/**
+ * The platform puts an agency on a plan (a `plan` offer of its catalog), or off any plan (null):
+ * the billing engine's monthly rules, inside the caller's transaction (the caller holds the agency
+ * row's lock). No plan yet: the plan subscription starts today, billed from today (the first
+ * month prorated by day on the next 1st's invoice). Another plan: the engine's change, the old
+ * plan billed through today and the new one from tomorrow (today the dearer one is in effect).
+ * No plan: the engine's cancellation, billed through today and in effect until today ends.
+ * Returns the subscription now running (or starting tomorrow), or null.
+ */
+export async function setAgencyPlan(tx: Tx, params: { actor: Actor; agencyId: string; plan: BillingPackage | null; now: Date }): Promise<string | null> {
+  const { actor, plan, now } = params;
+  if (plan && (plan.kind !== 'plan' || plan.sellerAgencyId !== null || plan.billing !== 'monthly')) throw errors.notFound('Plan');
+  const account = await billingAccount(tx, params.agencyId, null);
+  const today = calendarDay(now, account.zone);
+  const subs = await accountSubscriptions(tx, account.buyerId);
+  const current = subs.find((s) => s.kind === 'plan' && s.status === 'active' && isLive(s, today));
+  const whom = { agencyId: account.agencyId, subAccountId: null };
+  if (current && plan && current.packageId === plan.id) return current.id;
+  if (current && current.startDay > today) {
+    // A change made today: the plan chosen today starts tomorrow; choosing again replaces it unbilled.
+    await tx.delete(billingPeriods).where(eq(billingPeriods.subscriptionId, current.id));
+    await tx.update(billingSubscriptions).set({ status: 'cancelled', cancelledAt: now, updatedAt: now }).where(eq(billingSubscriptions.id, current.id));
+    const previous = subs.find((s) => s.id === current.changedFromId && s.status === 'changed');
+    if (previous) {
+      await tx.update(billingPeriods).set({ throughDay: null }).where(and(eq(billingPeriods.subscriptionId, previous.id), eq(billingPeriods.throughDay, today)));
+      await tx.update(billingSubscriptions).set({ status: 'active', changedToId: null, updatedAt: now }).where(eq(billingSubscriptions.id, previous.id));
+      await recordAudit(tx, actor, { action: 'plan.change_undone', targetType: 'billing_subscription', targetId: current.id, agencyId: account.agencyId, data: { day: today, backTo: previous.id } }, now);
+      return setAgencyPlan(tx, params);
+    }
+  } else if (current && !plan) {
+    await tx.update(billingPeriods).set({ throughDay: today }).where(and(eq(billingPeriods.subscriptionId, current.id), isNull(billingPeriods.throughDay)));
+    await tx.update(billingSubscriptions).set({ status: 'cancelled', cancelledAt: now, updatedAt: now }).where(eq(billingSubscriptions.id, current.id));
+    await recordAudit(tx, actor, { action: 'subscription.cancelled', targetType: 'billing_subscription', targetId: current.id, agencyId: account.agencyId, data: { day: today, plan: true } }, now);
+    await emitEvent(tx, { type: 'subscription.cancelled', at: now, data: { account: whom, subscriptionId: current.id, day: today } });
+    return null;
+  } else if (current && plan) {
+    checkCurrency(subs, today, plan.currency, current.id);
+    const tomorrow = addDays(today, 1);
+    await tx.update(billingPeriods).set({ throughDay: today }).where(and(eq(billingPeriods.subscriptionId, current.id), isNull(billingPeriods.throughDay)));
+    await tx.update(billingSubscriptions).set({ status: 'changed', updatedAt: now }).where(eq(billingSubscriptions.id, current.id));
+    const [row] = await tx.insert(billingSubscriptions).values(insertSubscriptionValues(account, plan, { quantity: 1, startDay: tomorrow, now, changedFromId: current.id })).returning();
+    await insertPeriod(tx, row!, tomorrow, null, now);
+    await tx.update(billingSubscriptions).set({ changedToId: row!.id }).where(eq(billingSubscriptions.id, current.id));
+    await recordAudit(tx, actor, { action: 'subscription.changed', targetType: 'billing_subscription', targetId: current.id, agencyId: account.agencyId, data: { day: today, toSubscriptionId: row!.id, packageId: plan.id, plan: true } }, now);
+    await emitEvent(tx, { type: 'subscription.changed', at: now, data: { account: whom, subscriptionId: current.id, toSubscriptionId: row!.id, packageId: plan.id, quantity: 1, day: today } });
+    return row!.id;
+  }
+  if (!plan) return null;
+  checkCurrency(subs, today, plan.currency);
+  // A plan cancelled today is billed for today already: the same plan goes on, another starts tomorrow.
+  const endedToday = subs.find((s) => s.kind === 'plan' && s.status === 'cancelled' && s.periods.some((p) => p.throughDay === today));
+  if (endedToday && endedToday.packageId === plan.id) {
+    await tx.update(billingPeriods).set({ throughDay: null }).where(and(eq(billingPeriods.subscriptionId, endedToday.id), eq(billingPeriods.throughDay, today)));
+    await tx.update(billingSubscriptions).set({ status: 'active', cancelledAt: null, updatedAt: now }).where(eq(billingSubscriptions.id, endedToday.id));
+    await recordAudit(tx, actor, { action: 'subscription.reactivated', targetType: 'billing_subscription', targetId: endedToday.id, agencyId: account.agencyId, data: { day: today, plan: true } }, now);
+    return endedToday.id;
+  }
+  const startDay = endedToday ? addDays(today, 1) : today;
+  const [row] = await tx.insert(billingSubscriptions).values(insertSubscriptionValues(account, plan, { quantity: 1, startDay, now, changedFromId: endedToday?.id })).returning();
+  await insertPeriod(tx, row!, startDay, null, now);
+  await recordAudit(tx, actor, { action: 'subscription.started', targetType: 'billing_subscription', targetId: row!.id, agencyId: account.agencyId, data: { packageId: plan.id, quantity: 1, day: startDay, plan: true } }, now);
+  await emitEvent(tx, { type: 'subscription.started', at: now, data: { account: whom, subscriptionId: row!.id, packageId: plan.id, quantity: 1, day: startDay } });
+  return row!.id;
 }
 
 export const refundSchema = z.object({ reason: z.string({ error: 'A reason is required.' }).trim().min(3, 'Say why the purchase is refunded (3 characters or more).').max(500) });

@@ -78,7 +78,7 @@ export async function updateBillingPackage(deps: Deps, params: { actor: Actor; p
  * Billing packages the actor sees: a seller its own (all), a buyer its seller's published ones
  * (an agency: the platform's, when `asBuyer`; a sub-account: its agency's).
  */
-export async function listBillingPackages(deps: Pick<Deps, 'db'>, params: { actor: Actor; asBuyer?: boolean }): Promise<BillingPackage[]> {
+export async function listBillingPackages(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; asBuyer?: boolean }): Promise<BillingPackage[]> {
   const asBuyer = params.asBuyer ?? params.actor.scope === 'sub_account';
   if (params.actor.scope === 'sub_account') {
     // Billing-engine offers of the agency are the client's, whatever the reselling module says.
@@ -88,14 +88,14 @@ export async function listBillingPackages(deps: Pick<Deps, 'db'>, params: { acto
 }
 
 /** One billing package the actor may see (as seller or buyer); any other id is not found. */
-export async function getBillingPackage(deps: Pick<Deps, 'db'>, params: { actor: Actor; packageId: string }): Promise<BillingPackage> {
+export async function getBillingPackage(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; packageId: string }): Promise<BillingPackage> {
   const offer = await getOfferAny(deps, params.actor, params.packageId);
   if (!offer || !(billingEngineKinds as readonly string[]).includes(offer.kind)) throw errors.notFound('Package');
   return billingPackageOf(offer);
 }
 
 /** getOffer, where a sub-account buys its agency's billing offers with or without the reselling module. */
-async function getOfferAny(deps: Pick<Deps, 'db'>, actor: Actor, offerId: string): Promise<OfferView | undefined> {
+async function getOfferAny(deps: Pick<Deps, 'db' | 'clock'>, actor: Actor, offerId: string): Promise<OfferView | undefined> {
   if (actor.scope === 'sub_account') {
     const o = await sellerOffer(deps.db, actor.agencyId!, offerId, billingEngineKinds).catch(() => undefined);
     return o?.published ? o : undefined;

@@ -83,13 +83,13 @@ export async function listPlans(deps: Pick<Deps, 'db'>): Promise<PlatformPlan[]>
 }
 
 /** A plan by its code, retired or not (an agency keeps a retired plan it is on). */
-export async function planByCode(db: DbOrTx, code: string): Promise<(PlatformPlan & { retired: boolean }) | undefined> {
+export async function planByCode(db: DbOrTx, code: string): Promise<(PlatformPlan & { retired: boolean; offer: OfferView }) | undefined> {
   const [row] = await db
     .select({ o: offers, v: offerVersions })
     .from(offers)
     .innerJoin(offerVersions, eq(offerVersions.id, offers.currentVersionId))
     .where(and(isNull(offers.sellerAgencyId), eq(offers.kind, 'plan'), eq(offers.code, code)));
-  return row && { ...planOf({ ...row.o, version: row.v }), retired: row.o.archivedAt !== null };
+  return row && { ...planOf({ ...row.o, version: row.v }), retired: row.o.archivedAt !== null, offer: { ...row.o, version: row.v } };
 }
 
 export const slotPriceSchema = z.object({ priceMinor: wholeNumber('priceMinor', 1, MAX_PRICE_MINOR), currency: z.enum(currencies, { error: `currency must be one of ${currencies.join(', ')}.` }) });

@@ -10,6 +10,8 @@ import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { agencyIdOf, requireBilling, requireRole } from '../auth/policies';
 import type { Deps } from '../deps';
+import type { Clock } from '../lib/clock';
+import { planInEffect } from '../billing/plan';
 import { errors, ValidationError } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { MAX_PRICE_MINOR } from '../lib/money';
@@ -154,29 +156,27 @@ function checkShape(kind: OfferKind, terms: Terms): void {
 }
 
 /** Resale needs a plan with the reselling module: the agency's package screens and API. */
-export async function requireReselling(deps: Pick<Deps, 'db'>, actor: Actor): Promise<string> {
+export async function requireReselling(deps: Pick<Deps, 'db' | 'clock'>, actor: Actor): Promise<string> {
   const agencyId = agencyIdOf(actor);
   requireBilling(actor);
-  if (!(await sellsToClients(deps.db, agencyId))) throw errors.moduleRequired('reselling');
+  if (!(await sellsToClients(deps, agencyId))) throw errors.moduleRequired('reselling');
   return agencyId;
 }
 
 /**
- * Whether an agency may sell to its sub-accounts: its plan (an offer of the platform's catalog)
- * includes the reselling module, or the platform granted the module by hand.
+ * Whether an agency may sell to its sub-accounts: the plan it is subscribed to today (a `plan`
+ * offer of the platform's catalog, billed monthly; src/billing/plan.ts) includes the reselling
+ * module, or the platform granted the module by hand (`agencies.reselling_module`).
  */
-export async function sellsToClients(db: DbOrTx, agencyId: string): Promise<boolean> {
-  const [row] = await db
-    .select({ granted: agencies.resellingModule, planModules: offerVersions.modules })
-    .from(agencies)
-    .leftJoin(offers, and(isNull(offers.sellerAgencyId), eq(offers.kind, 'plan'), eq(offers.code, agencies.planCode)))
-    .leftJoin(offerVersions, eq(offerVersions.id, offers.currentVersionId))
-    .where(eq(agencies.id, agencyId));
-  return Boolean(row?.granted || row?.planModules?.includes('reselling'));
+export async function sellsToClients(deps: { db: DbOrTx; clock: Clock }, agencyId: string): Promise<boolean> {
+  const [row] = await deps.db.select({ granted: agencies.resellingModule }).from(agencies).where(eq(agencies.id, agencyId));
+  if (!row) return false;
+  if (row.granted) return true;
+  return Boolean((await planInEffect(deps, agencyId))?.modules.includes('reselling'));
 }
 
 /** The seller an admin acts for: null for the platform, or its agency (which needs the reselling module). */
-export async function sellerOf(deps: Pick<Deps, 'db'>, actor: Actor): Promise<string | null> {
+export async function sellerOf(deps: Pick<Deps, 'db' | 'clock'>, actor: Actor): Promise<string | null> {
   requireRole(actor, 'admin');
   if (actor.scope === 'platform') return null;
   if (actor.scope === 'agency') return requireReselling(deps, actor);
@@ -312,16 +312,16 @@ export function catalogScopeOf(actor: Actor, asBuyer: boolean): { sellerAgencyId
  * ones, `buyerPreview`), a buyer its seller's published ones. A sub-account sees nothing once
  * its agency's plan loses the reselling module.
  */
-export async function listOffers(deps: Pick<Deps, 'db'>, params: { actor: Actor; asBuyer?: boolean; buyerPreview?: boolean; kinds?: readonly OfferKind[] }): Promise<OfferView[]> {
+export async function listOffers(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; asBuyer?: boolean; buyerPreview?: boolean; kinds?: readonly OfferKind[] }): Promise<OfferView[]> {
   const { actor } = params;
   if (actor.scope !== 'platform' && !actor.agencyId) throw errors.wrongScope('platform, agency or sub-account');
   const scope = catalogScopeOf(actor, params.asBuyer ?? false);
-  if (actor.scope === 'sub_account' && !(await sellsToClients(deps.db, actor.agencyId!))) return [];
+  if (actor.scope === 'sub_account' && !(await sellsToClients(deps, actor.agencyId!))) return [];
   return offersOf(deps.db, scope.sellerAgencyId, { kinds: params.kinds, publishedOnly: scope.publishedOnly || Boolean(params.buyerPreview) });
 }
 
 /** One offer the actor may see: its own as a seller, or a published one of its seller as a buyer. */
-export async function getOffer(deps: Pick<Deps, 'db'>, params: { actor: Actor; offerId: string }): Promise<OfferView> {
+export async function getOffer(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; offerId: string }): Promise<OfferView> {
   const { actor } = params;
   const [row] = await deps.db
     .select({ o: offers, v: offerVersions })
@@ -333,7 +333,7 @@ export async function getOffer(deps: Pick<Deps, 'db'>, params: { actor: Actor; o
   const own = actor.scope === 'platform' ? o.sellerAgencyId === null : actor.scope === 'agency' && o.sellerAgencyId === actor.agencyId;
   const buyable = o.published && (actor.scope === 'sub_account' ? o.sellerAgencyId === actor.agencyId : actor.scope === 'agency' && o.sellerAgencyId === null);
   if (!own && !buyable) throw errors.notFound('Offer');
-  if (!own && actor.scope === 'sub_account' && !(await sellsToClients(deps.db, actor.agencyId!))) throw errors.notFound('Offer');
+  if (!own && actor.scope === 'sub_account' && !(await sellsToClients(deps, actor.agencyId!))) throw errors.notFound('Offer');
   return { ...o, version: row.v };
 }
 
@@ -374,7 +374,7 @@ export async function insertOffer(
 }
 
 /** Every version of one of the seller's offers, newest first: what was sold when. */
-export async function offerHistory(deps: Pick<Deps, 'db'>, params: { actor: Actor; offerId: string }): Promise<OfferVersion[]> {
+export async function offerHistory(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; offerId: string }): Promise<OfferVersion[]> {
   const offer = await getOffer(deps, params);
   const own = params.actor.scope === 'platform' ? offer.sellerAgencyId === null : offer.sellerAgencyId === params.actor.agencyId && params.actor.scope === 'agency';
   if (!own) throw errors.notFound('Offer');

@@ -76,14 +76,14 @@ export async function updatePackage(deps: Deps, params: { actor: Actor; packageI
 }
 
 /** The agency's packages (all of them), or for a sub-account its agency's published ones. */
-export async function listPackages(deps: Pick<Deps, 'db'>, params: { actor: Actor }): Promise<PackageView[]> {
+export async function listPackages(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor }): Promise<PackageView[]> {
   const { actor } = params;
   if (!actor.agencyId) throw errors.wrongScope('agency or sub-account');
   return (await listOffers(deps, { actor, kinds: RESALE })).map(viewOf);
 }
 
 /** One package of the actor's agency (sub-accounts: only published ones); others are "not found". */
-export async function getPackage(deps: Pick<Deps, 'db'>, params: { actor: Actor; packageId: string }): Promise<PackageView> {
+export async function getPackage(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; packageId: string }): Promise<PackageView> {
   const { actor } = params;
   if (!actor.agencyId) throw errors.notFound('Package');
   const offer = await getOffer(deps, { actor, offerId: params.packageId }).catch(() => undefined);

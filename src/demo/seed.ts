@@ -1,5 +1,8 @@
 import { apiKeys, agencies, billingAddresses, departments, memberships, sellerTaxSettings, subAccountDepartments, subAccounts, users, type Role, type Scope } from '../../db/schema';
 import type { OfferKind } from '../../db/schema';
+import { setAgencyPlan } from '../billing/subscriptions.usecases';
+import { billingPackageOf } from '../catalog/billing-offers';
+import { planByCode } from '../catalog/catalog.usecases';
 import { insertOffer } from '../catalog/offers';
 import { transferToSubAccount } from '../credits/credits.usecases';
 import { creditAccount, lockAccount } from '../credits/ledger';
@@ -73,6 +76,11 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
       { id: atlas, platformId, name: 'Atlas Digital', resellingModule: false, planCode: 'agency-pro', billingEmail: 'billing@atlas.test', ccEmails: ['finance@atlas.test'], createdAt: now, updatedAt: now },
       { id: bosphorus, platformId, name: 'Bosphorus Media', resellingModule: false, planCode: 'agency-starter', billingEmail: 'hello@bosphorus.test', locale: 'tr', createdAt: now, updatedAt: now },
     ]);
+    // Being on a plan is a monthly subscription to it, billed from today (docs/catalog.md).
+    for (const [agencyId, code] of [[atlas, 'agency-pro'], [bosphorus, 'agency-starter']] as const) {
+      const plan = await planByCode(tx, code);
+      await setAgencyPlan(tx, { actor: systemActor('demo'), agencyId, plan: billingPackageOf(plan!.offer), now });
+    }
     await addUser('owner@atlas.test', 'Ayla Atlas', 'agency', 'owner', true, atlas, null);
     await addUser('staff@atlas.test', 'Sam Staff', 'agency', 'member', false, atlas, null);
     await addUser('owner@bosphorus.test', 'Deniz Bosphorus', 'agency', 'owner', true, bosphorus, null);
@@ -88,11 +96,12 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
     const pool = await lockAccount(tx, { agencyId: atlas, subAccountId: null }, now);
     await creditAccount(tx, pool, { amount: 50_000, source: 'topup', reason: 'grant', reference: 'demo', note: 'Demo top-up' }, now);
 
-    // Billing-engine packages: the platform's plans for agencies, Atlas's for its clients.
+    // Billing-engine packages: the platform's for agencies (in TRY, as the plans the agencies are
+    // billed for: one invoice, one currency), Atlas's for its clients.
     const pkg = (sellerAgencyId: string | null, name: string, kind: OfferKind, terms: Partial<Parameters<typeof insertOffer>[1]['terms']>) =>
       insertOffer(tx, { sellerAgencyId, kind, terms: { name, billing: 'monthly', currency: 'TRY', priceMinor: 0, ...terms } }, now);
-    await pkg(null, 'Support desk 3', 'package', { priceMinor: 99_900, currency: 'USD', representatives: 3 });
-    await pkg(null, 'Support desk 10', 'package', { priceMinor: 249_900, currency: 'USD', representatives: 10, chatbotSessions: 50_000 });
+    await pkg(null, 'Support desk 3', 'package', { priceMinor: 99_900, representatives: 3 });
+    await pkg(null, 'Support desk 10', 'package', { priceMinor: 249_900, representatives: 10, chatbotSessions: 50_000 });
     await pkg(atlas, 'Chatbot 20k', 'package', { priceMinor: 150_000, chatbotSessions: 20_000 });
     await pkg(atlas, 'Chatbot 50k', 'package', { priceMinor: 300_000, chatbotSessions: 50_000 });
     await pkg(atlas, 'Chatbot 50k yearly', 'package', { billing: 'term', termMonths: 12, priceMinor: 300_000, chatbotSessions: 50_000 });

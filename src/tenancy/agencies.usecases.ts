@@ -5,6 +5,8 @@ import type { Tx } from '../../db/client';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireRole, requireScope } from '../auth/policies';
+import { setAgencyPlan } from '../billing/subscriptions.usecases';
+import { billingPackageOf } from '../catalog/billing-offers';
 import { planByCode } from '../catalog/catalog.usecases';
 import type { Deps } from '../deps';
 import { ValidationError, errors } from '../lib/errors';
@@ -30,11 +32,15 @@ export async function getPlatformId(deps: Pick<Deps, 'db'>): Promise<string> {
 /**
  * An agency's plan is one of the platform's plans, picked from the list (never free text): a
  * published plan, or the plan the agency is on already (a retired plan is kept, not newly given).
+ * Only a `plan` offer of the platform is found by its code: an agency's offer, another kind or a
+ * made-up code is refused. Choosing a plan starts (or changes, or with none cancels) the agency's
+ * monthly plan subscription on the billing engine (docs/catalog.md, "Plans").
  */
-async function checkPlan(tx: Tx, code: string | null, current: string | null): Promise<void> {
-  if (code === null || code === current) return;
-  const plan = await planByCode(tx, code);
-  if (!plan?.published || plan.retired) throw new ValidationError({ planCode: 'Pick one of the platform\'s published plans from the list.' });
+async function choosePlan(tx: Tx, p: { actor: Actor; agencyId: string; code: string | null; current: string | null; now: Date }): Promise<void> {
+  if (p.code === p.current) return;
+  const plan = p.code === null ? null : await planByCode(tx, p.code);
+  if (plan !== null && (!plan?.published || plan.retired)) throw new ValidationError({ planCode: 'Pick one of the platform\'s published plans from the list.' });
+  await setAgencyPlan(tx, { actor: p.actor, agencyId: p.agencyId, plan: plan ? billingPackageOf(plan.offer) : null, now: p.now });
 }
 
 export async function createAgency(deps: Deps, params: { actor: Actor; input: unknown }): Promise<Agency> {
@@ -44,11 +50,11 @@ export async function createAgency(deps: Deps, params: { actor: Actor; input: un
   const platformId = await getPlatformId(deps);
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
-    await checkPlan(tx, input.planCode, null);
     const [agency] = await tx
       .insert(agencies)
       .values({ id: newId('agy'), platformId, ...input, createdAt: now, updatedAt: now })
       .returning();
+    await choosePlan(tx, { actor: params.actor, agencyId: agency!.id, code: input.planCode, current: null, now });
     await recordAudit(tx, params.actor, { action: 'agency.created', targetType: 'agency', targetId: agency!.id, agencyId: agency!.id, data: input }, now);
     return agency!;
   });
@@ -88,7 +94,7 @@ export async function updateAgencyFlags(deps: Deps, params: { actor: Actor; agen
   return deps.db.transaction(async (tx) => {
     const [before] = await tx.select().from(agencies).where(eq(agencies.id, params.agencyId)).for('update');
     if (!before) throw errors.notFound('Agency');
-    await checkPlan(tx, input.planCode, before.planCode);
+    await choosePlan(tx, { actor: params.actor, agencyId: params.agencyId, code: input.planCode, current: before.planCode, now });
     // The manual flag is one of two reasons to be suspended; two overdue invoices are the other
     // (src/suspension). Lifting the flag leaves an agency suspended for its invoices suspended.
     const status = input.suspended || before.overdueSuspendedAt ? 'suspended' : 'active';

@@ -135,9 +135,15 @@ describe('the one catalog API', () => {
     await insertOffer(t.deps.db, { sellerAgencyId: null, kind: 'plan', code: 'basic', terms: { name: 'Basic', priceMinor: 500, currency: 'TRY' } }, now);
     const pack = { kind: 'credit_pack', name: 'Credits', priceMinor: 1000, currency: 'TRY', credits: 100 };
     await api().post('/api/v1/offers').set(bearer(t.w.b.key)).send(pack).expect(403);
+    // A plan set behind the billing engine's back (no subscription) gives nothing.
     await t.deps.db.update(agencies).set({ planCode: 'pro' }).where(eq(agencies.id, t.w.b.id));
+    await api().post('/api/v1/offers').set(bearer(t.w.b.key)).send(pack).expect(403);
+    await t.deps.db.update(agencies).set({ planCode: null }).where(eq(agencies.id, t.w.b.id));
+    await api().patch(`/api/v1/agencies/${t.w.b.id}`).set(bearer(t.w.platformKey)).send({ planCode: 'pro' }).expect(200);
     await api().post('/api/v1/offers').set(bearer(t.w.b.key)).send(pack).expect(201);
-    await t.deps.db.update(agencies).set({ planCode: 'basic' }).where(eq(agencies.id, t.w.b.id));
+    // Changed to basic today: the dearer plan is in effect until the day ends, basic from tomorrow.
+    await api().patch(`/api/v1/agencies/${t.w.b.id}`).set(bearer(t.w.platformKey)).send({ planCode: 'basic' }).expect(200);
+    t.deps.testClock.set(new Date(t.deps.clock.now().getTime() + 86_400_000));
     await api().post('/api/v1/offers').set(bearer(t.w.b.key)).send(pack).expect(403);
     expect((await api().get('/api/v1/offers').set(bearer(t.w.b.subs[0].key)).expect(200)).body.data).to.deep.equal([]);
   });

@@ -14,6 +14,8 @@ import { planOf } from '../../src/catalog/catalog.usecases';
 import { offersOf, sellsToClients } from '../../src/catalog/offers';
 import { packageVersion } from '../../src/catalog/resold-packages';
 import { rowsOf } from '../support/db';
+import { systemClock } from '../../src/lib/clock';
+import { calendarDay } from '../../src/billing/proration';
 
 const BEFORE_CATALOG = '0012_chatbot_sessions';
 
@@ -104,7 +106,16 @@ describe('the one-catalog migration', function () {
     expect(slot.version).to.include({ priceMinor: 2500, currency: 'USD', chatbots: 1 });
     expect(slot.published).to.equal(true);
     // Atlas resells through its plan, Bosphorus through the module granted by hand.
-    expect(await sellsToClients(d.db, 'agy_a')).to.equal(true);
-    expect(await sellsToClients(d.db, 'agy_b')).to.equal(true);
+    expect(await sellsToClients({ db: d.db, clock: systemClock }, 'agy_a')).to.equal(true);
+    expect(await sellsToClients({ db: d.db, clock: systemClock }, 'agy_b')).to.equal(true);
+  });
+
+  it('puts an agency on a plan on a monthly subscription to it from the migration day, nothing billed before', async () => {
+    const today = calendarDay(new Date(), 'Europe/Istanbul');
+    const subs = rowsOf<Record<string, unknown>>(await d.db.execute(sql.raw(`select s.buyer_id, s.package_id, s.kind, s.billing, s.status, s.monthly_price_minor::int as price, s.currency, s.modules, s.start_day::text as start_day,
+      p.from_day::text as from_day, p.through_day from billing_subscriptions s join billing_periods p on p.subscription_id = s.id where s.kind = 'plan'`)));
+    expect(subs).to.deep.equal([
+      { buyer_id: 'agy_a', package_id: 'pln_pro', kind: 'plan', billing: 'monthly', status: 'active', price: 149900, currency: 'TRY', modules: ['reselling'], start_day: today, from_day: today, through_day: null },
+    ]);
   });
 });
