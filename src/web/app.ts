@@ -184,6 +184,15 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use((req, res, next) => {
     const redirect = res.redirect.bind(res) as (...args: unknown[]) => void;
     res.redirect = ((...args: unknown[]) => {
+      // A form that changed something about its own user or account (language, name, a membership,
+      // a suspension lifted by paying): this process re-reads them on the page the browser goes to
+      // next, without waiting for the database's announcement (src/web/access-cache.ts).
+      const a = req.user?.actor;
+      if (a && req.method !== 'GET' && req.method !== 'HEAD') {
+        web.access.invalidate(`u:${a.id}`);
+        const account = a.subAccountId ?? a.agencyId;
+        if (account) web.access.invalidate(`x:${account}`);
+      }
       if (req.session) req.session.save(() => redirect(...args));
       else redirect(...args);
     }) as typeof res.redirect;
