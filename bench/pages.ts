@@ -12,6 +12,11 @@
 //   BENCH_ROUNDS        rounds (default 3)
 //   BENCH_RATE          requests per second (default 200)
 //   BENCH_CLIENTS       sub-accounts (default 10000)
+//   BENCH_REUSE         1: keep the data of the last run (no drop, no seeding)
+//   BENCH_BASE_DIR      other checkouts, comma-separated (each (say `git archive <ref> | tar -x -C dir`, node_modules
+//                       with node_modules linked): their servers run beside this one on the same
+//                       data, every page measured on each, alternately within each round (before and
+//                       after in one run; a server is named by its directory's name)
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +34,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10_000);
+const REUSE = process.env.BENCH_REUSE === '1';
+const BASE_DIR = process.env.BENCH_BASE_DIR;
 const TARGET_P99_MS = 50;
 const EMAIL = 'owner@bench.test';
 const PASSWORD = 'bench-password-1';
@@ -141,22 +148,33 @@ async function signIn(url: string): Promise<string> {
 }
 
 async function main() {
-  await ensureBenchDatabase(DB_URL);
-  const database = await openDatabase({ databaseUrl: DB_URL, poolSize: 2 });
-  const db = database.db;
-  const today = new Date().toISOString().slice(0, 10);
-  const t0 = Date.now();
-  await seed(db, today);
-  const [rows] = rowsOf<{ invoices: number; ledger: number }>(await db.execute(sql`select (select count(*) from invoices)::int as invoices, (select count(*) from credit_ledger)::int as ledger`));
-  log(`seeded ${CLIENTS.toLocaleString('en-US')} clients, ${Number(rows?.invoices).toLocaleString('en-US')} invoices, ${Number(rows?.ledger).toLocaleString('en-US')} ledger entries in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  await database.close();
+  const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  log(`load average at the start: ${load()}`);
+  if (!REUSE) {
+    await ensureBenchDatabase(DB_URL);
+    const database = await openDatabase({ databaseUrl: DB_URL, poolSize: 2 });
+    const db = database.db;
+    const today = new Date().toISOString().slice(0, 10);
+    const t0 = Date.now();
+    await seed(db, today);
+    const [rows] = rowsOf<{ invoices: number; ledger: number }>(await db.execute(sql`select (select count(*) from invoices)::int as invoices, (select count(*) from credit_ledger)::int as ledger`));
+    log(`seeded ${CLIENTS.toLocaleString('en-US')} clients, ${Number(rows?.invoices).toLocaleString('en-US')} invoices, ${Number(rows?.ledger).toLocaleString('en-US')} ledger entries in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await database.close();
+  }
 
-  const app = await startServer(path.join(root, 'src/server.ts'), {
+  const env = {
     DATABASE_URL: DB_URL, NODE_ENV: 'production', TRUST_PROXY: 'true', SESSION_SECRET: randomBytes(24).toString('hex'), SECRET_KEYS: `bench:${randomBytes(32).toString('base64')}`,
     DEMO: 'false', LOG_LEVEL: 'warn', REDIS_URL: '', DATA_DIR: path.join(os.tmpdir(), 'kontor-bench-pages'), API_RATE_LIMITS: 'usage=100000000,read=100000000,write=100000000',
-  });
+  };
+  const servers: { name: string; url: string; stop: () => Promise<void>; cookie: string }[] = [];
   try {
-    const cookie = await signIn(app.url);
+    for (const dir of (BASE_DIR ?? '').split(',').filter(Boolean)) {
+      const base = await startServer(path.join(path.resolve(dir), 'src/server.ts'), env);
+      servers.push({ name: path.basename(dir), url: base.url, stop: () => base.stop(), cookie: '' });
+    }
+    const app = await startServer(path.join(root, 'src/server.ts'), env);
+    servers.push({ name: BASE_DIR ? 'this' : '', url: app.url, stop: () => app.stop(), cookie: '' });
+    for (const s of servers) s.cookie = await signIn(s.url);
     const pages = [
       { name: 'static file (baseline)', path: '/assets/css/app.css' },
       { name: 'agency dashboard', path: '/agency' },
@@ -165,32 +183,37 @@ async function main() {
       { name: 'purchases', path: '/agency/purchases' },
       { name: 'one client', path: `/agency/sub-accounts/sub_b_${Math.ceil(CLIENTS / 2)}` },
     ];
+    const label = (p: { name: string }, s: { name: string }) => (s.name ? `${p.name} [${s.name}]` : p.name);
     for (const p of pages) {
-      const res = await fetch(`${app.url}${p.path}`, { headers: { cookie, 'x-forwarded-proto': 'https' }, redirect: 'manual' });
-      if (res.status !== 200) throw new Error(`${p.path} answered ${res.status}`);
-      await res.arrayBuffer();
-      await measure(app.url, p.path, cookie); // warm-up round (plans, caches, JIT)
+      for (const s of servers) {
+        const res = await fetch(`${s.url}${p.path}`, { headers: { cookie: s.cookie, 'x-forwarded-proto': 'https' }, redirect: 'manual' });
+        if (res.status !== 200) throw new Error(`${p.path} answered ${res.status}`);
+        await res.arrayBuffer();
+        await measure(s.url, p.path, s.cookie); // warm-up round (plans, caches, JIT)
+      }
     }
-    const all = new Map<string, Figures[]>(pages.map((p) => [p.name, []]));
+    const all = new Map<string, Figures[]>(pages.flatMap((p) => servers.map((s) => [label(p, s), []] as [string, Figures[]])));
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const p of pages) all.get(p.name)!.push(await measure(app.url, p.path, cookie));
-      log(`round ${round}/${ROUNDS} done`);
+      // Each page on each server, alternately (the servers' order swaps every round).
+      for (const p of pages) for (const s of round % 2 ? servers : [...servers].reverse()) all.get(label(p, s))!.push(await measure(s.url, p.path, s.cookie));
+      log(`round ${round}/${ROUNDS} done, load average ${load()}`);
     }
     log('');
-    log(`${RATE} requests/s for ${SECONDS} s per page per round, ${ROUNDS} rounds (interleaved); latency in ms`);
-    log('page                      p50 (per round)        p99 (per round)        worst p99  non-2xx  errors  target p99<50ms');
-    const base = all.get(pages[0]!.name)!;
+    log(`${RATE} requests/s for ${SECONDS} s per page per round, ${ROUNDS} rounds (interleaved); latency in ms; load average at the end ${load()}`);
+    log(`${'page'.padEnd(42)}p50 (per round)        p99 (per round)        worst p99  non-2xx  errors  target p99<50ms`);
     for (const p of pages) {
-      const f = all.get(p.name)!;
-      const worst = Math.max(...f.map((x) => x.p99));
-      const bad = f.reduce((s, x) => s + x.non2xx, 0), errs = f.reduce((s, x) => s + x.errors, 0);
-      const verdict = p === pages[0] ? '(baseline)' : worst < TARGET_P99_MS && bad === 0 && errs === 0 ? 'PASS' : 'MISS';
-      log(`${p.name.padEnd(26)}${f.map((x) => x.p50).join(' / ').padEnd(23)}${f.map((x) => x.p99).join(' / ').padEnd(23)}${String(worst).padEnd(11)}${String(bad).padEnd(9)}${String(errs).padEnd(8)}${verdict}`);
+      for (const s of servers) {
+        const f = all.get(label(p, s))!;
+        const worst = Math.max(...f.map((x) => x.p99));
+        const bad = f.reduce((n, x) => n + x.non2xx, 0), errs = f.reduce((n, x) => n + x.errors, 0);
+        const verdict = p === pages[0] ? '(baseline)' : worst < TARGET_P99_MS && bad === 0 && errs === 0 ? 'PASS' : 'MISS';
+        log(`${label(p, s).padEnd(42)}${f.map((x) => x.p50).join(' / ').padEnd(23)}${f.map((x) => x.p99).join(' / ').padEnd(23)}${String(worst).padEnd(11)}${String(bad).padEnd(9)}${String(errs).padEnd(8)}${verdict}`);
+      }
     }
-    log(`baseline p99 per round: ${base.map((x) => x.p99).join(' / ')} ms (the machine's own noise at this rate)`);
+    for (const s of servers) log(`baseline p99 per round${s.name ? ` [${s.name}]` : ''}: ${all.get(label(pages[0]!, s))!.map((x) => x.p99).join(' / ')} ms (the machine's own noise at this rate)`);
   } finally {
     await new Promise((r) => setTimeout(r, 1000)); // the last requests of the load answer before the server stops
-    await app.stop();
+    for (const s of servers) await s.stop();
   }
 }
 

@@ -63,6 +63,43 @@ export interface SellerDashboard {
   mrr: MoneyByCurrency[];
   /** Platform only: agencies' orders paid but not applied yet. */
   ordersWaiting: number;
+  /** When the aggregate figures (collected, MRR, buyers) were computed: up to FIGURES_MAX_AGE_MS old. */
+  figuresAsOf: Date;
+}
+
+/** How long the aggregates over all of a seller's buyers may be served again (shown with their time). */
+export const FIGURES_MAX_AGE_MS = 60_000;
+
+interface Aggregates {
+  asOf: Date;
+  counts: { all: number; suspended: number } | undefined;
+  collected: { currency: string; amount: string }[];
+  mrrRows: { currency: string; amount: string }[];
+}
+
+/**
+ * A process's last aggregates per seller and day (collected this month, MRR, buyer counts: sums over
+ * all the seller's buyers, 10,000 subscriptions and a month of payments for a large agency). Served
+ * for at most `maxAgeMs` of wall-clock time and shown with the time they were computed; what waits on
+ * the seller (purchases, overdue buyers, failed charges, the pool) is always read fresh.
+ */
+export class DashboardFigures {
+  private readonly last = new Map<string, { at: number; value: Promise<Aggregates> }>();
+  constructor(
+    private readonly maxAgeMs = FIGURES_MAX_AGE_MS,
+    private readonly nowMs: () => number = Date.now,
+  ) {}
+
+  get(key: string, compute: () => Promise<Aggregates>): Promise<Aggregates> {
+    const hit = this.last.get(key);
+    if (hit && this.nowMs() - hit.at < this.maxAgeMs) return hit.value;
+    if (this.last.size > 1000) this.last.clear();
+    // Requests arriving while the figures are computed share the one computation.
+    const value = compute();
+    this.last.set(key, { at: this.nowMs(), value });
+    value.catch(() => this.last.delete(key));
+    return value;
+  }
 }
 
 const TREND_DAYS = 30;
@@ -187,7 +224,7 @@ async function buyerCounts(db: DbOrTx, sellerAgencyId: string | null): Promise<{
 }
 
 /** The dashboard of the actor's seller: an agency (its clients) or the platform (its agencies). */
-export async function sellerDashboard(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor }): Promise<SellerDashboard> {
+export async function sellerDashboard(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; figures?: DashboardFigures }): Promise<SellerDashboard> {
   const { actor } = params;
   if (actor.scope !== 'platform') requireScope(actor, 'agency');
   requireBilling(actor);
@@ -199,35 +236,43 @@ export async function sellerDashboard(deps: Pick<Deps, 'db' | 'clock'>, params: 
   const monthStart = DateTime.fromJSDate(now).setZone(zone).startOf('month').toJSDate();
   const sellerIs = (col: AnyPgColumn) => (sellerAgencyId ? eq(col, sellerAgencyId) : isNull(col));
 
+  const aggregates = async (): Promise<Aggregates> => {
+    const [counts, collected, mrrRows] = await Promise.all([
+      buyerCounts(db, sellerAgencyId),
+      // Money: collected this month and MRR.
+      db
+        .select({ currency: payments.currency, amount: sql<string>`sum(${payments.amountMinor} - ${payments.refundedMinor})` })
+        .from(payments)
+        .where(and(sellerIs(payments.sellerAgencyId), inArray(payments.status, ['confirmed', 'refunded']), gte(payments.confirmedAt, monthStart)))
+        .groupBy(payments.currency),
+      db
+        .select({
+          currency: billingSubscriptions.currency,
+          amount: sql<string>`sum(case when ${billingSubscriptions.billing} = 'term' then round(${billingSubscriptions.termPriceMinor}::numeric / ${billingSubscriptions.termMonths}) else ${billingSubscriptions.monthlyPriceMinor} * ${billingSubscriptions.quantity} end)`,
+        })
+        .from(billingSubscriptions)
+        .where(and(sellerIs(billingSubscriptions.sellerAgencyId), eq(billingSubscriptions.status, 'active'), inArray(billingSubscriptions.billing, ['monthly', 'term']), sql`(${billingSubscriptions.termLastDay} is null or ${billingSubscriptions.termLastDay} >= ${today})`))
+        .groupBy(billingSubscriptions.currency),
+    ]);
+    return { asOf: now, counts, collected, mrrRows };
+  };
+
   // The figures are independent: their queries run side by side (each on its own connection).
-  const [poolAndTrend, waitingPurchases, overdue, failedAutoBilling, counts, collected, mrrRows, orders] = await Promise.all([
+  const [poolAndTrend, waitingPurchases, overdue, failedAutoBilling, agg, orders] = await Promise.all([
     sellerAgencyId ? poolOf(db, sellerAgencyId, zone, now) : Promise.resolve({ pool: null, trend: [] }),
     sellerAgencyId ? waitingPurchasesOf(db, sellerAgencyId) : Promise.resolve([]),
     overdueBuyers(db, sellerAgencyId, today),
     failedCharges(db, sellerAgencyId, now),
-    buyerCounts(db, sellerAgencyId),
-    // Money: collected this month and MRR.
-    db
-      .select({ currency: payments.currency, amount: sql<string>`sum(${payments.amountMinor} - ${payments.refundedMinor})` })
-      .from(payments)
-      .where(and(sellerIs(payments.sellerAgencyId), inArray(payments.status, ['confirmed', 'refunded']), gte(payments.confirmedAt, monthStart)))
-      .groupBy(payments.currency),
-    db
-      .select({
-        currency: billingSubscriptions.currency,
-        amount: sql<string>`sum(case when ${billingSubscriptions.billing} = 'term' then round(${billingSubscriptions.termPriceMinor}::numeric / ${billingSubscriptions.termMonths}) else ${billingSubscriptions.monthlyPriceMinor} * ${billingSubscriptions.quantity} end)`,
-      })
-      .from(billingSubscriptions)
-      .where(and(sellerIs(billingSubscriptions.sellerAgencyId), eq(billingSubscriptions.status, 'active'), inArray(billingSubscriptions.billing, ['monthly', 'term']), sql`(${billingSubscriptions.termLastDay} is null or ${billingSubscriptions.termLastDay} >= ${today})`))
-      .groupBy(billingSubscriptions.currency),
+    params.figures ? params.figures.get(`${sellerAgencyId ?? ''}|${today}`, aggregates) : aggregates(),
     sellerAgencyId ? Promise.resolve([{ n: 0 }]) : db.select({ n: sql<number>`count(*)::int` }).from(agencyOrders).where(eq(agencyOrders.status, 'paid')),
   ]);
+  const { counts, collected, mrrRows } = agg;
   const { pool, trend } = poolAndTrend;
   const order = orders[0];
 
   return {
     zone, today, pool, poolTrend: trend, waitingPurchases, overdue, failedAutoBilling,
     suspendedBuyers: counts?.suspended ?? 0, buyers: counts?.all ?? 0,
-    collectedThisMonth: byCurrency(collected), mrr: byCurrency(mrrRows), ordersWaiting: order?.n ?? 0,
+    collectedThisMonth: byCurrency(collected), mrr: byCurrency(mrrRows), ordersWaiting: order?.n ?? 0, figuresAsOf: agg.asOf,
   };
 }

@@ -73,7 +73,8 @@ export interface SessionPrincipal {
   agencyLocale: string | null;
   /** The seller's time zone, in which this user reads dates: the agency's for agency staff and clients, else the platform's. */
   timeZone: string;
-  memberships: { id: string; label: string }[];
+  /** Each membership with the agency and sub-account it is of (what the principal was read from: src/web/access-cache.ts). */
+  memberships: { id: string; label: string; agencyId: string | null; subAccountId: string | null }[];
 }
 
 /** Resolves a session to its user and active membership (one query per request). */
@@ -99,7 +100,7 @@ export async function loadPrincipal(db: Db, userId: string, membershipId: string
     brand: m.scope === 'sub_account' && m.agencyId
       ? brandOf({ id: m.agencyId, name: active.agencyName ?? '', brandDisplayName: active.brandDisplayName, brandLogoUrl: active.brandLogoUrl, brandColor: active.brandColor, supportEmail: active.supportEmail })
       : null,
-    memberships: rows.map((r) => ({ id: r.membership.id, label: label(r) })),
+    memberships: rows.map((r) => ({ id: r.membership.id, label: label(r), agencyId: r.membership.agencyId, subAccountId: r.membership.subAccountId })),
     agencyLocale: m.scope === 'platform' ? null : active.agencyLocale,
     timeZone: (m.scope === 'platform' ? null : active.agencyZone) ?? active.platformZone ?? 'Europe/Istanbul',
   };

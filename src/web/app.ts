@@ -8,7 +8,7 @@ import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { csrfSync } from 'csrf-sync';
 import type { Deps } from '../deps';
-import { authenticate, loadPrincipal } from '../users/users.usecases';
+import { authenticate } from '../users/users.usecases';
 import { reportRoutes } from './routes/reports.routes';
 import { apiRouter } from './api/router';
 import { usageHandlers } from './api/credits.routes';
@@ -18,6 +18,7 @@ import { guardBodyText, guardUrlText } from './text-guard';
 import { httpLogger, requestId } from './request-log';
 import { healthRoutes } from './routes/health.routes';
 import { accountGate } from './account-gate';
+import { AccessCache, principalOf } from './access-cache';
 import { DbSessionStore } from './session-store';
 import { authRoutes } from './routes/auth.routes';
 import { platformRoutes } from './routes/platform.routes';
@@ -67,6 +68,8 @@ export interface WebContext {
   payLinks: PayLinks;
   /** Requests per API key and minute, shared through Redis when configured. */
   rateLimiter: RateLimiter;
+  /** Sessions' principals and the account gate's answers (src/web/access-cache.ts). */
+  access: AccessCache;
 }
 
 export function createWebContext(deps: Deps): WebContext {
@@ -74,8 +77,13 @@ export function createWebContext(deps: Deps): WebContext {
   if (deps.listen) {
     void keyCache.follow(deps.listen).catch((err) => deps.logger.error('API key announcements unavailable: keys are re-read every 5 s', { error: String(err) }));
   }
+  const access = new AccessCache();
+  if (deps.listen) {
+    void access.follow(deps.listen).catch((err) => deps.logger.error('access announcements unavailable: sessions and the account gate are read on every request', { error: String(err) }));
+  }
   return {
     keyCache,
+    access,
     recorder: new UsageRecorder(deps),
     gateway: new SandboxGateway(deps.config.sessionSecret, deps.config.publicUrl),
     payLinks: new PayLinks(deps.config.sessionSecret, deps.config.publicUrl),
@@ -168,13 +176,23 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   // (passport passes req to a three-argument deserializer). A deleted user is signed out.
   auth.serializeUser((user, done) => done(null, (user as unknown as { id: string }).id));
   auth.deserializeUser((req: express.Request, id: string, done: (err: unknown, user?: Express.User | false) => void) => {
-    loadPrincipal(deps.db, id, req.session.membershipId).then((p) => done(null, p ?? false), done);
+    const membershipId = req.session.membershipId;
+    principalOf(deps, web.access, id, membershipId).then((p) => done(null, p ?? false), done);
   });
   // A browser follows a redirect as soon as it sees the headers; save the session (flash
   // messages, the signed-in user) first, so the next page never reads a stale one.
   app.use((req, res, next) => {
     const redirect = res.redirect.bind(res) as (...args: unknown[]) => void;
     res.redirect = ((...args: unknown[]) => {
+      // A form that changed something about its own user or account (language, name, a membership,
+      // a suspension lifted by paying): this process re-reads them on the page the browser goes to
+      // next, without waiting for the database's announcement (src/web/access-cache.ts).
+      const a = req.user?.actor;
+      if (a && req.method !== 'GET' && req.method !== 'HEAD') {
+        web.access.invalidate(`u:${a.id}`);
+        const account = a.subAccountId ?? a.agencyId;
+        if (account) web.access.invalidate(`x:${account}`);
+      }
       if (req.session) req.session.save(() => redirect(...args));
       else redirect(...args);
     }) as typeof res.redirect;
@@ -231,8 +249,8 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use(apiDocsRoutes(deps));
   app.use(profileRoutes(deps));
   // A suspended or over-limit buyer reaches only its billing pages (and profile, logout above).
-  app.use('/agency', accountGate(deps, '/agency', 'agency'));
-  app.use('/portal', accountGate(deps, '/portal', 'sub_account'));
+  app.use('/agency', accountGate(deps, web.access, '/agency', 'agency'));
+  app.use('/portal', accountGate(deps, web.access, '/portal', 'sub_account'));
   app.use('/platform', dashboardRoutes(deps, 'platform'));
   app.use('/platform', platformRoutes(deps));
   app.use('/agency', dashboardRoutes(deps, 'agency'));

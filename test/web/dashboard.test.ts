@@ -27,6 +27,8 @@ describe('home dashboards', () => {
     expect(text).to.contain('Paid purchases waiting for credits').and.contain(t.w.a.subs[0].name).and.contain('Credits 2k').and.contain('2,000');
     expect(text).to.contain('TRY 1,500.00'); // MRR: the running monthly subscription
     expect(text).to.not.contain('Nothing is waiting on you');
+    // The aggregates say when they were computed (in the agency's zone, never a bare UTC timestamp).
+    expect(/data-testid="figures-as-of">Collected, recurring revenue and the counts as of ([^<]+) \(refreshed every minute\)</.exec(text)?.[1]).to.match(/\d{2}:\d{2}/);
     const trend = JSON.parse(/<script type="application\/json" id="pool-chart-data">([^<]*)<\/script>/.exec(text)![1]!) as { points: { day: string; balance: number }[] };
     expect(trend.points).to.have.length(30);
     expect(trend.points.at(-1)!.balance).to.equal(500);
