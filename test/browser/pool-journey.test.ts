@@ -60,6 +60,9 @@ describe('browser journey: a paid purchase waits for the agency\'s pool and is a
       expect(await portal.locator('.flash').innerText()).to.contain('the package will be applied shortly');
       const row = portal.locator('[data-testid=purchases] tbody tr', { hasText: packName });
       expect(await row.getByTestId('status').innerText()).to.match(/paid/i);
+      // The status is in sight, not scrolled off to the right of a phone's screen.
+      const box = (await row.getByTestId('status').boundingBox())!;
+      expect(box.x + box.width, 'the status inside the window').to.be.at.most(width);
       expect(await portal.getByTestId('balance').innerText()).to.equal('0 credits');
       await fitsWindow(portal, 'the client\'s purchases while waiting');
       await screenshot(portal, 'journey-pool-client-waiting');
