@@ -19,10 +19,12 @@ export function renderPartial(res: Response, view: string, locals: Record<string
 
 /**
  * Every table of a page in a box of its own that scrolls sideways: a wide table (a long package
- * name, many columns) then never pushes the page wider than a phone's screen.
+ * name, many columns) then never pushes the page wider than a phone's screen. The box takes the
+ * keyboard focus (tabindex 0) so that a keyboard user can scroll it too (WCAG 2.1.1; axe-core's
+ * scrollable-region-focusable), with or without JavaScript.
  */
 export function withScrollingTables(html: string): string {
-  return html.replace(/<table\b/g, '<div class="table-scroll"><table').replace(/<\/table>/g, '</table></div>');
+  return html.replace(/<table\b/g, '<div class="table-scroll" tabindex="0"><table').replace(/<\/table>/g, '</table></div>');
 }
 
 function renderView(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {

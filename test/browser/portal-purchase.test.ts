@@ -1,8 +1,6 @@
-import os from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser } from 'playwright-core';
-import { chromiumAvailable, CHROMIUM_MISSING, launchChromium, signIn } from '../support/browser';
+import { chromiumAvailable, CHROMIUM_MISSING, launchChromium, screenshot, signIn } from '../support/browser';
 import request from 'supertest';
 import { resetData } from '../support/db';
 import type { TestDeps } from '../support/deps';
@@ -62,7 +60,7 @@ describe('browser: client buys a package', function () {
     expect(await page.locator('main').textContent()).to.contain('Sandbox payment — no real money');
     expect(await page.getByTestId('checkout-package').textContent()).to.contain('Starter pack');
     expect(await page.getByTestId('checkout-amount').textContent()).to.equal('TRY 99.90');
-    await page.screenshot({ path: path.join(os.tmpdir(), 'kontor-sandbox-checkout.png'), fullPage: true });
+    await screenshot(page, 'portal-purchase-checkout');
     await page.getByTestId('pay').click();
 
     await page.waitForURL(`${base}/portal/purchases`);
@@ -71,7 +69,7 @@ describe('browser: client buys a package', function () {
     expect(await row.getByTestId('status').textContent()).to.equal('granted');
     expect(await page.getByTestId('balance').textContent()).to.equal('500 credits');
     expect(await page.locator('.flash-success').textContent()).to.contain('Payment confirmed: package applied');
-    await page.screenshot({ path: path.join(os.tmpdir(), 'kontor-portal-purchases.png'), fullPage: true });
+    await screenshot(page, 'portal-purchase-granted');
 
     // The overview shows the new balance too.
     await page.getByRole('link', { name: 'Overview' }).click();

@@ -20,7 +20,7 @@ describe('catalog screens of the one catalog', () => {
     await offer(t.w.a.key, { kind: 'addon', name: 'Ticket desk draft', priceMinor: 25_000, currency: 'TRY', billing: 'monthly', modules: ['ticket_system'] });
     const owner = await signIn(t.app, t.w.a.owner.email);
     const all = await owner.agent.get('/agency/packages').expect(200);
-    expect(all.text).to.contain('Credits 500').and.contain('Chatbot 20k').and.contain('20,000 chatbot sessions / month').and.contain('Ticket desk draft').and.contain('ticket system');
+    expect(all.text).to.contain('Credits 500').and.contain('Chatbot 20k').and.contain('20,000 chatbot sessions / month').and.contain('Ticket desk draft').and.contain('Ticket system');
     expect(all.text).to.contain('TRY 1,500.00 / month');
     const seen = await owner.agent.get('/agency/packages?view=buyers').expect(200);
     expect(seen.text).to.contain('Credits 500').and.contain('Chatbot 20k').and.not.contain('Ticket desk draft');
