@@ -2321,6 +2321,8 @@ export interface components {
             city: string;
             country: string;
             district: string | null;
+            /** @description A registered company's GİB mailbox (urn:mail:...), where e-Fatura is delivered */
+            eInvoiceAlias: string | null;
             eInvoiceRegistered: boolean;
             exemptionReason: string | null;
             familyName: string | null;
@@ -4269,6 +4271,7 @@ export interface operations {
                     city: string;
                     country: string;
                     district?: string | null;
+                    eInvoiceAlias?: string | null;
                     eInvoiceRegistered?: boolean;
                     exemptionReason?: string | null;
                     familyName?: string | null;
@@ -4324,6 +4327,7 @@ export interface operations {
                     city: string;
                     country: string;
                     district?: string | null;
+                    eInvoiceAlias?: string | null;
                     eInvoiceRegistered?: boolean;
                     exemptionReason?: string | null;
                     familyName?: string | null;

@@ -285,6 +285,7 @@ export const BillingAddress = z
   .object({
     id, name: z.string(), line1: z.string(), line2: nullable(z.string()), district: nullable(z.string()), city: z.string(), postalCode: nullable(z.string()), country: z.string(), taxId: nullable(z.string()),
     taxKind: nullable(z.enum(['company', 'person', 'exempt'])), taxNumber: nullable(z.string()), taxOffice: nullable(z.string()), eInvoiceRegistered: z.boolean(),
+    eInvoiceAlias: nullable(z.string()).describe('A registered company\'s GİB mailbox (urn:mail:...), where e-Fatura is delivered'),
     firstName: nullable(z.string()), familyName: nullable(z.string()), exemptionReason: nullable(z.string()), isDefault: z.boolean(),
   })
   .meta({ id: 'BillingAddress' });
