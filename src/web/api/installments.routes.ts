@@ -19,7 +19,7 @@ export const installmentsBodySchema = z.object({
   offers: z.array(z.object({
     count: z.number({ error: 'installments:errors.notOffered' }).int().describe('2, 3, 6, 9 or 12'),
     surcharge: z.union([z.string(), z.number()]).optional().describe('Percent, at most two decimals ("2.50"); empty or absent: none'),
-  }), { error: 'Send offers as a list.' }).max(5).describe('The counts offered; an empty list turns installments off'),
+  }), { error: 'installments:errors.offersList' }).max(5).describe('The counts offered; an empty list turns installments off'),
   minAmountMinor: z.number().int().min(0).max(99_999_999_999).optional().describe('The smallest amount (TRY minor units) paid in installments; 0 or absent: none'),
 });
 
