@@ -585,6 +585,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/installments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The installments the seller offers (NestPay, iyzico)
+         * @description API keys: platform, agency.
+         */
+        get: operations["getInstallments"];
+        /**
+         * Set the installments the seller offers
+         * @description API keys: platform, agency.
+         */
+        put: operations["putInstallments"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/invitations": {
         parameters: {
             query?: never;
@@ -1169,6 +1193,30 @@ export interface paths {
          */
         put: operations["putPaymentSystems"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/payments/{id}/installments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The installment choice of a pending payment
+         * @description API keys: agency, sub-account.
+         */
+        get: operations["getPaymentsByIdInstallments"];
+        put?: never;
+        /**
+         * Choose how many installments to pay a pending payment in
+         * @description API keys: agency, sub-account.
+         */
+        post: operations["postPaymentsByIdInstallments"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2321,6 +2369,8 @@ export interface components {
             city: string;
             country: string;
             district: string | null;
+            /** @description A registered company's GİB mailbox (urn:mail:...), where e-Fatura is delivered */
+            eInvoiceAlias: string | null;
             eInvoiceRegistered: boolean;
             exemptionReason: string | null;
             familyName: string | null;
@@ -2665,6 +2715,60 @@ export interface components {
             id: string;
             quantity: number;
             sessions: number | null;
+        };
+        InstallmentChoice: {
+            /** @description What is charged (with the surcharge once chosen) */
+            amountMinor: number;
+            /** @description null: no choice to make */
+            choice: {
+                gateway: string;
+                options: {
+                    count: number;
+                    /** @description An amount in minor units (kuruş, cents) */
+                    eachMinor: number;
+                    /** @description An amount in minor units (kuruş, cents) */
+                    lastMinor: number;
+                    surchargeBp: number;
+                    /** @description An amount in minor units (kuruş, cents) */
+                    surchargeMinor: number;
+                    /** @description An amount in minor units (kuruş, cents) */
+                    totalMinor: number;
+                }[];
+                single: {
+                    count: number;
+                    /** @description An amount in minor units (kuruş, cents) */
+                    eachMinor: number;
+                    /** @description An amount in minor units (kuruş, cents) */
+                    lastMinor: number;
+                    surchargeBp: number;
+                    /** @description An amount in minor units (kuruş, cents) */
+                    surchargeMinor: number;
+                    /** @description An amount in minor units (kuruş, cents) */
+                    totalMinor: number;
+                };
+            } | null;
+            currency: string;
+            /** @description null until chosen; 1 for a single payment */
+            installments: number | null;
+            /** @description An amount in minor units (kuruş, cents) */
+            installmentSurchargeMinor: number;
+            /** @description Opaque id */
+            paymentId: string;
+            status: string;
+        };
+        InstallmentSettings: {
+            available: boolean;
+            /** @description The seller's payment system (installments with nestpay and iyzico) */
+            gateway: string | null;
+            plan: {
+                /** @description An amount in minor units (kuruş, cents) */
+                minAmountMinor: number;
+                offers: {
+                    count: number;
+                    surcharge: string;
+                    surchargeBp: number;
+                }[];
+            } | null;
         };
         Invoice: {
             /** @description Opaque id */
@@ -4269,6 +4373,7 @@ export interface operations {
                     city: string;
                     country: string;
                     district?: string | null;
+                    eInvoiceAlias?: string | null;
                     eInvoiceRegistered?: boolean;
                     exemptionReason?: string | null;
                     familyName?: string | null;
@@ -4324,6 +4429,7 @@ export interface operations {
                     city: string;
                     country: string;
                     district?: string | null;
+                    eInvoiceAlias?: string | null;
                     eInvoiceRegistered?: boolean;
                     exemptionReason?: string | null;
                     familyName?: string | null;
@@ -5096,6 +5202,80 @@ export interface operations {
             400: components["responses"]["Error400"];
             401: components["responses"]["Error401"];
             402: components["responses"]["Error402"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getInstallments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstallmentSettings"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    putInstallments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The smallest amount (TRY minor units) paid in installments; 0 or absent: none */
+                    minAmountMinor?: number;
+                    /** @description The counts offered; an empty list turns installments off */
+                    offers: {
+                        /** @description 2, 3, 6, 9 or 12 */
+                        count: number;
+                        /** @description Percent, at most two decimals ("2.50"); empty or absent: none */
+                        surcharge?: string | number;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstallmentSettings"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             404: components["responses"]["Error404"];
             409: components["responses"]["Error409"];
@@ -6768,6 +6948,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PaymentSystems"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    getPaymentsByIdInstallments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Opaque id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstallmentChoice"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
+    postPaymentsByIdInstallments: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Opaque id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description iyzico: the first 6 to 8 digits of the card, checked against iyzico's installment query */
+                    bin?: string;
+                    /** @description 1 for a single payment, else one of the offered counts */
+                    count: number | string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstallmentChoice"];
                 };
             };
             400: components["responses"]["Error400"];

@@ -4,7 +4,9 @@
 // accepted when asked again) or rejected with a reason. The same ETTN sent again answers the
 // first outcome and counts no second document. docs/sandboxes.md: how to make it reject.
 //
-//   POST /documents           Authorization: Bearer <key>, Idempotency-Key: <ETTN>, body: the XML
+//   POST /documents[?alias=]  Authorization: Bearer <key>, Idempotency-Key: <ETTN>, body: the XML;
+//                             an e-Fatura (TEMELFATURA, TICARIFATURA) needs the receiver's GİB
+//                             mailbox as `alias` (urn:mail:...), else it is rejected, not kept
 //   GET  /documents/:ettn     where a document stands
 //   POST /control             { rejectNext?, reason?, failNext?, pendingNext?, reset? } for the next sends of this key
 //   GET  /control             what this key's sandbox holds (tests)
@@ -23,6 +25,8 @@ export interface EInvoiceSandboxOptions {
 
 interface Stored {
   ettn: string;
+  /** The receiver's GİB mailbox (e-Fatura). */
+  alias?: string;
   number: string;
   profile: string;
   status: 'accepted' | 'pending' | 'rejected';
@@ -41,6 +45,7 @@ interface KeyState {
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const NUMBER = /^[A-Z0-9]{3}20\d{2}\d{9}$/;
+const ALIAS = /^urn:mail:[^\s@]+@[^\s@]+$/i;
 const PROFILES = new Set(['TEMELFATURA', 'TICARIFATURA', 'EARSIVFATURA']);
 const parser = new XMLParser({ ignoreAttributes: true, removeNSPrefix: true, parseTagValue: false });
 
@@ -64,7 +69,7 @@ export function createEInvoiceSandbox(opts: EInvoiceSandboxOptions = {}): Router
     }
     return stateOf(key);
   };
-  const answer = (d: Stored) => ({ ettn: d.ettn, number: d.number, profile: d.profile, status: d.status, ...(d.reason ? { reason: d.reason } : {}), received: d.received });
+  const answer = (d: Stored) => ({ ettn: d.ettn, number: d.number, profile: d.profile, ...(d.alias ? { alias: d.alias } : {}), status: d.status, ...(d.reason ? { reason: d.reason } : {}), received: d.received });
 
   r.post('/documents', express.text({ type: () => true, limit: '5mb' }), async (req, res) => {
     const state = await authorized(req, res);
@@ -90,8 +95,12 @@ export function createEInvoiceSandbox(opts: EInvoiceSandboxOptions = {}): Router
     if (ettn.toLowerCase() !== key.toLowerCase()) return refuse(key, 'cbc:UUID is not the Idempotency-Key.');
     if (!NUMBER.test(number)) return refuse(key, `cbc:ID ${number} is not a GİB document number.`);
     if (!PROFILES.has(profile)) return refuse(key, `cbc:ProfileID ${profile} is not known.`);
+    // e-Fatura goes from mailbox to mailbox: without the receiver's alias GİB cannot deliver it.
+    const alias = typeof req.query.alias === 'string' ? req.query.alias.trim() : '';
+    if (profile !== 'EARSIVFATURA' && !alias) return refuse(key, `${profile} is an e-Fatura: the receiver's GİB alias (posta kutusu etiketi, urn:mail:...) is required and none was given.`);
+    if (profile !== 'EARSIVFATURA' && !ALIAS.test(alias)) return refuse(key, `The receiver's GİB alias ${alias} is not a urn:mail: address.`);
     const buyer = JSON.stringify((inv.AccountingCustomerParty as Record<string, unknown> | undefined) ?? {});
-    const doc: Stored = { ettn, number, profile, status: 'accepted', received: (previous?.received ?? 0) + 1 };
+    const doc: Stored = { ettn, number, profile, ...(alias ? { alias } : {}), status: 'accepted', received: (previous?.received ?? 0) + 1 };
     if (/reject/i.test(buyer)) Object.assign(doc, { status: 'rejected', reason: 'Sandbox: the buyer is marked to be rejected.' });
     else if (state.rejectNext > 0) {
       state.rejectNext--;

@@ -271,6 +271,8 @@ export const billingAddresses = pgTable(
     taxNumber: text('tax_number'),
     taxOffice: text('tax_office'),
     eInvoiceRegistered: boolean('e_invoice_registered').notNull().default(false),
+    /** A registered company's GİB mailbox (posta kutusu etiketi), `urn:mail:defaultpk@firma.com.tr`: where e-Fatura is delivered. */
+    eInvoiceAlias: text('e_invoice_alias'),
     firstName: text('first_name'),
     familyName: text('family_name'),
     district: text('district'),

@@ -31,7 +31,7 @@ export interface SellerParty {
 /** The buyer, from its default billing address when the invoice was issued. */
 export type BuyerParty =
   /** A company: VKN and tax office; `eInvoiceRegistered` picks e-Fatura over e-Arşiv. */
-  | { kind: 'company'; legalName: string; vkn: string; taxOffice: string; address: PartyAddress; eInvoiceRegistered: boolean; email?: string | null }
+  | { kind: 'company'; legalName: string; vkn: string; taxOffice: string; address: PartyAddress; eInvoiceRegistered: boolean; email?: string | null; /** Its GİB mailbox (urn:mail:...), where e-Fatura goes; absent on invoices issued before it was kept. */ eInvoiceAlias?: string | null }
   /** A person: TCKN (GİB asks for the first and family names apart). */
   | { kind: 'person'; firstName: string; familyName: string; tckn: string; address: PartyAddress; email?: string | null }
   /** A foreign buyer exempt from the seller's tax (reverse charge): the reason is printed. */

@@ -36,6 +36,8 @@ export const addressFields = z.object({
   taxNumber: z.unknown().optional().describe('VKN (company, 10 digits) or TCKN (person, 11 digits), checksum-checked'),
   taxOffice: optional('Tax office', 100),
   eInvoiceRegistered: checkbox.default(false),
+  /** A registered company's GİB mailbox (posta kutusu etiketi): `urn:mail:defaultpk@firma.com.tr`. */
+  eInvoiceAlias: optional('e-Fatura alias', 200),
   firstName: optional('First name', 100),
   familyName: optional('Family name', 100),
   exemptionReason: optional('Exemption reason', 300),
@@ -49,12 +51,19 @@ export const addressFields = z.object({
  */
 export const addressSchema = addressFields.transform((v, ctx) => {
   const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-  const out = { ...v, taxNumber: null as string | null, taxOffice: null as string | null, eInvoiceRegistered: false, firstName: null as string | null, familyName: null as string | null, exemptionReason: null as string | null };
+  const out = { ...v, taxNumber: null as string | null, taxOffice: null as string | null, eInvoiceRegistered: false, eInvoiceAlias: null as string | null, firstName: null as string | null, familyName: null as string | null, exemptionReason: null as string | null };
   if (v.taxKind === 'company') {
     const n = vknField.safeParse(v.taxNumber);
     if (!n.success) fail('taxNumber', n.error.issues[0]!.message);
     if (!v.taxOffice) fail('taxOffice', requiredField('Tax office'));
     Object.assign(out, { taxNumber: n.success ? n.data : null, taxOffice: v.taxOffice, eInvoiceRegistered: v.eInvoiceRegistered });
+    // e-Fatura is delivered to the buyer's GİB mailbox: a registered company needs it, well formed.
+    if (v.eInvoiceRegistered) {
+      const alias = normalizeAlias(v.eInvoiceAlias);
+      if (!v.eInvoiceAlias) fail('eInvoiceAlias', 'tax:buyer.aliasRequired');
+      else if (!alias) fail('eInvoiceAlias', 'tax:buyer.aliasInvalid');
+      out.eInvoiceAlias = alias;
+    }
   } else if (v.taxKind === 'person') {
     const n = tcknField.safeParse(v.taxNumber);
     if (!n.success) fail('taxNumber', n.error.issues[0]!.message);
@@ -68,6 +77,16 @@ export const addressSchema = addressFields.transform((v, ctx) => {
   return out;
 });
 
+/**
+ * A GİB mailbox label (posta kutusu etiketi) as GİB's registered-user list writes it:
+ * `urn:mail:` and an address, such as `urn:mail:defaultpk@firma.com.tr`. The prefix is matched in
+ * any case and written in lower case; spaces are refused. Null when it is not one.
+ */
+export function normalizeAlias(raw: string | null | undefined): string | null {
+  const m = /^urn:mail:([^\s@<>"]+@[^\s@<>"]+\.[^\s@<>".]+)$/i.exec((raw ?? '').trim());
+  return m ? `urn:mail:${m[1]}` : null;
+}
+
 /** A country as ISO 3166-1 alpha-2 where it is recognisably one ("TR", "Türkiye", "Turkey"); else as typed. */
 export function countryCode(country: string): string {
   const c = country.trim();
@@ -79,7 +98,7 @@ export function countryCode(country: string): string {
 /** The buyer's tax identity as an invoice snapshots it; null for an address without one (older rows). */
 export function buyerPartyOf(a: BillingAddress): BuyerParty | null {
   const address: PartyAddress = { line1: a.line1, line2: a.line2, district: a.district, city: a.city, postalCode: a.postalCode, country: countryCode(a.country) };
-  if (a.taxKind === 'company' && a.taxNumber && a.taxOffice) return { kind: 'company', legalName: a.name, vkn: a.taxNumber, taxOffice: a.taxOffice, address, eInvoiceRegistered: a.eInvoiceRegistered };
+  if (a.taxKind === 'company' && a.taxNumber && a.taxOffice) return { kind: 'company', legalName: a.name, vkn: a.taxNumber, taxOffice: a.taxOffice, address, eInvoiceRegistered: a.eInvoiceRegistered, ...(a.eInvoiceRegistered && a.eInvoiceAlias ? { eInvoiceAlias: a.eInvoiceAlias } : {}) };
   if (a.taxKind === 'person' && a.taxNumber && a.firstName && a.familyName) return { kind: 'person', firstName: a.firstName, familyName: a.familyName, tckn: a.taxNumber, address };
   if (a.taxKind === 'exempt' && a.exemptionReason) return { kind: 'exempt', name: a.name, foreignTaxId: a.taxId, reason: a.exemptionReason, address };
   return null;

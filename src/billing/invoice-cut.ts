@@ -250,7 +250,7 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
   if (work.size === 0) return { invoices: 0, lines: 0, bySeller: new Map() };
   // The default billing addresses: printed on the invoice, and the buyer's tax identity.
   const addressRows = rowsOf<Record<string, unknown> & { buyer_id: string }>(await tx.execute(sql`
-    select distinct on (buyer_id) buyer_id, name, line1, line2, district, city, postal_code, country, tax_id, tax_kind, tax_number, tax_office, e_invoice_registered, first_name, family_name, exemption_reason
+    select distinct on (buyer_id) buyer_id, name, line1, line2, district, city, postal_code, country, tax_id, tax_kind, tax_number, tax_office, e_invoice_registered, e_invoice_alias, first_name, family_name, exemption_reason
     from billing_addresses where buyer_id = any(${accounts}::text[]) and is_default
     order by buyer_id, updated_at desc`));
   const addresses = new Map<string, string>();
@@ -258,7 +258,7 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
   for (const r of addressRows) {
     const a = {
       name: r.name, line1: r.line1, line2: r.line2, district: r.district, city: r.city, postalCode: r.postal_code, country: r.country, taxId: r.tax_id, taxKind: r.tax_kind, taxNumber: r.tax_number,
-      taxOffice: r.tax_office, eInvoiceRegistered: Boolean(r.e_invoice_registered), firstName: r.first_name, familyName: r.family_name, exemptionReason: r.exemption_reason,
+      taxOffice: r.tax_office, eInvoiceRegistered: Boolean(r.e_invoice_registered), eInvoiceAlias: r.e_invoice_alias, firstName: r.first_name, familyName: r.family_name, exemptionReason: r.exemption_reason,
     } as BillingAddress;
     addresses.set(r.buyer_id, JSON.stringify({ name: a.name, line1: a.line1, line2: a.line2, city: a.city, postalCode: a.postalCode, country: a.country, taxId: a.taxId }));
     buyers.set(r.buyer_id, buyerPartyOf(a));

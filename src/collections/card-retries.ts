@@ -11,16 +11,21 @@ import type { Actor } from '../auth/actor';
 import { freeInvoiceReference, settleInvoicePayment } from '../billing/collect';
 import { formatInvoiceNumber } from '../billing/invoice-numbers';
 import { getInvoice } from '../billing/invoices.usecases';
-import { calendarDay, daysBetween } from '../billing/proration';
+import { addDays, calendarDay, daysBetween } from '../billing/proration';
+import { billingAccount, invoiceRecipients } from '../billing/accounts';
+import type { Tx } from '../../db/client';
+import { mailLanguage, mailWriter } from '../mail/language';
+import { dispatchEmails } from '../mail/outbox';
+import { notify } from '../notifications/notify';
 import type { Deps } from '../deps';
 import { newId } from '../lib/ids';
-import { msg } from '../lib/message';
+import { money, msg } from '../lib/message';
 import { GatewayTimeoutError, type Payment } from '../payments/gateway';
 import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
 import { defaultPaymentMethod } from '../payments/payment-methods';
 import { createPayment } from '../payments/payments.usecases';
-import { MAX_RETRY_DAY } from './collection-settings';
-import { openInvoicesAround, scheduleCache, type OpenInvoice } from './reminders';
+import { collectionScheduleOf, MAX_RETRY_DAY } from './collection-settings';
+import { openInvoicesAround, payPageUrl, scheduleCache, type OpenInvoice } from './reminders';
 import { actingHour, CATCH_UP_DAYS, dueStepIndex } from './schedule';
 
 export type ChargeAttempt = typeof invoiceChargeAttempts.$inferSelect;
@@ -194,7 +199,8 @@ export async function resumeAttempt(deps: Deps, attempt: ChargeAttempt): Promise
   }
   const at = deps.clock.now();
   if (result.status !== 'succeeded') {
-    await failPayment(deps, payment, result.reason, result.raw, attempt);
+    const mailId = await failPayment(deps, payment, result.reason, result.raw, attempt);
+    if (mailId) await dispatchEmails(deps.queue, [mailId]);
     deps.logger.info('saved-card retry declined; the invoice stays open', { invoiceId: attempt.invoiceId, attemptNo: attempt.attemptNo, reason: result.reason });
     return 'declined';
   }
@@ -207,12 +213,51 @@ export async function resumeAttempt(deps: Deps, attempt: ChargeAttempt): Promise
   return 'succeeded';
 }
 
-async function failPayment(deps: Deps, payment: Payment, reason: string, raw: Record<string, unknown>, attempt?: ChargeAttempt): Promise<void> {
+/**
+ * Fails the payment and, for an attempt, records it declined. When the attempt is the one moved
+ * here (pending -> declined), the buyer's email about it is queued in the same transaction
+ * (returned: dispatched after commit), so each declined attempt is told once, whatever reruns.
+ */
+async function failPayment(deps: Deps, payment: Payment, reason: string, raw: Record<string, unknown>, attempt?: ChargeAttempt): Promise<string | null> {
   const at = deps.clock.now();
-  await deps.db.transaction(async (tx) => {
+  return deps.db.transaction(async (tx) => {
     const moved = await tx.update(payments).set({ status: 'failed', failureReason: reason }).where(and(eq(payments.id, payment.id), eq(payments.status, 'pending'))).returning({ id: payments.id });
     if (moved.length) await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId: payment.id, fromStatus: 'pending', toStatus: 'failed', raw, createdAt: at });
-    if (attempt) await tx.update(invoiceChargeAttempts).set({ status: 'declined', error: reason, completedAt: at }).where(and(eq(invoiceChargeAttempts.id, attempt.id), eq(invoiceChargeAttempts.status, 'pending')));
+    if (!attempt) return null;
+    const declined = await tx.update(invoiceChargeAttempts).set({ status: 'declined', error: reason, completedAt: at }).where(and(eq(invoiceChargeAttempts.id, attempt.id), eq(invoiceChargeAttempts.status, 'pending'))).returning();
+    return declined.length ? queueDeclinedEmail(deps, tx, declined[0]!) : null;
+  });
+}
+
+/**
+ * The buyer's email about a declined retry (docs/collections.md): the invoice, the amount, the
+ * card, what the payment system said, when the card is tried again (or that it will not be), and
+ * the billing page to pay or change the card. In the buyer's language, dates in the seller's zone;
+ * by email whatever the notification choices, like the reminders. Keyed by invoice and attempt.
+ */
+async function queueDeclinedEmail(deps: Deps, tx: Tx, attempt: ChargeAttempt): Promise<string | null> {
+  const [inv] = await tx.select().from(invoices).where(eq(invoices.id, attempt.invoiceId));
+  if (!inv) return null;
+  const account = await billingAccount(tx, inv.agencyId, inv.subAccountId);
+  const { to, cc } = await invoiceRecipients(tx, inv.agencyId, inv.subAccountId);
+  const w = mailWriter(await mailLanguage(tx, inv.agencyId, to), account.zone);
+  const schedule = await collectionScheduleOf(tx, inv.sellerAgencyId);
+  const nextStep = schedule.retryDays.find((d) => d > attempt.daysAfterDue);
+  const n = formatInvoiceNumber(inv.number);
+  const amount = money(inv.totalMinor, inv.currency);
+  const card = attempt.cardLabel ? w.text(attempt.cardLabel) : w.t('collections:declined.yourCard');
+  const params = { n, amount, seller: account.sellerName };
+  const text = w.t('collections:declined.body', {
+    buyer: account.buyerName, n, amount, card, seller: account.sellerName, due: inv.dueDay, day: attempt.day,
+    reason: attempt.error ? w.text(attempt.error) : w.t('collections:attempt.declined'),
+    next: nextStep === undefined ? w.t('collections:declined.last') : w.t('collections:declined.next', { day: addDays(inv.dueDay, nextStep) }),
+    link: await payPageUrl(deps, tx, account),
+    signIn: w.t('collections:email.signIn'),
+  });
+  return notify(tx, {
+    category: 'billing', kind: 'card_retry_declined', alwaysEmail: true, account: { agencyId: inv.agencyId, subAccountId: inv.subAccountId }, at: deps.clock.now(),
+    inApp: { message: msg('collections:declined.subject', params), data: { invoiceId: inv.id, number: n, attemptNo: attempt.attemptNo } },
+    email: { idempotencyKey: `card-retry-declined:${inv.id}:${attempt.attemptNo}`, message: { to, cc, subject: w.t('collections:declined.subject', params), text } },
   });
 }
 

@@ -125,14 +125,14 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
       id: newId('adr'), agencyId, subAccountId, buyerId: subAccountId ?? agencyId, name, line1: 'İstiklal Cd. 10', city: 'İstanbul', country: 'TR', isDefault: true, createdAt: now, updatedAt: now, ...identity,
     });
     await tx.insert(billingAddresses).values([
-      address(atlas, null, 'Atlas Dijital Hizmetler A.Ş.', { taxKind: 'company', taxNumber: '2345678909', taxOffice: 'Beşiktaş', eInvoiceRegistered: true }),
+      address(atlas, null, 'Atlas Dijital Hizmetler A.Ş.', { taxKind: 'company', taxNumber: '2345678909', taxOffice: 'Beşiktaş', eInvoiceRegistered: true, eInvoiceAlias: 'urn:mail:defaultpk@atlasdijital.com.tr' }),
       address(bosphorus, null, 'Bosphorus Medya Ltd. Şti.', { taxKind: 'company', taxNumber: '3456789014', taxOffice: 'Kadıköy' }),
     ]);
 
     const clients = [
       { agency: atlas, name: 'Cafe Lumen', email: 'owner@lumen.test', key: DEMO_KEYS.atlasClient, identity: { taxKind: 'company', taxNumber: '4567890128', taxOffice: 'Beyoğlu' } },
       { agency: atlas, name: 'Nova Dental', email: 'owner@nova.test', identity: { taxKind: 'person', taxNumber: '10000000146', firstName: 'Nova', familyName: 'Yıldız' } },
-      { agency: bosphorus, name: 'Kapadokya Tur', email: 'owner@kapadokya.test', identity: { taxKind: 'company', taxNumber: '5678901233', taxOffice: 'Nevşehir', eInvoiceRegistered: true } },
+      { agency: bosphorus, name: 'Kapadokya Tur', email: 'owner@kapadokya.test', identity: { taxKind: 'company', taxNumber: '5678901233', taxOffice: 'Nevşehir', eInvoiceRegistered: true, eInvoiceAlias: 'urn:mail:defaultpk@kapadokyatur.com.tr' } },
     ] as const;
     for (const c of clients) {
       const id = newId('sub');

@@ -5,9 +5,9 @@
 // Transport failures retry with back-off (the queue's, then the tick's); a rejection is kept
 // with its reason until the seller sends the document again. Rules: docs/einvoice.md.
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, gte, inArray, isNull, lt, ne } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, ne } from 'drizzle-orm';
 import { z } from 'zod';
-import { creditNoteLines, creditNotes, einvoiceAccounts, einvoiceDocumentKinds, einvoiceDocuments, invoiceLines, invoices, type EInvoiceDocumentKind, type EInvoiceStatus } from '../../db/schema';
+import { billingAddresses, creditNoteLines, creditNotes, einvoiceAccounts, einvoiceDocumentKinds, einvoiceDocuments, invoiceLines, invoices, type BuyerParty, type EInvoiceDocumentKind, type EInvoiceStatus } from '../../db/schema';
 import type { Db } from '../../db/client';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
@@ -35,11 +35,28 @@ export interface LoadedDocument {
   sellerAgencyId: string | null;
   sellerKey: string;
   buyerTaxId: string | null;
+  /** e-Fatura: the buyer's GİB mailbox (urn:mail:...), when known (recipientAliasOf). */
+  recipientAlias: string | null;
   map(opts: { series: string; uuid: string; commercial: boolean }): MappingResult;
 }
 
 /** How each kind of document is read. Credit notes register theirs (registerDocumentSource). */
 export type DocumentSource = (db: Db, id: string) => Promise<LoadedDocument | null>;
+
+/**
+ * Where an e-Fatura to a registered company is delivered: its GİB mailbox. The mailbox routes the
+ * document and is not part of it (the XML does not carry it), so the buyer's current one is used:
+ * the account's billing address with the same VKN that has one (its default first), else the one
+ * the invoice snapshotted. A buyer who adds or changes its mailbox after a rejection is reached
+ * by "Send again".
+ */
+export async function recipientAliasOf(db: Db, p: { agencyId: string; buyerId: string; buyer: BuyerParty | null }): Promise<string | null> {
+  if (p.buyer?.kind !== 'company' || !p.buyer.eInvoiceRegistered) return null;
+  const [live] = await db.select({ alias: billingAddresses.eInvoiceAlias }).from(billingAddresses)
+    .where(and(eq(billingAddresses.agencyId, p.agencyId), eq(billingAddresses.buyerId, p.buyerId), eq(billingAddresses.taxKind, 'company'), eq(billingAddresses.taxNumber, p.buyer.vkn), eq(billingAddresses.eInvoiceRegistered, true), isNotNull(billingAddresses.eInvoiceAlias)))
+    .orderBy(desc(billingAddresses.isDefault), desc(billingAddresses.updatedAt)).limit(1);
+  return live?.alias ?? p.buyer.eInvoiceAlias ?? null;
+}
 
 const invoiceSource: DocumentSource = async (db, id) => {
   const [inv] = await db.select().from(invoices).where(eq(invoices.id, id));
@@ -51,6 +68,7 @@ const invoiceSource: DocumentSource = async (db, id) => {
     sellerAgencyId: inv.sellerAgencyId,
     sellerKey: inv.sellerKey,
     buyerTaxId: b?.kind === 'company' ? b.vkn : b?.kind === 'person' ? b.tckn : null,
+    recipientAlias: await recipientAliasOf(db, { agencyId: inv.agencyId, buyerId: inv.buyerId, buyer: b }),
     map: ({ series, uuid, commercial }) => mapInvoice(inv, lines, { kind: 'invoice', series, uuid, commercial }),
   };
 };
@@ -73,6 +91,7 @@ const creditNoteSource: DocumentSource = async (db, id) => {
     sellerAgencyId: note.sellerAgencyId,
     sellerKey: note.sellerKey,
     buyerTaxId: b?.kind === 'company' ? b.vkn : b?.kind === 'person' ? b.tckn : null,
+    recipientAlias: await recipientAliasOf(db, { agencyId: note.agencyId, buyerId: note.buyerId, buyer: b }),
     map: ({ series, uuid, commercial }) => {
       if (!credited?.number) return { ok: false, reason: msg('einvoice:reason.invoiceNotSent') };
       const issued = { number: note.number, issueDay: note.issueDay, createdAt: note.createdAt, currency: note.currency, totalMinor: note.totalMinor, taxMinor: note.taxMinor, priceMode: inv.priceMode, sellerParty: note.sellerParty, buyerParty: note.buyerParty };
@@ -179,7 +198,7 @@ export async function sendEInvoice(deps: Deps, ref: DocumentRef): Promise<SendOu
 
   let answer: IntegratorAnswer;
   try {
-    answer = await integratorOf(deps, account).send({ xml: claim.xml, ettn: claim.uuid, number: claim.number, profile: claim.profile, kind: ref.kind === 'credit_note' ? 'creditNote' : 'invoice', buyerTaxId: doc.buyerTaxId ?? '' }, claim.uuid);
+    answer = await integratorOf(deps, account).send({ xml: claim.xml, ettn: claim.uuid, number: claim.number, profile: claim.profile, kind: ref.kind === 'credit_note' ? 'creditNote' : 'invoice', buyerTaxId: doc.buyerTaxId ?? '', ...(claim.profile !== 'EARSIVFATURA' && doc.recipientAlias ? { recipientAlias: doc.recipientAlias } : {}) }, claim.uuid);
   } catch (err) {
     if (!(err instanceof IntegratorTransportError || err instanceof IntegratorAuthError)) throw err;
     const error = err instanceof IntegratorAuthError ? msg('einvoice:reason.credentials') : msg('einvoice:reason.transport');

@@ -6,9 +6,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, like } from 'drizzle-orm';
 import request from 'supertest';
-import { invoiceChargeAttempts, invoices, payments } from '../../db/schema';
+import { agencies, invoiceChargeAttempts, invoices, outboxEmails, payments } from '../../db/schema';
 import { createProcessors } from '../../jobs/processors';
 import { systemActor } from '../../src/auth/actor';
 import { saveGatewayAccount } from '../../src/payments/gateway-accounts';
@@ -106,6 +106,38 @@ describe('collections: saved-card retries on the seller\'s schedule', function (
     const seller = await signIn(app, w.a.owner.email);
     const page = (await seller.agent.get(`/agency/invoices/${inv.id}`).expect(200)).text;
     expect(page).to.contain('data-testid="collection-attempts"').and.contain('Your card was declined.').and.contain(list[1]!.gatewayReference!);
+  });
+
+  it('a declined retry emails the buyer once per attempt (invoice, amount, card, next try; Turkish for a Turkish buyer), and the buyer\'s invoice page shows the log', async () => {
+    const inv = await aprilInvoice('declined');
+    const declinedMails = () => deps.db.select().from(outboxEmails).where(like(outboxEmails.idempotencyKey, 'card-retry-declined:%'));
+    for (const d of ['2026-05-02', '2026-05-10', '2026-05-11']) await day(d);
+    expect(await declinedMails()).to.have.length(0);
+    await day('2026-05-12');
+    // The same day's runs again (hourly, or a rerun): no second attempt, no second email.
+    await tick(deps);
+    await tick(deps);
+    const [first, ...more] = await declinedMails();
+    expect(more).to.have.length(0);
+    expect(first!.idempotencyKey).to.equal(`card-retry-declined:${inv.id}:1`);
+    expect(first!.subject).to.equal('Payment declined: invoice INV-000001 (USD 30.00) from ' + w.a.name);
+    expect(first!.text).to.contain('visa ending 0341').and.contain('INV-000001').and.contain('USD 30.00').and.contain('Your card was declined.')
+      .and.contain('We will try your default card again on').and.contain('/portal/billing');
+
+    // The second attempt (day +3) is declined too, in Turkish now; the last (day +5) says no more tries follow.
+    await deps.db.update(agencies).set({ locale: 'tr' }).where(eq(agencies.id, w.a.id));
+    await day('2026-05-14');
+    await day('2026-05-16');
+    const mails = (await declinedMails()).sort((x, y) => x.idempotencyKey.localeCompare(y.idempotencyKey));
+    expect(mails.map((m) => m.idempotencyKey)).to.deep.equal([1, 2, 3].map((n) => `card-retry-declined:${inv.id}:${n}`));
+    expect(mails[1]!.subject).to.match(/^Ödeme reddedildi: /);
+    expect(mails[1]!.text).to.contain('son dört hanesi 0341').and.contain('yeniden deneyeceğiz');
+    expect(mails[2]!.text).to.contain('Bu son otomatik denemeydi');
+
+    // The buyer's invoice page: the card retries with their results, in the buyer's language.
+    const buyer = await signIn(app, w.a.subs[0].owner.email);
+    const page = (await buyer.agent.get(`/portal/billing/invoices/${inv.id}`).expect(200)).text;
+    expect(page).to.contain('data-testid="collection-attempts"').and.contain('Your card was declined.').and.not.contain('/settings/collections');
   });
 
   it('a run that crashed after the gateway charged asks again with the same key: one charge, the invoice paid once', async () => {

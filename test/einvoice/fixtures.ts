@@ -31,6 +31,7 @@ export const companyBuyer = (over: Partial<Extract<BuyerParty, { kind: 'company'
   taxOffice: 'Beşiktaş',
   address: { line1: 'Barbaros Bulvarı No: 40', district: 'Beşiktaş', city: 'İstanbul', country: 'TR' },
   eInvoiceRegistered: true,
+  eInvoiceAlias: 'urn:mail:defaultpk@maviajans.com.tr',
   ...over,
 });
 

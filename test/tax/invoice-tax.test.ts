@@ -62,7 +62,7 @@ describe('tax: invoices issued with the seller\'s tax', () => {
     taxEnabled: true, legalName: 'Ajans A Bilişim A.Ş.', addressLine1: 'Moda Cd. 1', city: 'İstanbul', district: 'Kadıköy', country: 'TR', taxOffice: 'Kadıköy',
     taxNumber: '4540536920', defaultRate: '20', priceMode: 'exclusive', ...extra,
   });
-  const company = { name: 'Müşteri Ltd. Şti.', line1: 'Bağdat Cd. 5', city: 'İstanbul', country: 'TR', taxKind: 'company', taxNumber: '4540536920', taxOffice: 'Kozyatağı', eInvoiceRegistered: true };
+  const company = { name: 'Müşteri Ltd. Şti.', line1: 'Bağdat Cd. 5', city: 'İstanbul', country: 'TR', taxKind: 'company', taxNumber: '4540536920', taxOffice: 'Kozyatağı', eInvoiceRegistered: true, eInvoiceAlias: 'urn:mail:defaultpk@musteri.com.tr' };
 
   async function setup(day: string) {
     await resetData();

@@ -22,7 +22,9 @@ export class SandboxIntegrator implements EInvoiceIntegrator {
   }
 
   async send(req: SendRequest, idempotencyKey: string): Promise<IntegratorAnswer> {
-    const res = await fetchWithDeadline(`${this.baseUrl}/documents`, {
+    // The receiver's GİB mailbox travels beside the XML, as integrators take it (Nilvera: `?Alias=`).
+    const query = req.recipientAlias ? `?${new URLSearchParams({ alias: req.recipientAlias })}` : '';
+    const res = await fetchWithDeadline(`${this.baseUrl}/documents${query}`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${this.apiKey}`, 'Idempotency-Key': idempotencyKey, 'Content-Type': 'application/xml; charset=utf-8' },
       body: req.xml,

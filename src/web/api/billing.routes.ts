@@ -126,7 +126,7 @@ const chargeJson = (c: ExtraSessionCharge): Answer<typeof A.ExtraSessionCharge> 
 
 export const addressJson = (a: BillingAddress): Answer<typeof A.BillingAddress> => ({
   id: a.id, name: a.name, line1: a.line1, line2: a.line2, district: a.district, city: a.city, postalCode: a.postalCode, country: a.country, taxId: a.taxId,
-  taxKind: a.taxKind, taxNumber: a.taxNumber, taxOffice: a.taxOffice, eInvoiceRegistered: a.eInvoiceRegistered, firstName: a.firstName, familyName: a.familyName, exemptionReason: a.exemptionReason,
+  taxKind: a.taxKind, taxNumber: a.taxNumber, taxOffice: a.taxOffice, eInvoiceRegistered: a.eInvoiceRegistered, eInvoiceAlias: a.eInvoiceAlias, firstName: a.firstName, familyName: a.familyName, exemptionReason: a.exemptionReason,
   isDefault: a.isDefault,
 });
 

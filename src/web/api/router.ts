@@ -17,6 +17,7 @@ import { packageRoutes } from './packages.routes';
 import { catalogRoutes } from './catalog.routes';
 import { paymentApiRoutes } from './payments.routes';
 import { paymentSystemApiRoutes } from './payment-systems.routes';
+import { installmentApiRoutes } from './installments.routes';
 import { einvoiceApiRoutes } from './einvoice.routes';
 import { autoBillingApiRoutes } from './auto-billing.routes';
 import { walletApiRoutes } from './wallets.routes';
@@ -126,6 +127,7 @@ export function apiRouter(deps: Deps, web: WebContext): Router {
   r.use(catalogRoutes(deps, web));
   r.use(paymentApiRoutes(deps, web));
   r.use(paymentSystemApiRoutes(deps));
+  r.use(installmentApiRoutes(deps));
   r.use(einvoiceApiRoutes(deps));
   r.use(autoBillingApiRoutes(deps));
   r.use(walletApiRoutes(deps, web));

@@ -285,6 +285,7 @@ export const BillingAddress = z
   .object({
     id, name: z.string(), line1: z.string(), line2: nullable(z.string()), district: nullable(z.string()), city: z.string(), postalCode: nullable(z.string()), country: z.string(), taxId: nullable(z.string()),
     taxKind: nullable(z.enum(['company', 'person', 'exempt'])), taxNumber: nullable(z.string()), taxOffice: nullable(z.string()), eInvoiceRegistered: z.boolean(),
+    eInvoiceAlias: nullable(z.string()).describe('A registered company\'s GİB mailbox (urn:mail:...), where e-Fatura is delivered'),
     firstName: nullable(z.string()), familyName: nullable(z.string()), exemptionReason: nullable(z.string()), isDefault: z.boolean(),
   })
   .meta({ id: 'BillingAddress' });
@@ -359,3 +360,18 @@ export const WebhookAttempt = z
   })
   .meta({ id: 'WebhookAttempt' });
 export const WebhookReplay = z.object({ replayed: z.number().int().describe('How many deliveries are sent again') }).meta({ id: 'WebhookReplay' });
+
+const installmentQuote = z.object({ count: z.number().int(), surchargeBp: z.number().int(), surchargeMinor: minor, totalMinor: minor, eachMinor: minor, lastMinor: minor });
+export const InstallmentSettings = z
+  .object({
+    gateway: nullable(z.string()).describe('The seller\'s payment system (installments with nestpay and iyzico)'), available: z.boolean(),
+    plan: nullable(z.object({ offers: z.array(z.object({ count: z.number().int(), surchargeBp: z.number().int(), surcharge: z.string() })), minAmountMinor: minor })),
+  })
+  .meta({ id: 'InstallmentSettings' });
+export const InstallmentChoice = z
+  .object({
+    paymentId: id, status: z.string(), amountMinor: minor.describe('What is charged (with the surcharge once chosen)'), currency: z.string(),
+    installments: nullable(z.number().int()).describe('null until chosen; 1 for a single payment'), installmentSurchargeMinor: minor,
+    choice: nullable(z.object({ gateway: z.string(), single: installmentQuote, options: z.array(installmentQuote) })).describe('null: no choice to make'),
+  })
+  .meta({ id: 'InstallmentChoice' });

@@ -183,7 +183,7 @@ export function buyerBillingRoutes(deps: Deps, base: '/agency' | '/portal', scop
   });
   r.get('/billing/invoices/:id', async (req, res) => {
     const inv = await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) });
-    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, tax: invoiceTaxView(inv, req.t, req.lang), ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/invoices/${inv.id}/pdf`, ...(await invoiceCredit(deps, req, inv, { noteHref: (id) => `${home}/credit-notes/${id}` })), einvoice: await einvoicePartialLocals(deps, inv.id, null) });
+    await page(res, 'billing/invoice', { title: req.t('billing:invoice.title', { number: formatInvoiceNumber(inv.number) }), inv, tax: invoiceTaxView(inv, req.t, req.lang), ...(await statusOf(inv)), money: (m: number) => req.fmt.money(m, inv.currency), formatInvoiceNumber, back: home, pdf: `${home}/invoices/${inv.id}/pdf`, collection: await invoiceCollectionLog(deps, { actor: actorOf(req), invoiceId: inv.id }), ...(await invoiceCredit(deps, req, inv, { noteHref: (id) => `${home}/credit-notes/${id}` })), einvoice: await einvoicePartialLocals(deps, inv.id, null) });
   });
   r.get('/billing/invoices/:id/pdf', async (req, res) => {
     await sendInvoicePdf(deps, res, await getInvoice(deps, { actor: actorOf(req), invoiceId: String(req.params.id) }));

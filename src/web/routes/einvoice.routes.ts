@@ -5,6 +5,11 @@ import { requireReselling } from '../../catalog/resold-packages';
 import { einvoiceViewOf, getEInvoiceAccount, saveEInvoiceAccount } from '../../einvoice/accounts';
 import { integratorRegistrations } from '../../einvoice/integrators';
 import { einvoiceStateOf, resendEInvoice } from '../../einvoice/send';
+import { einvoiceBacklog, LEGAL_ISSUE_DAYS, sendEInvoiceBacklog } from '../../einvoice/backlog';
+import { sellerTerms } from '../../billing/accounts';
+import { formatCreditNoteNumber } from '../../billing/credit-note-numbers';
+import { formatInvoiceNumber } from '../../billing/invoice-numbers';
+import { calendarDay } from '../../billing/proration';
 import { actorOf, requireUser } from '../middleware';
 import { flash, formAction, page } from '../render';
 
@@ -25,10 +30,13 @@ export function einvoiceRoutes(deps: Deps, scope: 'platform' | 'agency'): Router
     if (scope === 'agency') await requireReselling(deps, actor);
   };
 
+  /** Today in the seller's calendar (late backlog invoices are counted from it). */
+  const sellerToday = async (req: Request) => calendarDay(deps.clock.now(), (await sellerTerms(deps.db, sellerOf(req))).zone);
   const locals = async (req: Request) => {
     await guard(req, false);
     const account = await getEInvoiceAccount(deps, sellerOf(req));
-    return { title: req.t('einvoice:title'), base, account: account ? einvoiceViewOf(account) : null, registrations: integratorRegistrations };
+    const backlog = account ? await einvoiceBacklog(deps, sellerOf(req), await sellerToday(req)) : null;
+    return { title: req.t('einvoice:title'), base, account: account ? einvoiceViewOf(account) : null, registrations: integratorRegistrations, backlog, lateDays: LEGAL_ISSUE_DAYS, formatInvoiceNumber, formatCreditNoteNumber };
   };
   r.get('/einvoice', requireUser(scope), async (req, res) => {
     await page(res, 'einvoice-settings', await locals(req));
@@ -44,6 +52,13 @@ export function einvoiceRoutes(deps: Deps, scope: 'platform' | 'agency'): Router
       res.redirect(base);
     },
   }));
+  // "Send these": every invoice issued with tax and never sent to GİB, queued as the send job (src/einvoice/backlog.ts).
+  r.post('/einvoice/backlog', requireUser(scope), async (req, res) => {
+    await guard(req, true);
+    const sent = await sendEInvoiceBacklog(deps, actorOf(req), sellerOf(req), await sellerToday(req));
+    flash(req, sent.invoices + sent.creditNotes > 0 ? req.t('einvoice:flash.backlogSent', sent) : req.t('einvoice:flash.backlogNone'));
+    res.redirect(base);
+  });
   r.post('/invoices/:id/einvoice/resend', requireUser(scope), async (req, res) => {
     await guard(req, false);
     const id = String(req.params.id);

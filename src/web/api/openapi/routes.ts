@@ -29,6 +29,7 @@ import { debitSchema, topupSchema } from '../../../wallets/wallets.usecases';
 import { createEndpointSchema, deliveryFilterSchema, updateEndpointSchema } from '../../../webhooks/endpoints.usecases';
 import { listQuery as offerListQuery } from '../offers.routes';
 import { bodySchema as paymentSystemSchema } from '../payment-systems.routes';
+import { installmentChoiceBodySchema, installmentsBodySchema } from '../installments.routes';
 import { integratorBodySchema } from '../einvoice.routes';
 import * as A from '../schemas';
 
@@ -172,6 +173,10 @@ export const apiRoutes: RouteDoc[] = [
   r({ method: 'delete', path: '/payment-methods/{id}', tag: 'Payments', summary: 'Remove a saved card', scopes: BUYERS, answers: { 204: null } }),
   r({ method: 'get', path: '/payment-systems', tag: 'Payments', summary: 'The seller\'s payment system (secrets never shown)', scopes: SELLERS, answers: { 200: A.PaymentSystems } }),
   r({ method: 'put', path: '/payment-systems', tag: 'Payments', summary: 'Set up the seller\'s payment system', scopes: SELLERS, body: paymentSystemSchema, answers: { 200: A.PaymentSystems } }),
+  r({ method: 'get', path: '/installments', tag: 'Payments', summary: 'The installments the seller offers (NestPay, iyzico)', scopes: SELLERS, answers: { 200: A.InstallmentSettings } }),
+  r({ method: 'put', path: '/installments', tag: 'Payments', summary: 'Set the installments the seller offers', scopes: SELLERS, body: installmentsBodySchema, answers: { 200: A.InstallmentSettings } }),
+  r({ method: 'get', path: '/payments/{id}/installments', tag: 'Payments', summary: 'The installment choice of a pending payment', scopes: BUYERS, answers: { 200: A.InstallmentChoice } }),
+  r({ method: 'post', path: '/payments/{id}/installments', tag: 'Payments', summary: 'Choose how many installments to pay a pending payment in', scopes: BUYERS, body: installmentChoiceBodySchema, answers: { 200: A.InstallmentChoice } }),
   r({ method: 'get', path: '/einvoice-integrator', tag: 'Payments', summary: 'The seller\'s e-invoice integrator (secrets never shown)', scopes: SELLERS, answers: { 200: A.EInvoiceIntegrator } }),
   r({ method: 'put', path: '/einvoice-integrator', tag: 'Payments', summary: 'Set up the seller\'s e-invoice integrator (e-Fatura, e-Arşiv)', scopes: SELLERS, body: integratorBodySchema, answers: { 200: A.EInvoiceIntegrator } }),
 

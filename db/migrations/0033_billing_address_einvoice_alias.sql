@@ -1,0 +1,1 @@
+ALTER TABLE "billing_addresses" ADD COLUMN "e_invoice_alias" text;
