@@ -22,7 +22,8 @@ import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
 import { listPaymentMethods } from '../payments/payment-methods';
 import { decideTopup } from './decision';
 import { chargeTopupOnAccount } from '../billing/account-charges';
-import { issuePaymentInvoice } from '../billing/invoice-issue';
+import { issuePaymentInvoice, offerRates } from '../billing/invoice-issue';
+import { paymentTaxFields, quoteCheckout } from '../billing/checkout-amount';
 import { emitEvent } from '../webhooks/emit';
 
 import {
@@ -264,9 +265,14 @@ async function runCharge(deps: Deps, charge: AutoBillingCharge, settings: AutoBi
   const paymentId = newId('pay');
   const idempotencyKey = `auto:${charge.id}`;
   await deps.db.transaction(async (tx) => {
+    // The card is charged the top-up's price with the tax a seller whose prices exclude it adds,
+    // at the offer's rate (docs/tax.md); the cap counts the price.
+    const firstOffer = charge.items[0]?.packageId;
+    const rateBp = firstOffer ? ((await offerRates(tx, [firstOffer])).get(firstOffer) ?? null) : null;
+    const amount = await quoteCheckout(tx, { buyerAgencyId: owner.agencyId, buyerSubAccountId: owner.subAccountId, rateBp, unitPriceMinor: charge.amountMinor });
     await tx.insert(payments).values({
       id: paymentId, sellerAgencyId, buyerAgencyId: owner.agencyId, buyerSubAccountId: owner.subAccountId, purpose: 'auto_topup', referenceId: charge.id,
-      amountMinor: charge.amountMinor, currency: charge.currency as 'USD', gateway: account.kind, gatewayAccountId: account.id, paymentMethodId: method.id, idempotencyKey, createdAt: now,
+      ...paymentTaxFields(amount), currency: charge.currency as 'USD', gateway: account.kind, gatewayAccountId: account.id, paymentMethodId: method.id, idempotencyKey, createdAt: now,
     });
     await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId, fromStatus: null, toStatus: 'pending', createdAt: now });
     await tx.update(autoBillingCharges).set({ paymentId, paymentMethodId: method.id }).where(eq(autoBillingCharges.id, charge.id));

@@ -7,6 +7,7 @@ import { requireBilling } from '../auth/policies';
 import { billingAccount } from '../billing/accounts';
 import { deliverPaymentInvoice } from '../billing/invoice-delivery';
 import { issuePaymentInvoice } from '../billing/invoice-issue';
+import { paymentTaxFields, quoteCheckout } from '../billing/checkout-amount';
 import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
 import type { Deps } from '../deps';
 import { AppError, ValidationError } from '../lib/errors';
@@ -63,9 +64,12 @@ export async function startWalletTopup(deps: Deps, params: { actor: Actor; input
   const { topupId, payment } = await deps.db.transaction(async (tx) => {
     const topupId = newId('wtp');
     await tx.insert(walletTopups).values({ id: topupId, ownerKey: key, agencyId: b.agencyId, subAccountId: b.subAccountId, amountMinor: input.amountMinor, currency: input.currency, createdAt: now });
+    // The balance grows by the amount typed; the buyer pays it with the tax a seller whose prices
+    // exclude tax adds, at the seller's default rate (docs/tax.md).
+    const amount = await quoteCheckout(tx, { buyerAgencyId: b.agencyId, buyerSubAccountId: b.subAccountId, unitPriceMinor: input.amountMinor });
     const payment = await createPayment(tx, {
       sellerAgencyId: b.sellerAgencyId, buyerAgencyId: b.agencyId, buyerSubAccountId: b.subAccountId, purpose: 'wallet_topup', referenceId: topupId,
-      amountMinor: input.amountMinor, currency: input.currency, gateway: params.gateway.kind, gatewayAccountId: params.gateway.accountId ?? null,
+      ...paymentTaxFields(amount), currency: input.currency, gateway: params.gateway.kind, gatewayAccountId: params.gateway.accountId ?? null,
     }, now);
     return { topupId, payment };
   });
@@ -88,7 +92,9 @@ export const settleWalletTopup: SettlementHandler = async (deps, input, payment)
     onConfirmed: async (tx, p) => {
       await applyWalletTopup(tx, p.referenceId, now);
       // The paid invoice of the top-up (one per payment), at the seller's default rate.
-      await issuePaymentInvoice(tx, { payment: p, now, lines: [{ kind: 'purchase', description: 'WhatsApp balance', quantity: 1, unitPriceMinor: p.amountMinor, amountMinor: p.amountMinor }] });
+      const [t] = await tx.select({ amountMinor: walletTopups.amountMinor }).from(walletTopups).where(eq(walletTopups.id, p.referenceId));
+      const stated = t?.amountMinor ?? p.amountMinor;
+      await issuePaymentInvoice(tx, { payment: p, now, lines: [{ kind: 'purchase', description: 'WhatsApp balance', quantity: 1, unitPriceMinor: stated, amountMinor: stated }] });
     },
   });
   if (r.outcome === 'confirmed') await deliverPaymentInvoice(deps, r.payment.id);
