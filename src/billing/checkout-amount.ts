@@ -34,3 +34,14 @@ export async function quoteCheckout(db: DbOrTx, q: CheckoutQuoteInput): Promise<
 export function paymentTaxFields(a: CheckoutAmount): { amountMinor: number; priceMode: CheckoutAmount['mode']; taxRateBp: RateBp | null; taxMinor: number } {
   return { amountMinor: a.total, priceMode: a.mode, taxRateBp: a.mode ? a.rateBp : null, taxMinor: a.tax };
 }
+
+/**
+ * Quotes several prices for one buyer (a page listing offers): the seller's tax and the buyer's
+ * exemption read once, each price taxed by `checkoutAmount` as its checkout will.
+ */
+export async function checkoutQuoter(db: DbOrTx, buyer: { agencyId: string; subAccountId: string | null }): Promise<(unitPriceMinor: number, rateBp?: RateBp | null, quantity?: number) => CheckoutAmount> {
+  const account = await billingAccount(db, buyer.agencyId, buyer.subAccountId);
+  const seller = await sellerTax(db, account.sellerAgencyId);
+  const exempt = seller ? (await buyerParty(db, account.accountId))?.kind === 'exempt' : false;
+  return (unitPriceMinor, rateBp, quantity = 1) => checkoutAmount(seller, rateBp ?? null, unitPriceMinor, quantity, { buyerExempt: exempt });
+}

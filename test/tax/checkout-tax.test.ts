@@ -178,6 +178,13 @@ describe('checkout: sellers whose prices exclude tax add it', () => {
     await pack();
     const { agent } = await signIn(createApp(deps), sub().owner.email);
     const page = (await agent.get('/portal/packages').expect(200)).text;
-    expect(page).to.contain('+ KDV 20%').and.contain('TRY 149.50').and.contain('TRY 179.40');
+    expect(page).to.contain('TRY 149.50 + KDV 20%').and.contain('Total to pay: TRY 179.40');
+    // The agency's store, buying from a platform whose prices exclude tax: each price + KDV and its total.
+    await api().put('/api/v1/tax-settings').set(bearer(w.platformKey)).send(settings({ legalName: 'Kontor Yazılım A.Ş.' })).expect(200);
+    await api().put('/api/v1/chatbot-slot-price').set(bearer(w.platformKey)).send({ priceMinor: 5000, currency: 'TRY' }).expect(200);
+    const agency = await signIn(createApp(deps), w.a.owner.email);
+    const store = (await agency.agent.get('/agency/store').expect(200)).text;
+    expect(store).to.contain('TRY 50.00 + KDV 20%').and.contain('Total to pay: TRY 60.00');
+    expect((await agency.agent.get('/agency/whatsapp').expect(200)).text).to.contain('KDV 20% is added to the amount you top up.');
   });
 });
