@@ -140,13 +140,13 @@ export async function quoteAgencyOrder(deps: Pick<Deps, 'db'>, params: { actor: 
 }
 
 /** An agency buys top-ups or chatbot slots from the platform; paid through the platform's gateway. */
-export async function startAgencyOrder(deps: Deps, params: { actor: Actor; input: unknown; gateway: CheckoutStarter }): Promise<{ order: AgencyOrder; next: PaymentStart }> {
+export async function startAgencyOrder(deps: Deps, params: { actor: Actor; input: unknown; gateway: CheckoutStarter }): Promise<{ order: AgencyOrder; next: PaymentStart; charge: CheckoutAmount & { currency: Currency } }> {
   const agencyId = agencyIdOf(params.actor);
   requireBilling(params.actor);
   const input = parse(orderSchema, params.input);
   const { credits, amountMinor, currency: cur, rateBp, unitPriceMinor } = await agencyOrderPrice(deps, input);
   const now = deps.clock.now();
-  const { order, payment } = await deps.db.transaction(async (tx) => {
+  const { order, payment, charge } = await deps.db.transaction(async (tx) => {
     await tx.select({ id: agencies.id }).from(agencies).where(eq(agencies.id, agencyId)).for('update');
     await requireNotSuspended({ db: tx, clock: deps.clock }, await billingAccount(tx, agencyId, null), input.kind === 'topup' ? suspendedAction.buyingCredits : suspendedAction.buyingChatbotSlots);
     // The amount charged: the price, with tax added for a platform whose prices exclude it (docs/tax.md).
@@ -155,9 +155,9 @@ export async function startAgencyOrder(deps: Deps, params: { actor: Actor; input
       id: newId('ord'), agencyId, kind: input.kind, topupPackageId: input.kind === 'topup' ? input.topupPackageId : null, quantity: input.quantity, credits, amountMinor, currency: cur, createdAt: now,
     }).returning();
     const pay = await createPayment(tx, { sellerAgencyId: null, buyerAgencyId: agencyId, buyerSubAccountId: null, purpose: input.kind === 'topup' ? 'topup' : 'chatbot_slots', referenceId: o!.id, ...paymentTaxFields(amount), currency: cur, gateway: params.gateway.kind, gatewayAccountId: params.gateway.accountId ?? null }, now);
-    return { order: o!, payment: pay };
+    return { order: o!, payment: pay, charge: { ...amount, currency: cur } };
   });
-  return { order, next: await params.gateway.start(payment) };
+  return { order, charge, next: await params.gateway.start(payment) };
 }
 
 /** Applies a confirmed agency order inside the payment's transaction: credits into the pool, or slots. */

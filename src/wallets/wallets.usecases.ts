@@ -1,13 +1,13 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Tx } from '../../db/client';
-import { currencies, walletEntries, wallets, walletTopups } from '../../db/schema';
+import { currencies, walletEntries, wallets, walletTopups, type Currency } from '../../db/schema';
 import type { Actor } from '../auth/actor';
 import { requireBilling } from '../auth/policies';
 import { billingAccount } from '../billing/accounts';
 import { deliverPaymentInvoice } from '../billing/invoice-delivery';
 import { issuePaymentInvoice } from '../billing/invoice-issue';
-import { paymentTaxFields, quoteCheckout } from '../billing/checkout-amount';
+import { paymentTaxFields, quoteCheckout, type CheckoutAmount } from '../billing/checkout-amount';
 import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
 import type { Deps } from '../deps';
 import { AppError, ValidationError } from '../lib/errors';
@@ -52,7 +52,7 @@ export const topupSchema = z.object({ amountMinor: amount, currency: z.enum(curr
  * A top-up of the WhatsApp balance, paid through the seller's gateway (the platform for an
  * agency, the agency for its client). The balance grows only when the payment is confirmed.
  */
-export async function startWalletTopup(deps: Deps, params: { actor: Actor; input: unknown; gateway: CheckoutStarter }): Promise<{ topupId: string; paymentId: string; next: PaymentStart }> {
+export async function startWalletTopup(deps: Deps, params: { actor: Actor; input: unknown; gateway: CheckoutStarter }): Promise<{ topupId: string; paymentId: string; next: PaymentStart; charge: CheckoutAmount & { currency: Currency } }> {
   requireBilling(params.actor);
   const b = buyerOf(params.actor);
   const input = parse(topupSchema, params.input);
@@ -61,7 +61,7 @@ export async function startWalletTopup(deps: Deps, params: { actor: Actor; input
   if (existing && existing.currency !== input.currency) throw new ValidationError({ currency: msg('errors:wallet.currency', { currency: existing.currency }) });
   const now = deps.clock.now();
   await requireNotSuspended(deps, await billingAccount(deps.db, b.agencyId, b.subAccountId), suspendedAction.toppingUpWhatsApp);
-  const { topupId, payment } = await deps.db.transaction(async (tx) => {
+  const { topupId, payment, charge } = await deps.db.transaction(async (tx) => {
     const topupId = newId('wtp');
     await tx.insert(walletTopups).values({ id: topupId, ownerKey: key, agencyId: b.agencyId, subAccountId: b.subAccountId, amountMinor: input.amountMinor, currency: input.currency, createdAt: now });
     // The balance grows by the amount typed; the buyer pays it with the tax a seller whose prices
@@ -71,9 +71,9 @@ export async function startWalletTopup(deps: Deps, params: { actor: Actor; input
       sellerAgencyId: b.sellerAgencyId, buyerAgencyId: b.agencyId, buyerSubAccountId: b.subAccountId, purpose: 'wallet_topup', referenceId: topupId,
       ...paymentTaxFields(amount), currency: input.currency, gateway: params.gateway.kind, gatewayAccountId: params.gateway.accountId ?? null,
     }, now);
-    return { topupId, payment };
+    return { topupId, payment, charge: { ...amount, currency: input.currency } };
   });
-  return { topupId, paymentId: payment.id, next: await params.gateway.start(payment) };
+  return { topupId, paymentId: payment.id, charge, next: await params.gateway.start(payment) };
 }
 
 /** Applies a paid top-up once (in the payment's settlement transaction). */

@@ -141,10 +141,14 @@ describe('checkout: sellers whose prices exclude tax add it', () => {
     expect(invoice).to.deep.include({ totalMinor: 18_478, taxMinor: 3080, priceMode: 'exclusive' });
   });
 
-  it("an agency's chatbot slots from an exclusive platform: 3 x 1.99 charged 7.16 (tax once for the line)", async () => {
+  it("an agency's chatbot slots from an exclusive platform: 3 x 1.99 charged 7.16 (tax once for the line); the API quote and checkout answer the same", async () => {
     await api().put('/api/v1/tax-settings').set(bearer(w.platformKey)).send(settings({ legalName: 'Kontor Yazılım A.Ş.' })).expect(200);
     await api().put('/api/v1/chatbot-slot-price').set(bearer(w.platformKey)).send({ priceMinor: 199, currency: 'TRY' }).expect(200);
-    const order = (await api().post('/api/v1/orders').set(bearer(w.a.key)).send({ kind: 'chatbot_slots', quantity: 3 }).expect(201)).body as { id: string };
+    const quote = (await api().post('/api/v1/orders/quote').set(bearer(w.a.key)).send({ kind: 'chatbot_slots', quantity: 3 }).expect(200)).body;
+    expect(quote).to.deep.equal({ priceMinor: 597, netMinor: 597, taxMinor: 119, totalMinor: 716, taxRateBp: 2000, priceMode: 'exclusive', currency: 'TRY' });
+    const started = (await api().post('/api/v1/orders').set(bearer(w.a.key)).send({ kind: 'chatbot_slots', quantity: 3 }).expect(201)).body as { id: string; charge: unknown };
+    expect(started.charge).to.deep.equal(quote);
+    const order = started;
     const [pay] = await deps.db.select().from(payments).where(eq(payments.referenceId, order.id));
     expect(pay!.amountMinor).to.equal(716);
     const { settleAnyPayment } = await import('../../src/payments/settlement');
