@@ -391,8 +391,11 @@ async function deliver(deps: Deps, chargeId: string, status: 'succeeded' | 'on_i
     }
     // Charged to the card: the payment's paid invoice, like every payment taken (docs/tax.md; one
     // per payment, so a second delivery finds it). The delivery job emails it.
+    // What the card was charged (the price with any tax added at checkout), for the notice.
+    let chargedMinor = charge.amountMinor;
     if (status === 'succeeded' && charge.paymentId && charge.amountMinor > 0) {
       const [payment] = await tx.select().from(payments).where(eq(payments.id, charge.paymentId));
+      if (payment) chargedMinor = payment.amountMinor;
       const w = mailWriter(await mailLanguage(tx, charge.agencyId, []));
       if (payment?.status === 'confirmed') {
         await issuePaymentInvoice(tx, { payment, now, lines: [{ kind: 'purchase', description: w.text(msg('email:topup.line', { what: describe(charge) })), quantity: 1, unitPriceMinor: charge.amountMinor, amountMinor: charge.amountMinor }] });
@@ -403,7 +406,7 @@ async function deliver(deps: Deps, chargeId: string, status: 'succeeded' | 'on_i
     const [s] = await tx.select().from(autoBillingSettings).where(eq(autoBillingSettings.ownerKey, charge.ownerKey));
     const why = `email:topup.why.${charge.trigger === 'sub_account_usage' ? 'agency_usage' : charge.trigger}`;
     const how = status === 'on_invoice' ? 'email:topup.onInvoice' : 'email:topup.charged';
-    const message = msg('email:notice.autoBillingCharged', { what: describe(charge), amount: money(charge.amountMinor, charge.currency), how, why });
+    const message = msg('email:notice.autoBillingCharged', { what: describe(charge), amount: money(chargedMinor, charge.currency), how, why });
     if (s) ids.push(await notify(tx, s, { agencyId: charge.agencyId, subAccountId: charge.subAccountId }, 'auto_billing_charged', message, { chargeId: charge.id, status }, now, `auto-charged:${charge.id}`));
     return ids;
   });

@@ -234,6 +234,9 @@ describe('auto-billing', function () {
     expect(paid).to.deep.include({ amountMinor: 1200, priceMode: 'exclusive', taxRateBp: 2000, taxMinor: 200 });
     const [invoice] = await deps.db.select().from(invoices).where(eq(invoices.paymentId, paid!.id));
     expect(invoice).to.deep.include({ kind: 'purchase', status: 'paid', totalMinor: 1200, taxMinor: 200, priceMode: 'exclusive', sellerAgencyId: null });
+    // The notice says what the card was charged.
+    const [notice] = await deps.db.select().from(notifications).where(and(eq(notifications.agencyId, w.a.id), eq(notifications.kind, 'auto_billing_charged')));
+    expect(localize(tFor('en'), notice!.message)).to.match(/USD 12\.00/);
   });
 
   it('a usage request never waits long for its top-up: 402 topup_pending with Retry-After, and the retry is served once it settles (charged once)', async () => {
