@@ -1063,6 +1063,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/orders/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What an order would charge, tax included
+         * @description API keys: agency.
+         */
+        post: operations["postOrdersQuote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/packages": {
         parameters: {
             query?: never;
@@ -2463,6 +2483,21 @@ export interface components {
             /** @description An amount in minor units (kuruş, cents) */
             priceMinor: number;
         };
+        CheckoutCharge: {
+            currency: string;
+            /** @description An amount in minor units (kuruş, cents) */
+            netMinor: number;
+            /** @description The stated price (unit price x quantity) */
+            priceMinor: number;
+            /** @description exclusive: tax added to the price; inclusive: within it; null: no tax */
+            priceMode: ("exclusive" | "inclusive") | null;
+            /** @description An amount in minor units (kuruş, cents) */
+            taxMinor: number;
+            /** @description Tax rate in hundredths of a percent (2000 = 20%) */
+            taxRateBp: number;
+            /** @description What the buyer pays (before any installment surcharge) */
+            totalMinor: number;
+        };
         CollectionSettings: {
             /** @description Whether the seller's payment system can charge a saved card without the buyer (else no retry happens) */
             cardRetriesPossible: boolean;
@@ -3287,6 +3322,7 @@ export interface components {
             /** @description An amount in minor units (kuruş, cents) */
             amountMinor: number;
             appliedAt: string | null;
+            charge: components["schemas"]["CheckoutCharge"];
             /** @description Where the buyer pays (null when nothing is left to pay at a gateway) */
             checkoutUrl: string | null;
             /**
@@ -6507,6 +6543,53 @@ export interface operations {
             500: components["responses"]["Error500"];
         };
     };
+    postOrdersQuote: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry safely: the same key with the same body answers the first result (status and body, with Idempotent-Replayed: true) for 24 hours, even when the state has changed since; the same key with another body is 409 idempotency_key_reused; a retry while the first still runs waits for its answer (409 idempotency_key_in_use after 10 s). */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    kind: "topup";
+                    /** @default 1 */
+                    quantity?: number;
+                    topupPackageId: string;
+                } | {
+                    /** @constant */
+                    kind: "chatbot_slots";
+                    quantity: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutCharge"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            422: components["responses"]["Error422"];
+            429: components["responses"]["Error429"];
+            500: components["responses"]["Error500"];
+        };
+    };
     getPackages: {
         parameters: {
             query?: {
@@ -8970,6 +9053,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        charge: components["schemas"]["CheckoutCharge"];
                         /** @description Where the buyer pays (null when nothing is left to pay at a gateway) */
                         checkoutUrl: string | null;
                         /** @description Opaque id */

@@ -48,6 +48,15 @@ export const payments = pgTable(
     installmentSurchargeBp: integer('installment_surcharge_bp').notNull().default(0),
     /** The surcharge in minor units, included in amount_minor (its own line on the invoice). */
     installmentSurchargeMinor: bigint('installment_surcharge_minor', { mode: 'number' }).notNull().default(0),
+    /**
+     * The tax computed at checkout start (src/billing/checkout-amount.ts; docs/tax.md): the seller's
+     * price mode then ('exclusive': tax was added to the price; 'inclusive': the price included it;
+     * null: the seller charged no tax, or a payment from before), the rate, and the tax within
+     * amount_minor (before any installment surcharge). The paid invoice is issued from them.
+     */
+    priceMode: text('price_mode', { enum: ['exclusive', 'inclusive'] }),
+    taxRateBp: integer('tax_rate_bp'),
+    taxMinor: bigint('tax_minor', { mode: 'number' }).notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [

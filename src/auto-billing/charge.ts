@@ -22,7 +22,8 @@ import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
 import { listPaymentMethods } from '../payments/payment-methods';
 import { decideTopup } from './decision';
 import { chargeTopupOnAccount } from '../billing/account-charges';
-import { issuePaymentInvoice } from '../billing/invoice-issue';
+import { issuePaymentInvoice, offerRates } from '../billing/invoice-issue';
+import { paymentTaxFields, quoteCheckout } from '../billing/checkout-amount';
 import { emitEvent } from '../webhooks/emit';
 
 import {
@@ -264,9 +265,14 @@ async function runCharge(deps: Deps, charge: AutoBillingCharge, settings: AutoBi
   const paymentId = newId('pay');
   const idempotencyKey = `auto:${charge.id}`;
   await deps.db.transaction(async (tx) => {
+    // The card is charged the top-up's price with the tax a seller whose prices exclude it adds,
+    // at the offer's rate (docs/tax.md); the cap counts the price.
+    const firstOffer = charge.items[0]?.packageId;
+    const rateBp = firstOffer ? ((await offerRates(tx, [firstOffer])).get(firstOffer) ?? null) : null;
+    const amount = await quoteCheckout(tx, { buyerAgencyId: owner.agencyId, buyerSubAccountId: owner.subAccountId, rateBp, unitPriceMinor: charge.amountMinor });
     await tx.insert(payments).values({
       id: paymentId, sellerAgencyId, buyerAgencyId: owner.agencyId, buyerSubAccountId: owner.subAccountId, purpose: 'auto_topup', referenceId: charge.id,
-      amountMinor: charge.amountMinor, currency: charge.currency as 'USD', gateway: account.kind, gatewayAccountId: account.id, paymentMethodId: method.id, idempotencyKey, createdAt: now,
+      ...paymentTaxFields(amount), currency: charge.currency as 'USD', gateway: account.kind, gatewayAccountId: account.id, paymentMethodId: method.id, idempotencyKey, createdAt: now,
     });
     await tx.insert(paymentEvents).values({ id: newId('pev'), paymentId, fromStatus: null, toStatus: 'pending', createdAt: now });
     await tx.update(autoBillingCharges).set({ paymentId, paymentMethodId: method.id }).where(eq(autoBillingCharges.id, charge.id));
@@ -385,8 +391,11 @@ async function deliver(deps: Deps, chargeId: string, status: 'succeeded' | 'on_i
     }
     // Charged to the card: the payment's paid invoice, like every payment taken (docs/tax.md; one
     // per payment, so a second delivery finds it). The delivery job emails it.
+    // What the card was charged (the price with any tax added at checkout), for the notice.
+    let chargedMinor = charge.amountMinor;
     if (status === 'succeeded' && charge.paymentId && charge.amountMinor > 0) {
       const [payment] = await tx.select().from(payments).where(eq(payments.id, charge.paymentId));
+      if (payment) chargedMinor = payment.amountMinor;
       const w = mailWriter(await mailLanguage(tx, charge.agencyId, []));
       if (payment?.status === 'confirmed') {
         await issuePaymentInvoice(tx, { payment, now, lines: [{ kind: 'purchase', description: w.text(msg('email:topup.line', { what: describe(charge) })), quantity: 1, unitPriceMinor: charge.amountMinor, amountMinor: charge.amountMinor }] });
@@ -397,7 +406,7 @@ async function deliver(deps: Deps, chargeId: string, status: 'succeeded' | 'on_i
     const [s] = await tx.select().from(autoBillingSettings).where(eq(autoBillingSettings.ownerKey, charge.ownerKey));
     const why = `email:topup.why.${charge.trigger === 'sub_account_usage' ? 'agency_usage' : charge.trigger}`;
     const how = status === 'on_invoice' ? 'email:topup.onInvoice' : 'email:topup.charged';
-    const message = msg('email:notice.autoBillingCharged', { what: describe(charge), amount: money(charge.amountMinor, charge.currency), how, why });
+    const message = msg('email:notice.autoBillingCharged', { what: describe(charge), amount: money(chargedMinor, charge.currency), how, why });
     if (s) ids.push(await notify(tx, s, { agencyId: charge.agencyId, subAccountId: charge.subAccountId }, 'auto_billing_charged', message, { chargeId: charge.id, status }, now, `auto-charged:${charge.id}`));
     return ids;
   });

@@ -9,7 +9,7 @@ import { billingAddresses, invoiceLines, invoices, offers, offerVersions, type B
 import { newId } from '../lib/ids';
 import { msg } from '../lib/message';
 import { sellerTax, type SellerTax } from '../tax/seller-settings';
-import { taxInvoice, type PriceMode, type RateBp, type TaxTotals } from '../tax/tax';
+import { sumLines, taxLine, type PriceMode, type RateBp, type TaxTotals } from '../tax/tax';
 import { billingAccount, type BillingAccount } from './accounts';
 import { buyerPartyOf } from './billing-addresses.usecases';
 import { allocateInvoiceNumbers } from './invoice-numbers';
@@ -24,6 +24,11 @@ export interface IssueLine {
   amountMinor: number;
   /** The offer's own rate; null or absent: the seller's default. */
   rateBp?: RateBp | null;
+  /**
+   * The stated amount includes tax whatever the invoice's price mode (an installment surcharge: a
+   * share of an amount charged with its tax, docs/installments.md).
+   */
+  taxIncluded?: boolean;
   subscriptionId?: string | null;
   chargeId?: string | null;
   fromDay?: string | null;
@@ -57,7 +62,8 @@ export interface TaxedInvoice {
 export function taxLines(lines: readonly IssueLine[], seller: SellerTax | null, buyer: BuyerParty | null): TaxedInvoice {
   const mode: PriceMode = seller?.mode ?? 'exclusive';
   const rateOf = (l: IssueLine): RateBp => (!seller || buyer?.kind === 'exempt' ? 0 : (l.rateBp ?? seller.defaultRateBp));
-  const { lines: taxed, totals } = taxInvoice(lines.map((l) => ({ amount: l.amountMinor, rateBp: rateOf(l) })), mode);
+  const taxed = lines.map((l) => taxLine(l.amountMinor, rateOf(l), l.taxIncluded ? 'inclusive' : mode));
+  const totals = sumLines(taxed);
   return {
     lines: lines.map((l, i) => ({ ...l, netMinor: taxed[i]!.net, taxMinor: taxed[i]!.tax, taxRateBp: taxed[i]!.rateBp })),
     totals,
@@ -97,8 +103,11 @@ export interface IssueInvoice {
   subscriptionId?: string | null;
   /** A payment taken at once: the invoice is issued paid by it (and one per payment: a unique key). */
   paidBy?: { paymentId: string };
-  /** Tax the stated amounts in this mode instead of the seller's (a payment invoiced for what was charged). */
-  modeOverride?: PriceMode;
+  /**
+   * Tax the stated amounts in this mode instead of the seller's current one: a payment is invoiced
+   * in the mode its checkout computed the amount charged in (issuePaymentInvoice).
+   */
+  mode?: PriceMode;
 }
 
 export interface IssuedInvoice {
@@ -117,7 +126,7 @@ export async function issueInvoice(tx: Tx, p: IssueInvoice): Promise<IssuedInvoi
   const { account, now } = p;
   if (p.lines.length === 0) throw new RangeError('an invoice needs at least one line');
   const [seller, buyer, address] = [await sellerTax(tx, account.sellerAgencyId), await buyerParty(tx, account.buyerId), await addressSnapshot(tx, account.buyerId)];
-  const taxed = taxLines(p.lines, seller && p.modeOverride ? { ...seller, mode: p.modeOverride } : seller, buyer);
+  const taxed = taxLines(p.lines, seller && p.mode ? { ...seller, mode: p.mode } : seller, buyer);
   const issueDay = calendarDay(now, account.zone);
   const number = await allocateInvoiceNumbers(tx, account.sellerKey, 1);
   const id = newId('inv');
@@ -140,41 +149,59 @@ export async function issueInvoice(tx: Tx, p: IssueInvoice): Promise<IssuedInvoi
 }
 
 export interface PaymentInvoice {
-  /** The settled payment: its id keys the invoice (one per payment), its amount is what was charged. */
-  payment: { id: string; buyerAgencyId: string; buyerSubAccountId: string | null; amountMinor: number; currency: string; installments?: number | null; installmentSurchargeMinor?: number };
-  /** What was bought, at the seller's stated prices; then any extra line (an installment surcharge). */
+  /**
+   * The settled payment: its id keys the invoice (one per payment), its amount is what was
+   * charged, and its checkout tax (price mode, rate, tax; src/billing/checkout-amount.ts) says how.
+   */
+  payment: {
+    id: string; buyerAgencyId: string; buyerSubAccountId: string | null; amountMinor: number; currency: string; installments?: number | null; installmentSurchargeMinor?: number;
+    priceMode?: PriceMode | null; taxRateBp?: RateBp | null; taxMinor?: number;
+  };
+  /** What was bought, at the seller's stated prices (net for a seller whose prices exclude tax). */
   lines: readonly IssueLine[];
   now: Date;
 }
 
 /**
  * The invoice of a payment taken at once (a credit pack, a top-up, chatbot slots, WhatsApp
- * balance), issued paid in the payment's settlement transaction. Idempotent: a second callback of
- * the same payment finds its invoice (and the unique key refuses a second one). The invoice is
- * for what was charged: when the lines taxed in the seller's mode do not add up to the amount
- * charged (an exclusive seller whose checkout charged the stated price), the amount charged is
- * taken as tax included (docs/tax.md).
+ * balance, an automatic top-up, a purchase recorded as paid offline), issued paid in the payment's
+ * settlement (or recording) transaction. Idempotent: a second callback of the same payment finds
+ * its invoice (and the unique key refuses a second one).
+ *
+ * The invoice is for what was charged (docs/tax.md). It is issued in the price mode the checkout
+ * computed the amount in, at the rate it used: for a seller whose prices exclude tax, net = the
+ * stated price and tax on top, total = the amount charged. An installment surcharge is its own
+ * line, tax included. Should the lines not add up to the amount charged (the seller's settings or
+ * the buyer's exemption changed between checkout and payment, or a payment started before the
+ * checkout added tax), the amount charged is read as tax included: the invoice never claims more,
+ * or less, than was paid.
  */
 export async function issuePaymentInvoice(tx: Tx, p: PaymentInvoice): Promise<IssuedInvoice & { created: boolean }> {
   const [existing] = await tx.select().from(invoices).where(and(eq(invoices.kind, 'purchase'), eq(invoices.paymentId, p.payment.id)));
   if (existing) return { id: existing.id, number: existing.number, totalMinor: existing.totalMinor, taxMinor: existing.taxMinor, created: false };
+  if (p.lines.length === 0) throw new RangeError('an invoice needs at least one line');
   const account = await billingAccount(tx, p.payment.buyerAgencyId, p.payment.buyerSubAccountId);
   const today = calendarDay(p.now, account.zone);
   const seller = await sellerTax(tx, account.sellerAgencyId);
-  let lines = [...p.lines];
-  // Paid in installments with a surcharge: the surcharge is its own line (docs/installments.md),
-  // at the rate of what was bought.
+  const charged = p.payment.amountMinor;
+  const checkoutMode = p.payment.priceMode ?? null;
+  // The checkout's rate applies to what it sold (its one line).
+  let lines: IssueLine[] = p.lines.map((l) => (checkoutMode && p.payment.taxRateBp != null ? { ...l, rateBp: p.payment.taxRateBp } : l));
+  // Paid in installments with a surcharge: the surcharge is its own line (docs/installments.md), at
+  // the rate of what was bought, with its tax within (it is a share of the amount with tax).
   const surcharge = p.payment.installmentSurchargeMinor ?? 0;
   if (surcharge > 0) {
-    lines.push({ kind: 'surcharge', description: msg('installments:invoiceLine', { count: p.payment.installments ?? 0 }), quantity: 1, unitPriceMinor: surcharge, amountMinor: surcharge, rateBp: lines[0]?.rateBp ?? null });
+    lines.push({ kind: 'surcharge', description: msg('installments:invoiceLine', { count: p.payment.installments ?? 0 }), quantity: 1, unitPriceMinor: surcharge, amountMinor: surcharge, rateBp: lines[0]?.rateBp ?? null, taxIncluded: true });
   }
-  if (seller && taxLines(lines, seller, await buyerParty(tx, account.buyerId)).totals.total !== p.payment.amountMinor) {
+  // A payment whose checkout computed no tax: what was charged is the stated price (with tax, if
+  // the seller charges tax now).
+  let mode: PriceMode = checkoutMode ?? 'inclusive';
+  const buyer = seller ? await buyerParty(tx, account.buyerId) : null;
+  if (!seller || taxLines(lines, { ...seller, mode }, buyer).totals.total !== charged) {
     const others = lines.slice(1).reduce((t, l) => t + l.amountMinor, 0);
-    lines = [{ ...lines[0]!, amountMinor: p.payment.amountMinor - others }, ...lines.slice(1)];
-    const issued = await issueInvoice(tx, { account, kind: 'purchase', periodStart: today, periodEnd: today, currency: p.payment.currency as Currency, lines, now: p.now, paidBy: { paymentId: p.payment.id }, modeOverride: 'inclusive' });
-    return { ...issued, created: true };
+    lines = [{ ...lines[0]!, amountMinor: charged - others }, ...lines.slice(1)];
+    mode = 'inclusive';
   }
-  if (!seller) lines = [{ ...lines[0]!, amountMinor: p.payment.amountMinor - lines.slice(1).reduce((t, l) => t + l.amountMinor, 0) }, ...lines.slice(1)];
-  const issued = await issueInvoice(tx, { account, kind: 'purchase', periodStart: today, periodEnd: today, currency: p.payment.currency as Currency, lines, now: p.now, paidBy: { paymentId: p.payment.id } });
+  const issued = await issueInvoice(tx, { account, kind: 'purchase', periodStart: today, periodEnd: today, currency: p.payment.currency as Currency, lines, now: p.now, paidBy: { paymentId: p.payment.id }, mode });
   return { ...issued, created: true };
 }

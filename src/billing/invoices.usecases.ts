@@ -2,7 +2,7 @@
 // issued ones) and recording a payment. The monthly cut is in invoice-cut.ts.
 import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
-import { invoiceLines, invoices, offers, offerVersions, type InvoiceStatus } from '../../db/schema';
+import { invoiceLines, invoices, offers, offerVersions, payments, type InvoiceStatus } from '../../db/schema';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole } from '../auth/policies';
@@ -24,6 +24,8 @@ export type Invoice = typeof invoices.$inferSelect;
 export type InvoiceLine = typeof invoiceLines.$inferSelect;
 export interface InvoiceWithLines extends Invoice {
   lines: InvoiceLine[];
+  /** Paid outside Kontor: a purchase the seller recorded as paid offline (docs/tax.md). */
+  paidOffline: boolean;
 }
 
 /**
@@ -54,7 +56,8 @@ async function offerRate(tx: Tx, offerId: string): Promise<number | null> {
 
 async function withLines(db: Deps['db'] | Tx, invoice: Invoice): Promise<InvoiceWithLines> {
   const lines = await db.select().from(invoiceLines).where(eq(invoiceLines.invoiceId, invoice.id)).orderBy(asc(invoiceLines.position));
-  return { ...invoice, lines };
+  const [payment] = invoice.paymentId ? await db.select({ gateway: payments.gateway }).from(payments).where(eq(payments.id, invoice.paymentId)) : [];
+  return { ...invoice, lines, paidOffline: payment?.gateway === 'offline' };
 }
 
 /** An invoice with its lines, unscoped: for jobs only. */

@@ -7,6 +7,7 @@ import { agencyIdOf, requireBilling, requireRole, requireScope } from '../auth/p
 import { billingAccount } from '../billing/accounts';
 import { deliverPaymentInvoice } from '../billing/invoice-delivery';
 import { issuePaymentInvoice } from '../billing/invoice-issue';
+import { paymentTaxFields, quoteCheckout, type CheckoutAmount } from '../billing/checkout-amount';
 import { creditAccount, lockAccount } from '../credits/ledger';
 import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
 import type { Deps } from '../deps';
@@ -113,37 +114,50 @@ export const orderSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('chatbot_slots'), quantity: wholeNumber('quantity', 1, 1000) }),
 ], { error: 'kind must be "topup" or "chatbot_slots".' });
 
-/** An agency buys top-ups or chatbot slots from the platform; paid through the platform's gateway. */
-export async function startAgencyOrder(deps: Deps, params: { actor: Actor; input: unknown; gateway: CheckoutStarter }): Promise<{ order: AgencyOrder; next: PaymentStart }> {
-  const agencyId = agencyIdOf(params.actor);
-  requireBilling(params.actor);
-  const input = parse(orderSchema, params.input);
-  let credits = 0;
-  let amountMinor: number;
-  let cur: (typeof currencies)[number];
+/** An order's stated price (unit x quantity, without the tax a platform whose prices exclude it adds), and its offer's rate. */
+async function agencyOrderPrice(deps: Pick<Deps, 'db'>, input: z.infer<typeof orderSchema>): Promise<{ credits: number; amountMinor: number; unitPriceMinor: number; currency: Currency; rateBp: number | null }> {
   if (input.kind === 'topup') {
     const pkg = (await listTopupPackages(deps)).find((t) => t.id === input.topupPackageId);
     if (!pkg) throw errors.notFound('Top-up package');
-    credits = pkg.credits * input.quantity;
-    amountMinor = pkg.priceMinor * input.quantity;
-    cur = pkg.currency;
-  } else {
-    const price = await chatbotSlotPrice(deps);
-    if (price.priceMinor <= 0) throw new AppError('not_for_sale', 409, 'Chatbot slots are not for sale yet: the platform has not set their price.');
-    amountMinor = price.priceMinor * input.quantity;
-    cur = price.currency as (typeof currencies)[number];
+    const version = await offerVersionOf(deps.db, pkg.id);
+    return { credits: pkg.credits * input.quantity, amountMinor: pkg.priceMinor * input.quantity, unitPriceMinor: pkg.priceMinor, currency: pkg.currency, rateBp: version?.taxRateBp ?? null };
   }
+  const slot = await chatbotSlotOffer(deps.db);
+  const price = await chatbotSlotPrice(deps);
+  if (price.priceMinor <= 0) throw new AppError('not_for_sale', 409, 'Chatbot slots are not for sale yet: the platform has not set their price.');
+  return { credits: 0, amountMinor: price.priceMinor * input.quantity, unitPriceMinor: price.priceMinor, currency: price.currency as Currency, rateBp: slot?.version.taxRateBp ?? null };
+}
+
+/**
+ * What an agency's order would charge, before it is placed (the store page and the API's quote):
+ * the stated price, the tax, the total to pay.
+ */
+export async function quoteAgencyOrder(deps: Pick<Deps, 'db'>, params: { actor: Actor; input: unknown }): Promise<CheckoutAmount & { currency: Currency }> {
+  const agencyId = agencyIdOf(params.actor);
+  const input = parse(orderSchema, params.input);
+  const price = await agencyOrderPrice(deps, input);
+  return { ...(await quoteCheckout(deps.db, { buyerAgencyId: agencyId, buyerSubAccountId: null, rateBp: price.rateBp, unitPriceMinor: price.unitPriceMinor, quantity: input.quantity })), currency: price.currency };
+}
+
+/** An agency buys top-ups or chatbot slots from the platform; paid through the platform's gateway. */
+export async function startAgencyOrder(deps: Deps, params: { actor: Actor; input: unknown; gateway: CheckoutStarter }): Promise<{ order: AgencyOrder; next: PaymentStart; charge: CheckoutAmount & { currency: Currency } }> {
+  const agencyId = agencyIdOf(params.actor);
+  requireBilling(params.actor);
+  const input = parse(orderSchema, params.input);
+  const { credits, amountMinor, currency: cur, rateBp, unitPriceMinor } = await agencyOrderPrice(deps, input);
   const now = deps.clock.now();
-  const { order, payment } = await deps.db.transaction(async (tx) => {
+  const { order, payment, charge } = await deps.db.transaction(async (tx) => {
     await tx.select({ id: agencies.id }).from(agencies).where(eq(agencies.id, agencyId)).for('update');
     await requireNotSuspended({ db: tx, clock: deps.clock }, await billingAccount(tx, agencyId, null), input.kind === 'topup' ? suspendedAction.buyingCredits : suspendedAction.buyingChatbotSlots);
+    // The amount charged: the price, with tax added for a platform whose prices exclude it (docs/tax.md).
+    const amount = await quoteCheckout(tx, { buyerAgencyId: agencyId, buyerSubAccountId: null, rateBp, unitPriceMinor, quantity: input.quantity });
     const [o] = await tx.insert(agencyOrders).values({
       id: newId('ord'), agencyId, kind: input.kind, topupPackageId: input.kind === 'topup' ? input.topupPackageId : null, quantity: input.quantity, credits, amountMinor, currency: cur, createdAt: now,
     }).returning();
-    const pay = await createPayment(tx, { sellerAgencyId: null, buyerAgencyId: agencyId, buyerSubAccountId: null, purpose: input.kind === 'topup' ? 'topup' : 'chatbot_slots', referenceId: o!.id, amountMinor, currency: cur, gateway: params.gateway.kind, gatewayAccountId: params.gateway.accountId ?? null }, now);
-    return { order: o!, payment: pay };
+    const pay = await createPayment(tx, { sellerAgencyId: null, buyerAgencyId: agencyId, buyerSubAccountId: null, purpose: input.kind === 'topup' ? 'topup' : 'chatbot_slots', referenceId: o!.id, ...paymentTaxFields(amount), currency: cur, gateway: params.gateway.kind, gatewayAccountId: params.gateway.accountId ?? null }, now);
+    return { order: o!, payment: pay, charge: { ...amount, currency: cur } };
   });
-  return { order, next: await params.gateway.start(payment) };
+  return { order, charge, next: await params.gateway.start(payment) };
 }
 
 /** Applies a confirmed agency order inside the payment's transaction: credits into the pool, or slots. */
@@ -172,7 +186,7 @@ async function invoiceAgencyOrder(tx: Tx, payment: Payment, now: Date): Promise<
   });
 }
 
-async function offerVersionOf(tx: Tx, offerId: string) {
+async function offerVersionOf(tx: DbOrTx, offerId: string) {
   const [row] = await tx.select({ v: offerVersions }).from(offers).innerJoin(offerVersions, eq(offerVersions.id, offers.currentVersionId)).where(eq(offers.id, offerId));
   return row?.v;
 }

@@ -17,6 +17,10 @@ export interface NewPayment {
   currency: Currency;
   gateway: string;
   gatewayAccountId?: string | null;
+  /** The tax the checkout computed (src/billing/checkout-amount.ts, paymentTaxFields); absent: none. */
+  priceMode?: 'exclusive' | 'inclusive' | null;
+  taxRateBp?: number | null;
+  taxMinor?: number;
 }
 
 export async function createPayment(tx: Tx, input: NewPayment, now: Date): Promise<Payment> {

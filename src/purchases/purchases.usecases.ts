@@ -14,6 +14,7 @@ import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole } from '../auth/policies';
 import { billingAccount } from '../billing/accounts';
 import { issuePaymentInvoice } from '../billing/invoice-issue';
+import { paymentTaxFields, quoteCheckout } from '../billing/checkout-amount';
 import { deliverPaymentInvoice } from '../billing/invoice-delivery';
 import { offerVersion } from '../catalog/offers';
 import { addDays, calendarDay, daysBetween, nthAnniversary, startOfDayInstant } from '../billing/proration';
@@ -125,9 +126,11 @@ export async function startPurchase(deps: Deps, params: { actor: Actor; input: u
       return { purchase: recent, payment: p! };
     }
     const row = await insertPurchase(tx, { actor, version: pkg.version, method: params.gateway.kind, now });
+    // The amount charged is computed here, never taken from the form (docs/tax.md).
+    const amount = await purchaseAmount(tx, row);
     const pay = await createPayment(tx, {
       sellerAgencyId: row.agencyId, buyerAgencyId: row.agencyId, buyerSubAccountId: row.subAccountId, purpose: 'package_purchase', referenceId: row.id,
-      amountMinor: row.priceMinor, currency: row.currency, gateway: params.gateway.kind, gatewayAccountId: params.gateway.accountId ?? null,
+      ...paymentTaxFields(amount), currency: row.currency, gateway: params.gateway.kind, gatewayAccountId: params.gateway.accountId ?? null,
     }, now);
     return { purchase: row, payment: pay };
   });
@@ -145,6 +148,18 @@ async function insertPurchase(tx: Tx, params: { actor: Actor; version: PackageVe
     })
     .returning();
   return row!;
+}
+
+/** What a purchase charges: its version's price, with tax added for a seller whose prices exclude it. */
+async function purchaseAmount(tx: Tx, row: Purchase) {
+  const version = await offerVersion(tx, row.packageVersionId);
+  return quoteCheckout(tx, { buyerAgencyId: row.agencyId, buyerSubAccountId: row.subAccountId, rateBp: version?.taxRateBp ?? null, unitPriceMinor: row.priceMinor });
+}
+
+/** The id of a purchase's payment (one per purchase: payments_reference_key). */
+async function paymentOfPurchase(deps: Pick<Deps, 'db'>, purchaseId: string): Promise<string | null> {
+  const [p] = await deps.db.select({ id: payments.id }).from(payments).where(and(eq(payments.purpose, 'package_purchase'), eq(payments.referenceId, purchaseId)));
+  return p?.id ?? null;
 }
 
 /** Marks the purchase paid inside the payment's confirming transaction. */
@@ -235,16 +250,28 @@ export async function recordOfflinePurchase(deps: Deps, params: { actor: Actor; 
   const now = deps.clock.now();
   checkPurchaseRules(pkg.version, await holdings(deps.db, sub.id, now), now, input.confirmForfeit, await sellerZone(deps, sub.agencyId));
   const purchase = await deps.db.transaction(async (tx) => {
+    // Serialise this sub-account's recordings: a double submit with the same key waits for the
+    // first and answers its purchase (below), never a second purchase and invoice.
+    await tx.select({ id: subAccounts.id }).from(subAccounts).where(eq(subAccounts.id, sub.id)).for('update');
+    if (key) {
+      const [prior] = await tx.select().from(purchases).where(and(eq(purchases.subAccountId, sub.id), eq(purchases.idempotencyKey, key)));
+      if (prior) return prior;
+    }
     const row = await insertPurchase(tx, { actor, version: pkg.version, method: 'offline', now, subAccountId: sub.id, status: 'paid', idempotencyKey: key });
     const pay = await createPayment(tx, {
       sellerAgencyId: row.agencyId, buyerAgencyId: row.agencyId, buyerSubAccountId: row.subAccountId, purpose: 'package_purchase', referenceId: row.id,
-      amountMinor: row.priceMinor, currency: row.currency, gateway: 'offline',
+      ...paymentTaxFields(await purchaseAmount(tx, row)), currency: row.currency, gateway: 'offline',
     }, now);
-    await tx.execute(sql`update payments set status = 'confirmed', confirmed_at = ${now.toISOString()}::timestamptz where id = ${pay.id}`);
+    const [paid] = await tx.update(payments).set({ status: 'confirmed', confirmedAt: now }).where(eq(payments.id, pay.id)).returning();
+    // Its paid invoice, in this transaction: one per purchase (its one payment, the unique key
+    // invoices_purchase_payment_key), marked paid "offline, recorded by the seller" (docs/tax.md).
+    await invoicePurchase(tx, paid!, now);
     await recordAudit(tx, actor, { action: 'purchase.recorded_offline', targetType: 'purchase', targetId: row.id, subAccountId: sub.id, data: { packageId: pkg.id } }, now);
     await emitPurchaseCompleted(tx, row, now);
     return row;
   });
+  const paymentId = await paymentOfPurchase(deps, purchase.id);
+  if (paymentId) await deliverPaymentInvoice(deps, paymentId);
   await grantOrQueue(deps, purchase.id);
   const [fresh] = await deps.db.select().from(purchases).where(eq(purchases.id, purchase.id));
   return fresh!;

@@ -1,12 +1,13 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Tx } from '../../db/client';
-import { currencies, walletEntries, wallets, walletTopups } from '../../db/schema';
+import { currencies, walletEntries, wallets, walletTopups, type Currency } from '../../db/schema';
 import type { Actor } from '../auth/actor';
 import { requireBilling } from '../auth/policies';
 import { billingAccount } from '../billing/accounts';
 import { deliverPaymentInvoice } from '../billing/invoice-delivery';
 import { issuePaymentInvoice } from '../billing/invoice-issue';
+import { paymentTaxFields, quoteCheckout, type CheckoutAmount } from '../billing/checkout-amount';
 import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
 import type { Deps } from '../deps';
 import { AppError, ValidationError } from '../lib/errors';
@@ -51,7 +52,7 @@ export const topupSchema = z.object({ amountMinor: amount, currency: z.enum(curr
  * A top-up of the WhatsApp balance, paid through the seller's gateway (the platform for an
  * agency, the agency for its client). The balance grows only when the payment is confirmed.
  */
-export async function startWalletTopup(deps: Deps, params: { actor: Actor; input: unknown; gateway: CheckoutStarter }): Promise<{ topupId: string; paymentId: string; next: PaymentStart }> {
+export async function startWalletTopup(deps: Deps, params: { actor: Actor; input: unknown; gateway: CheckoutStarter }): Promise<{ topupId: string; paymentId: string; next: PaymentStart; charge: CheckoutAmount & { currency: Currency } }> {
   requireBilling(params.actor);
   const b = buyerOf(params.actor);
   const input = parse(topupSchema, params.input);
@@ -60,16 +61,19 @@ export async function startWalletTopup(deps: Deps, params: { actor: Actor; input
   if (existing && existing.currency !== input.currency) throw new ValidationError({ currency: msg('errors:wallet.currency', { currency: existing.currency }) });
   const now = deps.clock.now();
   await requireNotSuspended(deps, await billingAccount(deps.db, b.agencyId, b.subAccountId), suspendedAction.toppingUpWhatsApp);
-  const { topupId, payment } = await deps.db.transaction(async (tx) => {
+  const { topupId, payment, charge } = await deps.db.transaction(async (tx) => {
     const topupId = newId('wtp');
     await tx.insert(walletTopups).values({ id: topupId, ownerKey: key, agencyId: b.agencyId, subAccountId: b.subAccountId, amountMinor: input.amountMinor, currency: input.currency, createdAt: now });
+    // The balance grows by the amount typed; the buyer pays it with the tax a seller whose prices
+    // exclude tax adds, at the seller's default rate (docs/tax.md).
+    const amount = await quoteCheckout(tx, { buyerAgencyId: b.agencyId, buyerSubAccountId: b.subAccountId, unitPriceMinor: input.amountMinor });
     const payment = await createPayment(tx, {
       sellerAgencyId: b.sellerAgencyId, buyerAgencyId: b.agencyId, buyerSubAccountId: b.subAccountId, purpose: 'wallet_topup', referenceId: topupId,
-      amountMinor: input.amountMinor, currency: input.currency, gateway: params.gateway.kind, gatewayAccountId: params.gateway.accountId ?? null,
+      ...paymentTaxFields(amount), currency: input.currency, gateway: params.gateway.kind, gatewayAccountId: params.gateway.accountId ?? null,
     }, now);
-    return { topupId, payment };
+    return { topupId, payment, charge: { ...amount, currency: input.currency } };
   });
-  return { topupId, paymentId: payment.id, next: await params.gateway.start(payment) };
+  return { topupId, paymentId: payment.id, charge, next: await params.gateway.start(payment) };
 }
 
 /** Applies a paid top-up once (in the payment's settlement transaction). */
@@ -88,7 +92,9 @@ export const settleWalletTopup: SettlementHandler = async (deps, input, payment)
     onConfirmed: async (tx, p) => {
       await applyWalletTopup(tx, p.referenceId, now);
       // The paid invoice of the top-up (one per payment), at the seller's default rate.
-      await issuePaymentInvoice(tx, { payment: p, now, lines: [{ kind: 'purchase', description: 'WhatsApp balance', quantity: 1, unitPriceMinor: p.amountMinor, amountMinor: p.amountMinor }] });
+      const [t] = await tx.select({ amountMinor: walletTopups.amountMinor }).from(walletTopups).where(eq(walletTopups.id, p.referenceId));
+      const stated = t?.amountMinor ?? p.amountMinor;
+      await issuePaymentInvoice(tx, { payment: p, now, lines: [{ kind: 'purchase', description: 'WhatsApp balance', quantity: 1, unitPriceMinor: stated, amountMinor: stated }] });
     },
   });
   if (r.outcome === 'confirmed') await deliverPaymentInvoice(deps, r.payment.id);

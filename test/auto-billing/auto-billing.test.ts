@@ -219,6 +219,26 @@ describe('auto-billing', function () {
     expect(invoiced.map((i) => [i.kind, i.status, i.buyerId, i.sellerAgencyId, i.totalMinor, i.currency])).to.deep.equal([['purchase', 'paid', w.a.id, null, rows[0]!.amountMinor, rows[0]!.currency]]);
   });
 
+  it('a seller whose prices exclude tax: the card is charged the top-up + KDV 20% and the paid invoice says net, tax, total', async () => {
+    const tax = { taxEnabled: true, legalName: 'Kontor Yazılım A.Ş.', addressLine1: 'Moda Cd. 1', city: 'İstanbul', country: 'TR', taxOffice: 'Kadıköy', taxNumber: '4540536920', defaultRate: '20', priceMode: 'exclusive' };
+    expect((await call('PUT', '/api/v1/tax-settings', w.platformKey, tax)).status).to.equal(200);
+    await topup(2000, 1000);
+    await enableAgency('visa');
+    const dept = (await call('POST', '/api/v1/departments', w.a.key, { name: 'Own', creditsPerRequest: 1 })).body;
+    const r = await call('POST', '/api/v1/usage', w.a.key, { conversationId: 'taxed', departmentId: dept.id });
+    expect(r.status, JSON.stringify(r.body)).to.equal(200);
+    const [charge] = await charges(`agency:${w.a.id}`);
+    // The cap counts the price (USD 10.00); the card pays 10.00 + 20% = 12.00.
+    expect(charge).to.deep.include({ status: 'succeeded', amountMinor: 1000 });
+    const [paid] = await gatewayCharges();
+    expect(paid).to.deep.include({ amountMinor: 1200, priceMode: 'exclusive', taxRateBp: 2000, taxMinor: 200 });
+    const [invoice] = await deps.db.select().from(invoices).where(eq(invoices.paymentId, paid!.id));
+    expect(invoice).to.deep.include({ kind: 'purchase', status: 'paid', totalMinor: 1200, taxMinor: 200, priceMode: 'exclusive', sellerAgencyId: null });
+    // The notice says what the card was charged.
+    const [notice] = await deps.db.select().from(notifications).where(and(eq(notifications.agencyId, w.a.id), eq(notifications.kind, 'auto_billing_charged')));
+    expect(localize(tFor('en'), notice!.message)).to.match(/USD 12\.00/);
+  });
+
   it('a usage request never waits long for its top-up: 402 topup_pending with Retry-After, and the retry is served once it settles (charged once)', async () => {
     await topup(2000, 1000);
     await enableAgency('timeout'); // the sandbox answers the first charge attempt too late

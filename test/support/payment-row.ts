@@ -8,7 +8,7 @@ export function paymentRow(over: Partial<Payment> = {}): Payment {
     id, sellerAgencyId: 'agy_seller', buyerAgencyId: 'agy_buyer', buyerSubAccountId: null, purpose: 'topup', referenceId: `ord_${id}`,
     amountMinor: 12_550, currency: 'TRY', gateway: 'sandbox', status: 'pending', gatewayReference: null, failureReason: null, confirmedAt: null,
     gatewayAccountId: null, paymentMethodId: null, idempotencyKey: null, refundedMinor: 0, refundedAt: null, createdAt: new Date(),
-    installments: null, installmentSurchargeBp: 0, installmentSurchargeMinor: 0,
+    installments: null, installmentSurchargeBp: 0, installmentSurchargeMinor: 0, priceMode: null, taxRateBp: null, taxMinor: 0,
     ...over,
   };
 }

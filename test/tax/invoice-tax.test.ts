@@ -202,8 +202,10 @@ describe('tax: invoices issued with the seller\'s tax', () => {
     await Promise.all([1, 2].map(() => settleAnyPayment(deps, { paymentId, approved: true, raw: {} })));
     const [wallet, ...more] = await deps.db.select().from(invoices).where(eq(invoices.paymentId, paymentId));
     expect(more).to.have.length(0);
-    // 250.00 charged, taken as 20% included: net round(25000 / 1.2) = 20833.33 -> 208.33, tax 41.67.
-    expect(wallet).to.deep.include({ kind: 'purchase', status: 'paid', totalMinor: 25_000, taxMinor: 4167, priceMode: 'inclusive', sellerAgencyId: w.a.id });
+    // 250.00 of balance from a seller whose prices exclude tax: charged 250.00 + 20% = 300.00, invoiced net 250.00, tax 50.00.
+    const [walletPayment] = await deps.db.select().from(payments).where(eq(payments.id, paymentId));
+    expect(walletPayment!.amountMinor).to.equal(30_000);
+    expect(wallet).to.deep.include({ kind: 'purchase', status: 'paid', totalMinor: 30_000, taxMinor: 5000, priceMode: 'exclusive', sellerAgencyId: w.a.id });
     // The platform without tax: its invoice for an agency's slots carries none.
     await api().put('/api/v1/chatbot-slot-price').set(bearer(w.platformKey)).send({ priceMinor: 5000, currency: 'TRY' }).expect(200);
     const order = (await api().post('/api/v1/orders').set(bearer(w.a.key)).send({ kind: 'chatbot_slots', quantity: 2 }).expect(201)).body as { id: string };

@@ -1,12 +1,13 @@
 import { Router, type Request } from 'express';
 import {
   chatbotSlotPrice, createPlan, createTopupPackage, listAgencyOrders, listPlans, listTopupPackages, setChatbotSlotPrice, startAgencyOrder,
-  type AgencyOrder, type PlatformPlan, type TopupPackage,
+  quoteAgencyOrder, type AgencyOrder, type PlatformPlan, type TopupPackage,
 } from '../../catalog/catalog.usecases';
 import type { Deps } from '../../deps';
 import type { WebContext } from '../app';
 import { actorOf, requireKeyScope } from '../middleware';
 import { sellerCheckout } from '../../payments/checkout-flow';
+import { chargeJson } from './charge-json';
 import type * as A from './schemas';
 import type { Answer } from './schemas';
 
@@ -46,9 +47,12 @@ export function catalogRoutes(deps: Deps, web: WebContext): Router {
   r.get('/orders', requireKeyScope('agency'), async (req, res) => {
     res.json({ data: (await listAgencyOrders(deps, { actor: actorOf(req) })).map(orderJson) });
   });
+  r.post('/orders/quote', requireKeyScope('agency'), async (req, res) => {
+    res.json(chargeJson(await quoteAgencyOrder(deps, { actor: actorOf(req), input: body(req) })));
+  });
   r.post('/orders', requireKeyScope('agency'), async (req, res) => {
-    const { order, next } = await startAgencyOrder(deps, { actor: actorOf(req), input: body(req), gateway: await sellerCheckout(deps, web.payLinks, web.gateway, null) });
-    res.status(201).json({ ...orderJson(order), checkoutUrl: next.kind === 'redirect' ? next.url : null });
+    const { order, next, charge } = await startAgencyOrder(deps, { actor: actorOf(req), input: body(req), gateway: await sellerCheckout(deps, web.payLinks, web.gateway, null) });
+    res.status(201).json({ ...orderJson(order), checkoutUrl: next.kind === 'redirect' ? next.url : null, charge: chargeJson(charge) });
   });
   return r;
 }

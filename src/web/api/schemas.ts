@@ -139,7 +139,15 @@ export const Order = z
   })
   .meta({ id: 'Order' });
 const checkoutUrl = nullable(z.string()).describe('Where the buyer pays (null when nothing is left to pay at a gateway)');
-export const StartedOrder = Order.extend({ checkoutUrl }).meta({ id: 'StartedOrder' });
+/** What a checkout charges (docs/tax.md): the stated price, net + tax by the seller's price mode, and the total to pay. */
+export const CheckoutCharge = z
+  .object({
+    priceMinor: minor.describe('The stated price (unit price x quantity)'), netMinor: minor, taxMinor: minor,
+    totalMinor: minor.describe('What the buyer pays (before any installment surcharge)'), taxRateBp: z.number().int().describe('Tax rate in hundredths of a percent (2000 = 20%)'),
+    priceMode: nullable(z.enum(['exclusive', 'inclusive'])).describe('exclusive: tax added to the price; inclusive: within it; null: no tax'), currency: z.string(),
+  })
+  .meta({ id: 'CheckoutCharge' });
+export const StartedOrder = Order.extend({ checkoutUrl, charge: CheckoutCharge }).meta({ id: 'StartedOrder' });
 
 // Payments.
 export const Payment = z
@@ -195,7 +203,7 @@ export const AutoBillingCharge = z
 export const WalletEntry = z.object({ id, deltaMinor: minor, balanceAfterMinor: minor, reason: z.string(), reference: nullable(z.string()), createdAt: time }).meta({ id: 'WalletEntry' });
 export const Wallet = z.object({ balanceMinor: minor, currency: nullable(z.string()), entries: z.array(WalletEntry) }).meta({ id: 'WhatsappBalance' });
 export const WalletDebit = z.object({ balanceMinor: minor, currency: z.string() });
-export const WalletTopup = z.object({ topupId: id, paymentId: id, status: z.literal('pending_payment'), checkoutUrl });
+export const WalletTopup = z.object({ topupId: id, paymentId: id, status: z.literal('pending_payment'), checkoutUrl, charge: CheckoutCharge });
 
 // Subscription billing.
 const entitlementCounts = {

@@ -4,6 +4,7 @@ import { sellerCheckout } from '../../payments/checkout-flow';
 import { buyerOf } from '../../payments/payment-methods';
 import { debitWallet, getWallet, startWalletTopup, type WalletEntry } from '../../wallets/wallets.usecases';
 import type { WebContext } from '../app';
+import { chargeJson } from './charge-json';
 import { actorOf } from '../middleware';
 import type * as A from './schemas';
 import type { Answer } from './schemas';
@@ -22,7 +23,7 @@ export function walletApiRoutes(deps: Deps, web: WebContext): Router {
     const actor = actorOf(req);
     const gateway = await sellerCheckout(deps, web.payLinks, web.gateway, buyerOf(actor).sellerAgencyId);
     const t = await startWalletTopup(deps, { actor, input: body(req), gateway });
-    res.status(201).json({ topupId: t.topupId, paymentId: t.paymentId, status: 'pending_payment', checkoutUrl: t.next.kind === 'redirect' ? t.next.url : null });
+    res.status(201).json({ topupId: t.topupId, paymentId: t.paymentId, status: 'pending_payment', checkoutUrl: t.next.kind === 'redirect' ? t.next.url : null, charge: chargeJson(t.charge) });
   });
   r.post('/whatsapp-balance/debits', async (req, res) => {
     const w = await debitWallet(deps, { actor: actorOf(req), input: body(req), idempotencyKey: req.get('idempotency-key') ?? null });

@@ -1,3 +1,6 @@
+import { checkoutQuoter } from '../../billing/checkout-amount';
+import { offerRates } from '../../billing/invoice-issue';
+import { chatbotSlotOffer } from '../../catalog/offers';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import {
@@ -75,13 +78,23 @@ export function platformCatalogRoutes(deps: Deps): Router {
 export function agencyStoreRoutes(deps: Deps, web: WebContext): Router {
   const r = Router();
   r.use('/store', requireUser('agency'), billingOnly);
-  const locals = async (req: Request) => ({
-    title: req.t('nav:buyCredits'),
-    money: req.fmt.money,
-    topups: await listTopupPackages(deps),
-    slotPrice: await chatbotSlotPrice(deps),
-    orders: await listAgencyOrders(deps, { actor: actorOf(req) }),
-  });
+  const locals = async (req: Request) => {
+    const topups = await listTopupPackages(deps);
+    const slotPrice = await chatbotSlotPrice(deps);
+    // Each price as its checkout will charge it (one unit): net + tax when the platform's prices exclude tax.
+    const quote = await checkoutQuoter(deps.db, { agencyId: actorOf(req).agencyId!, subAccountId: null });
+    const slot = await chatbotSlotOffer(deps.db);
+    const rates = await offerRates(deps.db, topups.map((t) => t.id));
+    return {
+      title: req.t('nav:buyCredits'),
+      money: req.fmt.money,
+      topups,
+      topupPrices: Object.fromEntries(topups.map((t) => [t.id, quote(t.priceMinor, rates.get(t.id) ?? null)])),
+      slotPrice,
+      slotAmount: quote(slotPrice.priceMinor, slot?.version.taxRateBp ?? null),
+      orders: await listAgencyOrders(deps, { actor: actorOf(req) }),
+    };
+  };
   r.get('/store', async (req, res) => {
     await page(res, 'agency/store', await locals(req));
   });

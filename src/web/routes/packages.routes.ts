@@ -1,3 +1,5 @@
+import { checkoutQuoter } from '../../billing/checkout-amount';
+import { offerRates } from '../../billing/invoice-issue';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { currencies, purchaseStatuses } from '../../../db/schema';
 import type { Actor } from '../../auth/actor';
@@ -232,7 +234,10 @@ export function portalPackageRoutes(deps: Deps, web: WebContext): Router {
       getBalance(deps, { agencyId: actor.agencyId!, subAccountId: actor.subAccountId! }),
       holdings(deps.db, actor.subAccountId!, now),
     ]);
-    return { title: req.t('nav:packages'), packages, departmentNames: names, balance, held, money: req.fmt.money };
+    // Each price as its checkout will charge it: net + tax for a seller whose prices exclude tax.
+    const [quote, rates] = await Promise.all([checkoutQuoter(deps.db, { agencyId: actor.agencyId!, subAccountId: actor.subAccountId! }), offerRates(deps.db, packages.map((p) => p.id))]);
+    const prices = Object.fromEntries(packages.map((p) => [p.id, quote(p.version.priceMinor, rates.get(p.id) ?? null)]));
+    return { title: req.t('nav:packages'), packages, prices, departmentNames: names, balance, held, money: req.fmt.money };
   };
   r.get('/packages', async (req, res) => {
     await page(res, 'portal/packages', await listLocals(req));

@@ -1,3 +1,4 @@
+import { checkoutQuoter } from '../../billing/checkout-amount';
 import { Router, type Request } from 'express';
 import type { Deps } from '../../deps';
 import { ValidationError } from '../../lib/errors';
@@ -15,10 +16,12 @@ export function walletRoutes(deps: Deps, web: WebContext, scope: 'agency' | 'sub
   const r = Router();
   const base = scope === 'agency' ? '/agency/whatsapp' : '/portal/whatsapp';
   r.use('/whatsapp', requireUser(scope), billingOnly);
-  const locals = async (req: Request) => ({
-    title: req.t('paymentSystems:wallet.title'), base, wallet: await getWallet(deps, actorOf(req)),
-    money: req.fmt.money,
-  });
+  const locals = async (req: Request) => {
+    const actor = actorOf(req);
+    // The tax a seller whose prices exclude it adds to a top-up (its default rate), said before paying.
+    const sample = (await checkoutQuoter(deps.db, { agencyId: actor.agencyId!, subAccountId: actor.subAccountId ?? null }))(0);
+    return { title: req.t('paymentSystems:wallet.title'), base, wallet: await getWallet(deps, actor), money: req.fmt.money, topupTax: sample.mode === 'exclusive' && sample.rateBp > 0 ? sample.rateBp : null };
+  };
   r.get('/whatsapp', async (req, res) => {
     await page(res, 'whatsapp', await locals(req));
   });

@@ -161,6 +161,7 @@ export const apiRoutes: RouteDoc[] = [
   r({ method: 'get', path: '/chatbot-slot-price', tag: 'Platform catalog', summary: 'The price of one chatbot slot', answers: { 200: A.SlotPrice } }),
   r({ method: 'put', path: '/chatbot-slot-price', tag: 'Platform catalog', summary: 'Set the price of a chatbot slot', scopes: PLATFORM, body: slotPriceSchema, answers: { 200: A.SlotPrice } }),
   r({ method: 'get', path: '/orders', tag: 'Platform catalog', summary: 'The agency\'s orders from the platform', scopes: AGENCY, answers: { 200: A.listOf(A.Order) } }),
+  r({ method: 'post', path: '/orders/quote', tag: 'Platform catalog', summary: 'What an order would charge, tax included', scopes: AGENCY, body: orderSchema, answers: { 200: A.CheckoutCharge } }),
   r({ method: 'post', path: '/orders', tag: 'Platform catalog', summary: 'Order top-ups or chatbot slots from the platform', scopes: AGENCY, body: orderSchema, answers: { 201: A.StartedOrder }, errors: [402] }),
 
   // Payments.
