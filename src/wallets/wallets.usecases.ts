@@ -45,7 +45,7 @@ export async function getWallet(deps: Pick<Deps, 'db'>, actor: Actor): Promise<W
   return { balanceMinor: w?.balanceMinor ?? 0, currency: w?.currency ?? null, entries };
 }
 
-export const topupSchema = z.object({ amountMinor: amount, currency: z.enum(currencies, { error: `currency must be one of ${currencies.join(', ')}.` }) });
+export const topupSchema = z.object({ amountMinor: amount, currency: z.enum(currencies) });
 
 /**
  * A top-up of the WhatsApp balance, paid through the seller's gateway (the platform for an
