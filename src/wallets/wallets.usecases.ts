@@ -88,7 +88,7 @@ export const settleWalletTopup: SettlementHandler = async (deps, input, payment)
     onConfirmed: async (tx, p) => {
       await applyWalletTopup(tx, p.referenceId, now);
       // The paid invoice of the top-up (one per payment), at the seller's default rate.
-      await issuePaymentInvoice(tx, { payment: p, now, lines: [{ kind: 'purchase', description: 'WhatsApp balance', quantity: 1, unitPriceMinor: p.amountMinor, amountMinor: p.amountMinor }] });
+      await issuePaymentInvoice(tx, { payment: p, now, lines: [{ kind: 'purchase', description: 'WhatsApp balance', descriptionKey: 'billing:line.whatsappBalance', quantity: 1, unitPriceMinor: p.amountMinor, amountMinor: p.amountMinor }] });
     },
   });
   if (r.outcome === 'confirmed') await deliverPaymentInvoice(deps, r.payment.id);
