@@ -2898,7 +2898,14 @@ export interface components {
                 /** @description The line's net amount */
                 amountMinor: number;
                 daysInMonth: number | null;
+                /** @description The text as issued */
                 description: string;
+                /** @description For a text Kontor writes: its catalog key (locales/<lang>/<ns>.json, "billing:line.whatsappBalance"), to show in any language */
+                descriptionKey: string | null;
+                /** @description The parameters of descriptionKey */
+                descriptionParams: {
+                    [key: string]: unknown;
+                } | null;
                 fromDay: string | null;
                 kind: string;
                 position: number;

@@ -218,6 +218,12 @@ export const invoiceLines = pgTable(
     subscriptionId: text('subscription_id'),
     chargeId: text('charge_id'),
     description: text('description').notNull(),
+    /**
+     * A text Kontor writes (not a seller's own offer name), as a message (src/lib/message.ts: a catalog
+     * key and its parameters) read in the reader's language; `description` keeps the text as issued.
+     * Filled when the line is inserted (lines never change once the invoice is issued).
+     */
+    descriptionKey: text('description_key'),
     fromDay: date('from_day', { mode: 'string' }),
     throughDay: date('through_day', { mode: 'string' }),
     activeDays: integer('active_days'),

@@ -19,6 +19,8 @@ import { addDays, calendarDay } from './proration';
 export interface IssueLine {
   kind: InvoiceLineKind;
   description: string;
+  /** A text Kontor writes, as a message read in the reader's language (invoice_lines.description_key). */
+  descriptionKey?: string | null;
   quantity?: number;
   unitPriceMinor: number;
   amountMinor: number;
@@ -139,7 +141,7 @@ export async function issueInvoice(tx: Tx, p: IssueInvoice): Promise<IssuedInvoi
   });
   await tx.insert(invoiceLines).values(taxed.lines.map((l, i) => ({
     id: newId('inl'), invoiceId: id, agencyId: account.agencyId, position: i + 1, kind: l.kind, subscriptionId: l.subscriptionId ?? null, chargeId: l.chargeId ?? null,
-    description: l.description, fromDay: l.fromDay ?? null, throughDay: l.throughDay ?? null, activeDays: l.activeDays ?? null, daysInMonth: l.daysInMonth ?? null,
+    description: l.description, descriptionKey: l.descriptionKey ?? null, fromDay: l.fromDay ?? null, throughDay: l.throughDay ?? null, activeDays: l.activeDays ?? null, daysInMonth: l.daysInMonth ?? null,
     quantity: l.quantity ?? 1, unitPriceMinor: l.unitPriceMinor, amountMinor: l.netMinor, taxRateBp: l.taxRateBp, taxMinor: l.taxMinor,
   })));
   // Lines go in while the invoice is a draft: the database refuses them once it is issued

@@ -61,7 +61,7 @@ export function renderInvoicePdf(inv: InvoiceWithLines, parties: InvoiceParties)
   for (const l of inv.lines) {
     const y = doc.y + 4;
     const period = l.fromDay ? t('pdf:lineDays', { from: fmt.day(l.fromDay), to: fmt.day(l.throughDay) }) : '';
-    doc.text(period ? [localize(t, l.description), period].join('\n') : localize(t, l.description), cols.desc, y, { width: 240 });
+    doc.text(period ? [localize(t, l.descriptionKey ?? l.description), period].join('\n') : localize(t, l.descriptionKey ?? l.description), cols.desc, y, { width: 240 });
     const after = doc.y;
     doc.text(l.activeDays !== null ? t('pdf:activeDays', { active: l.activeDays, month: l.daysInMonth }) : '', cols.days, y).text(money(l.amountMinor), cols.amount, y, { width: 85, align: 'right' });
     if (tax.taxed) doc.text(`%${tax.rateOf(l.taxRateBp)}`, cols.rate, y).text(money(l.taxMinor), cols.tax, y, { width: 75, align: 'right' });

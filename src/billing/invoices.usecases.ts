@@ -42,6 +42,7 @@ export async function issueTermInvoice(tx: Tx, p: { account: BillingAccount; sub
     lines: [{
       kind: 'term', subscriptionId: sub.id, rateBp: await offerRate(tx, sub.packageId),
       description: `${sub.name}${sub.quantity > 1 ? ` x ${sub.quantity}` : ''}: ${months}-month term, ${termDiscountPercent(months)}% off the monthly price`,
+      descriptionKey: msg(sub.quantity > 1 ? 'billing:line.termQuantity' : 'billing:line.term', { name: sub.name, quantity: sub.quantity, months, percent: termDiscountPercent(months) }),
       fromDay: sub.startDay, throughDay: sub.termLastDay, quantity: sub.quantity, unitPriceMinor: sub.monthlyPriceMinor * sub.quantity, amountMinor: sub.termPriceMinor!,
     }],
   });
@@ -165,9 +166,3 @@ export function overdueDays(inv: Pick<Invoice, 'status' | 'dueDay'>, today: stri
   return Math.max(0, daysBetween(inv.dueDay, today));
 }
 
-/** The status as people read it: "Overdue by 12 days" instead of "awaiting payment" once past due. */
-export function invoiceStatusText(inv: Pick<Invoice, 'status' | 'dueDay'>, today: string): string {
-  const days = overdueDays(inv, today);
-  if (days > 0) return `Overdue by ${days} ${days === 1 ? 'day' : 'days'}`;
-  return invoiceStatusLabel[inv.status];
-}

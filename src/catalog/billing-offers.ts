@@ -7,6 +7,7 @@ import type { AddonModule, BillingKind, BillingModel, QuantityUnit } from '../..
 import type { Actor } from '../auth/actor';
 import type { Deps } from '../deps';
 import { errors, ValidationError } from '../lib/errors';
+import { msg } from '../lib/message';
 import { billingEngineKinds, createOffer, getOffer, listOffers, offersOf, reviseOffer, sellerOf, sellerOffer, type OfferView } from './offers';
 
 /** A billing-engine offer with its current terms; `monthlyPriceMinor` is the price per month (per block for extra sessions). */
@@ -54,7 +55,7 @@ function asOfferInput(input: unknown): Record<string, unknown> {
 export async function createBillingPackage(deps: Deps, params: { actor: Actor; input: unknown }): Promise<BillingPackage> {
   await sellerOf(deps, params.actor);
   const input: Record<string, unknown> = { kind: 'package', published: true, ...asOfferInput(params.input) };
-  if (!(billingEngineKinds as readonly unknown[]).includes(input.kind)) throw new ValidationError({ kind: `kind must be one of ${billingEngineKinds.join(', ')}.` });
+  if (!(billingEngineKinds as readonly unknown[]).includes(input.kind)) throw new ValidationError({ kind: msg('errors:zodField.oneOf', { field: 'kind', values: billingEngineKinds.join(', ') }) });
   if (input.kind === 'extra_sessions' && input.billing !== undefined && input.billing !== 'one_off') throw new ValidationError({ billing: 'Extra sessions are a one-off purchase: leave billing out.' });
   if (input.kind !== 'extra_sessions' && (input.billing === undefined || input.billing === 'one_off')) throw new ValidationError({ billing: 'billing must be "monthly" or "term".' });
   const { billing, ...forSessions } = input;

@@ -93,7 +93,7 @@ export async function planByCode(db: DbOrTx, code: string): Promise<(PlatformPla
   return row && { ...planOf({ ...row.o, version: row.v }), retired: row.o.archivedAt !== null, offer: { ...row.o, version: row.v } };
 }
 
-export const slotPriceSchema = z.object({ priceMinor: wholeNumber('priceMinor', 1, MAX_PRICE_MINOR), currency: z.enum(currencies, { error: `currency must be one of ${currencies.join(', ')}.` }) });
+export const slotPriceSchema = z.object({ priceMinor: wholeNumber('priceMinor', 1, MAX_PRICE_MINOR), currency: z.enum(currencies) });
 
 export async function setChatbotSlotPrice(deps: Deps, params: { actor: Actor; input: unknown }): Promise<{ priceMinor: number; currency: string }> {
   requireScope(params.actor, 'platform');

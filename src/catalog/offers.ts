@@ -40,7 +40,7 @@ const ID_PREFIX: Record<OfferKind, string> = {
   credit_pack: 'pkg', prepaid_subscription: 'pkg', package: 'bpk', addon: 'bpk', quantity: 'bpk', extra_sessions: 'bpk', topup: 'top', chatbot_slot: 'slt', plan: 'pln',
 };
 
-const currency = z.enum(currencies, { error: `currency must be one of ${currencies.join(', ')}.` });
+const currency = z.enum(currencies);
 const count = (label: string) => wholeNumber(label, 0, 100_000_000).default(0);
 const common = {
   name: name('Name'),
@@ -58,7 +58,7 @@ const engineCounts = {
   whatsappChannels: count('whatsappChannels'),
   instagramChannels: count('instagramChannels'),
   messengerChannels: count('messengerChannels'),
-  modules: z.array(z.enum(addonModules, { error: `modules: each one of ${addonModules.join(', ')}.` })).max(addonModules.length).default([]),
+  modules: z.array(z.enum(addonModules)).max(addonModules.length).default([]),
 };
 
 /** What each kind of offer is made of; one schema per kind, shared by every screen and the API. */
@@ -81,7 +81,7 @@ export const offerSchemas = {
   addon: z.object({ ...common, billing: engineBilling, termMonths: engineTerm, ...engineCounts }),
   quantity: z.object({
     ...common, billing: engineBilling, termMonths: engineTerm, ...engineCounts,
-    unit: z.enum(quantityUnits, { error: `unit must be one of ${quantityUnits.join(', ')}.` }).nullable().optional(),
+    unit: z.enum(quantityUnits).nullable().optional(),
   }),
   extra_sessions: z.object({ ...common, chatbotSessions: wholeNumber('chatbotSessions', 0, 100_000_000).default(0), billing: z.string().optional() }),
   topup: z.object({ ...common, name: name('Name').optional(), credits: wholeNumber('credits', 1, MAX_OFFER_CREDITS) }),
@@ -92,7 +92,7 @@ export const offerSchemas = {
     code: z.string({ error: 'code is required.' }).trim().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'code: lower-case letters, digits and dashes.'),
     credits: wholeNumber('credits', 0, MAX_OFFER_CREDITS).default(0),
     chatbots: wholeNumber('chatbots', 0, 10_000).default(0),
-    modules: z.array(z.enum(planModules, { error: `modules: each one of ${planModules.join(', ')}.` })).max(planModules.length).default([]),
+    modules: z.array(z.enum(planModules)).max(planModules.length).default([]),
   }),
 } satisfies Record<OfferKind, z.ZodObject>;
 

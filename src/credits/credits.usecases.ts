@@ -94,7 +94,7 @@ export const adjustmentSchema = z.object({
     .number({ error: 'credits must be a whole number of credits.' })
     .int('credits must be a whole number of credits.')
     .refine((v) => v !== 0, 'credits must not be zero.')
-    .refine((v) => Math.abs(v) <= MAX_CREDITS, `credits must be at most ${MAX_CREDITS} either way.`),
+    .refine((v) => Math.abs(v) <= MAX_CREDITS, msg('errors:zodField.eitherWay', { field: 'credits', limit: MAX_CREDITS })),
   reason: z.string({ error: 'Give a reason.' }).trim().min(1, 'Give a reason.').max(500, 'The reason is too long (500 characters at most).'),
 });
 
@@ -235,7 +235,7 @@ const blankToUndefined = <S extends z.ZodType>(schema: S) => z.preprocess((v) =>
 export const historyFilterSchema = z.object({
   from: blankToUndefined(z.iso.date('from must be a date, YYYY-MM-DD.')),
   to: blankToUndefined(z.iso.date('to must be a date, YYYY-MM-DD.')),
-  reason: blankToUndefined(z.enum(ledgerReasons, { error: `reason must be one of: ${ledgerReasons.join(', ')}.` })),
+  reason: blankToUndefined(z.enum(ledgerReasons)),
   before: z.coerce.number().int().positive().optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
 });

@@ -18,7 +18,7 @@ const creditsPerRequest = z
   .number({ error: 'creditsPerRequest must be a whole number.' })
   .int('creditsPerRequest must be a whole number.')
   .min(0, 'creditsPerRequest cannot be negative.')
-  .max(MAX_CREDITS_PER_REQUEST, `creditsPerRequest must be at most ${MAX_CREDITS_PER_REQUEST}.`);
+  .max(MAX_CREDITS_PER_REQUEST, msg('errors:zodField.tooBig.number', { field: 'creditsPerRequest', limit: MAX_CREDITS_PER_REQUEST }));
 
 export const departmentSchema = z.object({ name: name('Name'), creditsPerRequest });
 /** HTML forms send strings. */

@@ -126,7 +126,7 @@ export async function removeRepresentative(deps: Pick<Deps, 'db' | 'clock'>, par
 // ---- channels ----
 
 export const channelSchema = z.object({
-  type: z.enum(channelTypes, { error: `type must be one of ${channelTypes.join(', ')}.` }),
+  type: z.enum(channelTypes),
   name: name('Name'),
 });
 

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import i18next, { type TFunction } from 'i18next';
 import { formatterFor } from './format';
+import '../lib/validation'; // zod's issues as catalog keys (z.config)
 import { readMessage } from '../lib/message';
 
 /**
@@ -125,4 +126,18 @@ export function fromAcceptLanguage(header: string | undefined): Lang | null {
     .filter((a) => a.q > 0 && Number.isFinite(a.q))
     .sort((a, b) => b.q - a.q || a.i - b.i);
   return asked.map((a) => a.base).find(isLang) ?? null;
+}
+
+/**
+ * Whether a message has its text in both catalogs (a key, an encoded key with its parameters, or
+ * a fixed sentence of the messages catalog): what people read is never the raw message.
+ */
+export function inCatalogs(message: string): boolean {
+  const read = readMessage(message);
+  const missing = '\u0000';
+  return LANGUAGES.every((lang) =>
+    read.key
+      ? fixedT[lang](read.key, { ...read.params, defaultValue: missing }) !== missing
+      : i18n.exists(message, { lng: lang, ns: 'messages', keySeparator: false, nsSeparator: false }),
+  );
 }

@@ -10,6 +10,7 @@ import { newId } from '../lib/ids';
 import type { GatewayMode, PaymentGateway } from './gateway';
 import { SecretBox, secretHint } from './secret-box';
 import { msg } from '../lib/message';
+import { fieldErrors } from '../lib/validation';
 
 export type GatewayAccount = typeof gatewayAccounts.$inferSelect;
 
@@ -50,9 +51,7 @@ export function viewOf(row: GatewayAccount): GatewayAccountView {
 export async function saveGatewayAccount(deps: Pick<Deps, 'db' | 'clock' | 'config'>, actor: Actor, sellerAgencyId: string | null, input: Record<string, string | undefined>): Promise<GatewayAccountView> {
   const parsed = head.safeParse(input);
   if (!parsed.success) {
-    const fields: Record<string, string> = {};
-    for (const issue of parsed.error.issues) fields[String(issue.path[0])] ??= issue.message;
-    throw new ValidationError(fields);
+    throw new ValidationError(fieldErrors(parsed.error.issues, { topOnly: true }));
   }
   const { kind, mode } = parsed.data;
   const registration = registrationOf(kind);

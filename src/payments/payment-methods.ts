@@ -52,7 +52,7 @@ async function sellerAccount(deps: Pick<Deps, 'db'>, buyer: Buyer): Promise<Gate
   return account;
 }
 
-export const testCardSchema = z.object({ testCard: z.enum(testCards, { error: `testCard must be one of: ${testCards.join(', ')}.` }) });
+export const testCardSchema = z.object({ testCard: z.enum(testCards) });
 
 /**
  * Saves one of the sandbox's documented test cards (test mode only). Real cards are saved at the

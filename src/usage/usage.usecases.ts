@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Actor } from '../auth/actor';
 import type { AccountOwner } from '../credits/ledger';
 import { AppError, errors } from '../lib/errors';
-import { opaqueId, parse } from '../lib/validation';
+import { fieldErrors, opaqueId, parse } from '../lib/validation';
 import type { UsageEvent, UsageRecorder, UsageResult } from './usage-recorder';
 import { msg } from '../lib/message';
 
@@ -42,9 +42,7 @@ export async function recordUsageBatch(recorder: UsageRecorder, actor: Actor, in
     const parsed = usageEventSchema.safeParse(raw);
     if (parsed.success) valid.push({ index, event: parsed.data });
     else {
-      const fields: Record<string, string> = {};
-      for (const issue of parsed.error.issues) fields[issue.path.join('.') || '_'] ??= issue.message;
-      results[index] = { status: 422, error: 'validation_failed', message: 'This event is not valid.', fields };
+      results[index] = { status: 422, error: 'validation_failed', message: 'This event is not valid.', fields: fieldErrors(parsed.error.issues) };
     }
   });
   if (valid.length > 0) {

@@ -46,7 +46,7 @@ export async function getWallet(deps: Pick<Deps, 'db'>, actor: Actor): Promise<W
   return { balanceMinor: w?.balanceMinor ?? 0, currency: w?.currency ?? null, entries };
 }
 
-export const topupSchema = z.object({ amountMinor: amount, currency: z.enum(currencies, { error: `currency must be one of ${currencies.join(', ')}.` }) });
+export const topupSchema = z.object({ amountMinor: amount, currency: z.enum(currencies) });
 
 /**
  * A top-up of the WhatsApp balance, paid through the seller's gateway (the platform for an
@@ -94,7 +94,7 @@ export const settleWalletTopup: SettlementHandler = async (deps, input, payment)
       // The paid invoice of the top-up (one per payment), at the seller's default rate.
       const [t] = await tx.select({ amountMinor: walletTopups.amountMinor }).from(walletTopups).where(eq(walletTopups.id, p.referenceId));
       const stated = t?.amountMinor ?? p.amountMinor;
-      await issuePaymentInvoice(tx, { payment: p, now, lines: [{ kind: 'purchase', description: 'WhatsApp balance', quantity: 1, unitPriceMinor: stated, amountMinor: stated }] });
+      await issuePaymentInvoice(tx, { payment: p, now, lines: [{ kind: 'purchase', description: 'WhatsApp balance', descriptionKey: 'billing:line.whatsappBalance', quantity: 1, unitPriceMinor: stated, amountMinor: stated }] });
     },
   });
   if (r.outcome === 'confirmed') await deliverPaymentInvoice(deps, r.payment.id);

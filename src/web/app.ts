@@ -48,7 +48,7 @@ import { noticeLocals, profileRoutes, serviceWorker } from './routes/profile.rou
 import { page } from './render';
 import { languageLocals, languageRoutes } from './language';
 import { apiDocsRoutes } from './routes/api-docs.routes';
-import { brandLocals, brandStylesheet } from './brand';
+import { brandLocals, brandStylesheet, webManifest } from './brand';
 import { formatTestClock } from '../clock/test-clock.usecases';
 import { buyerBillingRoutes, sellerInvoiceRoutes } from './routes/billing.routes';
 import { ApiKeyCache } from '../api-keys/key-cache';
@@ -235,6 +235,7 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   });
   // Clients see their agency's brand, never the platform's (DESIGN section 11).
   app.use(brandLocals(deps));
+  app.get('/manifest.webmanifest', webManifest);
   // The header's bell: the signed-in person's unread notices.
   app.use(noticeLocals(deps));
 

@@ -42,3 +42,19 @@ export function brandStylesheet(req: Request, res: Response, next: NextFunction)
   if (!css) return next();
   res.type('text/css').set('Cache-Control', 'public, max-age=31536000, immutable').send(css);
 }
+
+/**
+ * GET /manifest.webmanifest: the web app manifest, so the portal can be installed on a phone (and
+ * get push notices there, docs/i18n.md). It is the brand's app: its name, its colour, its logo as
+ * the icon (the platform's own icon for platform and agency staff; an agency without a logo gets
+ * the phone's default icon, never the platform's). The layout links it with credentials, so a
+ * signed-in client gets its agency's brand; the language is the reader's.
+ */
+export function webManifest(req: Request, res: Response) {
+  const brand = (res.locals.brand as Brand | undefined) ?? PLATFORM_BRAND;
+  const icons = brand.logoUrl ? [{ src: brand.logoUrl, sizes: 'any', purpose: 'any' }] : brand.agencyId ? [] : [{ src: '/assets/favicon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' }];
+  res
+    .type('application/manifest+json')
+    .set('Cache-Control', 'private, no-cache')
+    .send(JSON.stringify({ name: brand.name, short_name: brand.name, lang: req.lang ?? 'en', start_url: '/', scope: '/', display: 'standalone', theme_color: brand.color ?? '#1095c1', background_color: '#ffffff', icons }));
+}

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ValidationError, type FieldErrors } from '../../lib/errors';
 import type { GatewayMode, GatewayRegistration } from '../../payments/gateway';
 import { StripeGateway, type StripeCredentials } from './gateway';
-import { required } from '../../lib/validation';
+import { fieldErrors, required } from '../../lib/validation';
 
 export { StripeGateway, PAYMENT_ID_KEY, type StripeCredentials } from './gateway';
 export { stripeTestCards, savedTestCardTokens } from './test-cards';
@@ -21,10 +21,7 @@ function parseCredentials(input: Record<string, string | undefined>, mode: Gatew
   const parsed = schema.safeParse(input);
   const fields: FieldErrors = {};
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const name = String(issue.path[0] ?? '_');
-      fields[name] ??= issue.message;
-    }
+    Object.assign(fields, fieldErrors(parsed.error.issues, { topOnly: true }));
     throw new ValidationError(fields, 'The Stripe credentials are not valid.');
   }
   const creds: StripeCredentials = parsed.data;

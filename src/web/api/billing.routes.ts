@@ -26,6 +26,7 @@ import { invoiceTaxSummary } from '../../billing/invoice-view';
 import { getSellerTaxSettings, saveSellerTaxSettings, type SellerTaxSettings } from '../../tax/seller-settings';
 import { rateText } from '../../tax/tax';
 import { apiT, apiText } from './text';
+import { readMessage } from '../../lib/message';
 import type * as A from './schemas';
 import type { Answer } from './schemas';
 
@@ -97,11 +98,17 @@ export const invoiceJson = (i: Invoice): Answer<typeof A.Invoice> => ({
   priceMode: i.priceMode,
 });
 
+/** A line's description as a catalog key and parameters (null for a seller's own text). */
+const descriptionKeyJson = (message: string | null) => {
+  const read = message ? readMessage(message) : null;
+  return read?.key ? { descriptionKey: read.key, descriptionParams: read.params } : { descriptionKey: null, descriptionParams: null };
+};
+
 export const invoiceDetailJson = (i: InvoiceWithLines): Answer<typeof A.InvoiceDetail> => ({
   ...invoiceJson(i),
   billingAddress: i.billingAddress,
   lines: i.lines.map((l) => ({
-    position: l.position, kind: l.kind, description: l.description, subscriptionId: l.subscriptionId, fromDay: l.fromDay, throughDay: l.throughDay,
+    position: l.position, kind: l.kind, description: l.description, ...descriptionKeyJson(l.descriptionKey), subscriptionId: l.subscriptionId, fromDay: l.fromDay, throughDay: l.throughDay,
     activeDays: l.activeDays, daysInMonth: l.daysInMonth, quantity: l.quantity, unitPriceMinor: l.unitPriceMinor, amountMinor: l.amountMinor,
     taxRateBp: l.taxRateBp, taxMinor: l.taxMinor, totalMinor: l.amountMinor + l.taxMinor,
   })),

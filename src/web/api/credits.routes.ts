@@ -14,7 +14,9 @@ import type { WebContext } from '../app';
 import { actorOf, requireKeyScope } from '../middleware';
 import { packageState } from '../../purchases/purchases.usecases';
 import { packageStateJson } from './serializers';
-import { apiT, apiText } from './text';
+import { apiLang, fixedTexts } from './text';
+import { localize, tFor, type Lang } from '../../i18n/i18n';
+import { usageErrors } from '../../usage/usage-recorder';
 import type * as A from './schemas';
 import type { Answer } from './schemas';
 
@@ -34,20 +36,22 @@ export const balanceJson = (b: BalanceView): Answer<typeof A.Balance> => ({
  * nesting a request passes through costs measurable time per request.
  */
 export function usageHandlers(deps: Deps, web: WebContext) {
+  const text = fixedTexts([...Object.values(usageErrors).map((refusal) => (refusal() as { message: string }).message), 'This event is not valid.']);
+  const fieldTexts = (lang: Lang, fields: Record<string, string>) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, localize(tFor(lang), v)]));
   return {
     // Out of credits: auto-billing (when on) buys them and the request goes on (src/auto-billing).
     single: async (req: Request, res: Response) => {
       const result = await recordUsageWithAutoBilling(deps, web.recorder, actorOf(req), body(req));
       if (result.status === 200) return void res.json({ charged: result.charged, balance: result.balance });
       if (result.retryAfterSeconds) res.set('Retry-After', String(result.retryAfterSeconds));
-      res.status(result.status).json({ error: result.error, message: apiText(apiT(req), result.message), requestId: String(req.id) });
+      res.status(result.status).json({ error: result.error, message: text(apiLang(req), result.message), requestId: String(req.id) });
     },
     batch: async (req: Request, res: Response) => {
       const results = await recordUsageBatchWithAutoBilling(deps, web.recorder, actorOf(req), body(req));
       const retryAfter = Math.max(0, ...results.map((r) => ('retryAfterSeconds' in r && r.retryAfterSeconds) || 0));
       if (retryAfter > 0) res.set('Retry-After', String(retryAfter));
-      const t = apiT(req);
-      res.json({ results: results.map(({ retryAfterSeconds: _r, ...rest }: BatchResult & { retryAfterSeconds?: number }) => ('message' in rest && typeof rest.message === 'string' ? { ...rest, message: apiText(t, rest.message) } : rest)) });
+      const lang = apiLang(req);
+      res.json({ results: results.map(({ retryAfterSeconds: _r, ...rest }: BatchResult & { retryAfterSeconds?: number }) => ('message' in rest && typeof rest.message === 'string' ? { ...rest, message: text(lang, rest.message), ...('fields' in rest && rest.fields ? { fields: fieldTexts(lang, rest.fields) } : {}) } : rest)) });
     },
   };
 }

@@ -23,7 +23,7 @@ export const offerJson = (o: OfferView): Answer<typeof A.Offer> => ({
 });
 
 export const listQuery = z.object({
-  kind: z.enum(offerKinds, { error: `kind must be one of ${offerKinds.join(', ')}.` }).optional(),
+  kind: z.enum(offerKinds).optional(),
   seller: z.enum(['platform'], { error: 'seller can only be "platform" (what an agency buys).' }).optional(),
   view: z.enum(['buyers'], { error: 'view can only be "buyers" (what the seller\'s buyers see).' }).optional(),
 });

@@ -232,7 +232,10 @@ export const Invoice = z
 export const InvoiceDetail = Invoice.extend({
   billingAddress: z.unknown(),
   lines: z.array(z.object({
-    position: z.number().int(), kind: z.string(), description: z.string(), subscriptionId: nullable(id), fromDay: nullable(day), throughDay: nullable(day),
+    position: z.number().int(), kind: z.string(), description: z.string().describe('The text as issued'),
+    descriptionKey: nullable(z.string()).describe('For a text Kontor writes: its catalog key (locales/<lang>/<ns>.json, "billing:line.whatsappBalance"), to show in any language'),
+    descriptionParams: nullable(z.record(z.string(), z.unknown())).describe('The parameters of descriptionKey'),
+    subscriptionId: nullable(id), fromDay: nullable(day), throughDay: nullable(day),
     activeDays: nullable(z.number().int()), daysInMonth: nullable(z.number().int()), quantity: z.number().int(), unitPriceMinor: minor, amountMinor: minor.describe('The line\'s net amount'),
     taxRateBp: z.number().int().describe('Hundredths of a percent: 2000 = 20%'), taxMinor: minor, totalMinor: minor,
   })),

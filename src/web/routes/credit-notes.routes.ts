@@ -39,7 +39,7 @@ export async function invoiceCredit(deps: Deps, req: Request, inv: InvoiceWithLi
   const lines = inv.lines
     .map((l) => {
       const d = done.get(l.id) ?? { amount: 0, tax: 0 };
-      return { id: l.id, description: l.description, leftNet: l.amountMinor - d.amount, leftTotal: l.amountMinor - d.amount + l.taxMinor - d.tax };
+      return { id: l.id, description: l.description, descriptionKey: l.descriptionKey, leftNet: l.amountMinor - d.amount, leftTotal: l.amountMinor - d.amount + l.taxMinor - d.tax };
     })
     .filter((l) => l.leftNet >= 0 && l.leftTotal > 0);
   return {

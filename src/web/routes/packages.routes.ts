@@ -9,6 +9,7 @@ import type { Deps } from '../../deps';
 import { localize } from '../../i18n/i18n';
 import { AppError, errors, ValidationError, type FieldErrors } from '../../lib/errors';
 import { parseMoneyToMinor } from '../../lib/money';
+import { fieldErrors } from '../../lib/validation';
 import {
   createPackage, createPackageSchema, getPackage, listPackages, requireReselling, updatePackage, type PackageView,
 } from '../../catalog/resold-packages';
@@ -88,10 +89,7 @@ export function packageInput(body: unknown): Record<string, unknown> {
   // The use case's own rules, for the fields this form did not already refuse.
   const checked = createPackageSchema.safeParse(input);
   if (!checked.success) {
-    for (const issue of checked.error.issues) {
-      const key = formKey(issue.path.join('.') || '_');
-      fields[key] ??= issue.message;
-    }
+    for (const [key, message] of Object.entries(fieldErrors(checked.error.issues, { name: formKey }))) fields[key] ??= message;
   }
   if (Object.keys(fields).length) throw new ValidationError(fields);
   return input;
