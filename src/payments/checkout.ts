@@ -67,7 +67,7 @@ async function describe(deps: Pick<Deps, 'db'>, payment: Payment, lang: Lang): P
     const [who] = payment.buyerSubAccountId
       ? await deps.db.select({ name: subAccounts.name }).from(subAccounts).where(eq(subAccounts.id, payment.buyerSubAccountId))
       : await deps.db.select({ name: agencies.name }).from(agencies).where(eq(agencies.id, payment.buyerAgencyId));
-    const numbers = rows.map((r) => r.number).sort((a, b) => a - b).join(', ');
+    const numbers = rows.map((r) => r.number).sort((a, b) => a - b).map(formatInvoiceNumber).join(', ');
     return { payment, description: t('payments:item.overdue', { count: rows.length, numbers }), buyerName: who?.name ?? '', returnPath: payment.buyerSubAccountId ? '/portal/billing' : '/agency/billing' };
   }
   if (payment.purpose === 'wallet_topup') {

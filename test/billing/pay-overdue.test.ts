@@ -90,7 +90,7 @@ describe('pay all overdue: one payment for every overdue invoice', function () {
     expect(url.pathname).to.match(/^\/sandbox\/checkout\/pay_\w+$/);
     const paymentId = url.pathname.split('/').pop()!;
     const checkout = await client.agent.get(url.pathname + url.search).expect(200);
-    expect(checkout.text).to.contain('2 overdue invoices');
+    expect(checkout.text).to.contain('2 overdue invoices (INV-000001, INV-000002)');
     const paid = await client.agent.post(`/sandbox/checkout/${paymentId}`).type('form').send({ _csrf: client.csrf, sig: url.searchParams.get('sig'), decision: 'pay' }).expect(302);
     expect(paid.headers.location).to.equal('/portal/billing');
     const page = (await client.agent.get('/portal/billing').expect(200)).text;
