@@ -42,6 +42,8 @@ export function renderInvoicePdf(inv: InvoiceWithLines, parties: InvoiceParties)
   doc.text(t('pdf:dates', { issued: fmt.day(inv.issueDay), due: fmt.day(inv.dueDay) }));
   doc.text(inv.kind === 'purchase' ? t('tax:purchase.paidOn', { on: fmt.day(inv.issueDay) }) : t(inv.kind === 'monthly' ? 'pdf:period' : 'pdf:term', { from: fmt.day(inv.periodStart), to: fmt.day(inv.periodEnd) }));
   doc.text(t('pdf:status', { status: t(`pdf:statuses.${inv.status}`, { defaultValue: inv.status }) }));
+  // Paid outside Kontor (a bank transfer or cash the seller recorded): said, as on the invoice page.
+  if (inv.paidOffline) doc.text(t('tax:purchase.paidOffline'));
   doc.moveDown();
   doc.font(fonts.bold).text(t('pdf:billedTo'));
   doc.font(fonts.regular).text(parties.buyerName);

@@ -72,6 +72,10 @@ describe('i18n: choosing the language and formatting for it', () => {
       .and.contain('Vergi no: 1234567890').and.contain('Açıklama').and.contain('Toplam: TRY 1.083,87').and.not.contain('Invoice');
     const en = await textOf(await renderInvoicePdf(inv, { sellerName: 'Atlas Ajans', buyerName: 'Client A', locale: 'en' }));
     expect(en).to.contain('Invoice INV-000007').and.contain('Due: 11 Dec 2026').and.contain('Total: TRY 1,083.87').and.contain('Billed to');
+    expect(en).to.not.contain('recorded by the seller');
+    // Paid outside Kontor: the PDF says so, as the invoice page does.
+    const offline = await textOf(await renderInvoicePdf({ ...inv, status: 'paid', paidOffline: true }, { sellerName: 'Atlas Ajans', buyerName: 'Müşteri A', locale: 'tr' }));
+    expect(offline).to.contain('Harici ödeme (havale, nakit vb.), satıcı tarafından kaydedildi');
   });
 
   describe('in the app', () => {
