@@ -79,10 +79,15 @@ describe('e-Invoice backlog: invoices issued before an integrator was chosen', f
     expect(after.text).to.contain('Queued to be sent to GİB');
     expect((await rows()).filter((r) => r.documentKind === 'invoice').map((r) => [r.documentId, r.status]).sort()).to.deep.equal([[old, 'accepted'], [recent, 'accepted']].sort());
 
-    // The credit note follows once its invoice has its GİB number: offered now, sent with a second press.
-    // The credit note follows its invoice once that has its GİB number: here in the same press (the
-    // inline queue sent the invoice at once); with a worker queue, on the next press.
+    // The credit note follows its invoice once that has its GİB number: in the same press when the
+    // invoice was sent before the notes were listed (how fast the queue ran), else on the next press.
+    if (!(await rows()).some((r) => r.documentId === note)) {
+      expect(await sendEInvoiceBacklog(deps, platformActor(w), null, '2026-03-20')).to.deep.equal({ invoices: 0, creditNotes: 1 });
+      await deps.queue.drain();
+    }
     expect((await rows()).find((r) => r.documentId === note)).to.include({ status: 'accepted', profile: 'EARSIVFATURA', number: 'KNI2026000000001' });
+    const audited = (await deps.db.select().from(auditLog).where(eq(auditLog.action, 'einvoice.backlog_sent'))).length;
+    expect(audited).to.be.within(1, 2);
 
     // Pressed again (a double click, a second tab): nothing left, nothing sent twice.
     expect(await sendEInvoiceBacklog(deps, platformActor(w), null, '2026-03-20')).to.deep.equal({ invoices: 0, creditNotes: 0 });
@@ -90,7 +95,7 @@ describe('e-Invoice backlog: invoices issued before an integrator was chosen', f
     await deps.queue.drain();
     expect((await sandboxDocs()).map((d) => d.number).sort()).to.deep.equal(['KNI2026000000001', 'KNT2026000000001', 'KNT2026000000002']);
     expect(await rows()).to.have.length(3);
-    expect(await deps.db.select().from(auditLog).where(eq(auditLog.action, 'einvoice.backlog_sent'))).to.have.length(1);
+    expect(await deps.db.select().from(auditLog).where(eq(auditLog.action, 'einvoice.backlog_sent'))).to.have.length(audited);
     expect((await agent.get('/platform/einvoice')).text).to.not.contain('data-testid="einvoice-backlog"');
   });
 
