@@ -109,6 +109,10 @@ export async function seedDemo(deps: Deps): Promise<boolean> {
     await pkg(atlas, 'Ticket system', 'addon', { priceMinor: 25_000, modules: ['ticket_system'] });
     await pkg(atlas, 'Extra representative', 'quantity', { unit: 'representative', priceMinor: 30_000 });
     await pkg(atlas, 'Extra 1,000 chatbot sessions', 'extra_sessions', { priceMinor: 9_900, chatbotSessions: 1000 });
+    // What the platform sells agencies for their pools and chatbots (their store page).
+    await insertOffer(tx, { sellerAgencyId: null, kind: 'topup', terms: { name: '10,000 credits', credits: 10_000, priceMinor: 79_900, currency: 'TRY' } }, now);
+    await insertOffer(tx, { sellerAgencyId: null, kind: 'topup', terms: { name: '50,000 credits', credits: 50_000, priceMinor: 349_000, currency: 'TRY' } }, now);
+    await insertOffer(tx, { sellerAgencyId: null, kind: 'chatbot_slot', terms: { name: 'Chatbot slot', priceMinor: 19_900, currency: 'TRY' } }, now);
     // Atlas's prepaid credit offers, resold out of its pool (its clients' Packages page).
     await insertOffer(tx, { sellerAgencyId: atlas, kind: 'credit_pack', terms: { name: 'Starter credits', credits: 5_000, priceMinor: 14_950, currency: 'TRY' } }, now);
     await insertOffer(tx, { sellerAgencyId: atlas, kind: 'credit_pack', terms: { name: 'Growth credits', credits: 20_000, priceMinor: 49_900, currency: 'TRY' } }, now);
