@@ -1,16 +1,15 @@
 // A seller's e-invoice integrator through the API: the same use case, validation, sealing and
 // "secrets are never shown again" as the e-Invoice integrator page.
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
-import { requireBilling, requireRole } from '../../auth/policies';
-import { requireReselling } from '../../catalog/resold-packages';
+import { requireRole } from '../../auth/policies';
 import type { Deps } from '../../deps';
 import { einvoiceViewOf, getEInvoiceAccount, saveEInvoiceAccount, type EInvoiceAccountView } from '../../einvoice/accounts';
 import { integratorRegistrations } from '../../einvoice/integrators';
 import type { EInvoiceDocumentRow } from '../../einvoice/send';
-import { errors } from '../../lib/errors';
 import { parse } from '../../lib/validation';
 import { actorOf } from '../middleware';
+import { sellerOfCaller } from './seller';
 
 const TOO_LONG = 'einvoice:error.tooLong';
 const field = (max: number) => z.string({ error: 'einvoice:error.text' }).max(max, TOO_LONG);
@@ -23,13 +22,6 @@ export const integratorBodySchema = z.object({
   apiKey: field(400).optional(),
 }, { error: 'einvoice:error.body' });
 
-async function sellerOf(deps: Deps, req: Request): Promise<string | null> {
-  const actor = actorOf(req);
-  requireBilling(actor);
-  if (actor.scope === 'platform') return null;
-  if (actor.scope === 'agency') return requireReselling(deps, actor);
-  throw errors.wrongScope('platform or agency');
-}
 
 /** An issued document's e-invoice state in API answers (null: not sent through an integrator). */
 export function einvoiceStateJson(row: EInvoiceDocumentRow | null) {
@@ -46,11 +38,11 @@ export function einvoiceApiRoutes(deps: Deps): Router {
   const available = integratorRegistrations.map((g) => ({ kind: g.kind, label: g.label, docsUrl: g.docsUrl ?? null, fields: g.fields.map((f) => ({ name: f.name, secret: f.secret, required: f.required })) }));
 
   r.get('/einvoice-integrator', async (req, res) => {
-    const account = await getEInvoiceAccount(deps, await sellerOf(deps, req));
+    const account = await getEInvoiceAccount(deps, await sellerOfCaller(deps, req));
     res.json({ integrator: json(account ? einvoiceViewOf(account) : null), available });
   });
   r.put('/einvoice-integrator', async (req, res) => {
-    const seller = await sellerOf(deps, req);
+    const seller = await sellerOfCaller(deps, req);
     requireRole(actorOf(req), 'admin');
     const input = parse(integratorBodySchema, req.body ?? {});
     const commercial = input.commercial === undefined ? undefined : input.commercial === true || input.commercial === 'yes' ? 'yes' : 'no';

@@ -6,7 +6,6 @@ import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { payments } from '../../../db/schema';
 import { requireBilling, requireRole } from '../../auth/policies';
-import { requireReselling } from '../../catalog/resold-packages';
 import type { Deps } from '../../deps';
 import { errors, ValidationError } from '../../lib/errors';
 import { parse } from '../../lib/validation';
@@ -14,6 +13,7 @@ import { getGatewayAccount } from '../../payments/gateway-accounts';
 import { buyerOf } from '../../payments/payment-methods';
 import { chooseInstallments, installmentChoice, isInstallmentCount, offersInstallments, planOf, saveInstallmentPlan, surchargeText, type InstallmentPlan, type InstallmentQuote } from '../../payments/installments';
 import { actorOf } from '../middleware';
+import { sellerOfCaller } from './seller';
 
 export const installmentsBodySchema = z.object({
   offers: z.array(z.object({
@@ -31,14 +31,6 @@ export const installmentChoiceBodySchema = z.object({
 const planJson = (plan: InstallmentPlan | null) => plan && { offers: plan.offers.map((o) => ({ count: o.count, surchargeBp: o.surchargeBp, surcharge: surchargeText(o.surchargeBp) })), minAmountMinor: plan.minAmountMinor };
 const quoteJson = (q: InstallmentQuote) => ({ count: q.count, surchargeBp: q.surchargeBp, surchargeMinor: q.surchargeMinor, totalMinor: q.totalMinor, eachMinor: q.eachMinor, lastMinor: q.lastMinor });
 
-/** Platform keys: the platform's settings; agency keys: their agency's (with the reselling module), as the payment system. */
-async function sellerOf(deps: Deps, req: Request): Promise<string | null> {
-  const actor = actorOf(req);
-  requireBilling(actor);
-  if (actor.scope === 'platform') return null;
-  if (actor.scope === 'agency') return requireReselling(deps, actor);
-  throw errors.wrongScope('platform or agency');
-}
 
 export function installmentApiRoutes(deps: Deps): Router {
   const r = Router();
@@ -47,10 +39,10 @@ export function installmentApiRoutes(deps: Deps): Router {
     return { gateway: account?.kind ?? null, available: Boolean(account && offersInstallments(account.kind)), plan: planJson(planOf(account)) };
   };
   r.get('/installments', async (req, res) => {
-    res.json(await settings(await sellerOf(deps, req)));
+    res.json(await settings(await sellerOfCaller(deps, req)));
   });
   r.put('/installments', async (req, res) => {
-    const seller = await sellerOf(deps, req);
+    const seller = await sellerOfCaller(deps, req);
     requireRole(actorOf(req), 'admin');
     const body = parse(installmentsBodySchema, req.body ?? {});
     // The page's form, from JSON: the same parser, messages and audit.
