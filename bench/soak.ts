@@ -100,7 +100,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
 async function main(): Promise<boolean> {
   const t0 = Date.now();
   await admin.unsafe(`create database "${dbName}"`);
-  const baseEnv = { PATH: process.env.PATH ?? '', NODE_ENV: 'development', LOG_LEVEL: 'warn', REDIS_URL: REDIS_URL!, QUEUE_PREFIX: queuePrefix, DEMO: 'false', TEST_CLOCK: 'true', PASSWORD_HASH_COST: '10', DATABASE_POOL_SIZE: '4', GATEWAY_TIMEOUT_MS: '5000', USAGE_TOPUP_WAIT_MS: '500' };
+  // JOB_TIMEOUT_MS: a job attempt whose query postgres.js never settles (a connection terminated at
+  // a particular moment: docs/operations.md) fails at its deadline and is retried. The default (10
+  // min) is longer than the drain; the soak's jobs are small, so 30 s keeps that recovery inside it
+  // (a CI run once ended with one mail job still active after the 120 s drain).
+  const baseEnv = { PATH: process.env.PATH ?? '', NODE_ENV: 'development', LOG_LEVEL: 'warn', REDIS_URL: REDIS_URL!, QUEUE_PREFIX: queuePrefix, DEMO: 'false', TEST_CLOCK: 'true', PASSWORD_HASH_COST: '10', DATABASE_POOL_SIZE: '4', GATEWAY_TIMEOUT_MS: '5000', USAGE_TOPUP_WAIT_MS: '500', JOB_TIMEOUT_MS: '30000' };
   await run(['src/cli.ts', 'migrate'], { ...baseEnv, DATABASE_URL: appUrl('cli'), DATA_DIR: path.join(dataRoot, 'cli') });
 
   // --- the cluster ------------------------------------------------------------------------------
