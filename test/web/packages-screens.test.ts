@@ -108,9 +108,10 @@ describe('package, purchase and sandbox checkout screens', () => {
     }
     await member.agent.post('/agency/packages').type('form').send({ _csrf: member.csrf, name: 'x', type: 'credit', price: '1', currency: 'TRY', credits: '1' }).expect(403);
     const bOwner = await signIn(app, w.b.owner.email);
-    for (const path of ['/agency/packages', '/agency/purchases']) {
-      const res = await bOwner.agent.get(path).expect(403);
-      expect(res.text).to.contain('reselling module').and.contain('Ask the platform');
+    // Payment systems too: its nav link leads to what the module does, not to an error page.
+    for (const [path, title] of [['/agency/packages', 'Packages'], ['/agency/purchases', 'Purchases'], ['/agency/payment-systems', 'Payment systems']]) {
+      const res = await bOwner.agent.get(path!).expect(403);
+      expect(res.text).to.contain('reselling module').and.contain('Ask the platform').and.contain(`<h1>${title}</h1>`);
     }
     const owner = await signIn(app, w.a.owner.email);
     const nav = await owner.agent.get('/agency/purchases').expect(200);

@@ -1,6 +1,6 @@
 import { checkoutQuoter } from '../../billing/checkout-amount';
 import { offerRates } from '../../billing/invoice-issue';
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type Request } from 'express';
 import { currencies, purchaseStatuses } from '../../../db/schema';
 import type { Actor } from '../../auth/actor';
 import { getBalance } from '../../credits/credits.usecases';
@@ -11,12 +11,13 @@ import { AppError, errors, ValidationError, type FieldErrors } from '../../lib/e
 import { parseMoneyToMinor } from '../../lib/money';
 import { fieldErrors } from '../../lib/validation';
 import {
-  createPackage, createPackageSchema, getPackage, listPackages, requireReselling, updatePackage, type PackageView,
+  createPackage, createPackageSchema, getPackage, listPackages, updatePackage, type PackageView,
 } from '../../catalog/resold-packages';
 import { listBillingPackages } from '../../catalog/billing-offers';
 import { poolCoverage } from '../../catalog/offers';
 import { addonModules, quantityUnits } from '../../../db/schema';
 import { createBilledOffer, poolWarning, withWarning } from './offers.routes';
+import { resellingGate } from './reselling-gate';
 import { holdings, listPurchases, startPurchase } from '../../purchases/purchases.usecases';
 import { getCheckout } from '../../payments/checkout';
 import { settleAnyPayment } from '../../payments/settlement';
@@ -110,19 +111,6 @@ async function departmentNames(deps: Deps, actor: Actor): Promise<Record<string,
   return Object.fromEntries((await listDepartments(deps, { actor })).map((d) => [d.id, d.name]));
 }
 
-/** Package screens: billing permission (error page) and the reselling module (the upgrade page). */
-function resellingGate(deps: Deps) {
-  return async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      await requireReselling(deps, actorOf(req));
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'module_required') return page(res, 'agency/upgrade', { title: req.t('nav:packages') }, 403);
-      throw err;
-    }
-    next();
-  };
-}
-
 const packageForm = (p: PackageView) => ({
   name: p.version.name,
   type: p.version.type,
@@ -145,7 +133,7 @@ async function publishedWarning(deps: Deps, req: Request, pkg: PackageView): Pro
 /** Agency: package screens (/agency/packages...) and purchases (/agency/purchases). */
 export function agencyPackageRoutes(deps: Deps, _web: WebContext): Router {
   const r = Router();
-  r.use(['/packages', '/purchases'], requireUser('agency'), resellingGate(deps));
+  r.use(['/packages', '/purchases'], requireUser('agency'), resellingGate(deps, (req) => (req.baseUrl.endsWith('/purchases') ? 'nav:purchases' : 'nav:packages')));
 
   const listLocals = async (req: Request) => {
     const actor = actorOf(req);

@@ -6,6 +6,7 @@ import { getGatewayAccount, saveGatewayAccount, viewOf } from '../../payments/ga
 import { actorOf, requireUser } from '../middleware';
 import { requireReselling } from '../../catalog/resold-packages';
 import { flash, formAction, page } from '../render';
+import { resellingGate } from './reselling-gate';
 import { installmentCounts, offersInstallments, planOf, saveInstallmentPlan, surchargeText } from '../../payments/installments';
 
 /**
@@ -15,6 +16,8 @@ import { installmentCounts, offersInstallments, planOf, saveInstallmentPlan, sur
 export function paymentSystemRoutes(deps: Deps, scope: 'platform' | 'agency'): Router {
   const r = Router();
   r.use(requireUser(scope));
+  // An agency without the reselling module sees what the module is for, not an error page.
+  if (scope === 'agency') r.use('/payment-systems', resellingGate(deps, () => 'nav:paymentSystems'));
   const sellerOf = (req: Request) => (scope === 'platform' ? null : actorOf(req).agencyId);
   const base = `/${scope}/payment-systems`;
   // Saving the seller's payment system or its installments: a billing admin (an agency: with the reselling module).
