@@ -2528,6 +2528,7 @@ export interface components {
                  */
                 to: string;
             };
+            paging?: components["schemas"]["ReportPaging"];
             totals: {
                 [key: string]: unknown;
             };
@@ -3272,6 +3273,17 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        ReportPaging: {
+            /** @description Groups in the range, on all pages */
+            groups: number;
+            limit: number;
+            /** @description The groups not on this page: how many (groups) and their sums, the same fields as totals */
+            others: {
+                [key: string]: unknown;
+            };
+            page: number;
+            pages: number;
+        };
         Representative: {
             /**
              * Format: date-time
@@ -3623,6 +3635,7 @@ export interface components {
                  */
                 to: string;
             };
+            paging?: components["schemas"]["ReportPaging"];
             totals: {
                 [key: string]: unknown;
             };
@@ -7295,10 +7308,14 @@ export interface operations {
                 /** @description The grouping */
                 by?: string;
                 department?: string;
-                /** @description csv: the same report as CSV */
+                /** @description csv: the same report as CSV (every group, not a page) */
                 format?: "csv";
                 /** @description First day (YYYY-MM-DD, seller's zone) */
                 from?: string;
+                /** @description By sub-account, representative or account: groups on a page (100 unless given, 1000 at most) */
+                limit?: number;
+                /** @description By sub-account, representative or account: the page of groups, largest first (from 1) */
+                page?: number;
                 /** @description A sub-account's id, or 'pool' for the agency's own account */
                 subAccount?: string;
                 /** @description Last day (YYYY-MM-DD, seller's zone) */
@@ -7337,10 +7354,14 @@ export interface operations {
                 /** @description The grouping */
                 by?: string;
                 department?: string;
-                /** @description csv: the same report as CSV */
+                /** @description csv: the same report as CSV (every group, not a page) */
                 format?: "csv";
                 /** @description First day (YYYY-MM-DD, seller's zone) */
                 from?: string;
+                /** @description By sub-account, representative or account: groups on a page (100 unless given, 1000 at most) */
+                limit?: number;
+                /** @description By sub-account, representative or account: the page of groups, largest first (from 1) */
+                page?: number;
                 /** @description A sub-account's id, or 'pool' for the agency's own account */
                 subAccount?: string;
                 /** @description Last day (YYYY-MM-DD, seller's zone) */
@@ -7379,10 +7400,14 @@ export interface operations {
                 /** @description The grouping */
                 by?: string;
                 department?: string;
-                /** @description csv: the same report as CSV */
+                /** @description csv: the same report as CSV (every group, not a page) */
                 format?: "csv";
                 /** @description First day (YYYY-MM-DD, seller's zone) */
                 from?: string;
+                /** @description By sub-account, representative or account: groups on a page (100 unless given, 1000 at most) */
+                limit?: number;
+                /** @description By sub-account, representative or account: the page of groups, largest first (from 1) */
+                page?: number;
                 /** @description A sub-account's id, or 'pool' for the agency's own account */
                 subAccount?: string;
                 /** @description Last day (YYYY-MM-DD, seller's zone) */

@@ -10,7 +10,7 @@ import { DateTime } from 'luxon';
 import { rowsOf } from '../lib/rows';
 import { daysIn, monthPlan } from './rollup-levels';
 import { daysOf, parseFilters, reportScope, type ReportFilters, type ReportScope } from './report-filters';
-import { inReportSnapshot } from './usage-report';
+import { groupWindow, inReportSnapshot, type GroupWindow } from './usage-report';
 
 /** The columns of the report: credits in by source, then out; all as positive numbers but `net`. */
 export const flowColumns = [
@@ -35,8 +35,21 @@ export interface CreditFlowReport {
   scope: ReportScope;
   filters: ReportFilters;
   by: FlowGrouping;
+  /** By day every day; by account the page's accounts (every account for the CSV). */
   rows: FlowRow[];
+  /** The range's totals (all accounts, on every page). */
   totals: FlowFigures;
+  /** By account, but for the CSV: which page, and the accounts not on it. */
+  paging?: FlowPaging;
+}
+
+/** The page of credit flow by account, and what the accounts not on it add up to ("all others"). */
+export interface FlowPaging {
+  page: number;
+  limit: number;
+  groups: number;
+  pages: number;
+  others: FlowFigures & { groups: number };
 }
 
 /** Where a rollup row (ledger reason, lot source, summed delta) goes among the columns. */
@@ -134,43 +147,86 @@ export function flowQuery(scope: ReportScope, f: ReportFilters, by: FlowGrouping
     flow.push(sql`select sub_account_id, reason, source, -credits from credit_flow_daily where ${agency} and ${daysIn(sql`day`, plan.minus)}`);
     usage.push(sql`select sub_account_id, -credits from usage_daily where ${agency} and ${daysIn(sql`day`, plan.minus)}`);
   }
-  // The sub-accounts' names in the same statement (no second query naming thousands of ids).
-  return sql`select q.key, q.reason, q.source, q.credits, s.name from (
+  return sql`
     select ${key('c')} as key, c.reason, c.source, sum(c.credits)::bigint as credits from (${sql.join(flow, sql` union all `)}) c(sub_account_id, reason, source, credits) group by 1, 2, 3
     union all
-    select ${key('u')} as key, 'consume', '', -sum(u.credits)::bigint from (${sql.join(usage, sql` union all `)}) u(sub_account_id, credits) group by 1) q
-    left join sub_accounts s on s.agency_id = ${scope.agencyId} and s.id = q.key`;
+    select ${key('u')} as key, 'consume', '', -sum(u.credits)::bigint from (${sql.join(usage, sql` union all `)}) u(sub_account_id, credits) group by 1`;
 }
 
-export async function creditFlowReport(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; query: unknown }): Promise<CreditFlowReport> {
+/** `flowColumn`'s split into credits in and out, in SQL (on a summed key x reason x source row). */
+const flowIsIn = (reason: SQL, source: SQL, credits: SQL) => sql`(case
+  when ${source} in ('purchase', 'monthly_grant', 'topup', 'transfer') then true
+  when ${source} = 'adjustment' then ${credits} >= 0
+  when ${reason} in ('consume', 'transfer_out', 'forfeit', 'expire') then false
+  when ${reason} = 'transfer_in' then true
+  else ${credits} >= 0 end)`;
+
+/**
+ * Credit flow by account, in one statement: flowQuery's rows (account x reason x source), each
+ * account's credits in and out summed in SQL, the accounts sorted (out, then in, largest first; the
+ * id breaks ties), and the window's accounts' rows with their names (part 1, `ord` their place);
+ * part 0: the range's totals by reason, source and sign (summed as the rows are: a column takes
+ * each account's net of a reason and source), and the number of accounts.
+ */
+export function flowAccountQuery(scope: ReportScope, f: ReportFilters, mark: string | null, window: GroupWindow): SQL {
+  const slice = window === 'all' ? sql`` : sql` limit ${window.limit} offset ${(window.page - 1) * window.limit}`;
+  const isIn = flowIsIn(sql`q.reason`, sql`q.source`, sql`q.credits`);
+  return sql`with q as (select * from (${flowQuery(scope, f, 'account', mark)}) q0 where credits <> 0),
+    k as (select q.key, sum(case when ${isIn} then q.credits else 0 end) as cin, sum(case when ${isIn} then 0 else -q.credits end) as cout from q group by q.key),
+    p as (select key, cin, cout from k order by cout desc, cin desc, key${slice}),
+    o as (select key, row_number() over (order by cout desc, cin desc, key) as ord from p)
+    select 0 as part, 0::bigint as ord, null::text as key, null::text as name, q.reason, q.source, sum(q.credits)::bigint as credits, (select count(*) from k)::bigint as groups
+    from q group by q.reason, q.source, q.credits >= 0
+    union all
+    select 0, 0, null, null, null, null, 0, (select count(*) from k) where not exists (select 1 from q)
+    union all
+    select 1, o.ord, q.key, s.name, q.reason, q.source, q.credits, null from o join q on q.key = o.key
+      left join sub_accounts s on s.agency_id = ${scope.agencyId} and s.id = q.key
+    order by 1, 2`;
+}
+
+export async function creditFlowReport(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; query: unknown; all?: boolean }): Promise<CreditFlowReport> {
   const scope = await reportScope(deps, params.actor, 'credit_flow');
   const filters = await parseFilters(deps, scope, params.query);
   const rawBy = (params.query as { by?: unknown } | undefined)?.by;
   // A client's flow is its own account's: by day only.
   const by: FlowGrouping = rawBy === 'account' && !scope.ownSubAccountId ? 'account' : 'day';
-  const rows = rowsOf<{ key: string; reason: string; source: string; credits: string | number; name?: string | null }>(await inReportSnapshot(deps, scope, (tx, mark) => tx.execute(flowQuery(scope, filters, by, mark))));
-  const byKey = new Map<string, FlowRow>();
-  const named = new Map<string, string>();
+  type Row = { part?: number | string; ord?: number | string; key: string; reason: string; source: string; credits: string | number; name?: string | null; groups?: string | number | null };
+  if (by === 'day') {
+    const rows = rowsOf<Row>(await inReportSnapshot(deps, scope, (tx, mark) => tx.execute(flowQuery(scope, filters, by, mark))));
+    const byKey = new Map<string, FlowRow>();
+    const totals = emptyFigures();
+    for (const r of rows) {
+      const credits = Number(r.credits);
+      if (credits === 0) continue;
+      const column = flowColumn(r.reason, r.source, credits);
+      let row = byKey.get(r.key);
+      if (!row) byKey.set(r.key, (row = { key: r.key, name: null, ...emptyFigures() }));
+      add(row, column, credits);
+      add(totals, column, credits);
+    }
+    return { scope, filters, by, rows: daysOf(filters).map((day) => byKey.get(day) ?? { key: day, name: null, ...emptyFigures() }), totals };
+  }
+  const window: GroupWindow = params.all ? 'all' : groupWindow(params.query);
+  const rows = rowsOf<Row>(await inReportSnapshot(deps, scope, (tx, mark) => tx.execute(flowAccountQuery(scope, filters, mark, window))));
   const totals = emptyFigures();
+  const byKey = new Map<string, FlowRow>();
+  let groups = 0;
   for (const r of rows) {
     const credits = Number(r.credits);
-    if (r.name) named.set(r.key, r.name);
-    if (credits === 0) continue;
-    const column = flowColumn(r.reason, r.source, credits);
-    let row = byKey.get(r.key);
-    if (!row) byKey.set(r.key, (row = { key: r.key, name: null, ...emptyFigures() }));
-    add(row, column, credits);
-    add(totals, column, credits);
-  }
-  let out: FlowRow[];
-  if (by === 'day') out = daysOf(filters).map((day) => byKey.get(day) ?? { key: day, name: null, ...emptyFigures() });
-  else {
-    // One account's flow (a filter) is read from the day level, without names: look that one up.
-    if (filters.account.kind === 'sub' && !named.size && byKey.size) {
-      for (const n of rowsOf<{ id: string; name: string }>(await deps.db.execute(sql`
-        select id, name from sub_accounts where agency_id = ${scope.agencyId} and id = ${filters.account.subAccountId}`))) named.set(n.id, n.name);
+    if (Number(r.part) === 0) {
+      groups = Number(r.groups ?? 0);
+      if (credits !== 0) add(totals, flowColumn(r.reason, r.source, credits), credits);
+      continue;
     }
-    out = [...byKey.values()].map((r) => ({ ...r, name: r.key === '' ? null : named.get(r.key) ?? null })).sort((a, b) => b.out - a.out || b.in - a.in);
+    let row = byKey.get(r.key);
+    if (!row) byKey.set(r.key, (row = { key: r.key, name: r.key === '' ? null : r.name ?? null, ...emptyFigures() }));
+    add(row, flowColumn(r.reason, r.source, credits), credits);
   }
-  return { scope, filters, by, rows: out, totals };
+  const out = [...byKey.values()]; // in the statement's order (out, then in, largest first)
+  if (window === 'all') return { scope, filters, by, rows: out, totals };
+  const others = emptyFigures();
+  for (const c of [...flowColumns, 'in', 'out', 'net'] as const) others[c] = totals[c] - out.reduce((t, r) => t + r[c], 0);
+  const paging: FlowPaging = { page: window.page, limit: window.limit, groups, pages: Math.max(1, Math.ceil(groups / window.limit)), others: { groups: groups - out.length, ...others } };
+  return { scope, filters, by, rows: out, totals, paging };
 }

@@ -223,6 +223,29 @@ describe('reports', () => {
         const report = await usageReport(deps, { actor: agencyActor(w.a.id), query: { ...query, by } });
         const got = new Map(report.rows.filter((r) => r.conversations > 0).map((r) => [r.key, [r.conversations, r.credits]]));
         expect(got, `${msg}, by ${by}`).to.deep.equal(sums(key));
+        if (by !== 'subAccount' && by !== 'representative') continue;
+        // Paged: each page's groups plus its "others" are the totals; the pages together are every
+        // group once, largest first; the CSV's read (all) is the same groups.
+        const every = await usageReport(deps, { actor: agencyActor(w.a.id), query: { ...query, by }, all: true });
+        expect(new Map(every.rows.map((r) => [r.key, [r.conversations, r.credits]])), `${msg}, by ${by}, all`).to.deep.equal(sums(key));
+        expect(every.totals, msg).to.deep.equal(report.totals);
+        const limit = 1 + Math.floor(rand() * 2);
+        const paged: typeof report.rows = [];
+        for (let page = 1; page <= Math.max(1, Math.ceil(every.rows.length / limit)) + 1; page++) {
+          const p = await usageReport(deps, { actor: agencyActor(w.a.id), query: { ...query, by, page: String(page), limit: String(limit) } });
+          expect(p.totals, `${msg}, by ${by}, page ${page}`).to.deep.equal(report.totals);
+          expect(p.paging!.groups, msg).to.equal(every.rows.length);
+          const shown = p.rows.reduce((t, r) => [t[0]! + r.conversations, t[1]! + r.credits], [0, 0]);
+          expect([shown[0]! + p.paging!.others.conversations, shown[1]! + p.paging!.others.credits], `${msg}, by ${by}, page ${page}: page + others = totals`)
+            .to.deep.equal([p.totals.conversations, p.totals.credits]);
+          expect(p.paging!.others.groups + p.rows.length, msg).to.equal(every.rows.length);
+          paged.push(...p.rows);
+        }
+        expect(paged, `${msg}, by ${by}: the pages are the CSV's rows, in order`).to.deep.equal(every.rows);
+        for (let i = 1; i < paged.length; i++) {
+          const [a, b] = [paged[i - 1]!, paged[i]!];
+          expect(a.credits > b.credits || (a.credits === b.credits && a.conversations >= b.conversations), `${msg}, by ${by}: largest first`).to.equal(true);
+        }
       }
 
       // Credit flow: every column and the net, against the ledger (usage included).
@@ -244,6 +267,28 @@ describe('reports', () => {
         const { in: _in, out: _out, net: gotNet, ...columns } = flow.totals;
         expect(columns, `${msg}, flow by ${by}`).to.deep.equal(expected);
         expect(gotNet, msg).to.equal(net);
+        if (by !== 'account') continue;
+        // Paged by account: the rows of all accounts sum to the totals; each page plus its
+        // "others" is the totals, column by column; the pages together are every account once.
+        const every = await creditFlowReport(deps, { actor: agencyActor(w.a.id), query: { ...query, by }, all: true });
+        const figures = [...flowColumns, 'in', 'out', 'net'] as const;
+        const sum = (rows: typeof every.rows) => Object.fromEntries(figures.map((c) => [c, rows.reduce((t, r) => t + r[c], 0)]));
+        expect(sum(every.rows), `${msg}, flow by account: the accounts add up to the totals`).to.deep.equal(sum([{ key: '', name: null, ...flow.totals }]));
+        const limit = 1 + Math.floor(rand() * 2);
+        const paged: typeof every.rows = [];
+        for (let page = 1; page <= Math.max(1, Math.ceil(every.rows.length / limit)) + 1; page++) {
+          const p = await creditFlowReport(deps, { actor: agencyActor(w.a.id), query: { ...query, by, page: String(page), limit: String(limit) } });
+          expect(p.totals, `${msg}, flow page ${page}`).to.deep.equal(flow.totals);
+          const { groups: otherGroups, ...others } = p.paging!.others;
+          expect(sum([...p.rows, { key: '', name: null, ...others }]), `${msg}, flow page ${page}: page + others = totals`).to.deep.equal(sum([{ key: '', name: null, ...p.totals }]));
+          expect(otherGroups + p.rows.length, msg).to.equal(every.rows.length);
+          paged.push(...p.rows);
+        }
+        expect(paged, `${msg}, flow by account: the pages are the CSV's rows, in order`).to.deep.equal(every.rows);
+        for (let i = 1; i < paged.length; i++) {
+          const [a, b] = [paged[i - 1]!, paged[i]!];
+          expect(a.out > b.out || (a.out === b.out && a.in >= b.in), `${msg}, flow by account: largest first`).to.equal(true);
+        }
       }
     }
 
@@ -371,6 +416,25 @@ describe('reports', () => {
       const csv = await agency.get('/agency/reports/usage.csv?by=department').expect(200).expect('Content-Type', /text\/csv/);
       expect(csv.text.split('\r\n')[0]).to.equal('department_id,name,conversations,credits');
       expect(csv.text).to.contain('"Support","1","5"');
+      // Many groups come a page at a time: the page's groups, "all others", the totals, a link to
+      // the next page; the CSV holds every group.
+      await deps.db.transaction((tx) => transferToSubAccount(tx, { agencyId: w.a.id, subAccountId: w.a.subs[1].id, credits: 100, source: 'purchase', reason: 'grant', reference: 'r1' }, deps.clock.now()));
+      await api().post('/api/v1/usage').set(bearer(w.a.subs[1].key)).send({ conversationId: 'y', departmentId: depts[0], representativeId: reps.s1 }).expect(200);
+      const first = await agency.get('/agency/reports/usage?by=representative&limit=1').expect(200);
+      expect(first.text).to.contain('Ayla').and.contain('data-testid="report-others"').and.contain('All others (1)').and.contain('rel="next"');
+      expect(first.text).not.to.contain('Berk');
+      expect(first.text).to.match(/data-testid="total-credits">7</);
+      const second = await agency.get('/agency/reports/usage?by=representative&limit=1&page=2').expect(200);
+      expect(second.text).to.contain('Berk').and.contain('rel="prev"');
+      expect(second.text).not.to.contain('>Ayla<');
+      expect(second.text).not.to.contain('rel="next"');
+      const apiPage = await api().get('/api/v1/reports/credit-flow?by=account&limit=1').set(bearer(w.a.key)).expect(200);
+      expect(apiPage.body.data).to.have.length(1);
+      expect(apiPage.body.paging).to.include({ page: 1, limit: 1, pages: 3 });
+      expect(apiPage.body.paging.others.groups).to.equal(2);
+      const all = await agency.get('/agency/reports/usage.csv?by=representative&limit=1').expect(200);
+      expect(all.text.trim().split('\r\n')).to.have.length(3);
+      expect(all.text).to.contain('Ayla').and.contain('Berk');
       const bad = await agency.get(`/agency/reports/usage?subAccount=${w.b.subs[0].id}`).expect(422);
       expect(bad.text).to.contain('No such sub-account.');
 

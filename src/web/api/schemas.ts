@@ -318,8 +318,13 @@ export const Member = z
   .meta({ id: 'Member' });
 const reportFilters = z.object({ from: day, to: day, departmentId: nullable(z.string()), subAccountId: nullable(z.string()).describe("A sub-account's id, 'pool' for the agency's own account, or null for all") });
 const reportRow = z.record(z.string(), z.unknown()).describe('One row: the group (day, department, sub-account, representative, package, month or agency) and its figures');
-export const UsageReport = z.object({ zone: z.string(), filters: reportFilters, by: z.string(), data: z.array(reportRow), totals: z.record(z.string(), z.unknown()) }).meta({ id: 'UsageReport' });
-export const CreditFlowReport = z.object({ zone: z.string(), filters: reportFilters, by: z.string(), data: z.array(reportRow), totals: z.record(z.string(), z.unknown()) }).meta({ id: 'CreditFlowReport' });
+/** Reports with many groups (usage by sub-account or representative, credit flow by account): the page answered, and the groups not on it. */
+const reportPaging = z.object({
+  page: z.number().int(), limit: z.number().int(), groups: z.number().int().describe('Groups in the range, on all pages'), pages: z.number().int(),
+  others: z.record(z.string(), z.unknown()).describe('The groups not on this page: how many (groups) and their sums, the same fields as totals'),
+}).meta({ id: 'ReportPaging' });
+export const UsageReport = z.object({ zone: z.string(), filters: reportFilters, by: z.string(), data: z.array(reportRow), totals: z.record(z.string(), z.unknown()), paging: reportPaging.optional() }).meta({ id: 'UsageReport' });
+export const CreditFlowReport = z.object({ zone: z.string(), filters: reportFilters, by: z.string(), data: z.array(reportRow), totals: z.record(z.string(), z.unknown()), paging: reportPaging.optional() }).meta({ id: 'CreditFlowReport' });
 export const SalesReport = z.object({ zone: z.string(), filters: reportFilters, data: z.array(reportRow), totals: z.unknown() }).meta({ id: 'SalesReport' });
 
 // Collections (dunning): a seller's schedules, and what they did for an invoice.

@@ -8,7 +8,7 @@ import type { Translate } from '../../i18n/i18n';
 import type { Formatter } from '../../i18n/format';
 import { ValidationError } from '../../lib/errors';
 import { creditFlowReport, flowColumns, type CreditFlowReport } from '../../reports/credit-flow-report';
-import { flowCsv, salesCsv, usageCsv } from '../../reports/report-csv';
+import { flowCsv, salesCsv, usageCsv, writeCsv } from '../../reports/report-csv';
 import { filterChoices, filterQuery, type ReportScope } from '../../reports/report-filters';
 import { salesReport, type SalesReport } from '../../reports/sales-report';
 import { usageGroupings, usageReport, type UsageReport, type UsageRow } from '../../reports/usage-report';
@@ -18,7 +18,7 @@ import { page } from '../render';
 type Console = 'agency' | 'portal' | 'platform';
 type Kind = 'usage' | 'credit-flow' | 'sales';
 
-/** The table shows this many rows at most; the CSV has them all. */
+/** The sales table shows this many rows at most; the CSV has them all. (Usage by sub-account or representative and credit flow by account come a page of groups at a time.) */
 const PAGE_ROWS = 500;
 /** Bars in a chart of names (departments, sub-accounts, representatives): the biggest ones. */
 const CHART_BARS = 20;
@@ -111,6 +111,7 @@ export function reportRoutes(deps: Deps, console: Console): Router {
       kind, kinds: kindsOf(console, actorOf(req).billing), base, scope, filters: report.filters, errors,
       choices: await filterChoices(deps, scope), console,
       csvHref: `${base}/${kind}.csv?${filterQuery(report.filters, by ? { by } : {})}`,
+      pageHref: (n: number) => `${base}/${kind}?${filterQuery(report.filters, { ...(by ? { by } : {}), page: String(n) })}`,
       chart, pageRows: PAGE_ROWS, form: req.query,
       ...extra,
     }, Object.keys(errors).length ? 422 : 200);
@@ -124,16 +125,16 @@ export function reportRoutes(deps: Deps, console: Console): Router {
       });
     });
     r.get('/reports/usage.csv', async (req, res) => {
-      const report = await usageReport(deps, { actor: actorOf(req), query: req.query });
-      res.type('text/csv').attachment(`usage-by-${report.by}-${report.filters.from}-${report.filters.to}.csv`).send(usageCsv(report));
+      const report = await usageReport(deps, { actor: actorOf(req), query: req.query, all: true });
+      await writeCsv(res.type('text/csv').attachment(`usage-by-${report.by}-${report.filters.from}-${report.filters.to}.csv`), usageCsv(report));
     });
     r.get('/reports/credit-flow', async (req, res) => {
       const { report, errors } = await run(req, (query) => creditFlowReport(deps, { actor: actorOf(req), query }));
       await render(req, res, 'credit-flow', report, errors, flowChart(req.t, req.fmt, report), { flow: report, flowColumns });
     });
     r.get('/reports/credit-flow.csv', async (req, res) => {
-      const report = await creditFlowReport(deps, { actor: actorOf(req), query: req.query });
-      res.type('text/csv').attachment(`credit-flow-by-${report.by}-${report.filters.from}-${report.filters.to}.csv`).send(flowCsv(report));
+      const report = await creditFlowReport(deps, { actor: actorOf(req), query: req.query, all: true });
+      await writeCsv(res.type('text/csv').attachment(`credit-flow-by-${report.by}-${report.filters.from}-${report.filters.to}.csv`), flowCsv(report));
     });
   }
   if (console !== 'portal') {

@@ -66,7 +66,9 @@ const reportQuery = z.object({
   department: z.string().optional(),
   subAccount: z.string().optional().describe("A sub-account's id, or 'pool' for the agency's own account"),
   by: z.string().optional().describe('The grouping'),
-  format: z.enum(['csv']).optional().describe('csv: the same report as CSV'),
+  page: z.coerce.number().int().min(1).optional().describe('By sub-account, representative or account: the page of groups, largest first (from 1)'),
+  limit: z.coerce.number().int().min(1).max(1000).optional().describe('By sub-account, representative or account: groups on a page (100 unless given, 1000 at most)'),
+  format: z.enum(['csv']).optional().describe('csv: the same report as CSV (every group, not a page)'),
 });
 const AGENCY: KeyScope[] = ['agency'];
 const SELLERS: KeyScope[] = ['platform', 'agency'];
