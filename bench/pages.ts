@@ -10,7 +10,9 @@
 //   BENCH_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/kontor_bench_pages (dropped and rebuilt)
 //   BENCH_SECONDS       seconds per page per round at the fixed rate (default 5)
 //   BENCH_ROUNDS        rounds (default 3)
-//   BENCH_RATE          requests per second (default 200)
+//   BENCH_RATE          requests per second (default 200); 0: as fast as the server answers (see BENCH_CONNECTIONS)
+//   BENCH_CONNECTIONS   with BENCH_RATE=0, requests in flight at once (default 4): the rate sustained
+//                       then is what a page costs the machine (Node and Postgres), beyond queueing
 //   BENCH_CLIENTS       sub-accounts (default 10000)
 //   BENCH_REUSE         1: keep the data of the last run (no drop, no seeding)
 //   BENCH_BASE_DIR      other checkouts, comma-separated (each (say `git archive <ref> | tar -x -C dir`, node_modules
@@ -33,6 +35,7 @@ const DB_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RATE = Number(process.env.BENCH_RATE ?? 200);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10_000);
 const REUSE = process.env.BENCH_REUSE === '1';
 const BASE_DIR = process.env.BENCH_BASE_DIR;
@@ -118,12 +121,11 @@ async function seed(db: Db, today: string) {
 
 interface Figures { p50: number; p99: number; rps: number; non2xx: number; errors: number; n: number }
 
-/** GETs `pagePath` at a fixed overall rate for SECONDS; latencies in ms. */
+/** GETs `pagePath` at a fixed overall rate for SECONDS (RATE 0: as fast as it answers); latencies in ms. */
 async function measure(url: string, pagePath: string, cookie: string): Promise<Figures> {
   const r = await autocannon({
     url: `${url}${pagePath}`,
-    connections: 20,
-    overallRate: RATE,
+    ...(RATE > 0 ? { connections: 20, overallRate: RATE } : { connections: CONNECTIONS }),
     duration: SECONDS,
     headers: { cookie, 'x-forwarded-proto': 'https' },
   });
@@ -199,11 +201,16 @@ async function main() {
       log(`round ${round}/${ROUNDS} done, load average ${load()}`);
     }
     log('');
-    log(`${RATE} requests/s for ${SECONDS} s per page per round, ${ROUNDS} rounds (interleaved); latency in ms; load average at the end ${load()}`);
+    const rateOf = RATE > 0 ? `${RATE} requests/s` : `as fast as answered with ${CONNECTIONS} connections`;
+    log(`${rateOf} for ${SECONDS} s per page per round, ${ROUNDS} rounds (interleaved); latency in ms; load average at the end ${load()}`);
     log(`${'page'.padEnd(42)}p50 (per round)        p99 (per round)        worst p99  non-2xx  errors  target p99<50ms`);
     for (const p of pages) {
       for (const s of servers) {
         const f = all.get(label(p, s))!;
+        if (RATE === 0) {
+          log(`${label(p, s).padEnd(42)}requests/s per round: ${f.map((x) => Math.round(x.rps)).join(' / ')}; p50 ${f.map((x) => x.p50).join(' / ')} ms; non-2xx ${f.reduce((n, x) => n + x.non2xx, 0)}`);
+          continue;
+        }
         const worst = Math.max(...f.map((x) => x.p99));
         const bad = f.reduce((n, x) => n + x.non2xx, 0), errs = f.reduce((n, x) => n + x.errors, 0);
         const verdict = p === pages[0] ? '(baseline)' : worst < TARGET_P99_MS && bad === 0 && errs === 0 ? 'PASS' : 'MISS';

@@ -29,12 +29,17 @@ export interface BillingAccount {
   status: 'active' | 'suspended';
 }
 
-/** The account for a buyer id pair; throws not found if it does not exist. */
-export async function billingAccount(db: DbOrTx, agencyId: string, subAccountId: string | null): Promise<BillingAccount> {
+/**
+ * The account for a buyer id pair; throws not found if it does not exist. `knownSub`: the
+ * sub-account's row as the caller has just read it (not read again when it is that sub-account of
+ * that agency).
+ */
+export async function billingAccount(db: DbOrTx, agencyId: string, subAccountId: string | null, knownSub?: typeof subAccounts.$inferSelect): Promise<BillingAccount> {
+  const known = subAccountId && knownSub?.id === subAccountId && knownSub.agencyId === agencyId ? knownSub : null;
   // The agency and the buyer's other row (its sub-account, or the platform) are read side by side.
   const [[agency], [sub], [plt]] = await Promise.all([
     db.select().from(agencies).where(eq(agencies.id, agencyId)),
-    subAccountId ? db.select().from(subAccounts).where(and(eq(subAccounts.id, subAccountId), eq(subAccounts.agencyId, agencyId))) : Promise.resolve([]),
+    known ? Promise.resolve([known]) : subAccountId ? db.select().from(subAccounts).where(and(eq(subAccounts.id, subAccountId), eq(subAccounts.agencyId, agencyId))) : Promise.resolve([]),
     subAccountId ? Promise.resolve([]) : db.select().from(platform).limit(1),
   ]);
   if (!agency) throw errors.notFound('Account');

@@ -472,10 +472,11 @@ export interface CurrentEntitlements extends Entitlements {
 }
 
 /** What the account may use now. */
-export async function currentEntitlements(deps: { db: Deps['db'] | Tx; clock: Deps['clock'] }, account: BillingAccount): Promise<CurrentEntitlements> {
+/** `subscriptions`: the account's subscriptions (accountSubscriptions) when the caller reads them anyway. */
+export async function currentEntitlements(deps: { db: Deps['db'] | Tx; clock: Deps['clock'] }, account: BillingAccount, subscriptions?: Promise<SubscriptionView[]>): Promise<CurrentEntitlements> {
   const now = deps.clock.now();
   const day = calendarDay(now, account.zone);
-  const subs = await accountSubscriptions(deps.db, account.buyerId);
+  const subs = await (subscriptions ?? accountSubscriptions(deps.db, account.buyerId));
   const e = entitlementsOn(subs, day, await extraSessionsAt(deps.db, account.buyerId, now));
   const termQuotas = subs
     .filter((s) => s.billing === 'term' && e.inEffect.includes(s.id))

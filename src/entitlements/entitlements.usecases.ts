@@ -10,7 +10,7 @@ import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../auth/actor';
 import { requireRole } from '../auth/policies';
 import { buyerAccount, type BillingAccount } from '../billing/accounts';
-import { currentEntitlements, type CurrentEntitlements } from '../billing/subscriptions.usecases';
+import { currentEntitlements, type CurrentEntitlements, type SubscriptionView } from '../billing/subscriptions.usecases';
 import type { Deps } from '../deps';
 import { AppError, errors } from '../lib/errors';
 import { newId } from '../lib/ids';
@@ -50,8 +50,9 @@ export interface EntitlementStatus extends CurrentEntitlements {
 }
 
 /** What the account may use now, what it uses, and where it is over. */
-export async function entitlementStatus(deps: Pick<Deps, 'db' | 'clock'>, account: BillingAccount): Promise<EntitlementStatus> {
-  const [e, used] = await Promise.all([currentEntitlements(deps, account), usageOf(deps.db, account)]);
+/** `subscriptions`: the account's subscriptions (accountSubscriptions) when the caller reads them anyway. */
+export async function entitlementStatus(deps: Pick<Deps, 'db' | 'clock'>, account: BillingAccount, subscriptions?: Promise<SubscriptionView[]>): Promise<EntitlementStatus> {
+  const [e, used] = await Promise.all([currentEntitlements(deps, account, subscriptions), usageOf(deps.db, account)]);
   const limits = limitLines(e, used);
   let chatbots: EntitlementStatus['chatbots'];
   let depts: number;

@@ -31,7 +31,7 @@ import type { CheckoutStarter, PaymentStart } from '../payments/gateway';
 import { createPayment, settlePayment } from '../payments/payments.usecases';
 import type { SettlementHandler } from '../payments/settlement';
 import { ensureFunds } from '../auto-billing/charge';
-import { getSubAccount } from '../tenancy/sub-accounts.usecases';
+import { getSubAccount, type SubAccount } from '../tenancy/sub-accounts.usecases';
 import { purchaseEmail } from './purchase-email';
 import { msg } from '../lib/message';
 import { mailLanguage, mailWriter } from '../mail/language';
@@ -496,12 +496,14 @@ export const purchaseFilterSchema = z.object({
  * Purchases the actor may see: an agency's (all, or one sub-account's), or a sub-account's own;
  * newest first, at most `limit` (500), after the purchase `before` (of the same agency) if given.
  */
-export async function listPurchases(deps: Pick<Deps, 'db'>, params: { actor: Actor; subAccountId?: string; filter?: unknown; limit?: number; before?: string }): Promise<PurchaseRow[]> {
+export async function listPurchases(deps: Pick<Deps, 'db'>, params: { actor: Actor; subAccountId?: string; filter?: unknown; limit?: number; before?: string; sub?: SubAccount }): Promise<PurchaseRow[]> {
   const { actor } = params;
   requireBilling(actor);
   const filter = parse(purchaseFilterSchema, params.filter ?? {});
   const subId = params.subAccountId ?? filter.subAccountId;
-  if (subId) await getSubAccount(deps, { actor, subAccountId: subId });
+  // `sub`: the caller's own read of that sub-account with this actor (not read again).
+  const known = subId && params.sub?.id === subId && actor.scope === 'agency' && params.sub.agencyId === actor.agencyId;
+  if (subId && !known) await getSubAccount(deps, { actor, subAccountId: subId });
   else if (actor.scope === 'platform') throw errors.wrongScope('agency or sub-account');
   const rows = await deps.db
     .select({ p: purchases, packageName: offerVersions.name, subAccountName: subAccounts.name, buyerEmail: users.email, s: subscriptions })

@@ -41,16 +41,21 @@ export interface ClientOverview {
 const daysBetween = (from: string, to: string) => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 
 /** The agency's view of one of its clients; another agency's client is not found. */
-export async function clientOverview(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; subAccountId: string }): Promise<ClientOverview> {
+export async function clientOverview(deps: Pick<Deps, 'db' | 'clock'>, params: { actor: Actor; subAccountId: string; sub?: SubAccount }): Promise<ClientOverview> {
   const { actor } = params;
   requireScope(actor, 'agency');
-  const sub = await getSubAccount(deps, { actor, subAccountId: params.subAccountId });
-  const account = await billingAccount(deps.db, sub.agencyId, sub.id);
+  // `sub`: the caller's own read of that sub-account with this actor (read once per page, passed down).
+  const known = params.sub?.id === params.subAccountId && params.sub.agencyId === actor.agencyId ? params.sub : null;
+  const sub = known ?? (await getSubAccount(deps, { actor, subAccountId: params.subAccountId }));
+  const account = await billingAccount(deps.db, sub.agencyId, sub.id, sub);
   const owner = { agencyId: sub.agencyId, subAccountId: sub.id };
+  // The client's subscriptions: read once, for its limits and (with the billing permission) its packages.
+  const subscriptionsRead = accountSubscriptions(deps.db, sub.id);
+  subscriptionsRead.catch(() => {}); // awaited below; a failure is reported there
   const [balance, history, limits, suspension] = await Promise.all([
     getBalance(deps, owner),
     listCreditHistory(deps, owner, { limit: 10 }),
-    entitlementStatus(deps, account),
+    entitlementStatus(deps, account, subscriptionsRead),
     suspensionOf(deps, account),
   ]);
   const references = await labelReferences(deps.db, { agencyId: sub.agencyId, scope: 'agency', billing: actor.billing }, history.entries.map((e) => e.reference));
@@ -58,9 +63,9 @@ export async function clientOverview(deps: Pick<Deps, 'db' | 'clock'>, params: {
   let billing: ClientOverview['billing'] = null;
   if (actor.billing) {
     const [subscriptions, invoices, purchases] = await Promise.all([
-      accountSubscriptions(deps.db, sub.id),
+      subscriptionsRead,
       listIssuedInvoices(deps, { actor, accountId: sub.id, limit: 24 }),
-      listPurchases(deps, { actor, subAccountId: sub.id, limit: 20 }),
+      listPurchases(deps, { actor, subAccountId: sub.id, limit: 20, sub }),
     ]);
     billing = {
       subscriptions: subscriptions

@@ -14,7 +14,7 @@ import { blankToNull, checkbox, email, name, opaqueId, parse } from '../lib/vali
 import { dispatchEmails } from '../mail/outbox';
 import { notify } from '../notifications/notify';
 import { brandOf, type Brand } from '../branding/brand';
-import { getSubAccount } from '../tenancy/sub-accounts.usecases';
+import { getSubAccount, type SubAccount } from '../tenancy/sub-accounts.usecases';
 import { assertAcceptablePassword } from './password-policy';
 import { endUserSessions } from './user-sessions';
 import { mailLanguage, mailWriter } from '../mail/language';
@@ -314,11 +314,13 @@ export interface MemberRow {
 }
 
 /** Members of exactly one tenant (the actor's, or a sub-account of the actor's agency). */
-export async function listMembers(deps: Pick<Deps, 'db'>, params: { actor: Actor; subAccountId?: string }): Promise<MemberRow[]> {
+export async function listMembers(deps: Pick<Deps, 'db'>, params: { actor: Actor; subAccountId?: string; sub?: SubAccount }): Promise<MemberRow[]> {
   const { actor } = params;
   let where;
   if (params.subAccountId) {
-    const sub = await getSubAccount(deps, { actor, subAccountId: params.subAccountId });
+    // `sub`: the caller's own read of that sub-account with this actor (not read again).
+    const known = params.sub?.id === params.subAccountId && actor.scope === 'agency' && params.sub.agencyId === actor.agencyId ? params.sub : null;
+    const sub = known ?? (await getSubAccount(deps, { actor, subAccountId: params.subAccountId }));
     where = and(eq(memberships.scope, 'sub_account'), eq(memberships.subAccountId, sub.id), eq(memberships.agencyId, sub.agencyId));
   } else if (actor.scope === 'platform') where = eq(memberships.scope, 'platform');
   else if (actor.scope === 'agency') where = and(eq(memberships.scope, 'agency'), eq(memberships.agencyId, actor.agencyId!));

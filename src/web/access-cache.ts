@@ -12,18 +12,19 @@ interface Entry {
 }
 
 /**
- * What every signed-in page reads before its route, cached per process: who a session's user is
- * (user, memberships, their agencies and sub-accounts) and whether an account may be served (its
- * suspension flags and usage counts). Correctness first:
+ * What every signed-in page reads before its route, cached per process: the session's row
+ * (src/web/session-store.ts), who its user is (user, memberships, their agencies and sub-accounts)
+ * and whether an account may be served (its suspension flags and usage counts). Correctness first:
  * - Nothing is cached until this process listens to the database's announcements (channel
  *   `kontor_access`); every row change those answers are read from is announced at commit by
- *   triggers (migration 0030), so a removed membership or a suspension written by any process
+ *   triggers (migrations 0030 and 0036), so a removed membership or a suspension written by any process
  *   drops the entries it touches in every process as soon as the announcement arrives.
  * - Each time listening (re)starts, everything is dropped: nothing missed while disconnected survives.
  * - An entry answers for at most `ttlMs` (a safety net for a connection lost unnoticed).
  * - A read that started before any announcement is not cached (it may hold what was just changed).
- * Entries carry tags (`u:<user>`, `a:<agency>`, `s:<sub-account>`, `x:<account>`); an announcement
- * drops the entries with its tag, `*` drops all.
+ * Entries carry tags (`u:<user>`, `a:<agency>`, `s:<sub-account>`, `x:<account>`, `sid:<session id>`
+ * for the session rows: src/web/session-store.ts); an announcement drops the entries with its tag,
+ * `*` drops all.
  */
 export class AccessCache {
   private readonly entries = new Map<string, Entry>();
@@ -71,14 +72,21 @@ export class AccessCache {
     for (const k of keys) this.drop(k);
   }
 
-  /** The cached answer for `key`, else `load()`'s, cached under `tagsOf(value)` when it is safe to. */
-  async get<T>(key: string, load: () => Promise<T>, tagsOf: (value: T) => string[]): Promise<T> {
+  /**
+   * The cached answer for `key`, else `load()`'s, cached under `tagsOf(value)` when it is safe to
+   * (`tagsOf` answering null: that value is never cached, say a row not found, whose insertion
+   * nobody announces).
+   */
+  async get<T>(key: string, load: () => Promise<T>, tagsOf: (value: T) => string[] | null): Promise<T> {
     const hit = this.entries.get(key);
     if (hit && this.following && hit.until > this.nowMs()) return hit.value as T;
     const generation = this.generation;
     this.reads++;
     const value = await load();
-    if (this.following && generation === this.generation) this.put(key, value, tagsOf(value));
+    if (this.following && generation === this.generation) {
+      const tags = tagsOf(value);
+      if (tags) this.put(key, value, tags);
+    }
     return value;
   }
 

@@ -153,7 +153,7 @@ export function createApp(deps: Deps, web: WebContext = createWebContext(deps)):
   app.use(express.urlencoded({ extended: false, limit: '100kb' }), guardBodyText);
   app.use(
     session({
-      store: new DbSessionStore(deps.db),
+      store: new DbSessionStore(deps.db, web.access),
       secret: deps.config.sessionSecret,
       name: 'kontor.sid',
       resave: false,

@@ -106,4 +106,66 @@ describe('browser: layout at 1366 and 390 pixels', function () {
       await context.close();
     });
   }
+
+  // Issue 16: a long agency name broke the header on a phone (the brand pushed the menu, the bell
+  // and the language switch out of the window). It is cut with an ellipsis, the full name in its title.
+  for (const width of [390, 1366]) {
+    it(`a long agency name keeps the header within ${width} pixels, the full name in the brand's title and accessible name`, async () => {
+      const long = 'Atlas Studio Dijital Pazarlama Reklam ve Yazılım Hizmetleri Anonim Şirketi';
+      await deps.db.update(agencies).set({ name: long, brandDisplayName: long }).where(eq(agencies.id, w.a.id));
+      const context = await browser.newContext({ viewport: { width, height: width === 390 ? 844 : 768 } });
+      try {
+        const page = await context.newPage();
+        const onScreen = async (what: string, locator: ReturnType<Page['locator']>) => {
+          expect(await locator.isVisible(), `${what} visible`).to.equal(true);
+          const box = (await locator.boundingBox())!;
+          expect(box.x, `${what} starts in the window`).to.be.at.least(0);
+          expect(box.x + box.width, `${what} ends in the ${width}px window`).to.be.at.most(width);
+        };
+        const header = async (what: string, tenantInMenu: boolean) => {
+          await noOverflow(page, what);
+          const brand = page.getByTestId('brand');
+          await onScreen(`${what}: brand`, brand);
+          await onScreen(`${what}: language switch`, page.getByTestId('language-switch').locator('button'));
+          if (width === 390) {
+            await onScreen(`${what}: menu`, page.locator('summary.nav-toggle'));
+            await onScreen(`${what}: bell`, page.getByTestId('bell-phone'));
+            await page.locator('summary.nav-toggle').click();
+          } else {
+            await onScreen(`${what}: bell`, page.getByTestId('bell'));
+          }
+          const tenant = page.getByTestId('tenant-name');
+          if (tenantInMenu) {
+            await onScreen(`${what}: tenant name`, tenant);
+            expect(await tenant.getAttribute('title')).to.contain(long);
+          }
+          await noOverflow(page, `${what} with the menu open`);
+        };
+
+        await signIn(page, base, w.a.owner.email);
+        await page.goto(`${base}/agency/sub-accounts`);
+        await header('agency console', true);
+        await page.screenshot({ path: path.join(SHOTS, `agency-long-name-${width}.png`) });
+
+        await context.clearCookies();
+        await signIn(page, base, w.a.subs[0].owner.email);
+        for (const p of ['/portal', '/portal/billing']) {
+          await page.goto(`${base}${p}`);
+          // The brand is the agency's: its whole name is the link's name and title, its text cut on a phone.
+          const brand = page.getByTestId('brand');
+          expect(await brand.getAttribute('title')).to.equal(long);
+          expect(await page.getByRole('link', { name: long, exact: true }).count()).to.equal(1);
+          if (width === 390) {
+            const [scroll, client] = await brand.locator('strong').evaluate((el) => [el.scrollWidth, el.clientWidth]);
+            expect(scroll, 'the name is cut (ellipsis), not wrapped or spilled').to.be.above(client!);
+          }
+          await header(`portal ${p}`, true);
+        }
+        await page.screenshot({ path: path.join(SHOTS, `portal-long-name-${width}.png`) });
+      } finally {
+        await context.close();
+        await deps.db.update(agencies).set({ name: w.a.name, brandDisplayName: 'Atlas Studio' }).where(eq(agencies.id, w.a.id));
+      }
+    });
+  }
 });

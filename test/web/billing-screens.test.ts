@@ -91,6 +91,23 @@ describe('web: invoice screens', () => {
     expect((await agent.get('/portal/billing').expect(200)).text).to.contain('badge-paid');
   });
 
+  it('the Modules list shows every add-on the client holds for a module, each with its own cancel button', async () => {
+    const first = await b.createPackage(w.a.key, { kind: 'addon', name: 'Assistant basic', billing: 'monthly', monthlyPriceMinor: 2500, modules: ['ai_assistant'] });
+    const second = await b.createPackage(w.a.key, { kind: 'addon', name: 'Assistant plus', billing: 'monthly', monthlyPriceMinor: 4000, modules: ['ai_assistant'] });
+    const one = (await b.start(w.a.subs[0].key, first.id).expect(201)).body.id as string;
+    const two = (await b.start(w.a.subs[0].key, second.id).expect(201)).body.id as string;
+    const { agent, csrf } = await signIn(app, w.a.subs[0].owner.email);
+    const modules = (html: string) => /<section data-testid="modules">([\s\S]*?)<\/section>/.exec(html)?.[1] ?? '';
+    const item = (html: string) => /<li data-module="ai_assistant">([\s\S]*?)<\/li>/.exec(modules(html))?.[1] ?? '';
+    let assistant = item((await agent.get('/portal/billing').expect(200)).text);
+    expect(assistant).to.contain('active').and.contain('Cancel Assistant basic').and.contain('Cancel Assistant plus');
+    expect(assistant).to.contain(`/portal/billing/subscriptions/${one}/cancel`).and.contain(`/portal/billing/subscriptions/${two}/cancel`);
+    // Cancelling one leaves the other listed.
+    await agent.post(`/portal/billing/subscriptions/${two}/cancel`).type('form').send({ _csrf: csrf }).expect(302);
+    assistant = item((await agent.get('/portal/billing').expect(200)).text);
+    expect(assistant).to.contain('Cancel Assistant basic').and.not.contain('Assistant plus');
+  });
+
   it('an address without required fields keeps the form with its messages; a valid one is printed on the next invoice', async () => {
     const { agent, csrf } = await signIn(app, w.a.subs[0].owner.email);
     const bad = await agent.post('/portal/billing/addresses').type('form').send({ _csrf: csrf, name: 'Acme Ltd', line1: '', city: '', country: '' }).expect(422);

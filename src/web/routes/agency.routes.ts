@@ -48,10 +48,10 @@ export function agencyRoutes(deps: Deps, web: WebContext): Router {
     const sub = await getSubAccount(deps, { actor, subAccountId: String(req.params.id) });
     // Independent reads, side by side; the balance is the overview's own.
     const [overview, departments, enabled, members, keys] = await Promise.all([
-      clientOverview(deps, { actor, subAccountId: sub.id }),
+      clientOverview(deps, { actor, subAccountId: sub.id, sub }),
       listDepartments(deps, { actor }),
       enabledDepartmentIds(deps, sub.id),
-      listMembers(deps, { actor, subAccountId: sub.id }),
+      listMembers(deps, { actor, subAccountId: sub.id, sub }),
       listApiKeys(deps, { owner: { scope: 'sub_account', agencyId: sub.agencyId, subAccountId: sub.id } }),
     ]);
     return {
