@@ -7,6 +7,7 @@ import { agencyIdOf, requireBilling, requireRole, requireScope } from '../auth/p
 import { billingAccount } from '../billing/accounts';
 import { deliverPaymentInvoice } from '../billing/invoice-delivery';
 import { issuePaymentInvoice } from '../billing/invoice-issue';
+import { kontorText, offerLineText } from '../billing/line-text';
 import { paymentTaxFields, quoteCheckout, type CheckoutAmount } from '../billing/checkout-amount';
 import { creditAccount, lockAccount } from '../credits/ledger';
 import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
@@ -179,10 +180,13 @@ async function invoiceAgencyOrder(tx: Tx, payment: Payment, now: Date): Promise<
   const [o] = await tx.select().from(agencyOrders).where(eq(agencyOrders.id, payment.referenceId));
   if (!o) return;
   const offer = o.kind === 'topup' && o.topupPackageId ? await offerVersionOf(tx, o.topupPackageId) : (await chatbotSlotOffer(tx))?.version;
-  const name = offer?.name ?? (o.kind === 'topup' ? `${o.credits} credits` : 'Chatbot slot');
+  // The offer's name as the platform wrote it; without an offer, a text Kontor writes (docs/i18n.md).
+  const text = offer
+    ? offerLineText(offer.name, o.quantity)
+    : o.kind === 'topup' ? kontorText('billing:line.credits', { count: o.credits }) : kontorText('billing:line.chatbotSlots', { count: o.quantity });
   await issuePaymentInvoice(tx, {
     payment, now,
-    lines: [{ kind: 'purchase', description: o.quantity > 1 ? `${name} x ${o.quantity}` : name, quantity: o.quantity, unitPriceMinor: Math.round(o.amountMinor / o.quantity), amountMinor: o.amountMinor, rateBp: offer?.taxRateBp ?? null }],
+    lines: [{ kind: 'purchase', ...text, quantity: o.quantity, unitPriceMinor: Math.round(o.amountMinor / o.quantity), amountMinor: o.amountMinor, rateBp: offer?.taxRateBp ?? null }],
   });
 }
 
