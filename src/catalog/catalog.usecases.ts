@@ -8,7 +8,7 @@ import { billingAccount } from '../billing/accounts';
 import { deliverPaymentInvoice } from '../billing/invoice-delivery';
 import { issuePaymentInvoice } from '../billing/invoice-issue';
 import { kontorText, offerLineText } from '../billing/line-text';
-import { paymentTaxFields, quoteCheckout, type CheckoutAmount } from '../billing/checkout-amount';
+import { chargedBy, paymentTaxFields, quoteCheckout, type CheckoutAmount } from '../billing/checkout-amount';
 import { creditAccount, lockAccount } from '../credits/ledger';
 import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
 import type { Deps } from '../deps';
@@ -162,8 +162,8 @@ export async function startAgencyOrder(deps: Deps, params: { actor: Actor; input
 }
 
 /** Applies a confirmed agency order inside the payment's transaction: credits into the pool, or slots. */
-export async function applyAgencyOrder(tx: Tx, orderId: string, now: Date): Promise<void> {
-  const [o] = await tx.select().from(agencyOrders).where(eq(agencyOrders.id, orderId)).for('update');
+export async function applyAgencyOrder(tx: Tx, payment: Payment, now: Date): Promise<void> {
+  const [o] = await tx.select().from(agencyOrders).where(eq(agencyOrders.id, payment.referenceId)).for('update');
   if (!o || o.status === 'applied') return;
   if (o.kind === 'topup') {
     const pool = await lockAccount(tx, { agencyId: o.agencyId, subAccountId: null }, now);
@@ -172,7 +172,9 @@ export async function applyAgencyOrder(tx: Tx, orderId: string, now: Date): Prom
     await tx.update(agencies).set({ chatbotSlots: sql`${agencies.chatbotSlots} + ${o.quantity}`, updatedAt: now }).where(eq(agencies.id, o.agencyId));
   }
   await tx.update(agencyOrders).set({ status: 'applied', appliedAt: now }).where(eq(agencyOrders.id, o.id));
-  await emitEvent(tx, { type: 'purchase.completed', at: now, data: { account: { agencyId: o.agencyId, subAccountId: null }, purchaseId: o.id, kind: o.kind, packageId: null, amountMinor: o.amountMinor, currency: o.currency, paidAt: now.toISOString() } });
+  // What the payment charged (the order's price with any tax the checkout added, docs/tax.md).
+  const { totalMinor, ...charged } = chargedBy(payment);
+  await emitEvent(tx, { type: 'purchase.completed', at: now, data: { account: { agencyId: o.agencyId, subAccountId: null }, purchaseId: o.id, kind: o.kind, packageId: null, amountMinor: totalMinor, ...charged, currency: o.currency, paidAt: now.toISOString() } });
 }
 
 /** The paid invoice of an agency's order (one per payment): top-up credits or chatbot slots, at the offer's rate. */
@@ -201,7 +203,7 @@ export const settleAgencyOrder: SettlementHandler = async (deps, input, payment)
   const r = await settlePayment(deps, {
     ...input,
     onConfirmed: async (tx, p) => {
-      await applyAgencyOrder(tx, p.referenceId, now);
+      await applyAgencyOrder(tx, p, now);
       await invoiceAgencyOrder(tx, p, now);
     },
   });
