@@ -4,9 +4,12 @@
 import { expect } from 'chai';
 import { eq } from 'drizzle-orm';
 import request from 'supertest';
-import { agencies, invoiceLines, invoices } from '../../db/schema';
+import { extractText, getDocumentProxy } from 'unpdf';
+import { accountCharges, agencies, creditNoteLines, invoiceLines, invoices } from '../../db/schema';
+import { msg } from '../../src/lib/message';
 import { settleAnyPayment } from '../../src/payments/settlement';
 import { createApp } from '../../src/web/app';
+import { billingApi } from '../support/billing';
 import { resetData } from '../support/db';
 import { makeTestDeps, type TestDeps } from '../support/deps';
 import { bearer, signIn } from '../support/http';
@@ -39,5 +42,87 @@ describe('i18n: texts Kontor stores on invoices', () => {
     const { agent } = await signIn(app, sub.owner.email);
     const page = await agent.get(`/portal/billing/invoices/${line!.invoiceId}`).expect(200);
     expect(page.text).to.contain('WhatsApp bakiyesi').and.not.contain('WhatsApp balance');
+  });
+});
+
+describe('i18n: texts Kontor stores on monthly invoices, charges and credit notes', () => {
+  let deps: TestDeps;
+  let w: World;
+  let b: ReturnType<typeof billingApi>;
+  before(async () => {
+    await resetData();
+    deps = await makeTestDeps({ start: new Date('2026-03-31T09:00:00Z') });
+    w = await createWorld(deps);
+    b = billingApi(createApp(deps));
+  });
+  after(() => deps.close());
+  const clockTo = async (day: string) => {
+    await b.api().post('/api/v1/test-clock').set(bearer(w.platformKey)).send({ now: `${day}T09:00:00Z` }).expect(200);
+    await deps.queue.drain();
+  };
+  const pdfText = async (pdf: Buffer) => (await extractText(await getDocumentProxy(new Uint8Array(pdf)), { mergePages: true })).text;
+  const binary = (res: request.Response, done: (err: Error | null, body: Buffer) => void) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => done(null, Buffer.concat(chunks)));
+  };
+
+  it('extra sessions and a quantity line: key stored at insert (charge, invoice line, credit note line); Turkish pages and PDFs; key and params in the API', async () => {
+    const key = w.a.subs[0].key;
+    const chatbot = await b.createPackage(w.a.key, { name: 'Chatbot 20k', billing: 'monthly', monthlyPriceMinor: 3000, chatbotSessions: 20_000 });
+    const reps = await b.createPackage(w.a.key, { name: 'Extra representative', kind: 'quantity', unit: 'representative', billing: 'monthly', monthlyPriceMinor: 1000 });
+    await b.createPackage(w.a.key, { name: 'Extra 1k sessions', kind: 'extra_sessions', monthlyPriceMinor: 500, chatbotSessions: 1000 });
+    await clockTo('2026-04-01');
+    await b.start(key, chatbot.id).expect(201);
+    await b.start(key, reps.id, { quantity: 2 }).expect(201);
+    await clockTo('2026-04-10');
+    const extraParams = { name: 'Extra 1k sessions', sessions: 2000, quantity: 2, perBlock: 1000 };
+    const charge = await b.api().post('/api/v1/extra-sessions').set(bearer(key)).send({ quantity: 2 }).expect(201);
+    expect(charge.body).to.include({ description: 'Extra 1k sessions: 2,000 extra chatbot sessions (2 x 1,000)', descriptionKey: 'billing:line.extraSessions' });
+    expect(charge.body.descriptionParams).to.deep.equal(extraParams);
+    const [stored] = await deps.db.select().from(accountCharges).where(eq(accountCharges.id, charge.body.id as string));
+    expect(stored!.descriptionKey).to.equal(msg('billing:line.extraSessions', extraParams));
+
+    await deps.db.update(agencies).set({ locale: 'tr' }).where(eq(agencies.id, w.a.id));
+    const app = createApp(deps);
+    const { agent } = await signIn(app, w.a.subs[0].owner.email);
+    // The month so far, before it is invoiced.
+    const upcoming = await agent.get('/portal/billing/upcoming').expect(200);
+    expect(upcoming.text).to.contain('Extra 1k sessions: 2.000 ek sohbet oturumu (2 x 1.000)').and.not.contain('extra chatbot sessions');
+    const predicted = await request(app).get('/api/v1/invoices/upcoming').set(bearer(key)).expect(200);
+    expect(predicted.body.lines.map((l: { descriptionKey: string | null }) => l.descriptionKey)).to.have.members([null, 'billing:line.quantity', 'billing:line.extraSessions']);
+
+    await clockTo('2026-05-01');
+    const [inv] = await b.invoices(key);
+    const lines = await deps.db.select().from(invoiceLines).where(eq(invoiceLines.invoiceId, inv!.id)).orderBy(invoiceLines.position);
+    expect(lines.map((l) => [l.description, l.descriptionKey])).to.deep.equal([
+      ['Chatbot 20k', null],
+      ['Extra representative x 2', msg('billing:line.quantity', { name: 'Extra representative', quantity: 2 })],
+      ['Extra 1k sessions: 2,000 extra chatbot sessions (2 x 1,000)', msg('billing:line.extraSessions', extraParams)],
+    ]);
+    const api = await request(app).get(`/api/v1/invoices/${inv!.id}`).set(bearer(key)).expect(200);
+    expect(api.body.lines.map((l: Record<string, unknown>) => [l.description, l.descriptionKey, l.descriptionParams])).to.deep.equal([
+      ['Chatbot 20k', null, null],
+      ['Extra representative x 2', 'billing:line.quantity', { name: 'Extra representative', quantity: 2 }],
+      ['Extra 1k sessions: 2,000 extra chatbot sessions (2 x 1,000)', 'billing:line.extraSessions', extraParams],
+    ]);
+    const page = await agent.get(`/portal/billing/invoices/${inv!.id}`).expect(200);
+    expect(page.text).to.contain('Extra 1k sessions: 2.000 ek sohbet oturumu (2 x 1.000)').and.contain('Extra representative x 2').and.not.contain('extra chatbot sessions');
+    const pdf = await request(app).get(`/api/v1/invoices/${inv!.id}/pdf`).set(bearer(key)).set('Accept-Language', 'tr').buffer(true).parse(binary).expect(200);
+    expect(await pdfText(pdf.body as Buffer)).to.contain('2.000 ek sohbet oturumu').and.not.contain('extra chatbot sessions');
+
+    // The seller credits the unpaid invoice whole: each credit note line keeps the credited line's key.
+    const note = await request(app).post(`/api/v1/invoices/${inv!.id}/credit-notes`).set(bearer(w.a.key)).send({ reason: 'Goodwill', lines: lines.map((l) => ({ invoiceLineId: l.id })) }).expect(201);
+    expect(note.body.lines.map((l: Record<string, unknown>) => [l.description, l.descriptionKey, l.descriptionParams])).to.deep.equal([
+      ['Chatbot 20k', null, null],
+      ['Extra representative x 2', 'billing:line.quantity', { name: 'Extra representative', quantity: 2 }],
+      ['Extra 1k sessions: 2,000 extra chatbot sessions (2 x 1,000)', 'billing:line.extraSessions', extraParams],
+    ]);
+    const [noteLine] = await deps.db.select().from(creditNoteLines).where(eq(creditNoteLines.invoiceLineId, lines[2]!.id));
+    expect(noteLine!.descriptionKey).to.equal(lines[2]!.descriptionKey);
+    const notePage = await agent.get(`/portal/billing/credit-notes/${note.body.id as string}`).expect(200);
+    expect(notePage.text).to.contain('Extra 1k sessions: 2.000 ek sohbet oturumu (2 x 1.000)').and.not.contain('extra chatbot sessions');
+    const notePdf = await request(app).get(`/api/v1/credit-notes/${note.body.id as string}/pdf`).set(bearer(key)).set('Accept-Language', 'tr').buffer(true).parse(binary).expect(200);
+    expect(await pdfText(notePdf.body as Buffer)).to.contain('2.000 ek sohbet oturumu').and.not.contain('extra chatbot sessions');
   });
 });
