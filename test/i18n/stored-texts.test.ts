@@ -2,7 +2,7 @@
 // (invoice_lines.description_key, docs/i18n.md) and read in the reader's language on the page,
 // while the API keeps the issued text and adds the key.
 import { expect } from 'chai';
-import { eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import request from 'supertest';
 import { extractText, getDocumentProxy } from 'unpdf';
 import { accountCharges, agencies, creditNoteLines, invoiceLines, invoices } from '../../db/schema';
@@ -42,6 +42,23 @@ describe('i18n: texts Kontor stores on invoices', () => {
     const { agent } = await signIn(app, sub.owner.email);
     const page = await agent.get(`/portal/billing/invoices/${line!.invoiceId}`).expect(200);
     expect(page.text).to.contain('WhatsApp bakiyesi').and.not.contain('WhatsApp balance');
+  });
+
+  it("an agency's order of two chatbot slots from the platform: 'name x 2' as issued, the quantity key beside it; Turkish page, key and params in the API", async () => {
+    const app = createApp(deps);
+    await request(app).put('/api/v1/chatbot-slot-price').set(bearer(w.platformKey)).send({ priceMinor: 50_000, currency: 'TRY' }).expect(200);
+    const order = await request(app).post('/api/v1/orders').set(bearer(w.b.key)).send({ kind: 'chatbot_slots', quantity: 2 }).expect(201);
+    await settleAnyPayment(deps, { paymentId: /checkout\/(pay_\w+)/.exec(order.body.checkoutUrl as string)![1]!, approved: true, raw: {} });
+    const [line] = await deps.db.select({ line: invoiceLines, invoiceId: invoices.id }).from(invoiceLines).innerJoin(invoices, eq(invoices.id, invoiceLines.invoiceId)).where(and(eq(invoices.agencyId, w.b.id), isNull(invoices.subAccountId)));
+    const name = line!.line.description.replace(/ x 2$/, '');
+    expect(line!.line.description).to.equal(`${name} x 2`);
+    expect(line!.line.descriptionKey).to.equal(msg('billing:line.quantity', { name, quantity: 2 }));
+    const api = await request(app).get(`/api/v1/invoices/${line!.invoiceId}`).set(bearer(w.b.key)).expect(200);
+    expect(api.body.lines[0]).to.deep.include({ description: `${name} x 2`, descriptionKey: 'billing:line.quantity', descriptionParams: { name, quantity: 2 } });
+    await deps.db.update(agencies).set({ locale: 'tr' }).where(eq(agencies.id, w.b.id));
+    const { agent } = await signIn(app, w.b.owner.email);
+    const page = await agent.get(`/agency/billing/invoices/${line!.invoiceId}`).expect(200);
+    expect(page.text).to.contain(`${name} x 2`);
   });
 });
 
