@@ -385,13 +385,13 @@ async function deliver(deps: Deps, chargeId: string, status: 'succeeded' | 'on_i
     const key = `auto:${charge.id}`;
     if (charge.subAccountId) {
       if (charge.credits > 0) {
-        const r = await transferToSubAccount(tx, { agencyId: charge.agencyId, subAccountId: charge.subAccountId, credits: charge.credits, source: 'topup', reason: 'grant', reference: key, idempotencyKey: key, note: 'Automatic top-up' }, now);
+        const r = await transferToSubAccount(tx, { agencyId: charge.agencyId, subAccountId: charge.subAccountId, credits: charge.credits, source: 'topup', reason: 'grant', reference: key, idempotencyKey: key, note: 'credits:note.autoTopup' }, now);
         ids.push(...r.mailIds);
       }
     } else {
       if (charge.credits > 0) {
         const pool = await lockAccount(tx, { agencyId: charge.agencyId, subAccountId: null }, now);
-        await creditAccount(tx, pool, { amount: charge.credits, source: 'topup', reason: 'grant', reference: key, idempotencyKey: key, note: 'Automatic top-up from the platform' }, now);
+        await creditAccount(tx, pool, { amount: charge.credits, source: 'topup', reason: 'grant', reference: key, idempotencyKey: key, note: 'credits:note.autoTopupPlatform' }, now);
       }
       if (charge.chatbots > 0) await tx.update(agencies).set({ chatbotSlots: sql`${agencies.chatbotSlots} + ${charge.chatbots}`, updatedAt: now }).where(eq(agencies.id, charge.agencyId));
     }

@@ -167,7 +167,7 @@ export async function applyAgencyOrder(tx: Tx, payment: Payment, now: Date): Pro
   if (!o || o.status === 'applied') return;
   if (o.kind === 'topup') {
     const pool = await lockAccount(tx, { agencyId: o.agencyId, subAccountId: null }, now);
-    await creditAccount(tx, pool, { amount: o.credits, source: 'topup', reason: 'grant', reference: `order:${o.id}`, idempotencyKey: `order:${o.id}`, note: 'Top-up bought from the platform' }, now);
+    await creditAccount(tx, pool, { amount: o.credits, source: 'topup', reason: 'grant', reference: `order:${o.id}`, idempotencyKey: `order:${o.id}`, note: 'credits:note.platformTopup' }, now);
   } else {
     await tx.update(agencies).set({ chatbotSlots: sql`${agencies.chatbotSlots} + ${o.quantity}`, updatedAt: now }).where(eq(agencies.id, o.agencyId));
   }

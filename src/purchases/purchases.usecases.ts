@@ -444,7 +444,7 @@ async function forfeitPurchasedCredits(tx: Tx, p: Purchase, now: Date) {
 
 /** A package type switch forfeits what is left of the other type (src/credits: forfeitToPool). */
 async function returnLots(tx: Tx, p: Purchase, source: 'purchase' | 'monthly_grant', now: Date) {
-  await forfeitToPool(tx, { agencyId: p.agencyId, subAccountId: p.subAccountId, source, reference: `purchase:${p.id}`, poolReference: `forfeit:${p.id}`, note: 'Forfeited by a package type switch' }, now);
+  await forfeitToPool(tx, { agencyId: p.agencyId, subAccountId: p.subAccountId, source, reference: `purchase:${p.id}`, poolReference: `forfeit:${p.id}`, note: 'credits:note.forfeited' }, now);
 }
 
 /**

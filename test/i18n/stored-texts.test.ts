@@ -60,6 +60,21 @@ describe('i18n: texts Kontor stores on invoices', () => {
     const page = await agent.get(`/agency/billing/invoices/${line!.invoiceId}`).expect(200);
     expect(page.text).to.contain(`${name} x 2`);
   });
+
+  it("a ledger note Kontor writes (a top-up bought from the platform): stored as its key; Turkish credits page; English text and key in the API and CSV", async () => {
+    const app = createApp(deps);
+    const top = (await request(app).post('/api/v1/topup-packages').set(bearer(w.platformKey)).send({ credits: 2000, priceMinor: 1000, currency: 'TRY' }).expect(201)).body;
+    const order = await request(app).post('/api/v1/orders').set(bearer(w.b.key)).send({ kind: 'topup', topupPackageId: top.id }).expect(201);
+    await settleAnyPayment(deps, { paymentId: /checkout\/(pay_\w+)/.exec(order.body.checkoutUrl as string)![1]!, approved: true, raw: {} });
+    const history = await request(app).get('/api/v1/credit-history').set(bearer(w.b.key)).expect(200);
+    const entry = (history.body.data as { noteKey: string | null; note: string | null }[]).find((e) => e.noteKey);
+    expect(entry).to.include({ note: 'Top-up bought from the platform', noteKey: 'credits:note.platformTopup' });
+    await deps.db.update(agencies).set({ locale: 'tr' }).where(eq(agencies.id, w.b.id));
+    const { agent } = await signIn(app, w.b.owner.email);
+    const page = await agent.get('/agency/credits').expect(200);
+    expect(page.text).to.contain('Platformdan satın alınan yükleme').and.not.contain('credits:note').and.not.contain('Top-up bought from the platform');
+    expect((await agent.get('/agency/credits.csv').expect(200)).text).to.contain('"Top-up bought from the platform"');
+  });
 });
 
 describe('i18n: texts Kontor stores on monthly invoices, charges and credit notes', () => {

@@ -75,7 +75,8 @@ export const Balance = z
   .meta({ id: 'Balance' });
 export const SubAccountBalance = Balance.extend(PackageState.partial().shape).meta({ id: 'OwnBalance' });
 export const CreditHistoryEntry = z
-  .object({ id: z.number().int(), createdAt: time, delta: z.number().int(), balanceAfter: z.number().int(), reason: z.string(), reference: nullable(z.string()), note: nullable(z.string()) })
+  .object({ id: z.number().int(), createdAt: time, delta: z.number().int(), balanceAfter: z.number().int(), reason: z.string(), reference: nullable(z.string()), note: nullable(z.string()),
+    noteKey: nullable(z.string()).describe('For a note Kontor writes ("credits:note.autoTopup"): its catalog key, to show in any language') })
   .meta({ id: 'CreditHistoryEntry' });
 export const Adjustment = z.object({ balance: z.number().int(), poolBalance: z.number().int().optional(), replayed: z.boolean() }).meta({ id: 'Adjustment' });
 export const Threshold = z.object({ threshold: nullable(z.number().int()) });
