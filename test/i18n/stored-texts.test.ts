@@ -7,6 +7,8 @@ import request from 'supertest';
 import { extractText, getDocumentProxy } from 'unpdf';
 import { accountCharges, agencies, creditNoteLines, invoiceLines, invoices } from '../../db/schema';
 import { msg } from '../../src/lib/message';
+import { offSessionDescription } from '../../src/payments/checkout';
+import type { Payment } from '../../src/payments/gateway';
 import { settleAnyPayment } from '../../src/payments/settlement';
 import { createApp } from '../../src/web/app';
 import { billingApi } from '../support/billing';
@@ -140,6 +142,12 @@ describe('i18n: texts Kontor stores on monthly invoices, charges and credit note
     ]);
     const page = await agent.get(`/portal/billing/invoices/${inv!.id}`).expect(200);
     expect(page.text).to.contain('Extra 1k sessions: 2.000 ek sohbet oturumu (2 x 1.000)').and.contain('Extra representative x 2').and.not.contain('extra chatbot sessions');
+    // A saved card charged for it tells the bank in the seller's language (docs/i18n.md, "What goes to the bank").
+    const forBank = { purpose: 'invoice', referenceId: inv!.id, sellerAgencyId: w.a.id, buyerAgencyId: w.a.id, buyerSubAccountId: w.a.subs[0].id } as Payment;
+    expect(await offSessionDescription(deps, forBank)).to.equal(`Fatura ${inv!.number}`);
+    await deps.db.update(agencies).set({ locale: 'en' }).where(eq(agencies.id, w.a.id));
+    expect(await offSessionDescription(deps, forBank)).to.equal(`Invoice ${inv!.number}`);
+    await deps.db.update(agencies).set({ locale: 'tr' }).where(eq(agencies.id, w.a.id));
     const pdf = await request(app).get(`/api/v1/invoices/${inv!.id}/pdf`).set(bearer(key)).set('Accept-Language', 'tr').buffer(true).parse(binary).expect(200);
     expect(await pdfText(pdf.body as Buffer)).to.contain('2.000 ek sohbet oturumu').and.not.contain('extra chatbot sessions');
 
