@@ -2544,6 +2544,8 @@ export interface components {
             delta: number;
             id: number;
             note: string | null;
+            /** @description For a note Kontor writes ("credits:note.autoTopup"): its catalog key, to show in any language */
+            noteKey: string | null;
             reason: string;
             reference: string | null;
         };
@@ -2593,7 +2595,14 @@ export interface components {
             lines: {
                 /** @description Net amount taken off the invoice line */
                 amountMinor: number;
+                /** @description The credited line's text as issued */
                 description: string;
+                /** @description For a text Kontor writes: its catalog key (locales/<lang>/<ns>.json, "billing:line.whatsappBalance"), to show in any language */
+                descriptionKey: string | null;
+                /** @description The parameters of descriptionKey */
+                descriptionParams: {
+                    [key: string]: unknown;
+                } | null;
                 /** @description Opaque id */
                 invoiceLineId: string;
                 position: number;
@@ -2746,6 +2755,12 @@ export interface components {
              */
             day: string;
             description: string;
+            /** @description For a text Kontor writes: its catalog key (locales/<lang>/<ns>.json, "billing:line.whatsappBalance"), to show in any language */
+            descriptionKey: string | null;
+            /** @description The parameters of descriptionKey */
+            descriptionParams: {
+                [key: string]: unknown;
+            } | null;
             expiresAt: string | null;
             /** @description Opaque id */
             id: string;
@@ -3511,6 +3526,12 @@ export interface components {
                 daysInMonth: number | null;
                 daysSoFar: number | null;
                 description: string;
+                /** @description For a text Kontor writes: its catalog key (locales/<lang>/<ns>.json, "billing:line.whatsappBalance"), to show in any language */
+                descriptionKey: string | null;
+                /** @description The parameters of descriptionKey */
+                descriptionParams: {
+                    [key: string]: unknown;
+                } | null;
                 /** @description An amount in minor units (kuruş, cents) */
                 estimateMinor: number;
                 /**
@@ -9573,15 +9594,19 @@ export interface operations {
                     created: string;
                     data: {
                         account: components["schemas"]["WebhookAccount"];
-                        /** @description An amount in minor units (kuruş, cents) */
+                        /** @description What was charged: netMinor + taxMinor + installmentSurchargeMinor */
                         amountMinor: number;
                         /** @description ISO 4217 currency code */
                         currency: string;
+                        /** @description Paid in installments: the surcharge, its tax within; else 0 */
+                        installmentSurchargeMinor: number;
                         /**
                          * @description package: a client bought one of its agency's packages; topup, chatbot_slots: an agency ordered from the platform
                          * @enum {string}
                          */
                         kind: "package" | "topup" | "chatbot_slots";
+                        /** @description The price without tax (the stated price when the seller charges no tax) */
+                        netMinor: number;
                         /** @description The package bought (kind package) */
                         packageId: string | null;
                         /**
@@ -9591,6 +9616,10 @@ export interface operations {
                         paidAt: string;
                         /** @description The purchase (a client's package) or the order (an agency's top-up or chatbot slots) */
                         purchaseId: string;
+                        /** @description The tax the checkout added or included (0 without tax) */
+                        taxMinor: number;
+                        /** @description The rate in hundredths of a percent (2000 = 20%); null: the seller charged no tax */
+                        taxRateBp: number | null;
                     };
                     /** @description The event id: the same on every retry and replay, to de-duplicate on */
                     id: string;

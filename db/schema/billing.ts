@@ -119,6 +119,8 @@ export const accountCharges = pgTable(
     sellerAgencyId: text('seller_agency_id'),
     kind: text('kind', { enum: accountChargeKinds }).notNull(),
     description: text('description').notNull(),
+    /** The description as a message read in the reader's language (docs/i18n.md); copied onto the invoice line that bills it. */
+    descriptionKey: text('description_key'),
     day: date('day', { mode: 'string' }).notNull(),
     quantity: integer('quantity').notNull().default(1),
     unitPriceMinor: bigint('unit_price_minor', { mode: 'number' }).notNull(),

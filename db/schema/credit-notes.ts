@@ -66,6 +66,8 @@ export const creditNoteLines = pgTable(
     position: integer('position').notNull(),
     invoiceLineId: text('invoice_line_id').notNull(),
     description: text('description').notNull(),
+    /** The credited line's description_key, copied with its description (docs/i18n.md). */
+    descriptionKey: text('description_key'),
     quantity: integer('quantity').notNull().default(1),
     amountMinor: bigint('amount_minor', { mode: 'number' }).notNull(),
     taxRateBp: integer('tax_rate_bp').notNull().default(0),

@@ -17,12 +17,15 @@ import { rowsOf } from '../lib/rows';
 import { mailLanguage, mailWriter } from '../mail/language';
 import { dispatchEmails } from '../mail/outbox';
 import { notify as sendNotice } from '../notifications/notify';
-import { GatewayTimeoutError, type ChargeResult } from '../payments/gateway';
+import { GatewayTimeoutError, type ChargeResult, type Payment } from '../payments/gateway';
 import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
 import { listPaymentMethods } from '../payments/payment-methods';
 import { decideTopup } from './decision';
 import { chargeTopupOnAccount } from '../billing/account-charges';
 import { issuePaymentInvoice, offerRates } from '../billing/invoice-issue';
+import { kontorText } from '../billing/line-text';
+import { localize, tFor } from '../i18n/i18n';
+import { buyerLanguage } from '../payments/checkout';
 import { paymentTaxFields, quoteCheckout } from '../billing/checkout-amount';
 import { emitEvent } from '../webhooks/emit';
 
@@ -278,8 +281,9 @@ async function runCharge(deps: Deps, charge: AutoBillingCharge, settings: AutoBi
     await tx.update(autoBillingCharges).set({ paymentId, paymentMethodId: method.id }).where(eq(autoBillingCharges.id, charge.id));
   });
   const [payment] = await deps.db.select().from(payments).where(eq(payments.id, paymentId));
+  const description = await gatewayText(deps, payment!, charge);
   const result = await chargeWithRetries(deps, () =>
-    gateway.chargeOffSession({ payment: payment!, method: { customerRef: method.customerRef, methodRef: method.methodRef }, idempotencyKey, description: describe(charge) }),
+    gateway.chargeOffSession({ payment: payment!, method: { customerRef: method.customerRef, methodRef: method.methodRef }, idempotencyKey, description }),
   );
   if (result === 'timeout') throw new AppError('auto_billing_pending', 503, 'The payment system did not answer in time; the top-up will be completed once it does (never charged twice).');
   await settleCharge(deps, charge.id, result);
@@ -312,6 +316,14 @@ const describe = (c: Pick<AutoBillingCharge, 'credits' | 'chatbots'>) => {
   const chatbots = c.chatbots > 0 ? msg('email:topup.chatbots', { count: c.chatbots }) : null;
   return credits && chatbots ? msg('email:topup.both', { credits, chatbots }) : (credits ?? chatbots ?? 'email:topup.nothing');
 };
+
+/**
+ * What the bank shows for the charge ("Otomatik yükleme: 2.000 kredi"): the invoice line's text, in
+ * the language of the checkout pages (the seller's, else the buying agency's; docs/i18n.md).
+ */
+async function gatewayText(deps: Pick<Deps, 'db'>, payment: Payment, charge: Pick<AutoBillingCharge, 'credits' | 'chatbots'>): Promise<string> {
+  return localize(tFor(await buyerLanguage(deps, payment)), msg('billing:line.autoTopup', { what: describe(charge) }));
+}
 
 /** Records the gateway's answer: success delivers; a decline backs off and, the third time, switches off. */
 export async function settleCharge(deps: Deps, chargeId: string, result: ChargeResult): Promise<void> {
@@ -373,21 +385,20 @@ async function deliver(deps: Deps, chargeId: string, status: 'succeeded' | 'on_i
     const key = `auto:${charge.id}`;
     if (charge.subAccountId) {
       if (charge.credits > 0) {
-        const r = await transferToSubAccount(tx, { agencyId: charge.agencyId, subAccountId: charge.subAccountId, credits: charge.credits, source: 'topup', reason: 'grant', reference: key, idempotencyKey: key, note: 'Automatic top-up' }, now);
+        const r = await transferToSubAccount(tx, { agencyId: charge.agencyId, subAccountId: charge.subAccountId, credits: charge.credits, source: 'topup', reason: 'grant', reference: key, idempotencyKey: key, note: 'credits:note.autoTopup' }, now);
         ids.push(...r.mailIds);
       }
     } else {
       if (charge.credits > 0) {
         const pool = await lockAccount(tx, { agencyId: charge.agencyId, subAccountId: null }, now);
-        await creditAccount(tx, pool, { amount: charge.credits, source: 'topup', reason: 'grant', reference: key, idempotencyKey: key, note: 'Automatic top-up from the platform' }, now);
+        await creditAccount(tx, pool, { amount: charge.credits, source: 'topup', reason: 'grant', reference: key, idempotencyKey: key, note: 'credits:note.autoTopupPlatform' }, now);
       }
       if (charge.chatbots > 0) await tx.update(agencies).set({ chatbotSlots: sql`${agencies.chatbotSlots} + ${charge.chatbots}`, updatedAt: now }).where(eq(agencies.id, charge.agencyId));
     }
     // On the open invoice: the cut bills it with the month's invoice, in full.
     if (status === 'on_invoice' && charge.amountMinor > 0) {
-      // The invoice line is stored text: written in the buyer's agency's language.
-      const w = mailWriter(await mailLanguage(tx, charge.agencyId, []));
-      await chargeTopupOnAccount(tx, { agencyId: charge.agencyId, subAccountId: charge.subAccountId, description: w.text(msg('email:topup.line', { what: describe(charge) })), quantity: 1, unitPriceMinor: charge.amountMinor, currency: charge.currency as 'TRY' | 'USD' | 'EUR', now });
+      // The invoice line is stored text: as issued, and as a message read in the reader's language (docs/i18n.md).
+      await chargeTopupOnAccount(tx, { agencyId: charge.agencyId, subAccountId: charge.subAccountId, ...kontorText('billing:line.autoTopup', { what: describe(charge) }), quantity: 1, unitPriceMinor: charge.amountMinor, currency: charge.currency as 'TRY' | 'USD' | 'EUR', now });
     }
     // Charged to the card: the payment's paid invoice, like every payment taken (docs/tax.md; one
     // per payment, so a second delivery finds it). The delivery job emails it.
@@ -396,9 +407,8 @@ async function deliver(deps: Deps, chargeId: string, status: 'succeeded' | 'on_i
     if (status === 'succeeded' && charge.paymentId && charge.amountMinor > 0) {
       const [payment] = await tx.select().from(payments).where(eq(payments.id, charge.paymentId));
       if (payment) chargedMinor = payment.amountMinor;
-      const w = mailWriter(await mailLanguage(tx, charge.agencyId, []));
       if (payment?.status === 'confirmed') {
-        await issuePaymentInvoice(tx, { payment, now, lines: [{ kind: 'purchase', description: w.text(msg('email:topup.line', { what: describe(charge) })), quantity: 1, unitPriceMinor: charge.amountMinor, amountMinor: charge.amountMinor }] });
+        await issuePaymentInvoice(tx, { payment, now, lines: [{ kind: 'purchase', ...kontorText('billing:line.autoTopup', { what: describe(charge) }), quantity: 1, unitPriceMinor: charge.amountMinor, amountMinor: charge.amountMinor }] });
       }
     }
     await tx.update(autoBillingCharges).set({ status, completedAt: charge.completedAt ?? now, deliveredAt: now }).where(eq(autoBillingCharges.id, charge.id));
@@ -447,7 +457,7 @@ export async function reconcileAutoBilling(deps: Deps): Promise<{ resumed: numbe
         await finish(deps, charge.id, 'failed', 'interrupted before the charge was sent');
         continue;
       }
-      const result = await gatewayOf(deps, account).chargeOffSession({ payment, method: { customerRef: method.customerRef, methodRef: method.methodRef }, idempotencyKey: `auto:${charge.id}`, description: describe(charge) });
+      const result = await gatewayOf(deps, account).chargeOffSession({ payment, method: { customerRef: method.customerRef, methodRef: method.methodRef }, idempotencyKey: `auto:${charge.id}`, description: await gatewayText(deps, payment, charge) });
       await settleCharge(deps, charge.id, result);
       resumed += 1;
     } catch (err) {

@@ -15,7 +15,7 @@ export type AccountCharge = typeof accountCharges.$inferSelect;
  */
 export async function chargeTopupOnAccount(
   tx: Tx,
-  p: { agencyId: string; subAccountId: string | null; description: string; quantity: number; unitPriceMinor: number; currency: 'TRY' | 'USD' | 'EUR'; now: Date },
+  p: { agencyId: string; subAccountId: string | null; description: string; descriptionKey?: string | null; quantity: number; unitPriceMinor: number; currency: 'TRY' | 'USD' | 'EUR'; now: Date },
 ): Promise<AccountCharge> {
   if (!Number.isSafeInteger(p.unitPriceMinor) || p.unitPriceMinor < 0 || !Number.isInteger(p.quantity) || p.quantity < 1) {
     throw new RangeError('a top-up charge needs a whole quantity >= 1 and a non-negative unit price in minor units');
@@ -25,7 +25,7 @@ export async function chargeTopupOnAccount(
     .insert(accountCharges)
     .values({
       id: newId('chg'), agencyId: account.agencyId, subAccountId: account.subAccountId, buyerId: account.buyerId, sellerAgencyId: account.sellerAgencyId,
-      kind: 'topup', description: p.description, day: calendarDay(p.now, account.zone), quantity: p.quantity, unitPriceMinor: p.unitPriceMinor,
+      kind: 'topup', description: p.description, descriptionKey: p.descriptionKey ?? null, day: calendarDay(p.now, account.zone), quantity: p.quantity, unitPriceMinor: p.unitPriceMinor,
       amountMinor: p.unitPriceMinor * p.quantity, currency: p.currency, createdAt: p.now,
     })
     .returning();

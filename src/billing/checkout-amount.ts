@@ -45,3 +45,22 @@ export async function checkoutQuoter(db: DbOrTx, buyer: { agencyId: string; subA
   const exempt = seller ? (await buyerParty(db, account.buyerId))?.kind === 'exempt' : false;
   return (unitPriceMinor, rateBp, quantity = 1) => checkoutAmount(seller, rateBp ?? null, unitPriceMinor, quantity, { buyerExempt: exempt });
 }
+
+/** What a settled payment charged, as its checkout stored it (docs/tax.md): what emails and webhooks report. */
+export interface Charged {
+  /** The price without tax (the stated price for a seller charging no tax). */
+  netMinor: number;
+  taxMinor: number;
+  /** The rate the checkout used; null: the seller charged no tax. */
+  taxRateBp: RateBp | null;
+  /** Paid in installments: the surcharge, its tax within (docs/installments.md); else 0. */
+  installmentSurchargeMinor: number;
+  /** The amount charged: net + tax + surcharge. */
+  totalMinor: number;
+}
+
+export function chargedBy(p: { amountMinor: number; taxMinor?: number | null; taxRateBp?: number | null; priceMode?: string | null; installmentSurchargeMinor?: number | null }): Charged {
+  const surcharge = p.installmentSurchargeMinor ?? 0;
+  const tax = p.taxMinor ?? 0;
+  return { netMinor: p.amountMinor - surcharge - tax, taxMinor: tax, taxRateBp: p.priceMode ? (p.taxRateBp ?? 0) : null, installmentSurchargeMinor: surcharge, totalMinor: p.amountMinor };
+}

@@ -12,6 +12,7 @@ import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
 import { createPayment, settlePayment } from '../payments/payments.usecases';
 import type { SettlementHandler } from '../payments/settlement';
 import { defaultPaymentMethod } from '../payments/payment-methods';
+import { offSessionDescription } from '../payments/checkout';
 import { markInvoicePaid, type Invoice } from './invoices.usecases';
 import { msg } from '../lib/message';
 import { formatInvoiceNumber } from './invoice-numbers';
@@ -78,7 +79,7 @@ async function chargeSavedCard(deps: Deps, inv: Invoice): Promise<CollectOutcome
   const charging = payment;
   let result;
   try {
-    result = await gateway.chargeOffSession({ payment: charging, method: { customerRef: method.customerRef, methodRef: method.methodRef }, idempotencyKey, description: `Invoice ${inv.number}` });
+    result = await gateway.chargeOffSession({ payment: charging, method: { customerRef: method.customerRef, methodRef: method.methodRef }, idempotencyKey, description: await offSessionDescription(deps, charging) });
   } catch (err) {
     if (err instanceof GatewayTimeoutError) return 'pending';
     throw err;

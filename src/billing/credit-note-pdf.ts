@@ -55,7 +55,7 @@ export function renderCreditNotePdf(note: CreditNoteWithLines, parties: CreditNo
   doc.font(fonts.regular);
   for (const l of note.lines) {
     const y = doc.y + 4;
-    doc.text(localize(t, l.description), cols.desc, y, { width: 270 });
+    doc.text(localize(t, l.descriptionKey ?? l.description), cols.desc, y, { width: 270 });
     const after = doc.y;
     const tax = l.taxRateBp > 0 || l.taxMinor > 0 ? t('pdf:creditNote.lineTax', { rate: rateText(l.taxRateBp), tax: money(-l.taxMinor) }) : '';
     doc.text(tax, cols.tax, y, { width: 95 }).text(money(-l.amountMinor), cols.amount, y, { width: 115, align: 'right' });

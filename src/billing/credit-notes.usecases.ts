@@ -113,11 +113,11 @@ export async function issueCreditNote(tx: Tx, p: IssueCreditNote): Promise<{ id:
     seen.add(line.id);
     const r = reverseLine(line, done.get(line.id) ?? { amount: 0, tax: 0 }, req.amountMinor);
     if ('beyond' in r) {
-      fields[`lines.${i}.amountMinor`] = msg('errors:creditNote.beyondRemaining', { line: line.description, left: money(r.beyond, inv.currency) });
+      fields[`lines.${i}.amountMinor`] = msg('errors:creditNote.beyondRemaining', { line: line.descriptionKey ?? line.description, left: money(r.beyond, inv.currency) });
       return;
     }
     if (r.amount + r.tax <= 0) {
-      fields[`lines.${i}.invoiceLineId`] = msg('errors:creditNote.lineCredited', { line: line.description });
+      fields[`lines.${i}.invoiceLineId`] = msg('errors:creditNote.lineCredited', { line: line.descriptionKey ?? line.description });
       return;
     }
     planned.push({ line, ...r });
@@ -137,7 +137,7 @@ export async function issueCreditNote(tx: Tx, p: IssueCreditNote): Promise<{ id:
   const id = newId('crn');
   // Lines first, then the note: once the note's row exists no line can be added to it.
   await tx.insert(creditNoteLines).values(planned.map((l, i) => ({
-    id: newId('cnl'), creditNoteId: id, agencyId: inv.agencyId, position: i + 1, invoiceLineId: l.line.id, description: l.line.description,
+    id: newId('cnl'), creditNoteId: id, agencyId: inv.agencyId, position: i + 1, invoiceLineId: l.line.id, description: l.line.description, descriptionKey: l.line.descriptionKey,
     quantity: l.full && !done.has(l.line.id) ? l.line.quantity : 1, amountMinor: l.amount, taxRateBp: l.line.taxRateBp, taxMinor: l.tax,
   })));
   await tx.insert(creditNotes).values({

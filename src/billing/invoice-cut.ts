@@ -181,6 +181,7 @@ interface ChargeRow {
   seller_agency_id: string | null;
   kind: 'extra_sessions' | 'topup';
   description: string;
+  description_key: string | null;
   day: string;
   quantity: number;
   unit_price_minor: number;
@@ -225,7 +226,7 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
       and p.from_day <= ${month.last}::date and (p.through_day is null or p.through_day >= ${month.first}::date)
       and not exists (select 1 from invoices i where i.buyer_id = p.buyer_id and i.period = ${month.period} and i.kind = 'monthly')`));
   const charges = rowsOf<ChargeRow>(await tx.execute(sql`
-    select c.id, c.buyer_id, c.agency_id, c.sub_account_id, c.seller_agency_id, c.kind, c.description, c.day::text as day, c.quantity, c.unit_price_minor, c.amount_minor, c.currency
+    select c.id, c.buyer_id, c.agency_id, c.sub_account_id, c.seller_agency_id, c.kind, c.description, c.description_key, c.day::text as day, c.quantity, c.unit_price_minor, c.amount_minor, c.currency
     from account_charges c
     where c.buyer_id = any(${accounts}::text[]) and ${sellerIn('c.seller_agency_id', list)} and c.invoice_id is null and c.day <= ${month.last}::date
       and not exists (select 1 from invoices i where i.buyer_id = c.buyer_id and i.period = ${month.period} and i.kind = 'monthly')
@@ -244,7 +245,7 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
   }
   for (const r of charges) {
     accountOf(r).charges.push({
-      chargeId: r.id, kind: r.kind, description: r.description, day: r.day, quantity: Number(r.quantity), unitPriceMinor: Number(r.unit_price_minor), amountMinor: Number(r.amount_minor), currency: r.currency,
+      chargeId: r.id, kind: r.kind, description: r.description, descriptionKey: r.description_key, day: r.day, quantity: Number(r.quantity), unitPriceMinor: Number(r.unit_price_minor), amountMinor: Number(r.amount_minor), currency: r.currency,
     });
   }
   if (work.size === 0) return { invoices: 0, lines: 0, bySeller: new Map() };
@@ -274,7 +275,7 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
     issue: [] as string[], due: [] as string[], currency: [] as string[], total: [] as number[], address: [] as (string | null)[],
     tax: [] as number[], mode: [] as (string | null)[], sellerParty: [] as (string | null)[], buyerParty: [] as (string | null)[],
   };
-  const ln = { id: [] as string[], invoice: [] as string[], agency: [] as string[], position: [] as number[], kind: [] as string[], sub: [] as (string | null)[], charge: [] as (string | null)[], description: [] as string[], from: [] as string[], through: [] as string[], days: [] as (number | null)[], dim: [] as (number | null)[], quantity: [] as number[], unit: [] as number[], amount: [] as number[], rate: [] as number[], lineTax: [] as number[] };
+  const ln = { id: [] as string[], invoice: [] as string[], agency: [] as string[], position: [] as number[], kind: [] as string[], sub: [] as (string | null)[], charge: [] as (string | null)[], description: [] as string[], descriptionKey: [] as (string | null)[], from: [] as string[], through: [] as string[], days: [] as (number | null)[], dim: [] as (number | null)[], quantity: [] as number[], unit: [] as number[], amount: [] as number[], rate: [] as number[], lineTax: [] as number[] };
   const billed = { charge: [] as string[], invoice: [] as string[] };
   const next = new Map(counters);
   const bySeller = new Map<string, number>();
@@ -298,7 +299,7 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
     inv.sellerParty.push(taxed.sellerParty ? JSON.stringify(taxed.sellerParty) : null); inv.buyerParty.push(taxed.buyerParty ? JSON.stringify(taxed.buyerParty) : null);
     for (const [k, l] of lines.entries()) {
       ln.invoice.push(invoiceId); ln.agency.push(w.agencyId); ln.position.push(k + 1); ln.kind.push(l.kind); ln.sub.push(l.subscriptionId ?? null); ln.charge.push(l.chargeId ?? null);
-      ln.description.push(l.description); ln.from.push(l.fromDay!); ln.through.push(l.throughDay!); ln.days.push(l.activeDays ?? null); ln.dim.push(l.daysInMonth ?? null);
+      ln.description.push(l.description); ln.descriptionKey.push(l.descriptionKey ?? null); ln.from.push(l.fromDay!); ln.through.push(l.throughDay!); ln.days.push(l.activeDays ?? null); ln.dim.push(l.daysInMonth ?? null);
       ln.quantity.push(l.quantity!); ln.unit.push(l.unitPriceMinor); ln.amount.push(l.netMinor); ln.rate.push(l.taxRateBp); ln.lineTax.push(l.taxMinor);
       if (l.chargeId) { billed.charge.push(l.chargeId); billed.invoice.push(invoiceId); }
     }
@@ -323,9 +324,9 @@ async function cutBatch(tx: Tx, p: { month: MonthBounds; sellers: SellerMonth[];
                 ${bulkArray(inv.tax)}::bigint[], ${bulkArray(inv.mode)}::text[], ${bulkArray(inv.sellerParty)}::text[], ${bulkArray(inv.buyerParty)}::text[])
       as v(id, agency_id, sub_account_id, buyer_id, seller, seller_key, number, issue, due, currency, total, address, tax, mode, seller_party, buyer_party)`);
   await tx.execute(sql`
-    insert into invoice_lines (id, invoice_id, agency_id, position, kind, subscription_id, charge_id, description, from_day, through_day, active_days, days_in_month, quantity, unit_price_minor, amount_minor, tax_rate_bp, tax_minor)
+    insert into invoice_lines (id, invoice_id, agency_id, position, kind, subscription_id, charge_id, description, description_key, from_day, through_day, active_days, days_in_month, quantity, unit_price_minor, amount_minor, tax_rate_bp, tax_minor)
     select * from unnest(${bulkArray(ln.id)}::text[], ${bulkArray(ln.invoice)}::text[], ${bulkArray(ln.agency)}::text[], ${bulkArray(ln.position)}::int[], ${bulkArray(ln.kind)}::text[],
-                         ${bulkArray(ln.sub)}::text[], ${bulkArray(ln.charge)}::text[], ${bulkArray(ln.description)}::text[], ${bulkArray(ln.from)}::date[], ${bulkArray(ln.through)}::date[],
+                         ${bulkArray(ln.sub)}::text[], ${bulkArray(ln.charge)}::text[], ${bulkArray(ln.description)}::text[], ${bulkArray(ln.descriptionKey)}::text[], ${bulkArray(ln.from)}::date[], ${bulkArray(ln.through)}::date[],
                          ${bulkArray(ln.days)}::int[], ${bulkArray(ln.dim)}::int[], ${bulkArray(ln.quantity)}::int[], ${bulkArray(ln.unit)}::bigint[], ${bulkArray(ln.amount)}::bigint[],
                          ${bulkArray(ln.rate)}::int[], ${bulkArray(ln.lineTax)}::bigint[])`);
   if (billed.charge.length > 0) {

@@ -7,12 +7,12 @@ import { and, eq, inArray } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client';
 import { billingAddresses, invoiceLines, invoices, offers, offerVersions, type BuyerParty, type Currency, type InvoiceLineKind, type SellerParty } from '../../db/schema';
 import { newId } from '../lib/ids';
-import { msg } from '../lib/message';
 import { sellerTax, type SellerTax } from '../tax/seller-settings';
 import { sumLines, taxLine, type PriceMode, type RateBp, type TaxTotals } from '../tax/tax';
 import { billingAccount, type BillingAccount } from './accounts';
 import { buyerPartyOf } from './billing-addresses.usecases';
 import { allocateInvoiceNumbers } from './invoice-numbers';
+import { kontorText } from './line-text';
 import { addDays, calendarDay } from './proration';
 
 /** One line to issue. `amountMinor` is the price as the seller states it (with tax when its prices include tax). */
@@ -193,7 +193,7 @@ export async function issuePaymentInvoice(tx: Tx, p: PaymentInvoice): Promise<Is
   // the rate of what was bought, with its tax within (it is a share of the amount with tax).
   const surcharge = p.payment.installmentSurchargeMinor ?? 0;
   if (surcharge > 0) {
-    lines.push({ kind: 'surcharge', description: msg('installments:invoiceLine', { count: p.payment.installments ?? 0 }), quantity: 1, unitPriceMinor: surcharge, amountMinor: surcharge, rateBp: lines[0]?.rateBp ?? null, taxIncluded: true });
+    lines.push({ kind: 'surcharge', ...kontorText('installments:invoiceLine', { count: p.payment.installments ?? 0 }), quantity: 1, unitPriceMinor: surcharge, amountMinor: surcharge, rateBp: lines[0]?.rateBp ?? null, taxIncluded: true });
   }
   // A payment whose checkout computed no tax: what was charged is the stated price (with tax, if
   // the seller charges tax now).

@@ -2,6 +2,7 @@
 // by the prediction (the month so far, and to its end). Proration is proration.ts's: active days
 // of the month in the seller's calendar, monthly price x days / days in month, rounded half-up
 // once per line; one-off charges (extra sessions, on-account top-ups) in full.
+import { offerLineText } from './line-text';
 import { daysInMonth, formatDay, prorateLine, type ActivePeriod, type CalendarDay } from './proration';
 
 export interface MonthlySubscriptionInput {
@@ -20,6 +21,8 @@ export interface ChargeInput {
   chargeId: string;
   kind: 'extra_sessions' | 'topup';
   description: string;
+  /** The charge's description as a message (account_charges.description_key), null for old charges. */
+  descriptionKey?: string | null;
   day: CalendarDay;
   quantity: number;
   unitPriceMinor: number;
@@ -32,6 +35,8 @@ export interface ComputedLine {
   subscriptionId: string | null;
   chargeId: string | null;
   description: string;
+  /** A text Kontor writes, as a message (invoice_lines.description_key, docs/i18n.md); null: as written. */
+  descriptionKey: string | null;
   /** First and last billed day of the month (a charge: its day). */
   fromDay: CalendarDay;
   throughDay: CalendarDay;
@@ -104,7 +109,7 @@ export function monthLines(m: MonthBounds, subs: readonly MonthlySubscriptionInp
     if (from === null || to === null) continue;
     const price = s.monthlyPriceMinor * s.quantity;
     lines.push({
-      kind: 'monthly', subscriptionId: s.subscriptionId, chargeId: null, description: s.quantity > 1 ? `${s.name} x ${s.quantity}` : s.name,
+      kind: 'monthly', subscriptionId: s.subscriptionId, chargeId: null, ...offerLineText(s.name, s.quantity),
       fromDay: from, throughDay: to, activeDays: active, daysInMonth: m.days, quantity: s.quantity, unitPriceMinor: price, amountMinor: prorateLine(price, active, m.days), currency: s.currency,
       rateBp: s.rateBp ?? null,
     });
@@ -112,7 +117,7 @@ export function monthLines(m: MonthBounds, subs: readonly MonthlySubscriptionInp
   for (const c of charges) {
     if (c.day > cap) continue;
     lines.push({
-      kind: c.kind, subscriptionId: null, chargeId: c.chargeId, description: c.description, fromDay: c.day, throughDay: c.day, activeDays: null, daysInMonth: null,
+      kind: c.kind, subscriptionId: null, chargeId: c.chargeId, description: c.description, descriptionKey: c.descriptionKey ?? null, fromDay: c.day, throughDay: c.day, activeDays: null, daysInMonth: null,
       quantity: c.quantity, unitPriceMinor: c.unitPriceMinor, amountMinor: c.amountMinor, currency: c.currency, rateBp: null,
     });
   }

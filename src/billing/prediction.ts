@@ -17,6 +17,8 @@ export interface PredictedLine {
   kind: 'monthly' | 'extra_sessions' | 'topup';
   subscriptionId: string | null;
   description: string;
+  /** A text Kontor writes, as a message read in the reader's language (docs/i18n.md); null: the seller's own text. */
+  descriptionKey: string | null;
   /** The first billed day of the month: a change, start or reactivation shows from its day. */
   fromDay: string;
   throughDay: string;
@@ -94,7 +96,7 @@ export async function predictInvoice(deps: Pick<Deps, 'db' | 'clock'>, params: {
     .from(accountCharges)
     .where(and(eq(accountCharges.buyerId, account.buyerId), isNull(accountCharges.invoiceId), gte(accountCharges.day, month.first), lte(accountCharges.day, month.last)));
   const charges: ChargeInput[] = chargeRows.map((c) => ({
-    chargeId: c.id, kind: c.kind, description: c.description, day: c.day, quantity: c.quantity, unitPriceMinor: c.unitPriceMinor, amountMinor: c.amountMinor, currency: c.currency,
+    chargeId: c.id, kind: c.kind, description: c.description, descriptionKey: c.descriptionKey, day: c.day, quantity: c.quantity, unitPriceMinor: c.unitPriceMinor, amountMinor: c.amountMinor, currency: c.currency,
   }));
   const soFar = monthLines(month, monthly, charges, today);
   const full = monthLines(month, monthly, charges);
@@ -102,7 +104,7 @@ export async function predictInvoice(deps: Pick<Deps, 'db' | 'clock'>, params: {
   const lines: PredictedLine[] = full.map((l) => {
     const s = soFarByKey.get(l.subscriptionId ?? l.chargeId);
     return {
-      kind: l.kind, subscriptionId: l.subscriptionId, description: l.description, fromDay: l.fromDay, throughDay: l.throughDay,
+      kind: l.kind, subscriptionId: l.subscriptionId, description: l.description, descriptionKey: l.descriptionKey, fromDay: l.fromDay, throughDay: l.throughDay,
       daysSoFar: l.activeDays === null ? null : (s?.activeDays ?? 0), daysAtMonthEnd: l.activeDays, daysInMonth: l.daysInMonth,
       monthlyPriceMinor: l.kind === 'monthly' ? l.unitPriceMinor : null, soFarMinor: s?.amountMinor ?? 0, estimateMinor: l.amountMinor,
       note: l.subscriptionId ? noteOf(byId.get(l.subscriptionId), byId, l.fromDay, l.throughDay, month.first, month.last) : null,

@@ -20,6 +20,7 @@ import { extraSessionOffers, getBillingPackage, type BillingPackage } from '../c
 import { entitlementsOn, hasChatbotPackage, type Entitlements } from './entitlements';
 import { issueTermInvoice } from './invoices.usecases';
 import { dispatchInvoiceDelivery } from './invoice-delivery';
+import { kontorText } from './line-text';
 import { creditWholeInvoice } from './credit-notes.usecases';
 import { dispatchEmails } from '../mail/outbox';
 import { addDays, calendarDay, extraSessionExpiry, termEndDay, termMonthOn, termPrice, type TermMonths } from './proration';
@@ -445,7 +446,7 @@ export async function buyExtraSessions(deps: Deps, params: { actor: Actor; input
       .insert(accountCharges)
       .values({
         id: newId('chg'), agencyId: account.agencyId, subAccountId: account.subAccountId, buyerId: account.buyerId, sellerAgencyId: account.sellerAgencyId,
-        kind: 'extra_sessions', description: `${offer.name}: ${sessions.toLocaleString('en-US')} extra chatbot sessions (${input.quantity} x ${offer.chatbotSessions.toLocaleString('en-US')})`,
+        kind: 'extra_sessions', ...kontorText('billing:line.extraSessions', { name: offer.name, sessions, quantity: input.quantity, perBlock: offer.chatbotSessions }),
         day: today, quantity: input.quantity, unitPriceMinor: offer.monthlyPriceMinor, amountMinor: offer.monthlyPriceMinor * input.quantity, currency: offer.currency,
         sessions, expiresAt: extraSessionExpiry(now, account.zone), createdAt: now,
       })

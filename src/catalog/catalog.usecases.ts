@@ -7,7 +7,8 @@ import { agencyIdOf, requireBilling, requireRole, requireScope } from '../auth/p
 import { billingAccount } from '../billing/accounts';
 import { deliverPaymentInvoice } from '../billing/invoice-delivery';
 import { issuePaymentInvoice } from '../billing/invoice-issue';
-import { paymentTaxFields, quoteCheckout, type CheckoutAmount } from '../billing/checkout-amount';
+import { kontorText, offerLineText } from '../billing/line-text';
+import { chargedBy, paymentTaxFields, quoteCheckout, type CheckoutAmount } from '../billing/checkout-amount';
 import { creditAccount, lockAccount } from '../credits/ledger';
 import { requireNotSuspended, suspendedAction } from '../suspension/suspension.usecases';
 import type { Deps } from '../deps';
@@ -161,17 +162,19 @@ export async function startAgencyOrder(deps: Deps, params: { actor: Actor; input
 }
 
 /** Applies a confirmed agency order inside the payment's transaction: credits into the pool, or slots. */
-export async function applyAgencyOrder(tx: Tx, orderId: string, now: Date): Promise<void> {
-  const [o] = await tx.select().from(agencyOrders).where(eq(agencyOrders.id, orderId)).for('update');
+export async function applyAgencyOrder(tx: Tx, payment: Payment, now: Date): Promise<void> {
+  const [o] = await tx.select().from(agencyOrders).where(eq(agencyOrders.id, payment.referenceId)).for('update');
   if (!o || o.status === 'applied') return;
   if (o.kind === 'topup') {
     const pool = await lockAccount(tx, { agencyId: o.agencyId, subAccountId: null }, now);
-    await creditAccount(tx, pool, { amount: o.credits, source: 'topup', reason: 'grant', reference: `order:${o.id}`, idempotencyKey: `order:${o.id}`, note: 'Top-up bought from the platform' }, now);
+    await creditAccount(tx, pool, { amount: o.credits, source: 'topup', reason: 'grant', reference: `order:${o.id}`, idempotencyKey: `order:${o.id}`, note: 'credits:note.platformTopup' }, now);
   } else {
     await tx.update(agencies).set({ chatbotSlots: sql`${agencies.chatbotSlots} + ${o.quantity}`, updatedAt: now }).where(eq(agencies.id, o.agencyId));
   }
   await tx.update(agencyOrders).set({ status: 'applied', appliedAt: now }).where(eq(agencyOrders.id, o.id));
-  await emitEvent(tx, { type: 'purchase.completed', at: now, data: { account: { agencyId: o.agencyId, subAccountId: null }, purchaseId: o.id, kind: o.kind, packageId: null, amountMinor: o.amountMinor, currency: o.currency, paidAt: now.toISOString() } });
+  // What the payment charged (the order's price with any tax the checkout added, docs/tax.md).
+  const { totalMinor, ...charged } = chargedBy(payment);
+  await emitEvent(tx, { type: 'purchase.completed', at: now, data: { account: { agencyId: o.agencyId, subAccountId: null }, purchaseId: o.id, kind: o.kind, packageId: null, amountMinor: totalMinor, ...charged, currency: o.currency, paidAt: now.toISOString() } });
 }
 
 /** The paid invoice of an agency's order (one per payment): top-up credits or chatbot slots, at the offer's rate. */
@@ -179,10 +182,13 @@ async function invoiceAgencyOrder(tx: Tx, payment: Payment, now: Date): Promise<
   const [o] = await tx.select().from(agencyOrders).where(eq(agencyOrders.id, payment.referenceId));
   if (!o) return;
   const offer = o.kind === 'topup' && o.topupPackageId ? await offerVersionOf(tx, o.topupPackageId) : (await chatbotSlotOffer(tx))?.version;
-  const name = offer?.name ?? (o.kind === 'topup' ? `${o.credits} credits` : 'Chatbot slot');
+  // The offer's name as the platform wrote it; without an offer, a text Kontor writes (docs/i18n.md).
+  const text = offer
+    ? offerLineText(offer.name, o.quantity)
+    : o.kind === 'topup' ? kontorText('billing:line.credits', { count: o.credits }) : kontorText('billing:line.chatbotSlots', { count: o.quantity });
   await issuePaymentInvoice(tx, {
     payment, now,
-    lines: [{ kind: 'purchase', description: o.quantity > 1 ? `${name} x ${o.quantity}` : name, quantity: o.quantity, unitPriceMinor: Math.round(o.amountMinor / o.quantity), amountMinor: o.amountMinor, rateBp: offer?.taxRateBp ?? null }],
+    lines: [{ kind: 'purchase', ...text, quantity: o.quantity, unitPriceMinor: Math.round(o.amountMinor / o.quantity), amountMinor: o.amountMinor, rateBp: offer?.taxRateBp ?? null }],
   });
 }
 
@@ -197,7 +203,7 @@ export const settleAgencyOrder: SettlementHandler = async (deps, input, payment)
   const r = await settlePayment(deps, {
     ...input,
     onConfirmed: async (tx, p) => {
-      await applyAgencyOrder(tx, p.referenceId, now);
+      await applyAgencyOrder(tx, p, now);
       await invoiceAgencyOrder(tx, p, now);
     },
   });

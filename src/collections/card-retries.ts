@@ -23,6 +23,7 @@ import { money, msg } from '../lib/message';
 import { GatewayTimeoutError, type Payment } from '../payments/gateway';
 import { gatewayOf, getGatewayAccount } from '../payments/gateway-accounts';
 import { defaultPaymentMethod } from '../payments/payment-methods';
+import { offSessionDescription } from '../payments/checkout';
 import { createPayment } from '../payments/payments.usecases';
 import { collectionScheduleOf, MAX_RETRY_DAY } from './collection-settings';
 import { openInvoicesAround, payPageUrl, scheduleCache, type OpenInvoice } from './reminders';
@@ -184,12 +185,11 @@ export async function resumeAttempt(deps: Deps, attempt: ChargeAttempt): Promise
     await finish(deps, attempt, { status: 'declined', error: 'collections:attempt.gatewayChanged' });
     return 'declined';
   }
-  const [inv] = await deps.db.select({ number: invoices.number }).from(invoices).where(eq(invoices.id, attempt.invoiceId));
   let result;
   try {
     result = await gatewayOf(deps, account).chargeOffSession({
       payment, method: { customerRef: method.customerRef, methodRef: method.methodRef }, idempotencyKey: payment.idempotencyKey ?? retryKey(attempt.invoiceId, attempt.attemptNo),
-      description: `Invoice ${formatInvoiceNumber(inv?.number ?? 0)}`,
+      description: await offSessionDescription(deps, payment),
     });
   } catch (err) {
     // No answer: it may or may not have been charged. The attempt stays pending and the next run

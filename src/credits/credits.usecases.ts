@@ -16,7 +16,8 @@ import {
   type AccountOwner, type CreditAccount,
 } from './ledger';
 import { applyLowBalanceRule } from './low-balance';
-import { msg } from '../lib/message';
+import { msg, readMessage } from '../lib/message';
+import { localize, tFor } from '../i18n/i18n';
 
 export const MAX_CREDITS = 1_000_000_000_000;
 
@@ -281,7 +282,9 @@ export function historyCsv(entries: HistoryEntry[]): string {
     return `"${safe.replace(/"/g, '""')}"`;
   };
   const lines = [['time', 'reason', 'delta', 'balance_after', 'reference', 'note'].join(',')];
-  for (const e of entries) lines.push([e.createdAt.toISOString(), e.reason, e.delta, e.balanceAfter, e.reference, e.note].map(cell).join(','));
+  // A note Kontor writes is a catalog key (docs/i18n.md): the file gives its English text, like its codes.
+  const note = (n: string | null) => (n && readMessage(n).key ? localize(tFor('en'), n) : n);
+  for (const e of entries) lines.push([e.createdAt.toISOString(), e.reason, e.delta, e.balanceAfter, e.reference, note(e.note)].map(cell).join(','));
   return `${lines.join('\r\n')}\r\n`;
 }
 

@@ -33,8 +33,17 @@ export async function getCheckout(deps: Pick<Deps, 'db'>, paymentId: string): Pr
   return { ...(await describe(deps, payment, lang)), sellerName, lang };
 }
 
+/**
+ * What an off-session charge (a saved card charged for an invoice) is for, as the gateway passes it
+ * to the bank and the cardholder's statement: the checkout page's words ("Fatura INV-000007"), in
+ * the same language (the seller's, else the buying agency's; docs/i18n.md).
+ */
+export async function offSessionDescription(deps: Pick<Deps, 'db'>, payment: Payment): Promise<string> {
+  return (await describe(deps, payment, await buyerLanguage(deps, payment))).description;
+}
+
 /** The seller's language, else the buying agency's: the checkout pages' and the gateway's (src/payments/checkout-flow.ts). */
-async function buyerLanguage(deps: Pick<Deps, 'db'>, payment: Payment): Promise<Lang> {
+export async function buyerLanguage(deps: Pick<Deps, 'db'>, payment: Payment): Promise<Lang> {
   const ids = [payment.sellerAgencyId, payment.buyerAgencyId].filter((id): id is string => !!id);
   const rows = await deps.db.select({ id: agencies.id, locale: agencies.locale }).from(agencies).where(inArray(agencies.id, ids));
   const localeOf = (id: string | null) => rows.find((r) => r.id === id)?.locale ?? null;

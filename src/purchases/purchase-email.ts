@@ -1,8 +1,10 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
-import { subAccounts, users, type agencies } from '../../db/schema';
+import { payments, subAccounts, users, type agencies } from '../../db/schema';
+import { chargedBy, type Charged } from '../billing/checkout-amount';
+import { rateLabel } from '../billing/invoice-view';
 import { msg } from '../lib/message';
-import { mailLanguage, mailWriter } from '../mail/language';
+import { mailLanguage, mailWriter, type MailWriter } from '../mail/language';
 import { notify } from '../notifications/notify';
 import type { PackageVersion } from '../catalog/resold-packages';
 import type { Purchase } from './purchases.usecases';
@@ -22,6 +24,9 @@ export async function purchaseEmail(tx: Tx, p: { purchase: Purchase; version: Pa
   const client = sub?.name ?? w.t('email:purchase.someClient');
   const type = p.version.type === 'credit' ? w.t('email:purchase.typeCredit') : w.t('email:purchase.typeSubscription', { count: p.version.termMonths ?? 1 });
   const subject = msg('email:purchase.subject', { pkg: p.version.name, client });
+  // What was charged: the purchase's confirmed payment (a gateway's, or one recorded as paid offline).
+  const [payment] = await tx.select().from(payments).where(and(eq(payments.purpose, 'package_purchase'), eq(payments.referenceId, p.purchase.id), eq(payments.status, 'confirmed')));
+  const charged = chargedBy(payment ?? { amountMinor: p.purchase.priceMinor });
   return notify(tx, {
     category: 'purchases', kind: 'purchase_granted',
     account: { agencyId: p.purchase.agencyId, subAccountId: p.purchase.subAccountId },
@@ -31,7 +36,20 @@ export async function purchaseEmail(tx: Tx, p: { purchase: Purchase; version: Pa
       to: [...new Set(to)],
       cc: p.agency.ccEmails.filter((c) => !to.includes(c)),
       subject: w.t('email:purchase.subject', { pkg: p.version.name, client }),
-      text: w.t('email:purchase.body', { client, pkg: p.version.name, type, credits: w.fmt.number(p.version.credits), amount: w.fmt.money(p.purchase.priceMinor, p.purchase.currency), id: p.purchase.id }),
+      text: w.t('email:purchase.body', { client, pkg: p.version.name, type, credits: w.fmt.number(p.version.credits), charged: chargedText(w, charged, p.purchase.currency), id: p.purchase.id }),
     } },
   });
+}
+
+/**
+ * What the purchase's payment charged, as its checkout stored it (docs/tax.md): net, tax and total
+ * for a seller charging tax, with any installment surcharge on its own line; else the amount.
+ */
+function chargedText(w: MailWriter, c: Charged, currency: string): string {
+  const money = (minor: number) => w.fmt.money(minor, currency);
+  const lines: string[] = [];
+  if (c.taxRateBp !== null) lines.push(w.t('email:purchase.net', { amount: money(c.netMinor) }), w.t('email:purchase.tax', { rate: rateLabel(c.taxRateBp, w.lang), amount: money(c.taxMinor) }));
+  if (c.installmentSurchargeMinor > 0) lines.push(w.t('email:purchase.surcharge', { amount: money(c.installmentSurchargeMinor) }));
+  lines.push(w.t('email:purchase.total', { amount: money(c.totalMinor) }));
+  return lines.join('\n');
 }

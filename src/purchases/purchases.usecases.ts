@@ -14,7 +14,7 @@ import type { Actor } from '../auth/actor';
 import { requireBilling, requireRole } from '../auth/policies';
 import { billingAccount } from '../billing/accounts';
 import { issuePaymentInvoice } from '../billing/invoice-issue';
-import { paymentTaxFields, quoteCheckout } from '../billing/checkout-amount';
+import { chargedBy, paymentTaxFields, quoteCheckout } from '../billing/checkout-amount';
 import { deliverPaymentInvoice } from '../billing/invoice-delivery';
 import { offerVersion } from '../catalog/offers';
 import { addDays, calendarDay, daysBetween, nthAnniversary, startOfDayInstant } from '../billing/proration';
@@ -163,14 +163,15 @@ async function paymentOfPurchase(deps: Pick<Deps, 'db'>, purchaseId: string): Pr
 }
 
 /** Marks the purchase paid inside the payment's confirming transaction. */
-export async function markPurchasePaid(tx: Tx, purchaseId: string, now: Date): Promise<void> {
-  const [p] = await tx.update(purchases).set({ status: 'paid', paidAt: now, updatedAt: now }).where(and(eq(purchases.id, purchaseId), eq(purchases.status, 'pending_payment'))).returning();
-  if (p) await emitPurchaseCompleted(tx, p, now);
+export async function markPurchasePaid(tx: Tx, payment: typeof payments.$inferSelect, now: Date): Promise<void> {
+  const [p] = await tx.update(purchases).set({ status: 'paid', paidAt: now, updatedAt: now }).where(and(eq(purchases.id, payment.referenceId), eq(purchases.status, 'pending_payment'))).returning();
+  if (p) await emitPurchaseCompleted(tx, p, payment, now);
 }
 
-/** purchase.completed for a paid package purchase (by the gateway or recorded by the agency). */
-function emitPurchaseCompleted(tx: Tx, p: Purchase, now: Date) {
-  return emitEvent(tx, { type: 'purchase.completed', at: now, data: { account: { agencyId: p.agencyId, subAccountId: p.subAccountId }, purchaseId: p.id, kind: 'package', packageId: p.packageId, amountMinor: p.priceMinor, currency: p.currency, paidAt: now.toISOString() } });
+/** purchase.completed for a paid package purchase (by the gateway or recorded by the agency): what its payment charged. */
+function emitPurchaseCompleted(tx: Tx, p: Purchase, payment: typeof payments.$inferSelect, now: Date) {
+  const { totalMinor, ...charged } = chargedBy(payment);
+  return emitEvent(tx, { type: 'purchase.completed', at: now, data: { account: { agencyId: p.agencyId, subAccountId: p.subAccountId }, purchaseId: p.id, kind: 'package', packageId: p.packageId, amountMinor: totalMinor, ...charged, currency: p.currency, paidAt: now.toISOString() } });
 }
 
 /** The paid invoice of a purchase's payment (one per payment), in the settlement transaction. */
@@ -196,7 +197,7 @@ export async function settlePurchasePayment(
     ...params,
     onConfirmed: async (tx, payment) => {
       if (payment.purpose !== 'package_purchase') throw errors.badRequest('wrong_payment', 'This payment is not for a package purchase.');
-      await markPurchasePaid(tx, payment.referenceId, deps.clock.now());
+      await markPurchasePaid(tx, payment, deps.clock.now());
       await invoicePurchase(tx, payment, deps.clock.now());
     },
   });
@@ -267,7 +268,7 @@ export async function recordOfflinePurchase(deps: Deps, params: { actor: Actor; 
     // invoices_purchase_payment_key), marked paid "offline, recorded by the seller" (docs/tax.md).
     await invoicePurchase(tx, paid!, now);
     await recordAudit(tx, actor, { action: 'purchase.recorded_offline', targetType: 'purchase', targetId: row.id, subAccountId: sub.id, data: { packageId: pkg.id } }, now);
-    await emitPurchaseCompleted(tx, row, now);
+    await emitPurchaseCompleted(tx, row, paid!, now);
     return row;
   });
   const paymentId = await paymentOfPurchase(deps, purchase.id);
@@ -443,7 +444,7 @@ async function forfeitPurchasedCredits(tx: Tx, p: Purchase, now: Date) {
 
 /** A package type switch forfeits what is left of the other type (src/credits: forfeitToPool). */
 async function returnLots(tx: Tx, p: Purchase, source: 'purchase' | 'monthly_grant', now: Date) {
-  await forfeitToPool(tx, { agencyId: p.agencyId, subAccountId: p.subAccountId, source, reference: `purchase:${p.id}`, poolReference: `forfeit:${p.id}`, note: 'Forfeited by a package type switch' }, now);
+  await forfeitToPool(tx, { agencyId: p.agencyId, subAccountId: p.subAccountId, source, reference: `purchase:${p.id}`, poolReference: `forfeit:${p.id}`, note: 'credits:note.forfeited' }, now);
 }
 
 /**

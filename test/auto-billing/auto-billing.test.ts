@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { and, eq, sql } from 'drizzle-orm';
-import { autoBillingCharges, autoBillingSettings, invoices, notifications, outboxEmails, payments } from '../../db/schema';
+import { accountCharges, autoBillingCharges, autoBillingSettings, invoiceLines, invoices, notifications, outboxEmails, payments } from '../../db/schema';
+import { msg } from '../../src/lib/message';
 import { systemActor } from '../../src/auth/actor';
 import { saveGatewayAccount } from '../../src/payments/gateway-accounts';
 import { createApp } from '../../src/web/app';
@@ -234,6 +235,10 @@ describe('auto-billing', function () {
     expect(paid).to.deep.include({ amountMinor: 1200, priceMode: 'exclusive', taxRateBp: 2000, taxMinor: 200 });
     const [invoice] = await deps.db.select().from(invoices).where(eq(invoices.paymentId, paid!.id));
     expect(invoice).to.deep.include({ kind: 'purchase', status: 'paid', totalMinor: 1200, taxMinor: 200, priceMode: 'exclusive', sellerAgencyId: null });
+    // Its line: the text as issued (English) and the key beside it, read in Turkish on Turkish pages (docs/i18n.md).
+    const [line] = await deps.db.select().from(invoiceLines).where(eq(invoiceLines.invoiceId, invoice!.id));
+    expect(line).to.deep.include({ description: 'Automatic top-up: 2,000 credits', descriptionKey: msg('billing:line.autoTopup', { what: msg('email:topup.credits', { count: 2000 }) }) });
+    expect(localize(tFor('tr'), line!.descriptionKey!)).to.equal('Otomatik yükleme: 2.000 kredi');
     // The notice says what the card was charged.
     const [notice] = await deps.db.select().from(notifications).where(and(eq(notifications.agencyId, w.a.id), eq(notifications.kind, 'auto_billing_charged')));
     expect(localize(tFor('en'), notice!.message)).to.match(/USD 12\.00/);
@@ -282,6 +287,9 @@ describe('auto-billing', function () {
     expect(r.body).to.include({ charged: 5, balance: 495 });
     const [c] = await charges(`sub:${sub.id}`);
     expect(c).to.include({ status: 'on_invoice', credits: 500, amountMinor: 2500, paymentId: null });
+    // The charge waiting for the month's invoice keeps the line's key (the cut copies it onto the line).
+    const [onAccount] = await deps.db.select().from(accountCharges).where(eq(accountCharges.subAccountId, sub.id));
+    expect(onAccount).to.deep.include({ kind: 'topup', description: 'Automatic top-up: 500 credits', descriptionKey: msg('billing:line.autoTopup', { what: msg('email:topup.credits', { count: 500 }) }) });
     expect((await call('GET', '/api/v1/auto-billing/charges', sub.key)).body.data[0].status).to.equal('on_invoice');
     expect(await pool()).to.equal(500);
   });

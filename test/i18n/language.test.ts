@@ -136,7 +136,7 @@ describe('i18n: choosing the language and formatting for it', () => {
       const [mail] = await ctx.deps.db.select().from(outboxEmails).where(eq(outboxEmails.idempotencyKey, 'purchase-granted:pur_tr'));
       expect(mail!.subject).to.equal(`Satın alma onaylandı: ${sub.name} için Kredi 5000`);
       expect(mail!.text).to.contain(`${sub.name}, Kredi 5000 paketini satın aldı.`).and.contain('Tür: abonelik, 12 ay, krediler her ay tanımlanır')
-        .and.contain('Kredi: 5.000').and.contain('Tutar: TRY 1.083,87').and.contain('Paket hesaba uygulandı.');
+        .and.contain('Kredi: 5.000').and.contain('Tahsil edilen tutar: TRY 1.083,87').and.contain('Paket hesaba uygulandı.');
       // The buyer's own choice wins over the agency's language when every person mailed chose it.
       await ctx.deps.db.update(users).set({ locale: 'en' }).where(eq(users.id, sub.owner.id));
       await ctx.deps.db.update(agencies).set({ billingEmail: null }).where(eq(agencies.id, ctx.w.a.id));
@@ -144,7 +144,7 @@ describe('i18n: choosing the language and formatting for it', () => {
       await ctx.deps.db.transaction((tx) => purchaseEmail(tx, { purchase: { ...purchase, id: 'pur_en' }, version, agency: en!, now: new Date() } as never));
       const [mailEn] = await ctx.deps.db.select().from(outboxEmails).where(eq(outboxEmails.idempotencyKey, 'purchase-granted:pur_en'));
       expect(mailEn!.subject).to.equal(`Purchase confirmed: Kredi 5000 for ${sub.name}`);
-      expect(mailEn!.text).to.contain('Type: subscription, 12 months, credits granted monthly').and.contain('Amount: TRY 1,083.87');
+      expect(mailEn!.text).to.contain('Type: subscription, 12 months, credits granted monthly').and.contain('Amount charged: TRY 1,083.87');
     });
   });
 });

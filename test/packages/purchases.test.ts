@@ -117,7 +117,7 @@ describe('resold packages: purchases, rules and monthly grants', () => {
     await buyOffline((await creditPkg()).id).expect(201);
     const [mail] = await deps.db.select().from(outboxEmails).where(sql`${outboxEmails.subject} like 'Satın alma%'`);
     expect(mail!.subject).to.equal(`Satın alma onaylandı: ${sub().name} için Credits 1000`);
-    expect(mail!.text).to.contain('Tutar: TRY 199,90').and.contain('Tür: kredi paketi');
+    expect(mail!.text).to.contain('Tahsil edilen tutar: TRY 199,90').and.contain('Tür: kredi paketi');
   });
 
   it('switching type forfeits the rest of the other type, only after an explicit confirmation', async () => {

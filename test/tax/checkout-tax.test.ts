@@ -6,9 +6,9 @@
  * purchase recorded as paid offline gets one paid invoice however often it is submitted.
  */
 import { expect } from 'chai';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import request from 'supertest';
-import { invoiceLines, invoices, offerVersions, payments, purchases, subAccounts } from '../../db/schema';
+import { agencies, invoiceLines, invoices, offerVersions, outboxEmails, payments, purchases, subAccounts, webhookEvents } from '../../db/schema';
 import { settlePurchasePayment, startPurchase } from '../../src/purchases/purchases.usecases';
 import { SandboxGateway } from '../../src/payments/sandbox-gateway';
 import { checkoutAmount } from '../../src/tax/checkout';
@@ -77,14 +77,21 @@ describe('checkout: sellers whose prices exclude tax add it', () => {
     return { invoice: rows[0]!, lines };
   };
 
-  it('a 149.50 TRY pack at KDV 20%: the buyer is charged 179.40; the invoice is exclusive, net 149.50, tax 29.90, total 179.40', async () => {
+  it('a 149.50 TRY pack at KDV 20%: the buyer is charged 179.40; the invoice is exclusive, net 149.50, tax 29.90, total 179.40; the email and purchase.completed say so', async () => {
     await api().put('/api/v1/tax-settings').set(bearer(w.a.key)).send(settings()).expect(200);
+    await api().post('/api/v1/webhook-endpoints').set(bearer(w.a.key)).send({ url: 'https://crm.a.test/hook', events: ['purchase.completed'] }).expect(201);
+    await deps.db.update(agencies).set({ locale: 'tr' }).where(eq(agencies.id, w.a.id));
     const payment = await buy((await pack()).id);
     expect(payment).to.deep.include({ amountMinor: 17_940, priceMode: 'exclusive', taxRateBp: 2000, taxMinor: 2990 });
     await settlePurchasePayment(deps, { paymentId: payment.id, approved: true, raw: {}, amountMinor: 17_940, currency: 'TRY' });
     const { invoice, lines } = await invoiceOf(payment.id);
     expect(invoice).to.deep.include({ status: 'paid', priceMode: 'exclusive', totalMinor: 17_940, taxMinor: 2990 });
     expect(lines.map((l) => [l.amountMinor, l.taxRateBp, l.taxMinor])).to.deep.equal([[14_950, 2000, 2990]]);
+    // What was charged, not the price without tax (issue #18).
+    const [event] = await deps.db.select().from(webhookEvents).where(eq(webhookEvents.type, 'purchase.completed'));
+    expect(event!.data).to.deep.include({ amountMinor: 17_940, netMinor: 14_950, taxMinor: 2990, taxRateBp: 2000, installmentSurchargeMinor: 0, currency: 'TRY' });
+    const [mail] = await deps.db.select().from(outboxEmails).where(sql`${outboxEmails.subject} like 'Satın alma%'`);
+    expect(mail!.text).to.contain('Ara toplam (vergisiz): TRY 149,50\nKDV (%20): TRY 29,90\nTahsil edilen tutar: TRY 179,40');
   });
 
   it("an offer version's own 10%: charged 164.45, invoiced 149.50 + 14.95", async () => {

@@ -99,7 +99,7 @@ export const invoiceJson = (i: Invoice): Answer<typeof A.Invoice> => ({
 });
 
 /** A line's description as a catalog key and parameters (null for a seller's own text). */
-const descriptionKeyJson = (message: string | null) => {
+export const descriptionKeyJson = (message: string | null) => {
   const read = message ? readMessage(message) : null;
   return read?.key ? { descriptionKey: read.key, descriptionParams: read.params } : { descriptionKey: null, descriptionParams: null };
 };
@@ -125,10 +125,13 @@ export const taxSettingsJson = (t: SellerTaxSettings): Answer<typeof A.TaxSettin
 export const representativeJson = (r: Representative): Answer<typeof A.Representative> => ({ id: r.id, name: r.name, email: r.email, createdAt: r.createdAt.toISOString() });
 export const channelJson = (c: ChannelIntegration): Answer<typeof A.Channel> => ({ id: c.id, type: c.type, name: c.name, createdAt: c.createdAt.toISOString() });
 
-export const predictionJson = (p: Prediction): Answer<typeof A.Prediction> => p;
+export const predictionJson = (p: Prediction): Answer<typeof A.Prediction> => ({
+  ...p,
+  lines: p.lines.map(({ descriptionKey, ...l }) => ({ ...l, ...descriptionKeyJson(descriptionKey) })),
+});
 
 const chargeJson = (c: ExtraSessionCharge): Answer<typeof A.ExtraSessionCharge> => ({
-  id: c.id, quantity: c.quantity, sessions: c.sessions, amountMinor: c.amountMinor, currency: c.currency, day: c.day, expiresAt: c.expiresAt?.toISOString() ?? null, description: c.description,
+  id: c.id, quantity: c.quantity, sessions: c.sessions, amountMinor: c.amountMinor, currency: c.currency, day: c.day, expiresAt: c.expiresAt?.toISOString() ?? null, description: c.description, ...descriptionKeyJson(c.descriptionKey),
 });
 
 export const addressJson = (a: BillingAddress): Answer<typeof A.BillingAddress> => ({

@@ -8,6 +8,7 @@ import { createCreditNote, getCreditNote, listCreditNotes, listIssuedCreditNotes
 import { formatInvoiceNumber } from '../../billing/invoice-numbers';
 import type { Deps } from '../../deps';
 import { fromAcceptLanguage } from '../../i18n/i18n';
+import { descriptionKeyJson } from './billing.routes';
 import { actorOf } from '../middleware';
 import type * as A from './schemas';
 import type { Answer } from './schemas';
@@ -32,7 +33,7 @@ export const creditNoteJson = (c: CreditNoteListed): Answer<typeof A.CreditNote>
 export const creditNoteDetailJson = (c: CreditNoteWithLines): Answer<typeof A.CreditNoteDetail> => ({
   ...creditNoteJson(c),
   billingAddress: c.billingAddress,
-  lines: c.lines.map((l) => ({ position: l.position, invoiceLineId: l.invoiceLineId, description: l.description, quantity: l.quantity, amountMinor: l.amountMinor, taxRateBp: l.taxRateBp, taxMinor: l.taxMinor })),
+  lines: c.lines.map((l) => ({ position: l.position, invoiceLineId: l.invoiceLineId, description: l.description, ...descriptionKeyJson(l.descriptionKey), quantity: l.quantity, amountMinor: l.amountMinor, taxRateBp: l.taxRateBp, taxMinor: l.taxMinor })),
 });
 
 /** A credit note as a PDF response (the buyer's or the seller's), in the reader's language. */

@@ -16,6 +16,7 @@ import { packageState } from '../../purchases/purchases.usecases';
 import { packageStateJson } from './serializers';
 import { apiLang, fixedTexts } from './text';
 import { localize, tFor, type Lang } from '../../i18n/i18n';
+import { readMessage } from '../../lib/message';
 import { usageErrors } from '../../usage/usage-recorder';
 import type * as A from './schemas';
 import type { Answer } from './schemas';
@@ -57,6 +58,16 @@ export function usageHandlers(deps: Deps, web: WebContext) {
 }
 
 /** Credits and departments (DESIGN sections 2 and 3). */
+/**
+ * A ledger entry. A note Kontor writes is stored as a catalog key (docs/i18n.md): `note` gives its
+ * English text, as entries always read, and `noteKey` the key to show it in any language; a note
+ * someone typed (an adjustment's) is as written, `noteKey` null.
+ */
+const entryJson = <E extends { createdAt: Date; note: string | null }>(e: E) => {
+  const key = e.note ? readMessage(e.note).key : null;
+  return { ...e, createdAt: e.createdAt.toISOString(), note: e.note && key ? localize(tFor('en'), e.note) : e.note, noteKey: key };
+};
+
 export function creditRoutes(deps: Deps): Router {
   const r = Router();
 
@@ -67,7 +78,7 @@ export function creditRoutes(deps: Deps): Router {
   });
   r.get('/credit-history', async (req, res) => {
     const { entries } = await listCreditHistory(deps, await resolveCreditOwner(deps, actorOf(req)), req.query);
-    res.json({ data: entries.map((e) => ({ ...e, createdAt: e.createdAt.toISOString() })) });
+    res.json({ data: entries.map(entryJson) });
   });
   r.put('/low-balance-threshold', async (req, res) => {
     const actor = actorOf(req);
@@ -80,7 +91,7 @@ export function creditRoutes(deps: Deps): Router {
   });
   r.get('/sub-accounts/:id/credit-history', requireKeyScope('agency'), async (req, res) => {
     const { entries } = await listCreditHistory(deps, await resolveCreditOwner(deps, actorOf(req), String(req.params.id)), req.query);
-    res.json({ data: entries.map((e) => ({ ...e, createdAt: e.createdAt.toISOString() })) });
+    res.json({ data: entries.map(entryJson) });
   });
   r.put('/sub-accounts/:id/low-balance-threshold', requireKeyScope('agency'), async (req, res) => {
     const actor = actorOf(req);

@@ -75,7 +75,8 @@ export const Balance = z
   .meta({ id: 'Balance' });
 export const SubAccountBalance = Balance.extend(PackageState.partial().shape).meta({ id: 'OwnBalance' });
 export const CreditHistoryEntry = z
-  .object({ id: z.number().int(), createdAt: time, delta: z.number().int(), balanceAfter: z.number().int(), reason: z.string(), reference: nullable(z.string()), note: nullable(z.string()) })
+  .object({ id: z.number().int(), createdAt: time, delta: z.number().int(), balanceAfter: z.number().int(), reason: z.string(), reference: nullable(z.string()), note: nullable(z.string()),
+    noteKey: nullable(z.string()).describe('For a note Kontor writes ("credits:note.autoTopup"): its catalog key, to show in any language') })
   .meta({ id: 'CreditHistoryEntry' });
 export const Adjustment = z.object({ balance: z.number().int(), poolBalance: z.number().int().optional(), replayed: z.boolean() }).meta({ id: 'Adjustment' });
 export const Threshold = z.object({ threshold: nullable(z.number().int()) });
@@ -229,12 +230,15 @@ export const Invoice = z
     priceMode: nullable(z.enum(['exclusive', 'inclusive'])).describe('The seller\'s price mode at issue; null: issued without tax'),
   })
   .meta({ id: 'Invoice' });
+/** A stored text Kontor writes, beside the text as written (docs/i18n.md). */
+const storedTextKey = {
+  descriptionKey: nullable(z.string()).describe('For a text Kontor writes: its catalog key (locales/<lang>/<ns>.json, "billing:line.whatsappBalance"), to show in any language'),
+  descriptionParams: nullable(z.record(z.string(), z.unknown())).describe('The parameters of descriptionKey'),
+};
 export const InvoiceDetail = Invoice.extend({
   billingAddress: z.unknown(),
   lines: z.array(z.object({
-    position: z.number().int(), kind: z.string(), description: z.string().describe('The text as issued'),
-    descriptionKey: nullable(z.string()).describe('For a text Kontor writes: its catalog key (locales/<lang>/<ns>.json, "billing:line.whatsappBalance"), to show in any language'),
-    descriptionParams: nullable(z.record(z.string(), z.unknown())).describe('The parameters of descriptionKey'),
+    position: z.number().int(), kind: z.string(), description: z.string().describe('The text as issued'), ...storedTextKey,
     subscriptionId: nullable(id), fromDay: nullable(day), throughDay: nullable(day),
     activeDays: nullable(z.number().int()), daysInMonth: nullable(z.number().int()), quantity: z.number().int(), unitPriceMinor: minor, amountMinor: minor.describe('The line\'s net amount'),
     taxRateBp: z.number().int().describe('Hundredths of a percent: 2000 = 20%'), taxMinor: minor, totalMinor: minor,
@@ -255,7 +259,7 @@ export const CreditNote = z
 export const CreditNoteDetail = CreditNote.extend({
   billingAddress: z.unknown(),
   lines: z.array(z.object({
-    position: z.number().int(), invoiceLineId: id, description: z.string(), quantity: z.number().int(),
+    position: z.number().int(), invoiceLineId: id, description: z.string().describe('The credited line\'s text as issued'), ...storedTextKey, quantity: z.number().int(),
     amountMinor: minor.describe('Net amount taken off the invoice line'), taxRateBp: z.number().int().describe('Tax rate in hundredths of a percent (2000 = 20%)'), taxMinor: minor,
   })),
 }).meta({ id: 'CreditNoteDetail' });
@@ -263,7 +267,7 @@ export const Prediction = z
   .object({
     period: z.string(), periodStart: day, periodEnd: day, today: day, daysElapsed: z.number().int(), daysInMonth: z.number().int(), cutOffDay: day,
     currency: nullable(z.string()), soFarMinor: minor, estimateMinor: minor, lines: z.array(z.object({
-      kind: z.enum(['monthly', 'extra_sessions', 'topup']), subscriptionId: nullable(id), description: z.string(), fromDay: day, throughDay: day, daysSoFar: nullable(z.number().int()),
+      kind: z.enum(['monthly', 'extra_sessions', 'topup']), subscriptionId: nullable(id), description: z.string(), ...storedTextKey, fromDay: day, throughDay: day, daysSoFar: nullable(z.number().int()),
       daysAtMonthEnd: nullable(z.number().int()), daysInMonth: nullable(z.number().int()), monthlyPriceMinor: nullable(minor), soFarMinor: minor, estimateMinor: minor, note: nullable(z.string()),
     })),
     chart: z.array(z.object({ day, amountMinor: minor, estimated: z.boolean() })),
@@ -290,7 +294,7 @@ export const OpenedSession = z.object({ ...quota, sessionId: z.string(), created
 export const Representative = z.object({ id, name: z.string(), email: z.string(), createdAt: time }).meta({ id: 'Representative' });
 export const Channel = z.object({ id, type: z.string(), name: z.string(), createdAt: time }).meta({ id: 'Channel' });
 export const ExtraSessionCharge = z
-  .object({ id, quantity: z.number().int(), sessions: nullable(z.number().int()), amountMinor: minor, currency: z.string(), day, expiresAt: nullable(time), description: z.string() })
+  .object({ id, quantity: z.number().int(), sessions: nullable(z.number().int()), amountMinor: minor, currency: z.string(), day, expiresAt: nullable(time), description: z.string(), ...storedTextKey })
   .meta({ id: 'ExtraSessionCharge' });
 export const BillingAddress = z
   .object({
