@@ -204,8 +204,7 @@ BEGIN
 		ORDER BY r.i
 	), lots AS (
 		-- Each owner's consumption out of its live lots, by the one FIFO rule (credit_lots_take).
-		SELECT t.taken FROM unnest(o_acct, o_used) AS u(acct, used), LATERAL credit_lots_take(u.acct, u.used) t
-		WHERE u.used > 0
+		SELECT t.taken FROM credit_lots_take(o_acct, o_used) t WHERE used_total > 0
 	), accounts AS (
 		UPDATE credit_accounts a SET balance = u.bal, updated_at = p_now
 		FROM unnest(o_tid, o_bal, o_thr, o_notified, o_changed) AS u(tid, bal, thr, notified, ch)

@@ -120,7 +120,7 @@ export async function debitAccount(tx: Tx, account: CreditAccount, amount: numbe
  */
 export async function takeLots(tx: Tx, accountId: string, amount: number): Promise<{ lotId: string; taken: number }[]> {
   if (amount === 0) return [];
-  const rows = rowsOf<{ lot_id: string; taken: number | string }>(await tx.execute(sql`select lot_id, taken from credit_lots_take(${accountId}, ${amount}::bigint)`));
+  const rows = rowsOf<{ lot_id: string; taken: number | string }>(await tx.execute(sql`select lot_id, taken from credit_lots_take(array[${accountId}]::text[], array[${amount}]::bigint[])`));
   return rows.map((r) => ({ lotId: r.lot_id, taken: Number(r.taken) }));
 }
 

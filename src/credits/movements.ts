@@ -109,11 +109,10 @@ export async function writeCreditMovements(tx: Tx, m: CreditMovements, nowIso: s
       where credit_lots.id = v.id`);
   }
   if (m.draws.length > 0) {
-    // Every account's draw in one statement, each by the one FIFO rule (it raises if an
-    // account's lots do not cover its draw: the balance and the lots disagree).
+    // Every account's draw in one call, each by the one FIFO rule (it raises if an account's
+    // lots do not cover its draw: the balance and the lots disagree).
     await tx.execute(sql`
-      select count(*) from unnest(${bulkArray(m.draws.map((d) => d.accountId))}::text[], ${bulkArray(m.draws.map((d) => d.amount))}::bigint[]) as d(account_id, amount),
-        lateral credit_lots_take(d.account_id, d.amount)`);
+      select count(*) from credit_lots_take(${bulkArray(m.draws.map((d) => d.accountId))}::text[], ${bulkArray(m.draws.map((d) => d.amount))}::bigint[])`);
   }
   const existing = m.accounts.filter((a) => !a.isNew);
   if (existing.length > 0) {

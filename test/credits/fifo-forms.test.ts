@@ -196,7 +196,7 @@ describe('FIFO: usage_apply, debitAccount and the monthly grants take credits by
   it('credit_lots_take raises when the lots do not cover the amount, and takes nothing', async () => {
     const lots: ModelLot[] = [{ key: 'a', amount: 5, remaining: 5, expiresAt: null, createdAt: BASE }];
     const { accountId } = await agencyWithPool('FIFO short', 'lots_', lots);
-    const err = await deps.db.execute(sql`select * from credit_lots_take(${accountId}, 6)`).then(() => null, (e: unknown) => e);
+    const err = await deps.db.execute(sql`select * from credit_lots_take(array[${accountId}]::text[], '{6}'::bigint[])`).then(() => null, (e: unknown) => e);
     expect(err).to.be.instanceOf(Error);
     expect(`${String(err)} ${String((err as { cause?: unknown }).cause ?? '')}`).to.match(/hold 5 of the 6 credits/);
     expect(await remainingOf(accountId, 'lots_')).to.deep.equal(new Map([['a', 5]]));
