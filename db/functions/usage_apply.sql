@@ -203,16 +203,8 @@ BEGIN
 		WHERE r.ok AND r.c > 0
 		ORDER BY r.i
 	), lots AS (
-		-- Each owner's consumption out of its live lots: expiring first, then oldest, no expiry last.
-		UPDATE credit_lots l SET remaining = f.remaining - least(f.remaining, u.used - (f.cum - f.remaining))
-		FROM unnest(o_acct, o_used) AS u(acct, used),
-			LATERAL (
-				SELECT l2.ctid AS tid, l2.remaining,
-					sum(l2.remaining) OVER (ORDER BY l2.expires_at NULLS LAST, l2.created_at, l2.id COLLATE "C") AS cum
-				FROM credit_lots l2 WHERE l2.account_id = u.acct AND l2.remaining > 0
-			) f
-		WHERE u.used > 0 AND l.ctid = f.tid AND f.cum - f.remaining < u.used
-		RETURNING f.remaining - l.remaining AS taken
+		-- Each owner's consumption out of its live lots, by the one FIFO rule (credit_lots_take).
+		SELECT t.taken FROM credit_lots_take(o_acct, o_used) t WHERE used_total > 0
 	), accounts AS (
 		UPDATE credit_accounts a SET balance = u.bal, updated_at = p_now
 		FROM unnest(o_tid, o_bal, o_thr, o_notified, o_changed) AS u(tid, bal, thr, notified, ch)

@@ -1,11 +1,11 @@
 // The ledger primitives. Every change to an account's lots, balance and ledger happens inside a
 // transaction that holds the account row lock (lockAccount), so concurrent writers serialise per
 // account and the invariant balance = sum(lots.remaining) = sum(ledger.delta) always holds.
-import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, lte, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client';
 import { creditAccounts, creditLedger, creditLots, type LedgerReason, type LotSource } from '../../db/schema';
 import { newId } from '../lib/ids';
-import { fifoOrder, takeFifo, type OpenLot } from './fifo';
+import { rowsOf } from '../lib/rows';
 
 export type CreditAccount = typeof creditAccounts.$inferSelect;
 
@@ -61,26 +61,20 @@ async function writeEntry(tx: Tx, account: CreditAccount, delta: number, entry: 
   await tx.update(creditAccounts).set({ balance: account.balance, updatedAt: now }).where(eq(creditAccounts.id, account.id));
 }
 
-export async function openLots(tx: Tx, accountId: string): Promise<OpenLot[]> {
-  const lots = await tx
-    .select({ id: creditLots.id, remaining: creditLots.remaining, expiresAt: creditLots.expiresAt, createdAt: creditLots.createdAt })
+/**
+ * Writes an "expire" entry for every live lot past its expiry (by the clock), in the order they
+ * expired (then created, then id, as usage_apply sweeps).
+ */
+export async function sweepExpired(tx: Tx, account: CreditAccount, now: Date): Promise<void> {
+  const expired = await tx
+    .select({ id: creditLots.id, remaining: creditLots.remaining, expiresAt: creditLots.expiresAt })
     .from(creditLots)
-    .where(and(eq(creditLots.accountId, accountId), gt(creditLots.remaining, 0)))
-    .orderBy(asc(creditLots.expiresAt), asc(creditLots.createdAt));
-  return lots.sort(fifoOrder);
-}
-
-/** Writes an "expire" entry for every lot past its expiry (by the clock). Returns the live lots. */
-export async function sweepExpired(tx: Tx, account: CreditAccount, now: Date): Promise<OpenLot[]> {
-  const lots = await openLots(tx, account.id);
-  const live: OpenLot[] = [];
-  for (const lot of lots) {
-    if (lot.expiresAt && lot.expiresAt <= now) {
-      await tx.update(creditLots).set({ remaining: 0 }).where(eq(creditLots.id, lot.id));
-      await writeEntry(tx, account, -lot.remaining, { reason: 'expire', reference: lot.id }, lot.expiresAt);
-    } else live.push(lot);
+    .where(and(eq(creditLots.accountId, account.id), gt(creditLots.remaining, 0), lte(creditLots.expiresAt, now)))
+    .orderBy(asc(creditLots.expiresAt), asc(creditLots.createdAt), sql`${creditLots.id} collate "C"`);
+  for (const lot of expired) {
+    await tx.update(creditLots).set({ remaining: 0 }).where(eq(creditLots.id, lot.id));
+    await writeEntry(tx, account, -lot.remaining, { reason: 'expire', reference: lot.id }, lot.expiresAt!);
   }
-  return live;
 }
 
 export interface CreditInput extends EntryInput {
@@ -107,17 +101,27 @@ export class InsufficientCredits extends Error {
 }
 
 /**
- * Takes `amount` from the account's live lots (expiring first, then oldest) with one ledger
- * entry. Throws InsufficientCredits, having changed nothing but the expiry sweep, if short.
+ * Takes `amount` from the account's live lots by the FIFO rule (credit_lots_take,
+ * db/functions/credit_lots_take.sql: expiring first, then oldest) with one ledger entry. Throws
+ * InsufficientCredits, having changed nothing but the expiry sweep, if short.
  */
 export async function debitAccount(tx: Tx, account: CreditAccount, amount: number, entry: EntryInput, now: Date): Promise<void> {
-  const lots = await sweepExpired(tx, account, now);
+  await sweepExpired(tx, account, now);
   if (account.balance < amount) throw new InsufficientCredits(account.balance, amount);
-  const taken = takeFifo(lots, amount);
-  for (const t of taken) {
-    await tx.update(creditLots).set({ remaining: sql`${creditLots.remaining} - ${t.taken}` }).where(eq(creditLots.id, t.lotId));
-  }
+  await takeLots(tx, account.id, amount);
   await writeEntry(tx, account, -amount, entry, now);
+}
+
+/**
+ * Takes `amount` credits out of an account's live lots by the one FIFO rule (the database
+ * function credit_lots_take), lowering their remaining; what it took from each lot, in order.
+ * Raises if the lots do not cover it. Writes no entry and no balance: the caller does, holding
+ * the account's lock, after sweeping expired lots.
+ */
+export async function takeLots(tx: Tx, accountId: string, amount: number): Promise<{ lotId: string; taken: number }[]> {
+  if (amount === 0) return [];
+  const rows = rowsOf<{ lot_id: string; taken: number | string }>(await tx.execute(sql`select lot_id, taken from credit_lots_take(array[${accountId}]::text[], array[${amount}]::bigint[])`));
+  return rows.map((r) => ({ lotId: r.lot_id, taken: Number(r.taken) }));
 }
 
 /** An entry already written under this idempotency key, if any. */

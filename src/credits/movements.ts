@@ -51,12 +51,16 @@ export interface CreditMovements {
   lots: MovementLot[];
   /** In order: ids follow each account's running balance_after. */
   ledger: MovementLedgerRow[];
+  /** Lots whose remaining is set (expiry sweeps): written before the draws. */
   lotUpdates: LotUpdate[];
+  /** Credits taken out of an account's live lots by the FIFO rule (credit_lots_take), after the lot updates. */
+  draws: { accountId: string; amount: number }[];
 }
 
 /**
- * Writes planned movements; the caller holds the accounts' locks and computed the plan (FIFO
- * draws with src/credits/fifo.ts), so the ledger invariant holds when the transaction commits.
+ * Writes planned movements; the caller holds the accounts' locks and computed the plan (the
+ * entries, balances and sweeps; the draws' lots are the FIFO rule's, credit_lots_take), so the
+ * ledger invariant holds when the transaction commits.
  * New lots are monthly grants (the only set-based source today).
  */
 export async function writeCreditMovements(tx: Tx, m: CreditMovements, nowIso: string): Promise<void> {
@@ -103,6 +107,12 @@ export async function writeCreditMovements(tx: Tx, m: CreditMovements, nowIso: s
       update credit_lots set remaining = v.remaining
       from unnest(${bulkArray(m.lotUpdates.map((x) => x.id))}::text[], ${bulkArray(m.lotUpdates.map((x) => x.remaining))}::bigint[]) as v(id, remaining)
       where credit_lots.id = v.id`);
+  }
+  if (m.draws.length > 0) {
+    // Every account's draw in one call, each by the one FIFO rule (it raises if an account's
+    // lots do not cover its draw: the balance and the lots disagree).
+    await tx.execute(sql`
+      select count(*) from credit_lots_take(${bulkArray(m.draws.map((d) => d.accountId))}::text[], ${bulkArray(m.draws.map((d) => d.amount))}::bigint[])`);
   }
   const existing = m.accounts.filter((a) => !a.isNew);
   if (existing.length > 0) {

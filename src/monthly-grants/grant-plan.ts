@@ -1,10 +1,15 @@
 // The monthly grants of one agency's chunk of due subscriptions, computed in memory: which are
-// granted (oldest due first, as far as the pool covers them), what leaves the pool's lots (FIFO,
-// swept for expiry at each grant's instant, as debitAccount does), the new lots and the ledger
-// rows with their running balances. No I/O: grants.ts reads the state and writes the result
-// with a fixed handful of set-based statements.
+// granted (oldest due first, as far as the pool covers them), what leaves the pool (its lots swept
+// for expiry at each grant's instant, as debitAccount does, then the month's credits), the new
+// lots and the ledger rows with their running balances. No I/O: grants.ts reads the state and
+// writes the result with a fixed handful of set-based statements; the credits leave the pool's
+// lots there, by the one FIFO rule (credit_lots_take: taking n1 then n2 is taking n1 + n2).
+//
+// The plan never needs to know which lots a debit draws from, except when a lot is to be swept
+// after a debit of the same plan (a pool lot that expired between two grants' instants): how much
+// of it is left then is the FIFO rule's to say. The plan stops there (`rest`); grants.ts writes
+// what is planned and plans the rest from the lots as they are then.
 import type { CalendarDay } from '../billing/proration';
-import { fifoOrder, takeFifo, type OpenLot } from '../credits/fifo';
 
 export interface DueSubscription {
   id: string;
@@ -39,8 +44,12 @@ export interface GrantPlan {
   short: { available: number; needed: number; left: DueSubscription[] } | null;
   ledger: PlanLedgerRow[];
   lots: PlanLot[];
-  /** Pool lots whose remaining changed (consumed or swept), with their new remaining. */
+  /** Pool lots swept for expiry (their remaining becomes 0): all before the plan's first debit. */
   lotUpdates: { id: string; remaining: number }[];
+  /** What leaves the pool's lots (FIFO), after the sweeps: the granted credits' total. */
+  draws: { accountId: string; amount: number }[];
+  /** Due subscriptions not planned yet (from the first grant that would sweep a lot after a debit). */
+  rest: DueSubscription[];
   /** Accounts whose balance changed, with the new balance. */
   accounts: PlanAccount[];
 }
@@ -50,7 +59,8 @@ export interface PlanInput {
   agencyId: string;
   /** null: the agency has no pool account (nothing can be granted but zero-credit months). */
   pool: PlanAccount | null;
-  poolLots: OpenLot[];
+  /** The pool's live lots (remaining > 0) that can have expired by a grant's instant, in the order they expire (then created, then id). */
+  poolLots: PoolLot[];
   /** The sub-accounts' balance accounts (existing, or new with a fresh id). */
   balances: Map<string, PlanAccount>;
   /** Sorted by dueAt, then id. */
@@ -63,17 +73,25 @@ export interface PlanInput {
   unclaimed?: Set<string>;
 }
 
+/** A pool lot as read before the plan. */
+export interface PoolLot {
+  id: string;
+  remaining: number;
+  expiresAt: Date | null;
+}
+
 export const grantKey = (subscriptionId: string, index: number) => `${subscriptionId}:${index}`;
 export const grantReference = (subscriptionId: string, index: number) => `subscription:${subscriptionId}:${index}`;
 
 export function planGrants(input: PlanInput): GrantPlan {
   const pool = input.pool ? { ...input.pool } : null;
   const balances = new Map([...input.balances].map(([k, a]) => [k, { ...a }]));
-  // Consumption order: expiring first, then oldest; lots without expiry last. Copies: the
+  // The lots that can expire, in expiry order; `unswept`: the first not swept yet. Copies: the
   // caller's lots stay as read (a re-plan starts from them again).
-  const open = input.poolLots.map((l) => ({ ...l })).sort(fifoOrder);
-  const lotById = new Map(open.map((l) => [l.id, l]));
-  const touched = new Map<string, OpenLot>();
+  const expiring = input.poolLots.filter((l) => l.expiresAt !== null && l.remaining > 0).map((l) => ({ ...l, expiresAt: l.expiresAt! }));
+  let unswept = 0;
+  const swept: string[] = [];
+  let drawn = 0;
   const ledger: PlanLedgerRow[] = [];
   const lots: PlanLot[] = [];
   const grants: PlannedGrant[] = [];
@@ -86,24 +104,22 @@ export function planGrants(input: PlanInput): GrantPlan {
     const reference = grantReference(s.id, s.index);
     let lotId: string | null = null;
     if (credits > 0) {
-      // As debitAccount at the grant's instant: lots expired by then are swept first.
-      while (open.length > 0) {
-        const head = open[0]!;
-        if (head.remaining > 0 && !(head.expiresAt && head.expiresAt <= at)) break;
-        if (head.remaining > 0 && pool) {
-          pool.balance -= head.remaining;
-          ledger.push({ accountId: pool.id, agencyId: input.agencyId, subAccountId: null, delta: -head.remaining, balanceAfter: pool.balance, reason: 'expire', reference: head.id, idempotencyKey: null, dataSubAccountId: null, at: head.expiresAt! });
-          head.remaining = 0;
-          touched.set(head.id, head);
-          changed.add(pool);
-        }
-        open.shift();
+      // As debitAccount at the grant's instant: lots expired by then are swept first. After a
+      // debit of this plan, what is left of them is known once the debit is taken: stop here.
+      if (unswept < expiring.length && expiring[unswept]!.expiresAt <= at && drawn > 0) return finish(null, input.subs.slice(i));
+      for (; unswept < expiring.length && expiring[unswept]!.expiresAt <= at; unswept++) {
+        const lot = expiring[unswept]!;
+        if (!pool) continue;
+        pool.balance -= lot.remaining;
+        ledger.push({ accountId: pool.id, agencyId: input.agencyId, subAccountId: null, delta: -lot.remaining, balanceAfter: pool.balance, reason: 'expire', reference: lot.id, idempotencyKey: null, dataSubAccountId: null, at: lot.expiresAt });
+        swept.push(lot.id);
+        changed.add(pool);
       }
       const available = pool ? pool.balance : 0;
       if (!pool || available < credits) {
-        return finish({ available, needed: credits, left: input.subs.slice(i) });
+        return finish({ available, needed: credits, left: input.subs.slice(i) }, []);
       }
-      for (const t of takeFifo(open, credits)) touched.set(t.lotId, lotById.get(t.lotId)!);
+      drawn += credits;
       pool.balance -= credits;
       changed.add(pool);
       ledger.push({ accountId: pool.id, agencyId: input.agencyId, subAccountId: null, delta: -credits, balanceAfter: pool.balance, reason: 'transfer_out', reference, idempotencyKey: null, dataSubAccountId: s.subAccountId, at });
@@ -125,12 +141,13 @@ export function planGrants(input: PlanInput): GrantPlan {
     }
     grants.push({ agencyId: input.agencyId, sub: s, credits, lotId, nextIndex: s.index + 1, nextAt });
   }
-  return finish(null);
+  return finish(null, []);
 
-  function finish(short: GrantPlan['short']): GrantPlan {
+  function finish(short: GrantPlan['short'], rest: DueSubscription[]): GrantPlan {
     return {
-      grants, short, ledger, lots,
-      lotUpdates: [...touched.values()].map((l) => ({ id: l.id, remaining: l.remaining })),
+      grants, short, ledger, lots, rest,
+      lotUpdates: swept.map((id) => ({ id, remaining: 0 })),
+      draws: pool && drawn > 0 ? [{ accountId: pool.id, amount: drawn }] : [],
       accounts: [...changed],
     };
   }

@@ -3,7 +3,6 @@ import type { Tx } from '../../db/client';
 import { subAccounts, subscriptions } from '../../db/schema';
 import { notify } from '../notifications/notify';
 import { nthAnniversary, startOfDayInstant, type CalendarDay } from '../billing/proration';
-import type { OpenLot } from '../credits/fifo';
 import { applyLowBalanceRule } from '../credits/low-balance';
 import { writeCreditMovements } from '../credits/movements';
 import type { Deps } from '../deps';
@@ -13,7 +12,7 @@ import { dispatchEmails } from '../mail/outbox';
 import { syncPackageDepartments } from '../purchases/purchases.usecases';
 import { bulkArray } from '../lib/bulk';
 import { newIds } from '../lib/ids';
-import { grantKey, planGrants, type DueSubscription, type GrantPlan, type PlanAccount } from './grant-plan';
+import { grantKey, planGrants, type DueSubscription, type GrantPlan, type PlanAccount, type PoolLot } from './grant-plan';
 import { msg } from '../lib/message';
 
 export const SUBSCRIPTION_GRANTS_JOB = 'subscriptions.grant';
@@ -52,8 +51,9 @@ interface AgencyWork {
  * chunks of up to GRANT_CHUNK (whole agencies; a bigger agency gets chunks of its own). One
  * transaction per chunk locks the pools and the balances once, in id order (as lockPair and the
  * usage recorder do), re-reads the chunk under the lock, computes every grant in memory
- * (grant-plan.ts: FIFO over each pool's lots, anniversaries in each agency's zone) and writes
- * everything with a fixed handful of statements. Idempotent: a month is claimed in
+ * (grant-plan.ts: entries, balances and expiry sweeps, anniversaries in each agency's zone) and
+ * writes everything with a fixed handful of statements (each pool's total leaves its lots by the
+ * FIFO rule, credit_lots_take). Idempotent: a month is claimed in
  * subscription_grants (subscription, month) with ON CONFLICT DO NOTHING and only claimed
  * months move credits; a second worker waits on the locks, then finds the months no longer due.
  * When a pool runs short, that agency's oldest due grants are made as far as it covers, the rest
@@ -135,7 +135,7 @@ interface AgencyState {
   work: AgencyWork;
   subs: DueSubscription[];
   pool: PlanAccount | null;
-  lots: OpenLot[];
+  lots: PoolLot[];
   balances: Map<string, PlanAccount>;
 }
 
@@ -224,13 +224,8 @@ async function grantChunk(
     const empty: ChunkResult = { granted: 0, processed: 0, failed: 0, shortAgencies: [], notFound, mailIds: [] };
     if (subRows.length === 0) return empty;
 
-    // 3. The pools' open lots.
+    // 3. Each agency's state: its pool, its balances, its due subscriptions.
     const pools = accountRows.filter((r) => r.sub_account_id === null);
-    const lotRows = pools.length === 0 ? [] : rowsOf<{ id: string; account_id: string; remaining: number; expires_ms: number | null; created_ms: number }>(await tx.execute(sql`
-      select id, account_id, remaining, (extract(epoch from expires_at) * 1000)::bigint as expires_ms, (extract(epoch from created_at) * 1000)::bigint as created_ms
-      from credit_lots where account_id = any(${pgArray(pools.map((r) => r.id))}::text[]) and remaining > 0`));
-
-    // 4. Everything computed in memory, agency by agency.
     const byAgency = new Map<string, AgencyState>();
     for (const w of p.work) byAgency.set(w.agencyId, { work: w, subs: [], pool: null, lots: [], balances: new Map() });
     for (const r of accountRows) {
@@ -240,11 +235,6 @@ async function grantChunk(
       else a.balances.set(r.sub_account_id, account);
     }
     const poolAgency = new Map(pools.map((r) => [r.id, r.agency_id]));
-    for (const l of lotRows) {
-      byAgency.get(poolAgency.get(l.account_id)!)!.lots.push({
-        id: l.id, remaining: Number(l.remaining), expiresAt: l.expires_ms === null ? null : new Date(Number(l.expires_ms)), createdAt: new Date(Number(l.created_ms)),
-      });
-    }
     const accountIds = newIds('cra', subRows.length);
     for (const [i, r] of subRows.entries()) {
       const a = byAgency.get(r.agency_id)!;
@@ -258,41 +248,86 @@ async function grantChunk(
     const lotIds = new Map(subRows.map((r, i) => [r.id, lotIdList[i]!]));
     const planOf = (a: AgencyState, unclaimed?: Set<string>, subs = a.subs) =>
       planGrants({ agencyId: a.work.agencyId, pool: a.pool, poolLots: a.lots, balances: a.balances, subs, lotIds, anniversaryAt: (day, n) => p.anniversaryAt(a.work.zone, day, n), unclaimed });
-    const plans = new Map([...byAgency].filter(([, a]) => a.subs.length > 0).map(([id, a]) => [id, planOf(a)]));
 
-    // 5. Claim the months; only claimed months move credits. Under the pool locks all are
-    //    normally claimed; a month claimed elsewhere (say a pool-less agency's zero-credit
-    //    month, which no pool lock serialises) is advanced without moving anything.
-    const grants = [...plans.values()].flatMap((pl) => pl.grants);
+    // Normally one pass. A plan stops before a grant that would sweep a pool lot after a debit of
+    // the same plan (the lot expired between two grants' instants): what is planned is written
+    // (the credits leave the lots by the FIFO rule, in the database), and the rest of that
+    // agency's grants are planned again from the lots as they are then.
+    /** Every account moved, with its balance after the last pass. */
+    const moved = new Map<string, PlanAccount>();
+    /** Agencies whose pool ran short (a plan that ran short has no rest: at most one per agency). */
+    const shorts: { agencyId: string; short: NonNullable<GrantPlan['short']> }[] = [];
     let claimedCount = 0;
-    if (grants.length > 0) {
-      const claimed = rowsOf<{ subscription_id: string; period_index: number }>(await tx.execute(sql`
-        insert into subscription_grants (subscription_id, period_index, agency_id, lot_id, credits, granted_at)
-        select * from unnest(${bulkArray(grants.map((x) => x.sub.id))}::text[], ${bulkArray(grants.map((x) => x.sub.index))}::int[], ${bulkArray(grants.map((x) => x.agencyId))}::text[],
-                             ${bulkArray(grants.map((x) => x.lotId))}::text[], ${bulkArray(grants.map((x) => x.sub.monthlyCredits))}::bigint[], ${bulkArray(grants.map((x) => x.sub.dueAt))}::timestamptz[])
-        on conflict do nothing
-        returning subscription_id, period_index`));
-      claimedCount = claimed.length;
-      if (claimed.length < grants.length) {
-        const got = new Set(claimed.map((c) => grantKey(c.subscription_id, Number(c.period_index))));
-        const unclaimed = new Set(grants.map((x) => grantKey(x.sub.id, x.sub.index)).filter((k) => !got.has(k)));
-        // Same months, fewer credits: everything still fits. The claimed rows' lot ids are unchanged.
-        for (const [agencyId, pl] of plans) {
-          plans.set(agencyId, { ...planOf(byAgency.get(agencyId)!, unclaimed, pl.grants.map((x) => x.sub)), short: pl.short });
+    let processed = 0;
+    let round = [...byAgency.values()].filter((a) => a.subs.length > 0);
+    while (round.length > 0) {
+      // 4. The pools' live lots that can have expired by a grant's instant (due ones are due by now).
+      const roundPools = round.flatMap((a) => (a.pool ? [a.pool.id] : []));
+      for (const a of round) a.lots = [];
+      const lotRows = roundPools.length === 0 ? [] : rowsOf<{ id: string; account_id: string; remaining: number; expires_ms: number }>(await tx.execute(sql`
+        select id, account_id, remaining, (extract(epoch from expires_at) * 1000)::bigint as expires_ms
+        from credit_lots where account_id = any(${pgArray(roundPools)}::text[]) and remaining > 0 and expires_at <= ${nowIso}::timestamptz
+        order by expires_at, created_at, id collate "C"`));
+      for (const l of lotRows) {
+        byAgency.get(poolAgency.get(l.account_id)!)!.lots.push({ id: l.id, remaining: Number(l.remaining), expiresAt: new Date(Number(l.expires_ms)) });
+      }
+
+      // 5. Everything computed in memory, agency by agency.
+      const plans = new Map(round.map((a) => [a.work.agencyId, planOf(a)]));
+
+      // 6. Claim the months; only claimed months move credits. Under the pool locks all are
+      //    normally claimed; a month claimed elsewhere (say a pool-less agency's zero-credit
+      //    month, which no pool lock serialises) is advanced without moving anything.
+      const grants = [...plans.values()].flatMap((pl) => pl.grants);
+      if (grants.length > 0) {
+        const claimed = rowsOf<{ subscription_id: string; period_index: number }>(await tx.execute(sql`
+          insert into subscription_grants (subscription_id, period_index, agency_id, lot_id, credits, granted_at)
+          select * from unnest(${bulkArray(grants.map((x) => x.sub.id))}::text[], ${bulkArray(grants.map((x) => x.sub.index))}::int[], ${bulkArray(grants.map((x) => x.agencyId))}::text[],
+                               ${bulkArray(grants.map((x) => x.lotId))}::text[], ${bulkArray(grants.map((x) => x.sub.monthlyCredits))}::bigint[], ${bulkArray(grants.map((x) => x.sub.dueAt))}::timestamptz[])
+          on conflict do nothing
+          returning subscription_id, period_index`));
+        claimedCount += claimed.length;
+        processed += grants.length;
+        if (claimed.length < grants.length) {
+          const got = new Set(claimed.map((c) => grantKey(c.subscription_id, Number(c.period_index))));
+          const unclaimed = new Set(grants.map((x) => grantKey(x.sub.id, x.sub.index)).filter((k) => !got.has(k)));
+          // Same months, fewer credits: everything still fits, and no sweep comes after a debit
+          // that the first plan did not have. The claimed rows' lot ids are unchanged.
+          for (const [agencyId, pl] of plans) {
+            const again = planOf(byAgency.get(agencyId)!, unclaimed, pl.grants.map((x) => x.sub));
+            if (again.short || again.rest.length > 0) throw new Error(`grant re-plan of agency ${agencyId} differs from its plan`);
+            plans.set(agencyId, { ...again, short: pl.short, rest: pl.rest });
+          }
         }
       }
-    }
 
-    const all = [...plans.values()];
-    await writePlan(tx, {
-      grants: all.flatMap((pl) => pl.grants), ledger: all.flatMap((pl) => pl.ledger), lots: all.flatMap((pl) => pl.lots),
-      lotUpdates: all.flatMap((pl) => pl.lotUpdates), accounts: all.flatMap((pl) => pl.accounts),
-    }, nowIso);
+      const all = [...plans.values()];
+      await writePlan(tx, {
+        grants: all.flatMap((pl) => pl.grants), ledger: all.flatMap((pl) => pl.ledger), lots: all.flatMap((pl) => pl.lots),
+        lotUpdates: all.flatMap((pl) => pl.lotUpdates), draws: all.flatMap((pl) => pl.draws), accounts: all.flatMap((pl) => pl.accounts),
+      }, nowIso);
+      for (const [agencyId, pl] of plans) if (pl.short) shorts.push({ agencyId, short: pl.short });
+
+      // The accounts as they are now (written: no longer new), for the next pass and the rules below.
+      for (const pl of all) {
+        for (const acc of pl.accounts) {
+          const current = { ...acc, isNew: false };
+          moved.set(acc.id, current);
+          const a = byAgency.get(acc.agencyId)!;
+          if (acc.subAccountId === null) a.pool = current;
+          else a.balances.set(acc.subAccountId, current);
+        }
+      }
+      round = round.filter((a) => {
+        a.subs = plans.get(a.work.agencyId)!.rest;
+        return a.subs.length > 0;
+      });
+    }
 
     // Low-balance rule (a pool falling below its threshold, a balance recovering above it).
     const rowById = new Map(accountRows.map((r) => [r.id, r]));
     const mailIds: (string | null)[] = [];
-    for (const a of all.flatMap((pl) => pl.accounts)) {
+    for (const a of moved.values()) {
       const row = rowById.get(a.id);
       if (!row || row.low_balance_threshold === null) continue;
       const threshold = Number(row.low_balance_threshold);
@@ -303,9 +338,8 @@ async function grantChunk(
     // One notice per agency whose pool ran short (the run stops granting for it).
     const shortAgencies: string[] = [];
     let failed = 0;
-    for (const [agencyId, pl] of plans) {
-      if (!pl.short) continue;
-      const { available, needed, left } = pl.short;
+    for (const { agencyId, short } of shorts) {
+      const { available, needed, left } = short;
       shortAgencies.push(agencyId);
       failed += left.length;
       await notify(tx, {
@@ -316,13 +350,13 @@ async function grantChunk(
         },
       });
     }
-    return { granted: claimedCount, processed: grants.length, failed, shortAgencies, notFound, mailIds };
+    return { granted: claimedCount, processed, failed, shortAgencies, notFound, mailIds };
   });
 }
 
 /** The plans, written with one statement per table: the credit movements by src/credits, then the subscriptions. */
-async function writePlan(tx: Tx, plan: Omit<GrantPlan, 'short'>, nowIso: string): Promise<void> {
-  await writeCreditMovements(tx, { accounts: plan.accounts, lots: plan.lots, ledger: plan.ledger, lotUpdates: plan.lotUpdates }, nowIso);
+async function writePlan(tx: Tx, plan: Omit<GrantPlan, 'short' | 'rest'>, nowIso: string): Promise<void> {
+  await writeCreditMovements(tx, { accounts: plan.accounts, lots: plan.lots, ledger: plan.ledger, lotUpdates: plan.lotUpdates, draws: plan.draws }, nowIso);
   if (plan.grants.length > 0) {
     const g = plan.grants;
     await tx.execute(sql`

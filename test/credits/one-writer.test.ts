@@ -1,5 +1,6 @@
 // One module writes the credit ledger: src/credits (per-row: ledger.ts and credits.usecases.ts;
-// set-based: movements.ts; usage: usage-apply.ts calling db/functions/usage_apply.sql). A write
+// set-based: movements.ts; usage: usage-apply.ts calling db/functions/usage_apply.sql; the FIFO
+// rule: db/functions/credit_lots_take.sql, called by ledger.ts, movements.ts and usage_apply). A write
 // to the ledger's tables anywhere else in the product's code fails this test.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +12,7 @@ const writes = [
   /delete\s+from\s+credit_(ledger|lots|accounts)\b/i,
   /\.(insert|update|delete)\(\s*credit(Ledger|Lots|Accounts)\s*\)/,
   /\busage_apply\s*\(/,
+  /\bcredit_lots_take\s*\(/,
 ];
 
 function filesUnder(dir: string): string[] {
