@@ -2,6 +2,7 @@
 // renderUblTr turns into UBL-TR XML. Pure: the ETTN and the series come from the caller, which
 // stores them (src/einvoice/send.ts), so the same invoice always maps to the same document.
 import type { BuyerParty, PartyAddress, SellerParty } from '../../db/schema/parties';
+import { localize, tFor } from '../i18n/i18n';
 import { msg } from '../lib/message';
 import { chooseProfile, type Currency, type DocumentKind, type DocumentLine, type EInvoiceDocument, type Party, type PostalAddress } from './ubl-tr';
 
@@ -22,6 +23,8 @@ export interface IssuedInvoice {
 /** What the mapping reads of its lines (`invoice_lines`), in position order. */
 export interface IssuedLine {
   description: string;
+  /** A text Kontor wrote on the line, as a catalog message (docs/i18n.md): sent in Turkish. */
+  descriptionKey?: string | null;
   quantity: number;
   amountMinor: number;
   taxRateBp: number;
@@ -120,7 +123,9 @@ function lineOf(l: IssuedLine): DocumentLine {
   // goes as one unit of its amount, its description saying what it covers.
   const exact = l.quantity > 0 && l.amountMinor % l.quantity === 0;
   return {
-    name: l.description,
+    // A GİB document is read in Turkish: a line Kontor wrote ("WhatsApp balance", an automatic
+    // top-up) goes in the Turkish catalog's words; a seller's own words go as the seller wrote them.
+    name: l.descriptionKey ? localize(tFor('tr'), l.descriptionKey) : l.description,
     quantity: exact ? l.quantity : 1,
     unitPrice: exact ? l.amountMinor / l.quantity : l.amountMinor,
     net: l.amountMinor,

@@ -59,6 +59,16 @@ describe('e-invoice mapping: an issued invoice as a UBL-TR document', () => {
     ]);
   });
 
+  it('names a line Kontor wrote in Turkish (its catalog key), a seller\'s own words as written', () => {
+    const lines = [
+      { description: 'Pro paket', quantity: 1, amountMinor: 1000, taxRateBp: 2000, taxMinor: 200 },
+      { description: 'WhatsApp balance', descriptionKey: 'billing:line.whatsappBalance', quantity: 1, amountMinor: 5000, taxRateBp: 2000, taxMinor: 1000 },
+    ];
+    const r = mapInvoice(issued(), lines, { kind: 'invoice', series: 'KNT', uuid: UUID });
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.document.lines.map((l) => l.name)).to.deep.equal(['Pro paket', 'WhatsApp bakiyesi']);
+  });
+
   it('an invoice issued without tax identities, to an exempt foreign buyer, in euros or with a negative line is not sendable, and says why', () => {
     const reasonOf = (over: Partial<IssuedInvoice>, lines = twoRateLines) => {
       const r = mapInvoice(issued(over), lines, { kind: 'invoice', series: 'KNT', uuid: UUID });
