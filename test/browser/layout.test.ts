@@ -131,6 +131,12 @@ describe('browser: layout at 1366 and 390 pixels', function () {
             await onScreen(`${what}: menu`, page.locator('summary.nav-toggle'));
             await onScreen(`${what}: bell`, page.getByTestId('bell-phone'));
             await page.locator('summary.nav-toggle').click();
+            // Open, the menu is a panel under the header: the button stays beside the bell, not over it.
+            const bell = (await page.getByTestId('bell-phone').boundingBox())!;
+            const button = (await page.locator('summary.nav-toggle').boundingBox())!;
+            const apart = bell.x + bell.width <= button.x || button.x + button.width <= bell.x || bell.y + bell.height <= button.y || button.y + button.height <= bell.y;
+            expect(apart, `${what}: the open menu's button does not cover the bell`).to.equal(true);
+            await onScreen(`${what}: language switch with the menu open`, page.getByTestId('language-switch').locator('button'));
           } else {
             await onScreen(`${what}: bell`, page.getByTestId('bell'));
           }
