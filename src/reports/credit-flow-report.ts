@@ -10,7 +10,7 @@ import { DateTime } from 'luxon';
 import { rowsOf } from '../lib/rows';
 import { daysIn, monthPlan } from './rollup-levels';
 import { daysOf, parseFilters, reportScope, type ReportFilters, type ReportScope } from './report-filters';
-import { groupWindow, inReportSnapshot, type GroupWindow } from './usage-report';
+import { groupWindow, inReportSnapshot, windowSlice, type GroupWindow } from './usage-report';
 
 /** The columns of the report: credits in by source, then out; all as positive numbers but `net`. */
 export const flowColumns = [
@@ -169,7 +169,7 @@ const flowIsIn = (reason: SQL, source: SQL, credits: SQL) => sql`(case
  * each account's net of a reason and source), and the number of accounts.
  */
 export function flowAccountQuery(scope: ReportScope, f: ReportFilters, mark: string | null, window: GroupWindow): SQL {
-  const slice = window === 'all' ? sql`` : sql` limit ${window.limit} offset ${(window.page - 1) * window.limit}`;
+  const slice = windowSlice(window);
   const isIn = flowIsIn(sql`q.reason`, sql`q.source`, sql`q.credits`);
   return sql`with q as (select * from (${flowQuery(scope, f, 'account', mark)}) q0 where credits <> 0),
     k as (select q.key, sum(case when ${isIn} then q.credits else 0 end) as cin, sum(case when ${isIn} then 0 else -q.credits end) as cout from q group by q.key),

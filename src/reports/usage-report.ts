@@ -103,6 +103,9 @@ export interface GroupPaging {
   others: { groups: number; conversations: number; credits: number };
 }
 
+/** A window's rows of a sorted statement: `limit ... offset ...` for a page, nothing for every group. */
+export const windowSlice = (window: GroupWindow): SQL => (window === 'all' ? sql`` : sql` limit ${window.limit} offset ${(window.page - 1) * window.limit}`);
+
 /** The page a query asks for (`page` from 1, `limit` up to MAX_PAGE_SIZE); out-of-range values fall back. */
 export function groupWindow(query: unknown): { page: number; limit: number } {
   const q = (query ?? {}) as { page?: unknown; limit?: unknown };
@@ -140,7 +143,7 @@ export function usageQuery(scope: ReportScope, f: ReportFilters, by: 'day' | 'de
 export function usageGroupQuery(scope: ReportScope, f: ReportFilters, by: 'subAccount' | 'representative', mark: string | null, window: GroupWindow): SQL {
   const from = usageSource(scope, f, by, mark);
   const key = by === 'subAccount' ? sql`coalesce(u.sub_account_id, '')` : sql`u.representative_id`;
-  const slice = window === 'all' ? sql`` : sql` limit ${window.limit} offset ${(window.page - 1) * window.limit}`;
+  const slice = windowSlice(window);
   const names = by === 'subAccount'
     ? sql`s.name, null::text, p.conversations, p.credits, null::bigint from p left join sub_accounts s on s.id = p.key and s.agency_id = ${scope.agencyId}`
     : sql`r.name, s.name, p.conversations, p.credits, null::bigint from p
